@@ -1,0 +1,52 @@
+#pragma once
+// A small command-line parser shared by every tokenlens-cli subcommand.
+// Options are declared up front; "--" ends option parsing so that a prompt may
+// start with '-' or with spaces.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tokenlens::cli {
+
+class ArgParser {
+public:
+    ArgParser(std::string command, std::string usage);
+
+    // A boolean switch such as --no-special.
+    void flag(const std::string& name, const std::string& help);
+    // An option taking a value (--model DIR). Repeatable options keep every value.
+    void option(const std::string& name, const std::string& metavar, const std::string& help,
+                bool repeatable = false);
+
+    // Returns false and fills error() on a usage error.
+    bool parse(const std::vector<std::string>& args);
+
+    bool has(const std::string& name) const;
+    std::optional<std::string> value(const std::string& name) const;
+    std::vector<std::string> values(const std::string& name) const;
+    const std::vector<std::string>& positional() const { return m_positional; }
+
+    const std::string& error() const { return m_error; }
+    bool helpRequested() const { return m_help; }
+    std::string helpText() const;
+
+private:
+    struct Spec {
+        bool takesValue = false;
+        bool repeatable = false;
+        std::string metavar;
+        std::string help;
+    };
+    std::string m_command;
+    std::string m_usage;
+    std::vector<std::string> m_order;
+    std::map<std::string, Spec> m_specs;
+    std::map<std::string, std::vector<std::string>> m_values;
+    std::vector<std::string> m_positional;
+    std::string m_error;
+    bool m_help = false;
+};
+
+} // namespace tokenlens::cli

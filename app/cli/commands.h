@@ -1,0 +1,29 @@
+#pragma once
+// The subcommands of tokenlens-cli. Each lives in its own cmd_<name>.cpp and
+// returns the process exit code: 0 success, 1 failure (bad file, bad model),
+// 2 usage error.
+
+#include <string>
+#include <vector>
+
+namespace tokenlens::cli {
+
+using Args = std::vector<std::string>;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+struct Command {
+    const char* name;
+    const char* summary;
+    int (*run)(const Args& args);
+};
+
+int runInspect(const Args& args);
+int runTokenize(const Args& args);
+int runModels(const Args& args);
+
+const std::vector<Command>& commands();
+
+} // namespace tokenlens::cli

@@ -1,0 +1,62 @@
+#include "commands.h"
+
+#include <tokenlens/version.h>
+
+#include <exception>
+#include <iostream>
+
+namespace tokenlens::cli {
+
+const std::vector<Command>& commands() {
+    static const std::vector<Command> table = {
+        {"inspect", "describe a model folder as JSON", &runInspect},
+        {"tokenize", "tokenize text with a model's tokenizer", &runTokenize},
+        {"models", "list models found in configured folders and the Hugging Face cache", &runModels},
+    };
+    return table;
+}
+
+namespace {
+
+void printUsage(std::ostream& os) {
+    os << "usage: tokenlens-cli [--help] [--version] <command> [options] [--] [args]\n\ncommands:\n";
+    for (const auto& c : commands()) {
+        std::string name = c.name;
+        os << "  " << name << std::string(name.size() < 12 ? 12 - name.size() : 1, ' ') << c.summary << "\n";
+    }
+    os << "\nRun 'tokenlens-cli <command> --help' for a command's options.\n";
+}
+
+} // namespace
+} // namespace tokenlens::cli
+
+int main(int argc, char** argv) {
+    using namespace tokenlens::cli;
+    Args all(argv + 1, argv + argc);
+    if (all.empty()) {
+        printUsage(std::cerr);
+        return kExitUsage;
+    }
+    const std::string& first = all.front();
+    if (first == "--help" || first == "-h" || first == "help") {
+        printUsage(std::cout);
+        return kExitOk;
+    }
+    if (first == "--version") {
+        std::cout << "tokenlens-cli " << TOKENLENS_VERSION << "\n";
+        return kExitOk;
+    }
+    for (const auto& c : commands()) {
+        if (first == c.name) {
+            try {
+                return c.run(Args(all.begin() + 1, all.end()));
+            } catch (const std::exception& e) {
+                std::cerr << "tokenlens-cli " << c.name << ": internal error: " << e.what() << "\n";
+                return kExitFailure;
+            }
+        }
+    }
+    std::cerr << "tokenlens-cli: unknown command '" << first << "'\n\n";
+    printUsage(std::cerr);
+    return kExitUsage;
+}
