@@ -1,0 +1,120 @@
+// GPT-2 (GPT2LMHeadModel): learned positions, pre-LN blocks, Conv1D weights
+// stored [in, out], gelu_new MLP, final ln_f, head tied to wte.
+
+#include "model/architectures.h"
+#include "model/layers.h"
+
+#include <cmath>
+
+namespace tokenlens {
+namespace {
+
+using namespace layers;
+
+at::Tensor geluNew(const at::Tensor& x) {
+    return 0.5 * x * (1.0 + torch::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * torch::pow(x, 3.0))));
+}
+
+struct Gpt2BlockImpl : torch::nn::Module {
+    Gpt2BlockImpl(const ModelConfig& c) {
+        const int64_t h = c.hiddenSize;
+        ln1 = register_module("ln_1", LayerNorm(h, c.normEps));
+        auto attn = register_module("attn", std::make_shared<torch::nn::Module>());
+        cAttn = attn->register_module("c_attn", Conv1D(h, 3 * h));
+        cAttnProj = attn->register_module("c_proj", Conv1D(h, h));
+        ln2 = register_module("ln_2", LayerNorm(h, c.normEps));
+        auto mlp = register_module("mlp", std::make_shared<torch::nn::Module>());
+        cFc = mlp->register_module("c_fc", Conv1D(h, c.intermediateSize));
+        cMlpProj = mlp->register_module("c_proj", Conv1D(c.intermediateSize, h));
+    }
+    LayerNorm ln1{nullptr}, ln2{nullptr};
+    Conv1D cAttn{nullptr}, cAttnProj{nullptr}, cFc{nullptr}, cMlpProj{nullptr};
+};
+TORCH_MODULE(Gpt2Block);
+
+class Gpt2 final : public TorchCausalLM {
+public:
+    explicit Gpt2(const ModelConfig& c) : m_config(c) {
+        m_root = std::make_shared<torch::nn::Module>();
+        auto t = m_root->register_module("transformer", std::make_shared<ParamModule>());
+        m_wte = childParam(*t, "wte", "weight", {c.vocabSize, c.hiddenSize});
+        m_wpe = childParam(*t, "wpe", "weight", {c.maxPositions, c.hiddenSize});
+        auto list = t->register_module("h", torch::nn::ModuleList());
+        for (int64_t i = 0; i < c.numLayers; ++i) {
+            m_blocks.push_back(Gpt2Block(c));
+            list->push_back(m_blocks.back());
+        }
+        m_lnf = t->register_module("ln_f", LayerNorm(c.hiddenSize, c.normEps));
+        if (!c.tieWordEmbeddings) {
+            m_head = childParam(*m_root, "lm_head", "weight", {c.vocabSize, c.hiddenSize});
+        }
+    }
+
+    const ModelConfig& config() const override { return m_config; }
+    torch::nn::Module& module() override { return *m_root; }
+    void finishLoading() override {
+        if (m_config.tieWordEmbeddings) m_head = m_wte;
+    }
+
+    at::Tensor embed(const at::Tensor& ids) const override { return torch::embedding(m_wte, ids); }
+    at::Tensor embeddingMatrix() const override { return m_wte; }
+    at::Tensor lmHead(const at::Tensor& hidden) const override { return torch::matmul(hidden, m_head.t()); }
+
+    ForwardOutput forward(const at::Tensor& inputsEmbeds, const ForwardOptions& o) const override {
+        const int64_t batch = inputsEmbeds.size(0), seq = inputsEmbeds.size(1);
+        const int64_t past = o.cache ? o.cache->length() : 0;
+        const int64_t heads = m_config.numHeads, hd = m_config.headDim;
+        const at::Tensor fullMask = fullKeyMask(o, batch, seq, past);
+        const at::Tensor pos = positionIds(o, batch, seq, past, fullMask);
+        TORCH_CHECK(pos.max().item<int64_t>() < m_config.maxPositions, "position ", pos.max().item<int64_t>(),
+                    " is beyond the model's ", m_config.maxPositions, " positions");
+        const at::Tensor allowed = allowedMask(fullMask, batch, seq, past, inputsEmbeds.device());
+
+        ForwardOutput out;
+        at::Tensor h = inputsEmbeds + torch::embedding(m_wpe, pos.to(inputsEmbeds.device())); // (b, seq, hidden)
+        if (o.capture) o.capture("embeddings", h);
+        for (size_t i = 0; i < m_blocks.size(); ++i) {
+            const auto& b = m_blocks[i];
+            const std::string prefix = "layers." + std::to_string(i) + ".";
+            if (o.outputHiddenStates) out.hiddenStates.push_back(h);
+            auto qkv = b->cAttn->forward(b->ln1->forward(h)).split(m_config.hiddenSize, -1);
+            auto split = [&](const at::Tensor& x) { return x.view({batch, seq, heads, hd}).transpose(1, 2); };
+            auto [k, v] = updateCache(o.cache, i, split(qkv[1]), split(qkv[2]));
+            auto att = attend(split(qkv[0]), k, v, allowed, /*divideBy=*/true);
+            if (o.outputAttentions) out.attentions.push_back(att.probs);
+            if (o.capture) o.capture(prefix + "attn.probs", att.probs);
+            auto attnOut = b->cAttnProj->forward(att.output);
+            if (o.capture) o.capture(prefix + "attn.out", attnOut);
+            h = h + attnOut;
+            auto mlpOut = b->cMlpProj->forward(geluNew(b->cFc->forward(b->ln2->forward(h))));
+            if (o.capture) o.capture(prefix + "mlp.out", mlpOut);
+            h = h + mlpOut;
+            if (o.capture) o.capture(prefix + "output", h);
+        }
+        if (o.outputHiddenStates) out.hiddenStates.push_back(h);
+        if (o.cache && fullMask.defined()) o.cache->attentionMask = fullMask;
+        out.finalHidden = m_lnf->forward(h);
+        if (o.capture) o.capture("final_hidden", out.finalHidden);
+        if (o.computeLogits) out.logits = lmHead(out.finalHidden);
+        return out;
+    }
+
+private:
+    ModelConfig m_config;
+    std::shared_ptr<torch::nn::Module> m_root;
+    at::Tensor m_wte, m_wpe, m_head;
+    std::vector<Gpt2Block> m_blocks;
+    LayerNorm m_lnf{nullptr};
+};
+
+} // namespace
+
+Result<std::unique_ptr<TorchCausalLM>> makeGpt2(const ModelConfig& config) {
+    if (config.activation != "gelu_new" && !config.activation.empty()) {
+        return makeError(ErrorCode::Unsupported,
+                         "config.json: activation_function '" + config.activation + "' is not supported for gpt2");
+    }
+    return std::unique_ptr<TorchCausalLM>(std::make_unique<Gpt2>(config));
+}
+
+} // namespace tokenlens

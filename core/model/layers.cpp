@@ -1,0 +1,141 @@
+#include "model/layers.h"
+
+#include <limits>
+
+namespace tokenlens::layers {
+
+Conv1DImpl::Conv1DImpl(int64_t in, int64_t out) {
+    weight = param("weight", {in, out});
+    bias = param("bias", {out});
+}
+
+at::Tensor Conv1DImpl::forward(const at::Tensor& x) const {
+    auto outShape = x.sizes().vec();
+    outShape.back() = weight.size(1);
+    return torch::addmm(bias, x.reshape({-1, x.size(-1)}), weight).view(outShape);
+}
+
+at::Tensor childParam(torch::nn::Module& parent, const std::string& child, const std::string& name,
+                      at::IntArrayRef shape) {
+    return parent.register_module(child, std::make_shared<ParamModule>())->param(name, shape);
+}
+
+LinearImpl::LinearImpl(int64_t in, int64_t out, bool withBias) {
+    weight = param("weight", {out, in});
+    if (withBias) bias = param("bias", {out});
+}
+
+at::Tensor LinearImpl::forward(const at::Tensor& x) const { return torch::nn::functional::linear(x, weight, bias); }
+
+LayerNormImpl::LayerNormImpl(int64_t dim, double epsilon) : eps(epsilon) {
+    weight = param("weight", {dim});
+    bias = param("bias", {dim});
+}
+
+at::Tensor LayerNormImpl::forward(const at::Tensor& x) const {
+    return torch::layer_norm(x, {weight.size(0)}, weight, bias, eps);
+}
+
+RMSNormImpl::RMSNormImpl(int64_t dim, double epsilon) : eps(epsilon) { weight = param("weight", {dim}); }
+
+at::Tensor RMSNormImpl::forward(const at::Tensor& x) const {
+    auto h = x.to(torch::kFloat32);
+    auto variance = h.pow(2).mean(-1, /*keepdim=*/true);
+    h = h * torch::rsqrt(variance + eps);
+    return weight * h.to(x.scalar_type());
+}
+
+at::Tensor fullKeyMask(const ForwardOptions& options, int64_t batch, int64_t seq, int64_t past) {
+    const at::Tensor pastMask = options.cache ? options.cache->attentionMask : at::Tensor();
+    if (!options.attentionMask.defined() && !pastMask.defined()) return {};
+    auto opts = torch::TensorOptions().dtype(torch::kInt64);
+    at::Tensor newMask = options.attentionMask.defined() ? options.attentionMask.to(torch::kInt64)
+                                                         : torch::ones({batch, seq}, opts);
+    TORCH_CHECK(newMask.dim() == 2 && newMask.size(0) == batch && newMask.size(1) == seq,
+                "attention mask must be (batch, seq) = (", batch, ", ", seq, ")");
+    at::Tensor oldMask = pastMask.defined() ? pastMask.to(torch::kInt64) : torch::ones({batch, past}, opts);
+    return torch::cat({oldMask.to(newMask.device()), newMask}, 1);
+}
+
+at::Tensor positionIds(const ForwardOptions& options, int64_t batch, int64_t seq, int64_t past,
+                       const at::Tensor& fullMask) {
+    if (options.positionIds.defined()) return options.positionIds.to(torch::kInt64);
+    if (fullMask.defined()) {
+        auto pos = fullMask.cumsum(1) - 1;
+        pos = pos.clamp_min(0);
+        return pos.slice(1, past, past + seq);
+    }
+    return torch::arange(past, past + seq, torch::kInt64).unsqueeze(0).expand({batch, seq});
+}
+
+at::Tensor allowedMask(const at::Tensor& fullMask, int64_t batch, int64_t seq, int64_t past,
+                       const at::Device& device) {
+    const int64_t total = past + seq;
+    auto idx = torch::TensorOptions().dtype(torch::kInt64).device(device);
+    auto q = torch::arange(past, total, idx).unsqueeze(1); // (seq, 1)
+    auto k = torch::arange(0, total, idx).unsqueeze(0);    // (1, total)
+    auto allowed = (k <= q).unsqueeze(0).unsqueeze(0);      // (1, 1, seq, total)
+    if (fullMask.defined()) {
+        auto keyOk = fullMask.to(device).to(torch::kBool).view({batch, 1, 1, total});
+        allowed = allowed & keyOk;
+    }
+    return allowed.expand({batch, 1, seq, total});
+}
+
+AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
+                       bool divideBy) {
+    const int64_t batch = q.size(0), heads = q.size(1), seq = q.size(2), dim = q.size(3);
+    const int64_t kvHeads = k.size(1);
+    at::Tensor kk = k, vv = v;
+    if (kvHeads != heads) {
+        const int64_t groups = heads / kvHeads;
+        // (b, kvh, T, d) -> (b, kvh, groups, T, d) -> (b, heads, T, d)
+        kk = k.unsqueeze(2).expand({batch, kvHeads, groups, k.size(2), dim}).reshape({batch, heads, k.size(2), dim});
+        vv = v.unsqueeze(2).expand({batch, kvHeads, groups, v.size(2), dim}).reshape({batch, heads, v.size(2), dim});
+    }
+    auto scores = torch::matmul(q, kk.transpose(-1, -2)); // (b, heads, seq, T)
+    if (divideBy) {
+        scores = scores / std::sqrt(static_cast<double>(dim));
+    } else {
+        scores = scores * (1.0 / std::sqrt(static_cast<double>(dim)));
+    }
+    scores = scores.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
+    auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
+    auto out = torch::matmul(probs, vv);                                  // (b, heads, seq, d)
+    out = out.transpose(1, 2).contiguous().view({batch, seq, heads * dim}); // (b, seq, heads*d)
+    return {out, probs};
+}
+
+std::pair<at::Tensor, at::Tensor> updateCache(KvCache* cache, size_t layer, const at::Tensor& k,
+                                              const at::Tensor& v) {
+    if (!cache) return {k, v};
+    if (cache->keys.size() <= layer) {
+        cache->keys.resize(layer + 1);
+        cache->values.resize(layer + 1);
+    }
+    auto& ck = cache->keys[layer];
+    auto& cv = cache->values[layer];
+    ck = ck.defined() ? torch::cat({ck, k}, 2) : k;
+    cv = cv.defined() ? torch::cat({cv, v}, 2) : v;
+    return {ck, cv};
+}
+
+int64_t countParameters(const torch::nn::Module& module) {
+    int64_t n = 0;
+    for (const auto& p : module.parameters()) n += p.numel();
+    return n;
+}
+
+} // namespace tokenlens::layers
+
+namespace tokenlens {
+
+int64_t KvCache::length() const { return keys.empty() || !keys[0].defined() ? 0 : keys[0].size(2); }
+
+void KvCache::clear() {
+    keys.clear();
+    values.clear();
+    attentionMask = at::Tensor();
+}
+
+} // namespace tokenlens

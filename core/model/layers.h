@@ -1,0 +1,92 @@
+#pragma once
+// Building blocks shared by the architecture files. Internal to core/model:
+// includes <torch/torch.h>, so only .cpp files include this header.
+
+#include "model/causal_lm.h"
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace tokenlens::layers {
+
+// A module whose only job is to own parameters under Hugging Face names.
+// Parameters start uninitialised (torch::empty): loading fills them.
+struct ParamModule : torch::nn::Module {
+    at::Tensor param(const std::string& name, at::IntArrayRef shape) {
+        return register_parameter(name, torch::empty(shape));
+    }
+};
+
+// y = x W + b with W stored [in, out] (GPT-2's Conv1D).
+struct Conv1DImpl : ParamModule {
+    Conv1DImpl(int64_t in, int64_t out);
+    at::Tensor forward(const at::Tensor& x) const; // (..., in) -> (..., out)
+    at::Tensor weight, bias;
+};
+TORCH_MODULE(Conv1D);
+
+// Registers a child module `child` of `parent` owning one parameter `name`
+// (torch forbids dots in parameter names, so "wte.weight" is child "wte").
+at::Tensor childParam(torch::nn::Module& parent, const std::string& child, const std::string& name,
+                      at::IntArrayRef shape);
+
+// y = x Wᵀ + b with W stored [out, in] (nn.Linear).
+struct LinearImpl : ParamModule {
+    LinearImpl(int64_t in, int64_t out, bool withBias);
+    at::Tensor forward(const at::Tensor& x) const;
+    at::Tensor weight, bias;
+};
+TORCH_MODULE(Linear);
+
+struct LayerNormImpl : ParamModule {
+    LayerNormImpl(int64_t dim, double eps);
+    at::Tensor forward(const at::Tensor& x) const;
+    at::Tensor weight, bias;
+    double eps;
+};
+TORCH_MODULE(LayerNorm);
+
+// w · x / sqrt(mean(x²) + eps), computed in float32.
+struct RMSNormImpl : ParamModule {
+    RMSNormImpl(int64_t dim, double eps);
+    at::Tensor forward(const at::Tensor& x) const;
+    at::Tensor weight;
+    double eps;
+};
+TORCH_MODULE(RMSNorm);
+
+// Positions of the new tokens: given ids, else counted over real tokens of
+// the mask (left padding), else past .. past+seq-1.  Returns (batch, seq) int64.
+at::Tensor positionIds(const ForwardOptions& options, int64_t batch, int64_t seq, int64_t past,
+                       const at::Tensor& fullMask);
+
+// Combined mask of the new keys appended to the cache: (batch, past+seq) of
+// 1/0, or undefined when every token is real.
+at::Tensor fullKeyMask(const ForwardOptions& options, int64_t batch, int64_t seq, int64_t past);
+
+// Boolean (batch, 1, seq, past+seq): true where query i may attend key j
+// (causal, and the key is not padding).
+at::Tensor allowedMask(const at::Tensor& fullMask, int64_t batch, int64_t seq, int64_t past,
+                       const at::Device& device);
+
+struct AttentionResult {
+    at::Tensor output; // (batch, seq, heads*head_dim)
+    at::Tensor probs;  // (batch, heads, seq, past+seq)
+};
+
+// softmax(q kᵀ · scale, masked) v with grouped-query heads:
+// q (batch, heads, seq, d), k/v (batch, kv_heads, keys, d); query head h uses
+// kv head h / (heads / kv_heads). `divideBy` selects q kᵀ / sqrt(d) (GPT-2)
+// over q kᵀ · d^-0.5 (Llama) to follow each reference's rounding.
+AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
+                       bool divideBy);
+
+// Appends new keys/values for `layer` to the cache (if any) and returns the
+// full keys/values to attend over.
+std::pair<at::Tensor, at::Tensor> updateCache(KvCache* cache, size_t layer, const at::Tensor& k,
+                                              const at::Tensor& v);
+
+int64_t countParameters(const torch::nn::Module& module);
+
+} // namespace tokenlens::layers

@@ -1,0 +1,221 @@
+#include "model/model_loader.h"
+
+#include "io/safetensors.h"
+#include "model/architectures.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+namespace tokenlens {
+
+int64_t TorchCausalLM::parameterCount() const {
+    int64_t n = 0;
+    for (const auto& p : const_cast<TorchCausalLM*>(this)->module().parameters()) n += p.numel();
+    return n;
+}
+
+int64_t TorchCausalLM::parameterBytes() const {
+    int64_t n = 0;
+    for (const auto& p : const_cast<TorchCausalLM*>(this)->module().parameters()) n += p.numel() * p.element_size();
+    return n;
+}
+
+std::string TorchCausalLM::device() const {
+    auto params = const_cast<TorchCausalLM*>(this)->module().parameters();
+    return params.empty() ? "cpu" : params.front().device().str();
+}
+
+namespace {
+
+std::string shapeString(at::IntArrayRef shape) {
+    std::ostringstream os;
+    os << "[";
+    for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
+    os << "]";
+    return os.str();
+}
+
+std::string joinNames(const std::vector<std::string>& names, size_t limit = 8) {
+    std::string s;
+    for (size_t i = 0; i < names.size() && i < limit; ++i) s += (i ? ", " : "") + ("'" + names[i] + "'");
+    if (names.size() > limit) s += ", ... (" + std::to_string(names.size()) + " in all)";
+    return s;
+}
+
+// Buffers some checkpoints carry that hold no learned weights.
+bool isIgnorableTensor(const std::string& name) {
+    auto endsWith = [&](const char* suffix) {
+        const size_t n = std::strlen(suffix);
+        return name.size() >= n && name.compare(name.size() - n, n, suffix) == 0;
+    };
+    return endsWith(".attn.bias") || endsWith(".attn.masked_bias") || endsWith("rotary_emb.inv_freq");
+}
+
+Result<std::unique_ptr<TorchCausalLM>> makeArchitecture(const ModelConfig& config) {
+    if (config.family == ArchFamily::Gpt2) return makeGpt2(config);
+    return makeLlama(config);
+}
+
+Status fillWeights(TorchCausalLM& model, const WeightSet& weights, const std::filesystem::path& dir) {
+    torch::NoGradGuard noGrad;
+    std::vector<std::string> missing;
+    std::set<std::string> used;
+    std::string firstFile = weights.files().empty() ? "model.safetensors"
+                                                    : weights.files().front()->path().filename().string();
+    for (auto& item : model.module().named_parameters()) {
+        const std::string& name = item.key();
+        at::Tensor& param = item.value();
+        const WeightSet::Entry* entry = weights.find(name);
+        if (!entry) {
+            missing.push_back(name);
+            continue;
+        }
+        used.insert(name);
+        const TensorInfo& info = *entry->info;
+        const std::string file = entry->file->path().filename().string();
+        if (at::IntArrayRef(info.shape) != param.sizes()) {
+            return makeError(ErrorCode::Mismatch, file + ": tensor '" + name + "' has shape " +
+                                                      shapeString(info.shape) + " but config.json implies " +
+                                                      shapeString(param.sizes()));
+        }
+        auto bytes = entry->file->bytes(info);
+        at::Tensor cpu = param.device().is_cpu() ? param : torch::empty(param.sizes(), torch::kFloat32);
+        if (!convertToFloat32(info.dtype, bytes, cpu.data_ptr<float>(), static_cast<size_t>(cpu.numel()))) {
+            return makeError(ErrorCode::Unsupported, file + ": tensor '" + name + "' is stored as " +
+                                                         dtypeName(info.dtype) +
+                                                         "; weights must be F32, F16, BF16 or F64");
+        }
+        if (!param.device().is_cpu()) param.copy_(cpu);
+    }
+    if (!missing.empty()) {
+        return makeError(ErrorCode::Mismatch, (dir / firstFile).string() + ": missing tensors " + joinNames(missing));
+    }
+    std::vector<std::string> unexpected;
+    for (const auto& name : weights.names()) {
+        if (used.count(name) || isIgnorableTensor(name)) continue;
+        // A tied head stored anyway is harmless: the tie wins, as in Hugging Face.
+        if (model.config().tieWordEmbeddings && name == "lm_head.weight") continue;
+        unexpected.push_back(name);
+    }
+    if (!unexpected.empty()) {
+        return makeError(ErrorCode::Mismatch, (dir / firstFile).string() + ": unexpected tensors " +
+                                                  joinNames(unexpected) + " (not part of a " +
+                                                  model.config().architecture + ")");
+    }
+    model.finishLoading();
+    return {};
+}
+
+Result<std::unique_ptr<TorchCausalLM>> createOnDevice(const ModelConfig& config, const LoadOptions& options) {
+    auto device = checkDevice(options.device);
+    if (!device) return device.error();
+    auto arch = makeArchitecture(config);
+    if (!arch) return arch.error();
+    if (*device != "cpu") arch.value()->module().to(torch::Device(*device));
+    for (auto& p : arch.value()->module().parameters()) p.set_requires_grad(false);
+    return std::move(arch.value());
+}
+
+} // namespace
+
+Result<std::string> checkDevice(const std::string& device) {
+    if (device == "cpu") return std::string("cpu");
+    if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
+        if (!torch::cuda::is_available()) {
+            return makeError(ErrorCode::Unsupported,
+                             "device '" + device + "' requested, but this LibTorch build has no usable CUDA device");
+        }
+        return device;
+    }
+    return makeError(ErrorCode::InvalidArgument, "unknown device '" + device + "' (use cpu or cuda)");
+}
+
+Result<std::shared_ptr<CausalLM>> createModel(const ModelConfig& config, const LoadOptions& options) {
+    auto m = createOnDevice(config, options);
+    if (!m) return m.error();
+    m.value()->finishLoading();
+    return std::shared_ptr<CausalLM>(std::move(m.value()));
+}
+
+Result<std::shared_ptr<LoadedModel>> loadModelFolder(const std::filesystem::path& dir, const LoadOptions& options) {
+    const auto start = std::chrono::steady_clock::now();
+    auto config = loadModelConfig(dir);
+    if (!config) return config.error();
+    auto weights = WeightSet::openFolder(dir);
+    if (!weights) return weights.error();
+    auto model = createOnDevice(*config, options);
+    if (!model) return model.error();
+    if (auto st = fillWeights(*model.value(), *weights, dir); !st) return st.error();
+
+    auto loaded = std::make_shared<LoadedModel>();
+    loaded->dir = dir;
+    loaded->name = dir.filename().empty() ? dir.parent_path().filename().string() : dir.filename().string();
+    loaded->config = *config;
+    loaded->storedDtype = dtypeTorchName(weights->dominantDType());
+    loaded->model = std::shared_ptr<const CausalLM>(std::move(model.value()));
+    if (options.loadTokenizer) {
+        auto tok = Tokenizer::fromFolder(dir);
+        if (!tok) return tok.error();
+        loaded->tokenizer = std::move(tok.value());
+    }
+    loaded->loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return loaded;
+}
+
+void initRandomWeights(CausalLM& model, uint64_t seed, double stddev) {
+    auto& torchModel = dynamic_cast<TorchCausalLM&>(model);
+    torch::NoGradGuard noGrad;
+    auto gen = at::detail::createCPUGenerator(seed);
+    for (auto& item : torchModel.module().named_parameters()) {
+        const std::string& name = item.key();
+        at::Tensor& p = item.value();
+        const bool isNorm = name.find("norm") != std::string::npos || name.find("ln_") != std::string::npos;
+        if (isNorm && name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0) {
+            p.fill_(1.0);
+        } else if (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0) {
+            p.zero_();
+        } else {
+            p.normal_(0.0, stddev, gen);
+        }
+    }
+    torchModel.finishLoading();
+}
+
+Status saveSafetensors(const CausalLM& model, const std::filesystem::path& file) {
+    auto& torchModel = const_cast<TorchCausalLM&>(dynamic_cast<const TorchCausalLM&>(model));
+    std::vector<std::pair<std::string, at::Tensor>> tensors;
+    for (const auto& item : torchModel.module().named_parameters()) {
+        tensors.emplace_back(item.key(), item.value().detach().to(torch::kCPU).contiguous());
+    }
+    std::sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    nlohmann::json header = nlohmann::json::object();
+    header["__metadata__"] = {{"format", "pt"}};
+    uint64_t offset = 0;
+    for (const auto& [name, t] : tensors) {
+        const uint64_t bytes = static_cast<uint64_t>(t.numel()) * sizeof(float);
+        header[name] = {{"dtype", "F32"}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+        offset += bytes;
+    }
+    std::string text = header.dump();
+    while (text.size() % 8 != 0) text.push_back(' ');
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    if (!out) return makeError(ErrorCode::Unreadable, file.string() + ": cannot open for writing");
+    uint64_t n = text.size();
+    unsigned char len[8];
+    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
+    out.write(reinterpret_cast<const char*>(len), 8);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    for (const auto& [name, t] : tensors) {
+        out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * sizeof(float)));
+    }
+    if (!out) return makeError(ErrorCode::Unreadable, file.string() + ": write failed");
+    return {};
+}
+
+} // namespace tokenlens

@@ -1,0 +1,45 @@
+#pragma once
+// Loading a Hugging Face model folder into a CausalLM: config -> architecture
+// -> weights matched by name (upcast to float32) -> tokenizer.
+
+#include "io/model_config.h"
+#include "model/causal_lm.h"
+#include "tokenizer/tokenizer.h"
+#include "util/result.h"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace tokenlens {
+
+struct LoadOptions {
+    std::string device = "cpu"; // "cpu" or "cuda" (when LibTorch was built with it)
+    bool loadTokenizer = true;
+};
+
+// A model ready to run: what the engine, the CLI and the GUI pass around.
+struct LoadedModel {
+    std::filesystem::path dir;
+    std::string name;           // folder name (or hub id when known)
+    ModelConfig config;
+    std::shared_ptr<const CausalLM> model;
+    std::shared_ptr<const Tokenizer> tokenizer; // null when LoadOptions::loadTokenizer is false
+    std::string storedDtype;    // "float32", "float16", "bfloat16"
+    double loadSeconds = 0;
+};
+
+Result<std::shared_ptr<LoadedModel>> loadModelFolder(const std::filesystem::path& dir,
+                                                     const LoadOptions& options = {});
+
+// An architecture with uninitialised parameters (for tests and benchmarks).
+Result<std::shared_ptr<CausalLM>> createModel(const ModelConfig& config, const LoadOptions& options = {});
+// Fills every parameter with N(0, std²) (norm weights 1, biases 0) from `seed`.
+void initRandomWeights(CausalLM& model, uint64_t seed, double stddev = 0.02);
+// Writes every parameter as F32 under its Hugging Face name.
+Status saveSafetensors(const CausalLM& model, const std::filesystem::path& file);
+
+// Resolves "cpu"/"cuda"; fails when the device is not available.
+Result<std::string> checkDevice(const std::string& device);
+
+} // namespace tokenlens

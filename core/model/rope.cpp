@@ -1,0 +1,75 @@
+#include "model/rope.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace tokenlens {
+namespace {
+
+at::Tensor defaultInvFreq(double base, int64_t dim) {
+    // 1 / base^(2k/dim), in float32 as the reference computes it.
+    auto exponents = torch::arange(0, dim, 2, torch::kInt64).to(torch::kFloat32) / static_cast<double>(dim);
+    return 1.0 / torch::pow(base, exponents);
+}
+
+at::Tensor llama3InvFreq(at::Tensor invFreq, const RopeScaling& s) {
+    const double oldLen = static_cast<double>(s.originalMaxPositions);
+    const double lowWavelen = oldLen / s.lowFreqFactor;
+    const double highWavelen = oldLen / s.highFreqFactor;
+    auto wavelen = 2.0 * M_PI / invFreq;
+    auto scaled = torch::where(wavelen > lowWavelen, invFreq / s.factor, invFreq);
+    auto smooth = (oldLen / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+    auto smoothed = (1 - smooth) * scaled / s.factor + smooth * scaled;
+    auto medium = (wavelen >= highWavelen).logical_and(wavelen <= lowWavelen);
+    return torch::where(medium, smoothed, scaled);
+}
+
+} // namespace
+
+Result<Rope> Rope::create(const ModelConfig& config) {
+    const auto& type = config.ropeScaling.type;
+    if (type != "none" && type != "default" && type != "linear" && type != "llama3" && type != "dynamic") {
+        return makeError(ErrorCode::Unsupported, "config.json: rope_scaling type '" + type +
+                                                     "' is not supported (supported: linear, llama3, dynamic)");
+    }
+    if (config.headDim % 2 != 0) {
+        return makeError(ErrorCode::Unsupported, "config.json: rotary embeddings need an even head_dim, got " +
+                                                     std::to_string(config.headDim));
+    }
+    Rope rope;
+    rope.m_config = config;
+    rope.m_invFreq = defaultInvFreq(config.ropeTheta, config.headDim);
+    if (type == "linear") rope.m_invFreq = rope.m_invFreq / config.ropeScaling.factor;
+    if (type == "llama3") rope.m_invFreq = llama3InvFreq(rope.m_invFreq, config.ropeScaling);
+    return rope;
+}
+
+at::Tensor Rope::invFreqFor(int64_t maxPosition) const {
+    if (m_config.ropeScaling.type != "dynamic") return m_invFreq;
+    // Dynamic NTK: grow the base once the sequence passes the trained length.
+    const auto trained = static_cast<double>(m_config.maxPositions);
+    const double seqLen = static_cast<double>(maxPosition + 1);
+    if (seqLen <= trained) return m_invFreq;
+    const double f = m_config.ropeScaling.factor;
+    const double dim = static_cast<double>(m_config.headDim);
+    const double base = m_config.ropeTheta * std::pow(f * seqLen / trained - (f - 1), dim / (dim - 2));
+    return defaultInvFreq(base, m_config.headDim);
+}
+
+std::pair<at::Tensor, at::Tensor> Rope::cosSin(const at::Tensor& positions) const {
+    auto invFreq = invFreqFor(positions.max().item<int64_t>()).to(positions.device());
+    auto freqs = positions.to(torch::kFloat32).unsqueeze(-1) * invFreq.view({1, 1, -1}); // (b, seq, d/2)
+    auto emb = torch::cat({freqs, freqs}, -1);                                          // (b, seq, d)
+    return {emb.cos(), emb.sin()};
+}
+
+at::Tensor Rope::apply(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+    const int64_t half = x.size(-1) / 2;
+    auto x1 = x.slice(-1, 0, half);
+    auto x2 = x.slice(-1, half);
+    auto rotated = torch::cat({-x2, x1}, -1);
+    return x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
+}
+
+} // namespace tokenlens

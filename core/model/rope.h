@@ -1,0 +1,27 @@
+#pragma once
+// Rotary position embeddings (rotate-half convention) with rope_scaling.
+
+#include "io/model_config.h"
+#include "util/result.h"
+
+#include <ATen/core/Tensor.h>
+
+namespace tokenlens {
+
+class Rope {
+public:
+    // Fails for rope_scaling types TokenLens does not implement.
+    static Result<Rope> create(const ModelConfig& config);
+
+    // positions (batch, seq) int64 -> cos, sin (batch, seq, head_dim), float32.
+    std::pair<at::Tensor, at::Tensor> cosSin(const at::Tensor& positions) const;
+    // x (batch, heads, seq, head_dim) rotated by cos/sin from cosSin().
+    static at::Tensor apply(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+
+private:
+    at::Tensor invFreqFor(int64_t maxPosition) const;
+    at::Tensor m_invFreq; // (head_dim / 2)
+    ModelConfig m_config;
+};
+
+} // namespace tokenlens
