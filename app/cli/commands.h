@@ -23,6 +23,7 @@ struct Command {
 int runInspect(const Args& args);
 int runTokenize(const Args& args);
 int runModels(const Args& args);
+int runGenerate(const Args& args);
 
 const std::vector<Command>& commands();
 

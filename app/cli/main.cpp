@@ -12,6 +12,7 @@ const std::vector<Command>& commands() {
         {"inspect", "describe a model folder as JSON", &runInspect},
         {"tokenize", "tokenize text with a model's tokenizer", &runTokenize},
         {"models", "list models found in configured folders and the Hugging Face cache", &runModels},
+        {"generate", "continue a prompt with a model (greedy or sampled) and print step scores", &runGenerate},
     };
     return table;
 }

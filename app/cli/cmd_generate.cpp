@@ -1,0 +1,109 @@
+#include "commands.h"
+#include "common.h"
+
+#include "model/generation.h"
+
+#include <iostream>
+
+namespace tokenlens::cli {
+
+int runGenerate(const Args& args) {
+    const std::string cmd = "generate";
+    ArgParser p(cmd, "--model DIR [options] [--] PROMPT | --prompt-file FILE");
+    p.option("model", "DIR", "model folder (config.json, *.safetensors, tokenizer.json)");
+    p.option("prompt-file", "FILE", "read the prompt from a UTF-8 file");
+    p.option("max-new-tokens", "N", "tokens to generate (default 16)");
+    p.flag("sample", "sample instead of greedy decoding");
+    p.option("temperature", "T", "sampling temperature (default 1.0)");
+    p.option("top-k", "K", "keep the K most likely tokens when sampling (default 0 = off)");
+    p.option("top-p", "P", "nucleus sampling mass (default 1.0 = off)");
+    p.option("seed", "S", "random seed for sampling (default 0)");
+    p.option("target-text", "TEXT", "score this continuation instead of generating (forced decoding)");
+    p.flag("no-stop", "do not stop at the end-of-sequence token");
+    p.flag("no-cache", "recompute the whole sequence every step (slow; for checking)");
+    p.flag("truncate", "drop the oldest prompt tokens when the prompt is too long");
+    p.option("device", "DEV", "cpu (default) or cuda");
+    if (auto code = handleParse(p, args)) return *code;
+    if (!p.has("model")) {
+        std::cerr << "tokenlens-cli generate: --model DIR is required\n";
+        return kExitUsage;
+    }
+    auto prompt = readPrompt(p, cmd);
+    if (!prompt) return kExitFailure;
+    auto maxNew = numberOption(p, "max-new-tokens", 16, cmd);
+    auto temperature = numberOption(p, "temperature", 1.0, cmd);
+    auto topK = numberOption(p, "top-k", 0, cmd);
+    auto topP = numberOption(p, "top-p", 1.0, cmd);
+    auto seed = numberOption(p, "seed", 0, cmd);
+    if (!maxNew || !temperature || !topK || !topP || !seed) return kExitUsage;
+
+    LoadOptions lo;
+    lo.device = p.value("device").value_or("cpu");
+    auto model = loadModelOrReport(*p.value("model"), cmd, lo);
+    if (!model) return kExitFailure;
+    const Tokenizer& tok = *model->tokenizer;
+
+    auto enc = tok.encode(*prompt);
+    if (!enc) {
+        std::cerr << "tokenlens-cli generate: " << enc.error().message << "\n";
+        return kExitFailure;
+    }
+    std::vector<int64_t> promptIds(enc->ids.begin(), enc->ids.end());
+
+    std::vector<int64_t> forced;
+    if (auto target = p.value("target-text")) {
+        auto t = tok.encode(*target, /*addSpecialTokens=*/false);
+        if (!t) {
+            std::cerr << "tokenlens-cli generate: --target-text: " << t.error().message << "\n";
+            return kExitFailure;
+        }
+        if (t->ids.empty()) {
+            std::cerr << "tokenlens-cli generate: --target-text tokenizes to no tokens\n";
+            return kExitFailure;
+        }
+        forced.assign(t->ids.begin(), t->ids.end());
+    }
+    const auto newTokens = forced.empty() ? static_cast<int64_t>(*maxNew) : static_cast<int64_t>(forced.size());
+    bool truncated = false;
+    if (p.has("truncate") && model->config.maxPositions > 0) {
+        const int64_t room = model->config.maxPositions - newTokens;
+        if (room > 0 && static_cast<int64_t>(promptIds.size()) > room) {
+            promptIds.erase(promptIds.begin(), promptIds.end() - room);
+            truncated = true;
+        }
+    }
+
+    Result<Generation> gen = makeError(ErrorCode::Internal, "not run");
+    if (!forced.empty()) {
+        gen = scoreContinuation(*model->model, promptIds, forced);
+    } else {
+        GenerationOptions o;
+        o.maxNewTokens = newTokens;
+        o.sample = p.has("sample");
+        o.temperature = *temperature;
+        o.topK = static_cast<int64_t>(*topK);
+        o.topP = *topP;
+        o.seed = static_cast<uint64_t>(*seed);
+        o.stopAtEos = !p.has("no-stop");
+        o.useCache = !p.has("no-cache");
+        gen = generate(*model->model, promptIds, o);
+    }
+    if (!gen) {
+        std::cerr << "tokenlens-cli generate: " << gen.error().message << "\n";
+        return kExitFailure;
+    }
+    std::vector<int32_t> outIds(gen->ids.begin(), gen->ids.end());
+    nlohmann::json j;
+    j["model"] = model->name;
+    j["input"] = {{"ids", promptIds}, {"tokens", displayTokens(tok, promptIds)}, {"truncated", truncated}};
+    j["output"] = {{"ids", gen->ids},
+                   {"tokens", displayTokens(tok, gen->ids)},
+                   {"text", tok.decode(outIds)},
+                   {"forced", !forced.empty()},
+                   {"stopped_at_eos", gen->stoppedAtEos}};
+    j["step_scores"] = {{"probability", gen->scores.probability}, {"entropy", gen->scores.entropy}};
+    printJson(j);
+    return kExitOk;
+}
+
+} // namespace tokenlens::cli

@@ -1,0 +1,37 @@
+#pragma once
+// Helpers shared by the tokenlens-cli subcommands that run a model.
+
+#include "args.h"
+#include "model/model_loader.h"
+
+#include <nlohmann/json.hpp>
+
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tokenlens::cli {
+
+// Prints the parser's help (exit 0) or usage error (exit 2); nullopt when parsing succeeded.
+std::optional<int> handleParse(ArgParser& parser, const std::vector<std::string>& args);
+
+// The prompt: the positional text (several words joined by spaces) or --prompt-file.
+// Reports a clear error (file, problem) and returns nullopt on failure.
+std::optional<std::string> readPrompt(const ArgParser& parser, const std::string& command);
+
+// Loads a model folder, printing "tokenlens-cli CMD: MESSAGE" on failure.
+std::shared_ptr<LoadedModel> loadModelOrReport(const std::string& dir, const std::string& command,
+                                               const LoadOptions& options = {});
+
+// Parses a number option; prints an error naming the option on failure.
+std::optional<double> numberOption(const ArgParser& parser, const std::string& name, double fallback,
+                                   const std::string& command);
+
+// Display strings of the tokens (Ġ/▁ shown as spaces).
+std::vector<std::string> displayTokens(const Tokenizer& tokenizer, const std::vector<int64_t>& ids);
+
+void printJson(const nlohmann::json& j);
+
+} // namespace tokenlens::cli

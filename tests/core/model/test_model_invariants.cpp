@@ -1,0 +1,300 @@
+// Properties every model must have beyond the goldens: the KV cache changes
+// nothing, padding changes nothing, attention is a causal distribution, and
+// bad requests fail with a message.
+
+#include "golden.h"
+#include "model/generation.h"
+#include "model/model_cache.h"
+#include "model/model_loader.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <fstream>
+
+using namespace tokenlens;
+using namespace tokenlens::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::shared_ptr<LoadedModel> load(const std::string& fixture) {
+    auto m = loadModelFolder(dataDir() / "models" / fixture);
+    EXPECT_TRUE(m.ok()) << (m.ok() ? "" : m.error().message);
+    return m.ok() ? m.value() : nullptr;
+}
+
+class ModelInvariants : public ::testing::TestWithParam<std::string> {};
+
+std::string paramName(const ::testing::TestParamInfo<std::string>& info) {
+    std::string s = info.param;
+    std::replace(s.begin(), s.end(), '-', '_');
+    return s;
+}
+
+} // namespace
+
+TEST_P(ModelInvariants, KvCacheEqualsFullRecomputation) {
+    auto m = load(GetParam());
+    ASSERT_TRUE(m);
+    const auto prompt = goldenFor(GetParam())["cases"][1]["prompt_ids"].get<std::vector<int64_t>>();
+    for (bool sample : {false, true}) {
+        GenerationOptions o;
+        o.maxNewTokens = 12;
+        o.stopAtEos = false;
+        o.sample = sample;
+        o.temperature = 0.9;
+        o.topK = 50;
+        o.topP = 0.95;
+        o.seed = 7;
+        o.useCache = true;
+        auto cached = generate(*m->model, prompt, o);
+        o.useCache = false;
+        auto full = generate(*m->model, prompt, o);
+        ASSERT_TRUE(cached.ok() && full.ok());
+        EXPECT_EQ(cached->ids, full->ids) << (sample ? "sampled" : "greedy");
+        for (size_t j = 0; j < cached->ids.size(); ++j) {
+            EXPECT_NEAR(cached->scores.probability[j], full->scores.probability[j], 1e-5);
+            EXPECT_NEAR(cached->scores.entropy[j], full->scores.entropy[j], 1e-4);
+        }
+    }
+}
+
+TEST_P(ModelInvariants, SamplingIsReproducibleWithSeed) {
+    auto m = load(GetParam());
+    ASSERT_TRUE(m);
+    const std::vector<int64_t> prompt = goldenFor(GetParam())["cases"][0]["prompt_ids"].get<std::vector<int64_t>>();
+    GenerationOptions o;
+    o.maxNewTokens = 10;
+    o.stopAtEos = false;
+    o.sample = true;
+    o.temperature = 1.5;
+    o.seed = 123;
+    auto a = generate(*m->model, prompt, o);
+    auto b = generate(*m->model, prompt, o);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(a->ids, b->ids);
+    o.topK = 1; // top-1 sampling is greedy
+    auto k1 = generate(*m->model, prompt, o);
+    o.sample = false;
+    auto greedy = generate(*m->model, prompt, o);
+    ASSERT_TRUE(k1.ok() && greedy.ok());
+    EXPECT_EQ(k1->ids, greedy->ids);
+}
+
+TEST_P(ModelInvariants, BatchedWithPaddingEqualsUnbatched) {
+    auto m = load(GetParam());
+    ASSERT_TRUE(m);
+    torch::NoGradGuard noGrad;
+    auto golden = goldenFor(GetParam());
+    const auto a = golden["cases"][0]["prompt_ids"].get<std::vector<int64_t>>();
+    const auto b = golden["cases"][2]["prompt_ids"].get<std::vector<int64_t>>();
+    ASSERT_LT(a.size(), b.size());
+    const auto la = static_cast<int64_t>(a.size()), lb = static_cast<int64_t>(b.size());
+    auto single = [&](const std::vector<int64_t>& ids) {
+        return m->model->forward(m->model->embed(torch::tensor(ids).unsqueeze(0)), {}).logits.squeeze(0);
+    };
+    auto refA = single(a), refB = single(b);
+    for (bool left : {true, false}) {
+        std::vector<int64_t> padded(static_cast<size_t>(lb), 0), mask(static_cast<size_t>(lb), 0);
+        const int64_t off = left ? lb - la : 0;
+        for (int64_t i = 0; i < la; ++i) {
+            padded[static_cast<size_t>(off + i)] = a[static_cast<size_t>(i)];
+            mask[static_cast<size_t>(off + i)] = 1;
+        }
+        auto batchIds = torch::stack({torch::tensor(padded), torch::tensor(b)});
+        auto batchMask = torch::stack({torch::tensor(mask), torch::ones({lb}, torch::kInt64)});
+        ForwardOptions fo;
+        fo.attentionMask = batchMask;
+        auto logits = m->model->forward(m->model->embed(batchIds), fo).logits; // (2, lb, vocab)
+        const double errA = (logits[0].slice(0, off, off + la) - refA).abs().max().item<double>();
+        const double errB = (logits[1] - refB).abs().max().item<double>();
+        const double scale = refA.abs().max().item<double>();
+        std::cout << "[" << GetParam() << (left ? " left" : " right") << " padding] max |diff| " << errA << ", "
+                  << errB << " (logit scale " << scale << ")\n";
+        EXPECT_LT(errA, 1e-5 * scale + 1e-5);
+        EXPECT_LT(errB, 1e-5 * scale + 1e-5);
+    }
+}
+
+TEST_P(ModelInvariants, AttentionRowsAreCausalDistributions) {
+    auto m = load(GetParam());
+    ASSERT_TRUE(m);
+    torch::NoGradGuard noGrad;
+    const auto ids = goldenFor(GetParam())["cases"][2]["prompt_ids"].get<std::vector<int64_t>>();
+    ForwardOptions fo;
+    fo.outputAttentions = true;
+    fo.outputHiddenStates = true;
+    std::vector<std::string> captured;
+    fo.capture = [&](const std::string& name, const at::Tensor&) { captured.push_back(name); };
+    auto out = m->model->forward(m->model->embed(torch::tensor(ids).unsqueeze(0)), fo);
+    ASSERT_EQ(static_cast<int64_t>(out.attentions.size()), m->config.numLayers);
+    EXPECT_EQ(static_cast<int64_t>(out.hiddenStates.size()), m->config.numLayers + 1);
+    const auto n = static_cast<int64_t>(ids.size());
+    for (const auto& probs : out.attentions) {
+        ASSERT_EQ(probs.sizes(), (std::vector<int64_t>{1, m->config.numHeads, n, n}));
+        EXPECT_LT((probs.sum(-1) - 1).abs().max().item<double>(), 1e-5);
+        auto future = torch::triu(torch::ones({n, n}), 1).to(torch::kBool);
+        EXPECT_EQ(probs.masked_select(future.expand_as(probs)).abs().max().item<double>(), 0.0);
+    }
+    EXPECT_NE(std::find(captured.begin(), captured.end(), "layers.0.attn.probs"), captured.end());
+    EXPECT_NE(std::find(captured.begin(), captured.end(), "final_hidden"), captured.end());
+}
+
+TEST_P(ModelInvariants, RejectsBadRequests) {
+    auto m = load(GetParam());
+    ASSERT_TRUE(m);
+    GenerationOptions o;
+    auto empty = generate(*m->model, std::vector<int64_t>{}, o);
+    ASSERT_FALSE(empty.ok());
+    EXPECT_NE(empty.error().message.find("empty"), std::string::npos);
+
+    std::vector<int64_t> tooLong(static_cast<size_t>(m->config.maxPositions), 5);
+    o.maxNewTokens = 1;
+    auto longRun = generate(*m->model, tooLong, o);
+    ASSERT_FALSE(longRun.ok());
+    EXPECT_NE(longRun.error().message.find("positions"), std::string::npos) << longRun.error().message;
+
+    auto badId = generate(*m->model, std::vector<int64_t>{m->config.vocabSize}, o);
+    EXPECT_FALSE(badId.ok());
+
+    o.sample = true;
+    o.temperature = 0;
+    EXPECT_FALSE(generate(*m->model, std::vector<int64_t>{5}, o).ok());
+}
+
+TEST_P(ModelInvariants, CancelStopsBetweenTokens) {
+    auto m = load(GetParam());
+    ASSERT_TRUE(m);
+    GenerationOptions o;
+    o.maxNewTokens = 20;
+    o.stopAtEos = false;
+    int calls = 0;
+    o.isCancelled = [&] { return ++calls > 3; };
+    auto g = generate(*m->model, std::vector<int64_t>{5, 6, 7}, o);
+    ASSERT_TRUE(g.ok());
+    EXPECT_TRUE(g->cancelled);
+    EXPECT_EQ(g->ids.size(), 3u);
+    EXPECT_EQ(g->scores.probability.size(), 3u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, ModelInvariants, ::testing::ValuesIn(fixtureNames()), paramName);
+
+TEST(ModelCache, ReusesAndEvicts) {
+    ModelCache cache(int64_t{1} << 40);
+    bool hit = true;
+    auto a = cache.get(dataDir() / "models" / "tiny-gpt2", {}, &hit);
+    ASSERT_TRUE(a.ok()) << a.error().message;
+    EXPECT_FALSE(hit);
+    auto b = cache.get(dataDir() / "models" / "tiny-gpt2", {}, &hit);
+    ASSERT_TRUE(b.ok());
+    EXPECT_TRUE(hit);
+    EXPECT_EQ(a.value().get(), b.value().get());
+    auto c = cache.get(dataDir() / "models" / "tiny-llama", {}, &hit);
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(cache.size(), 2u);
+    cache.setBudget(1); // only the most recent survives
+    EXPECT_EQ(cache.size(), 1u);
+    cache.get(dataDir() / "models" / "tiny-llama", {}, &hit);
+    EXPECT_TRUE(hit);
+    auto missing = cache.get(dataDir() / "models" / "no-such-model");
+    ASSERT_FALSE(missing.ok());
+    EXPECT_NE(missing.error().message.find("no-such-model"), std::string::npos);
+}
+
+TEST(ModelCache, ConcurrentRequestsLoadOnce) {
+    ModelCache cache;
+    std::vector<std::thread> threads;
+    std::vector<const LoadedModel*> got(4, nullptr);
+    for (size_t i = 0; i < got.size(); ++i) {
+        threads.emplace_back([&, i] {
+            auto r = cache.get(dataDir() / "models" / "tiny-llama");
+            if (r.ok()) got[i] = r.value().get();
+        });
+    }
+    for (auto& t : threads) t.join();
+    for (auto* p : got) EXPECT_EQ(p, got[0]);
+    EXPECT_NE(got[0], nullptr);
+    EXPECT_EQ(cache.size(), 1u);
+}
+
+namespace {
+
+fs::path copyFixture(const std::string& fixture, const std::string& tag) {
+    fs::path dir = fs::temp_directory_path() / ("tokenlens-model-" + tag + "-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    for (const auto& e : fs::directory_iterator(dataDir() / "models" / fixture)) {
+        fs::copy_file(e.path(), dir / e.path().filename());
+        fs::permissions(dir / e.path().filename(), fs::perms::owner_write, fs::perm_options::add);
+    }
+    return dir;
+}
+
+void rewriteConfig(const fs::path& dir, const std::function<void(nlohmann::json&)>& edit) {
+    auto cfg = loadJson(dir / "config.json");
+    edit(cfg);
+    std::ofstream(dir / "config.json") << cfg.dump(2);
+}
+
+} // namespace
+
+TEST(ModelLoading, ShapeDisagreeingWithConfigNamesTensor) {
+    auto dir = copyFixture("tiny-llama", "shape");
+    rewriteConfig(dir, [](auto& c) { c["intermediate_size"] = 96; });
+    auto m = loadModelFolder(dir);
+    ASSERT_FALSE(m.ok());
+    EXPECT_NE(m.error().message.find("mlp"), std::string::npos) << m.error().message;
+    EXPECT_NE(m.error().message.find("[64, 32]"), std::string::npos) << m.error().message;
+    fs::remove_all(dir);
+}
+
+TEST(ModelLoading, MissingTensorsAreNamed) {
+    auto dir = copyFixture("tiny-gpt2", "missing");
+    rewriteConfig(dir, [](auto& c) { c["n_layer"] = 3; });
+    auto m = loadModelFolder(dir);
+    ASSERT_FALSE(m.ok());
+    EXPECT_NE(m.error().message.find("transformer.h.2."), std::string::npos) << m.error().message;
+    fs::remove_all(dir);
+}
+
+TEST(ModelLoading, UnexpectedTensorsAreNamed) {
+    auto dir = copyFixture("tiny-llama", "unexpected");
+    rewriteConfig(dir, [](auto& c) { c["num_hidden_layers"] = 1; });
+    auto m = loadModelFolder(dir);
+    ASSERT_FALSE(m.ok());
+    EXPECT_NE(m.error().message.find("model.layers.1."), std::string::npos) << m.error().message;
+    fs::remove_all(dir);
+}
+
+TEST(ModelLoading, UnsupportedRopeScalingIsRefused) {
+    auto dir = copyFixture("tiny-llama", "rope");
+    rewriteConfig(dir, [](auto& c) { c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}}; });
+    auto m = loadModelFolder(dir);
+    ASSERT_FALSE(m.ok());
+    EXPECT_NE(m.error().message.find("yarn"), std::string::npos) << m.error().message;
+    fs::remove_all(dir);
+}
+
+TEST(ModelLoading, RopeScalingChangesLongRangePositionsOnly) {
+    // linear scaling by 2 at position p equals no scaling at position p/2:
+    // checked on the rotation tables through the model's outputs at two
+    // scaled configurations of the same weights.
+    auto dir = copyFixture("tiny-llama", "linear");
+    rewriteConfig(dir, [](auto& c) { c["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}}; });
+    auto scaled = loadModelFolder(dir);
+    ASSERT_TRUE(scaled.ok()) << scaled.error().message;
+    auto plain = load("tiny-llama");
+    torch::NoGradGuard noGrad;
+    auto ids = torch::tensor(std::vector<int64_t>{1, 415, 5255, 2495}).unsqueeze(0);
+    ForwardOptions even;
+    even.positionIds = torch::tensor(std::vector<int64_t>{0, 2, 4, 6}).unsqueeze(0);
+    ForwardOptions halved;
+    halved.positionIds = torch::tensor(std::vector<int64_t>{0, 1, 2, 3}).unsqueeze(0);
+    auto a = scaled.value()->model->forward(scaled.value()->model->embed(ids), even).logits;
+    auto b = plain->model->forward(plain->model->embed(ids), halved).logits;
+    EXPECT_LT((a - b).abs().max().item<double>(), 1e-4);
+    auto c = plain->model->forward(plain->model->embed(ids), even).logits;
+    EXPECT_GT((a - c).abs().max().item<double>(), 1e-3);
+    fs::remove_all(dir);
+}
