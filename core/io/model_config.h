@@ -45,7 +45,13 @@ struct ModelConfig {
     std::vector<int64_t> bosTokenIds;
     std::vector<int64_t> eosTokenIds;
     std::optional<int64_t> padTokenId;
+    // Mistral's sliding_window (and qwen2's when use_sliding_window is true);
+    // recorded for display, not enforced.
+    std::optional<int64_t> slidingWindow;
 };
+
+// "gpt2, llama, mistral, qwen2"
+const char* supportedModelTypes();
 
 // Reads DIR/config.json and, when present, DIR/generation_config.json (whose
 // bos/eos ids take precedence). Unknown model_type, missing or ill-typed keys

@@ -92,16 +92,26 @@ public:
     std::vector<std::string> names() const;
     const std::vector<std::shared_ptr<SafetensorsFile>>& files() const { return m_files; }
     int64_t parameterCount() const;
-    // The dtype most tensors are stored in ("dtype on disk").
+    // The dtype most tensors are stored in ("dtype on disk"), by byte count.
     DType dominantDType() const;
+    // Bytes of tensor data over all files.
+    uint64_t totalBytes() const;
+    // model.safetensors, or model.safetensors.index.json for sharded weights.
+    const std::filesystem::path& source() const { return m_source; }
 
 private:
+    std::filesystem::path m_source;
     std::vector<std::shared_ptr<SafetensorsFile>> m_files;
     std::map<std::string, Entry> m_entries;
 };
 
 // Converts `count` elements stored as `src` (F32/F16/BF16/F64) to float32.
-// Returns false for non-floating dtypes.
+// Returns false for non-floating dtypes, and when `bytes` holds fewer than
+// `count` elements. `bytes` need not be aligned.
 bool convertToFloat32(DType src, std::span<const std::byte> bytes, float* out, size_t count);
+
+// Single-element conversions (IEEE binary16 incl. subnormals/inf/NaN; bfloat16).
+float halfBitsToFloat(uint16_t bits);
+float bfloat16BitsToFloat(uint16_t bits);
 
 } // namespace tokenlens
