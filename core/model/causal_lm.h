@@ -61,6 +61,8 @@ public:
     virtual at::Tensor lmHead(const at::Tensor& finalHidden) const = 0;
     // The input embedding matrix (vocab, hidden).
     virtual at::Tensor embeddingMatrix() const = 0;
+    // The output (head) matrix (vocab, hidden): logits = finalHidden · Wᵀ.
+    virtual at::Tensor headMatrix() const = 0;
 
     virtual int64_t parameterCount() const = 0;
     virtual int64_t parameterBytes() const = 0;

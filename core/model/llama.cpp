@@ -64,6 +64,7 @@ public:
 
     at::Tensor embed(const at::Tensor& ids) const override { return torch::embedding(m_embed, ids); }
     at::Tensor embeddingMatrix() const override { return m_embed; }
+    at::Tensor headMatrix() const override { return m_head; }
     at::Tensor lmHead(const at::Tensor& hidden) const override { return torch::matmul(hidden, m_head.t()); }
 
     ForwardOutput forward(const at::Tensor& inputsEmbeds, const ForwardOptions& o) const override {

@@ -1,0 +1,96 @@
+#pragma once
+// Machinery shared by the attribution methods (internal; includes torch).
+// Everything is teacher-forced on the one sequence X ⊕ Y: column j (output
+// token y_j) is predicted at position p_j = n + j - 1.
+
+#include "attribution/method.h"
+
+#include <torch/torch.h>
+
+namespace tokenlens::attr {
+
+enum class TargetFn { Probability, LogProbability, Logit };
+enum class Reduction { L2, Sum, Mean };
+enum class Strategy { Batched, PerStep };
+
+TargetFn targetFnFrom(const nlohmann::json& resolved);
+Reduction reductionFrom(const nlohmann::json& resolved);
+Strategy strategyFrom(const nlohmann::json& resolved);
+
+// Options every target-function method takes: target_fn, strategy, memory_budget_mb.
+std::vector<OptionSpec> targetOptions();
+// Options of methods that reduce a hidden-size vector: reduction.
+OptionSpec reductionOption();
+// baseline: zero | unk.
+OptionSpec baselineOption();
+
+struct Sequence {
+    at::Tensor ids;    // (L) int64, L = n + t
+    at::Tensor embeds; // (L, hidden) token embeddings e_i (no position embeddings), no grad
+    int64_t n = 0, t = 0;
+    int64_t length() const { return n + t; }
+    int64_t position(int64_t j) const { return n + j - 1; }
+    at::Tensor targets() const { return ids.slice(0, n); } // (t)
+};
+Sequence makeSequence(const AttributionInput& input);
+
+// The baseline embeddings e' (L, hidden): zeros, or every row the embedding
+// of the unk token. Fails when `unk` is asked for and the model has none.
+Result<at::Tensor> baselineEmbeds(const AttributionInput& input, const Sequence& seq, const nlohmann::json& resolved);
+
+// f(hidden) for final hidden states (B, hidden) and target ids (B).
+// Computes only what the target needs: one row of the head for `logit`.
+at::Tensor targetValues(const CausalLM& model, const at::Tensor& finalHidden, const at::Tensor& targets, TargetFn fn);
+
+// f_j for every column from one teacher-forced forward of `embeds` (L, hidden).
+at::Tensor targetsAllColumns(const CausalLM& model, const Sequence& seq, const at::Tensor& embeds, TargetFn fn);
+
+// (..., hidden) -> (...)
+at::Tensor reduceHidden(const at::Tensor& v, Reduction r);
+
+// A[i, j] for i <= p_j from per-column rows `values` (t, L-1); NaN elsewhere.
+AttributionMatrix matrixFromColumns(const Sequence& seq, const at::Tensor& values);
+
+// Progress in work units; shared by the methods so estimates and reports agree.
+class Progress {
+public:
+    Progress(const RunControl& control, int64_t total) : m_control(control), m_total(std::max<int64_t>(total, 1)) {}
+    void add(int64_t units);
+    bool cancelled() const { return m_control.isCancelled && m_control.isCancelled(); }
+
+private:
+    const RunControl& m_control;
+    int64_t m_total;
+    int64_t m_done = 0;
+};
+
+// One path point of a gradient method: column j's target at input
+// baseline + alpha (e - baseline), weighted by `weight` in the column's sum.
+struct GradientItem {
+    int64_t column = 0;
+    double alpha = 1.0;
+    double weight = 1.0;
+};
+
+struct GradientSums {
+    at::Tensor grads; // (t, L-1, hidden): Σ_items weight · ∂f_j/∂x at the item's input
+    int64_t forwardPasses = 0;
+    bool cancelled = false;
+};
+
+// The core of saliency, input × gradient and integrated gradients.
+// Batched: items of several columns share one forward/backward, each row's
+// sequence cut after its own p_j (causality makes the rest irrelevant), and
+// only the hidden states at p_j go through the head; chunked to the memory
+// budget. Per-step (Inseq's way): one column at a time on its own prefix,
+// full logits at every position, one target per backward.
+GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, const at::Tensor& baseline,
+                                 const std::vector<GradientItem>& items, TargetFn fn, Strategy strategy,
+                                 int64_t memoryBudgetBytes, Progress& progress);
+
+// Bytes of activations one token position of one batch row keeps for backward.
+int64_t activationBytesPerToken(const ModelConfig& c, int64_t seqLen);
+
+int64_t memoryBudgetBytes(const nlohmann::json& resolved);
+
+} // namespace tokenlens::attr

@@ -1,0 +1,84 @@
+#pragma once
+// The one interface every attribution method implements. A method is one
+// .cpp file: its id, a one-sentence description, its options (with defaults
+// and ranges), a work estimate, and run(). registry.cpp lists them.
+
+#include "io/model_config.h"
+#include "model/causal_lm.h"
+#include "result/attribution_matrix.h"
+#include "util/result.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tokenlens {
+
+struct OptionSpec {
+    std::string name;
+    std::string type;                 // "int" | "number" | "choice" | "layer" (int or "all")
+    nlohmann::json defaultValue;
+    std::optional<double> min, max;   // for int / number
+    std::vector<std::string> choices; // for choice
+    std::string help;
+};
+
+// What a method computes on: the sequence X ⊕ Y, teacher-forced.
+struct AttributionInput {
+    const CausalLM* model = nullptr;
+    std::vector<int64_t> promptIds; // n (special tokens included)
+    std::vector<int64_t> outputIds; // t
+    // Token whose embedding is the `unk` baseline (unk, else pad, else eos).
+    std::optional<int64_t> unkBaselineId;
+};
+
+struct RunControl {
+    std::function<bool()> isCancelled;                          // checked between chunks
+    std::function<void(int64_t done, int64_t total)> progress; // in work units (token positions)
+};
+
+struct MethodOutput {
+    AttributionMatrix matrix; // (n+t) x t
+    std::string targetFn;     // "" when the method has none (attention)
+    std::string reduction;    // "" when it does not apply
+    std::vector<double> convergenceDelta, fInput, fBaseline; // integrated gradients
+    std::vector<std::string> warnings;
+    int64_t forwardPasses = 0; // batched forward calls issued (for benchmarks)
+    bool cancelled = false;
+};
+
+class AttributionMethod {
+public:
+    virtual ~AttributionMethod() = default;
+    virtual std::string id() const = 0;
+    virtual std::string description() const = 0; // one sentence, for tooltips and --help
+    virtual std::vector<OptionSpec> options() const = 0;
+
+    // Token positions pushed through the model (forward + backward counted
+    // once each) for a prompt of n and an output of t tokens.
+    virtual int64_t estimateWork(int64_t n, int64_t t, const nlohmann::json& resolved) const = 0;
+
+    virtual Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& resolved,
+                                     const RunControl& control) const = 0;
+
+    // Fills defaults and validates `given` (only this method's keys are
+    // read; `strict` makes unknown keys an error). `config` enables checks
+    // that need the model (layer and head indices).
+    Result<nlohmann::json> resolveOptions(const nlohmann::json& given, const ModelConfig* config = nullptr,
+                                          bool strict = false) const;
+
+protected:
+    // Extra checks after the generic ones (ranges, choices).
+    virtual Status checkResolved(const nlohmann::json& resolved, const ModelConfig* config) const { return {}; }
+};
+
+const std::vector<const AttributionMethod*>& allMethods();
+const AttributionMethod* findMethod(const std::string& id);
+// Every option name some method understands (for rejecting typos).
+bool isKnownOption(const std::string& name);
+
+} // namespace tokenlens

@@ -1,0 +1,147 @@
+// occlusion (leave one token out): f_j(X ⊕ Y) − f_j(X ⊕ Y with e_i replaced
+// by the baseline). Batched, every column comes from the same perturbed
+// pass, and positions before the occluded token are reused from a KV cache
+// of the clean sequence; per-step replays Captum (one prefix, one occluded
+// token, full logits per forward).
+
+#include "attribution/common.h"
+
+namespace tokenlens::attr {
+namespace {
+
+class Occlusion final : public AttributionMethod {
+public:
+    std::string id() const override { return "occlusion"; }
+    std::string description() const override {
+        return "How much the output token's score drops when one input token's embedding is replaced by the baseline.";
+    }
+
+    std::vector<OptionSpec> options() const override {
+        auto o = targetOptions();
+        o.push_back(baselineOption());
+        return o;
+    }
+
+    int64_t estimateWork(int64_t n, int64_t t, const nlohmann::json& r) const override {
+        const int64_t width = n + t - 1;
+        if (strategyFrom(r) == Strategy::PerStep) {
+            int64_t w = 0;
+            for (int64_t j = 0; j < t; ++j) w += (n + j) * (n + j);
+            return w + width;
+        }
+        return width * (width + 1) / 2 + width; // rows i..L-2 for each occluded i, plus the clean pass
+    }
+
+    Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
+                             const RunControl& control) const override {
+        const Sequence seq = makeSequence(input);
+        auto baseline = baselineEmbeds(input, seq, r);
+        if (!baseline) return baseline.error();
+        Progress progress(control, estimateWork(seq.n, seq.t, r));
+        const auto fn = targetFnFrom(r);
+        MethodOutput out;
+        out.targetFn = r["target_fn"];
+        torch::NoGradGuard noGrad;
+        const int64_t width = seq.length() - 1;
+        auto values = torch::zeros({seq.t, width}, seq.embeds.options()); // (t, L-1)
+        const bool ok = strategyFrom(r) == Strategy::PerStep
+                            ? perStep(*input.model, seq, *baseline, fn, values, progress, out)
+                            : batched(*input.model, seq, *baseline, fn, memoryBudgetBytes(r), values, progress, out);
+        if (!ok) {
+            out.cancelled = true;
+            return out;
+        }
+        out.matrix = matrixFromColumns(seq, values);
+        return out;
+    }
+
+private:
+    static bool batched(const CausalLM& model, const Sequence& seq, const at::Tensor& baseline, TargetFn fn,
+                        int64_t budget, at::Tensor& values, Progress& progress, MethodOutput& out) {
+        const int64_t width = seq.length() - 1;
+        const auto dev = seq.embeds.device();
+        // Clean pass: f_j for every column and the KV cache of every position.
+        KvCache clean;
+        ForwardOptions fo;
+        fo.computeLogits = false;
+        fo.cache = &clean;
+        auto cleanOut = model.forward(seq.embeds.slice(0, 0, width).unsqueeze(0), fo);
+        const auto targets = seq.targets();
+        auto positions = torch::arange(seq.n - 1, seq.n - 1 + seq.t, torch::kInt64).to(dev); // (t)
+        auto base = targetValues(model, cleanOut.finalHidden.squeeze(0).index_select(0, positions), targets, fn);
+        ++out.forwardPasses;
+        progress.add(width);
+
+        const auto& cfg = model.config();
+        int64_t i0 = 0;
+        while (i0 < width) {
+            if (progress.cancelled()) return false;
+            // Rows i0..i1-1 occlude one token each and recompute positions i0..width-1.
+            const int64_t span = width - i0;
+            const int64_t perRow = span * activationBytesPerToken(cfg, width) / 4 + seq.t * cfg.vocabSize * 8;
+            const int64_t rows = std::clamp<int64_t>(budget / std::max<int64_t>(perRow, 1), 1, span);
+            const int64_t i1 = i0 + rows;
+            auto inputs = seq.embeds.slice(0, i0, width).unsqueeze(0).repeat({rows, 1, 1}); // (rows, span, hidden)
+            for (int64_t k = 0; k < rows; ++k) inputs[k][k] = baseline[i0 + k];
+            KvCache past;
+            for (size_t l = 0; l < clean.keys.size(); ++l) {
+                past.keys.push_back(clean.keys[l].slice(2, 0, i0).expand({rows, -1, -1, -1}));
+                past.values.push_back(clean.values[l].slice(2, 0, i0).expand({rows, -1, -1, -1}));
+            }
+            ForwardOptions po;
+            po.computeLogits = false;
+            po.cache = i0 > 0 ? &past : nullptr;
+            auto h = model.forward(inputs, po).finalHidden; // (rows, span, hidden)
+            ++out.forwardPasses;
+            // Columns whose position p_j >= i0 are inside the recomputed span.
+            const int64_t jFirst = std::max<int64_t>(0, i0 - (seq.n - 1));
+            if (jFirst < seq.t) {
+                auto cols = positions.slice(0, jFirst) - i0; // positions within the span
+                auto hj = h.index_select(1, cols);            // (rows, t', hidden)
+                const int64_t tj = cols.size(0);
+                auto f = targetValues(model, hj.reshape({rows * tj, -1}), targets.slice(0, jFirst).repeat({rows}), fn)
+                             .view({rows, tj});
+                auto drop = base.slice(0, jFirst).unsqueeze(0) - f; // (rows, t')
+                values.slice(0, jFirst).slice(1, i0, i1).copy_(drop.t());
+            }
+            progress.add(rows * span);
+            i0 = i1;
+        }
+        return true;
+    }
+
+    static bool perStep(const CausalLM& model, const Sequence& seq, const at::Tensor& baseline, TargetFn fn,
+                        at::Tensor& values, Progress& progress, MethodOutput& out) {
+        const auto targets = seq.targets().to(torch::kCPU);
+        for (int64_t j = 0; j < seq.t; ++j) {
+            const int64_t len = seq.position(j) + 1;
+            const auto target = torch::full({1}, targets[j].item<int64_t>(), torch::kInt64).to(seq.ids.device());
+            auto score = [&](const at::Tensor& embeds) {
+                auto logits = model.forward(embeds.unsqueeze(0), {}).logits.squeeze(0)[-1].unsqueeze(0); // (1, vocab)
+                ++out.forwardPasses;
+                if (fn == TargetFn::Logit) return logits.gather(1, target.unsqueeze(1)).item<double>();
+                auto lp = torch::log_softmax(logits, -1).gather(1, target.unsqueeze(1)).item<double>();
+                return fn == TargetFn::LogProbability ? lp : std::exp(lp);
+            };
+            auto prefix = seq.embeds.slice(0, 0, len);
+            const double clean = score(prefix);
+            for (int64_t i = 0; i < len; ++i) {
+                if (progress.cancelled()) return false;
+                auto perturbed = prefix.clone();
+                perturbed[i] = baseline[i];
+                values[j][i] = clean - score(perturbed);
+                progress.add(len);
+            }
+        }
+        return true;
+    }
+};
+
+} // namespace
+
+const AttributionMethod& occlusionMethod() {
+    static const Occlusion m;
+    return m;
+}
+
+} // namespace tokenlens::attr

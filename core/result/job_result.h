@@ -1,0 +1,60 @@
+#pragma once
+// A finished (or partly finished) job in the contract's result JSON shape
+// (schema "tokenlens.job/1", see shared/docs/attribution-contract.md).
+
+#include "result/attribution_matrix.h"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tokenlens {
+
+struct TokenSequence {
+    std::string text;
+    std::vector<std::string> tokens; // display strings
+    std::vector<int64_t> ids;
+    bool operator==(const TokenSequence&) const = default;
+};
+
+enum class RunStatus { Completed, Failed, Cancelled };
+const char* runStatusName(RunStatus s);
+
+// One (model, method) pair.
+struct MethodResult {
+    std::string model;
+    std::string method;
+    RunStatus status = RunStatus::Completed;
+    std::optional<std::string> error;
+    TokenSequence output;
+    std::vector<std::string> contextTokens; // n + t: input tokens then output tokens
+    AttributionMatrix raw;                  // (n+t) x t
+    std::string targetFn;                   // empty for attention
+    std::string reduction;                  // empty where it does not apply
+    std::vector<double> convergenceDelta;   // integrated_gradients only (t)
+    std::vector<double> fInput, fBaseline;  // integrated_gradients only (t)
+    std::vector<double> stepProbability;    // t
+    std::vector<double> stepEntropy;        // t
+    std::vector<std::string> warnings;      // for people: what is off and what to do
+    nlohmann::json options = nlohmann::json::object(); // the method's options as run
+    double seconds = 0;
+    bool operator==(const MethodResult&) const = default;
+};
+
+struct JobResult {
+    std::string schema = "tokenlens.job/1";
+    std::string jobId;
+    std::string createdAt;   // ISO-8601
+    std::string completedAt; // ISO-8601
+    TokenSequence input;
+    nlohmann::json options = nlohmann::json::object();
+    std::vector<MethodResult> results;
+    bool operator==(const JobResult&) const = default;
+};
+
+// Current UTC time as ISO-8601 with seconds ("2026-11-26T14:11:51Z").
+std::string isoNow();
+
+} // namespace tokenlens

@@ -1,0 +1,333 @@
+#include "result/result_json.h"
+
+#include "analysis/token_importance.h"
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+namespace tokenlens {
+
+const char* runStatusName(RunStatus s) {
+    switch (s) {
+    case RunStatus::Completed: return "completed";
+    case RunStatus::Failed: return "failed";
+    case RunStatus::Cancelled: return "cancelled";
+    }
+    return "failed";
+}
+
+std::string isoNow() {
+    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+namespace {
+
+using nlohmann::json;
+
+// The shortest decimal that reads back as the same float32; NaN -> null.
+json floatValue(float v) {
+    if (!std::isfinite(v)) return nullptr;
+    char buf[32];
+    auto res = std::to_chars(buf, buf + sizeof buf, v);
+    return std::strtod(std::string(buf, res.ptr).c_str(), nullptr);
+}
+
+json doubleValue(double v) {
+    if (!std::isfinite(v)) return nullptr;
+    return v;
+}
+
+json doubles(const std::vector<double>& v) {
+    json a = json::array();
+    for (double d : v) a.push_back(doubleValue(d));
+    return a;
+}
+
+json sequenceJson(const TokenSequence& s) { return {{"text", s.text}, {"tokens", s.tokens}, {"ids", s.ids}}; }
+
+// ---- reading ---------------------------------------------------------------
+
+struct Reader {
+    std::string source;
+    std::string error;
+
+    bool fail(const std::string& key, const std::string& what) {
+        if (error.empty()) error = source + ": key '" + key + "' " + what;
+        return false;
+    }
+    const json* need(const json& obj, const std::string& path, const char* key) {
+        if (!obj.is_object()) {
+            fail(path, "must be an object");
+            return nullptr;
+        }
+        auto it = obj.find(key);
+        if (it == obj.end()) {
+            fail(path.empty() ? key : path + "." + key, "is missing");
+            return nullptr;
+        }
+        return &*it;
+    }
+    bool str(const json& obj, const std::string& path, const char* key, std::string& out, bool nullable = false) {
+        const json* v = need(obj, path, key);
+        if (!v) return false;
+        if (nullable && v->is_null()) return true;
+        if (!v->is_string()) return fail(join(path, key), "must be a string");
+        out = v->get<std::string>();
+        return true;
+    }
+    static std::string join(const std::string& path, const char* key) { return path.empty() ? key : path + "." + key; }
+    bool strings(const json& v, const std::string& path, std::vector<std::string>& out) {
+        if (!v.is_array()) return fail(path, "must be an array of strings");
+        out.clear();
+        for (size_t i = 0; i < v.size(); ++i) {
+            if (!v[i].is_string()) return fail(path + "[" + std::to_string(i) + "]", "must be a string");
+            out.push_back(v[i].get<std::string>());
+        }
+        return true;
+    }
+    bool ints(const json& v, const std::string& path, std::vector<int64_t>& out) {
+        if (!v.is_array()) return fail(path, "must be an array of integers");
+        out.clear();
+        for (size_t i = 0; i < v.size(); ++i) {
+            if (!v[i].is_number_integer()) return fail(path + "[" + std::to_string(i) + "]", "must be an integer");
+            out.push_back(v[i].get<int64_t>());
+        }
+        return true;
+    }
+    bool numbers(const json& v, const std::string& path, std::vector<double>& out) {
+        if (!v.is_array()) return fail(path, "must be an array of numbers");
+        out.clear();
+        for (size_t i = 0; i < v.size(); ++i) {
+            if (v[i].is_null()) {
+                out.push_back(std::nan(""));
+            } else if (v[i].is_number()) {
+                out.push_back(v[i].get<double>());
+            } else {
+                return fail(path + "[" + std::to_string(i) + "]", "must be a number or null");
+            }
+        }
+        return true;
+    }
+    bool sequence(const json& obj, const std::string& path, TokenSequence& s) {
+        if (!obj.is_object()) return fail(path, "must be an object with text, tokens and ids");
+        const json *tokens = need(obj, path, "tokens"), *ids = need(obj, path, "ids");
+        if (!str(obj, path, "text", s.text) || !tokens || !ids) return false;
+        if (!strings(*tokens, path + ".tokens", s.tokens) || !ints(*ids, path + ".ids", s.ids)) return false;
+        if (s.tokens.size() != s.ids.size()) return fail(path + ".tokens", "must have as many entries as ids");
+        return true;
+    }
+    bool matrix(const json& v, const std::string& path, AttributionMatrix& m) {
+        if (!v.is_array()) return fail(path, "must be an array of rows");
+        m = {};
+        m.rows = static_cast<int64_t>(v.size());
+        for (size_t r = 0; r < v.size(); ++r) {
+            const std::string rp = path + "[" + std::to_string(r) + "]";
+            if (!v[r].is_array()) return fail(rp, "must be an array of numbers");
+            if (r == 0) m.cols = static_cast<int64_t>(v[r].size());
+            if (static_cast<int64_t>(v[r].size()) != m.cols) {
+                return fail(rp, "has " + std::to_string(v[r].size()) + " columns, row 0 has " +
+                                    std::to_string(m.cols));
+            }
+            for (size_t c = 0; c < v[r].size(); ++c) {
+                const json& x = v[r][c];
+                if (x.is_null()) {
+                    m.data.push_back(std::nanf(""));
+                } else if (x.is_number()) {
+                    m.data.push_back(static_cast<float>(x.get<double>()));
+                } else {
+                    return fail(rp + "[" + std::to_string(c) + "]", "must be a number or null");
+                }
+            }
+        }
+        return true;
+    }
+    bool methodResult(const json& r, const std::string& path, MethodResult& out) {
+        if (!r.is_object()) return fail(path, "must be an object");
+        std::string status;
+        if (!str(r, path, "model", out.model) || !str(r, path, "method", out.method) ||
+            !str(r, path, "status", status)) {
+            return false;
+        }
+        if (status == "completed") out.status = RunStatus::Completed;
+        else if (status == "failed") out.status = RunStatus::Failed;
+        else if (status == "cancelled") out.status = RunStatus::Cancelled;
+        else return fail(path + ".status", "must be completed, failed or cancelled (got '" + status + "')");
+        if (auto it = r.find("error"); it != r.end() && !it->is_null()) {
+            if (!it->is_string()) return fail(path + ".error", "must be a string or null");
+            out.error = it->get<std::string>();
+        }
+        if (r.contains("options")) {
+            if (!r["options"].is_object()) return fail(path + ".options", "must be an object");
+            out.options = r["options"];
+        }
+        if (r.contains("warnings") && !strings(r["warnings"], path + ".warnings", out.warnings)) return false;
+        if (r.contains("seconds") && r["seconds"].is_number()) out.seconds = r["seconds"].get<double>();
+        // A failed pair may carry no output or matrix.
+        if (out.status == RunStatus::Failed && !r.contains("attribution")) return true;
+        const json* output = need(r, path, "output");
+        const json* context = need(r, path, "context_tokens");
+        const json* attribution = need(r, path, "attribution");
+        const json* steps = need(r, path, "step_scores");
+        if (!output || !context || !attribution || !steps) return false;
+        if (!sequence(*output, path + ".output", out.output)) return false;
+        if (!strings(*context, path + ".context_tokens", out.contextTokens)) return false;
+        const std::string ap = path + ".attribution";
+        const json* raw = need(*attribution, ap, "raw");
+        if (!raw || !matrix(*raw, ap + ".raw", out.raw)) return false;
+        if (attribution->contains("target_fn") && !(*attribution)["target_fn"].is_null() &&
+            !str(*attribution, ap, "target_fn", out.targetFn)) {
+            return false;
+        }
+        if (attribution->contains("reduction") && !(*attribution)["reduction"].is_null() &&
+            !str(*attribution, ap, "reduction", out.reduction)) {
+            return false;
+        }
+        for (auto [key, vec] : {std::pair{"convergence_delta", &out.convergenceDelta},
+                                std::pair{"f_input", &out.fInput}, std::pair{"f_baseline", &out.fBaseline}}) {
+            if (attribution->contains(key) && !numbers((*attribution)[key], ap + "." + key, *vec)) return false;
+        }
+        const json* prob = need(*steps, path + ".step_scores", "probability");
+        const json* ent = need(*steps, path + ".step_scores", "entropy");
+        if (!prob || !ent) return false;
+        if (!numbers(*prob, path + ".step_scores.probability", out.stepProbability) ||
+            !numbers(*ent, path + ".step_scores.entropy", out.stepEntropy)) {
+            return false;
+        }
+        const auto t = static_cast<int64_t>(out.output.ids.size());
+        if (out.raw.cols != t && !(out.raw.rows == 0 && t == 0)) {
+            return fail(ap + ".raw", "has " + std::to_string(out.raw.cols) + " columns but the output has " +
+                                         std::to_string(t) + " tokens");
+        }
+        if (static_cast<int64_t>(out.contextTokens.size()) != out.raw.rows) {
+            return fail(path + ".context_tokens", "has " + std::to_string(out.contextTokens.size()) +
+                                                      " entries but attribution.raw has " +
+                                                      std::to_string(out.raw.rows) + " rows");
+        }
+        return true;
+    }
+};
+
+} // namespace
+
+nlohmann::json toJson(const MethodResult& r) {
+    json j;
+    j["model"] = r.model;
+    j["method"] = r.method;
+    j["status"] = runStatusName(r.status);
+    j["error"] = r.error ? json(*r.error) : json(nullptr);
+    j["options"] = r.options;
+    j["warnings"] = r.warnings;
+    j["seconds"] = r.seconds;
+    if (r.status == RunStatus::Failed && r.raw.empty() && r.output.ids.empty()) return j;
+    j["output"] = sequenceJson(r.output);
+    j["context_tokens"] = r.contextTokens;
+    json raw = json::array();
+    for (int64_t i = 0; i < r.raw.rows; ++i) {
+        json row = json::array();
+        for (int64_t c = 0; c < r.raw.cols; ++c) row.push_back(floatValue(r.raw.at(i, c)));
+        raw.push_back(std::move(row));
+    }
+    json a;
+    a["raw"] = std::move(raw);
+    a["target_fn"] = r.targetFn.empty() ? json(nullptr) : json(r.targetFn);
+    a["reduction"] = r.reduction.empty() ? json(nullptr) : json(r.reduction);
+    if (!r.convergenceDelta.empty()) a["convergence_delta"] = doubles(r.convergenceDelta);
+    if (!r.fInput.empty()) a["f_input"] = doubles(r.fInput);
+    if (!r.fBaseline.empty()) a["f_baseline"] = doubles(r.fBaseline);
+    const auto imp = analysis::tokenImportance(r.raw, r.raw.rows - r.raw.cols);
+    a["aggregated"] = {{"token_importance", {{"input", doubles(imp.input)}, {"output", doubles(imp.output)}}}};
+    j["attribution"] = std::move(a);
+    j["step_scores"] = {{"probability", doubles(r.stepProbability)}, {"entropy", doubles(r.stepEntropy)}};
+    return j;
+}
+
+nlohmann::json toJson(const JobResult& job) {
+    json j;
+    j["schema"] = job.schema;
+    j["job_id"] = job.jobId;
+    j["created_at"] = job.createdAt;
+    j["completed_at"] = job.completedAt;
+    j["input"] = sequenceJson(job.input);
+    j["options"] = job.options;
+    j["results"] = json::array();
+    for (const auto& r : job.results) j["results"].push_back(toJson(r));
+    return j;
+}
+
+std::string writeResultJson(const JobResult& job, int indent) {
+    return toJson(job).dump(indent, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+Result<JobResult> jobFromJson(const nlohmann::json& j, const std::string& source) {
+    Reader rd{source, {}};
+    JobResult job;
+    auto bad = [&]() -> Result<JobResult> { return makeError(ErrorCode::Corrupt, rd.error); };
+    if (!j.is_object()) return makeError(ErrorCode::Corrupt, source + ": the result must be a JSON object");
+    if (!rd.str(j, "", "schema", job.schema)) return bad();
+    if (job.schema.rfind("tokenlens.job/", 0) != 0) {
+        return makeError(ErrorCode::Unsupported, source + ": key 'schema' is '" + job.schema +
+                                                     "', expected 'tokenlens.job/1'");
+    }
+    if (job.schema != "tokenlens.job/1") {
+        return makeError(ErrorCode::Unsupported, source + ": schema '" + job.schema +
+                                                     "' is newer than this TokenLens reads (tokenlens.job/1)");
+    }
+    if (!rd.str(j, "", "job_id", job.jobId) || !rd.str(j, "", "created_at", job.createdAt) ||
+        !rd.str(j, "", "completed_at", job.completedAt, /*nullable=*/true)) {
+        return bad();
+    }
+    const json* input = rd.need(j, "", "input");
+    if (!input || !rd.sequence(*input, "input", job.input)) return bad();
+    const json* options = rd.need(j, "", "options");
+    if (!options) return bad();
+    if (!options->is_object()) {
+        rd.fail("options", "must be an object");
+        return bad();
+    }
+    job.options = *options;
+    const json* results = rd.need(j, "", "results");
+    if (!results) return bad();
+    if (!results->is_array()) {
+        rd.fail("results", "must be an array");
+        return bad();
+    }
+    for (size_t i = 0; i < results->size(); ++i) {
+        MethodResult r;
+        if (!rd.methodResult((*results)[i], "results[" + std::to_string(i) + "]", r)) return bad();
+        job.results.push_back(std::move(r));
+    }
+    return job;
+}
+
+Result<JobResult> readResultJson(const std::string& text, const std::string& source) {
+    json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+        // Re-parse with exceptions only to get the position for the message.
+        try {
+            json again = json::parse(text);
+        } catch (const json::parse_error& e) {
+            return makeError(ErrorCode::Corrupt, source + ": not valid JSON (" + e.what() + ")");
+        }
+        return makeError(ErrorCode::Corrupt, source + ": not valid JSON");
+    }
+    return jobFromJson(j, source);
+}
+
+Result<JobResult> readResultFile(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return makeError(ErrorCode::NotFound, file.string() + ": cannot open the result file");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return readResultJson(ss.str(), file.string());
+}
+
+} // namespace tokenlens

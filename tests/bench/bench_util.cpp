@@ -1,0 +1,95 @@
+#include "bench_util.h"
+
+#include <torch/torch.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace tokenlens::bench {
+
+double bestOf(int repeats, const std::function<void()>& fn) {
+    fn();
+    double best = 1e300;
+    for (int i = 0; i < repeats; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        fn();
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return best;
+}
+
+double measureMatmulGflops() {
+    torch::NoGradGuard noGrad;
+    double best = 0;
+    // (m, k, n): an MLP product of 128 tokens, and a square one.
+    const int64_t shapes[][3] = {{128, 768, 3072}, {512, 768, 768}, {1024, 1024, 1024}};
+    for (const auto& s : shapes) {
+        auto a = torch::randn({s[0], s[1]});
+        auto b = torch::randn({s[1], s[2]});
+        const double secs = bestOf(5, [&] { (void)torch::matmul(a, b); });
+        best = std::max(best, 2.0 * s[0] * s[1] * s[2] / secs / 1e9);
+    }
+    return best;
+}
+
+ModelConfig gpt2SmallConfig() {
+    ModelConfig c;
+    c.modelType = "gpt2";
+    c.architecture = "GPT2LMHeadModel";
+    c.family = ArchFamily::Gpt2;
+    c.vocabSize = 50257;
+    c.hiddenSize = 768;
+    c.numLayers = 12;
+    c.numHeads = 12;
+    c.numKvHeads = 12;
+    c.headDim = 64;
+    c.intermediateSize = 3072;
+    c.maxPositions = 1024;
+    c.normEps = 1e-5;
+    c.activation = "gelu_new";
+    c.tieWordEmbeddings = true;
+    c.bosTokenIds = {50256};
+    c.eosTokenIds = {50256};
+    c.torchDtype = "float32";
+    return c;
+}
+
+void writeGpt2Config(const ModelConfig& c, const std::filesystem::path& dir) {
+    nlohmann::json j = {{"architectures", {"GPT2LMHeadModel"}},
+                        {"model_type", "gpt2"},
+                        {"vocab_size", c.vocabSize},
+                        {"n_embd", c.hiddenSize},
+                        {"n_layer", c.numLayers},
+                        {"n_head", c.numHeads},
+                        {"n_inner", nullptr},
+                        {"n_positions", c.maxPositions},
+                        {"activation_function", "gelu_new"},
+                        {"layer_norm_epsilon", c.normEps},
+                        {"bos_token_id", 50256},
+                        {"eos_token_id", 50256},
+                        {"tie_word_embeddings", true},
+                        {"torch_dtype", "float32"}};
+    std::ofstream(dir / "config.json") << j.dump(2);
+}
+
+namespace {
+double statusField(const std::string& key) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(key, 0) == 0) {
+            std::istringstream ss(line.substr(key.size()));
+            double kb = 0;
+            ss >> kb;
+            return kb / 1024.0;
+        }
+    }
+    return 0;
+}
+} // namespace
+
+double currentRssMiB() { return statusField("VmRSS:"); }
+double peakRssMiB() { return statusField("VmHWM:"); }
+
+} // namespace tokenlens::bench

@@ -1,0 +1,31 @@
+#pragma once
+// Shared pieces of the benchmarks: the machine's measured matmul throughput
+// (the yardstick every lower bound is divided by), timing, and a
+// GPT-2-small-sized model with random weights.
+
+#include "io/model_config.h"
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace tokenlens::bench {
+
+// Best GFLOP/s of float32 matrix products of a transformer's shapes, measured now.
+double measureMatmulGflops();
+
+// Seconds of the fastest of `repeats` runs of `fn` (after one warm-up).
+double bestOf(int repeats, const std::function<void()>& fn);
+
+// 12 layers, 768 hidden, 12 heads, vocab 50257, 1024 positions, tied head.
+ModelConfig gpt2SmallConfig();
+
+// Writes config.json for `c` (gpt2 layout) into `dir`.
+void writeGpt2Config(const ModelConfig& c, const std::filesystem::path& dir);
+
+// Resident set size of this process now, and its peak, in MiB (from /proc).
+double currentRssMiB();
+double peakRssMiB();
+
+} // namespace tokenlens::bench
