@@ -24,6 +24,7 @@ int runInspect(const Args& args);
 int runTokenize(const Args& args);
 int runModels(const Args& args);
 int runGenerate(const Args& args);
+int runAttribute(const Args& args);
 
 const std::vector<Command>& commands();
 

@@ -13,6 +13,7 @@ const std::vector<Command>& commands() {
         {"tokenize", "tokenize text with a model's tokenizer", &runTokenize},
         {"models", "list models found in configured folders and the Hugging Face cache", &runModels},
         {"generate", "continue a prompt with a model (greedy or sampled) and print step scores", &runGenerate},
+        {"attribute", "attribution matrices of one or more models and methods, as result JSON", &runAttribute},
     };
     return table;
 }

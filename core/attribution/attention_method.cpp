@@ -34,22 +34,23 @@ public:
             return out;
         }
         torch::NoGradGuard noGrad;
-        const auto& cfg = input.model->config();
+        // Keep only the t query rows the matrix needs from each layer as it is
+        // produced: a long context's full maps would not fit in memory.
         ForwardOptions fo;
-        fo.outputAttentions = true;
         fo.computeLogits = false;
         const int64_t width = seq.length() - 1;
-        auto fwd = input.model->forward(seq.embeds.slice(0, 0, width).unsqueeze(0), fo);
-        std::vector<at::Tensor> selected; // each (heads', L-1, L-1)
-        for (int64_t l = 0; l < cfg.numLayers; ++l) {
-            if (r["layer"].is_number() && r["layer"].get<int64_t>() != l) continue;
-            auto probs = fwd.attentions[static_cast<size_t>(l)].squeeze(0); // (heads, L-1, L-1)
+        std::vector<at::Tensor> selected; // each (heads', t, L-1)
+        fo.capture = [&](const std::string& name, const at::Tensor& value) {
+            if (!name.ends_with(".attn.probs")) return;
+            const int64_t layer = std::stoll(name.substr(7, name.find('.', 7) - 7)); // "layers.N.attn.probs"
+            if (r["layer"].is_number() && r["layer"].get<int64_t>() != layer) return;
+            auto probs = value.squeeze(0).slice(1, seq.n - 1, seq.n - 1 + seq.t); // (heads, t, L-1)
             if (r["head"].is_number()) probs = probs.slice(0, r["head"].get<int64_t>(), r["head"].get<int64_t>() + 1);
-            selected.push_back(probs);
-        }
-        auto all = torch::cat(selected, 0); // (layers*heads', L-1 queries, L-1 keys)
-        auto agg = r["aggregate"] == "max" ? std::get<0>(all.max(0)) : all.mean(0); // (L-1, L-1)
-        auto rows = agg.slice(0, seq.n - 1, seq.n - 1 + seq.t); // (t, L-1): query p_j, every key
+            selected.push_back(probs.clone());
+        };
+        input.model->forward(seq.embeds.slice(0, 0, width).unsqueeze(0), fo);
+        auto all = torch::cat(selected, 0); // (layers*heads', t queries p_j, L-1 keys)
+        auto rows = r["aggregate"] == "max" ? std::get<0>(all.max(0)) : all.mean(0); // (t, L-1)
         out.matrix = matrixFromColumns(seq, rows);
         progress.add(seq.n + seq.t);
         return out;

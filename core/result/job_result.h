@@ -28,6 +28,7 @@ struct MethodResult {
     std::string method;
     RunStatus status = RunStatus::Completed;
     std::optional<std::string> error;
+    TokenSequence input;                    // the prompt as this model's tokenizer split it
     TokenSequence output;
     std::vector<std::string> contextTokens; // n + t: input tokens then output tokens
     AttributionMatrix raw;                  // (n+t) x t

@@ -171,8 +171,26 @@ struct Reader {
         }
         if (r.contains("warnings") && !strings(r["warnings"], path + ".warnings", out.warnings)) return false;
         if (r.contains("seconds") && r["seconds"].is_number()) out.seconds = r["seconds"].get<double>();
-        // A failed pair may carry no output or matrix.
-        if (out.status == RunStatus::Failed && !r.contains("attribution")) return true;
+        if (r.contains("input") && !sequence(r["input"], path + ".input", out.input)) return false;
+        // A failed or cancelled pair may carry no matrix (and no output).
+        if (out.status != RunStatus::Completed && !r.contains("attribution")) {
+            if (r.contains("output") && !sequence(r["output"], path + ".output", out.output)) return false;
+            if (r.contains("context_tokens") &&
+                !strings(r["context_tokens"], path + ".context_tokens", out.contextTokens)) {
+                return false;
+            }
+            if (r.contains("step_scores") && r["step_scores"].is_object()) {
+                const auto& st = r["step_scores"];
+                if (st.contains("probability") &&
+                    !numbers(st["probability"], path + ".step_scores.probability", out.stepProbability)) {
+                    return false;
+                }
+                if (st.contains("entropy") && !numbers(st["entropy"], path + ".step_scores.entropy", out.stepEntropy)) {
+                    return false;
+                }
+            }
+            return true;
+        }
         const json* output = need(r, path, "output");
         const json* context = need(r, path, "context_tokens");
         const json* attribution = need(r, path, "attribution");
@@ -227,9 +245,13 @@ nlohmann::json toJson(const MethodResult& r) {
     j["options"] = r.options;
     j["warnings"] = r.warnings;
     j["seconds"] = r.seconds;
-    if (r.status == RunStatus::Failed && r.raw.empty() && r.output.ids.empty()) return j;
-    j["output"] = sequenceJson(r.output);
-    j["context_tokens"] = r.contextTokens;
+    if (!r.output.ids.empty() || r.status == RunStatus::Completed) {
+        j["input"] = sequenceJson(r.input);
+        j["output"] = sequenceJson(r.output);
+        j["context_tokens"] = r.contextTokens;
+        j["step_scores"] = {{"probability", doubles(r.stepProbability)}, {"entropy", doubles(r.stepEntropy)}};
+    }
+    if (r.status != RunStatus::Completed && r.raw.empty()) return j;
     json raw = json::array();
     for (int64_t i = 0; i < r.raw.rows; ++i) {
         json row = json::array();
@@ -246,7 +268,6 @@ nlohmann::json toJson(const MethodResult& r) {
     const auto imp = analysis::tokenImportance(r.raw, r.raw.rows - r.raw.cols);
     a["aggregated"] = {{"token_importance", {{"input", doubles(imp.input)}, {"output", doubles(imp.output)}}}};
     j["attribution"] = std::move(a);
-    j["step_scores"] = {{"probability", doubles(r.stepProbability)}, {"entropy", doubles(r.stepEntropy)}};
     return j;
 }
 

@@ -1,7 +1,7 @@
 // Forward pass, greedy generation and step scores of the three fixture models
 // against the goldens computed with the Hugging Face semantics.
 
-#include "golden.h"
+#include "../common/golden.h"
 #include "io/safetensors.h"
 #include "model/generation.h"
 #include "model/model_loader.h"

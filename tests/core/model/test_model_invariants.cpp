@@ -2,7 +2,7 @@
 // nothing, padding changes nothing, attention is a causal distribution, and
 // bad requests fail with a message.
 
-#include "golden.h"
+#include "../common/golden.h"
 #include "model/generation.h"
 #include "model/model_cache.h"
 #include "model/model_loader.h"

@@ -1,0 +1,193 @@
+#include "commands.h"
+#include "common.h"
+
+#include "attribution/engine.h"
+#include "result/result_json.h"
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace tokenlens::cli {
+namespace {
+
+std::vector<std::string> splitList(const std::vector<std::string>& values) {
+    std::vector<std::string> out;
+    for (const auto& v : values) {
+        std::stringstream ss(v);
+        std::string item;
+        while (std::getline(ss, item, ',')) {
+            if (!item.empty()) out.push_back(item);
+        }
+    }
+    return out;
+}
+
+// "7" -> 7, "1.5" -> 1.5, "true" -> true, "all" -> "all".
+nlohmann::json scalar(const std::string& v) {
+    if (v == "true") return true;
+    if (v == "false") return false;
+    char* end = nullptr;
+    const long long i = std::strtoll(v.c_str(), &end, 10);
+    if (!v.empty() && *end == '\0') return i;
+    const double d = std::strtod(v.c_str(), &end);
+    if (!v.empty() && *end == '\0') return d;
+    return v;
+}
+
+// Progress on stderr, at most twice a second.
+class ProgressLine {
+public:
+    ProgressLine(std::string label) : m_label(std::move(label)), m_start(std::chrono::steady_clock::now()) {}
+    void update(int64_t done, int64_t total) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - m_last < std::chrono::milliseconds(500) || now - m_start < std::chrono::milliseconds(500)) return;
+        m_last = now;
+        std::cerr << "\r" << m_label << " " << (total ? 100 * done / total : 0) << "%   " << std::flush;
+        m_shown = true;
+    }
+    void finish(const std::string& status) {
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+        std::cerr << (m_shown ? "\r" : "") << m_label << " " << status << " (" << secs << " s)          \n";
+    }
+
+private:
+    std::string m_label;
+    std::chrono::steady_clock::time_point m_start, m_last{};
+    bool m_shown = false;
+};
+
+} // namespace
+
+int runAttribute(const Args& args) {
+    const std::string cmd = "attribute";
+    ArgParser p(cmd, "--model DIR [--model DIR2 ...] --method m1,m2,... [options] [--] PROMPT | --prompt-file FILE");
+    p.option("model", "DIR", "model folder; repeat for several models", /*repeatable=*/true);
+    p.option("method", "LIST", "comma-separated methods (saliency, input_x_gradient, integrated_gradients, "
+                               "attention, occlusion)", true);
+    p.option("prompt-file", "FILE", "read the prompt from a UTF-8 file");
+    p.option("target-text", "TEXT", "attribute this continuation instead of a generated one");
+    p.option("max-new-tokens", "N", "tokens to generate when no target text is given (default 8)");
+    p.option("target-fn", "F", "probability (default), log_probability or logit");
+    p.option("reduction", "R", "l2 (default), sum or mean");
+    p.option("steps", "K", "integrated gradients steps (default 50)");
+    p.option("baseline", "B", "zero (default) or unk, for integrated gradients and occlusion");
+    p.option("strategy", "S", "batched (default) or per_step (Inseq's way; slower)");
+    p.option("option", "KEY=VALUE", "any other option, e.g. attention.layer=1 or quadrature=riemann_trapezoid", true);
+    p.option("output", "FILE", "write the result JSON here (default: standard output)");
+    p.option("device", "DEV", "cpu (default) or cuda");
+    p.flag("quiet", "no progress on standard error");
+    if (auto code = handleParse(p, args)) return *code;
+    const auto modelDirs = p.values("model");
+    const auto methods = splitList(p.values("method"));
+    if (modelDirs.empty() || methods.empty()) {
+        std::cerr << "tokenlens-cli attribute: --model and --method are required\n\n" << p.helpText();
+        return kExitUsage;
+    }
+    auto prompt = readPrompt(p, cmd);
+    if (!prompt) return kExitFailure;
+
+    AttributionJob job;
+    job.prompt = *prompt;
+    job.methods = methods;
+    job.targetText = p.value("target-text");
+    const std::pair<const char*, const char*> direct[] = {
+        {"max-new-tokens", "max_new_tokens"}, {"target-fn", "target_fn"}, {"reduction", "reduction"},
+        {"steps", "steps"}, {"baseline", "baseline"}, {"strategy", "strategy"}};
+    for (const auto& [flag, key] : direct) {
+        if (auto v = p.value(flag)) job.options[key] = scalar(*v);
+    }
+    for (const auto& kv : p.values("option")) {
+        const auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            std::cerr << "tokenlens-cli attribute: --option expects KEY=VALUE, got '" << kv << "'\n";
+            return kExitUsage;
+        }
+        const std::string key = kv.substr(0, eq);
+        const auto value = scalar(kv.substr(eq + 1));
+        if (auto dot = key.find('.'); dot != std::string::npos) {
+            job.options["methods"][key.substr(0, dot)][key.substr(dot + 1)] = value;
+        } else {
+            job.options[key] = value;
+        }
+    }
+    if (auto valid = validateJob(job); !valid) {
+        std::cerr << "tokenlens-cli attribute: " << valid.error().message << "\n";
+        return kExitUsage;
+    }
+    std::optional<std::ofstream> file;
+    if (auto out = p.value("output")) {
+        file.emplace(*out, std::ios::binary | std::ios::trunc);
+        if (!*file) {
+            std::cerr << "tokenlens-cli attribute: " << *out << ": cannot open for writing\n";
+            return kExitFailure;
+        }
+    }
+
+    JobResult result;
+    result.jobId = "cli-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+    result.createdAt = isoNow();
+    result.input.text = job.prompt;
+    result.options = job.options;
+    bool anyFailed = false;
+    const bool quiet = p.has("quiet");
+    LoadOptions lo;
+    lo.device = p.value("device").value_or("cpu");
+    for (const auto& dir : modelDirs) {
+        auto failAll = [&](const std::string& model, const std::string& message) {
+            std::cerr << "tokenlens-cli attribute: " << message << "\n";
+            for (const auto& m : methods) {
+                MethodResult r;
+                r.model = model;
+                r.method = m;
+                r.status = RunStatus::Failed;
+                r.error = message;
+                result.results.push_back(r);
+            }
+            anyFailed = true;
+        };
+        auto loaded = loadModelFolder(dir, lo);
+        if (!loaded) {
+            failAll(dir, loaded.error().message);
+            continue;
+        }
+        const LoadedModel& model = *loaded.value();
+        auto seq = prepareSequence(model, job);
+        if (!seq) {
+            failAll(model.name, model.name + ": " + seq.error().message);
+            continue;
+        }
+        if (result.input.ids.empty()) {
+            result.input = seq->input;
+        }
+        for (const auto& m : methods) {
+            ProgressLine line("[" + model.name + "] " + m);
+            RunControl control;
+            if (!quiet) control.progress = [&](int64_t done, int64_t total) { line.update(done, total); };
+            auto r = runMethod(model, *seq, job, m, control);
+            if (!quiet) line.finish(runStatusName(r.status));
+            if (r.status != RunStatus::Completed) {
+                anyFailed = true;
+                std::cerr << "tokenlens-cli attribute: [" << model.name << "] " << m << " "
+                          << runStatusName(r.status) << ": " << r.error.value_or("") << "\n";
+            }
+            for (const auto& w : r.warnings) std::cerr << "warning: [" << model.name << "] " << m << ": " << w << "\n";
+            result.results.push_back(std::move(r));
+        }
+    }
+    result.completedAt = isoNow();
+    const std::string text = writeResultJson(result);
+    if (file) {
+        *file << text;
+        if (!*file) {
+            std::cerr << "tokenlens-cli attribute: " << *p.value("output") << ": write failed\n";
+            return kExitFailure;
+        }
+    } else {
+        std::cout << text;
+    }
+    return anyFailed ? kExitFailure : kExitOk;
+}
+
+} // namespace tokenlens::cli

@@ -1,0 +1,249 @@
+#include "attribution/engine.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <new>
+#include <set>
+
+namespace tokenlens {
+namespace {
+
+const std::set<std::string>& engineKeys() {
+    static const std::set<std::string> keys = {"max_new_tokens", "sample", "temperature", "top_k", "top_p",
+                                               "seed", "stop_at_eos", "truncate", "methods"};
+    return keys;
+}
+
+Status numberKey(const nlohmann::json& o, const char* key, double min, double max, bool integer, double& out) {
+    if (!o.contains(key) || o[key].is_null()) return {};
+    const auto& v = o[key];
+    if (!v.is_number()) return makeError(ErrorCode::InvalidArgument, std::string("option '") + key + "' must be a number");
+    const double d = v.get<double>();
+    if (integer && d != std::floor(d)) {
+        return makeError(ErrorCode::InvalidArgument, std::string("option '") + key + "' must be a whole number");
+    }
+    if (d < min || d > max) {
+        return makeError(ErrorCode::InvalidArgument, std::string("option '") + key + "' is " + v.dump() +
+                                                         "; it must be between " + nlohmann::json(min).dump() +
+                                                         " and " + nlohmann::json(max).dump());
+    }
+    out = d;
+    return {};
+}
+
+std::vector<std::string> display(const Tokenizer& tok, const std::vector<int64_t>& ids) {
+    std::vector<std::string> out;
+    for (int64_t id : ids) out.push_back(tok.displayToken(static_cast<int32_t>(id)));
+    return out;
+}
+
+} // namespace
+
+Result<EngineOptions> validateJob(const AttributionJob& job, const ModelConfig* config) {
+    const auto& o = job.options;
+    if (!o.is_object()) return makeError(ErrorCode::InvalidArgument, "options must be a JSON object");
+    if (job.methods.empty()) return makeError(ErrorCode::InvalidArgument, "no attribution method was asked for");
+    for (const auto& m : job.methods) {
+        if (!findMethod(m)) {
+            std::string known;
+            for (const auto* k : allMethods()) known += (known.empty() ? "" : ", ") + k->id();
+            return makeError(ErrorCode::InvalidArgument, "unknown method '" + m + "' (known: " + known + ")");
+        }
+    }
+    for (const auto& [key, value] : o.items()) {
+        if (!engineKeys().count(key) && !isKnownOption(key)) {
+            return makeError(ErrorCode::InvalidArgument, "unknown option '" + key + "'");
+        }
+    }
+    EngineOptions e;
+    double d = static_cast<double>(e.maxNewTokens);
+    if (auto st = numberKey(o, "max_new_tokens", 1, 4096, true, d); !st) return st.error();
+    e.maxNewTokens = static_cast<int64_t>(d);
+    auto& g = e.generation;
+    g.maxNewTokens = e.maxNewTokens;
+    if (o.contains("sample")) {
+        if (!o["sample"].is_boolean()) return makeError(ErrorCode::InvalidArgument, "option 'sample' must be true or false");
+        g.sample = o["sample"].get<bool>();
+    }
+    if (o.contains("stop_at_eos")) {
+        if (!o["stop_at_eos"].is_boolean()) {
+            return makeError(ErrorCode::InvalidArgument, "option 'stop_at_eos' must be true or false");
+        }
+        g.stopAtEos = o["stop_at_eos"].get<bool>();
+    }
+    if (auto st = numberKey(o, "temperature", 1e-6, 100, false, g.temperature); !st) return st.error();
+    d = 0;
+    if (auto st = numberKey(o, "top_k", 0, 1e9, true, d); !st) return st.error();
+    g.topK = static_cast<int64_t>(d);
+    if (auto st = numberKey(o, "top_p", 1e-9, 1, false, g.topP); !st) return st.error();
+    d = 0;
+    if (auto st = numberKey(o, "seed", 0, 9007199254740992.0, true, d); !st) return st.error();
+    g.seed = static_cast<uint64_t>(d);
+    if (o.contains("truncate")) {
+        if (!o["truncate"].is_string() || (o["truncate"] != "none" && o["truncate"] != "left")) {
+            return makeError(ErrorCode::InvalidArgument, "option 'truncate' must be 'none' or 'left'");
+        }
+        e.truncateLeft = o["truncate"] == "left";
+    }
+    if (o.contains("methods")) {
+        if (!o["methods"].is_object()) {
+            return makeError(ErrorCode::InvalidArgument, "option 'methods' must map method ids to their options");
+        }
+        for (const auto& [id, value] : o["methods"].items()) {
+            if (!findMethod(id)) return makeError(ErrorCode::InvalidArgument, "options.methods: unknown method '" + id + "'");
+        }
+    }
+    for (const auto& m : job.methods) {
+        if (auto r = methodOptions(job, m, config); !r) return r.error();
+    }
+    return e;
+}
+
+Result<nlohmann::json> methodOptions(const AttributionJob& job, const std::string& id, const ModelConfig* config) {
+    const AttributionMethod* method = findMethod(id);
+    if (!method) return makeError(ErrorCode::InvalidArgument, "unknown method '" + id + "'");
+    nlohmann::json merged = nlohmann::json::object();
+    for (const auto& spec : method->options()) {
+        if (job.options.contains(spec.name)) merged[spec.name] = job.options[spec.name];
+    }
+    if (job.options.contains("methods") && job.options["methods"].contains(id)) {
+        const auto& own = job.options["methods"][id];
+        // Reject typos in the method's own block.
+        if (auto strict = method->resolveOptions(own, config, /*strict=*/true); !strict) return strict.error();
+        for (const auto& [k, v] : own.items()) merged[k] = v;
+    }
+    return method->resolveOptions(merged, config);
+}
+
+std::optional<int64_t> unkBaselineToken(const LoadedModel& model) {
+    if (model.tokenizer) {
+        const auto& s = model.tokenizer->specialTokens();
+        if (s.unk) return *s.unk;
+        if (s.pad) return *s.pad;
+        if (s.eos) return *s.eos;
+    }
+    if (model.config.padTokenId) return *model.config.padTokenId;
+    if (!model.config.eosTokenIds.empty()) return model.config.eosTokenIds.front();
+    return std::nullopt;
+}
+
+Result<PreparedSequence> prepareSequence(const LoadedModel& model, const AttributionJob& job,
+                                         const RunControl& control) {
+    auto engine = validateJob(job, &model.config);
+    if (!engine) return engine.error();
+    if (!model.tokenizer) return makeError(ErrorCode::Internal, model.name + ": the model was loaded without its tokenizer");
+    const Tokenizer& tok = *model.tokenizer;
+    auto enc = tok.encode(job.prompt);
+    if (!enc) return makeError(enc.error().code, "prompt: " + enc.error().message);
+    PreparedSequence p;
+    std::vector<int64_t> promptIds(enc->ids.begin(), enc->ids.end());
+    std::vector<int64_t> forced;
+    if (job.targetText) {
+        if (job.targetText->empty()) return makeError(ErrorCode::InvalidArgument, "the target text is empty");
+        auto t = tok.encode(*job.targetText, /*addSpecialTokens=*/false);
+        if (!t) return makeError(t.error().code, "target text: " + t.error().message);
+        if (t->ids.empty()) {
+            return makeError(ErrorCode::InvalidArgument, "the target text tokenizes to no tokens");
+        }
+        forced.assign(t->ids.begin(), t->ids.end());
+        p.forced = true;
+    }
+    const int64_t newTokens = p.forced ? static_cast<int64_t>(forced.size()) : engine->maxNewTokens;
+    if (engine->truncateLeft && model.config.maxPositions > 0) {
+        const int64_t room = model.config.maxPositions - newTokens;
+        if (room > 0 && static_cast<int64_t>(promptIds.size()) > room) {
+            const auto dropped = static_cast<int64_t>(promptIds.size()) - room;
+            promptIds.erase(promptIds.begin(), promptIds.begin() + dropped);
+            p.truncated = true;
+            p.warnings.push_back("the prompt was truncated: its first " + std::to_string(dropped) +
+                                 " tokens were dropped to fit the model's " +
+                                 std::to_string(model.config.maxPositions) + " positions");
+        }
+    }
+    Result<Generation> gen = makeError(ErrorCode::Internal, "not run");
+    if (p.forced) {
+        gen = scoreContinuation(*model.model, promptIds, forced);
+    } else {
+        GenerationOptions g = engine->generation;
+        g.isCancelled = control.isCancelled;
+        gen = generate(*model.model, promptIds, g);
+    }
+    if (!gen) return gen.error();
+    if (gen->cancelled) return makeError(ErrorCode::Cancelled, "cancelled during generation");
+    if (gen->ids.empty()) {
+        return makeError(ErrorCode::InvalidArgument,
+                         "the model produced no output tokens (it ended the sequence at once); force a target text");
+    }
+    p.input.text = job.prompt;
+    p.input.ids = promptIds;
+    p.input.tokens = display(tok, promptIds);
+    p.output.ids = gen->ids;
+    p.output.tokens = display(tok, gen->ids);
+    std::vector<int32_t> out32(gen->ids.begin(), gen->ids.end());
+    p.output.text = p.forced ? *job.targetText : tok.decode(out32);
+    p.scores = gen->scores;
+    return p;
+}
+
+int64_t estimateMethodWork(const PreparedSequence& seq, const AttributionJob& job, const std::string& methodId) {
+    const AttributionMethod* m = findMethod(methodId);
+    auto opts = methodOptions(job, methodId);
+    if (!m || !opts) return 0;
+    return m->estimateWork(static_cast<int64_t>(seq.input.ids.size()), static_cast<int64_t>(seq.output.ids.size()),
+                           *opts);
+}
+
+MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, const AttributionJob& job,
+                       const std::string& methodId, const RunControl& control) {
+    const auto start = std::chrono::steady_clock::now();
+    MethodResult r;
+    r.model = model.name;
+    r.method = methodId;
+    r.input = seq.input;
+    r.output = seq.output;
+    r.contextTokens = seq.input.tokens;
+    r.contextTokens.insert(r.contextTokens.end(), seq.output.tokens.begin(), seq.output.tokens.end());
+    r.stepProbability = seq.scores.probability;
+    r.stepEntropy = seq.scores.entropy;
+    r.warnings = seq.warnings;
+    auto fail = [&](RunStatus status, const std::string& message) {
+        r.status = status;
+        r.error = message;
+        r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return r;
+    };
+    const AttributionMethod* method = findMethod(methodId);
+    if (!method) return fail(RunStatus::Failed, "unknown method '" + methodId + "'");
+    auto opts = methodOptions(job, methodId, &model.config);
+    if (!opts) return fail(RunStatus::Failed, opts.error().message);
+    r.options = *opts;
+    AttributionInput in;
+    in.model = model.model.get();
+    in.promptIds = seq.input.ids;
+    in.outputIds = seq.output.ids;
+    in.unkBaselineId = unkBaselineToken(model);
+    try {
+        auto out = method->run(in, *opts, control);
+        if (!out) return fail(RunStatus::Failed, out.error().message);
+        if (out->cancelled) return fail(RunStatus::Cancelled, "cancelled");
+        r.raw = std::move(out->matrix);
+        r.targetFn = out->targetFn;
+        r.reduction = out->reduction;
+        r.convergenceDelta = out->convergenceDelta;
+        r.fInput = out->fInput;
+        r.fBaseline = out->fBaseline;
+        r.warnings.insert(r.warnings.end(), out->warnings.begin(), out->warnings.end());
+    } catch (const std::bad_alloc&) {
+        return fail(RunStatus::Failed, methodId + ": out of memory; lower memory_budget_mb or shorten the prompt");
+    } catch (const c10::Error& e) {
+        return fail(RunStatus::Failed, methodId + ": " + e.what_without_backtrace());
+    } catch (const std::exception& e) {
+        return fail(RunStatus::Failed, methodId + ": " + e.what());
+    }
+    r.status = RunStatus::Completed;
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return r;
+}
+
+} // namespace tokenlens

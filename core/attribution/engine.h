@@ -1,0 +1,67 @@
+#pragma once
+// Runs attribution for one model and one prompt: tokenizes, generates (or
+// tokenizes the forced target), computes step scores, then every requested
+// method. A failing method fails alone; the others still complete.
+
+#include "attribution/method.h"
+#include "model/generation.h"
+#include "model/model_loader.h"
+#include "result/job_result.h"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tokenlens {
+
+// Keys of the job's options that are not method options.
+// max_new_tokens, sample, temperature, top_k, top_p, seed, stop_at_eos,
+// truncate ("none" | "left"), and "methods": {id: {per-method options}}.
+struct AttributionJob {
+    std::string prompt;
+    std::optional<std::string> targetText; // forced continuation
+    std::vector<std::string> methods;
+    nlohmann::json options = nlohmann::json::object();
+};
+
+// The validated job options with defaults filled in (engine keys only).
+struct EngineOptions {
+    int64_t maxNewTokens = 8;
+    GenerationOptions generation;
+    bool truncateLeft = false;
+};
+
+// Checks every key: unknown keys, unknown methods and bad values are errors
+// naming the key. `config` enables model-dependent checks.
+Result<EngineOptions> validateJob(const AttributionJob& job, const ModelConfig* config = nullptr);
+
+// The options method `id` runs with: the shared keys it understands, then
+// options["methods"][id] on top.
+Result<nlohmann::json> methodOptions(const AttributionJob& job, const std::string& id,
+                                     const ModelConfig* config = nullptr);
+
+struct PreparedSequence {
+    TokenSequence input;            // prompt (special tokens included)
+    TokenSequence output;           // generated or forced
+    StepScores scores;
+    bool forced = false;
+    bool truncated = false;
+    std::vector<std::string> warnings;
+};
+
+Result<PreparedSequence> prepareSequence(const LoadedModel& model, const AttributionJob& job,
+                                         const RunControl& control = {});
+
+// Never throws: LibTorch errors and out-of-memory become a failed result.
+MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, const AttributionJob& job,
+                       const std::string& methodId, const RunControl& control = {});
+
+// The method's work estimate for this sequence (0 for unknown methods).
+int64_t estimateMethodWork(const PreparedSequence& seq, const AttributionJob& job, const std::string& methodId);
+
+// The token whose embedding is the `unk` baseline: unk, else pad, else eos.
+std::optional<int64_t> unkBaselineToken(const LoadedModel& model);
+
+} // namespace tokenlens
