@@ -11,7 +11,7 @@ PACKAGES=(
     build-essential cmake ninja-build pkg-config
     qt6-base-dev libqt6sql6-sqlite
     libtorch-dev libopenblas0-pthread
-    libeigen3-dev libboost-dev nlohmann-json3-dev libpcre2-dev
+    libeigen3-dev libboost-dev nlohmann-json3-dev libpcre2-dev libicu-dev
     libgtest-dev libbenchmark-dev
 )
 if [[ "${1:-}" == "--with-test-tools" ]]; then

@@ -66,6 +66,97 @@ void append(std::string& out, char32_t cp) {
     }
 }
 
+size_t validSequenceAt(std::string_view s, size_t pos) {
+    if (pos >= s.size()) return 0;
+    const auto c = static_cast<unsigned char>(s[pos]);
+    if (c < 0x80) return 1;
+    size_t len = 0;
+    char32_t cp = 0;
+    char32_t min = 0;
+    if ((c & 0xE0) == 0xC0) {
+        len = 2, cp = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+        len = 3, cp = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+        len = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (pos + len > s.size()) return 0;
+    for (size_t k = 1; k < len; ++k) {
+        const auto cc = static_cast<unsigned char>(s[pos + k]);
+        if ((cc & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
+}
+
+namespace {
+
+// Length of the maximal subpart of an ill-formed sequence at `pos` (Unicode
+// 3.9, "U+FFFD substitution of maximal subparts"): the longest prefix that
+// could still begin a valid sequence, at least one byte.
+size_t maximalSubpart(std::string_view s, size_t pos) {
+    const auto c = static_cast<unsigned char>(s[pos]);
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF; // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else {
+        return 1;
+    }
+    size_t k = 1;
+    for (; k < len && pos + k < s.size(); ++k) {
+        const auto cc = static_cast<unsigned char>(s[pos + k]);
+        const unsigned char l = k == 1 ? lo : 0x80, h = k == 1 ? hi : 0xBF;
+        if (cc < l || cc > h) break;
+    }
+    return k;
+}
+
+} // namespace
+
+void appendLossy(std::string& out, std::string_view bytes) {
+    size_t i = 0;
+    while (i < bytes.size()) {
+        if (size_t n = validSequenceAt(bytes, i)) {
+            out.append(bytes.substr(i, n));
+            i += n;
+        } else {
+            out.append("\xEF\xBF\xBD");
+            i += maximalSubpart(bytes, i);
+        }
+    }
+}
+
+std::string escapeInvalid(std::string_view bytes) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    size_t i = 0;
+    while (i < bytes.size()) {
+        if (size_t n = validSequenceAt(bytes, i)) {
+            out.append(bytes.substr(i, n));
+            i += n;
+        } else {
+            const auto c = static_cast<unsigned char>(bytes[i]);
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+            ++i;
+        }
+    }
+    return out;
+}
+
 std::string describeInvalid(std::string_view s) {
     auto bad = firstInvalid(s);
     if (!bad) return "valid UTF-8";

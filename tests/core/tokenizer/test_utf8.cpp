@@ -27,3 +27,16 @@ TEST(Utf8, RoundTripsCodePoints) {
         EXPECT_EQ(pos, s.size());
     }
 }
+
+TEST(Utf8, LossyReplacesMaximalSubparts) {
+    EXPECT_EQ(utf8::lossy("ok"), "ok");
+    EXPECT_EQ(utf8::lossy("a\xF0\x9F\x98"), "a\xEF\xBF\xBD");             // truncated 4-byte: one U+FFFD
+    EXPECT_EQ(utf8::lossy("\xFF\xFE"), "\xEF\xBF\xBD\xEF\xBF\xBD");        // two bad bytes
+    EXPECT_EQ(utf8::lossy("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"); // surrogate: 3
+    EXPECT_EQ(utf8::lossy("\xE2\x82x"), "\xEF\xBF\xBDx");
+}
+
+TEST(Utf8, EscapeInvalid) {
+    EXPECT_EQ(utf8::escapeInvalid(" \xF0\x9F\x98"), " \\xF0\\x9F\\x98");
+    EXPECT_EQ(utf8::escapeInvalid("\xC3\xA9"), "\xC3\xA9");
+}
