@@ -35,6 +35,12 @@ struct Param {
     std::string strategy;
 };
 
+std::string paramName(const ::testing::TestParamInfo<Param>& p) {
+    std::string s = p.param.fixture + "_" + p.param.strategy;
+    std::replace(s.begin(), s.end(), '-', '_');
+    return s;
+}
+
 class AttributionGolden : public ::testing::TestWithParam<Param> {
 protected:
     static std::map<std::string, std::shared_ptr<LoadedModel>>& models() {
@@ -114,8 +120,4 @@ INSTANTIATE_TEST_SUITE_P(
     Fixtures, AttributionGolden,
     ::testing::Values(Param{"tiny-gpt2", "batched"}, Param{"tiny-gpt2", "per_step"}, Param{"tiny-llama", "batched"},
                       Param{"tiny-llama", "per_step"}, Param{"tiny-qwen2", "batched"}, Param{"tiny-qwen2", "per_step"}),
-    [](const auto& info) {
-        std::string s = info.param.fixture + "_" + info.param.strategy;
-        std::replace(s.begin(), s.end(), '-', '_');
-        return s;
-    });
+    paramName);

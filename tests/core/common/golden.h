@@ -1,6 +1,7 @@
 #pragma once
 // Helpers for the golden files of tests/data/golden (see tests/data/FIXTURES.md).
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -31,6 +32,7 @@ inline nlohmann::json goldenFor(const std::string& fixture) {
 // Tracks the worst deviation under the fixtures' rule |a - b| <= 1e-4 |b| + 4 e.
 // A golden null (NaN) must be matched by NaN.
 struct Tolerance {
+    explicit Tolerance(double estimate) : e(estimate) {}
     double e = 0;
     double worstExcess = -std::numeric_limits<double>::infinity(); // max of |a-b| - allowed
     double maxAbsDiff = 0;
@@ -69,5 +71,14 @@ struct Tolerance {
         return std::string(buf) + (failures ? "; first: " + firstFailure : "");
     }
 };
+
+// Test-name suffix for a fixture name: "tiny-gpt2" -> "tiny_gpt2".
+inline std::string fixtureTestName(const ::testing::TestParamInfo<std::string>& param) {
+    std::string s = param.param;
+    for (auto& ch : s) {
+        if (ch == '-') ch = '_';
+    }
+    return s;
+}
 
 } // namespace tokenlens::testing

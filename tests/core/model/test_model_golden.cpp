@@ -139,9 +139,4 @@ TEST_P(ModelGolden, GreedyContinuationAndStepScores) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, ModelGolden, ::testing::ValuesIn(fixtureNames()),
-                         [](const auto& info) {
-                             std::string s = info.param;
-                             std::replace(s.begin(), s.end(), '-', '_');
-                             return s;
-                         });
+INSTANTIATE_TEST_SUITE_P(Fixtures, ModelGolden, ::testing::ValuesIn(fixtureNames()), fixtureTestName);

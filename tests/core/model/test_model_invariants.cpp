@@ -26,11 +26,6 @@ std::shared_ptr<LoadedModel> load(const std::string& fixture) {
 
 class ModelInvariants : public ::testing::TestWithParam<std::string> {};
 
-std::string paramName(const ::testing::TestParamInfo<std::string>& info) {
-    std::string s = info.param;
-    std::replace(s.begin(), s.end(), '-', '_');
-    return s;
-}
 
 } // namespace
 
@@ -178,7 +173,7 @@ TEST_P(ModelInvariants, CancelStopsBetweenTokens) {
     EXPECT_EQ(g->scores.probability.size(), 3u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, ModelInvariants, ::testing::ValuesIn(fixtureNames()), paramName);
+INSTANTIATE_TEST_SUITE_P(Fixtures, ModelInvariants, ::testing::ValuesIn(fixtureNames()), fixtureTestName);
 
 TEST(ModelCache, ReusesAndEvicts) {
     ModelCache cache(int64_t{1} << 40);
@@ -195,7 +190,7 @@ TEST(ModelCache, ReusesAndEvicts) {
     EXPECT_EQ(cache.size(), 2u);
     cache.setBudget(1); // only the most recent survives
     EXPECT_EQ(cache.size(), 1u);
-    cache.get(dataDir() / "models" / "tiny-llama", {}, &hit);
+    ASSERT_TRUE(cache.get(dataDir() / "models" / "tiny-llama", {}, &hit).ok());
     EXPECT_TRUE(hit);
     auto missing = cache.get(dataDir() / "models" / "no-such-model");
     ASSERT_FALSE(missing.ok());
