@@ -116,6 +116,11 @@ int runAttribute(const Args& args) {
         std::cerr << "tokenlens-cli attribute: " << valid.error().message << "\n";
         return kExitUsage;
     }
+    for (const auto& m : methods) {
+        if (auto opts = methodOptions(job, m); !opts) {
+            std::cerr << "tokenlens-cli attribute: " << opts.error().message << " (that method will fail; the others run)\n";
+        }
+    }
     std::optional<std::ofstream> file;
     if (auto out = p.value("output")) {
         file.emplace(*out, std::ios::binary | std::ios::trunc);

@@ -44,13 +44,6 @@ Result<EngineOptions> validateJob(const AttributionJob& job, const ModelConfig* 
     const auto& o = job.options;
     if (!o.is_object()) return makeError(ErrorCode::InvalidArgument, "options must be a JSON object");
     if (job.methods.empty()) return makeError(ErrorCode::InvalidArgument, "no attribution method was asked for");
-    for (const auto& m : job.methods) {
-        if (!findMethod(m)) {
-            std::string known;
-            for (const auto* k : allMethods()) known += (known.empty() ? "" : ", ") + k->id();
-            return makeError(ErrorCode::InvalidArgument, "unknown method '" + m + "' (known: " + known + ")");
-        }
-    }
     for (const auto& [key, value] : o.items()) {
         if (!engineKeys().count(key) && !isKnownOption(key)) {
             return makeError(ErrorCode::InvalidArgument, "unknown option '" + key + "'");
@@ -94,9 +87,8 @@ Result<EngineOptions> validateJob(const AttributionJob& job, const ModelConfig* 
             if (!findMethod(id)) return makeError(ErrorCode::InvalidArgument, "options.methods: unknown method '" + id + "'");
         }
     }
-    for (const auto& m : job.methods) {
-        if (auto r = methodOptions(job, m, config); !r) return r.error();
-    }
+    // Problems of one method (unknown id, bad option value) fail that method
+    // alone when it runs; the others still complete.
     return e;
 }
 
@@ -214,7 +206,11 @@ MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, co
         return r;
     };
     const AttributionMethod* method = findMethod(methodId);
-    if (!method) return fail(RunStatus::Failed, "unknown method '" + methodId + "'");
+    if (!method) {
+        std::string known;
+        for (const auto* k : allMethods()) known += (known.empty() ? "" : ", ") + k->id();
+        return fail(RunStatus::Failed, "unknown method '" + methodId + "' (known: " + known + ")");
+    }
     auto opts = methodOptions(job, methodId, &model.config);
     if (!opts) return fail(RunStatus::Failed, opts.error().message);
     r.options = *opts;

@@ -33,8 +33,9 @@ struct EngineOptions {
     bool truncateLeft = false;
 };
 
-// Checks every key: unknown keys, unknown methods and bad values are errors
-// naming the key. `config` enables model-dependent checks.
+// Checks the job-level keys: unknown keys and bad engine values are errors
+// naming the key. A method's own problems (unknown id, option out of range)
+// are reported by methodOptions / runMethod and fail that method alone.
 Result<EngineOptions> validateJob(const AttributionJob& job, const ModelConfig* config = nullptr);
 
 // The options method `id` runs with: the shared keys it understands, then

@@ -73,10 +73,18 @@ Status fillWeights(TorchCausalLM& model, const WeightSet& weights, const std::fi
         at::Tensor& param = item.value();
         const WeightSet::Entry* entry = weights.find(name);
         if (!entry) {
+            // Checkpoints saved from the base model (GPT2Model, LlamaModel)
+            // carry no "transformer." / "model." prefix, as in the original
+            // GPT-2 files; Hugging Face accepts them, so do we.
+            for (const char* prefix : {"transformer.", "model."}) {
+                if (name.rfind(prefix, 0) == 0 && (entry = weights.find(name.substr(std::strlen(prefix))))) break;
+            }
+        }
+        if (!entry) {
             missing.push_back(name);
             continue;
         }
-        used.insert(name);
+        used.insert(entry->info->name);
         const TensorInfo& info = *entry->info;
         const std::string file = entry->file->path().filename().string();
         if (at::IntArrayRef(info.shape) != param.sizes()) {
