@@ -1,0 +1,120 @@
+// Attribution benchmark (issue workload): a GPT-2-small-sized model with
+// random weights (12 x 768, vocab 50257), a 32-token prompt and 16 forced
+// output tokens. For each method: wall time of the per-step strategy
+// (Inseq's way) and of the batched one, their ratio, peak memory, and a lower
+// bound = the floating-point work the method cannot avoid divided by the
+// matmul throughput measured in the same run.
+//
+//   build/release/tests/bench/bench_attribution [--quick]
+
+#include "attribution/method.h"
+#include "bench_util.h"
+#include "model/model_loader.h"
+
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+using namespace tokenlens;
+using namespace tokenlens::bench;
+
+namespace {
+
+void resetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+struct FlopModel {
+    double body;    // FLOPs per position through the blocks, excluding attention scores
+    double attnPer; // attention-score FLOPs per (query, key) pair
+    double head;    // FLOPs of the full head at one position
+    // Forward FLOPs of positions [from, to) given keys from 0.
+    double forward(int64_t from, int64_t to) const {
+        double f = 0;
+        for (int64_t q = from; q < to; ++q) f += body + attnPer * static_cast<double>(q + 1);
+        return f;
+    }
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+    const int repeats = quick ? 1 : 2;
+    std::printf("ATen threads: %d\n", at::get_num_threads());
+    const double gflops = measureMatmulGflops();
+    std::printf("matmul throughput: %.1f GFLOP/s\n", gflops);
+
+    const ModelConfig cfg = gpt2SmallConfig();
+    auto created = createModel(cfg);
+    if (!created) return 1;
+    initRandomWeights(*created.value(), 7);
+    const CausalLM& model = *created.value();
+
+    const int64_t n = 32, t = 16, L = n + t, igSteps = 16;
+    torch::manual_seed(3);
+    AttributionInput in;
+    in.model = &model;
+    auto ids = torch::randint(0, cfg.vocabSize, {L}, torch::kInt64);
+    for (int64_t i = 0; i < L; ++i) (i < n ? in.promptIds : in.outputIds).push_back(ids[i].item<int64_t>());
+
+    const double h = static_cast<double>(cfg.hiddenSize), layers = static_cast<double>(cfg.numLayers);
+    FlopModel fm{2.0 * layers * (4 * h * h + 2 * h * static_cast<double>(cfg.intermediateSize)),
+                 4.0 * layers * h, 2.0 * h * static_cast<double>(cfg.vocabSize)};
+    // Unavoidable work per method (input-only backward ≈ forward FLOPs):
+    double prefixes = 0; // Σ_j forward(prefix of column j)
+    for (int64_t j = 0; j < t; ++j) prefixes += fm.forward(0, n + j);
+    const double shared = fm.forward(0, L - 1);
+    const double heads = 2.0 * static_cast<double>(t) * fm.head; // head forward + backward per column
+    double occlusion = shared + static_cast<double>(t) * fm.head;
+    for (int64_t i = 0; i < L - 1; ++i) {
+        occlusion += fm.forward(i, L - 1);
+        for (int64_t j = 0; j < t; ++j) occlusion += (n + j - 1 >= i) ? fm.head : 0;
+    }
+    struct Row {
+        const char* method;
+        nlohmann::json options;
+        double lowerBoundFlops;
+    };
+    const std::vector<Row> rows = {
+        {"attention", nlohmann::json::object(), shared},
+        {"saliency", nlohmann::json::object(), shared + prefixes + heads},
+        {"input_x_gradient", nlohmann::json::object(), shared + prefixes + heads},
+        {"occlusion", nlohmann::json::object(), occlusion},
+        {"integrated_gradients", {{"steps", igSteps}}, igSteps * (shared + prefixes + heads) + 2 * shared},
+    };
+
+    std::printf("\nworkload: prompt %lld, output %lld, integrated gradients %lld steps\n\n", static_cast<long long>(n),
+                static_cast<long long>(t), static_cast<long long>(igSteps));
+    std::printf("| method | per_step s | batched s | speed-up | peak MiB (per_step / batched) | lower bound s | batched / bound | passes (per_step / batched) |\n");
+    std::printf("|---|---|---|---|---|---|---|---|\n");
+    for (const auto& row : rows) {
+        const auto* method = findMethod(row.method);
+        double secs[2] = {0, 0}, peak[2] = {0, 0};
+        int64_t passes[2] = {0, 0};
+        for (int s = 0; s < 2; ++s) {
+            nlohmann::json opts = row.options;
+            if (std::string(row.method) != "attention") opts["strategy"] = s == 0 ? "per_step" : "batched";
+            auto resolved = method->resolveOptions(opts, &cfg, true);
+            if (!resolved) {
+                std::fprintf(stderr, "%s\n", resolved.error().message.c_str());
+                return 1;
+            }
+            const double base = currentRssMiB();
+            resetPeakRss();
+            secs[s] = bestOf(repeats, [&] {
+                auto out = method->run(in, *resolved, {});
+                if (out) passes[s] = out->forwardPasses;
+            });
+            peak[s] = peakRssMiB() - base;
+        }
+        const double bound = row.lowerBoundFlops / gflops / 1e9;
+        std::printf("| %s | %.3f | %.3f | %.2fx | %.0f / %.0f | %.3f | %.2f | %lld / %lld |\n", row.method, secs[0],
+                    secs[1], secs[0] / secs[1], peak[0], peak[1], bound, secs[1] / bound,
+                    static_cast<long long>(passes[0]), static_cast<long long>(passes[1]));
+        std::fflush(stdout);
+    }
+    std::printf("\nattention has no per-step variant (one forward either way). Peak = peak RSS above the\n"
+                "resident size before the run (model weights excluded).\n");
+    return 0;
+}
