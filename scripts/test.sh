@@ -5,3 +5,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/setup.sh" --with-test-tools
 cd "$ROOT/build/release"
 ctest --output-on-failure --parallel "$(nproc)" "$@"
+
+# The libFuzzer targets need clang; each runs ~10 s from its seed corpus.
+if command -v clang++ >/dev/null 2>&1; then
+    cd "$ROOT"
+    if [[ ! -f build/fuzz/build.ninja ]]; then cmake --preset fuzz >/dev/null; fi
+    cmake --build build/fuzz --parallel "$(nproc)"
+    ctest --test-dir build/fuzz --output-on-failure
+fi
