@@ -281,10 +281,10 @@ std::vector<AddedToken> buildAddedTokens(const Json& j) {
     return out;
 }
 
-Pipeline buildPipeline(const Json& root) {
+Pipeline buildPipeline(const Json& root, ModelTables* tables) {
     if (!root.is_object()) throw ConfigError(ErrorCode::Corrupt, "the top level must be a JSON object");
     Pipeline p;
-    p.model = buildModel(json::require(root, "model", "tokenizer"));
+    p.model = buildModel(json::require(root, "model", "tokenizer"), tables);
     if (const Json* n = json::find(root, "normalizer")) p.normalizer = buildNormalizer(*n);
     if (const Json* n = json::find(root, "pre_tokenizer")) p.preTokenizer = buildPreTokenizer(*n);
     if (const Json* n = json::find(root, "post_processor")) p.postProcessor = buildPostProcessor(*n);

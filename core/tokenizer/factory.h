@@ -4,10 +4,14 @@
 
 #include "tokenizer/added_vocabulary.h"
 #include "tokenizer/components.h"
+#include "tokenizer/vocab.h"
 
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace tokenlens::tok {
@@ -21,11 +25,18 @@ struct Pipeline {
     std::vector<AddedToken> addedTokens;
 };
 
-Pipeline buildPipeline(const nlohmann::json& root);
+// The big tables of the model, when read by the streaming loader
+// (json_loader.h) rather than kept in the JSON tree.
+struct ModelTables {
+    std::optional<Vocab> vocab;
+    std::optional<std::vector<std::pair<std::string, std::string>>> merges;
+};
+
+Pipeline buildPipeline(const nlohmann::json& root, ModelTables* tables = nullptr);
 
 std::unique_ptr<Normalizer> buildNormalizer(const nlohmann::json& j);
 std::unique_ptr<PreTokenizer> buildPreTokenizer(const nlohmann::json& j);
-std::unique_ptr<Model> buildModel(const nlohmann::json& j); // model_factory.cpp
+std::unique_ptr<Model> buildModel(const nlohmann::json& j, ModelTables* tables = nullptr); // model_factory.cpp
 std::unique_ptr<PostProcessor> buildPostProcessor(const nlohmann::json& j);
 std::unique_ptr<Decoder> buildDecoder(const nlohmann::json& j);
 std::vector<AddedToken> buildAddedTokens(const nlohmann::json& j);

@@ -10,22 +10,26 @@ using json::Json;
 
 namespace {
 
-Vocab readVocab(const Json& model, const std::string& where) {
+Vocab readVocab(const Json& model, const std::string& where, ModelTables* tables) {
+    if (tables && tables->vocab) {
+        Vocab v = std::move(*tables->vocab);
+        tables->vocab.reset();
+        return v;
+    }
     const Json& v = json::require(model, "vocab", where);
     if (!v.is_object()) throw ConfigError(ErrorCode::Corrupt, where + ": 'vocab' must be an object");
     Vocab vocab;
     vocab.reserve(v.size());
-    // Ids index a table: keep them within reach of the vocabulary's size.
-    const int64_t maxId = static_cast<int64_t>(v.size()) * 2 + 65536;
     for (auto it = v.begin(); it != v.end(); ++it) {
-        const int64_t id = it->is_number_integer() ? it->get<int64_t>() : -1;
-        if (id < 0 || id > maxId || !vocab.add(it.key(), static_cast<int32_t>(id)))
+        if (!it->is_number_integer() || !vocab.add(it.key(), it->get<int64_t>()))
             throw ConfigError(ErrorCode::Corrupt, where + ": bad id for token '" + it.key() + "'");
     }
     return vocab;
 }
 
-std::vector<std::pair<std::string, std::string>> readMerges(const Json& model, const std::string& where) {
+std::vector<std::pair<std::string, std::string>> readMerges(const Json& model, const std::string& where,
+                                                            ModelTables* tables) {
+    if (tables && tables->merges) return std::move(*tables->merges);
     std::vector<std::pair<std::string, std::string>> merges;
     const Json* m = json::find(model, "merges");
     if (!m) return merges;
@@ -48,7 +52,7 @@ std::vector<std::pair<std::string, std::string>> readMerges(const Json& model, c
     return merges;
 }
 
-std::unique_ptr<Model> buildBpe(const Json& j, const std::string& where) {
+std::unique_ptr<Model> buildBpe(const Json& j, const std::string& where, ModelTables* tables) {
     BpeOptions o;
     o.unkToken = json::optString(j, "unk_token", where);
     o.continuingSubwordPrefix = json::optString(j, "continuing_subword_prefix", where).value_or("");
@@ -57,23 +61,23 @@ std::unique_ptr<Model> buildBpe(const Json& j, const std::string& where) {
     o.byteFallback = json::boolean(j, "byte_fallback", false, where);
     o.ignoreMerges = json::boolean(j, "ignore_merges", false, where);
     // "dropout" only matters for training-time sampling; encoding here is deterministic.
-    return std::make_unique<BpeModel>(readVocab(j, where), readMerges(j, where), std::move(o));
+    return std::make_unique<BpeModel>(readVocab(j, where, tables), readMerges(j, where, tables), std::move(o));
 }
 
-std::unique_ptr<Model> buildWordLevel(const Json& j, const std::string& where) {
-    return std::make_unique<WordLevelModel>(readVocab(j, where),
+std::unique_ptr<Model> buildWordLevel(const Json& j, const std::string& where, ModelTables* tables) {
+    return std::make_unique<WordLevelModel>(readVocab(j, where, tables),
                                             json::optString(j, "unk_token", where).value_or("<unk>"));
 }
 
 } // namespace
 
-std::unique_ptr<Model> buildModel(const Json& j) {
+std::unique_ptr<Model> buildModel(const Json& j, ModelTables* tables) {
     if (!j.is_object()) throw ConfigError(ErrorCode::Corrupt, "model must be an object");
     auto type = json::optString(j, "type", "model");
-    if (!type && json::find(j, "merges")) type = "BPE"; // old files leave the type out
+    if (!type && (json::find(j, "merges") || (tables && tables->merges))) type = "BPE"; // old files leave the type out
     if (!type) throw ConfigError(ErrorCode::Corrupt, "model: missing 'type'");
-    if (*type == "BPE") return buildBpe(j, "model BPE");
-    if (*type == "WordLevel") return buildWordLevel(j, "model WordLevel");
+    if (*type == "BPE") return buildBpe(j, "model BPE", tables);
+    if (*type == "WordLevel") return buildWordLevel(j, "model WordLevel", tables);
     throw ConfigError(ErrorCode::Unsupported, "unsupported model type '" + *type + "'");
 }
 

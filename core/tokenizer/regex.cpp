@@ -57,6 +57,11 @@ std::vector<std::pair<size_t, size_t>> Regex::findAll(std::string_view subject) 
     uint32_t options = 0;
     while (start <= n) {
         int rc = pcre2_match(code(m_code), s, n, start, options | PCRE2_NO_UTF_CHECK, md.data, nullptr);
+        if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+            // A resource limit of the JIT (its stack): try the interpreter once.
+            rc = pcre2_match(code(m_code), s, n, start, options | PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md.data,
+                             nullptr);
+        }
         if (rc < 0) {
             if (options == 0) break; // no further match (or a matching error: stop there)
             // An empty match was found here before: move one character on.

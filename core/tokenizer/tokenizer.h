@@ -19,7 +19,14 @@ namespace tokenlens {
 struct Encoding {
     std::vector<int32_t> ids;
     std::vector<std::string> tokens;                    // vocabulary strings ("Ġworld", "▁Hello", "<0xE2>")
-    std::vector<std::pair<size_t, size_t>> offsets;     // [begin, end) byte span in the original text
+    // [begin, end) byte span in the original text. A byte-level or <0xNN> token
+    // holding part of a multi-byte character spans just the bytes it holds; a
+    // character made by NFC from several (e + U+0301 -> é) spans all of them.
+    // Text the pipeline inserts (llama's prepended "▁", ByteLevel's prefix
+    // space) spans nothing: "▁Hello" spans "Hello", a lone inserted "▁" is an
+    // empty span where its text segment starts. Tokens added by the
+    // post-processor (BOS, ...) are (0, 0).
+    std::vector<std::pair<size_t, size_t>> offsets;
     std::vector<bool> special;                          // added special token or post-processor token
 };
 
@@ -45,12 +52,16 @@ public:
     // Invalid UTF-8 is an error (InvalidArgument), never a crash.
     Result<Encoding> encode(std::string_view text, bool addSpecialTokens = true) const;
 
-    // decode with the tokenizer's defaults; cleanup overrides clean_up_tokenization_spaces.
+    // decode with the tokenizer's defaults; cleanup overrides clean_up_tokenization_spaces
+    // (false when tokenizer_config.json does not set it). Unknown ids are skipped;
+    // bytes that do not form UTF-8 come out as U+FFFD.
     std::string decode(std::span<const int32_t> ids, bool skipSpecialTokens = false,
                        std::optional<bool> cleanup = std::nullopt) const;
 
     // A single token as readable text for display: "Ġworld" -> " world",
     // "▁Hello" -> " Hello", byte-fallback pieces such as "<0xE2>" kept as they are.
+    // Bytes of a byte-level piece that are not UTF-8 on their own (part of a
+    // character) are written as "\xNN" escapes, so the result is always valid UTF-8.
     std::string displayToken(int32_t id) const;
 
     std::optional<int32_t> tokenToId(std::string_view token) const;

@@ -1,6 +1,7 @@
 #include "tokenizer/tokenizer_impl.h"
 
 #include "tokenizer/decoders.h"
+#include "tokenizer/json_loader.h"
 #include "tokenizer/json_util.h"
 #include "util/utf8.h"
 
@@ -13,8 +14,8 @@ using tok::NormalizedString;
 TokenizerImpl::TokenizerImpl(std::string_view tokenizerJson, std::string_view configJson,
                              const std::string& configName) {
     {
-        const auto root = nlohmann::json::parse(tokenizerJson);
-        m_pipeline = tok::buildPipeline(root);
+        auto loaded = tok::loadTokenizerJson(tokenizerJson);
+        m_pipeline = tok::buildPipeline(loaded.root, &loaded.tables);
     }
     m_added.build(m_pipeline.addedTokens, m_pipeline.normalizer.get());
     if (!configJson.empty()) readConfig(configJson, configName);

@@ -4,6 +4,8 @@ namespace tokenlens::tok {
 
 WordLevelModel::WordLevelModel(Vocab vocab, std::string unkToken)
     : m_vocab(std::move(vocab)), m_unkToken(std::move(unkToken)) {
+    if (!m_vocab.finalize())
+        throw ConfigError(ErrorCode::Corrupt, "model WordLevel: vocabulary ids are far too sparse");
     m_unkId = m_vocab.find(m_unkToken);
 }
 
