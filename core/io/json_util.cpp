@@ -68,7 +68,7 @@ Result<nlohmann::json> parseJsonText(std::string_view text, const std::string& f
     }
 }
 
-Result<std::string> readSmallFile(const std::filesystem::path& path, uint64_t maxBytes) {
+Result<OpenedFile> openRegularFile(const std::filesystem::path& path, const std::string& expected) {
     const std::string name = path.string();
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -84,20 +84,29 @@ Result<std::string> readSmallFile(const std::filesystem::path& path, uint64_t ma
     }
     if (S_ISDIR(st.st_mode)) {
         ::close(fd);
-        return makeError(ErrorCode::Unreadable, name + ": is a directory, expected a file");
+        return makeError(ErrorCode::Unreadable, name + ": is a directory, expected " + expected);
     }
     if (!S_ISREG(st.st_mode)) {
         ::close(fd);
         return makeError(ErrorCode::Unreadable, name + ": not a regular file");
     }
-    if (static_cast<uint64_t>(st.st_size) > maxBytes) {
+    return OpenedFile{fd, static_cast<uint64_t>(st.st_size)};
+}
+
+Result<std::string> readSmallFile(const std::filesystem::path& path, uint64_t maxBytes) {
+    const std::string name = path.string();
+    auto opened = openRegularFile(path, "a file");
+    if (!opened) return opened.error();
+    const int fd = opened->fd;
+    const uint64_t size = opened->size;
+    if (size > maxBytes) {
         ::close(fd);
-        return makeError(ErrorCode::Corrupt, name + ": file is " + std::to_string(st.st_size) +
+        return makeError(ErrorCode::Corrupt, name + ": file is " + std::to_string(size) +
                                                  " bytes, more than the " + std::to_string(maxBytes) +
                                                  " accepted for this kind of file");
     }
     std::string out;
-    out.reserve(static_cast<size_t>(st.st_size));
+    out.reserve(static_cast<size_t>(size));
     char buf[65536];
     for (;;) {
         ssize_t got = ::read(fd, buf, sizeof buf);

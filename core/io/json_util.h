@@ -27,6 +27,16 @@ std::string jsonErrorText(const std::exception& e);
 // invalid UTF-8) become a Corrupt error "<fileName>: not valid JSON: ...".
 Result<nlohmann::json> parseJsonText(std::string_view text, const std::string& fileName, size_t maxDepth = 64);
 
+// Opens `path` read-only and checks it is a regular file. On success the
+// caller owns `fd` and must close it. Missing -> NotFound; directories,
+// special files and permission problems -> Unreadable (`expected` completes
+// "is a directory, expected ...").
+struct OpenedFile {
+    int fd = -1;
+    uint64_t size = 0;
+};
+Result<OpenedFile> openRegularFile(const std::filesystem::path& path, const std::string& expected);
+
 // Reads a whole (small) file: missing -> NotFound, directory / permission
 // problems -> Unreadable, larger than maxBytes -> Corrupt. Messages name the path.
 Result<std::string> readSmallFile(const std::filesystem::path& path, uint64_t maxBytes);

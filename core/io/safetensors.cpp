@@ -302,27 +302,10 @@ Result<SafetensorsHeader> parseSafetensorsHeader(std::span<const std::byte> pref
 
 Result<std::shared_ptr<SafetensorsFile>> SafetensorsFile::open(const fs::path& path) {
     const std::string name = path.string();
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        const int err = errno;
-        if (err == ENOENT || err == ENOTDIR) return makeError(ErrorCode::NotFound, name + ": no such file");
-        return makeError(ErrorCode::Unreadable, name + ": cannot open: " + std::strerror(err));
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        const int err = errno;
-        ::close(fd);
-        return makeError(ErrorCode::Unreadable, name + ": cannot stat: " + std::strerror(err));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        ::close(fd);
-        return makeError(ErrorCode::Unreadable, name + ": is a directory, expected a .safetensors file");
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ::close(fd);
-        return makeError(ErrorCode::Unreadable, name + ": not a regular file");
-    }
-    const auto fileSize = static_cast<uint64_t>(st.st_size);
+    auto opened = io_detail::openRegularFile(path, "a .safetensors file");
+    if (!opened) return opened.error();
+    const int fd = opened->fd;
+    const uint64_t fileSize = opened->size;
     std::shared_ptr<SafetensorsFile> file(new SafetensorsFile());
     file->m_path = path;
     if (fileSize < 8) {
