@@ -33,6 +33,7 @@ std::pair<std::string, nlohmann::json> methodFor(const nlohmann::json& spec) {
 struct Param {
     std::string fixture;
     std::string strategy;
+    friend void PrintTo(const Param& p, std::ostream* os) { *os << p.fixture << " " << p.strategy; }
 };
 
 std::string paramName(const ::testing::TestParamInfo<Param>& p) {
