@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include <cstdio>
+#include <thread>
 #include <cstring>
 #include <fstream>
 
@@ -41,7 +42,9 @@ struct FlopModel {
 int main(int argc, char** argv) {
     const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
     const int repeats = quick ? 1 : 2;
-    std::printf("ATen threads: %d\n", at::get_num_threads());
+    const int defaultThreads = at::get_num_threads();
+    at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    std::printf("ATen intra-op threads: %d (LibTorch default here: %d)\n", at::get_num_threads(), defaultThreads);
     const double gflops = measureMatmulGflops();
     std::printf("matmul throughput: %.1f GFLOP/s\n", gflops);
 

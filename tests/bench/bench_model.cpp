@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include <cstdio>
+#include <thread>
 #include <filesystem>
 
 using namespace tokenlens;
@@ -18,7 +19,9 @@ using namespace tokenlens::bench;
 namespace fs = std::filesystem;
 
 int main() {
-    std::printf("ATen threads: %d\n", at::get_num_threads());
+    const int defaultThreads = at::get_num_threads();
+    at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    std::printf("ATen intra-op threads: %d (LibTorch default here: %d)\n", at::get_num_threads(), defaultThreads);
     const double gflops = measureMatmulGflops();
     std::printf("matmul throughput: %.1f GFLOP/s (float32, best of three shapes)\n\n", gflops);
 
