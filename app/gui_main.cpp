@@ -1,4 +1,4 @@
-#include "mainwindow.h"
+#include "app_main.h"
 
 #include <tokenlens/version.h>
 
@@ -9,7 +9,5 @@ int main(int argc, char** argv) {
     QApplication::setApplicationName(QStringLiteral(TOKENLENS_NAME));
     QApplication::setApplicationVersion(QStringLiteral(TOKENLENS_VERSION));
     QApplication::setOrganizationName(QStringLiteral("TokenLens"));
-    tokenlens::gui::MainWindow window;
-    window.show();
-    return QApplication::exec();
+    return tokenlens::gui::runApplication(app);
 }

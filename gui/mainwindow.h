@@ -1,13 +1,96 @@
 #pragma once
+// The main window: a message banner over three pages (New job, Jobs,
+// Dashboard). The job pages are placeholders until the job queue lands:
+// setPage() puts the real widgets in. Files open from the menu, the recent
+// files list, the command line or drag-and-drop, always on a worker thread;
+// a bad file leaves the current result untouched and says why in the banner.
+
+#include "widgets/theme.h"
 
 #include <QMainWindow>
 
+class QAction;
+class QActionGroup;
+class QLabel;
+class QMenu;
+class QProgressBar;
+class QTabWidget;
+class QTimer;
+
 namespace tokenlens::gui {
+
+class Dashboard;
+class MessageBanner;
+struct LoadedFile;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
+    enum class Page { NewJob = 0, Jobs = 1, Dashboard = 2 };
+
     explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    tokenlens::gui::Dashboard* dashboard() const { return m_dashboard; }
+    MessageBanner* banner() const { return m_banner; }
+    // Replaces the page's widget (the window takes ownership).
+    void setPage(Page page, QWidget* widget);
+    void showPage(Page page);
+    Page currentPage() const;
+
+    // Opens a file on a worker thread; fileHandled() reports the outcome.
+    void openFile(const QString& path);
+    bool isLoading() const { return m_pendingLoads > 0; }
+
+    QStringList recentFiles() const;
+    void setTheme(Theme theme);
+    Theme theme() const { return m_theme; }
+
+    // The action of a main shortcut, by object name ("open", "exportTokens",
+    // "method1".."method5", "clearSelection", ...), for tests.
+    QAction* action(const QString& name) const;
+
+signals:
+    // After openFile/drop: ok with a summary, or the message shown.
+    void fileHandled(const QString& path, bool ok, const QString& message);
+    // A .txt/.md prompt or a .jsonl batch was dropped or opened (for the job
+    // creation page).
+    void promptTextOpened(const QString& text, const QString& path);
+    void batchOpened(const QString& text, const QString& path);
+    // The dashboard asked to compute the shown result again.
+    void rerunRequested(const QString& targetFn, const QString& reduction);
+
+protected:
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dragMoveEvent(QDragMoveEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    void createMenus();
+    void rebuildRecentMenu();
+    void addRecentFile(const QString& path);
+    void finishLoad(const QString& path, const LoadedFile& loaded, quint64 serial);
+    void openDialog();
+    void about();
+    void updateHoverStatus();
+    void updateActions();
+    void saveSettings() const;
+    QAction* addAction(QMenu* menu, const QString& name, const QString& text, const QKeySequence& key,
+                       const QString& tip);
+
+    MessageBanner* m_banner;
+    QTabWidget* m_tabs;
+    tokenlens::gui::Dashboard* m_dashboard;
+    QLabel* m_hoverStatus;
+    QProgressBar* m_progress;
+    QTimer* m_progressTimer;
+    QMenu* m_recentMenu = nullptr;
+    QActionGroup* m_themeGroup = nullptr;
+    std::vector<QAction*> m_dashboardActions;
+    Theme m_theme = Theme::System;
+    int m_pendingLoads = 0;
+    quint64 m_loadSerial = 0;
 };
 
 } // namespace tokenlens::gui

@@ -1,0 +1,193 @@
+#include "app_main.h"
+
+#include "mainwindow.h"
+#include "widgets/dashboard.h"
+#include "widgets/heatmap_view.h"
+#include "widgets/selection_model.h"
+#include "widgets/theme.h"
+#include "widgets/token_view.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QImage>
+#include <QPixmap>
+#include <QStyleFactory>
+#include <QTimer>
+
+#include <cstdio>
+#include <functional>
+#include <memory>
+
+namespace tokenlens::gui {
+
+namespace {
+
+struct Options {
+    QStringList files;
+    QString screenshot, methods, scope, heatmap, page, thenOpen, exportTokens, exportHeatmap, theme;
+    QSize size{1440, 900};
+    int delay = 400;
+    int window = 0;
+    qint64 hover = -1, pin = -1, cellRow = -1, cellCol = -1;
+    double scale = 2;
+};
+
+void applyViewState(MainWindow& w, const Options& o) {
+    Dashboard* d = w.dashboard();
+    if (!o.methods.isEmpty()) {
+        const QStringList want = o.methods.split(QLatin1Char(','), Qt::SkipEmptyParts);
+        for (const auto& m : d->model().methods()) {
+            d->setMethodActive(m.id, want.contains(QString::fromStdString(m.id)));
+        }
+    }
+    if (o.window > 0) d->setWindow(o.window);
+    if (o.scope == u"column") d->setScope(analysis::NormScope::ColumnMinMax);
+    else if (o.scope == u"l1") d->setScope(analysis::NormScope::ColumnL1);
+    else if (o.scope == u"matrix") d->setScope(analysis::NormScope::Matrix);
+    if (o.heatmap == u"fit") d->heatmapView()->fitAll();
+    else if (o.heatmap == u"reset") d->heatmapView()->resetZoom();
+    else if (bool ok = false; !o.heatmap.isEmpty()) {
+        const double z = o.heatmap.toDouble(&ok);
+        if (ok) {
+            for (int i = 0; i < 64 && z > 1 && d->heatmapView()->geometry().cellW() < z; ++i) d->heatmapView()->zoomIn();
+        }
+    }
+    if (o.pin >= 0) {
+        d->selection()->setPinned(o.pin);
+        d->tokenView()->ensureTokenVisible(o.pin);
+    }
+    if (o.cellRow >= 0) {
+        d->selection()->setCell(o.cellRow, o.cellCol);
+        d->selection()->setHovered(d->model().promptLength() + o.cellCol);
+    } else if (o.hover >= 0) {
+        d->selection()->setHovered(o.hover);
+        d->tokenView()->ensureTokenVisible(o.hover);
+    }
+    if (o.page == u"newjob") w.showPage(MainWindow::Page::NewJob);
+    else if (o.page == u"jobs") w.showPage(MainWindow::Page::Jobs);
+    else if (o.page == u"dashboard") w.showPage(MainWindow::Page::Dashboard);
+}
+
+void finish(MainWindow& w, const Options& o) {
+    Dashboard* d = w.dashboard();
+    int rc = 0;
+    if (!o.exportTokens.isEmpty()) {
+        const QString e = d->exportTokenViewPng(o.exportTokens, o.scale);
+        if (!e.isEmpty()) {
+            std::fprintf(stderr, "tokenlens: %s\n", qPrintable(e));
+            rc = 1;
+        }
+    }
+    if (!o.exportHeatmap.isEmpty()) {
+        const QString e = d->exportHeatmapPng(o.exportHeatmap, o.scale);
+        if (!e.isEmpty()) {
+            std::fprintf(stderr, "tokenlens: %s\n", qPrintable(e));
+            rc = 1;
+        }
+    }
+    if (!o.screenshot.isEmpty()) {
+        const QPixmap shot = w.grab();
+        if (!shot.save(o.screenshot, "PNG")) {
+            std::fprintf(stderr, "tokenlens: cannot write %s\n", qPrintable(o.screenshot));
+            rc = 1;
+        } else {
+            std::fprintf(stderr, "tokenlens: saved %s (%dx%d)\n", qPrintable(o.screenshot), shot.width(), shot.height());
+        }
+    }
+    QApplication::exit(rc);
+}
+
+} // namespace
+
+int runApplication(QApplication& app) {
+    QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
+    captureSystemPalette();
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Which input tokens made a language model say what it said."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("files"), QStringLiteral("Result .json files to open."), QStringLiteral("[FILE...]"));
+    auto opt = [&](const char* name, const char* desc, const char* value) {
+        QCommandLineOption o(QString::fromLatin1(name), QString::fromLatin1(desc), QString::fromLatin1(value));
+        parser.addOption(o);
+        return o;
+    };
+    const auto theme = opt("theme", "Palette: system, light or dark.", "theme");
+    const auto screenshot = opt("screenshot", "Save the window as PNG once ready, then quit.", "png");
+    const auto size = opt("size", "Window size for --screenshot (WxH).", "size");
+    const auto delay = opt("delay", "Milliseconds to wait before --screenshot.", "ms");
+    const auto methods = opt("methods", "Methods to switch on (comma-separated ids).", "ids");
+    const auto window = opt("window", "Context window c.", "c");
+    const auto scope = opt("scope", "Normalisation: matrix, column or l1.", "scope");
+    const auto hover = opt("hover", "Hover the token at this context index.", "k");
+    const auto pin = opt("pin", "Pin the token at this context index.", "k");
+    const auto cell = opt("cell", "Hover the heatmap cell ROW,COL.", "row,col");
+    const auto heatmap = opt("heatmap", "Heatmap zoom: fit, reset or a cell size in pixels.", "zoom");
+    const auto page = opt("page", "Page to show: newjob, jobs or dashboard.", "page");
+    const auto thenOpen = opt("then-open", "Open this file after the first (e.g. to show an error).", "file");
+    const auto exportTokens = opt("export-tokens", "Export the token view PNG before quitting (with --screenshot).", "png");
+    const auto exportHeatmap = opt("export-heatmap", "Export the heatmap PNG before quitting (with --screenshot).", "png");
+    const auto scale = opt("scale", "Scale factor of the exported PNGs.", "s");
+    parser.process(app);
+
+    auto o = std::make_shared<Options>();
+    o->files = parser.positionalArguments();
+    o->theme = parser.value(theme);
+    o->screenshot = parser.value(screenshot);
+    o->methods = parser.value(methods);
+    o->scope = parser.value(scope);
+    o->heatmap = parser.value(heatmap);
+    o->page = parser.value(page);
+    o->thenOpen = parser.value(thenOpen);
+    o->exportTokens = parser.value(exportTokens);
+    o->exportHeatmap = parser.value(exportHeatmap);
+    if (parser.isSet(delay)) o->delay = parser.value(delay).toInt();
+    if (parser.isSet(window)) o->window = parser.value(window).toInt();
+    if (parser.isSet(hover)) o->hover = parser.value(hover).toLongLong();
+    if (parser.isSet(pin)) o->pin = parser.value(pin).toLongLong();
+    if (parser.isSet(scale)) o->scale = parser.value(scale).toDouble();
+    if (parser.isSet(cell)) {
+        const QStringList rc = parser.value(cell).split(QLatin1Char(','));
+        if (rc.size() == 2) {
+            o->cellRow = rc[0].toLongLong();
+            o->cellCol = rc[1].toLongLong();
+        }
+    }
+    if (parser.isSet(size)) {
+        const QStringList wh = parser.value(size).split(QLatin1Char('x'));
+        if (wh.size() == 2) o->size = QSize(wh[0].toInt(), wh[1].toInt());
+    }
+
+    auto* w = new MainWindow;
+    w->setAttribute(Qt::WA_DeleteOnClose);
+    if (!o->theme.isEmpty()) w->setTheme(themeFromKey(o->theme));
+    const bool shooting = !o->screenshot.isEmpty() || !o->exportTokens.isEmpty() || !o->exportHeatmap.isEmpty();
+    if (shooting) w->resize(o->size);
+    w->show();
+
+    if (shooting) {
+        // Open the files one after the other, then apply the view state, then shoot.
+        auto queue = std::make_shared<QStringList>(o->files);
+        if (!o->thenOpen.isEmpty()) queue->append(o->thenOpen);
+        auto step = std::make_shared<std::function<void()>>();
+        *step = [w, o, queue] {
+            if (!queue->isEmpty()) {
+                w->openFile(queue->takeFirst());
+                return;
+            }
+            applyViewState(*w, *o);
+            QTimer::singleShot(o->delay, w, [w, o] { finish(*w, *o); });
+        };
+        // After each file (opened or refused: a failed --then-open keeps the
+        // first result on screen), the next step.
+        QObject::connect(w, &MainWindow::fileHandled, w,
+                         [w, step](const QString&, bool, const QString&) { QTimer::singleShot(0, w, [step] { (*step)(); }); });
+        (*step)();
+    } else {
+        for (const QString& f : o->files) w->openFile(f);
+    }
+    return QApplication::exec();
+}
+
+} // namespace tokenlens::gui

@@ -1,0 +1,125 @@
+#include "viewmodel/file_loader.h"
+
+#include "result/result_json.h"
+#include "util/utf8.h"
+
+#include <QElapsedTimer>
+#include <QFile>
+#include <QFileInfo>
+
+#include <cstring>
+#include <string_view>
+
+namespace tokenlens::gui {
+
+QString humanBytes(int64_t bytes) {
+    if (bytes < 1024) return QStringLiteral("%1 bytes").arg(bytes);
+    if (bytes < 1024 * 1024) return QStringLiteral("%1 KB").arg(static_cast<double>(bytes) / 1024.0, 0, 'f', 1);
+    if (bytes < 1024LL * 1024 * 1024) {
+        return QStringLiteral("%1 MB").arg(static_cast<double>(bytes) / (1024.0 * 1024.0), 0, 'f', 1);
+    }
+    return QStringLiteral("%1 GB").arg(static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0), 0, 'f', 1);
+}
+
+FileKind fileKindOf(const QString& path) {
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    if (suffix == u"json") return FileKind::Result;
+    if (suffix == u"txt" || suffix == u"md") return FileKind::PromptText;
+    if (suffix == u"jsonl") return FileKind::Batch;
+    return FileKind::Unknown;
+}
+
+namespace {
+
+LoadedFile failure(FileKind kind, QString message) {
+    LoadedFile f;
+    f.kind = kind;
+    f.message = std::move(message);
+    return f;
+}
+
+const char* kindNoun(FileKind kind) {
+    switch (kind) {
+    case FileKind::Result: return "result files";
+    case FileKind::PromptText: return "prompt files";
+    case FileKind::Batch: return "batch files";
+    case FileKind::Unknown: break;
+    }
+    return "files of an unknown type";
+}
+
+bool looksLikeResult(std::string_view text) {
+    const size_t p = text.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
+    return p != std::string_view::npos && text[p] == '{' &&
+           text.substr(0, 4096).find("\"schema\"") != std::string_view::npos;
+}
+
+} // namespace
+
+LoadedFile loadFile(const QString& path) {
+    QElapsedTimer timer;
+    timer.start();
+    const QFileInfo info(path);
+    const QString name = info.fileName().isEmpty() ? path : info.fileName();
+    FileKind kind = fileKindOf(path);
+    if (!info.exists()) return failure(kind, QStringLiteral("“%1” does not exist.").arg(name));
+    if (info.isDir()) {
+        return failure(kind, QStringLiteral("“%1” is a folder. Open a result file (.json); model folders are added "
+                                            "on the New job page.")
+                                 .arg(name));
+    }
+    const int64_t size = info.size();
+    const int64_t limit = kind == FileKind::Result ? kMaxResultFileBytes : kMaxTextFileBytes;
+    if (size > limit) {
+        return failure(kind, QStringLiteral("“%1” is %2; TokenLens opens %3 up to %4. Nothing was changed.")
+                                 .arg(name, humanBytes(size), QString::fromUtf8(kindNoun(kind)), humanBytes(limit)));
+    }
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        return failure(kind, QStringLiteral("“%1” cannot be read: %2.").arg(name, file.errorString()));
+    }
+    const QByteArray bytes = file.readAll();
+    if (bytes.size() > limit) { // grew while we looked, or a special file
+        return failure(kind, QStringLiteral("“%1” is larger than %2. Nothing was changed.").arg(name, humanBytes(limit)));
+    }
+    const std::string_view view(bytes.constData(), static_cast<size_t>(bytes.size()));
+    if (view.find('\0') != std::string_view::npos) {
+        return failure(kind, QStringLiteral("“%1” is a binary file, not a result (.json), prompt (.txt, .md) or batch "
+                                            "(.jsonl). Nothing was changed.")
+                                 .arg(name));
+    }
+    if (const auto bad = utf8::firstInvalid(view)) {
+        return failure(kind, QStringLiteral("“%1” is not valid UTF-8 text (byte %2 is not part of a UTF-8 character). "
+                                            "Save it as UTF-8 and try again.")
+                                 .arg(name)
+                                 .arg(static_cast<qulonglong>(*bad)));
+    }
+    if (kind == FileKind::Unknown && looksLikeResult(view)) kind = FileKind::Result;
+    LoadedFile out;
+    out.kind = kind;
+    out.bytes = bytes.size();
+    switch (kind) {
+    case FileKind::Result: {
+        auto job = readResultJson(std::string(view), name.toStdString());
+        if (!job) {
+            return failure(kind, QStringLiteral("“%1” is not a TokenLens result: %2")
+                                     .arg(name, QString::fromStdString(job.error().message)));
+        }
+        out.result = std::move(job.value());
+        break;
+    }
+    case FileKind::PromptText:
+    case FileKind::Batch:
+        out.text = QString::fromUtf8(bytes);
+        break;
+    case FileKind::Unknown:
+        return failure(kind, QStringLiteral("TokenLens opens results (.json), prompts (.txt, .md) and batches "
+                                            "(.jsonl); “%1” is none of these.")
+                                 .arg(name));
+    }
+    out.status = LoadedFile::Status::Ok;
+    out.seconds = static_cast<double>(timer.nsecsElapsed()) / 1e9;
+    return out;
+}
+
+} // namespace tokenlens::gui

@@ -1,0 +1,472 @@
+#include "viewmodel/result_model.h"
+
+#include "viewmodel/palette.h"
+
+#include <algorithm>
+#include <span>
+
+namespace tokenlens::gui {
+
+namespace an = tokenlens::analysis;
+
+namespace {
+
+int64_t countFinite(const std::vector<double>& v) {
+    return std::count_if(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+}
+
+QString quoted(const std::string& token) { return QStringLiteral("“%1”").arg(displayToken(token)); }
+
+} // namespace
+
+std::vector<double> vectorIntensity(const std::vector<double>& values) {
+    const an::Range range = an::finiteRange(std::span<const double>(values));
+    std::vector<double> out(values.size());
+    for (size_t i = 0; i < values.size(); ++i) out[i] = an::intensity(values[i], range);
+    return out;
+}
+
+QString displayToken(const std::string& token) {
+    if (token.empty()) return QStringLiteral("∅");
+    const QString s = QString::fromStdString(token);
+    QString out;
+    out.reserve(s.size());
+    for (QChar ch : s) {
+        if (ch == u'\n') out += QChar(0x21B5);      // ↵
+        else if (ch == u'\t') out += QChar(0x21E5); // ⇥
+        else if (ch == u'\r') continue;
+        else if (ch.unicode() < 0x20 || ch.unicode() == 0x7F) out += QChar(0x00B7);
+        else out += ch;
+    }
+    return out.isEmpty() ? QStringLiteral("∅") : out;
+}
+
+QString tokenSymbol(int64_t k, int64_t n) {
+    const bool out = k >= n;
+    QString digits = QString::number(out ? k - n : k);
+    for (auto& ch : digits) {
+        if (ch.isDigit()) ch = QChar(0x2080 + ch.digitValue());
+    }
+    return (out ? QStringLiteral("y") : QStringLiteral("x")) + digits;
+}
+
+QString scopeLabel(an::NormScope scope) {
+    switch (scope) {
+    case an::NormScope::Matrix: return QStringLiteral("whole matrix (eq. 7)");
+    case an::NormScope::ColumnMinMax: return QStringLiteral("per output, min–max");
+    case an::NormScope::ColumnL1: return QStringLiteral("per output, sum 1 (Inseq)");
+    }
+    return {};
+}
+
+int newlineCount(const std::string& token) { return static_cast<int>(std::count(token.begin(), token.end(), '\n')); }
+
+// ---------------------------------------------------------------- selection
+
+void ResultModel::setJob(JobResult job) {
+    m_job = std::move(job);
+    m_hasJob = true;
+    m_models.clear();
+    for (const auto& r : m_job.results) {
+        if (std::find(m_models.begin(), m_models.end(), r.model) == m_models.end()) m_models.push_back(r.model);
+    }
+    m_active.clear();
+    selectModel(m_models.empty() ? -1 : 0);
+    setDefaultActive();
+}
+
+void ResultModel::setDefaultActive() {
+    // Two methods at most: five blended colours are hard to read. Attention
+    // (blue) and integrated gradients (magenta) when present, which mix to
+    // purple where they agree.
+    m_active.assign(m_methods.size(), false);
+    int count = 0;
+    for (const char* id : {"integrated_gradients", "attention"}) {
+        if (const int m = methodIndex(id); m >= 0) {
+            m_active[static_cast<size_t>(m)] = true;
+            ++count;
+        }
+    }
+    for (size_t m = 0; m < m_methods.size() && count < 2; ++m) {
+        if (!m_active[m]) {
+            m_active[m] = true;
+            ++count;
+        }
+    }
+}
+
+void ResultModel::setCurrentModel(int model) {
+    if (model < 0 || model >= static_cast<int>(m_models.size()) || model == m_model) return;
+    std::vector<std::string> wasActive;
+    for (int m : activeMethods()) wasActive.push_back(m_methods[static_cast<size_t>(m)].id);
+    selectModel(model);
+    m_active.assign(m_methods.size(), false);
+    bool any = false;
+    for (size_t m = 0; m < m_methods.size(); ++m) {
+        if (std::find(wasActive.begin(), wasActive.end(), m_methods[m].id) != wasActive.end()) {
+            m_active[m] = true;
+            any = true;
+        }
+    }
+    if (!any) setDefaultActive();
+}
+
+void ResultModel::selectModel(int model) {
+    m_model = model;
+    m_methods.clear();
+    m_hidden.clear();
+    m_tokens.clear();
+    m_ids.clear();
+    m_n = m_t = 0;
+    if (model >= 0) {
+        const std::string& name = m_models[static_cast<size_t>(model)];
+        const MethodResult* ref = nullptr;
+        size_t refIndex = 0;
+        for (size_t i = 0; i < m_job.results.size(); ++i) {
+            const auto& r = m_job.results[i];
+            if (r.model != name) continue;
+            if (r.status != RunStatus::Completed) {
+                m_hidden.push_back({i, r.error ? *r.error : std::string(runStatusName(r.status))});
+                continue;
+            }
+            const bool shapeOk = r.raw.rows >= r.raw.cols && static_cast<int64_t>(r.contextTokens.size()) == r.raw.rows &&
+                                 r.raw.data.size() == static_cast<size_t>(r.raw.rows * r.raw.cols);
+            if (!shapeOk) {
+                m_hidden.push_back({i, "its attribution matrix does not fit its tokens"});
+                continue;
+            }
+            if (!ref) {
+                ref = &r;
+                refIndex = i;
+                m_t = r.raw.cols;
+                m_n = r.raw.rows - r.raw.cols;
+                m_tokens = r.contextTokens;
+                m_ids = r.input.ids;
+                m_ids.insert(m_ids.end(), r.output.ids.begin(), r.output.ids.end());
+            } else if (r.raw.rows != ref->raw.rows || r.raw.cols != ref->raw.cols || r.output.ids != ref->output.ids ||
+                       r.contextTokens != ref->contextTokens) {
+                m_hidden.push_back({i, "its tokens differ from those of " + m_job.results[refIndex].method});
+                continue;
+            }
+            m_methods.push_back({i, r.method, methodColour(r.method)});
+        }
+        std::stable_sort(m_methods.begin(), m_methods.end(), [](const ShownMethod& a, const ShownMethod& b) {
+            const int oa = methodOrder(a.id), ob = methodOrder(b.id);
+            return (oa < 0 ? 1000 : oa) < (ob < 0 ? 1000 : ob);
+        });
+    }
+    m_window = an::clampWindow(m_preferredWindow, m_n, m_t);
+    invalidate();
+}
+
+void ResultModel::invalidate() { m_cache.assign(m_methods.size(), Cache{}); }
+
+int ResultModel::methodIndex(const std::string& id) const {
+    for (size_t m = 0; m < m_methods.size(); ++m) {
+        if (m_methods[m].id == id) return static_cast<int>(m);
+    }
+    return -1;
+}
+
+bool ResultModel::isActive(int m) const {
+    return m >= 0 && static_cast<size_t>(m) < m_active.size() && m_active[static_cast<size_t>(m)];
+}
+
+void ResultModel::setActive(int m, bool on) {
+    if (m >= 0 && static_cast<size_t>(m) < m_active.size()) m_active[static_cast<size_t>(m)] = on;
+}
+
+std::vector<int> ResultModel::activeMethods() const {
+    std::vector<int> out;
+    for (size_t m = 0; m < m_active.size(); ++m) {
+        if (m_active[m]) out.push_back(static_cast<int>(m));
+    }
+    return out;
+}
+
+std::vector<QColor> ResultModel::activeColours() const {
+    std::vector<QColor> out;
+    for (int m : activeMethods()) out.push_back(m_methods[static_cast<size_t>(m)].colour);
+    return out;
+}
+
+int64_t ResultModel::tokenId(int64_t k) const {
+    return k >= 0 && static_cast<size_t>(k) < m_ids.size() ? m_ids[static_cast<size_t>(k)] : -1;
+}
+
+int64_t ResultModel::maxWindow() const { return an::maxWindow(m_n, m_t); }
+
+void ResultModel::setWindow(int64_t c) {
+    if (c >= 1) m_preferredWindow = c;
+    m_window = an::clampWindow(c, m_n, m_t);
+}
+
+void ResultModel::setScope(an::NormScope scope) {
+    if (scope == m_scope) return;
+    m_scope = scope;
+    for (auto& c : m_cache) {
+        c.normalizedValid = false;
+        c.importanceValid = false;
+    }
+}
+
+// ------------------------------------------------------------------ caches
+
+const AttributionMatrix& ResultModel::normalized(int m) const {
+    Cache& c = m_cache[static_cast<size_t>(m)];
+    if (!c.normalizedValid) {
+        c.normalized = an::normalize(methodResult(m).raw, m_scope, m_n);
+        c.normalizedValid = true;
+    }
+    return c.normalized;
+}
+
+const ResultModel::Cache& ResultModel::rawCache(int m) const {
+    Cache& c = m_cache[static_cast<size_t>(m)];
+    if (!c.rawValid) {
+        c.raw = an::tokenImportance(methodResult(m).raw, m_n);
+        c.rawRankInput = an::rank(std::span<const double>(c.raw.input));
+        c.rawRankOutput = an::rank(std::span<const double>(c.raw.output));
+        c.rawValid = true;
+    }
+    return c;
+}
+
+const std::vector<double>& ResultModel::importanceIntensity(int m) const {
+    Cache& c = m_cache[static_cast<size_t>(m)];
+    if (!c.importanceValid) {
+        const auto imp = an::tokenImportance(normalized(m), m_n);
+        auto in = vectorIntensity(imp.input);
+        auto out = vectorIntensity(imp.output);
+        c.importanceIntensity = std::move(in);
+        c.importanceIntensity.insert(c.importanceIntensity.end(), out.begin(), out.end());
+        c.importanceIntensity.resize(static_cast<size_t>(m_n + m_t), NAN);
+        c.importanceValid = true;
+    }
+    return c.importanceIntensity;
+}
+
+// ----------------------------------------------------------------- colours
+
+Colouring ResultModel::colouring(int64_t focus) const {
+    Colouring col;
+    col.methods = activeMethods();
+    col.window = an::effectiveWindow(m_window, m_n, m_t);
+    const int64_t K = m_n + m_t;
+    const auto Ks = static_cast<size_t>(K);
+    if (focus >= 0 && focus < K) {
+        col.focus = focus;
+        col.mode = focus < m_n ? ColourMode::InputWindow : ColourMode::OutputWindow;
+    }
+    const int64_t c = col.window;
+    if (col.mode == ColourMode::InputWindow) {
+        col.windowFirst = std::max<int64_t>(0, focus - c);
+        col.windowLast = std::min(m_n - 1, focus + c);
+    } else if (col.mode == ColourMode::OutputWindow) {
+        const int64_t j = focus - m_n;
+        col.windowFirst = m_n + std::max<int64_t>(0, j - c);
+        col.windowLast = m_n + std::min(m_t - 1, j + c);
+    }
+    for (int m : col.methods) {
+        switch (col.mode) {
+        case ColourMode::Importance:
+            col.intensity.push_back(importanceIntensity(m));
+            break;
+        case ColourMode::InputWindow: {
+            const auto w = vectorIntensity(an::inputCentredWindow(normalized(m), m_n, focus, m_window));
+            std::vector<double> v(Ks, NAN);
+            for (size_t j = 0; j < w.size() && static_cast<int64_t>(j) < m_t; ++j) v[static_cast<size_t>(m_n) + j] = w[j];
+            col.intensity.push_back(std::move(v));
+            break;
+        }
+        case ColourMode::OutputWindow: {
+            auto v = vectorIntensity(an::outputCentredWindow(normalized(m), m_n, focus - m_n, m_window, true));
+            v.resize(Ks, NAN);
+            col.intensity.push_back(std::move(v));
+            break;
+        }
+        }
+    }
+    const std::vector<QColor> colours = activeColours();
+    col.fills.resize(Ks);
+    std::vector<double> vals(col.methods.size());
+    for (size_t k = 0; k < Ks; ++k) {
+        for (size_t a = 0; a < col.methods.size(); ++a) vals[a] = col.intensity[a][k];
+        col.fills[k] = blendIntensities(vals, colours);
+    }
+    return col;
+}
+
+// ----------------------------------------------------------------- details
+
+TokenDetails ResultModel::details(int64_t k, int64_t focus) const {
+    TokenDetails d;
+    if (k < 0 || k >= contextLength()) return d;
+    d.index = k;
+    d.output = k >= m_n;
+    d.position = d.output ? k - m_n : k;
+    d.text = m_tokens[static_cast<size_t>(k)];
+    d.id = tokenId(k);
+    const bool hasFocus = focus >= 0 && focus < contextLength() && focus != k;
+    for (int m : activeMethods()) {
+        MethodScore s;
+        s.method = m;
+        const Cache& c = rawCache(m);
+        const auto& values = d.output ? c.raw.output : c.raw.input;
+        const auto& ranks = d.output ? c.rawRankOutput : c.rawRankInput;
+        const auto p = static_cast<size_t>(d.position);
+        if (p < values.size()) {
+            s.importance = values[p];
+            s.rank = ranks[p];
+            s.rankOf = countFinite(values);
+        }
+        if (hasFocus) {
+            const auto& raw = methodResult(m).raw;
+            if (focus < m_n && d.output) {
+                const auto w = an::inputCentredWindow(raw, m_n, focus, m_window);
+                if (p < w.size()) s.toFocus = w[p];
+            } else if (focus >= m_n) {
+                const auto w = an::outputCentredWindow(raw, m_n, focus - m_n, m_window, true);
+                if (static_cast<size_t>(k) < w.size()) s.toFocus = w[static_cast<size_t>(k)];
+            }
+        }
+        d.scores.push_back(s);
+    }
+    if (d.output) {
+        const auto p = static_cast<size_t>(d.position);
+        std::vector<int> order = activeMethods();
+        for (size_t m = 0; m < m_methods.size(); ++m) order.push_back(static_cast<int>(m));
+        for (int m : order) {
+            const auto& r = methodResult(m);
+            if (std::isnan(d.stepProbability) && p < r.stepProbability.size()) d.stepProbability = r.stepProbability[p];
+            if (std::isnan(d.stepEntropy) && p < r.stepEntropy.size()) d.stepEntropy = r.stepEntropy[p];
+        }
+    }
+    return d;
+}
+
+AttributionMatrix ResultModel::displayedMatrix(QString* what) const {
+    const auto active = activeMethods();
+    if (active.empty()) {
+        if (what) *what = QStringLiteral("no method");
+        return {};
+    }
+    if (active.size() == 1) {
+        if (what) *what = QStringLiteral("%1, raw").arg(methodLabel(m_methods[static_cast<size_t>(active[0])].id));
+        return methodResult(active[0]).raw;
+    }
+    std::vector<AttributionMatrix> raws;
+    for (int m : active) raws.push_back(methodResult(m).raw);
+    auto mm = an::multiMethod(raws, m_scope, m_n);
+    if (what) *what = QStringLiteral("mean of %1 methods (eq. 10)").arg(active.size());
+    return mm ? std::move(mm.value()) : AttributionMatrix{};
+}
+
+Statistics ResultModel::statistics(int64_t focus, int64_t topCount, int64_t bins) const {
+    Statistics st;
+    QString what;
+    const AttributionMatrix a = displayedMatrix(&what);
+    if (a.empty() || m_n == 0) {
+        st.basis = QStringLiteral("Nothing to summarise");
+        st.histogram = an::histogram(std::span<const double>(), bins);
+        return st;
+    }
+    std::vector<double> values;
+    const int64_t K = contextLength();
+    if (focus >= 0 && focus < m_n) {
+        values = an::inputCentredWindow(a, m_n, focus, m_window);
+        st.outputs = true;
+        st.basis = QStringLiteral("Output tokens for %1 %2 (eq. 4, c = %3) — %4")
+                       .arg(tokenSymbol(focus, m_n))
+                       .arg(quoted(m_tokens[static_cast<size_t>(focus)]))
+                       .arg(an::effectiveWindow(m_window, m_n, m_t))
+                       .arg(what);
+    } else if (focus >= m_n && focus < K) {
+        values = an::outputCentredWindow(a, m_n, focus - m_n, m_window, false);
+        st.basis = QStringLiteral("Prompt tokens for %1 %2 (eq. 5, c = %3) — %4")
+                       .arg(tokenSymbol(focus, m_n))
+                       .arg(quoted(m_tokens[static_cast<size_t>(focus)]))
+                       .arg(an::effectiveWindow(m_window, m_n, m_t))
+                       .arg(what);
+    } else {
+        values = an::tokenImportance(a, m_n).input;
+        st.basis = QStringLiteral("Prompt token importance (eq. 6) — %1").arg(what);
+    }
+    const std::span<const double> v(values);
+    for (int64_t i : an::topK(v, topCount)) {
+        st.top.push_back(st.outputs ? m_n + i : i);
+        st.topValues.push_back(values[static_cast<size_t>(i)]);
+    }
+    if (bins <= 0) {
+        const double count = static_cast<double>(std::count_if(values.begin(), values.end(), [](double x) { return std::isfinite(x); }));
+        bins = std::clamp<int64_t>(std::llround(2 * std::sqrt(count)), 4, 20);
+    }
+    st.histogram = an::histogram(v, bins);
+    st.gini = an::gini(v);
+    st.entropy = an::normalizedEntropy(v);
+    return st;
+}
+
+// ----------------------------------------------------------------- heatmap
+
+QImage ResultModel::heatmapImage(const QColor& base) const {
+    if (m_methods.empty() || m_t == 0) return {};
+    const auto active = activeMethods();
+    const int rows = static_cast<int>(m_n + m_t), cols = static_cast<int>(m_t);
+    QImage img(cols, rows, QImage::Format_ARGB32_Premultiplied);
+    img.fill(Qt::transparent);
+    if (active.empty()) {
+        // Nothing to colour: show the finite cells as plain background.
+        const auto& raw = methodResult(0).raw;
+        for (int r = 0; r < rows; ++r) {
+            auto* line = reinterpret_cast<QRgb*>(img.scanLine(r));
+            for (int c = 0; c < cols; ++c) {
+                if (std::isfinite(raw.at(r, c))) line[c] = base.rgb();
+            }
+        }
+        return img;
+    }
+    struct Src {
+        const float* data;
+        float r, g, b;
+    };
+    std::vector<Src> src;
+    for (int m : active) {
+        const auto& n = normalized(m);
+        const QColor& c = m_methods[static_cast<size_t>(m)].colour;
+        src.push_back({n.data.data(), c.redF(), c.greenF(), c.blueF()});
+    }
+    const float br = base.redF(), bg = base.greenF(), bb = base.blueF();
+    const auto maxAlpha = static_cast<float>(kMaxFillAlpha);
+    for (int r = 0; r < rows; ++r) {
+        auto* line = reinterpret_cast<QRgb*>(img.scanLine(r));
+        const size_t off = static_cast<size_t>(r) * static_cast<size_t>(cols);
+        for (int c = 0; c < cols; ++c) {
+            float sum = 0, cr = 0, cg = 0, cb = 0;
+            int count = 0;
+            for (const Src& s : src) {
+                const float v = s.data[off + static_cast<size_t>(c)];
+                if (!std::isfinite(v)) continue;
+                const float w = std::clamp(v, 0.0f, 1.0f);
+                ++count;
+                sum += w;
+                cr += w * s.r;
+                cg += w * s.g;
+                cb += w * s.b;
+            }
+            if (count == 0) continue; // transparent: the view hatches NaN cells
+            float outR = br, outG = bg, outB = bb;
+            if (sum > 0) {
+                const float a = sum / static_cast<float>(count) * maxAlpha;
+                outR = cr / sum * a + br * (1 - a);
+                outG = cg / sum * a + bg * (1 - a);
+                outB = cb / sum * a + bb * (1 - a);
+            }
+            line[c] = qRgb(static_cast<int>(outR * 255.0f + 0.5f), static_cast<int>(outG * 255.0f + 0.5f),
+                           static_cast<int>(outB * 255.0f + 0.5f));
+        }
+    }
+    return img;
+}
+
+} // namespace tokenlens::gui

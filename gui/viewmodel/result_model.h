@@ -1,0 +1,210 @@
+#pragma once
+// The dashboard's state around one loaded result, as a value type without
+// widgets: which model and methods are shown, the context window c, the
+// normalisation scope, and everything the views compute from them with the
+// aggregation functions of core/analysis (docs/aggregations.md):
+//   - token colours: token importance (eq. 6) by default; hovering or pinning
+//     an input token colours the output tokens by the input-centred window
+//     (eq. 4), an output token colours the context by the output-centred
+//     window (eq. 5); every vector is turned into intensities (eq. 7, min–max
+//     over its finite values) and the methods' intensities are blended
+//     (palette.h);
+//   - details of one token (raw scores, ranks, step scores);
+//   - statistics (top tokens, histogram, concentration) on what is shown;
+//   - the heatmap's cell image.
+//
+// All aggregations run on N = normalize(A, scope, n): the matrix normalised on
+// its prompt block (the contract's convention), so that the scope selector
+// changes every view consistently. With the default scope (eq. 7, whole
+// matrix) N is an increasing affine map of A on the prompt block, so the
+// colours equal those of the raw matrix.
+//
+// Token positions are context indices k of X ⊕ Y: k < n is the prompt token
+// x_k, k ≥ n the output token y_{k−n}.
+
+#include "analysis/aggregations.h"
+#include "result/job_result.h"
+
+#include <QColor>
+#include <QImage>
+#include <QString>
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tokenlens::gui {
+
+// One (model, method) result of the current model that the views can show.
+struct ShownMethod {
+    size_t resultIndex = 0; // into JobResult::results
+    std::string id;         // "attention", ...
+    QColor colour;
+};
+
+enum class ColourMode {
+    Importance,   // eq. 6 on every token
+    InputWindow,  // focus is a prompt token: output tokens by eq. 4
+    OutputWindow, // focus is an output token: context tokens by eq. 5
+};
+
+struct Colouring {
+    ColourMode mode = ColourMode::Importance;
+    int64_t focus = -1;  // context index the colours belong to (-1: none)
+    int64_t window = 0;  // c used
+    // Context indices [windowFirst, windowLast] averaged around the focus
+    // (empty when windowFirst > windowLast).
+    int64_t windowFirst = 0, windowLast = -1;
+    std::vector<int> methods;                  // active methods (indices into methods())
+    std::vector<std::vector<double>> intensity; // per active method: n+t intensities in [0,1], NaN = none
+    std::vector<QColor> fills;                 // n+t blended colours (with alpha)
+};
+
+struct MethodScore {
+    int method = -1;        // index into methods()
+    double importance = NAN; // raw token importance I (eq. 6)
+    int64_t rank = 0;       // rank of the importance in its block (1 = largest, 0 = none)
+    int64_t rankOf = 0;     // tokens ranked in that block
+    double toFocus = NAN;   // raw window value (eq. 4/5) of this token w.r.t. the focus, NaN if none
+};
+
+struct TokenDetails {
+    int64_t index = -1; // context index
+    bool output = false;
+    int64_t position = 0; // i for x_i, j for y_j
+    std::string text;
+    int64_t id = -1;
+    std::vector<MethodScore> scores; // one per active method
+    double stepProbability = NAN;    // output tokens only
+    double stepEntropy = NAN;
+};
+
+struct Statistics {
+    QString basis;                 // what the values are, for a title
+    bool outputs = false;          // the values belong to output tokens (else prompt tokens)
+    std::vector<int64_t> top;      // context indices, largest first
+    std::vector<double> topValues; // their values
+    analysis::Histogram histogram;
+    double gini = NAN;
+    double entropy = NAN; // normalised Shannon entropy
+};
+
+class ResultModel {
+public:
+    // Replaces the result: selects the first model and activates up to two of
+    // its methods (attention and integrated gradients when it has them).
+    void setJob(JobResult job);
+    bool hasJob() const { return m_hasJob; }
+    const JobResult& job() const { return m_job; }
+
+    const std::vector<std::string>& models() const { return m_models; }
+    int currentModel() const { return m_model; }
+    // Selects a model; keeps the active methods that model also has (the
+    // default ones when none is left).
+    void setCurrentModel(int model);
+
+    // Completed methods of the current model whose matrices fit its tokens, in
+    // registry order.
+    const std::vector<ShownMethod>& methods() const { return m_methods; }
+    const MethodResult& methodResult(int m) const { return m_job.results[m_methods[static_cast<size_t>(m)].resultIndex]; }
+    int methodIndex(const std::string& id) const;
+    bool isActive(int m) const;
+    void setActive(int m, bool on);
+    std::vector<int> activeMethods() const;
+    std::vector<QColor> activeColours() const;
+
+    // Results of the current model not shown (failed, cancelled, malformed),
+    // with the reason.
+    struct Hidden {
+        size_t resultIndex;
+        std::string reason;
+    };
+    const std::vector<Hidden>& hiddenResults() const { return m_hidden; }
+
+    int64_t promptLength() const { return m_n; }
+    int64_t outputLength() const { return m_t; }
+    int64_t contextLength() const { return m_n + m_t; }
+    const std::vector<std::string>& contextTokens() const { return m_tokens; }
+    int64_t tokenId(int64_t k) const;
+    bool isOutput(int64_t k) const { return k >= m_n; }
+
+    // 1 ≤ c ≤ ⌊min(n,t)/2⌋ (analysis::maxWindow); 0 when no window is admissible.
+    int64_t maxWindow() const;
+    int64_t window() const { return m_window; }
+    // Clamped (analysis::clampWindow); the value asked for is remembered for
+    // the next result or model, which may admit a larger window.
+    void setWindow(int64_t c);
+
+    analysis::NormScope scope() const { return m_scope; }
+    void setScope(analysis::NormScope scope);
+
+    // normalize(raw, scope, n) of method m (cached).
+    const AttributionMatrix& normalized(int m) const;
+
+    // The colours with `focus` (context index) hovered or pinned; -1 = none.
+    Colouring colouring(int64_t focus) const;
+
+    TokenDetails details(int64_t k, int64_t focus) const;
+    // bins ≤ 0: about 2·√(values), between 4 and 20.
+    Statistics statistics(int64_t focus, int64_t topCount = 10, int64_t bins = 0) const;
+
+    // What the heatmap shows: one value per cell and active method
+    // (normalized(m), clamped to [0,1]) blended like the tokens, composited
+    // over `base`; NaN cells (in every active method) stay transparent.
+    // Premultiplied ARGB32, one pixel per cell (cols wide, rows high).
+    QImage heatmapImage(const QColor& base) const;
+    // The displayed matrix as numbers: the raw matrix with one active method,
+    // the multi-method matrix (eq. 10) with several.
+    AttributionMatrix displayedMatrix(QString* what = nullptr) const;
+
+private:
+    void selectModel(int model);
+    void setDefaultActive();
+    void invalidate();
+
+    JobResult m_job;
+    bool m_hasJob = false;
+    std::vector<std::string> m_models;
+    int m_model = -1;
+    std::vector<ShownMethod> m_methods;
+    std::vector<Hidden> m_hidden;
+    std::vector<bool> m_active;
+    std::vector<std::string> m_tokens;
+    std::vector<int64_t> m_ids;
+    int64_t m_n = 0, m_t = 0;
+    int64_t m_window = 1;
+    int64_t m_preferredWindow = 1; // what the user chose; results that admit less get less
+    analysis::NormScope m_scope = analysis::NormScope::Matrix;
+
+    // Caches (per method): normalised matrix, its token importance
+    // intensities, raw importance and ranks.
+    struct Cache {
+        bool normalizedValid = false;
+        AttributionMatrix normalized;
+        bool importanceValid = false;
+        std::vector<double> importanceIntensity; // n+t
+        bool rawValid = false;
+        analysis::TokenImportance raw;
+        std::vector<int64_t> rawRankInput, rawRankOutput;
+    };
+    mutable std::vector<Cache> m_cache;
+    const Cache& rawCache(int m) const;
+    const std::vector<double>& importanceIntensity(int m) const;
+};
+
+// Intensities (eq. 7) of a vector: min–max over its finite values.
+std::vector<double> vectorIntensity(const std::vector<double>& values);
+
+// Token text as the views show it: newline → "↵", tab → "⇥", other control
+// characters → "·", an empty token → "∅".
+QString displayToken(const std::string& token);
+// Number of line breaks the token ends with (its newlines).
+int newlineCount(const std::string& token);
+// "x₃" for prompt token 3, "y₂" for output token 2 (context index k, prompt length n).
+QString tokenSymbol(int64_t k, int64_t n);
+// Name of a normalisation scope for people ("whole matrix (eq. 7)").
+QString scopeLabel(analysis::NormScope scope);
+
+} // namespace tokenlens::gui

@@ -1,0 +1,581 @@
+#include "widgets/dashboard.h"
+
+#include "attribution/method.h"
+#include "result/result_json.h"
+#include "viewmodel/csv.h"
+#include "viewmodel/palette.h"
+#include "widgets/heatmap_view.h"
+#include "widgets/panels.h"
+#include "widgets/selection_model.h"
+#include "widgets/token_view.h"
+
+#include <QComboBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPainter>
+#include <QPixmap>
+#include <QPushButton>
+#include <QSaveFile>
+#include <QScrollArea>
+#include <QSettings>
+#include <QSlider>
+#include <QSplitter>
+#include <QStandardPaths>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace tokenlens::gui {
+
+namespace an = tokenlens::analysis;
+
+namespace {
+
+const char* const kTargetFns[] = {"probability", "log_probability", "logit"};
+const char* const kReductions[] = {"l2", "sum", "mean"};
+
+// Filled swatch when the method is on, an outline when it is off.
+QIcon swatchIcon(const QColor& c) {
+    QIcon icon;
+    for (bool on : {false, true}) {
+        QPixmap pm(28, 28);
+        pm.fill(Qt::transparent);
+        QPainter p(&pm);
+        p.setRenderHint(QPainter::Antialiasing);
+        p.setPen(QPen(c, 3));
+        p.setBrush(on ? QBrush(c) : QBrush(Qt::NoBrush));
+        p.drawRoundedRect(QRectF(4.5, 4.5, 19, 19), 5, 5);
+        p.end();
+        icon.addPixmap(pm, QIcon::Normal, on ? QIcon::On : QIcon::Off);
+    }
+    return icon;
+}
+
+QString writeBytes(const QString& path, const QByteArray& bytes) {
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly)) return QObject::tr("Cannot write “%1”: %2").arg(path, f.errorString());
+    if (f.write(bytes) != bytes.size() || !f.commit()) {
+        return QObject::tr("Cannot write “%1”: %2").arg(path, f.errorString());
+    }
+    return {};
+}
+
+QString savePng(QImage img, const QString& path, double scale) {
+    // Physical size as on screen at 96 dpi: scale the resolution with the pixels.
+    const int dpm = static_cast<int>(std::lround(96.0 / 0.0254 * scale));
+    img.setDotsPerMeterX(dpm);
+    img.setDotsPerMeterY(dpm);
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly)) return QObject::tr("Cannot write “%1”: %2").arg(path, f.errorString());
+    if (!img.save(&f, "PNG") || !f.commit()) return QObject::tr("Cannot write the PNG “%1”.").arg(path);
+    return {};
+}
+
+std::string asciiLabel(int64_t k, int64_t n, const std::string& token) {
+    const QString label = QStringLiteral("%1%2 ").arg(k < n ? QLatin1Char('x') : QLatin1Char('y')).arg(k < n ? k : k - n);
+    return label.toStdString() + token;
+}
+
+} // namespace
+
+Dashboard::Dashboard(QWidget* parent) : QWidget(parent) {
+    m_selection = new SelectionModel(this);
+    m_tokenView = new TokenView(&m_model, m_selection, this);
+    m_heatmap = new HeatmapView(&m_model, m_selection, this);
+
+    auto* root = new QVBoxLayout(this);
+    root->setContentsMargins(6, 6, 6, 6);
+    root->setSpacing(6);
+    root->addWidget(buildHeader());
+
+    m_viewSplitter = new QSplitter(Qt::Vertical, this);
+    m_viewSplitter->addWidget(m_tokenView);
+    auto* heatBox = new QWidget(this);
+    auto* heatLay = new QVBoxLayout(heatBox);
+    heatLay->setContentsMargins(0, 0, 0, 0);
+    heatLay->setSpacing(2);
+    auto* heatBar = new QHBoxLayout;
+    auto* heatTitle = new QLabel(tr("<b>Attribution matrix</b> — rows: context (prompt, then output), columns: output"),
+                                 heatBox);
+    heatTitle->setTextFormat(Qt::RichText);
+    heatBar->addWidget(heatTitle, 1);
+    auto addZoom = [&](const QString& text, const QString& tip, auto slot) {
+        auto* b = new QToolButton(heatBox);
+        b->setText(text);
+        b->setToolTip(tip);
+        b->setAutoRaise(true);
+        connect(b, &QToolButton::clicked, m_heatmap, slot);
+        heatBar->addWidget(b);
+    };
+    addZoom(QStringLiteral("−"), tr("Zoom out (−)"), &HeatmapView::zoomOut);
+    addZoom(QStringLiteral("+"), tr("Zoom in (+)"), &HeatmapView::zoomIn);
+    addZoom(tr("Fit"), tr("Show the whole matrix (0)"), &HeatmapView::fitAll);
+    addZoom(tr("1:1"), tr("Readable cells"), &HeatmapView::resetZoom);
+    heatLay->addLayout(heatBar);
+    heatLay->addWidget(m_heatmap, 1);
+    m_viewSplitter->addWidget(heatBox);
+    m_viewSplitter->setStretchFactor(0, 1);
+    m_viewSplitter->setStretchFactor(1, 1);
+    m_viewSplitter->setChildrenCollapsible(false);
+
+    m_mainSplitter = new QSplitter(Qt::Horizontal, this);
+    m_mainSplitter->addWidget(m_viewSplitter);
+    m_mainSplitter->addWidget(buildSidePanel());
+    m_mainSplitter->setStretchFactor(0, 1);
+    m_mainSplitter->setStretchFactor(1, 0);
+    m_mainSplitter->setChildrenCollapsible(false);
+    root->addWidget(m_mainSplitter, 1);
+
+    connect(m_warnings, &WarningsPanel::countChanged, this, [this](int count) {
+        m_warningsBox->setTitle(count > 0 ? tr("Warnings (%1)").arg(count) : tr("Warnings"));
+    });
+    syncControls();
+}
+
+// ------------------------------------------------------------------ header
+
+QWidget* Dashboard::buildHeader() {
+    auto* header = new QWidget(this);
+    auto* rows = new QVBoxLayout(header);
+    rows->setContentsMargins(0, 0, 0, 0);
+    rows->setSpacing(4);
+    auto* row1 = new QHBoxLayout;
+    auto* row2 = new QHBoxLayout;
+    rows->addLayout(row1);
+    rows->addLayout(row2);
+
+    auto* modelLabel = new QLabel(tr("&Model:"), header);
+    m_modelBox = new QComboBox(header);
+    m_modelBox->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    m_modelBox->setToolTip(tr("The result holds attributions of several models: choose the one to show."));
+    modelLabel->setBuddy(m_modelBox);
+    row1->addWidget(modelLabel);
+    row1->addWidget(m_modelBox);
+    row1->addSpacing(12);
+    row1->addWidget(new QLabel(tr("Methods:"), header));
+    const auto& all = allMethods();
+    for (size_t i = 0; i < all.size(); ++i) {
+        const std::string id = all[i]->id();
+        auto* b = new QToolButton(header);
+        b->setCheckable(true);
+        b->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+        b->setIcon(swatchIcon(methodColour(id)));
+        b->setText(QStringLiteral("%1 %2").arg(i + 1).arg(methodLabel(id)));
+        b->setAccessibleName(methodLabel(id));
+        b->setToolTip(tr("<b>%1</b> (key %2)<br>%3").arg(methodLabel(id)).arg(i + 1).arg(methodDescription(id).toHtmlEscaped()));
+        connect(b, &QToolButton::toggled, this, [this, id](bool on) {
+            if (m_syncing) return;
+            setMethodActive(id, on);
+        });
+        m_methodButtons.push_back(b);
+        row1->addWidget(b);
+    }
+    row1->addStretch(1);
+
+    auto* windowLabel = new QLabel(tr("Context &window:"), header);
+    m_windowSlider = new QSlider(Qt::Horizontal, header);
+    m_windowSlider->setMinimumWidth(140);
+    m_windowSlider->setMaximumWidth(240);
+    m_windowSlider->setTracking(true);
+    m_windowSlider->setPageStep(1);
+    m_windowSlider->setToolTip(tr("c: how many neighbours on each side a hovered token's window averages over "
+                                  "(eq. 4 and 5); 1 ≤ c ≤ ⌊min(n, t)/2⌋."));
+    windowLabel->setBuddy(m_windowSlider);
+    m_windowLabel = new QLabel(header);
+    m_windowLabel->setMinimumWidth(QFontMetrics(font()).horizontalAdvance(QStringLiteral("c = 888 of 888")));
+    connect(m_windowSlider, &QSlider::valueChanged, this, [this](int c) {
+        if (m_syncing) return;
+        setWindow(c);
+    });
+    row2->addWidget(windowLabel);
+    row2->addWidget(m_windowSlider);
+    row2->addWidget(m_windowLabel);
+    row2->addSpacing(12);
+
+    auto* scopeLabel = new QLabel(tr("&Scale:"), header);
+    m_scopeBox = new QComboBox(header);
+    m_scopeBox->addItem(tr("Whole matrix (eq. 7)"), static_cast<int>(an::NormScope::Matrix));
+    m_scopeBox->addItem(tr("Per output, min–max"), static_cast<int>(an::NormScope::ColumnMinMax));
+    m_scopeBox->addItem(tr("Per output, sum 1 (Inseq)"), static_cast<int>(an::NormScope::ColumnL1));
+    m_scopeBox->setToolTip(tr("How raw scores become colour intensities: min–max over the whole prompt block, "
+                              "min–max per output token, or each output's column scaled to sum 1."));
+    scopeLabel->setBuddy(m_scopeBox);
+    connect(m_scopeBox, &QComboBox::currentIndexChanged, this, [this](int i) {
+        if (m_syncing || i < 0) return;
+        setScope(static_cast<an::NormScope>(m_scopeBox->itemData(i).toInt()));
+    });
+    row2->addWidget(scopeLabel);
+    row2->addWidget(m_scopeBox);
+    row2->addSpacing(12);
+
+    m_targetBox = new QComboBox(header);
+    m_reductionBox = new QComboBox(header);
+    for (const char* t : kTargetFns) m_targetBox->addItem(QString::fromLatin1(t));
+    for (const char* r : kReductions) m_reductionBox->addItem(QString::fromLatin1(r));
+    m_targetBox->setToolTip(tr("Target function f: the score of the output token the gradients explain. A property "
+                               "of the stored result; choose another and press Re-run to compute it."));
+    m_reductionBox->setToolTip(tr("How a token's gradient vector becomes one number (eq. 9). A property of the "
+                                  "stored result; choose another and press Re-run to compute it."));
+    m_rerunButton = new QPushButton(tr("Re-run…"), header);
+    m_rerunButton->setToolTip(tr("Run this prompt again with the chosen target function and reduction."));
+    m_storedLabel = new QLabel(header);
+    connect(m_targetBox, &QComboBox::currentIndexChanged, this, &Dashboard::updateRerun);
+    connect(m_reductionBox, &QComboBox::currentIndexChanged, this, &Dashboard::updateRerun);
+    connect(m_rerunButton, &QPushButton::clicked, this,
+            [this] { emit rerunRequested(m_targetBox->currentText(), m_reductionBox->currentText()); });
+    auto* targetLabel = new QLabel(tr("&Target:"), header);
+    targetLabel->setBuddy(m_targetBox);
+    auto* reductionLabel = new QLabel(tr("&Reduction:"), header);
+    reductionLabel->setBuddy(m_reductionBox);
+    row2->addWidget(targetLabel);
+    row2->addWidget(m_targetBox);
+    row2->addWidget(reductionLabel);
+    row2->addWidget(m_reductionBox);
+    row2->addWidget(m_rerunButton);
+    row2->addWidget(m_storedLabel);
+    row2->addStretch(1);
+    m_sourceLabel = new QLabel(header);
+    m_sourceLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    row2->addWidget(m_sourceLabel);
+    return header;
+}
+
+QWidget* Dashboard::buildSidePanel() {
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidgetResizable(true);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    scroll->setFrameShape(QFrame::NoFrame);
+    auto* side = new QWidget(scroll);
+    auto* lay = new QVBoxLayout(side);
+    lay->setContentsMargins(0, 0, 4, 0);
+
+    auto* detailsBox = new QGroupBox(tr("Token"), side);
+    auto* dl = new QVBoxLayout(detailsBox);
+    m_details = new DetailsPanel(&m_model, m_selection, detailsBox);
+    dl->addWidget(m_details);
+    lay->addWidget(detailsBox);
+
+    auto* statsBox = new QGroupBox(tr("Statistics"), side);
+    auto* sl = new QVBoxLayout(statsBox);
+    m_stats = new StatisticsPanel(&m_model, m_selection, statsBox);
+    sl->addWidget(m_stats);
+    lay->addWidget(statsBox);
+
+    m_warningsBox = new QGroupBox(tr("Warnings"), side);
+    auto* wl = new QVBoxLayout(m_warningsBox);
+    m_warnings = new WarningsPanel(&m_model, m_warningsBox);
+    wl->addWidget(m_warnings);
+    lay->addWidget(m_warningsBox);
+
+    auto* exportBox = new QGroupBox(tr("Export what is on screen"), side);
+    auto* el = new QVBoxLayout(exportBox);
+    auto* scaleRow = new QHBoxLayout;
+    auto* scaleLabel = new QLabel(tr("PNG scale:"), exportBox);
+    m_scaleBox = new QComboBox(exportBox);
+    for (int s : {1, 2, 3, 4}) m_scaleBox->addItem(QStringLiteral("%1×").arg(s), s);
+    m_scaleBox->setCurrentIndex(1);
+    m_scaleBox->setToolTip(tr("Pixels per screen pixel in exported images (2× for slides and print)."));
+    scaleLabel->setBuddy(m_scaleBox);
+    scaleRow->addWidget(scaleLabel);
+    scaleRow->addWidget(m_scaleBox);
+    scaleRow->addStretch(1);
+    el->addLayout(scaleRow);
+    auto* grid = new QHBoxLayout;
+    auto* grid2 = new QHBoxLayout;
+    auto addButton = [&](QHBoxLayout* l, const QString& text, const QString& tip, ExportKind kind) {
+        auto* b = new QPushButton(text, exportBox);
+        b->setToolTip(tip);
+        connect(b, &QPushButton::clicked, this, [this, kind] { exportInteractive(kind); });
+        l->addWidget(b);
+    };
+    addButton(grid, tr("Tokens PNG…"), tr("The token view with its legend and the current hover/pin (Ctrl+E)"),
+              ExportKind::TokenViewPng);
+    addButton(grid, tr("Heatmap PNG…"), tr("The heatmap as zoomed now, with labels and legend (Ctrl+Shift+E)"),
+              ExportKind::HeatmapPng);
+    addButton(grid2, tr("Result JSON…"), tr("The whole result in the contract's JSON (Ctrl+Shift+S)"),
+              ExportKind::ResultJson);
+    addButton(grid2, tr("Matrix CSV…"), tr("The matrix shown: raw with one method, the eq. 10 mean with several"),
+              ExportKind::MatrixCsv);
+    el->addLayout(grid);
+    el->addLayout(grid2);
+    lay->addWidget(exportBox);
+    lay->addStretch(1);
+
+    scroll->setWidget(side);
+    scroll->setMinimumWidth(300);
+    return scroll;
+}
+
+// ------------------------------------------------------------------- state
+
+void Dashboard::setJob(JobResult job, const QString& source) {
+    m_source = source;
+    m_selection->clear();
+    m_model.setJob(std::move(job));
+    m_storedTarget.clear();
+    m_storedReduction.clear();
+    for (const auto& r : m_model.job().results) {
+        if (m_storedTarget.isEmpty() && !r.targetFn.empty()) m_storedTarget = QString::fromStdString(r.targetFn);
+        if (m_storedReduction.isEmpty() && !r.reduction.empty()) m_storedReduction = QString::fromStdString(r.reduction);
+    }
+    syncControls();
+    m_tokenView->tokensChanged();
+    m_heatmap->tokensChanged();
+    m_details->refresh();
+    m_stats->refresh();
+    m_warnings->refresh();
+    emit viewStateChanged();
+}
+
+void Dashboard::syncControls() {
+    m_syncing = true;
+    m_modelBox->clear();
+    for (const auto& m : m_model.models()) m_modelBox->addItem(QString::fromStdString(m));
+    m_modelBox->setCurrentIndex(m_model.currentModel());
+    m_modelBox->setEnabled(m_model.models().size() > 1);
+    const auto& all = allMethods();
+    for (size_t i = 0; i < all.size(); ++i) {
+        const int m = m_model.methodIndex(all[i]->id());
+        auto* b = m_methodButtons[i];
+        b->setEnabled(m >= 0);
+        b->setChecked(m >= 0 && m_model.isActive(m));
+    }
+    const auto maxC = static_cast<int>(m_model.maxWindow());
+    m_windowSlider->setEnabled(maxC >= 1);
+    m_windowSlider->setRange(std::min(1, std::max(maxC, 0)), std::max(maxC, 0));
+    m_windowSlider->setValue(static_cast<int>(m_model.window()));
+    m_scopeBox->setCurrentIndex(m_scopeBox->findData(static_cast<int>(m_model.scope())));
+    const bool hasTarget = !m_storedTarget.isEmpty();
+    m_targetBox->setEnabled(hasTarget);
+    m_reductionBox->setEnabled(!m_storedReduction.isEmpty());
+    if (hasTarget) m_targetBox->setCurrentText(m_storedTarget);
+    if (!m_storedReduction.isEmpty()) m_reductionBox->setCurrentText(m_storedReduction);
+    m_storedLabel->setText(hasTarget ? tr("(stored: %1, %2)").arg(m_storedTarget, m_storedReduction)
+                                     : (m_model.hasJob() ? tr("(no gradient method in this result)") : QString()));
+    if (m_model.hasJob()) {
+        const QFileInfo fi(m_source);
+        m_sourceLabel->setText(tr("%1 · %2").arg(fi.fileName().isEmpty() ? m_source : fi.fileName(),
+                                                 QString::fromStdString(m_model.job().createdAt)));
+        m_sourceLabel->setToolTip(m_source);
+    } else {
+        m_sourceLabel->clear();
+    }
+    m_syncing = false;
+    updateWindowLabel();
+    updateRerun();
+}
+
+void Dashboard::updateWindowLabel() {
+    const int64_t maxC = m_model.maxWindow();
+    m_windowLabel->setText(maxC >= 1 ? tr("c = %1 of %2").arg(m_model.window()).arg(maxC) : tr("c: —"));
+    m_windowSlider->setToolTip(maxC >= 1 ? m_windowSlider->toolTip()
+                                         : tr("No window: it needs at least 2 prompt and 2 output tokens."));
+}
+
+void Dashboard::updateRerun() {
+    const bool changed = !m_storedTarget.isEmpty() && (m_targetBox->currentText() != m_storedTarget ||
+                                                       m_reductionBox->currentText() != m_storedReduction);
+    m_rerunButton->setEnabled(m_model.hasJob() && changed);
+}
+
+void Dashboard::coloursChanged() {
+    m_tokenView->coloursChanged();
+    m_heatmap->coloursChanged();
+    m_details->refresh();
+    m_stats->refresh();
+    emit viewStateChanged();
+}
+
+void Dashboard::setCurrentModel(int model) {
+    if (model == m_model.currentModel()) return;
+    m_selection->clear();
+    m_model.setCurrentModel(model);
+    syncControls();
+    m_tokenView->tokensChanged();
+    m_heatmap->tokensChanged();
+    m_warnings->refresh();
+    coloursChanged();
+}
+
+void Dashboard::setWindow(int c) {
+    m_model.setWindow(c);
+    if (!m_syncing && m_windowSlider->value() != m_model.window()) {
+        m_syncing = true;
+        m_windowSlider->setValue(static_cast<int>(m_model.window()));
+        m_syncing = false;
+    }
+    updateWindowLabel();
+    m_tokenView->coloursChanged();
+    m_details->refresh();
+    m_stats->refresh();
+    emit viewStateChanged();
+}
+
+void Dashboard::setScope(an::NormScope scope) {
+    m_model.setScope(scope);
+    m_syncing = true;
+    m_scopeBox->setCurrentIndex(m_scopeBox->findData(static_cast<int>(scope)));
+    m_syncing = false;
+    coloursChanged();
+}
+
+void Dashboard::setMethodActive(const std::string& id, bool on) {
+    const int m = m_model.methodIndex(id);
+    if (m < 0) return;
+    m_model.setActive(m, on);
+    if (auto* b = methodButton(id); b && b->isChecked() != on) {
+        m_syncing = true;
+        b->setChecked(on);
+        m_syncing = false;
+    }
+    coloursChanged();
+}
+
+bool Dashboard::toggleMethodAt(int order) {
+    const auto& all = allMethods();
+    if (order < 0 || static_cast<size_t>(order) >= all.size()) return false;
+    const int m = m_model.methodIndex(all[static_cast<size_t>(order)]->id());
+    if (m < 0) return false;
+    setMethodActive(all[static_cast<size_t>(order)]->id(), !m_model.isActive(m));
+    return true;
+}
+
+QToolButton* Dashboard::methodButton(const std::string& id) const {
+    const int order = methodOrder(id);
+    return order >= 0 && static_cast<size_t>(order) < m_methodButtons.size() ? m_methodButtons[static_cast<size_t>(order)]
+                                                                             : nullptr;
+}
+
+double Dashboard::exportScale() const { return m_scaleBox->currentData().toDouble(); }
+
+void Dashboard::setExportScale(double scale) {
+    const int i = m_scaleBox->findData(static_cast<int>(std::lround(scale)));
+    if (i >= 0) m_scaleBox->setCurrentIndex(i);
+}
+
+QString Dashboard::title() const {
+    if (!m_model.hasJob()) return QStringLiteral("TokenLens");
+    QStringList methods;
+    for (int m : m_model.activeMethods()) methods << methodLabel(m_model.methods()[static_cast<size_t>(m)].id);
+    QString prompt = QString::fromStdString(m_model.job().input.text).simplified();
+    if (prompt.size() > 60) prompt = prompt.left(57) + QStringLiteral("…");
+    const QString model = m_model.currentModel() >= 0
+                              ? QString::fromStdString(m_model.models()[static_cast<size_t>(m_model.currentModel())])
+                              : QString();
+    return QStringLiteral("%1 · %2 · “%3”").arg(model, methods.isEmpty() ? tr("no method") : methods.join(QStringLiteral(" + ")), prompt);
+}
+
+// ----------------------------------------------------------------- exports
+
+QString Dashboard::exportTokenViewPng(const QString& path, double scale) {
+    if (!m_model.hasJob()) return tr("Nothing to export: open a result first.");
+    return savePng(m_tokenView->render(scale, title()), path, scale);
+}
+
+QString Dashboard::exportHeatmapPng(const QString& path, double scale) {
+    if (!m_model.hasJob()) return tr("Nothing to export: open a result first.");
+    return savePng(m_heatmap->render(scale, title()), path, scale);
+}
+
+QString Dashboard::exportResultJson(const QString& path) {
+    if (!m_model.hasJob()) return tr("Nothing to export: open a result first.");
+    // The contract's JSON, plus (allowed extra key) how it was being viewed.
+    nlohmann::json j = toJson(m_model.job());
+    nlohmann::json methods = nlohmann::json::array();
+    for (int m : m_model.activeMethods()) methods.push_back(m_model.methods()[static_cast<size_t>(m)].id);
+    const char* scopes[] = {"matrix", "column_minmax", "column_l1"};
+    j["view"] = {{"model", m_model.currentModel() >= 0 ? m_model.models()[static_cast<size_t>(m_model.currentModel())]
+                                                       : std::string()},
+                 {"methods", methods},
+                 {"window", m_model.window()},
+                 {"scope", scopes[static_cast<int>(m_model.scope())]},
+                 {"pinned", m_selection->pinned()}};
+    const std::string text = j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    return writeBytes(path, QByteArray::fromStdString(text));
+}
+
+QString Dashboard::exportMatrixCsv(const QString& path) {
+    if (!m_model.hasJob()) return tr("Nothing to export: open a result first.");
+    QString what;
+    const AttributionMatrix a = m_model.displayedMatrix(&what);
+    if (a.empty()) return tr("Nothing to export: switch a method on.");
+    const int64_t n = m_model.promptLength();
+    const auto& tokens = m_model.contextTokens();
+    std::vector<std::string> rows, cols;
+    for (int64_t k = 0; k < m_model.contextLength(); ++k) rows.push_back(asciiLabel(k, n, tokens[static_cast<size_t>(k)]));
+    for (int64_t j = 0; j < m_model.outputLength(); ++j) cols.push_back(asciiLabel(n + j, n, tokens[static_cast<size_t>(n + j)]));
+    const std::string corner = (m_model.currentModel() >= 0 ? m_model.models()[static_cast<size_t>(m_model.currentModel())] : "") +
+                               ": " + what.toStdString() + " (rows: context, columns: output)";
+    return writeBytes(path, QByteArray::fromStdString(matrixCsv(a, rows, cols, corner)));
+}
+
+QString Dashboard::suggestedFileName(ExportKind kind) const {
+    QString base = QFileInfo(m_source).completeBaseName();
+    if (base.isEmpty()) base = QStringLiteral("tokenlens");
+    switch (kind) {
+    case ExportKind::TokenViewPng: return base + QStringLiteral("-tokens.png");
+    case ExportKind::HeatmapPng: return base + QStringLiteral("-heatmap.png");
+    case ExportKind::ResultJson: return base + QStringLiteral("-result.json");
+    case ExportKind::MatrixCsv: return base + QStringLiteral("-matrix.csv");
+    }
+    return base;
+}
+
+void Dashboard::exportInteractive(ExportKind kind) {
+    if (!m_model.hasJob()) {
+        emit statusMessage(tr("Nothing to export: open a result first."), 4000);
+        return;
+    }
+    QSettings settings;
+    const QString dir = settings.value(QStringLiteral("export/dir"),
+                                       QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation))
+                            .toString();
+    QString filter;
+    switch (kind) {
+    case ExportKind::TokenViewPng:
+    case ExportKind::HeatmapPng: filter = tr("PNG images (*.png)"); break;
+    case ExportKind::ResultJson: filter = tr("TokenLens results (*.json)"); break;
+    case ExportKind::MatrixCsv: filter = tr("CSV tables (*.csv)"); break;
+    }
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export"), dir + QLatin1Char('/') + suggestedFileName(kind),
+                                                      filter);
+    if (path.isEmpty()) return;
+    settings.setValue(QStringLiteral("export/dir"), QFileInfo(path).absolutePath());
+    QString error;
+    switch (kind) {
+    case ExportKind::TokenViewPng: error = exportTokenViewPng(path, exportScale()); break;
+    case ExportKind::HeatmapPng: error = exportHeatmapPng(path, exportScale()); break;
+    case ExportKind::ResultJson: error = exportResultJson(path); break;
+    case ExportKind::MatrixCsv: error = exportMatrixCsv(path); break;
+    }
+    emit statusMessage(error.isEmpty() ? tr("Exported %1").arg(QDir::toNativeSeparators(path)) : error,
+                       error.isEmpty() ? 5000 : 0);
+}
+
+// ---------------------------------------------------------------- settings
+
+void Dashboard::saveSettings(QSettings& s) const {
+    s.setValue(QStringLiteral("dashboard/window"), static_cast<int>(m_model.window()));
+    s.setValue(QStringLiteral("dashboard/scope"), static_cast<int>(m_model.scope()));
+    s.setValue(QStringLiteral("dashboard/exportScale"), exportScale());
+    s.setValue(QStringLiteral("dashboard/viewSplitter"), m_viewSplitter->saveState());
+    s.setValue(QStringLiteral("dashboard/mainSplitter"), m_mainSplitter->saveState());
+}
+
+void Dashboard::restoreSettings(QSettings& s) {
+    m_viewSplitter->restoreState(s.value(QStringLiteral("dashboard/viewSplitter")).toByteArray());
+    m_mainSplitter->restoreState(s.value(QStringLiteral("dashboard/mainSplitter")).toByteArray());
+    setExportScale(s.value(QStringLiteral("dashboard/exportScale"), 2.0).toDouble());
+    const int scope = s.value(QStringLiteral("dashboard/scope"), 0).toInt();
+    if (scope >= 0 && scope <= 2) setScope(static_cast<an::NormScope>(scope));
+    // The window applies to the next result (clamped to what it admits).
+    m_model.setWindow(s.value(QStringLiteral("dashboard/window"), 1).toInt());
+    syncControls();
+}
+
+} // namespace tokenlens::gui

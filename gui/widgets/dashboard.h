@@ -1,0 +1,125 @@
+#pragma once
+// The attribution dashboard: header controls (model, methods, context window,
+// normalisation scope, target function and reduction with a re-run request),
+// the token view above the heatmap, and beside them the details, statistics,
+// warnings and export controls. One ResultModel and one SelectionModel are
+// shared by everything on the page.
+
+#include "result/job_result.h"
+#include "viewmodel/result_model.h"
+
+#include <QWidget>
+
+class QAbstractButton;
+class QComboBox;
+class QGroupBox;
+class QLabel;
+class QPushButton;
+class QSettings;
+class QSlider;
+class QSplitter;
+class QToolButton;
+
+namespace tokenlens::gui {
+
+class DetailsPanel;
+class HeatmapView;
+class SelectionModel;
+class StatisticsPanel;
+class TokenView;
+class WarningsPanel;
+
+enum class ExportKind { TokenViewPng, HeatmapPng, ResultJson, MatrixCsv };
+
+class Dashboard : public QWidget {
+    Q_OBJECT
+public:
+    explicit Dashboard(QWidget* parent = nullptr);
+
+    // Shows a result; `source` names where it came from (file path, job id).
+    void setJob(JobResult job, const QString& source);
+    bool hasJob() const { return m_model.hasJob(); }
+    const ResultModel& model() const { return m_model; }
+    const QString& source() const { return m_source; }
+
+    SelectionModel* selection() const { return m_selection; }
+    TokenView* tokenView() const { return m_tokenView; }
+    HeatmapView* heatmapView() const { return m_heatmap; }
+    DetailsPanel* detailsPanel() const { return m_details; }
+    StatisticsPanel* statisticsPanel() const { return m_stats; }
+    WarningsPanel* warningsPanel() const { return m_warnings; }
+    QSlider* windowSlider() const { return m_windowSlider; }
+    QComboBox* modelBox() const { return m_modelBox; }
+    QComboBox* scopeBox() const { return m_scopeBox; }
+    // The toggle of a registry method ("attention", ...), nullptr if unknown.
+    QToolButton* methodButton(const std::string& id) const;
+
+    void setCurrentModel(int model);
+    void setWindow(int c);
+    void setScope(analysis::NormScope scope);
+    void setMethodActive(const std::string& id, bool on);
+    // Toggles the method at registry position `order` (the 1–5 keys);
+    // false when this result has no such method.
+    bool toggleMethodAt(int order);
+
+    double exportScale() const;
+    void setExportScale(double scale);
+    // "tiny-gpt2 · Attention + Saliency · “The cat sat…”"
+    QString title() const;
+
+    // Exports of what is on screen. Empty string on success, else a message.
+    QString exportTokenViewPng(const QString& path, double scale);
+    QString exportHeatmapPng(const QString& path, double scale);
+    QString exportResultJson(const QString& path);
+    QString exportMatrixCsv(const QString& path);
+    // Asks for a file name, then exports; reports through statusMessage().
+    void exportInteractive(ExportKind kind);
+
+    void saveSettings(QSettings& s) const;
+    void restoreSettings(QSettings& s);
+
+signals:
+    // The user asked for the stored result again with another target
+    // function or reduction (handled by the job queue).
+    void rerunRequested(const QString& targetFn, const QString& reduction);
+    void statusMessage(const QString& message, int timeoutMs);
+    // Model, methods, window or scope changed.
+    void viewStateChanged();
+
+private:
+    QWidget* buildHeader();
+    QWidget* buildSidePanel();
+    void syncControls();
+    void coloursChanged();
+    void updateWindowLabel();
+    void updateRerun();
+    QString suggestedFileName(ExportKind kind) const;
+
+    ResultModel m_model;
+    QString m_source;
+    SelectionModel* m_selection;
+    TokenView* m_tokenView;
+    HeatmapView* m_heatmap;
+    DetailsPanel* m_details;
+    StatisticsPanel* m_stats;
+    WarningsPanel* m_warnings;
+    QGroupBox* m_warningsBox;
+
+    QComboBox* m_modelBox;
+    std::vector<QToolButton*> m_methodButtons; // registry order
+    QSlider* m_windowSlider;
+    QLabel* m_windowLabel;
+    QComboBox* m_scopeBox;
+    QComboBox* m_targetBox;
+    QComboBox* m_reductionBox;
+    QPushButton* m_rerunButton;
+    QLabel* m_storedLabel;
+    QLabel* m_sourceLabel;
+    QComboBox* m_scaleBox;
+    QSplitter* m_viewSplitter;
+    QSplitter* m_mainSplitter;
+    bool m_syncing = false;
+    QString m_storedTarget, m_storedReduction;
+};
+
+} // namespace tokenlens::gui

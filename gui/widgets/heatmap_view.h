@@ -1,0 +1,88 @@
+#pragma once
+// The matrix heatmap: context rows (X ⊕ Y) × output columns, each cell
+// coloured like the tokens (ResultModel::heatmapImage), NaN cells hatched.
+// Zoom (Ctrl+wheel, +/−, 0 = fit) and pan (drag, wheel); the hovered cell
+// and the shared selection show as a crosshair. The cell image is built once
+// per colouring and drawn in tiles from a lazily built, area-averaged pyramid,
+// so panning a 4096 × 1024 matrix only blits what is visible.
+
+#include "viewmodel/heatmap_geometry.h"
+#include "viewmodel/result_model.h"
+
+#include <QImage>
+#include <QWidget>
+
+#include <map>
+
+namespace tokenlens::gui {
+
+class SelectionModel;
+
+class HeatmapView : public QWidget {
+    Q_OBJECT
+public:
+    HeatmapView(const ResultModel* model, SelectionModel* selection, QWidget* parent = nullptr);
+
+    void tokensChanged();  // new shape: default zoom, new image
+    void coloursChanged(); // methods, scope or theme: new image
+
+    const HeatmapGeometry& geometry() const { return m_geom; }
+    QPointF cellCentre(int64_t row, int64_t col) const { return m_geom.cellRect(row, col).center(); }
+    // Builds the cell image now if needed (otherwise the next paint does).
+    void prepareImage() const;
+
+    // What is on screen (same zoom and pan) under `title`, with the legend.
+    QImage render(double scale, const QString& title) const;
+
+    QSize sizeHint() const override { return {640, 360}; }
+    QSize minimumSizeHint() const override { return {200, 160}; }
+
+public slots:
+    void zoomIn();
+    void zoomOut();
+    void fitAll();
+    void resetZoom();
+
+signals:
+    void viewChanged();
+
+protected:
+    void paintEvent(QPaintEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
+    void mouseMoveEvent(QMouseEvent* event) override;
+    void mousePressEvent(QMouseEvent* event) override;
+    void mouseReleaseEvent(QMouseEvent* event) override;
+    void wheelEvent(QWheelEvent* event) override;
+    void leaveEvent(QEvent* event) override;
+    void keyPressEvent(QKeyEvent* event) override;
+    void changeEvent(QEvent* event) override;
+
+private:
+    struct Hit {
+        enum Kind { None, Cell, RowLabel, ColLabel } kind = None;
+        int64_t row = -1, col = -1;
+    };
+    Hit hitAt(QPointF pos) const;
+    void hover(const Hit& hit);
+    void updatePlot();
+    void measureLabels();
+    double legendHeight() const;
+    const QImage& levelImage(int lx, int ly) const;
+    void paintAll(QPainter& p, QSizeF size, const QPalette& pal) const;
+    void paintLabels(QPainter& p, const QPalette& pal) const;
+    void paintLegend(QPainter& p, QSizeF size, const QPalette& pal) const;
+
+    const ResultModel* m_model;
+    SelectionModel* m_selection;
+    HeatmapGeometry m_geom;
+    double m_rowLabelW = 80, m_colLabelH = 60;
+
+    mutable bool m_imageDirty = true;
+    mutable QColor m_imageBase;
+    mutable std::map<std::pair<int, int>, QImage> m_levels; // (0,0) is the cell image
+
+    QPointF m_pressPos, m_lastPos;
+    bool m_pressed = false, m_dragging = false;
+};
+
+} // namespace tokenlens::gui

@@ -1,0 +1,341 @@
+#include "widgets/panels.h"
+
+#include "viewmodel/palette.h"
+#include "widgets/selection_model.h"
+
+#include <QFontMetricsF>
+#include <QPainter>
+#include <QTextDocument>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <cmath>
+
+namespace tokenlens::gui {
+
+namespace {
+
+QString num(double v, int precision = 4) {
+    if (std::isnan(v)) return QStringLiteral("—");
+    const double a = std::abs(v);
+    if (a != 0 && (a < 1e-3 || a >= 1e5)) return QString::number(v, 'e', precision - 1);
+    return QString::number(v, 'f', precision);
+}
+
+QString esc(const QString& s) { return s.toHtmlEscaped(); }
+
+QString swatch(const QColor& c) {
+    return QStringLiteral("<span style=\"color:%1\">■</span>").arg(c.name());
+}
+
+QLabel* makeLabel(QWidget* parent) {
+    auto* l = new QLabel(parent);
+    l->setWordWrap(true);
+    l->setTextFormat(Qt::RichText);
+    l->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    l->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    return l;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------- details
+
+DetailsPanel::DetailsPanel(const ResultModel* model, SelectionModel* selection, QWidget* parent)
+    : QWidget(parent), m_model(model), m_selection(selection) {
+    auto* lay = new QVBoxLayout(this);
+    lay->setContentsMargins(0, 0, 0, 0);
+    m_label = makeLabel(this);
+    lay->addWidget(m_label);
+    connect(selection, &SelectionModel::changed, this, &DetailsPanel::refresh);
+    refresh();
+}
+
+QString DetailsPanel::text() const {
+    QTextDocument doc;
+    doc.setHtml(m_label->text());
+    return doc.toPlainText();
+}
+
+void DetailsPanel::refresh() {
+    const int64_t k = m_selection->described();
+    if (!m_model->hasJob() || k < 0 || k >= m_model->contextLength()) {
+        m_label->setText(QStringLiteral("<span style=\"color:%1\">%2</span>")
+                             .arg(palette().color(QPalette::PlaceholderText).name(),
+                                  esc(tr("Hover a token or a heatmap cell to see its scores; click to pin it."))));
+        return;
+    }
+    const int64_t n = m_model->promptLength();
+    const int64_t focus = m_selection->focus() == k ? m_selection->pinned() : m_selection->focus();
+    const TokenDetails d = m_model->details(k, focus == k ? -1 : focus);
+    QString html;
+    html += QStringLiteral("<p style=\"margin:0\"><b style=\"font-size:large\">“%1”</b></p>")
+                .arg(esc(displayToken(d.text)));
+    html += QStringLiteral("<table cellspacing=\"0\" cellpadding=\"1\">");
+    auto row = [&](const QString& key, const QString& value) {
+        html += QStringLiteral("<tr><td style=\"padding-right:8px\">%1</td><td>%2</td></tr>").arg(esc(key), value);
+    };
+    row(tr("Position"), d.output ? tr("%1 — output token %2 (context row %3)").arg(tokenSymbol(k, n)).arg(d.position).arg(k)
+                                 : tr("%1 — prompt token %2").arg(tokenSymbol(k, n)).arg(d.position));
+    row(tr("Token id"), QString::number(d.id));
+    if (d.output) {
+        row(tr("Step probability"), num(d.stepProbability));
+        row(tr("Step entropy"), d.stepEntropy >= 0 ? tr("%1 nats").arg(num(d.stepEntropy, 3)) : num(d.stepEntropy));
+    }
+    html += QStringLiteral("</table>");
+    if (!d.scores.empty()) {
+        const bool toFocus = std::any_of(d.scores.begin(), d.scores.end(), [](const MethodScore& s) {
+            return !std::isnan(s.toFocus);
+        });
+        html += QStringLiteral("<table cellspacing=\"0\" cellpadding=\"1\" style=\"margin-top:6px\"><tr>"
+                               "<th align=\"left\">%1</th><th align=\"right\">%2</th><th align=\"right\">%3</th>%4</tr>")
+                    .arg(esc(tr("Method")), esc(tr("raw I (eq. 6)")), esc(tr("rank")),
+                         toFocus ? QStringLiteral("<th align=\"right\">%1</th>")
+                                       .arg(esc(tr("→ %1").arg(tokenSymbol(focus, n))))
+                                 : QString());
+        for (const auto& s : d.scores) {
+            const auto& sm = m_model->methods()[static_cast<size_t>(s.method)];
+            html += QStringLiteral("<tr><td style=\"padding-right:8px\">%1 %2</td><td align=\"right\">%3</td>"
+                                   "<td align=\"right\" style=\"padding-left:8px\">%4</td>%5</tr>")
+                        .arg(swatch(sm.colour), esc(methodLabel(sm.id)), num(s.importance),
+                             s.rank > 0 ? QStringLiteral("%1/%2").arg(s.rank).arg(s.rankOf) : QStringLiteral("—"),
+                             toFocus ? QStringLiteral("<td align=\"right\" style=\"padding-left:8px\">%1</td>")
+                                           .arg(num(s.toFocus))
+                                     : QString());
+        }
+        html += QStringLiteral("</table>");
+    }
+    if (const int64_t r = m_selection->cellRow(), c = m_selection->cellCol(); r >= 0 && c >= 0) {
+        html += QStringLiteral("<p style=\"margin-top:6px;margin-bottom:0\"><b>%1</b></p><table cellspacing=\"0\" "
+                               "cellpadding=\"1\">")
+                    .arg(esc(tr("Cell A[%1, %2]: %3 → %4")
+                                 .arg(r)
+                                 .arg(c)
+                                 .arg(tokenSymbol(r, n), tokenSymbol(n + c, n))));
+        for (int m : m_model->activeMethods()) {
+            const auto& raw = m_model->methodResult(m).raw;
+            const float v = raw.at(r, c);
+            const auto& sm = m_model->methods()[static_cast<size_t>(m)];
+            html += QStringLiteral("<tr><td style=\"padding-right:8px\">%1 %2</td><td align=\"right\">%3</td></tr>")
+                        .arg(swatch(sm.colour), esc(methodLabel(sm.id)),
+                             std::isnan(v) ? esc(tr("no value (future)")) : num(v));
+        }
+        html += QStringLiteral("</table>");
+    }
+    m_label->setText(html);
+}
+
+// ------------------------------------------------------------------ charts
+
+TopTokensChart::TopTokensChart(QWidget* parent) : QWidget(parent) {
+    setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
+}
+
+QSize TopTokensChart::sizeHint() const {
+    const QFontMetricsF fm(font());
+    return {220, static_cast<int>(std::ceil((fm.height() + 4) * static_cast<double>(std::max<size_t>(1, m_labels.size()))))};
+}
+
+void TopTokensChart::setData(const std::vector<QString>& labels, const std::vector<double>& values,
+                             const QColor& colour) {
+    m_labels = labels;
+    m_values = values;
+    m_colour = colour;
+    updateGeometry();
+    update();
+}
+
+void TopTokensChart::paintEvent(QPaintEvent*) {
+    QPainter p(this);
+    const QFontMetricsF fm(font());
+    const double rowH = fm.height() + 4;
+    const QPalette& pal = palette();
+    if (m_labels.empty()) {
+        p.setPen(pal.color(QPalette::PlaceholderText));
+        p.drawText(rect(), Qt::AlignLeft | Qt::AlignVCenter, tr("No values."));
+        return;
+    }
+    double maxAbs = 0;
+    for (double v : m_values) maxAbs = std::max(maxAbs, std::abs(v));
+    const double labelW = std::min(width() * 0.42, 130.0);
+    const double valueW = fm.horizontalAdvance(QStringLiteral("-0.0000e-00"));
+    const double barX = labelW + 6, barW = std::max(10.0, width() - barX - valueW - 6);
+    QColor fill = m_colour;
+    fill.setAlphaF(0.75f);
+    for (size_t i = 0; i < m_labels.size(); ++i) {
+        const double y = static_cast<double>(i) * rowH;
+        p.setPen(pal.color(QPalette::Text));
+        p.drawText(QRectF(0, y, labelW, rowH), Qt::AlignRight | Qt::AlignVCenter,
+                   fm.elidedText(m_labels[i], Qt::ElideRight, labelW));
+        const double frac = maxAbs > 0 ? std::abs(m_values[i]) / maxAbs : 0;
+        p.fillRect(QRectF(barX, y + 3, std::max(1.0, barW * frac), rowH - 6), fill);
+        p.setPen(pal.color(QPalette::PlaceholderText));
+        p.drawText(QRectF(barX + barW + 4, y, valueW, rowH), Qt::AlignLeft | Qt::AlignVCenter, num(m_values[i], 3));
+    }
+}
+
+HistogramChart::HistogramChart(QWidget* parent) : QWidget(parent) {
+    setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
+}
+
+void HistogramChart::setHistogram(const analysis::Histogram& h, const QColor& colour) {
+    m_hist = h;
+    m_colour = colour;
+    update();
+}
+
+void HistogramChart::paintEvent(QPaintEvent*) {
+    QPainter p(this);
+    const QPalette& pal = palette();
+    const QFontMetricsF fm(font());
+    const double axisH = fm.height() + 2;
+    const QRectF plot(2, 2, width() - 4, height() - axisH - 4);
+    p.setPen(QPen(pal.color(QPalette::Mid), 1));
+    p.drawLine(plot.bottomLeft(), plot.bottomRight());
+    if (m_hist.counts.empty() || std::isnan(m_hist.min)) {
+        p.setPen(pal.color(QPalette::PlaceholderText));
+        p.drawText(plot, Qt::AlignCenter, tr("No values."));
+        return;
+    }
+    const int64_t maxCount = *std::max_element(m_hist.counts.begin(), m_hist.counts.end());
+    const double bw = plot.width() / static_cast<double>(m_hist.counts.size());
+    QColor fill = m_colour;
+    fill.setAlphaF(0.75f);
+    for (size_t b = 0; b < m_hist.counts.size(); ++b) {
+        const double h = maxCount > 0 ? plot.height() * static_cast<double>(m_hist.counts[b]) / static_cast<double>(maxCount) : 0;
+        p.fillRect(QRectF(plot.left() + static_cast<double>(b) * bw + 1, plot.bottom() - h, bw - 2, h), fill);
+    }
+    p.setPen(pal.color(QPalette::PlaceholderText));
+    p.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width() / 2, axisH), Qt::AlignLeft | Qt::AlignVCenter,
+               num(m_hist.min, 3));
+    p.drawText(QRectF(plot.center().x(), plot.bottom() + 2, plot.width() / 2, axisH), Qt::AlignRight | Qt::AlignVCenter,
+               num(m_hist.max, 3));
+    int64_t total = 0;
+    for (int64_t c : m_hist.counts) total += c;
+    p.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), axisH), Qt::AlignHCenter | Qt::AlignVCenter,
+               tr("%n token(s)", nullptr, static_cast<int>(total)));
+}
+
+// -------------------------------------------------------------- statistics
+
+StatisticsPanel::StatisticsPanel(const ResultModel* model, SelectionModel* selection, QWidget* parent)
+    : QWidget(parent), m_model(model), m_selection(selection) {
+    auto* lay = new QVBoxLayout(this);
+    lay->setContentsMargins(0, 0, 0, 0);
+    lay->setSpacing(4);
+    m_basis = makeLabel(this);
+    m_top = new TopTokensChart(this);
+    m_hist = new HistogramChart(this);
+    m_summary = makeLabel(this);
+    m_hist->setToolTip(tr("How the values above are distributed over all tokens (equal-width bins from the "
+                          "smallest to the largest value; the tallest bar is the most common range)."));
+    m_summary->setToolTip(tr("Gini: 0 = spread evenly, near 1 = one token holds everything.\n"
+                             "Entropy (normalised): 1 = uniform, 0 = one token."));
+    lay->addWidget(m_basis);
+    lay->addWidget(m_top);
+    lay->addWidget(m_hist);
+    lay->addWidget(m_summary);
+    // Statistics follow the pinned token (not every hover: they are a summary).
+    connect(selection, &SelectionModel::pinChanged, this, &StatisticsPanel::refresh);
+    refresh();
+}
+
+void StatisticsPanel::refresh() {
+    if (!m_model->hasJob() || m_model->contextLength() == 0) {
+        m_basis->setText(QString());
+        m_top->setData({}, {}, QColor());
+        m_hist->setHistogram({}, QColor());
+        m_summary->setText(QString());
+        return;
+    }
+    m_stats = m_model->statistics(m_selection->pinned());
+    m_basis->setText(QStringLiteral("<b>%1</b>").arg(esc(m_stats.basis)));
+    std::vector<QString> labels;
+    for (int64_t k : m_stats.top) {
+        labels.push_back(QStringLiteral("%1 %2")
+                             .arg(tokenSymbol(k, m_model->promptLength()),
+                                  displayToken(m_model->contextTokens()[static_cast<size_t>(k)])));
+    }
+    const auto colours = m_model->activeColours();
+    std::vector<double> ones(colours.size(), 1.0);
+    QColor colour = colours.empty() ? palette().color(QPalette::Mid) : blendIntensities(ones, colours);
+    colour.setAlpha(255);
+    m_top->setData(labels, m_stats.topValues, colour);
+    m_hist->setHistogram(m_stats.histogram, colour);
+    m_summary->setText(tr("Concentration: Gini %1 · entropy %2").arg(num(m_stats.gini, 2), num(m_stats.entropy, 2)));
+}
+
+// ---------------------------------------------------------------- warnings
+
+QString adviceFor(const std::string& method, const std::string& warning) {
+    const QString w = QString::fromStdString(warning);
+    if (w.contains(QStringLiteral("truncated"))) {
+        return QObject::tr("The dropped tokens have no scores. Shorten the prompt, or use a model with a longer "
+                           "context, and run the job again.");
+    }
+    if (w.contains(QStringLiteral("converged"))) {
+        return QObject::tr("Rankings are usually still right, but the scores do not add up to the change in the "
+                           "output. Re-run integrated gradients with more steps before relying on the numbers.");
+    }
+    (void)method;
+    return {};
+}
+
+WarningsPanel::WarningsPanel(const ResultModel* model, QWidget* parent) : QWidget(parent), m_model(model) {
+    auto* lay = new QVBoxLayout(this);
+    lay->setContentsMargins(0, 0, 0, 0);
+    m_label = makeLabel(this);
+    lay->addWidget(m_label);
+    refresh();
+}
+
+QString WarningsPanel::text() const {
+    QTextDocument doc;
+    doc.setHtml(m_label->text());
+    return doc.toPlainText();
+}
+
+void WarningsPanel::refresh() {
+    QString html;
+    int count = 0;
+    if (m_model->hasJob()) {
+        const auto& job = m_model->job();
+        const std::string& model = m_model->currentModel() >= 0
+                                       ? m_model->models()[static_cast<size_t>(m_model->currentModel())]
+                                       : std::string();
+        auto item = [&](const QString& title, const QString& body, const QString& advice) {
+            ++count;
+            html += QStringLiteral("<p style=\"margin-top:0;margin-bottom:6px\">⚠ <b>%1</b> %2").arg(esc(title), esc(body));
+            if (!advice.isEmpty()) html += QStringLiteral("<br><i>%1</i>").arg(esc(advice));
+            html += QStringLiteral("</p>");
+        };
+        for (const auto& r : job.results) {
+            if (r.model != model || r.status != RunStatus::Completed) continue;
+            for (const auto& w : r.warnings) {
+                QString body = QString::fromStdString(w);
+                if (!body.isEmpty()) body[0] = body[0].toUpper();
+                item(methodLabel(r.method) + QStringLiteral(":"), body, adviceFor(r.method, w));
+            }
+        }
+        for (const auto& h : m_model->hiddenResults()) {
+            const auto& r = job.results[h.resultIndex];
+            const QString what = r.status == RunStatus::Completed ? tr("is not shown") : tr("did not complete");
+            item(tr("%1 %2:").arg(methodLabel(r.method), what), QString::fromStdString(h.reason),
+                 r.status == RunStatus::Cancelled ? tr("It was cancelled; run the job again to get it.")
+                                                  : tr("Run this method again; if it fails again, the message above "
+                                                       "says why."));
+        }
+    }
+    if (count == 0) {
+        html = QStringLiteral("<span style=\"color:%1\">%2</span>")
+                   .arg(palette().color(QPalette::PlaceholderText).name(),
+                        esc(m_model->hasJob() ? tr("No warnings for this model.") : QString()));
+    }
+    m_label->setText(html);
+    if (count != m_count) {
+        m_count = count;
+        emit countChanged(count);
+    }
+}
+
+} // namespace tokenlens::gui

@@ -1,0 +1,430 @@
+#include "widgets/token_view.h"
+
+#include "viewmodel/palette.h"
+#include "widgets/selection_model.h"
+
+#include <QEvent>
+#include <QFontMetricsF>
+#include <QHash>
+#include <QKeyEvent>
+#include <QLinearGradient>
+#include <QMouseEvent>
+#include <QPainter>
+#include <QPainterPath>
+#include <QScrollBar>
+
+#include <algorithm>
+#include <cmath>
+
+namespace tokenlens::gui {
+
+namespace {
+
+constexpr double kRadius = 3.0;
+
+TokenLayoutParams layoutParams(const QFontMetricsF& fm, double left, double top, double width) {
+    TokenLayoutParams p;
+    p.left = left;
+    p.top = top;
+    p.width = std::max(80.0, width);
+    p.lineHeight = std::ceil(fm.height()) + 6;
+    p.lineGap = 5;
+    p.padding = 3;
+    p.boxGap = 2;
+    p.headingHeight = std::ceil(fm.height()) + 10;
+    p.sectionGap = 10;
+    return p;
+}
+
+} // namespace
+
+TokenView::TokenView(const ResultModel* model, SelectionModel* selection, QWidget* parent)
+    : QAbstractScrollArea(parent), m_model(model), m_selection(selection) {
+    viewport()->setMouseTracking(true);
+    viewport()->setAttribute(Qt::WA_OpaquePaintEvent);
+    viewport()->setBackgroundRole(QPalette::Base);
+    setFocusPolicy(Qt::StrongFocus);
+    setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    setVerticalScrollBarPolicy(Qt::ScrollBarAsNeeded);
+    setFrameShape(QFrame::NoFrame);
+    setAccessibleName(tr("Token view"));
+    connect(selection, &SelectionModel::changed, viewport(), [this] { viewport()->update(); });
+    tokensChanged();
+}
+
+QSize TokenView::sizeHint() const { return {640, 320}; }
+
+void TokenView::tokensChanged() {
+    const auto& tokens = m_model->contextTokens();
+    m_texts.clear();
+    m_texts.reserve(tokens.size());
+    for (const auto& t : tokens) {
+        QStaticText st(displayToken(t));
+        st.setTextFormat(Qt::PlainText);
+        st.setPerformanceHint(QStaticText::AggressiveCaching);
+        st.prepare(QTransform(), font());
+        m_texts.push_back(std::move(st));
+    }
+    m_colourDirty = true;
+    relayout();
+}
+
+void TokenView::coloursChanged() {
+    m_colourDirty = true;
+    relayout(); // the legend's contents may change its height
+}
+
+double TokenView::legendHeight() const {
+    const QFontMetricsF fm(font());
+    return m_margin + 2 * (std::ceil(fm.height()) + 8) + 6;
+}
+
+void TokenView::relayout() {
+    const QFontMetricsF fm(font());
+    const auto& tokens = m_model->contextTokens();
+    std::vector<QString> display;
+    std::vector<int> breaks;
+    display.reserve(tokens.size());
+    breaks.reserve(tokens.size());
+    for (size_t k = 0; k < tokens.size(); ++k) {
+        display.push_back(m_texts.size() == tokens.size() ? m_texts[k].text() : displayToken(tokens[k]));
+        breaks.push_back(newlineCount(tokens[k]));
+    }
+    QHash<QString, double> widths;
+    auto measure = [&](const QString& s) {
+        auto it = widths.constFind(s);
+        if (it != widths.constEnd()) return *it;
+        const double w = fm.horizontalAdvance(s);
+        widths.insert(s, w);
+        return w;
+    };
+    const double width = viewport()->width() - 2 * m_margin;
+    m_layout.compute(display, breaks, m_model->promptLength(), layoutParams(fm, m_margin, legendHeight(), width),
+                     measure);
+    updateScrollBar();
+    viewport()->update();
+}
+
+void TokenView::updateScrollBar() {
+    const int content = static_cast<int>(std::ceil(m_layout.height() + m_margin));
+    verticalScrollBar()->setRange(0, std::max(0, content - viewport()->height()));
+    verticalScrollBar()->setPageStep(viewport()->height());
+    verticalScrollBar()->setSingleStep(static_cast<int>(m_layout.params().lineHeight + m_layout.params().lineGap));
+}
+
+void TokenView::resizeEvent(QResizeEvent* event) {
+    QAbstractScrollArea::resizeEvent(event);
+    relayout();
+}
+
+void TokenView::scrollContentsBy(int, int) { viewport()->update(); }
+
+void TokenView::changeEvent(QEvent* event) {
+    QAbstractScrollArea::changeEvent(event);
+    if (event->type() == QEvent::FontChange) tokensChanged();
+    if (event->type() == QEvent::PaletteChange || event->type() == QEvent::StyleChange) {
+        m_colourDirty = true;
+        viewport()->update();
+    }
+}
+
+bool TokenView::viewportEvent(QEvent* event) {
+    if (event->type() == QEvent::Leave) m_selection->setHovered(-1);
+    return QAbstractScrollArea::viewportEvent(event);
+}
+
+void TokenView::leaveEvent(QEvent* event) {
+    QAbstractScrollArea::leaveEvent(event);
+    m_selection->setHovered(-1);
+}
+
+// ----------------------------------------------------------------- colours
+
+void TokenView::ensureColouring() const {
+    const int64_t focus = m_selection->focus();
+    const QColor base = palette().color(QPalette::Base);
+    if (!m_colourDirty && focus == m_colouredFocus && base == m_colouredBase) return;
+    m_colouring = m_model->colouring(focus);
+    m_colouredFocus = focus;
+    m_colouredBase = base;
+    m_colourDirty = false;
+    const QColor text = palette().color(QPalette::Text);
+    m_textColours.resize(m_colouring.fills.size());
+    for (size_t k = 0; k < m_colouring.fills.size(); ++k) {
+        const QColor& f = m_colouring.fills[k];
+        m_textColours[k] = f.alpha() == 0 ? text : readableTextOn(composite(f, base));
+    }
+}
+
+const Colouring& TokenView::colouring() const {
+    ensureColouring();
+    return m_colouring;
+}
+
+QColor TokenView::fillOf(int64_t k) const {
+    ensureColouring();
+    return k >= 0 && static_cast<size_t>(k) < m_colouring.fills.size() ? m_colouring.fills[static_cast<size_t>(k)]
+                                                                        : QColor();
+}
+
+QString TokenView::modeDescription() const {
+    ensureColouring();
+    const int64_t n = m_model->promptLength();
+    const auto& c = m_colouring;
+    const QString scope = QStringLiteral(" · scale: %1").arg(scopeLabel(m_model->scope()));
+    if (c.mode == ColourMode::Importance) {
+        return tr("Token importance (eq. 6) of every token — hover a token for its context window, click to pin") +
+               scope;
+    }
+    const QString who = QStringLiteral("%1%2 “%3”")
+                            .arg(m_selection->pinned() >= 0 ? tr("Pinned ") : QString(), tokenSymbol(c.focus, n),
+                                 displayToken(m_model->contextTokens()[static_cast<size_t>(c.focus)]));
+    if (c.mode == ColourMode::InputWindow) {
+        return tr("%1 → output tokens: input-centred window (eq. 4), c = %2").arg(who).arg(c.window) + scope;
+    }
+    return tr("%1 ← context tokens: output-centred window (eq. 5), c = %2").arg(who).arg(c.window) + scope;
+}
+
+// ------------------------------------------------------------------- mouse
+
+int64_t TokenView::tokenAt(QPointF pos) const {
+    return m_layout.hitTest(pos + QPointF(0, verticalScrollBar()->value()));
+}
+
+QRectF TokenView::tokenRect(int64_t k) const {
+    const QRectF r = m_layout.box(k);
+    return r.isNull() ? r : r.translated(0, -verticalScrollBar()->value());
+}
+
+void TokenView::ensureTokenVisible(int64_t k) {
+    const QRectF r = m_layout.box(k);
+    if (r.isNull()) return;
+    const int top = static_cast<int>(r.top() - m_margin), bottom = static_cast<int>(r.bottom() + m_margin);
+    auto* sb = verticalScrollBar();
+    if (top < sb->value()) sb->setValue(top);
+    else if (bottom > sb->value() + viewport()->height()) sb->setValue(bottom - viewport()->height());
+}
+
+void TokenView::mouseMoveEvent(QMouseEvent* event) {
+    m_selection->setHovered(tokenAt(event->position()));
+}
+
+void TokenView::mousePressEvent(QMouseEvent* event) {
+    if (event->button() != Qt::LeftButton) return QAbstractScrollArea::mousePressEvent(event);
+    const int64_t k = tokenAt(event->position());
+    if (k >= 0) m_selection->togglePinned(k);
+    else m_selection->setPinned(-1);
+}
+
+void TokenView::keyPressEvent(QKeyEvent* event) {
+    const int64_t K = m_model->contextLength();
+    int64_t pin = m_selection->pinned();
+    switch (event->key()) {
+    case Qt::Key_Escape:
+        m_selection->clear();
+        return;
+    case Qt::Key_Left:
+    case Qt::Key_Right:
+        if (K == 0) return;
+        pin = pin < 0 ? 0 : std::clamp<int64_t>(pin + (event->key() == Qt::Key_Left ? -1 : 1), 0, K - 1);
+        m_selection->setPinned(pin);
+        ensureTokenVisible(pin);
+        return;
+    default:
+        QAbstractScrollArea::keyPressEvent(event);
+    }
+}
+
+// ---------------------------------------------------------------- painting
+
+void TokenView::paintEvent(QPaintEvent* event) {
+    QPainter p(viewport());
+    const QPalette& pal = palette();
+    p.fillRect(event->rect(), pal.color(QPalette::Base));
+    if (m_model->contextLength() == 0) {
+        p.setPen(pal.color(QPalette::PlaceholderText));
+        const QString msg = m_model->hasJob()
+                                ? tr("This model has no completed method to show.\nSee the warnings beside the view.")
+                                : tr("Open a result (Ctrl+O) or drop a result .json file here.\n\n"
+                                     "Each token will be coloured by how much it matters;\n"
+                                     "hover one to see what it attends to.");
+        p.drawText(viewport()->rect(), Qt::AlignCenter, msg);
+        return;
+    }
+    ensureColouring();
+    p.setRenderHint(QPainter::Antialiasing);
+    const double scroll = verticalScrollBar()->value();
+    p.translate(0, -scroll);
+    paintContent(p, scroll + event->rect().top(), scroll + event->rect().bottom() + 1, pal);
+}
+
+void TokenView::paintLegend(QPainter& p, const QPalette& pal, double width) const {
+    const QFontMetricsF fm(font());
+    const double rowH = std::ceil(fm.height()) + 8;
+    double x = m_margin;
+    double y = m_margin;
+    const auto active = m_model->activeMethods();
+    p.setPen(pal.color(QPalette::Text));
+    if (active.empty()) {
+        p.drawText(QRectF(x, y, width - 2 * m_margin, rowH), Qt::AlignVCenter | Qt::AlignLeft,
+                   tr("No method is switched on — press 1–5 or use the method buttons."));
+    }
+    for (int m : active) {
+        const auto& sm = m_model->methods()[static_cast<size_t>(m)];
+        const double sw = fm.height() * 0.8;
+        QColor fill = sm.colour;
+        fill.setAlphaF(static_cast<float>(kMaxFillAlpha));
+        p.setPen(Qt::NoPen);
+        p.setBrush(fill);
+        p.drawRoundedRect(QRectF(x, y + (rowH - sw) / 2, sw, sw), 2, 2);
+        x += sw + 5;
+        const QString label = methodLabel(sm.id);
+        p.setPen(pal.color(QPalette::Text));
+        p.drawText(QRectF(x, y, fm.horizontalAdvance(label) + 2, rowH), Qt::AlignVCenter | Qt::AlignLeft, label);
+        x += fm.horizontalAdvance(label) + 14;
+    }
+    if (active.size() > 1) {
+        p.setPen(pal.color(QPalette::PlaceholderText));
+        const QString mix = tr("mixed: hue = which methods, strength = their mean intensity (eq. 10)");
+        p.drawText(QRectF(x, y, std::max(0.0, width - m_margin - x), rowH), Qt::AlignVCenter | Qt::AlignLeft,
+                   fm.elidedText(mix, Qt::ElideRight, std::max(0.0, width - m_margin - x)));
+    }
+    // Row 2: the intensity ramp at the right, the mode on the left.
+    y += rowH;
+    const double rampW = 120, labelW = fm.horizontalAdvance(tr("high")) + 4;
+    const double rampX = width - m_margin - rampW - labelW;
+    const double lowW = fm.horizontalAdvance(tr("low")) + 6;
+    if (!active.empty() && rampX - lowW > width / 2) {
+        std::vector<double> ones(active.size(), 1.0);
+        const auto colours = m_model->activeColours();
+        const QColor full = blendIntensities(ones, colours);
+        QLinearGradient g(rampX, 0, rampX + rampW, 0);
+        QColor zero = full;
+        zero.setAlpha(0);
+        g.setColorAt(0, zero);
+        g.setColorAt(1, full);
+        const QRectF ramp(rampX, y + rowH * 0.25, rampW, rowH * 0.5);
+        p.setPen(QPen(pal.color(QPalette::Mid), 1));
+        p.setBrush(g);
+        p.drawRoundedRect(ramp, 2, 2);
+        p.setPen(pal.color(QPalette::PlaceholderText));
+        p.drawText(QRectF(rampX - lowW, y, lowW - 4, rowH), Qt::AlignVCenter | Qt::AlignRight, tr("low"));
+        p.drawText(QRectF(rampX + rampW + 4, y, labelW, rowH), Qt::AlignVCenter | Qt::AlignLeft, tr("high"));
+    }
+    const double modeW = (!active.empty() ? rampX - (fm.horizontalAdvance(tr("low")) + 6) - 12 : width - m_margin) -
+                         m_margin;
+    p.setPen(pal.color(QPalette::PlaceholderText));
+    p.drawText(QRectF(m_margin, y, std::max(0.0, modeW), rowH), Qt::AlignVCenter | Qt::AlignLeft,
+               fm.elidedText(modeDescription(), Qt::ElideRight, std::max(0.0, modeW)));
+    p.setPen(QPen(pal.color(QPalette::Midlight), 1));
+    const double lineY = legendHeight() - 3;
+    p.drawLine(QPointF(m_margin, lineY), QPointF(width - m_margin, lineY));
+}
+
+void TokenView::paintContent(QPainter& p, double top, double bottom, const QPalette& pal) const {
+    const double width = m_layout.params().width + 2 * m_margin;
+    p.setFont(font());
+    if (top < legendHeight()) paintLegend(p, pal, width);
+
+    QFont headingFont = font();
+    headingFont.setBold(true);
+    p.setFont(headingFont);
+    p.setPen(pal.color(QPalette::PlaceholderText));
+    const int64_t n = m_model->promptLength(), t = m_model->outputLength();
+    p.drawText(m_layout.promptHeading(), Qt::AlignLeft | Qt::AlignVCenter,
+               tr("Prompt · %n token(s)", nullptr, static_cast<int>(n)));
+    p.drawText(m_layout.outputHeading(), Qt::AlignLeft | Qt::AlignVCenter,
+               tr("Output · %n token(s)", nullptr, static_cast<int>(t)));
+    p.setFont(font());
+
+    const auto& boxes = m_layout.boxes();
+    const auto [firstLine, endLine] = m_layout.linesBetween(top - 4, bottom + 4);
+    const auto& lines = m_layout.lines();
+    QColor border = pal.color(QPalette::Text);
+    border.setAlphaF(0.16f);
+    const double pad = m_layout.params().padding;
+    const QFontMetricsF fm(font());
+    for (size_t l = firstLine; l < endLine; ++l) {
+        for (size_t b = lines[l].first; b < lines[l].end; ++b) {
+            const TokenBox& box = boxes[b];
+            const auto k = static_cast<size_t>(box.index);
+            const QColor& fill = m_colouring.fills[k];
+            p.setPen(QPen(border, 1));
+            p.setBrush(fill.alpha() > 0 ? QBrush(fill) : QBrush(Qt::NoBrush));
+            p.drawRoundedRect(box.rect.adjusted(0.5, 0.5, -0.5, -0.5), kRadius, kRadius);
+            p.setPen(m_textColours[k]);
+            const QStaticText& st = m_texts[k];
+            const QSizeF ts = st.size();
+            const QPointF at(box.rect.left() + pad, box.rect.top() + (box.rect.height() - ts.height()) / 2);
+            if (ts.width() + 2 * pad > box.rect.width() + 0.5) {
+                p.save();
+                p.setClipRect(box.rect);
+                p.drawText(box.rect.adjusted(pad, 0, -pad, 0), Qt::AlignVCenter | Qt::AlignLeft,
+                           fm.elidedText(st.text(), Qt::ElideRight, box.rect.width() - 2 * pad));
+                p.restore();
+            } else {
+                p.drawStaticText(at, st);
+            }
+        }
+    }
+
+    const QColor accent = pal.color(QPalette::Highlight);
+    // The window around the focus: underlined.
+    if (m_colouring.focus >= 0) {
+        p.setPen(QPen(accent, 2, Qt::SolidLine, Qt::FlatCap));
+        for (int64_t k = m_colouring.windowFirst; k <= m_colouring.windowLast; ++k) {
+            const QRectF r = m_layout.box(k);
+            if (r.bottom() < top || r.top() > bottom) continue;
+            p.drawLine(QPointF(r.left() + 1, r.bottom() + 2), QPointF(r.right() - 1, r.bottom() + 2));
+        }
+    }
+    p.setBrush(Qt::NoBrush);
+    // The heatmap's hovered row: dashed.
+    if (m_selection->cellRow() >= 0) {
+        p.setPen(QPen(pal.color(QPalette::Text), 1.5, Qt::DashLine));
+        p.drawRoundedRect(m_layout.box(m_selection->cellRow()).adjusted(-1, -1, 1, 1), kRadius, kRadius);
+    }
+    if (const int64_t pin = m_selection->pinned(); pin >= 0) {
+        p.setPen(QPen(accent, 2.5));
+        p.drawRoundedRect(m_layout.box(pin).adjusted(-1.5, -1.5, 1.5, 1.5), kRadius + 1, kRadius + 1);
+    }
+    if (const int64_t hov = m_selection->hovered(); hov >= 0 && hov != m_selection->pinned()) {
+        p.setPen(QPen(pal.color(QPalette::Text), 2));
+        p.drawRoundedRect(m_layout.box(hov).adjusted(-1.5, -1.5, 1.5, 1.5), kRadius + 1, kRadius + 1);
+    }
+}
+
+QImage TokenView::render(double scale, const QString& title) const {
+    ensureColouring();
+    scale = std::clamp(scale, 0.25, 8.0);
+    QFont titleFont = font();
+    titleFont.setBold(true);
+    titleFont.setPointSizeF(font().pointSizeF() * 1.25);
+    const QFontMetricsF tfm(titleFont);
+    const double titleH = title.isEmpty() ? 0 : std::ceil(tfm.height()) + 2 * m_margin;
+    const double width = std::max(640.0, static_cast<double>(viewport()->width()));
+    const double height = titleH + m_layout.height() + m_margin;
+    QImage img(static_cast<int>(std::ceil(width * scale)), static_cast<int>(std::ceil(height * scale)),
+               QImage::Format_ARGB32_Premultiplied);
+    img.setDevicePixelRatio(scale);
+    const QPalette& pal = palette();
+    img.fill(pal.color(QPalette::Base));
+    QPainter p(&img);
+    p.setRenderHint(QPainter::Antialiasing);
+    p.setRenderHint(QPainter::TextAntialiasing);
+    if (!title.isEmpty()) {
+        p.setFont(titleFont);
+        p.setPen(pal.color(QPalette::Text));
+        p.drawText(QRectF(m_margin, m_margin, width - 2 * m_margin, tfm.height()), Qt::AlignLeft | Qt::AlignVCenter,
+                   tfm.elidedText(title, Qt::ElideRight, width - 2 * m_margin));
+        p.setFont(font());
+    }
+    p.translate(0, titleH);
+    // The layout is the one on screen (same width, same wrapping) when the
+    // view is at least 640 pixels wide.
+    paintContent(p, 0, m_layout.height() + m_margin, pal);
+    p.end();
+    return img;
+}
+
+} // namespace tokenlens::gui

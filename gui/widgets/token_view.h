@@ -1,0 +1,81 @@
+#pragma once
+// The token view: prompt and output as running text, each token a box whose
+// fill shows the current colouring (ResultModel::colouring). Hover a token to
+// see its context window, click to pin it, Esc to clear. A legend on top says
+// what the colours mean; it is part of the PNG export.
+
+#include "viewmodel/result_model.h"
+#include "viewmodel/token_layout.h"
+
+#include <QAbstractScrollArea>
+#include <QStaticText>
+
+#include <vector>
+
+namespace tokenlens::gui {
+
+class SelectionModel;
+
+class TokenView : public QAbstractScrollArea {
+    Q_OBJECT
+public:
+    TokenView(const ResultModel* model, SelectionModel* selection, QWidget* parent = nullptr);
+
+    // The result or the current model changed (new tokens): lay out again.
+    void tokensChanged();
+    // Methods, window or scope changed: colour again.
+    void coloursChanged();
+
+    // Up to date with the model and the selection.
+    const Colouring& colouring() const;
+    QColor fillOf(int64_t k) const; // blended fill (with alpha) of context token k
+    const TokenLayout& layout() const { return m_layout; }
+    // Token k in viewport coordinates (empty when there is no such token).
+    QRectF tokenRect(int64_t k) const;
+    void ensureTokenVisible(int64_t k);
+
+    // The whole view (legend and every token, not only the visible part) with
+    // `title` above it, at `scale` device pixels per pixel.
+    QImage render(double scale, const QString& title) const;
+
+    // One line saying what the colours currently show.
+    QString modeDescription() const;
+
+    QSize sizeHint() const override;
+
+protected:
+    void paintEvent(QPaintEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
+    void scrollContentsBy(int dx, int dy) override;
+    void mouseMoveEvent(QMouseEvent* event) override;
+    void mousePressEvent(QMouseEvent* event) override;
+    void keyPressEvent(QKeyEvent* event) override;
+    void leaveEvent(QEvent* event) override;
+    void changeEvent(QEvent* event) override;
+    bool viewportEvent(QEvent* event) override;
+
+private:
+    void relayout();
+    void updateScrollBar();
+    void ensureColouring() const;
+    double legendHeight() const;
+    int64_t tokenAt(QPointF viewportPos) const;
+    // Paints content rows [top, bottom) (content coordinates) with `p`
+    // translated so that content y = 0 is at the painter's origin.
+    void paintContent(QPainter& p, double top, double bottom, const QPalette& pal) const;
+    void paintLegend(QPainter& p, const QPalette& pal, double width) const;
+
+    const ResultModel* m_model;
+    SelectionModel* m_selection;
+    TokenLayout m_layout;
+    std::vector<QStaticText> m_texts;
+    double m_margin = 12;
+
+    mutable bool m_colourDirty = true;
+    mutable int64_t m_colouredFocus = -2;
+    mutable Colouring m_colouring;
+    mutable std::vector<QColor> m_textColours;
+    mutable QColor m_colouredBase;
+};
+
+} // namespace tokenlens::gui
