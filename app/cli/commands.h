@@ -25,6 +25,8 @@ int runTokenize(const Args& args);
 int runModels(const Args& args);
 int runGenerate(const Args& args);
 int runAttribute(const Args& args);
+int runRun(const Args& args);
+int runJobs(const Args& args);
 
 const std::vector<Command>& commands();
 

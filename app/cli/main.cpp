@@ -14,6 +14,8 @@ const std::vector<Command>& commands() {
         {"models", "list models found in configured folders and the Hugging Face cache", &runModels},
         {"generate", "continue a prompt with a model (greedy or sampled) and print step scores", &runGenerate},
         {"attribute", "attribution matrices of one or more models and methods, as result JSON", &runAttribute},
+        {"run", "run a job file (or a .jsonl batch) through the job queue and results store", &runRun},
+        {"jobs", "list, show, export, import or delete jobs in the results store", &runJobs},
     };
     return table;
 }

@@ -117,6 +117,22 @@ int64_t activationBytesPerToken(const ModelConfig& c, int64_t seqLen) {
     return 4 * (c.numLayers * perLayer + 4 * c.hiddenSize);
 }
 
+int64_t ChunkSizer::next(int64_t maxRows) const {
+    maxRows = std::max<int64_t>(maxRows, 1);
+    if (m_lastRows <= 0) return std::min(maxRows, std::max<int64_t>(m_first, 1));
+    const double perRow = m_lastSeconds / static_cast<double>(m_lastRows);
+    int64_t want = 2 * m_lastRows;
+    if (perRow > 0) want = std::min<int64_t>(want, static_cast<int64_t>(m_target / perRow));
+    return std::clamp<int64_t>(want, 1, maxRows);
+}
+
+void ChunkSizer::start() { m_start = std::chrono::steady_clock::now(); }
+
+void ChunkSizer::finish(int64_t rows) {
+    m_lastRows = std::max<int64_t>(rows, 1);
+    m_lastSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+}
+
 void Progress::add(int64_t units) {
     m_done = std::min(m_total, m_done + units);
     if (m_control.progress) m_control.progress(m_done, m_total);
@@ -169,16 +185,20 @@ GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, con
     const auto delta = (seq.embeds - baseline).slice(0, 0, width); // (width, hidden)
     const auto base = baseline.slice(0, 0, width);
 
+    ChunkSizer sizer;
     size_t begin = 0;
     while (begin < sorted.size()) {
         if (progress.cancelled()) {
             out.cancelled = true;
             return out;
         }
-        // Grow the chunk while it fits the budget (per-step: one column only).
+        // Grow the chunk while it fits the budget and the time per chunk
+        // (per-step: one column only).
+        const auto maxRows = static_cast<size_t>(sizer.next(static_cast<int64_t>(sorted.size() - begin)));
+        sizer.start();
         size_t end = begin + 1;
         int64_t len = seq.position(sorted[begin].column) + 1;
-        while (end < sorted.size()) {
+        while (end < sorted.size() && end - begin < maxRows) {
             if (perStep && sorted[end].column != sorted[begin].column) break;
             const int64_t newLen = std::max(len, seq.position(sorted[end].column) + 1);
             const auto rows = static_cast<int64_t>(end - begin + 1);
@@ -210,6 +230,7 @@ GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, con
         int64_t units = 0;
         for (int64_t p : positions) units += 2 * (p + 1);
         progress.add(units);
+        sizer.finish(rows);
         begin = end;
     }
     return out;

@@ -7,6 +7,8 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
+
 namespace tokenlens::attr {
 
 enum class TargetFn { Probability, LogProbability, Logit };
@@ -62,6 +64,31 @@ private:
     const RunControl& m_control;
     int64_t m_total;
     int64_t m_done = 0;
+};
+
+// Sizes the chunks of a long loop so that one chunk takes about
+// `targetSeconds`: cancellation is checked between chunks, so this bounds how
+// long a cancel waits even on a big model (where a chunk bounded only by the
+// memory budget can take seconds). The first chunk is small (`firstRows`);
+// later ones follow the time per row measured on the previous chunk, growing
+// at most 2x per chunk. Chunk boundaries change how rows are batched, never
+// what is computed.
+class ChunkSizer {
+public:
+    explicit ChunkSizer(double targetSeconds = 0.05, int64_t firstRows = 4)
+        : m_target(targetSeconds), m_first(firstRows) {}
+    // Rows for the next chunk, 1..maxRows.
+    int64_t next(int64_t maxRows) const;
+    void start();
+    // Records the chunk begun by start() with `rows` rows.
+    void finish(int64_t rows);
+
+private:
+    double m_target;
+    int64_t m_first;
+    int64_t m_lastRows = 0;
+    double m_lastSeconds = 0;
+    std::chrono::steady_clock::time_point m_start;
 };
 
 // One path point of a gradient method: column j's target at input

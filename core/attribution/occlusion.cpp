@@ -73,13 +73,16 @@ private:
         progress.add(width);
 
         const auto& cfg = model.config();
+        ChunkSizer sizer; // bounds a chunk's time too, so a cancel is seen promptly
         int64_t i0 = 0;
         while (i0 < width) {
             if (progress.cancelled()) return false;
             // Rows i0..i1-1 occlude one token each and recompute positions i0..width-1.
             const int64_t span = width - i0;
             const int64_t perRow = span * activationBytesPerToken(cfg, width) / 4 + seq.t * cfg.vocabSize * 8;
-            const int64_t rows = std::clamp<int64_t>(budget / std::max<int64_t>(perRow, 1), 1, span);
+            const int64_t rows = std::min(std::clamp<int64_t>(budget / std::max<int64_t>(perRow, 1), 1, span),
+                                          sizer.next(span));
+            sizer.start();
             const int64_t i1 = i0 + rows;
             auto inputs = seq.embeds.slice(0, i0, width).unsqueeze(0).repeat({rows, 1, 1}); // (rows, span, hidden)
             for (int64_t k = 0; k < rows; ++k) inputs[k][k] = baseline[i0 + k];
@@ -105,6 +108,7 @@ private:
                 values.slice(0, jFirst).slice(1, i0, i1).copy_(drop.t());
             }
             progress.add(rows * span);
+            sizer.finish(rows);
             i0 = i1;
         }
         return true;

@@ -1,0 +1,184 @@
+// tokenlens-cli jobs list|show|export|import|delete: the results store.
+
+#include "commands.h"
+#include "common.h"
+#include "job_cli.h"
+
+#include "jobs/job_types.h"
+
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+namespace tokenlens::cli {
+namespace {
+
+using namespace tokenlens::jobs;
+
+std::string oneLine(const std::string& text, size_t width) {
+    std::string s;
+    for (char c : text) s += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+    if (s.size() > width) {
+        s.resize(width);
+        // Do not cut a UTF-8 sequence in half.
+        while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) s.pop_back();
+        if (!s.empty() && (static_cast<unsigned char>(s.back()) & 0x80)) s.pop_back();
+        s += "...";
+    }
+    return s;
+}
+
+nlohmann::json summary(const JobRecord& job) {
+    nlohmann::json j;
+    j["id"] = job.id;
+    j["status"] = statusName(job.status);
+    j["error"] = job.error ? nlohmann::json(*job.error) : nlohmann::json(nullptr);
+    j["created_at"] = job.createdAt;
+    j["started_at"] = job.startedAt;
+    j["finished_at"] = job.finishedAt;
+    j["spec"] = toJson(job.spec);
+    j["prompt"] = job.prompt;
+    j["turns"] = nlohmann::json::array();
+    for (const auto& t : job.turns) {
+        j["turns"].push_back({{"role", t.role}, {"job", t.job}, {"begin", t.begin}, {"end", t.end}});
+    }
+    j["pairs"] = nlohmann::json::array();
+    for (const auto& p : job.pairs) {
+        nlohmann::json pj = {{"model_index", p.modelIndex},
+                             {"model", modelName(job.spec, p.modelIndex)},
+                             {"method", p.method},
+                             {"status", statusName(p.status)},
+                             {"error", p.error ? nlohmann::json(*p.error) : nlohmann::json(nullptr)},
+                             {"from_cache", p.fromCache},
+                             {"seconds", p.seconds},
+                             {"started_at", p.startedAt},
+                             {"finished_at", p.finishedAt}};
+        if (p.result) pj["output"] = p.result->output.text;
+        j["pairs"].push_back(std::move(pj));
+    }
+    return j;
+}
+
+int writeOut(const std::string& text, const std::optional<std::string>& path) {
+    if (!path) {
+        std::cout << text;
+        return kExitOk;
+    }
+    std::ofstream out(*path, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) {
+        std::cerr << "tokenlens-cli jobs: " << *path << ": cannot write\n";
+        return kExitFailure;
+    }
+    return kExitOk;
+}
+
+} // namespace
+
+int runJobs(const Args& args) {
+    const std::string cmd = "jobs";
+    ArgParser p(cmd, "list | show ID | export ID | import FILE | delete ID  [--store PATH]");
+    p.option("store", "PATH", "results store (default: the app's, in the user's data folder)");
+    p.option("output", "FILE", "export: write the job here (default: standard output)");
+    p.flag("json", "list: one JSON object per job instead of a table");
+    if (auto code = handleParse(p, args)) return *code;
+    const auto& pos = p.positional();
+    const std::string action = pos.empty() ? "" : pos.front();
+    const bool needsArg = action == "show" || action == "export" || action == "import" || action == "delete";
+    if (!(action == "list" && pos.size() == 1) && !(needsArg && pos.size() == 2)) {
+        std::cerr << "tokenlens-cli jobs: expected list, show ID, export ID, import FILE or delete ID\n\n"
+                  << p.helpText();
+        return kExitUsage;
+    }
+    HeadlessApp app;
+    auto store = openStoreOrReport(p.value("store"), cmd);
+    if (!store) return kExitFailure;
+
+    if (action == "list") {
+        auto jobs = store->listJobs(false);
+        if (!jobs) {
+            std::cerr << "tokenlens-cli jobs: " << jobs.error().message << "\n";
+            return kExitFailure;
+        }
+        for (const auto& job : jobs.value()) {
+            if (p.has("json")) {
+                auto s = summary(job);
+                s.erase("turns");
+                std::cout << s.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+                continue;
+            }
+            int done = 0;
+            for (const auto& pr : job.pairs) done += pr.status == JobStatus::Completed ? 1 : 0;
+            std::ostringstream pairs;
+            pairs << done << "/" << job.pairs.size();
+            std::cout << std::left << std::setw(26) << job.id << std::setw(12) << statusName(job.status)
+                      << std::setw(22) << job.createdAt << std::setw(7) << pairs.str()
+                      << (job.spec.parentJob ? "↳ " : "") << oneLine(job.spec.input, 60) << "\n";
+        }
+        return kExitOk;
+    }
+    const std::string arg = pos[1];
+    if (action == "import") {
+        std::ifstream in(arg, std::ios::binary);
+        if (!in) {
+            std::cerr << "tokenlens-cli jobs: " << arg << ": cannot open\n";
+            return kExitFailure;
+        }
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        const auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+        if (j.is_discarded()) {
+            std::cerr << "tokenlens-cli jobs: " << arg << ": not valid JSON\n";
+            return kExitFailure;
+        }
+        auto job = importJson(j, arg);
+        if (!job) {
+            std::cerr << "tokenlens-cli jobs: " << job.error().message << "\n";
+            return kExitFailure;
+        }
+        auto existing = store->loadJob(job->id, false);
+        if (job->id.empty() || !existing || existing->has_value()) job->id = newJobId();
+        for (auto& pr : job->pairs) {
+            if (!isFinal(pr.status)) pr.status = JobStatus::Interrupted;
+        }
+        if (!isFinal(job->status)) job->status = JobStatus::Interrupted;
+        if (auto st = store->insertJob(job.value()); !st) {
+            std::cerr << "tokenlens-cli jobs: " << st.error().message << "\n";
+            return kExitFailure;
+        }
+        std::cout << job->id << "\n";
+        return kExitOk;
+    }
+    if (action == "delete") {
+        auto deleted = store->deleteJob(arg);
+        if (!deleted) {
+            std::cerr << "tokenlens-cli jobs: " << deleted.error().message << "\n";
+            return kExitFailure;
+        }
+        if (!deleted.value()) {
+            std::cerr << "tokenlens-cli jobs: there is no job " << arg << " in " << store->path() << "\n";
+            return kExitFailure;
+        }
+        return kExitOk;
+    }
+    auto job = store->loadJob(arg, action == "export");
+    if (!job) {
+        std::cerr << "tokenlens-cli jobs: " << job.error().message << "\n";
+        return kExitFailure;
+    }
+    if (!*job) {
+        std::cerr << "tokenlens-cli jobs: there is no job " << arg << " in " << store->path() << "\n";
+        return kExitFailure;
+    }
+    if (action == "show") {
+        auto s = summary(**job);
+        auto chain = store->conversation(arg);
+        if (chain) s["conversation"] = chain.value();
+        return writeOut(s.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", p.value("output"));
+    }
+    return writeOut(exportJson(**job).dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+                    p.value("output"));
+}
+
+} // namespace tokenlens::cli

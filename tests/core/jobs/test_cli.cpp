@@ -1,0 +1,119 @@
+// tokenlens-cli run and tokenlens-cli jobs, as processes.
+
+#include "jobs_test_util.h"
+
+#include "result/result_json.h"
+
+#include <QProcess>
+
+#include <fstream>
+
+using namespace tokenlens;
+using namespace tokenlens::jobs;
+using namespace tokenlens::jobs::testing;
+
+namespace {
+
+struct Output {
+    int code = -1;
+    std::string out, err;
+};
+
+Output cli(const QStringList& args) {
+    QProcess p;
+    p.start(QStringLiteral(TOKENLENS_CLI_PATH), args);
+    Output o;
+    if (!p.waitForFinished(120000)) return o;
+    o.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+    o.out = p.readAllStandardOutput().toStdString();
+    o.err = p.readAllStandardError().toStdString();
+    return o;
+}
+
+} // namespace
+
+TEST(Cli, RunWritesResultJsonAndJobsManagesTheStore) {
+    TempStore ts;
+    QTemporaryDir dir;
+    const QString store = QString::fromStdString(ts.path());
+    const std::string jobFile = dir.filePath(QStringLiteral("job.json")).toStdString();
+    {
+        std::ofstream out(jobFile);
+        out << nlohmann::json{{"models", {fixtureModel("tiny-gpt2")}},
+                              {"methods", {"saliency", "attention"}},
+                              {"input", "Command line job"},
+                              {"options", {{"max_new_tokens", 3}}}}
+                   .dump();
+    }
+    const QString result = dir.filePath(QStringLiteral("result.json"));
+    auto run = cli({"run", QString::fromStdString(jobFile), "--store", store, "--output", result});
+    ASSERT_EQ(run.code, 0) << run.err;
+    auto parsed = readResultFile(result.toStdString());
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+    ASSERT_EQ(parsed->results.size(), 2u);
+    EXPECT_EQ(parsed->results[0].method, "attention") << "staged order: attention first";
+    EXPECT_EQ(parsed->input.text, "Command line job");
+    const std::string id = parsed->jobId;
+
+    auto list = cli({"jobs", "list", "--store", store});
+    ASSERT_EQ(list.code, 0) << list.err;
+    EXPECT_NE(list.out.find(id), std::string::npos) << list.out;
+    EXPECT_NE(list.out.find("completed"), std::string::npos) << list.out;
+
+    auto show = cli({"jobs", "show", QString::fromStdString(id), "--store", store});
+    ASSERT_EQ(show.code, 0) << show.err;
+    const auto shown = nlohmann::json::parse(show.out);
+    EXPECT_EQ(shown["status"], "completed");
+    EXPECT_EQ(shown["pairs"].size(), 2u);
+    EXPECT_EQ(shown["conversation"], nlohmann::json::array({id}));
+
+    const QString exported = dir.filePath(QStringLiteral("export.json"));
+    auto exp = cli({"jobs", "export", QString::fromStdString(id), "--store", store, "--output", exported});
+    ASSERT_EQ(exp.code, 0) << exp.err;
+    auto exportedJob = readResultFile(exported.toStdString());
+    ASSERT_TRUE(exportedJob.ok()) << exportedJob.error().message;
+    EXPECT_TRUE(exportedJob->results == parsed->results);
+
+    auto del = cli({"jobs", "delete", QString::fromStdString(id), "--store", store});
+    ASSERT_EQ(del.code, 0) << del.err;
+    EXPECT_EQ(cli({"jobs", "show", QString::fromStdString(id), "--store", store}).code, 1);
+    EXPECT_EQ(cli({"jobs", "list", "--store", store}).out.find(id), std::string::npos);
+
+    auto imp = cli({"jobs", "import", exported, "--store", store});
+    ASSERT_EQ(imp.code, 0) << imp.err;
+    EXPECT_EQ(imp.out, id + "\n");
+    EXPECT_EQ(cli({"jobs", "show", QString::fromStdString(id), "--store", store}).code, 0);
+}
+
+TEST(Cli, RunReportsBadJobFilesAndBatches) {
+    TempStore ts;
+    QTemporaryDir dir;
+    const QString store = QString::fromStdString(ts.path());
+    const std::string bad = dir.filePath(QStringLiteral("bad.json")).toStdString();
+    {
+        std::ofstream out(bad);
+        out << R"({"models": "x", "methods": ["attention"], "input": "hi", "colour": "red"})";
+    }
+    auto r = cli({"run", QString::fromStdString(bad), "--store", store});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("unknown key 'colour'"), std::string::npos) << r.err;
+
+    const std::string batch = dir.filePath(QStringLiteral("batch.jsonl")).toStdString();
+    {
+        std::ofstream out(batch);
+        out << "\"first prompt\"\n{not json\nsecond prompt\n";
+    }
+    auto b = cli({"run", QString::fromStdString(batch), "--store", store, "--model",
+                  QString::fromStdString(fixtureModel("tiny-gpt2")), "--method", "attention", "--quiet"});
+    EXPECT_EQ(b.code, 0) << b.err;
+    EXPECT_NE(b.err.find("batch.jsonl:2: not valid JSON"), std::string::npos) << b.err;
+    // One result line per good line.
+    int lines = 0;
+    for (char c : b.out) lines += c == '\n' ? 1 : 0;
+    EXPECT_EQ(lines, 2);
+
+    EXPECT_EQ(cli({"run"}).code, 2);
+    EXPECT_EQ(cli({"jobs", "frobnicate"}).code, 2);
+    auto refused = cli({"jobs", "list", "--store", QString::fromStdString(bad)});
+    EXPECT_EQ(refused.code, 1);
+}
