@@ -20,7 +20,13 @@ QString quoted(const std::string& token) { return QStringLiteral("“%1”").arg
 } // namespace
 
 std::vector<double> vectorIntensity(const std::vector<double>& values) {
-    const an::Range range = an::finiteRange(std::span<const double>(values));
+    an::Range range = an::finiteRange(std::span<const double>(values));
+    // A vector constant up to float32 rounding (e.g. column sums that are all
+    // 1 under the per-column L1 scope) is constant: stretching its rounding
+    // noise to [0, 1] would show colours that mean nothing.
+    if (range.valid() && range.max - range.min <= 1e-5 * std::max(std::abs(range.max), std::abs(range.min))) {
+        range.max = range.min;
+    }
     std::vector<double> out(values.size());
     for (size_t i = 0; i < values.size(); ++i) out[i] = an::intensity(values[i], range);
     return out;
@@ -64,10 +70,10 @@ int newlineCount(const std::string& token) { return static_cast<int>(std::count(
 // ---------------------------------------------------------------- selection
 
 void ResultModel::setJob(JobResult job) {
-    m_job = std::move(job);
+    m_job = std::make_shared<const JobResult>(std::move(job));
     m_hasJob = true;
     m_models.clear();
-    for (const auto& r : m_job.results) {
+    for (const auto& r : m_job->results) {
         if (std::find(m_models.begin(), m_models.end(), r.model) == m_models.end()) m_models.push_back(r.model);
     }
     m_active.clear();
@@ -122,8 +128,8 @@ void ResultModel::selectModel(int model) {
         const std::string& name = m_models[static_cast<size_t>(model)];
         const MethodResult* ref = nullptr;
         size_t refIndex = 0;
-        for (size_t i = 0; i < m_job.results.size(); ++i) {
-            const auto& r = m_job.results[i];
+        for (size_t i = 0; i < m_job->results.size(); ++i) {
+            const auto& r = m_job->results[i];
             if (r.model != name) continue;
             if (r.status != RunStatus::Completed) {
                 m_hidden.push_back({i, r.error ? *r.error : std::string(runStatusName(r.status))});
@@ -145,7 +151,7 @@ void ResultModel::selectModel(int model) {
                 m_ids.insert(m_ids.end(), r.output.ids.begin(), r.output.ids.end());
             } else if (r.raw.rows != ref->raw.rows || r.raw.cols != ref->raw.cols || r.output.ids != ref->output.ids ||
                        r.contextTokens != ref->contextTokens) {
-                m_hidden.push_back({i, "its tokens differ from those of " + m_job.results[refIndex].method});
+                m_hidden.push_back({i, "its tokens differ from those of " + m_job->results[refIndex].method});
                 continue;
             }
             m_methods.push_back({i, r.method, methodColour(r.method)});
@@ -345,60 +351,86 @@ TokenDetails ResultModel::details(int64_t k, int64_t focus) const {
     return d;
 }
 
+StatisticsRequest ResultModel::statisticsRequest(int64_t focus, int64_t topCount, int64_t bins) const {
+    StatisticsRequest r;
+    r.job = m_job;
+    for (int m : activeMethods()) {
+        r.results.push_back(m_methods[static_cast<size_t>(m)].resultIndex);
+        r.methodLabels.push_back(methodLabel(m_methods[static_cast<size_t>(m)].id).toStdString());
+    }
+    r.scope = m_scope;
+    r.n = m_n;
+    r.t = m_t;
+    r.window = m_window;
+    r.focus = focus >= 0 && focus < contextLength() ? focus : -1;
+    if (r.focus >= 0) r.focusToken = m_tokens[static_cast<size_t>(r.focus)];
+    r.topCount = topCount;
+    r.bins = bins;
+    return r;
+}
+
 AttributionMatrix ResultModel::displayedMatrix(QString* what) const {
-    const auto active = activeMethods();
-    if (active.empty()) {
-        if (what) *what = QStringLiteral("no method");
-        return {};
-    }
-    if (active.size() == 1) {
-        if (what) *what = QStringLiteral("%1, raw").arg(methodLabel(m_methods[static_cast<size_t>(active[0])].id));
-        return methodResult(active[0]).raw;
-    }
-    std::vector<AttributionMatrix> raws;
-    for (int m : active) raws.push_back(methodResult(m).raw);
-    auto mm = an::multiMethod(raws, m_scope, m_n);
-    if (what) *what = QStringLiteral("mean of %1 methods (eq. 10)").arg(active.size());
-    return mm ? std::move(mm.value()) : AttributionMatrix{};
+    return gui::displayedMatrix(statisticsRequest(-1), what);
 }
 
 Statistics ResultModel::statistics(int64_t focus, int64_t topCount, int64_t bins) const {
+    return computeStatistics(statisticsRequest(focus, topCount, bins));
+}
+
+AttributionMatrix displayedMatrix(const StatisticsRequest& rq, QString* what) {
+    if (rq.results.empty() || !rq.job) {
+        if (what) *what = QStringLiteral("no method");
+        return {};
+    }
+    if (rq.results.size() == 1) {
+        if (what) *what = QStringLiteral("%1, raw").arg(QString::fromStdString(rq.methodLabels[0]));
+        return rq.job->results[rq.results[0]].raw;
+    }
+    std::vector<AttributionMatrix> raws;
+    for (size_t i : rq.results) raws.push_back(rq.job->results[i].raw);
+    auto mm = an::multiMethod(raws, rq.scope, rq.n);
+    if (what) *what = QStringLiteral("mean of %1 methods (eq. 10)").arg(rq.results.size());
+    return mm ? std::move(mm.value()) : AttributionMatrix{};
+}
+
+Statistics computeStatistics(const StatisticsRequest& rq) {
     Statistics st;
     QString what;
-    const AttributionMatrix a = displayedMatrix(&what);
-    if (a.empty() || m_n == 0) {
+    const AttributionMatrix a = displayedMatrix(rq, &what);
+    const int64_t n = rq.n, t = rq.t, focus = rq.focus;
+    if (a.empty() || n == 0) {
         st.basis = QStringLiteral("Nothing to summarise");
-        st.histogram = an::histogram(std::span<const double>(), bins);
+        st.histogram = an::histogram(std::span<const double>(), 4);
         return st;
     }
     std::vector<double> values;
-    const int64_t K = contextLength();
-    if (focus >= 0 && focus < m_n) {
-        values = an::inputCentredWindow(a, m_n, focus, m_window);
+    const int64_t c = an::effectiveWindow(rq.window, n, t);
+    if (focus >= 0 && focus < n) {
+        values = an::inputCentredWindow(a, n, focus, rq.window);
         st.outputs = true;
         st.basis = QStringLiteral("Output tokens for %1 %2 (eq. 4, c = %3) — %4")
-                       .arg(tokenSymbol(focus, m_n))
-                       .arg(quoted(m_tokens[static_cast<size_t>(focus)]))
-                       .arg(an::effectiveWindow(m_window, m_n, m_t))
+                       .arg(tokenSymbol(focus, n), quoted(rq.focusToken))
+                       .arg(c)
                        .arg(what);
-    } else if (focus >= m_n && focus < K) {
-        values = an::outputCentredWindow(a, m_n, focus - m_n, m_window, false);
+    } else if (focus >= n && focus < n + t) {
+        values = an::outputCentredWindow(a, n, focus - n, rq.window, false);
         st.basis = QStringLiteral("Prompt tokens for %1 %2 (eq. 5, c = %3) — %4")
-                       .arg(tokenSymbol(focus, m_n))
-                       .arg(quoted(m_tokens[static_cast<size_t>(focus)]))
-                       .arg(an::effectiveWindow(m_window, m_n, m_t))
+                       .arg(tokenSymbol(focus, n), quoted(rq.focusToken))
+                       .arg(c)
                        .arg(what);
     } else {
-        values = an::tokenImportance(a, m_n).input;
+        values = an::tokenImportance(a, n).input;
         st.basis = QStringLiteral("Prompt token importance (eq. 6) — %1").arg(what);
     }
     const std::span<const double> v(values);
-    for (int64_t i : an::topK(v, topCount)) {
-        st.top.push_back(st.outputs ? m_n + i : i);
+    for (int64_t i : an::topK(v, rq.topCount)) {
+        st.top.push_back(st.outputs ? n + i : i);
         st.topValues.push_back(values[static_cast<size_t>(i)]);
     }
+    int64_t bins = rq.bins;
     if (bins <= 0) {
-        const double count = static_cast<double>(std::count_if(values.begin(), values.end(), [](double x) { return std::isfinite(x); }));
+        const auto count = static_cast<double>(
+            std::count_if(values.begin(), values.end(), [](double x) { return std::isfinite(x); }));
         bins = std::clamp<int64_t>(std::llround(2 * std::sqrt(count)), 4, 20);
     }
     st.histogram = an::histogram(v, bins);

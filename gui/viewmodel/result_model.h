@@ -31,6 +31,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -91,13 +92,29 @@ struct Statistics {
     double entropy = NAN; // normalised Shannon entropy
 };
 
+// Everything statistics need, detached from the ResultModel so that they can
+// run on a worker thread (the job is shared, never copied).
+struct StatisticsRequest {
+    std::shared_ptr<const JobResult> job;
+    std::vector<size_t> results; // active methods' results
+    std::vector<std::string> methodLabels;
+    analysis::NormScope scope = analysis::NormScope::Matrix;
+    int64_t n = 0, t = 0, window = 1, focus = -1, topCount = 10, bins = 0;
+    std::string focusToken;
+    int64_t cells() const { return (n + t) * t * static_cast<int64_t>(results.size()); }
+};
+Statistics computeStatistics(const StatisticsRequest& request);
+// The displayed matrix of the request's methods: raw for one, eq. 10 for several.
+AttributionMatrix displayedMatrix(const StatisticsRequest& request, QString* what = nullptr);
+
 class ResultModel {
 public:
     // Replaces the result: selects the first model and activates up to two of
     // its methods (attention and integrated gradients when it has them).
     void setJob(JobResult job);
     bool hasJob() const { return m_hasJob; }
-    const JobResult& job() const { return m_job; }
+    const JobResult& job() const { return *m_job; }
+    std::shared_ptr<const JobResult> sharedJob() const { return m_job; }
 
     const std::vector<std::string>& models() const { return m_models; }
     int currentModel() const { return m_model; }
@@ -108,7 +125,7 @@ public:
     // Completed methods of the current model whose matrices fit its tokens, in
     // registry order.
     const std::vector<ShownMethod>& methods() const { return m_methods; }
-    const MethodResult& methodResult(int m) const { return m_job.results[m_methods[static_cast<size_t>(m)].resultIndex]; }
+    const MethodResult& methodResult(int m) const { return m_job->results[m_methods[static_cast<size_t>(m)].resultIndex]; }
     int methodIndex(const std::string& id) const;
     bool isActive(int m) const;
     void setActive(int m, bool on);
@@ -149,6 +166,7 @@ public:
     TokenDetails details(int64_t k, int64_t focus) const;
     // bins ≤ 0: about 2·√(values), between 4 and 20.
     Statistics statistics(int64_t focus, int64_t topCount = 10, int64_t bins = 0) const;
+    StatisticsRequest statisticsRequest(int64_t focus, int64_t topCount = 10, int64_t bins = 0) const;
 
     // What the heatmap shows: one value per cell and active method
     // (normalized(m), clamped to [0,1]) blended like the tokens, composited
@@ -164,7 +182,7 @@ private:
     void setDefaultActive();
     void invalidate();
 
-    JobResult m_job;
+    std::shared_ptr<const JobResult> m_job = std::make_shared<const JobResult>();
     bool m_hasJob = false;
     std::vector<std::string> m_models;
     int m_model = -1;
@@ -194,7 +212,8 @@ private:
     const std::vector<double>& importanceIntensity(int m) const;
 };
 
-// Intensities (eq. 7) of a vector: min–max over its finite values.
+// Intensities (eq. 7) of a vector: min–max over its finite values; a vector
+// whose values agree to 1e-5 (relative) counts as constant (all 0).
 std::vector<double> vectorIntensity(const std::vector<double>& values);
 
 // Token text as the views show it: newline → "↵", tab → "⇥", other control

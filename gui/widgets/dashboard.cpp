@@ -25,6 +25,7 @@
 #include <QSlider>
 #include <QSplitter>
 #include <QStandardPaths>
+#include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -327,9 +328,18 @@ void Dashboard::setJob(JobResult job, const QString& source) {
     m_tokenView->tokensChanged();
     m_heatmap->tokensChanged();
     m_details->refresh();
-    m_stats->refresh();
+    scheduleStatistics();
     m_warnings->refresh();
     emit viewStateChanged();
+}
+
+void Dashboard::scheduleStatistics() {
+    if (m_statsPending) return;
+    m_statsPending = true;
+    QTimer::singleShot(0, this, [this] {
+        m_statsPending = false;
+        m_stats->refresh();
+    });
 }
 
 void Dashboard::syncControls() {
@@ -387,7 +397,7 @@ void Dashboard::coloursChanged() {
     m_tokenView->coloursChanged();
     m_heatmap->coloursChanged();
     m_details->refresh();
-    m_stats->refresh();
+    scheduleStatistics();
     emit viewStateChanged();
 }
 
@@ -403,7 +413,12 @@ void Dashboard::setCurrentModel(int model) {
 }
 
 void Dashboard::setWindow(int c) {
+    const int64_t before = m_model.window();
     m_model.setWindow(c);
+    if (m_model.window() == before && m_windowSlider->value() == before) {
+        updateWindowLabel();
+        return;
+    }
     if (!m_syncing && m_windowSlider->value() != m_model.window()) {
         m_syncing = true;
         m_windowSlider->setValue(static_cast<int>(m_model.window()));
@@ -412,11 +427,12 @@ void Dashboard::setWindow(int c) {
     updateWindowLabel();
     m_tokenView->coloursChanged();
     m_details->refresh();
-    m_stats->refresh();
+    scheduleStatistics();
     emit viewStateChanged();
 }
 
 void Dashboard::setScope(an::NormScope scope) {
+    if (scope == m_model.scope()) return;
     m_model.setScope(scope);
     m_syncing = true;
     m_scopeBox->setCurrentIndex(m_scopeBox->findData(static_cast<int>(scope)));
@@ -426,7 +442,7 @@ void Dashboard::setScope(an::NormScope scope) {
 
 void Dashboard::setMethodActive(const std::string& id, bool on) {
     const int m = m_model.methodIndex(id);
-    if (m < 0) return;
+    if (m < 0 || m_model.isActive(m) == on) return;
     m_model.setActive(m, on);
     if (auto* b = methodButton(id); b && b->isChecked() != on) {
         m_syncing = true;

@@ -91,6 +91,9 @@ private:
     QWidget* buildSidePanel();
     void syncControls();
     void coloursChanged();
+    // Statistics are a summary: recomputed once per event-loop pass however
+    // many controls changed (they aggregate the whole matrix).
+    void scheduleStatistics();
     void updateWindowLabel();
     void updateRerun();
     QString suggestedFileName(ExportKind kind) const;
@@ -119,6 +122,7 @@ private:
     QSplitter* m_viewSplitter;
     QSplitter* m_mainSplitter;
     bool m_syncing = false;
+    bool m_statsPending = false;
     QString m_storedTarget, m_storedReduction;
 };
 

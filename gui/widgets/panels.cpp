@@ -4,7 +4,10 @@
 #include "widgets/selection_model.h"
 
 #include <QFontMetricsF>
+#include <QApplication>
 #include <QPainter>
+#include <QPointer>
+#include <QThreadPool>
 #include <QTextDocument>
 #include <QVBoxLayout>
 
@@ -24,10 +27,6 @@ QString num(double v, int precision = 4) {
 
 QString esc(const QString& s) { return s.toHtmlEscaped(); }
 
-QString swatch(const QColor& c) {
-    return QStringLiteral("<span style=\"color:%1\">■</span>").arg(c.name());
-}
-
 QLabel* makeLabel(QWidget* parent) {
     auto* l = new QLabel(parent);
     l->setWordWrap(true);
@@ -43,86 +42,151 @@ QLabel* makeLabel(QWidget* parent) {
 
 DetailsPanel::DetailsPanel(const ResultModel* model, SelectionModel* selection, QWidget* parent)
     : QWidget(parent), m_model(model), m_selection(selection) {
-    auto* lay = new QVBoxLayout(this);
-    lay->setContentsMargins(0, 0, 0, 0);
-    m_label = makeLabel(this);
-    lay->addWidget(m_label);
+    setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
     connect(selection, &SelectionModel::changed, this, &DetailsPanel::refresh);
     refresh();
 }
 
 QString DetailsPanel::text() const {
-    QTextDocument doc;
-    doc.setHtml(m_label->text());
-    return doc.toPlainText();
+    QStringList out;
+    for (const auto& l : m_lines) out << l.cells.join(QLatin1Char('\t'));
+    return out.join(QLatin1Char('\n'));
+}
+
+QSize DetailsPanel::sizeHint() const {
+    const QFontMetrics fm(font());
+    int h = 0;
+    for (const auto& l : m_lines) h += (l.kind == Line::Title ? fm.height() * 5 / 4 : fm.height()) + 3;
+    return {240, std::max(h, fm.height() * 2)};
 }
 
 void DetailsPanel::refresh() {
+    m_lines.clear();
     const int64_t k = m_selection->described();
-    if (!m_model->hasJob() || k < 0 || k >= m_model->contextLength()) {
-        m_label->setText(QStringLiteral("<span style=\"color:%1\">%2</span>")
-                             .arg(palette().color(QPalette::PlaceholderText).name(),
-                                  esc(tr("Hover a token or a heatmap cell to see its scores; click to pin it."))));
-        return;
-    }
-    const int64_t n = m_model->promptLength();
-    const int64_t focus = m_selection->focus() == k ? m_selection->pinned() : m_selection->focus();
-    const TokenDetails d = m_model->details(k, focus == k ? -1 : focus);
-    QString html;
-    html += QStringLiteral("<p style=\"margin:0\"><b style=\"font-size:large\">“%1”</b></p>")
-                .arg(esc(displayToken(d.text)));
-    html += QStringLiteral("<table cellspacing=\"0\" cellpadding=\"1\">");
-    auto row = [&](const QString& key, const QString& value) {
-        html += QStringLiteral("<tr><td style=\"padding-right:8px\">%1</td><td>%2</td></tr>").arg(esc(key), value);
+    auto add = [&](Line::Kind kind, QStringList cells, QColor swatch = QColor()) {
+        m_lines.push_back(Line{kind, std::move(cells), swatch});
     };
-    row(tr("Position"), d.output ? tr("%1 — output token %2 (context row %3)").arg(tokenSymbol(k, n)).arg(d.position).arg(k)
-                                 : tr("%1 — prompt token %2").arg(tokenSymbol(k, n)).arg(d.position));
-    row(tr("Token id"), QString::number(d.id));
-    if (d.output) {
-        row(tr("Step probability"), num(d.stepProbability));
-        row(tr("Step entropy"), d.stepEntropy >= 0 ? tr("%1 nats").arg(num(d.stepEntropy, 3)) : num(d.stepEntropy));
-    }
-    html += QStringLiteral("</table>");
-    if (!d.scores.empty()) {
-        const bool toFocus = std::any_of(d.scores.begin(), d.scores.end(), [](const MethodScore& s) {
-            return !std::isnan(s.toFocus);
-        });
-        html += QStringLiteral("<table cellspacing=\"0\" cellpadding=\"1\" style=\"margin-top:6px\"><tr>"
-                               "<th align=\"left\">%1</th><th align=\"right\">%2</th><th align=\"right\">%3</th>%4</tr>")
-                    .arg(esc(tr("Method")), esc(tr("raw I (eq. 6)")), esc(tr("rank")),
-                         toFocus ? QStringLiteral("<th align=\"right\">%1</th>")
-                                       .arg(esc(tr("→ %1").arg(tokenSymbol(focus, n))))
-                                 : QString());
-        for (const auto& s : d.scores) {
-            const auto& sm = m_model->methods()[static_cast<size_t>(s.method)];
-            html += QStringLiteral("<tr><td style=\"padding-right:8px\">%1 %2</td><td align=\"right\">%3</td>"
-                                   "<td align=\"right\" style=\"padding-left:8px\">%4</td>%5</tr>")
-                        .arg(swatch(sm.colour), esc(methodLabel(sm.id)), num(s.importance),
-                             s.rank > 0 ? QStringLiteral("%1/%2").arg(s.rank).arg(s.rankOf) : QStringLiteral("—"),
-                             toFocus ? QStringLiteral("<td align=\"right\" style=\"padding-left:8px\">%1</td>")
-                                           .arg(num(s.toFocus))
-                                     : QString());
+    if (!m_model->hasJob() || k < 0 || k >= m_model->contextLength()) {
+        add(Line::Note, {tr("Hover a token or a heatmap cell to see")});
+        add(Line::Note, {tr("its scores; click to pin it.")});
+    } else {
+        const int64_t n = m_model->promptLength();
+        const int64_t focus = m_selection->focus() == k ? m_selection->pinned() : m_selection->focus();
+        const TokenDetails d = m_model->details(k, focus == k ? -1 : focus);
+        add(Line::Title, {QStringLiteral("“%1”").arg(displayToken(d.text))});
+        add(Line::Pair, {tr("Position"), d.output ? tr("%1 · output %2 · row %3").arg(tokenSymbol(k, n)).arg(d.position).arg(k)
+                                                 : tr("%1 · prompt token %2").arg(tokenSymbol(k, n)).arg(d.position)});
+        add(Line::Pair, {tr("Token id"), QString::number(d.id)});
+        if (d.output) {
+            add(Line::Pair, {tr("Step probability"), num(d.stepProbability)});
+            add(Line::Pair, {tr("Step entropy"), std::isnan(d.stepEntropy) ? num(d.stepEntropy)
+                                                                           : tr("%1 nats").arg(num(d.stepEntropy, 3))});
         }
-        html += QStringLiteral("</table>");
-    }
-    if (const int64_t r = m_selection->cellRow(), c = m_selection->cellCol(); r >= 0 && c >= 0) {
-        html += QStringLiteral("<p style=\"margin-top:6px;margin-bottom:0\"><b>%1</b></p><table cellspacing=\"0\" "
-                               "cellpadding=\"1\">")
-                    .arg(esc(tr("Cell A[%1, %2]: %3 → %4")
-                                 .arg(r)
-                                 .arg(c)
-                                 .arg(tokenSymbol(r, n), tokenSymbol(n + c, n))));
-        for (int m : m_model->activeMethods()) {
-            const auto& raw = m_model->methodResult(m).raw;
-            const float v = raw.at(r, c);
-            const auto& sm = m_model->methods()[static_cast<size_t>(m)];
-            html += QStringLiteral("<tr><td style=\"padding-right:8px\">%1 %2</td><td align=\"right\">%3</td></tr>")
-                        .arg(swatch(sm.colour), esc(methodLabel(sm.id)),
-                             std::isnan(v) ? esc(tr("no value (future)")) : num(v));
+        if (!d.scores.empty()) {
+            const bool toFocus = std::any_of(d.scores.begin(), d.scores.end(),
+                                             [](const MethodScore& sc) { return !std::isnan(sc.toFocus); });
+            QStringList header{tr("Method"), tr("raw I (eq. 6)"), tr("rank")};
+            if (toFocus) header << tr("→ %1").arg(tokenSymbol(focus, n));
+            add(Line::Header, header);
+            for (const auto& sc : d.scores) {
+                const auto& sm = m_model->methods()[static_cast<size_t>(sc.method)];
+                QStringList cells{methodLabel(sm.id), num(sc.importance),
+                                  sc.rank > 0 ? QStringLiteral("%1/%2").arg(sc.rank).arg(sc.rankOf) : QStringLiteral("—")};
+                if (toFocus) cells << num(sc.toFocus);
+                add(Line::Method, cells, sm.colour);
+            }
         }
-        html += QStringLiteral("</table>");
+        if (const int64_t r = m_selection->cellRow(), c = m_selection->cellCol(); r >= 0 && c >= 0) {
+            add(Line::Header, {tr("Cell A[%1, %2]: %3 → %4").arg(r).arg(c).arg(tokenSymbol(r, n), tokenSymbol(n + c, n))});
+            for (int m : m_model->activeMethods()) {
+                const float v = m_model->methodResult(m).raw.at(r, c);
+                const auto& sm = m_model->methods()[static_cast<size_t>(m)];
+                add(Line::Method, {methodLabel(sm.id), std::isnan(v) ? tr("no value (future)") : num(v)}, sm.colour);
+            }
+        }
     }
-    m_label->setText(html);
+    if (static_cast<int>(m_lines.size()) != m_lineCount) {
+        m_lineCount = static_cast<int>(m_lines.size());
+        updateGeometry();
+    }
+    update();
+}
+
+void DetailsPanel::paintEvent(QPaintEvent*) {
+    QPainter p(this);
+    QFont bold = font();
+    bold.setBold(true);
+    const QPalette& pal = palette();
+    const QFontMetrics fm(font());
+    const int lineH = fm.height() + 3;
+    const int w = width();
+    // Columns of the method table: name, then right-aligned numbers.
+    const int numW = std::max(fm.horizontalAdvance(QStringLiteral("-0.0000e-00 ")),
+                              QFontMetrics(bold).horizontalAdvance(tr("raw I (eq. 6)") + QStringLiteral("  ")));
+    const int rankW = fm.horizontalAdvance(QStringLiteral("8888/8888 "));
+    int y = 0;
+    for (const auto& l : m_lines) {
+        switch (l.kind) {
+        case Line::Title: {
+            QFont big = bold;
+            big.setPointSizeF(font().pointSizeF() * 1.2);
+            p.setFont(big);
+            p.setPen(pal.color(QPalette::Text));
+            const QFontMetrics bfm(big);
+            p.drawText(QRect(0, y, w, bfm.height()), Qt::AlignLeft | Qt::AlignVCenter,
+                       bfm.elidedText(l.cells.value(0), Qt::ElideRight, w));
+            y += fm.height() * 5 / 4 + 3;
+            p.setFont(font());
+            continue;
+        }
+        case Line::Note:
+            p.setPen(pal.color(QPalette::PlaceholderText));
+            p.drawText(QRect(0, y, w, lineH), Qt::AlignLeft | Qt::AlignVCenter, l.cells.value(0));
+            break;
+        case Line::Pair: {
+            const int keyW = std::min(w / 2, fm.horizontalAdvance(tr("Step probability")) + 12);
+            p.setPen(pal.color(QPalette::PlaceholderText));
+            p.drawText(QRect(0, y, keyW, lineH), Qt::AlignLeft | Qt::AlignVCenter, l.cells.value(0));
+            p.setPen(pal.color(QPalette::Text));
+            p.drawText(QRect(keyW, y, w - keyW, lineH), Qt::AlignLeft | Qt::AlignVCenter,
+                       fm.elidedText(l.cells.value(1), Qt::ElideRight, w - keyW));
+            break;
+        }
+        case Line::Header:
+        case Line::Method: {
+            p.setFont(l.kind == Line::Header ? bold : font());
+            p.setPen(pal.color(QPalette::Text));
+            int x = 0;
+            if (l.kind == Line::Method) {
+                const int sw = fm.height() * 2 / 3;
+                p.fillRect(QRect(0, y + (lineH - sw) / 2, sw, sw), l.swatch);
+                x = sw + 5;
+            }
+            if (l.cells.size() == 1) {
+                p.drawText(QRect(x, y, w - x, lineH), Qt::AlignLeft | Qt::AlignVCenter,
+                           fm.elidedText(l.cells[0], Qt::ElideRight, w - x));
+            } else {
+                // name | value | rank | →focus, numbers right-aligned from the right edge.
+                const int extra = static_cast<int>(l.cells.size()) - 2; // columns after the value
+                int right = w;
+                std::vector<QRect> rects(static_cast<size_t>(l.cells.size()));
+                for (int c = static_cast<int>(l.cells.size()) - 1; c >= 1; --c) {
+                    const int cw = (c == 2 && extra >= 1) ? rankW : numW;
+                    rects[static_cast<size_t>(c)] = QRect(right - cw, y, cw, lineH);
+                    right -= cw;
+                }
+                p.drawText(QRect(x, y, std::max(0, right - x), lineH), Qt::AlignLeft | Qt::AlignVCenter,
+                           fm.elidedText(l.cells[0], Qt::ElideRight, std::max(0, right - x)));
+                for (int c = 1; c < l.cells.size(); ++c) {
+                    p.drawText(rects[static_cast<size_t>(c)], Qt::AlignRight | Qt::AlignVCenter, l.cells[c]);
+                }
+            }
+            p.setFont(font());
+            break;
+        }
+        }
+        y += lineH;
+    }
 }
 
 // ------------------------------------------------------------------ charts
@@ -241,14 +305,40 @@ StatisticsPanel::StatisticsPanel(const ResultModel* model, SelectionModel* selec
 }
 
 void StatisticsPanel::refresh() {
+    const quint64 serial = ++m_serial;
     if (!m_model->hasJob() || m_model->contextLength() == 0) {
+        m_computing = false;
+        m_stats = Statistics{};
         m_basis->setText(QString());
         m_top->setData({}, {}, QColor());
         m_hist->setHistogram({}, QColor());
         m_summary->setText(QString());
+        emit updated();
         return;
     }
-    m_stats = m_model->statistics(m_selection->pinned());
+    StatisticsRequest rq = m_model->statisticsRequest(m_selection->pinned());
+    // Below ~2 million cells the statistics take a few milliseconds.
+    if (rq.cells() < 2'000'000) {
+        apply(computeStatistics(rq));
+        return;
+    }
+    m_computing = true;
+    m_basis->setText(QStringLiteral("<i>%1</i>").arg(esc(tr("Computing statistics…"))));
+    QPointer<StatisticsPanel> self(this);
+    QThreadPool::globalInstance()->start([self, rq = std::move(rq), serial] {
+        auto stats = std::make_shared<Statistics>(computeStatistics(rq));
+        QMetaObject::invokeMethod(
+            qApp,
+            [self, stats, serial] {
+                if (self && self->m_serial == serial) self->apply(*stats);
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void StatisticsPanel::apply(const Statistics& stats) {
+    m_computing = false;
+    m_stats = stats;
     m_basis->setText(QStringLiteral("<b>%1</b>").arg(esc(m_stats.basis)));
     std::vector<QString> labels;
     for (int64_t k : m_stats.top) {
@@ -263,6 +353,7 @@ void StatisticsPanel::refresh() {
     m_top->setData(labels, m_stats.topValues, colour);
     m_hist->setHistogram(m_stats.histogram, colour);
     m_summary->setText(tr("Concentration: Gini %1 · entropy %2").arg(num(m_stats.gini, 2), num(m_stats.entropy, 2)));
+    emit updated();
 }
 
 // ---------------------------------------------------------------- warnings

@@ -14,17 +14,30 @@ class SelectionModel;
 // Hovered (else pinned) token: text, id, position, per active method the raw
 // importance and its rank, the value towards the focus token; step
 // probability and entropy for output tokens; the hovered heatmap cell.
+// Painted directly (it changes on every hover, so no rich-text layout).
 class DetailsPanel : public QWidget {
     Q_OBJECT
 public:
     DetailsPanel(const ResultModel* model, SelectionModel* selection, QWidget* parent = nullptr);
     void refresh();
-    QString text() const; // plain text of what is shown (tests, export)
+    QString text() const; // plain text of what is shown (tests)
+    QSize sizeHint() const override;
+    QSize minimumSizeHint() const override { return sizeHint(); }
+
+protected:
+    void paintEvent(QPaintEvent* event) override;
 
 private:
+    // One line: cells separated by columns; a swatch colour for method rows.
+    struct Line {
+        enum Kind { Title, Pair, Header, Method, Note } kind = Pair;
+        QStringList cells;
+        QColor swatch;
+    };
     const ResultModel* m_model;
     SelectionModel* m_selection;
-    QLabel* m_label;
+    std::vector<Line> m_lines;
+    int m_lineCount = -1;
 };
 
 // Horizontal bars: one row per top token.
@@ -65,10 +78,17 @@ class StatisticsPanel : public QWidget {
     Q_OBJECT
 public:
     StatisticsPanel(const ResultModel* model, SelectionModel* selection, QWidget* parent = nullptr);
+    // Synchronous for small results; on a worker thread when the matrices
+    // are large (a "computing…" note shows meanwhile).
     void refresh();
     const Statistics& statistics() const { return m_stats; }
+    bool isComputing() const { return m_computing; }
+
+signals:
+    void updated();
 
 private:
+    void apply(const Statistics& stats);
     const ResultModel* m_model;
     SelectionModel* m_selection;
     QLabel* m_basis;
@@ -76,7 +96,8 @@ private:
     HistogramChart* m_hist;
     QLabel* m_summary;
     Statistics m_stats;
-    int64_t m_shownFocus = -2;
+    quint64 m_serial = 0;
+    bool m_computing = false;
 };
 
 // The result's warnings (and methods that could not be shown), each with

@@ -56,22 +56,30 @@ QSize TokenView::sizeHint() const { return {640, 320}; }
 
 void TokenView::tokensChanged() {
     const auto& tokens = m_model->contextTokens();
-    m_texts.clear();
-    m_texts.reserve(tokens.size());
-    for (const auto& t : tokens) {
-        QStaticText st(displayToken(t));
-        st.setTextFormat(Qt::PlainText);
-        st.setPerformanceHint(QStaticText::AggressiveCaching);
-        st.prepare(QTransform(), font());
-        m_texts.push_back(std::move(st));
-    }
+    m_display.clear();
+    m_display.reserve(tokens.size());
+    for (const auto& t : tokens) m_display.push_back(displayToken(t));
+    m_texts.assign(tokens.size(), QStaticText());
+    m_textReady.assign(tokens.size(), false);
     m_colourDirty = true;
     relayout();
 }
 
+const QStaticText& TokenView::staticText(size_t k) const {
+    if (!m_textReady[k]) {
+        QStaticText& st = m_texts[k];
+        st.setText(m_display[k]);
+        st.setTextFormat(Qt::PlainText);
+        st.setPerformanceHint(QStaticText::AggressiveCaching);
+        st.prepare(QTransform(), font());
+        m_textReady[k] = true;
+    }
+    return m_texts[k];
+}
+
 void TokenView::coloursChanged() {
     m_colourDirty = true;
-    relayout(); // the legend's contents may change its height
+    viewport()->update();
 }
 
 double TokenView::legendHeight() const {
@@ -82,13 +90,12 @@ double TokenView::legendHeight() const {
 void TokenView::relayout() {
     const QFontMetricsF fm(font());
     const auto& tokens = m_model->contextTokens();
-    std::vector<QString> display;
     std::vector<int> breaks;
-    display.reserve(tokens.size());
     breaks.reserve(tokens.size());
-    for (size_t k = 0; k < tokens.size(); ++k) {
-        display.push_back(m_texts.size() == tokens.size() ? m_texts[k].text() : displayToken(tokens[k]));
-        breaks.push_back(newlineCount(tokens[k]));
+    for (size_t k = 0; k < tokens.size(); ++k) breaks.push_back(newlineCount(tokens[k]));
+    if (m_display.size() != tokens.size()) {
+        m_display.clear();
+        for (const auto& t : tokens) m_display.push_back(displayToken(t));
     }
     QHash<QString, double> widths;
     auto measure = [&](const QString& s) {
@@ -99,7 +106,7 @@ void TokenView::relayout() {
         return w;
     };
     const double width = viewport()->width() - 2 * m_margin;
-    m_layout.compute(display, breaks, m_model->promptLength(), layoutParams(fm, m_margin, legendHeight(), width),
+    m_layout.compute(m_display, breaks, m_model->promptLength(), layoutParams(fm, m_margin, legendHeight(), width),
                      measure);
     updateScrollBar();
     viewport()->update();
@@ -121,7 +128,7 @@ void TokenView::scrollContentsBy(int, int) { viewport()->update(); }
 
 void TokenView::changeEvent(QEvent* event) {
     QAbstractScrollArea::changeEvent(event);
-    if (event->type() == QEvent::FontChange) tokensChanged();
+    if (event->type() == QEvent::FontChange) tokensChanged(); // static texts are prepared for the font
     if (event->type() == QEvent::PaletteChange || event->type() == QEvent::StyleChange) {
         m_colourDirty = true;
         viewport()->update();
@@ -353,7 +360,7 @@ void TokenView::paintContent(QPainter& p, double top, double bottom, const QPale
             p.setBrush(fill.alpha() > 0 ? QBrush(fill) : QBrush(Qt::NoBrush));
             p.drawRoundedRect(box.rect.adjusted(0.5, 0.5, -0.5, -0.5), kRadius, kRadius);
             p.setPen(m_textColours[k]);
-            const QStaticText& st = m_texts[k];
+            const QStaticText& st = staticText(k);
             const QSizeF ts = st.size();
             const QPointF at(box.rect.left() + pad, box.rect.top() + (box.rect.height() - ts.height()) / 2);
             if (ts.width() + 2 * pad > box.rect.width() + 0.5) {

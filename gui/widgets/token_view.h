@@ -68,7 +68,11 @@ private:
     const ResultModel* m_model;
     SelectionModel* m_selection;
     TokenLayout m_layout;
-    std::vector<QStaticText> m_texts;
+    // Display text of every token; its QStaticText is prepared when first painted.
+    std::vector<QString> m_display;
+    mutable std::vector<QStaticText> m_texts;
+    mutable std::vector<bool> m_textReady;
+    const QStaticText& staticText(size_t k) const;
     double m_margin = 12;
 
     mutable bool m_colourDirty = true;
