@@ -24,7 +24,7 @@ namespace {
 
 struct Options {
     QStringList files;
-    QString screenshot, methods, scope, heatmap, page, thenOpen, exportTokens, exportHeatmap, theme;
+    QString screenshot, methods, scope, heatmap, page, thenOpen, exportTokens, exportHeatmap, theme, showModel;
     QSize size{1440, 900};
     int delay = 400;
     int window = 0;
@@ -34,6 +34,12 @@ struct Options {
 
 void applyViewState(MainWindow& w, const Options& o) {
     Dashboard* d = w.dashboard();
+    if (!o.showModel.isEmpty()) {
+        const auto& models = d->model().models();
+        for (size_t i = 0; i < models.size(); ++i) {
+            if (QString::fromStdString(models[i]) == o.showModel) d->setCurrentModel(static_cast<int>(i));
+        }
+    }
     if (!o.methods.isEmpty()) {
         const QStringList want = o.methods.split(QLatin1Char(','), Qt::SkipEmptyParts);
         for (const auto& m : d->model().methods()) {
@@ -125,6 +131,7 @@ int runApplication(QApplication& app) {
     const auto cell = opt("cell", "Hover the heatmap cell ROW,COL.", "row,col");
     const auto heatmap = opt("heatmap", "Heatmap zoom: fit, reset or a cell size in pixels.", "zoom");
     const auto page = opt("page", "Page to show: newjob, jobs or dashboard.", "page");
+    const auto showModel = opt("show-model", "Show this model of a multi-model result.", "name");
     const auto thenOpen = opt("then-open", "Open this file after the first (e.g. to show an error).", "file");
     const auto exportTokens = opt("export-tokens", "Export the token view PNG before quitting (with --screenshot).", "png");
     const auto exportHeatmap = opt("export-heatmap", "Export the heatmap PNG before quitting (with --screenshot).", "png");
@@ -139,6 +146,7 @@ int runApplication(QApplication& app) {
     o->scope = parser.value(scope);
     o->heatmap = parser.value(heatmap);
     o->page = parser.value(page);
+    o->showModel = parser.value(showModel);
     o->thenOpen = parser.value(thenOpen);
     o->exportTokens = parser.value(exportTokens);
     o->exportHeatmap = parser.value(exportHeatmap);

@@ -5,7 +5,7 @@
 //             [--screenshot PNG [--size WxH] [--delay MS]]
 //             [--methods ID,ID] [--window C] [--scope matrix|column|l1]
 //             [--hover K] [--pin K] [--cell ROW,COL] [--heatmap fit|reset|ZOOM]
-//             [--page newjob|jobs|dashboard] [--then-open FILE]
+//             [--page newjob|jobs|dashboard] [--show-model NAME] [--then-open FILE]
 //             [--export-tokens PNG] [--export-heatmap PNG] [--scale S]
 //
 // FILE opens like a dropped file. --screenshot saves the window once the

@@ -16,6 +16,7 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QMenu>
 #include <QPainter>
 #include <QPixmap>
 #include <QPushButton>
@@ -240,9 +241,38 @@ QWidget* Dashboard::buildHeader() {
     row2->addWidget(m_rerunButton);
     row2->addWidget(m_storedLabel);
     row2->addStretch(1);
+
+    // Exports of what is on screen: a menu, and the scale of PNG images.
+    auto* scaleLabel = new QLabel(tr("PNG ×"), header);
+    m_scaleBox = new QComboBox(header);
+    for (int sc : {1, 2, 3, 4}) m_scaleBox->addItem(QStringLiteral("%1").arg(sc), sc);
+    m_scaleBox->setCurrentIndex(1);
+    m_scaleBox->setToolTip(tr("Scale of exported PNG images: pixels per screen pixel (2 for slides and print)."));
+    scaleLabel->setBuddy(m_scaleBox);
+    auto* exportButton = new QToolButton(header);
+    exportButton->setText(tr("Export"));
+    exportButton->setToolTip(tr("Save what is on screen: the token view or the heatmap as PNG (with title and "
+                                "legend), the result JSON, the matrix as CSV."));
+    exportButton->setPopupMode(QToolButton::InstantPopup);
+    exportButton->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    auto* menu = new QMenu(exportButton);
+    const std::pair<QString, ExportKind> items[] = {
+        {tr("Token View as PNG…\tCtrl+E"), ExportKind::TokenViewPng},
+        {tr("Heatmap as PNG…\tCtrl+Shift+E"), ExportKind::HeatmapPng},
+        {tr("Result JSON…\tCtrl+Shift+S"), ExportKind::ResultJson},
+        {tr("Matrix as CSV…\tCtrl+Shift+C"), ExportKind::MatrixCsv},
+    };
+    for (const auto& [text, kind] : items) {
+        connect(menu->addAction(text), &QAction::triggered, this, [this, kind = kind] { exportInteractive(kind); });
+    }
+    exportButton->setMenu(menu);
+    row2->addWidget(scaleLabel);
+    row2->addWidget(m_scaleBox);
+    row2->addWidget(exportButton);
+
     m_sourceLabel = new QLabel(header);
     m_sourceLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    row2->addWidget(m_sourceLabel);
+    row1->addWidget(m_sourceLabel);
     return header;
 }
 
@@ -273,42 +303,10 @@ QWidget* Dashboard::buildSidePanel() {
     wl->addWidget(m_warnings);
     lay->addWidget(m_warningsBox);
 
-    auto* exportBox = new QGroupBox(tr("Export what is on screen"), side);
-    auto* el = new QVBoxLayout(exportBox);
-    auto* scaleRow = new QHBoxLayout;
-    auto* scaleLabel = new QLabel(tr("PNG scale:"), exportBox);
-    m_scaleBox = new QComboBox(exportBox);
-    for (int s : {1, 2, 3, 4}) m_scaleBox->addItem(QStringLiteral("%1×").arg(s), s);
-    m_scaleBox->setCurrentIndex(1);
-    m_scaleBox->setToolTip(tr("Pixels per screen pixel in exported images (2× for slides and print)."));
-    scaleLabel->setBuddy(m_scaleBox);
-    scaleRow->addWidget(scaleLabel);
-    scaleRow->addWidget(m_scaleBox);
-    scaleRow->addStretch(1);
-    el->addLayout(scaleRow);
-    auto* grid = new QHBoxLayout;
-    auto* grid2 = new QHBoxLayout;
-    auto addButton = [&](QHBoxLayout* l, const QString& text, const QString& tip, ExportKind kind) {
-        auto* b = new QPushButton(text, exportBox);
-        b->setToolTip(tip);
-        connect(b, &QPushButton::clicked, this, [this, kind] { exportInteractive(kind); });
-        l->addWidget(b);
-    };
-    addButton(grid, tr("Tokens PNG…"), tr("The token view with its legend and the current hover/pin (Ctrl+E)"),
-              ExportKind::TokenViewPng);
-    addButton(grid, tr("Heatmap PNG…"), tr("The heatmap as zoomed now, with labels and legend (Ctrl+Shift+E)"),
-              ExportKind::HeatmapPng);
-    addButton(grid2, tr("Result JSON…"), tr("The whole result in the contract's JSON (Ctrl+Shift+S)"),
-              ExportKind::ResultJson);
-    addButton(grid2, tr("Matrix CSV…"), tr("The matrix shown: raw with one method, the eq. 10 mean with several"),
-              ExportKind::MatrixCsv);
-    el->addLayout(grid);
-    el->addLayout(grid2);
-    lay->addWidget(exportBox);
     lay->addStretch(1);
 
     scroll->setWidget(side);
-    scroll->setMinimumWidth(300);
+    scroll->setMinimumWidth(350);
     return scroll;
 }
 

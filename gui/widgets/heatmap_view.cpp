@@ -49,6 +49,7 @@ void HeatmapView::tokensChanged() {
     measureLabels();
     updatePlot();
     m_geom.setShape(m_model->contextLength(), m_model->outputLength());
+    m_zoomMode = ZoomMode::Auto;
     m_imageDirty = true;
     update();
     emit viewChanged();
@@ -59,7 +60,30 @@ void HeatmapView::coloursChanged() {
     update();
 }
 
+const QStaticText& HeatmapView::label(int64_t k, bool column) const {
+    const int side = column ? 1 : 0;
+    auto& texts = m_labels[side];
+    auto& ready = m_labelReady[side];
+    const auto i = static_cast<size_t>(k);
+    if (!ready[i]) {
+        QFont f = font();
+        f.setItalic(!column && k >= m_model->promptLength());
+        const QFontMetricsF fm(f);
+        const double w = (column ? m_colLabelH : m_rowLabelW) - 2 * kGap;
+        texts[i].setText(fm.elidedText(displayToken(m_model->contextTokens()[i]), Qt::ElideRight, w));
+        texts[i].setTextFormat(Qt::PlainText);
+        texts[i].setPerformanceHint(QStaticText::AggressiveCaching);
+        texts[i].prepare(QTransform(), f);
+        ready[i] = true;
+    }
+    return texts[i];
+}
+
 void HeatmapView::measureLabels() {
+    for (int side = 0; side < 2; ++side) {
+        m_labels[side].assign(m_model->contextTokens().size(), QStaticText());
+        m_labelReady[side].assign(m_model->contextTokens().size(), false);
+    }
     const QFontMetricsF fm(font());
     const auto& tokens = m_model->contextTokens();
     double rowW = fm.horizontalAdvance(QStringLiteral("context ↓")), colW = 0;
@@ -85,16 +109,16 @@ void HeatmapView::updatePlot() {
 
 void HeatmapView::resizeEvent(QResizeEvent* event) {
     QWidget::resizeEvent(event);
-    const bool first = m_geom.plot().width() <= 1;
     updatePlot();
-    if (first) m_geom.reset();
+    if (m_zoomMode == ZoomMode::Auto) m_geom.reset();
+    else if (m_zoomMode == ZoomMode::Fit) m_geom.fit();
     emit viewChanged();
 }
 
 void HeatmapView::changeEvent(QEvent* event) {
     QWidget::changeEvent(event);
     if (event->type() == QEvent::FontChange) {
-        measureLabels();
+        measureLabels(); // also drops the prepared labels
         updatePlot();
     }
     if (event->type() == QEvent::PaletteChange || event->type() == QEvent::StyleChange) m_imageDirty = true;
@@ -219,6 +243,7 @@ void HeatmapView::wheelEvent(QWheelEvent* event) {
     const QPoint angle = event->angleDelta();
     if (event->modifiers() & Qt::ControlModifier) {
         m_geom.zoomAt(event->position(), std::pow(1.0015, angle.y()));
+        m_zoomMode = ZoomMode::Manual;
     } else {
         QPointF delta = event->pixelDelta().isNull() ? QPointF(angle) * 0.5 : QPointF(event->pixelDelta());
         if (event->modifiers() & Qt::ShiftModifier) delta = QPointF(delta.y(), delta.x());
@@ -255,24 +280,28 @@ void HeatmapView::keyPressEvent(QKeyEvent* event) {
 }
 
 void HeatmapView::zoomIn() {
+    m_zoomMode = ZoomMode::Manual;
     m_geom.zoomAt(m_geom.plot().center(), 1.5);
     update();
     emit viewChanged();
 }
 
 void HeatmapView::zoomOut() {
+    m_zoomMode = ZoomMode::Manual;
     m_geom.zoomAt(m_geom.plot().center(), 1 / 1.5);
     update();
     emit viewChanged();
 }
 
 void HeatmapView::fitAll() {
+    m_zoomMode = ZoomMode::Fit;
     m_geom.fit();
     update();
     emit viewChanged();
 }
 
 void HeatmapView::resetZoom() {
+    m_zoomMode = ZoomMode::Auto;
     m_geom.reset();
     update();
     emit viewChanged();
@@ -397,23 +426,28 @@ void HeatmapView::paintLabels(QPainter& p, const QPalette& pal) const {
     auto drawRow = [&](int64_t r, bool highlighted) {
         const double y = m_geom.cellRect(r, 0).center().y();
         const QRectF rect(kGap, y - fh / 2, m_rowLabelW - 2 * kGap, fh);
-        const QString text = fm.elidedText(displayToken(tokens[static_cast<size_t>(r)]), Qt::ElideRight, rect.width());
         if (highlighted) {
-            const double w = fm.horizontalAdvance(text) + 6;
+            const QString text = fm.elidedText(displayToken(tokens[static_cast<size_t>(r)]), Qt::ElideRight, rect.width());
+            const double w = QFontMetricsF(boldFont).horizontalAdvance(text) + 6;
             p.fillRect(QRectF(rect.right() - w + 3, rect.top(), w, rect.height()), highlightBg);
             p.setFont(boldFont);
             p.setPen(highlightText);
-        } else {
-            p.setFont(r >= n ? outFont : font());
-            p.setPen(pal.color(r >= n ? QPalette::PlaceholderText : QPalette::Text));
+            p.drawText(rect, Qt::AlignRight | Qt::AlignVCenter, text);
+            return;
         }
-        p.drawText(rect, Qt::AlignRight | Qt::AlignVCenter, text);
+        const QStaticText& st = label(r, false);
+        p.setFont(r >= n ? outFont : font());
+        p.setPen(pal.color(r >= n ? QPalette::PlaceholderText : QPalette::Text));
+        p.drawStaticText(QPointF(rect.right() - st.size().width(), y - st.size().height() / 2), st);
     };
     const auto [r0, r1] = m_geom.visibleRows();
+    // Labels too close to the highlighted one give way to it.
+    const bool hasRow = hovRow >= 0 && hovRow < m_geom.rows();
     for (int64_t r = (r0 + rowStep - 1) / rowStep * rowStep; r < r1; r += rowStep) {
-        if (r != hovRow) drawRow(r, false);
+        if (hasRow && std::abs(static_cast<double>(r - hovRow)) * m_geom.cellH() < fh + 1) continue;
+        drawRow(r, false);
     }
-    if (hovRow >= 0 && hovRow < m_geom.rows()) drawRow(hovRow, true);
+    if (hasRow) drawRow(hovRow, true);
     p.restore();
 
     // Columns: rotated, reading upwards, ending just above the plot.
@@ -423,27 +457,33 @@ void HeatmapView::paintLabels(QPainter& p, const QPalette& pal) const {
     auto drawCol = [&](int64_t c, bool highlighted) {
         const double x = m_geom.cellRect(0, c).center().x();
         const QRectF rect(kGap, -fh / 2, m_colLabelH - 2 * kGap, fh);
-        const QString text =
-            fm.elidedText(displayToken(tokens[static_cast<size_t>(n + c)]), Qt::ElideRight, rect.width());
         p.save();
         p.translate(x, plot.top());
         p.rotate(-90);
         if (highlighted) {
-            p.fillRect(QRectF(rect.left() - 3, rect.top(), fm.horizontalAdvance(text) + 6, rect.height()), highlightBg);
+            const QString text =
+                fm.elidedText(displayToken(tokens[static_cast<size_t>(n + c)]), Qt::ElideRight, rect.width());
+            p.fillRect(QRectF(rect.left() - 3, rect.top(), QFontMetricsF(boldFont).horizontalAdvance(text) + 6,
+                              rect.height()),
+                       highlightBg);
             p.setFont(boldFont);
             p.setPen(highlightText);
+            p.drawText(rect, Qt::AlignLeft | Qt::AlignVCenter, text);
         } else {
+            const QStaticText& st = label(n + c, true);
             p.setFont(font());
             p.setPen(pal.color(QPalette::Text));
+            p.drawStaticText(QPointF(rect.left(), -st.size().height() / 2), st);
         }
-        p.drawText(rect, Qt::AlignLeft | Qt::AlignVCenter, text);
         p.restore();
     };
     const auto [c0, c1] = m_geom.visibleCols();
+    const bool hasCol = hovCol >= 0 && hovCol < m_geom.cols();
     for (int64_t c = (c0 + colStep - 1) / colStep * colStep; c < c1; c += colStep) {
-        if (c != hovCol) drawCol(c, false);
+        if (hasCol && std::abs(static_cast<double>(c - hovCol)) * m_geom.cellW() < fh + 1) continue;
+        drawCol(c, false);
     }
-    if (hovCol >= 0 && hovCol < m_geom.cols()) drawCol(hovCol, true);
+    if (hasCol) drawCol(hovCol, true);
     p.restore();
     p.setFont(font());
 }
@@ -462,6 +502,12 @@ void HeatmapView::paintLegend(QPainter& p, QSizeF size, const QPalette& pal) con
     p.drawRect(swatch);
     x += sw + 6;
     p.setPen(pal.color(QPalette::PlaceholderText));
+    const QString text = legendText();
+    const double w = std::max(0.0, size.width() - x - kGap);
+    p.drawText(QRectF(x, y, w, h), Qt::AlignVCenter | Qt::AlignLeft, fm.elidedText(text, Qt::ElideRight, w));
+}
+
+QString HeatmapView::legendText() const {
     const QString cellSize = m_geom.cellW() >= 1 && m_geom.cellH() >= 1
                                  ? tr("%1 × %2 px per cell").arg(m_geom.cellW(), 0, 'f', 0).arg(m_geom.cellH(), 0, 'f', 0)
                                  : tr("%1 × %2 cells per px")
@@ -471,8 +517,7 @@ void HeatmapView::paintLegend(QPainter& p, QSizeF size, const QPalette& pal) con
                              .arg(m_geom.rows())
                              .arg(m_geom.cols())
                              .arg(cellSize);
-    const double w = std::max(0.0, size.width() - x - kGap);
-    p.drawText(QRectF(x, y, w, h), Qt::AlignVCenter | Qt::AlignLeft, fm.elidedText(text, Qt::ElideRight, w));
+    return text;
 }
 
 QImage HeatmapView::render(double scale, const QString& title) const {
@@ -482,7 +527,14 @@ QImage HeatmapView::render(double scale, const QString& title) const {
     titleFont.setPointSizeF(font().pointSizeF() * 1.25);
     const QFontMetricsF tfm(titleFont);
     const double titleH = title.isEmpty() ? 0 : std::ceil(tfm.height()) + 16;
-    const QSizeF body = size();
+    // What is on screen, cropped to the matrix, its labels and the legend
+    // (a small matrix does not export a mostly empty canvas).
+    const QFontMetricsF fm(font());
+    const QRectF content = m_geom.contentRect().intersected(m_geom.plot());
+    const double legendW = m_rowLabelW + fm.height() + 6 + fm.horizontalAdvance(legendText()) + 2 * kGap;
+    const double titleW = title.isEmpty() ? 0 : tfm.horizontalAdvance(title) + 24;
+    const QSizeF body(std::min<double>(width(), std::max({content.right() + 2 * kGap, legendW, titleW})),
+                      std::min<double>(height(), content.bottom() + legendHeight() + 4));
     QImage img(static_cast<int>(std::ceil(body.width() * scale)),
                static_cast<int>(std::ceil((body.height() + titleH) * scale)), QImage::Format_ARGB32_Premultiplied);
     img.setDevicePixelRatio(scale);

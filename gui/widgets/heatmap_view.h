@@ -10,6 +10,7 @@
 #include "viewmodel/result_model.h"
 
 #include <QImage>
+#include <QStaticText>
 #include <QWidget>
 
 #include <map>
@@ -71,16 +72,25 @@ private:
     void paintAll(QPainter& p, QSizeF size, const QPalette& pal) const;
     void paintLabels(QPainter& p, const QPalette& pal) const;
     void paintLegend(QPainter& p, QSizeF size, const QPalette& pal) const;
+    QString legendText() const;
 
     const ResultModel* m_model;
     SelectionModel* m_selection;
     HeatmapGeometry m_geom;
     double m_rowLabelW = 80, m_colLabelH = 60;
 
+    // Labels, elided and laid out once (when first drawn).
+    const QStaticText& label(int64_t k, bool column) const;
+    mutable std::vector<QStaticText> m_labels[2];
+    mutable std::vector<bool> m_labelReady[2];
+
     mutable bool m_imageDirty = true;
     mutable QColor m_imageBase;
     mutable std::map<std::pair<int, int>, QImage> m_levels; // (0,0) is the cell image
 
+    // Auto: the default view, recomputed when the widget resizes; Fit: the
+    // whole matrix, kept on resize; Manual: the user zoomed, kept as is.
+    enum class ZoomMode { Auto, Fit, Manual } m_zoomMode = ZoomMode::Auto;
     QPointF m_pressPos, m_lastPos;
     bool m_pressed = false, m_dragging = false;
 };

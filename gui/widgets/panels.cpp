@@ -43,6 +43,9 @@ QLabel* makeLabel(QWidget* parent) {
 DetailsPanel::DetailsPanel(const ResultModel* model, SelectionModel* selection, QWidget* parent)
     : QWidget(parent), m_model(model), m_selection(selection) {
     setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
+    setToolTip(tr("I (eq. 6): the token's raw importance, the sum of its attributions (over the outputs for a prompt "
+                  "token, over the prompt for an output token).\nRank: its place among the prompt (or output) tokens, "
+                  "1 = most important.\n→ token: its raw window value (eq. 4/5) towards the pinned or hovered token."));
     connect(selection, &SelectionModel::changed, this, &DetailsPanel::refresh);
     refresh();
 }
@@ -85,7 +88,7 @@ void DetailsPanel::refresh() {
         if (!d.scores.empty()) {
             const bool toFocus = std::any_of(d.scores.begin(), d.scores.end(),
                                              [](const MethodScore& sc) { return !std::isnan(sc.toFocus); });
-            QStringList header{tr("Method"), tr("raw I (eq. 6)"), tr("rank")};
+            QStringList header{tr("Method"), tr("I (eq. 6)"), tr("rank")};
             if (toFocus) header << tr("→ %1").arg(tokenSymbol(focus, n));
             add(Line::Header, header);
             for (const auto& sc : d.scores) {
@@ -121,8 +124,8 @@ void DetailsPanel::paintEvent(QPaintEvent*) {
     const int lineH = fm.height() + 3;
     const int w = width();
     // Columns of the method table: name, then right-aligned numbers.
-    const int numW = std::max(fm.horizontalAdvance(QStringLiteral("-0.0000e-00 ")),
-                              QFontMetrics(bold).horizontalAdvance(tr("raw I (eq. 6)") + QStringLiteral("  ")));
+    const int numW = std::max(fm.horizontalAdvance(QStringLiteral("-0.000e-00 ")),
+                              QFontMetrics(bold).horizontalAdvance(tr("I (eq. 6)") + QStringLiteral("  ")));
     const int rankW = fm.horizontalAdvance(QStringLiteral("8888/8888 "));
     int y = 0;
     for (const auto& l : m_lines) {
@@ -316,7 +319,7 @@ void StatisticsPanel::refresh() {
         emit updated();
         return;
     }
-    StatisticsRequest rq = m_model->statisticsRequest(m_selection->pinned());
+    StatisticsRequest rq = m_model->statisticsRequest(m_selection->pinned(), 8);
     // Below ~2 million cells the statistics take a few milliseconds.
     if (rq.cells() < 2'000'000) {
         apply(computeStatistics(rq));
@@ -404,6 +407,10 @@ void WarningsPanel::refresh() {
             if (r.model != model || r.status != RunStatus::Completed) continue;
             for (const auto& w : r.warnings) {
                 QString body = QString::fromStdString(w);
+                // "integrated gradients has not converged…" under the title
+                // "Integrated gradients:" reads "has not converged…".
+                const QString label = methodLabel(r.method);
+                if (body.startsWith(label, Qt::CaseInsensitive)) body = body.mid(label.size()).trimmed();
                 if (!body.isEmpty()) body[0] = body[0].toUpper();
                 item(methodLabel(r.method) + QStringLiteral(":"), body, adviceFor(r.method, w));
             }

@@ -396,8 +396,11 @@ TEST_F(Window, ExportsWriteValidFiles) {
     ASSERT_EQ(dash->exportHeatmapPng(heat, 3), QString());
     QImage himg(heat);
     ASSERT_FALSE(himg.isNull());
-    EXPECT_EQ(himg.width(), 3 * dash->heatmapView()->width());
-    EXPECT_GT(himg.height(), 3 * dash->heatmapView()->height()); // plus the title
+    // Cropped to the matrix, labels and legend (the sample's matrix is small).
+    EXPECT_LE(himg.width(), 3 * dash->heatmapView()->width());
+    EXPECT_GE(himg.width(), 3 * 300);
+    EXPECT_NEAR(himg.devicePixelRatio(), 1.0, 1e-9); // saved as plain pixels
+    EXPECT_GT(himg.height(), 3 * 12 * 10); // 12 rows of cells at least 10 px, plus labels and title
 
     const QString json = tmp.filePath(QStringLiteral("result.json"));
     ASSERT_EQ(dash->exportResultJson(json), QString());
