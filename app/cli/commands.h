@@ -27,6 +27,9 @@ int runGenerate(const Args& args);
 int runAttribute(const Args& args);
 int runRun(const Args& args);
 int runJobs(const Args& args);
+int runTrainDemo(const Args& args);
+int runEvalDemo(const Args& args);
+int runFaithfulness(const Args& args);
 
 const std::vector<Command>& commands();
 

@@ -16,6 +16,9 @@ const std::vector<Command>& commands() {
         {"attribute", "attribution matrices of one or more models and methods, as result JSON", &runAttribute},
         {"run", "run a job file (or a .jsonl batch) through the job queue and results store", &runRun},
         {"jobs", "list, show, export, import or delete jobs in the results store", &runJobs},
+        {"train-demo", "train a demo model on the synthetic task corpus and write a Hugging Face folder", &runTrainDemo},
+        {"eval-demo", "held-out accuracy of a demo model per task family", &runEvalDemo},
+        {"faithfulness", "evidence hit@1 / MRR and ERASER metrics of attribution methods on the demo tasks", &runFaithfulness},
     };
     return table;
 }

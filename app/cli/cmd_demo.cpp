@@ -1,0 +1,129 @@
+// train-demo and eval-demo: the bundled demo models (core/demo).
+
+#include "commands.h"
+#include "common.h"
+
+#include "demo/demo_model.h"
+
+#include <ATen/Parallel.h>
+
+#include <cstdio>
+#include <iostream>
+
+namespace tokenlens::cli {
+
+int runTrainDemo(const Args& args) {
+    const std::string cmd = "train-demo";
+    ArgParser p(cmd, "--arch llama|gpt2 --out DIR [--steps N] [--seed S] [--batch B] [--lr LR]");
+    p.option("arch", "A", "llama or gpt2 (the two shipped sizes)");
+    p.option("out", "DIR", "folder to write the Hugging Face model into");
+    p.option("steps", "N", "optimizer steps (default: llama 1400, gpt2 1600)");
+    p.option("seed", "S", "seed of initialisation and of the training stream (default 1)");
+    p.option("batch", "B", "examples per step (default 64)");
+    p.option("lr", "LR", "peak learning rate of AdamW (default: llama 2e-3, gpt2 3e-3)");
+    p.option("copy-steps", "N", "steps of the copy phase at the start (default: a quarter of --steps)");
+    p.option("threads", "T", "LibTorch intra-op threads (default 1: the matrices are small; more threads are slower on a busy machine)");
+    if (auto code = handleParse(p, args)) return *code;
+    auto arch = p.value("arch");
+    auto out = p.value("out");
+    if (!arch || !out) {
+        std::cerr << "tokenlens-cli train-demo: --arch and --out are required\n\n" << p.helpText();
+        return kExitUsage;
+    }
+    auto steps = numberOption(p, "steps", 0, cmd);
+    auto seed = numberOption(p, "seed", static_cast<double>(demo::kDefaultTrainSeed), cmd);
+    auto batch = numberOption(p, "batch", 64, cmd);
+    auto lr = numberOption(p, "lr", 0, cmd);
+    auto threads = numberOption(p, "threads", 1, cmd);
+    auto copySteps = numberOption(p, "copy-steps", -1, cmd);
+    if (!steps || !seed || !batch || !lr || !threads || !copySteps) return kExitUsage;
+    if (*steps < 0 || *batch < 1 || *seed < 0 || *lr < 0 || *threads < 0) {
+        std::cerr << "tokenlens-cli train-demo: --steps, --seed, --batch, --lr and --threads must not be negative\n";
+        return kExitUsage;
+    }
+    if (*threads > 0) at::set_num_threads(static_cast<int>(*threads));
+    demo::TrainOptions o;
+    o.arch = *arch;
+    o.out = *out;
+    o.steps = static_cast<int64_t>(*steps);
+    o.seed = static_cast<uint64_t>(*seed);
+    o.batchSize = static_cast<int64_t>(*batch);
+    o.learningRate = *lr;
+    o.copyPhaseSteps = static_cast<int64_t>(*copySteps);
+    o.onProgress = [](const demo::TrainProgress& t) {
+        std::printf("step %6lld/%lld  loss %.4f  task loss %.4f  lr %.2e  %.0f s\n", static_cast<long long>(t.step),
+                    static_cast<long long>(t.steps), t.loss, t.taskLoss, t.learningRate, t.seconds);
+        std::fflush(stdout);
+    };
+    auto r = demo::trainDemoModel(o);
+    if (!r) {
+        std::cerr << "tokenlens-cli train-demo: " << r.error().message << "\n";
+        return r.error().code == ErrorCode::InvalidArgument ? kExitUsage : kExitFailure;
+    }
+    std::printf("trained %s: %lld parameters, %lld steps, final loss %.4f (task %.4f), %.0f s; wrote %s (model.safetensors %lld bytes)\n",
+                o.arch.c_str(), static_cast<long long>(r->parameters), static_cast<long long>(r->steps), r->finalLoss,
+                r->finalTaskLoss,
+                r->seconds, o.out.string().c_str(), static_cast<long long>(r->safetensorsBytes));
+    return kExitOk;
+}
+
+int runEvalDemo(const Args& args) {
+    const std::string cmd = "eval-demo";
+    ArgParser p(cmd, "--model DIR [--examples N] [--seed S]");
+    p.option("model", "DIR", "a demo model folder", true);
+    p.option("examples", "N", "held-out examples per task family (default 200)");
+    p.option("seed", "S", "seed of the held-out examples (default: the held-out seed, never used for training)");
+    p.option("threads", "T", "LibTorch intra-op threads (default 1)");
+    p.flag("json", "print the figures as JSON");
+    if (auto code = handleParse(p, args)) return *code;
+    const auto dirs = p.values("model");
+    if (dirs.empty()) {
+        std::cerr << "tokenlens-cli eval-demo: --model is required\n\n" << p.helpText();
+        return kExitUsage;
+    }
+    auto threads = numberOption(p, "threads", 1, cmd);
+    if (!threads || *threads < 0) return kExitUsage;
+    if (*threads > 0) at::set_num_threads(static_cast<int>(*threads));
+    auto examples = numberOption(p, "examples", 200, cmd);
+    auto seed = numberOption(p, "seed", static_cast<double>(demo::kHeldOutSeed), cmd);
+    if (!examples || !seed) return kExitUsage;
+    if (*examples < 1 || *seed < 0) {
+        std::cerr << "tokenlens-cli eval-demo: --examples must be at least 1 and --seed not negative\n";
+        return kExitUsage;
+    }
+    nlohmann::json all = nlohmann::json::array();
+    bool failed = false;
+    for (const auto& dir : dirs) {
+        auto model = loadModelOrReport(dir, cmd);
+        if (!model) return kExitFailure;
+        auto r = demo::evaluateDemoModel(*model, static_cast<int64_t>(*examples), static_cast<uint64_t>(*seed));
+        if (!r) {
+            std::cerr << "tokenlens-cli eval-demo: " << model->name << ": " << r.error().message << "\n";
+            failed = true;
+            continue;
+        }
+        nlohmann::json j = {{"model", model->name}, {"dir", dir}, {"seed", static_cast<uint64_t>(*seed)}};
+        if (!p.has("json")) std::printf("%s (held-out seed %llu)\n", model->name.c_str(), static_cast<unsigned long long>(*seed));
+        for (const auto& f : r->families) {
+            j["accuracy"][demo::familyName(f.family)] = f.accuracy();
+            j["correct"][demo::familyName(f.family)] = f.correct;
+            j["total"][demo::familyName(f.family)] = f.total;
+            if (!p.has("json")) {
+                std::printf("  %-12s %6.2f %%  (%lld/%lld)\n", demo::familyName(f.family), 100.0 * f.accuracy(),
+                            static_cast<long long>(f.correct), static_cast<long long>(f.total));
+            }
+        }
+        j["min_accuracy"] = r->minAccuracy();
+        if (!p.has("json")) {
+            for (const auto& e : r->failures) {
+                std::printf("  wrong [%s] %s -> expected %s\n", demo::familyName(e.family), e.prompt().c_str(),
+                            e.answer.c_str());
+            }
+        }
+        all.push_back(j);
+    }
+    if (p.has("json")) printJson(all);
+    return failed ? kExitFailure : kExitOk;
+}
+
+} // namespace tokenlens::cli

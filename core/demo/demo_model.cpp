@@ -1,0 +1,405 @@
+#include "demo/demo_model.h"
+
+#include "model/architectures.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <unordered_map>
+
+namespace tokenlens::demo {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+const char* const kSpecials[] = {"[UNK]", "[BOS]", "[EOS]", "[PAD]"};
+constexpr int64_t kMaxPositions = 64;
+
+struct ArchDefaults {
+    int64_t steps;
+    double learningRate;
+};
+
+ArchDefaults defaultsFor(const std::string& arch) {
+    if (arch == "gpt2") return {1600, 3e-3};
+    return {1400, 2e-3};
+}
+
+const std::unordered_map<std::string, int64_t>& wordIds() {
+    static const auto ids = [] {
+        std::unordered_map<std::string, int64_t> m;
+        for (int64_t i = 0; i < 4; ++i) m[kSpecials[i]] = i;
+        int64_t next = 4;
+        for (const auto& w : corpusWords()) m[w] = next++;
+        return m;
+    }();
+    return ids;
+}
+
+Status writeText(const fs::path& file, const std::string& text) {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    if (!out) return makeError(ErrorCode::Unreadable, file.string() + ": cannot open for writing");
+    out << text << "\n";
+    if (!out) return makeError(ErrorCode::Unreadable, file.string() + ": write failed");
+    return {};
+}
+
+// One training batch of right-padded sequences (causal attention makes right
+// padding invisible to the positions that matter) and the positions the loss
+// is taken at. Three kinds of rows:
+//  - task examples: BOS prompt answer, loss on the answer and on the EOS
+//    after it;
+//  - copy rows: BOS w1..wk w1..wk, loss on w2..wk of the second copy, a
+//    dense signal that grows induction heads;
+//  - recall rows: key–value clauses followed by some of them again, loss on
+//    the colour and the object of every repeated clause.
+struct Batch {
+    at::Tensor ids;       // (B, S)
+    at::Tensor positions; // flat indices into (B*S)
+    at::Tensor targets;
+    at::Tensor isTask;    // per loss position: from a task example (not copy / recall)
+};
+
+struct Row {
+    std::vector<int64_t> ids;
+    std::vector<std::pair<int64_t, int64_t>> loss; // (position, target)
+    bool task = false;
+};
+
+Row taskRow(const Example& e) {
+    const auto& ids = wordIds();
+    Row r;
+    r.ids.push_back(kBosId);
+    for (const auto& w : e.words) r.ids.push_back(ids.at(w));
+    r.ids.push_back(ids.at(e.answer));
+    const auto n = static_cast<int64_t>(r.ids.size());
+    r.loss = {{n - 2, r.ids.back()}, {n - 1, kEosId}};
+    r.task = true;
+    return r;
+}
+
+Row copyRow(Rng& rng, int64_t shortest, int64_t longest) {
+    const auto& words = corpusWords();
+    const auto k = static_cast<size_t>(rng.range(shortest, longest));
+    std::vector<int64_t> seq;
+    while (seq.size() < k) {
+        const auto id = static_cast<int64_t>(4 + rng.below(words.size()));
+        if (std::find(seq.begin(), seq.end(), id) == seq.end()) seq.push_back(id);
+    }
+    Row r;
+    r.ids.push_back(kBosId);
+    r.ids.insert(r.ids.end(), seq.begin(), seq.end());
+    r.ids.insert(r.ids.end(), seq.begin(), seq.end());
+    for (size_t i = 1; i < k; ++i) r.loss.push_back({static_cast<int64_t>(k + i), seq[i]}); // predicts second copy's w_{i+1}
+    return r;
+}
+
+Row recallRow(CorpusGenerator& gen, Rng& rng) {
+    const auto& ids = wordIds();
+    const Example e = gen.next(TaskFamily::KeyValue);
+    // The clauses are the words before the query ("name has a"), six words each.
+    const size_t clauses = (e.words.size() - 3) / 6;
+    Row r;
+    r.ids.push_back(kBosId);
+    for (size_t i = 0; i + 3 < e.words.size(); ++i) r.ids.push_back(ids.at(e.words[i]));
+    const size_t repeats = 1 + rng.below(clauses);
+    for (size_t q = 0; q < repeats; ++q) {
+        const size_t c = rng.below(clauses);
+        for (size_t w = 0; w < 6; ++w) {
+            const int64_t id = ids.at(e.words[c * 6 + w]);
+            if (w == 3 || w == 4) r.loss.push_back({static_cast<int64_t>(r.ids.size()) - 1, id});
+            r.ids.push_back(id);
+        }
+    }
+    return r;
+}
+
+// The first quarter of the steps (the copy phase) trains on long copy rows
+// only: induction heads form there, long before they would in the mix.
+// After it, rows of a batch come in a cycle of 16: the families the model learns fast
+// (agreement, coreference) once, arithmetic (a table of 100 sums) twice, the
+// two that need induction heads (key-value, induction) twice each, then 5
+// copy rows and 3 recall rows for the dense induction signal.
+Batch makeBatch(CorpusGenerator& gen, Rng& rng, int64_t batchSize, bool copyPhase) {
+    static const int kCycle[16] = {0, 1, 1, 2, 3, 3, 4, 4, 5, 5, 5, 5, 5, 6, 6, 6};
+    std::vector<Row> rows;
+    for (int64_t b = 0; b < batchSize; ++b) {
+        if (copyPhase) {
+            rows.push_back(copyRow(rng, 8, (kMaxPositions - 1) / 2));
+            continue;
+        }
+        switch (kCycle[b % 16]) {
+        case 0: rows.push_back(taskRow(gen.next(TaskFamily::Agreement))); break;
+        case 1: rows.push_back(taskRow(gen.next(TaskFamily::Arithmetic))); break;
+        case 2: rows.push_back(taskRow(gen.next(TaskFamily::Coreference))); break;
+        case 3: rows.push_back(taskRow(gen.next(TaskFamily::KeyValue))); break;
+        case 4: rows.push_back(taskRow(gen.next(TaskFamily::Induction))); break;
+        case 5: rows.push_back(copyRow(rng, 4, 16)); break;
+        default: rows.push_back(recallRow(gen, rng)); break;
+        }
+    }
+    size_t longest = 0;
+    for (const auto& r : rows) longest = std::max(longest, r.ids.size());
+    const auto S = static_cast<int64_t>(longest);
+    auto tokens = torch::full({batchSize, S}, kPadId, torch::kInt64);
+    std::vector<int64_t> positions, targets;
+    std::vector<uint8_t> isTask;
+    auto acc = tokens.accessor<int64_t, 2>();
+    for (int64_t b = 0; b < batchSize; ++b) {
+        const Row& row = rows[static_cast<size_t>(b)];
+        for (size_t i = 0; i < row.ids.size(); ++i) acc[b][static_cast<int64_t>(i)] = row.ids[i];
+        for (const auto& [pos, target] : row.loss) {
+            positions.push_back(b * S + pos);
+            targets.push_back(target);
+            isTask.push_back(row.task ? 1 : 0);
+        }
+    }
+    return {tokens, torch::tensor(positions, torch::kInt64), torch::tensor(targets, torch::kInt64),
+            torch::tensor(std::vector<int64_t>(isTask.begin(), isTask.end()), torch::kInt64).to(torch::kBool)};
+}
+
+double learningRateAt(int64_t step, int64_t steps, double peak) {
+    const int64_t warmup = std::max<int64_t>(1, std::min<int64_t>(100, steps / 10));
+    if (step < warmup) return peak * static_cast<double>(step + 1) / static_cast<double>(warmup);
+    const double progress = static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, steps - warmup));
+    return peak * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress))));
+}
+
+} // namespace
+
+json tokenizerJson() {
+    json added = json::array();
+    for (int64_t i = 0; i < 4; ++i) {
+        added.push_back({{"id", i}, {"content", kSpecials[i]}, {"single_word", false}, {"lstrip", false},
+                         {"rstrip", false}, {"normalized", false}, {"special", true}});
+    }
+    json vocab = json::object();
+    for (int64_t i = 0; i < 4; ++i) vocab[kSpecials[i]] = i;
+    int64_t next = 4;
+    for (const auto& w : corpusWords()) vocab[w] = next++;
+    json bos = {{"SpecialToken", {{"id", "[BOS]"}, {"type_id", 0}}}};
+    return {
+        {"version", "1.0"},
+        {"truncation", nullptr},
+        {"padding", nullptr},
+        {"added_tokens", added},
+        {"normalizer", nullptr},
+        {"pre_tokenizer", {{"type", "WhitespaceSplit"}}},
+        {"post_processor",
+         {{"type", "TemplateProcessing"},
+          {"single", {bos, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+          {"pair", {bos, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}, {{"Sequence", {{"id", "B"}, {"type_id", 1}}}}}},
+          {"special_tokens", {{"[BOS]", {{"id", "[BOS]"}, {"ids", {kBosId}}, {"tokens", {"[BOS]"}}}}}}}},
+        {"decoder", nullptr},
+        {"model", {{"type", "WordLevel"}, {"vocab", vocab}, {"unk_token", "[UNK]"}}},
+    };
+}
+
+json tokenizerConfigJson() {
+    return {{"tokenizer_class", "PreTrainedTokenizerFast"},
+            {"bos_token", "[BOS]"},
+            {"eos_token", "[EOS]"},
+            {"unk_token", "[UNK]"},
+            {"pad_token", "[PAD]"},
+            {"clean_up_tokenization_spaces", false},
+            {"model_max_length", kMaxPositions}};
+}
+
+Result<json> demoConfigJson(const std::string& arch) {
+    const auto vocab = static_cast<int64_t>(corpusWords().size()) + 4;
+    if (arch == "llama") {
+        return json{{"architectures", {"LlamaForCausalLM"}},
+                    {"model_type", "llama"},
+                    {"vocab_size", vocab},
+                    {"hidden_size", 128},
+                    {"intermediate_size", 384},
+                    {"num_hidden_layers", 3},
+                    {"num_attention_heads", 4},
+                    {"num_key_value_heads", 2},
+                    {"max_position_embeddings", kMaxPositions},
+                    {"rms_norm_eps", 1e-5},
+                    {"hidden_act", "silu"},
+                    {"rope_theta", 10000.0},
+                    {"attention_bias", false},
+                    {"mlp_bias", false},
+                    {"tie_word_embeddings", false},
+                    {"bos_token_id", kBosId},
+                    {"eos_token_id", kEosId},
+                    {"pad_token_id", kPadId},
+                    {"torch_dtype", "float32"}};
+    }
+    if (arch == "gpt2") {
+        return json{{"architectures", {"GPT2LMHeadModel"}},
+                    {"model_type", "gpt2"},
+                    {"vocab_size", vocab},
+                    {"n_embd", 96},
+                    {"n_layer", 3},
+                    {"n_head", 4},
+                    {"n_inner", 384},
+                    {"n_positions", kMaxPositions},
+                    {"n_ctx", kMaxPositions},
+                    {"activation_function", "gelu_new"},
+                    {"layer_norm_epsilon", 1e-5},
+                    {"tie_word_embeddings", true},
+                    {"bos_token_id", kBosId},
+                    {"eos_token_id", kEosId},
+                    {"pad_token_id", kPadId},
+                    {"torch_dtype", "float32"}};
+    }
+    return makeError(ErrorCode::InvalidArgument, "unknown demo architecture '" + arch + "' (use llama or gpt2)");
+}
+
+Result<TrainReport> trainDemoModel(const TrainOptions& o) {
+    const auto start = std::chrono::steady_clock::now();
+    auto configJson = demoConfigJson(o.arch);
+    if (!configJson) return configJson.error();
+    auto config = parseModelConfig(configJson->dump(), "config.json");
+    if (!config) return config.error();
+    const ArchDefaults defaults = defaultsFor(o.arch);
+    const int64_t steps = o.steps > 0 ? o.steps : defaults.steps;
+    const double peak = o.learningRate > 0 ? o.learningRate : defaults.learningRate;
+    if (o.batchSize <= 0) return makeError(ErrorCode::InvalidArgument, "batch size must be positive");
+    std::error_code ec;
+    fs::create_directories(o.out, ec);
+    if (ec) return makeError(ErrorCode::Unreadable, o.out.string() + ": cannot create the folder (" + ec.message() + ")");
+
+    torch::manual_seed(o.seed);
+    auto created = createModel(*config);
+    if (!created) return created.error();
+    std::shared_ptr<CausalLM> model = created.value();
+    initRandomWeights(*model, o.seed, 0.02);
+    auto& torchModel = dynamic_cast<TorchCausalLM&>(*model);
+    std::vector<at::Tensor> params = torchModel.module().parameters();
+    for (auto& p : params) p.set_requires_grad(true);
+    torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(peak).betas({0.9, 0.98}).weight_decay(0.01));
+
+    CorpusGenerator gen(o.seed);
+    Rng rng(o.seed ^ 0xC0FFEEull);
+    const int64_t copySteps = o.copyPhaseSteps >= 0 ? o.copyPhaseSteps : steps / 4;
+    TrainReport report;
+    report.parameters = model->parameterCount();
+    double intervalLoss = 0, intervalTaskLoss = 0;
+    int64_t intervalSteps = 0;
+    for (int64_t step = 0; step < steps; ++step) {
+        if (o.isCancelled && o.isCancelled()) {
+            report.cancelled = true;
+            break;
+        }
+        const double lr = learningRateAt(step, steps, peak);
+        for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+        Batch batch = makeBatch(gen, rng, o.batchSize, step < copySteps);
+        ForwardOptions fo;
+        fo.computeLogits = false;
+        auto out = model->forward(model->embed(batch.ids), fo);
+        auto hidden = out.finalHidden.reshape({-1, out.finalHidden.size(-1)}).index_select(0, batch.positions);
+        auto perPosition = torch::nn::functional::cross_entropy(
+            model->lmHead(hidden), batch.targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+        auto loss = perPosition.mean();
+        optimizer.zero_grad();
+        loss.backward();
+        torch::nn::utils::clip_grad_norm_(params, 1.0);
+        optimizer.step();
+        intervalLoss += loss.item<double>();
+        if (step >= copySteps) intervalTaskLoss += perPosition.detach().masked_select(batch.isTask).mean().item<double>();
+        ++intervalSteps;
+        if ((step + 1) % o.reportEvery == 0 || step + 1 == steps) {
+            report.finalLoss = intervalLoss / static_cast<double>(intervalSteps);
+            report.finalTaskLoss = intervalTaskLoss / static_cast<double>(intervalSteps);
+            if (o.onProgress) {
+                o.onProgress({step + 1, steps, report.finalLoss, report.finalTaskLoss, lr,
+                              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
+            }
+            intervalLoss = 0;
+            intervalTaskLoss = 0;
+            intervalSteps = 0;
+        }
+        report.steps = step + 1;
+    }
+    for (auto& p : params) p.set_requires_grad(false);
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (report.cancelled) return report;
+
+    const fs::path weights = o.out / "model.safetensors";
+    if (auto st = saveSafetensors(*model, weights); !st) return st.error();
+    report.safetensorsBytes = static_cast<int64_t>(fs::file_size(weights, ec));
+    const json generation = {{"bos_token_id", kBosId}, {"eos_token_id", kEosId}, {"pad_token_id", kPadId},
+                             {"do_sample", false}, {"max_new_tokens", 4}};
+    const json info = {{"generator", "tokenlens-cli train-demo"},
+                       {"arch", o.arch},
+                       {"steps", report.steps},
+                       {"batch_size", o.batchSize},
+                       {"learning_rate", peak},
+                       {"seed", o.seed},
+                       {"final_loss", report.finalLoss},
+                       {"final_task_loss", report.finalTaskLoss},
+                       {"train_seconds", report.seconds},
+                       {"parameters", report.parameters},
+                       {"task_families", {"key_value", "agreement", "induction", "arithmetic", "coreference"}}};
+    for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+             {"config.json", configJson->dump(2)},
+             {"generation_config.json", generation.dump(2)},
+             {"tokenizer.json", tokenizerJson().dump(1)},
+             {"tokenizer_config.json", tokenizerConfigJson().dump(2)},
+             {"demo_training.json", info.dump(2)}}) {
+        if (auto st = writeText(o.out / name, text); !st) return st.error();
+    }
+    return report;
+}
+
+double EvalReport::minAccuracy() const {
+    double m = 1.0;
+    for (const auto& f : families) m = std::min(m, f.accuracy());
+    return families.empty() ? 0.0 : m;
+}
+
+Result<EvalReport> evaluateDemoModel(const LoadedModel& loaded, int64_t perFamily, uint64_t seed) {
+    if (!loaded.tokenizer) return makeError(ErrorCode::Internal, loaded.name + ": loaded without its tokenizer");
+    const Tokenizer& tok = *loaded.tokenizer;
+    const CausalLM& model = *loaded.model;
+    const auto examples = makeExamples(seed, perFamily);
+    EvalReport report;
+    for (TaskFamily f : kTaskFamilies) report.families.push_back({f, 0, 0});
+    torch::NoGradGuard noGrad;
+    constexpr size_t kChunk = 64;
+    for (size_t begin = 0; begin < examples.size(); begin += kChunk) {
+        const size_t end = std::min(examples.size(), begin + kChunk);
+        std::vector<std::vector<int32_t>> rows;
+        std::vector<std::optional<int32_t>> answers;
+        size_t longest = 1;
+        for (size_t k = begin; k < end; ++k) {
+            auto enc = tok.encode(examples[k].prompt());
+            if (!enc) return makeError(enc.error().code, "prompt '" + examples[k].prompt() + "': " + enc.error().message);
+            longest = std::max(longest, enc->ids.size());
+            rows.push_back(enc->ids);
+            answers.push_back(tok.tokenToId(examples[k].answer));
+        }
+        const int64_t pad = loaded.config.padTokenId.value_or(0);
+        auto ids = torch::full({static_cast<int64_t>(rows.size()), static_cast<int64_t>(longest)}, pad, torch::kInt64);
+        std::vector<int64_t> last;
+        for (size_t r = 0; r < rows.size(); ++r) {
+            for (size_t i = 0; i < rows[r].size(); ++i) ids[static_cast<int64_t>(r)][static_cast<int64_t>(i)] = rows[r][i];
+            last.push_back(static_cast<int64_t>(r * longest + rows[r].size() - 1));
+        }
+        ForwardOptions fo;
+        fo.computeLogits = false;
+        auto out = model.forward(model.embed(ids), fo);
+        auto hidden = out.finalHidden.reshape({-1, out.finalHidden.size(-1)})
+                          .index_select(0, torch::tensor(last, torch::kInt64));
+        auto predicted = model.lmHead(hidden).argmax(-1).to(torch::kCPU);
+        for (size_t r = 0; r < rows.size(); ++r) {
+            const Example& e = examples[begin + r];
+            auto& fam = report.families[static_cast<size_t>(e.family)];
+            ++fam.total;
+            const bool ok = answers[r] && predicted[static_cast<int64_t>(r)].item<int64_t>() == *answers[r];
+            if (ok) ++fam.correct;
+            else if (report.failures.size() < 10) report.failures.push_back(e);
+        }
+    }
+    return report;
+}
+
+} // namespace tokenlens::demo

@@ -1,0 +1,85 @@
+#pragma once
+// The bundled demo models: their word-level tokenizer, their two
+// architectures, training on the synthetic corpus (LibTorch, AdamW) and
+// held-out evaluation. What train-demo writes is a plain Hugging Face folder
+// (config.json, model.safetensors, tokenizer.json, tokenizer_config.json,
+// generation_config.json) that loads through loadModelFolder like any other.
+
+#include "demo/corpus.h"
+#include "io/model_config.h"
+#include "model/model_loader.h"
+#include "util/result.h"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace tokenlens::demo {
+
+// Special tokens of the demo tokenizer; corpus words follow from id 4.
+constexpr int64_t kUnkId = 0, kBosId = 1, kEosId = 2, kPadId = 3;
+
+// tokenizer.json: WordLevel over corpusWords(), WhitespaceSplit, a BOS added
+// by TemplateProcessing, no decoder (tokens joined by single spaces).
+nlohmann::json tokenizerJson();
+nlohmann::json tokenizerConfigJson();
+
+// "llama" or "gpt2": the shipped sizes. Fails for anything else.
+Result<nlohmann::json> demoConfigJson(const std::string& arch);
+
+struct TrainProgress {
+    int64_t step = 0, steps = 0;
+    double loss = 0;         // mean over the last report interval (every loss position)
+    double taskLoss = 0;     // the same over the task examples' answer and EOS positions only
+    double learningRate = 0;
+    double seconds = 0;
+};
+
+struct TrainOptions {
+    std::string arch = "llama";
+    std::filesystem::path out;
+    int64_t steps = 0;       // 0 = the architecture's default
+    uint64_t seed = kDefaultTrainSeed;
+    int64_t batchSize = 64;
+    double learningRate = 0; // 0 = the architecture's default
+    int64_t copyPhaseSteps = -1; // steps of copy rows only at the start; -1 = a quarter of the steps
+    int64_t reportEvery = 50;
+    std::function<void(const TrainProgress&)> onProgress;
+    std::function<bool()> isCancelled;
+};
+
+struct TrainReport {
+    int64_t steps = 0;
+    double finalLoss = 0;     // mean of the last report interval
+    double finalTaskLoss = 0; // the same, task examples only
+    double seconds = 0;
+    int64_t parameters = 0;
+    int64_t safetensorsBytes = 0;
+    bool cancelled = false;
+};
+
+// Trains from scratch and writes the folder (created if needed).
+Result<TrainReport> trainDemoModel(const TrainOptions& options);
+
+struct FamilyAccuracy {
+    TaskFamily family = TaskFamily::KeyValue;
+    int64_t correct = 0, total = 0;
+    double accuracy() const { return total ? static_cast<double>(correct) / static_cast<double>(total) : 0.0; }
+};
+
+struct EvalReport {
+    std::vector<FamilyAccuracy> families; // in kTaskFamilies order
+    std::vector<Example> failures;        // the first few wrong examples
+    double minAccuracy() const;
+};
+
+// Greedy next token after each prompt == its answer, on `perFamily` examples
+// of every family from `seed` (kHeldOutSeed: never used for training). The
+// prompts go through the model's own tokenizer.
+Result<EvalReport> evaluateDemoModel(const LoadedModel& model, int64_t perFamily, uint64_t seed = kHeldOutSeed);
+
+} // namespace tokenlens::demo

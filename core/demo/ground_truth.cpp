@@ -1,0 +1,219 @@
+#include "demo/ground_truth.h"
+
+#include "analysis/faithfulness.h"
+#include "attribution/engine.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <set>
+
+namespace tokenlens::demo {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+struct Accumulator {
+    int64_t examples = 0, failed = 0;
+    double hit = 0, rr = 0, randomHit = 0, randomRr = 0, seconds = 0;
+    double sums[5] = {0, 0, 0, 0, 0};
+    int64_t counts[5] = {0, 0, 0, 0, 0};
+    void addMetric(int k, double v) {
+        if (std::isfinite(v)) {
+            sums[k] += v;
+            ++counts[k];
+        }
+    }
+    double metric(int k) const { return counts[k] ? sums[k] / static_cast<double>(counts[k]) : kNaN; }
+};
+
+nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+} // namespace
+
+Result<GroundTruthReport> evaluateGroundTruth(const LoadedModel& model, const GroundTruthOptions& o) {
+    if (!model.tokenizer) return makeError(ErrorCode::Internal, model.name + ": loaded without its tokenizer");
+    const Tokenizer& tok = *model.tokenizer;
+    std::set<int64_t> special;
+    for (const auto& [id, text] : tok.specialTokenList()) special.insert(id);
+    std::vector<std::string> methods;
+    for (const auto& m : o.methods) {
+        if (m != kRandomMethod) methods.push_back(m);
+    }
+    const bool withRandom = true; // the floor is always shown
+    const auto examples = makeExamples(o.seed, o.perFamily);
+    std::map<std::pair<std::string, std::string>, Accumulator> acc;
+    Rng randomScores(o.seed ^ 0x5DEECE66Dull);
+    int64_t done = 0;
+    for (const Example& e : examples) {
+        if (o.isCancelled && o.isCancelled()) return makeError(ErrorCode::Cancelled, "cancelled");
+        AttributionJob job;
+        job.prompt = e.prompt();
+        job.targetText = e.answer;
+        job.methods = methods.empty() ? std::vector<std::string>{"attention"} : methods;
+        job.options = o.jobOptions;
+        auto seq = prepareSequence(model, job);
+        if (!seq) return makeError(seq.error().code, "example '" + job.prompt + "': " + seq.error().message);
+        const int64_t offset = tok.addsBos() ? 1 : 0;
+        if (seq->input.ids.size() != e.words.size() + static_cast<size_t>(offset) || seq->output.ids.size() != 1) {
+            return makeError(ErrorCode::Mismatch, model.name + ": its tokenizer does not split the demo prompt '" +
+                                                      job.prompt + "' into one token per word; use a demo model");
+        }
+        // Candidates: the prompt tokens that are not special; evidence as candidate indices.
+        std::vector<int64_t> candidates, evidence;
+        for (size_t i = 0; i < seq->input.ids.size(); ++i) {
+            if (special.count(seq->input.ids[i])) continue;
+            for (int64_t w : e.evidence) {
+                if (w + offset == static_cast<int64_t>(i)) evidence.push_back(static_cast<int64_t>(candidates.size()));
+            }
+            candidates.push_back(static_cast<int64_t>(i));
+        }
+        const auto m = static_cast<int64_t>(candidates.size());
+        const auto ev = static_cast<int64_t>(evidence.size());
+        const double floorHit = analysis::randomHitAt1(m, ev), floorRr = analysis::randomReciprocalRank(m, ev);
+        const std::string family = familyName(e.family);
+        auto record = [&](const std::string& method, const analysis::EvidenceRank* r, bool failed, double seconds,
+                          const analysis::FaithfulnessReport* f) {
+            for (const std::string& fam : {family, std::string("all")}) {
+                Accumulator& a = acc[{method, fam}];
+                ++a.examples;
+                a.randomHit += floorHit;
+                a.randomRr += floorRr;
+                a.seconds += seconds;
+                if (failed) {
+                    ++a.failed;
+                    continue;
+                }
+                a.hit += r ? (r->hitAt1 ? 1.0 : 0.0) : floorHit;
+                a.rr += r ? r->reciprocal : floorRr;
+                if (f) {
+                    a.addMetric(0, f->mean.aopcComprehensiveness);
+                    a.addMetric(1, f->mean.aopcSufficiency);
+                    a.addMetric(2, f->mean.deletionAuc);
+                    a.addMetric(3, f->mean.insertionAuc);
+                    a.addMetric(4, f->mean.kendallTau);
+                }
+            }
+        };
+        for (const auto& method : methods) {
+            auto r = runMethod(model, *seq, job, method);
+            if (r.status != RunStatus::Completed) {
+                record(method, nullptr, true, r.seconds, nullptr);
+                continue;
+            }
+            std::vector<double> scores;
+            for (int64_t i : candidates) scores.push_back(r.raw.at(i, 0));
+            const auto rank = analysis::evidenceRank(scores, evidence);
+            std::optional<analysis::FaithfulnessReport> f;
+            if (o.eraser) {
+                RunControl control;
+                control.isCancelled = o.isCancelled;
+                auto fr = computeFaithfulness(model, r, o.faithfulness, control);
+                if (!fr) return fr.error();
+                f = std::move(fr.value());
+            }
+            record(method, &rank, false, r.seconds, f ? &*f : nullptr);
+        }
+        if (withRandom) {
+            // Hit@1 and MRR of the floor are exact expectations; the ERASER
+            // metrics use one seeded random attribution.
+            std::optional<analysis::FaithfulnessReport> f;
+            if (o.eraser) {
+                const auto n = static_cast<int64_t>(seq->input.ids.size());
+                auto matrix = AttributionMatrix::filled(n + 1, 1);
+                for (int64_t i = 0; i < n; ++i) matrix.at(i, 0) = static_cast<float>(static_cast<double>(randomScores.next() >> 11) * 0x1.0p-53);
+                std::vector<int64_t> protectedPositions;
+                for (int64_t i = 0; i < n; ++i) {
+                    if (special.count(seq->input.ids[static_cast<size_t>(i)])) protectedPositions.push_back(i);
+                }
+                RunControl control;
+                control.isCancelled = o.isCancelled;
+                auto fr = computeFaithfulness(*model.model, seq->input.ids, seq->output.ids, matrix, protectedPositions,
+                                              unkBaselineToken(model), o.faithfulness, control);
+                if (!fr) return fr.error();
+                f = std::move(fr.value());
+            }
+            record(kRandomMethod, nullptr, false, 0.0, f ? &*f : nullptr);
+        }
+        ++done;
+        if (o.progress) o.progress(done, static_cast<int64_t>(examples.size()));
+    }
+    GroundTruthReport report;
+    report.model = model.name;
+    report.baseline = o.faithfulness.baseline;
+    std::vector<std::string> rows = methods;
+    if (withRandom) rows.push_back(kRandomMethod);
+    std::vector<std::string> families;
+    for (TaskFamily f : kTaskFamilies) families.push_back(familyName(f));
+    families.push_back("all");
+    for (const auto& method : rows) {
+        for (const auto& fam : families) {
+            const Accumulator& a = acc[{method, fam}];
+            GroundTruthCell c;
+            c.method = method;
+            c.family = fam;
+            c.examples = a.examples;
+            c.failed = a.failed;
+            const auto ok = static_cast<double>(a.examples - a.failed);
+            c.hitAt1 = ok > 0 ? a.hit / ok : kNaN;
+            c.mrr = ok > 0 ? a.rr / ok : kNaN;
+            c.randomHitAt1 = a.examples ? a.randomHit / static_cast<double>(a.examples) : kNaN;
+            c.randomMrr = a.examples ? a.randomRr / static_cast<double>(a.examples) : kNaN;
+            c.aopcComprehensiveness = a.metric(0);
+            c.aopcSufficiency = a.metric(1);
+            c.deletionAuc = a.metric(2);
+            c.insertionAuc = a.metric(3);
+            c.kendallTau = a.metric(4);
+            c.seconds = a.seconds;
+            report.cells.push_back(c);
+        }
+    }
+    return report;
+}
+
+nlohmann::json toJson(const GroundTruthReport& r) {
+    nlohmann::json cells = nlohmann::json::array();
+    for (const auto& c : r.cells) {
+        cells.push_back({{"method", c.method},
+                         {"family", c.family},
+                         {"examples", c.examples},
+                         {"failed", c.failed},
+                         {"hit_at_1", num(c.hitAt1)},
+                         {"mrr", num(c.mrr)},
+                         {"random_hit_at_1", num(c.randomHitAt1)},
+                         {"random_mrr", num(c.randomMrr)},
+                         {"aopc_comprehensiveness", num(c.aopcComprehensiveness)},
+                         {"aopc_sufficiency", num(c.aopcSufficiency)},
+                         {"deletion_auc", num(c.deletionAuc)},
+                         {"insertion_auc", num(c.insertionAuc)},
+                         {"kendall_tau_loo", num(c.kendallTau)},
+                         {"seconds", c.seconds}});
+    }
+    return {{"model", r.model}, {"baseline", r.baseline}, {"cells", cells}};
+}
+
+std::string formatTable(const GroundTruthReport& r) {
+    auto f = [](double v) {
+        char buf[32];
+        if (!std::isfinite(v)) return std::string("    -");
+        std::snprintf(buf, sizeof buf, "%5.3f", v);
+        return std::string(buf);
+    };
+    std::string out = "model " + r.model + ", removal baseline: " + r.baseline + " embedding\n";
+    char line[512];
+    std::snprintf(line, sizeof line, "%-20s %-12s %5s %6s %6s %6s %6s %6s %6s %6s %6s\n", "method", "family", "n",
+                  "hit@1", "MRR", "AOPCc", "AOPCs", "delAUC", "insAUC", "tauLOO", "fail");
+    out += line;
+    for (const auto& c : r.cells) {
+        std::snprintf(line, sizeof line, "%-20s %-12s %5lld %6s %6s %6s %6s %6s %6s %6s %6lld\n", c.method.c_str(),
+                      c.family.c_str(), static_cast<long long>(c.examples), f(c.hitAt1).c_str(), f(c.mrr).c_str(),
+                      f(c.aopcComprehensiveness).c_str(), f(c.aopcSufficiency).c_str(), f(c.deletionAuc).c_str(),
+                      f(c.insertionAuc).c_str(), f(c.kendallTau).c_str(), static_cast<long long>(c.failed));
+        out += line;
+    }
+    return out;
+}
+
+} // namespace tokenlens::demo

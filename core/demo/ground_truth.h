@@ -1,0 +1,60 @@
+#pragma once
+// Faithfulness against known evidence on the demo task suite: every held-out
+// example is attributed (its answer forced as the target), the prompt tokens
+// are ranked by each method's attribution to the answer, and we record where
+// the evidence tokens rank (hit@1, reciprocal rank), per method and task
+// family, beside a random attribution (the floor). Optionally the
+// evidence-free ERASER metrics of attribution/faithfulness.h as well.
+
+#include "attribution/faithfulness.h"
+#include "demo/corpus.h"
+#include "model/model_loader.h"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace tokenlens::demo {
+
+// The name of the random attribution's row.
+inline constexpr const char* kRandomMethod = "random";
+
+struct GroundTruthOptions {
+    std::vector<std::string> methods;   // attribution method ids; "random" adds the floor explicitly
+    int64_t perFamily = 20;
+    uint64_t seed = kHeldOutSeed;
+    bool eraser = true;                 // also the evidence-free metrics
+    FaithfulnessOptions faithfulness;
+    nlohmann::json jobOptions = nlohmann::json::object(); // engine / method options
+    std::function<void(int64_t done, int64_t total)> progress; // examples done
+    std::function<bool()> isCancelled;
+};
+
+struct GroundTruthCell { // one (method, family)
+    std::string method;
+    std::string family;  // a family name, or "all"
+    int64_t examples = 0;
+    int64_t failed = 0;  // method runs that failed
+    double hitAt1 = 0, mrr = 0;
+    double randomHitAt1 = 0, randomMrr = 0; // exact expectation of a random order on the same examples
+    // Means of the evidence-free metrics (NaN when not computed).
+    double aopcComprehensiveness = 0, aopcSufficiency = 0, deletionAuc = 0, insertionAuc = 0, kendallTau = 0;
+    double seconds = 0;  // attribution time
+};
+
+struct GroundTruthReport {
+    std::string model;
+    std::string baseline;
+    std::vector<GroundTruthCell> cells; // per method: every family, then "all"
+};
+
+// Fails with ErrorCode::Cancelled when cancelled.
+Result<GroundTruthReport> evaluateGroundTruth(const LoadedModel& model, const GroundTruthOptions& options);
+
+nlohmann::json toJson(const GroundTruthReport& report);
+// A fixed-width text table, one line per (method, family).
+std::string formatTable(const GroundTruthReport& report);
+
+} // namespace tokenlens::demo

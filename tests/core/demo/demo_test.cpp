@@ -1,0 +1,242 @@
+// The demo corpus, the demo tokenizer, the two shipped demo models (they load
+// like any model, answer fixed prompts, and reach ≥ 97 % held out) and the
+// model-side faithfulness stage.
+#include "attribution/engine.h"
+#include "attribution/faithfulness.h"
+#include "demo/corpus.h"
+#include "demo/demo_model.h"
+#include "demo/ground_truth.h"
+#include "model/generation.h"
+#include "model/model_loader.h"
+
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <string>
+
+using namespace tokenlens;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kModels = fs::path(TOKENLENS_TEST_DATA_DIR) / ".." / ".." / "resources" / "models";
+
+std::shared_ptr<LoadedModel> load(const std::string& name) {
+    at::set_num_threads(1); // tiny matrices: one thread is fastest, above all on a busy machine
+    auto m = loadModelFolder(kModels / name);
+    EXPECT_TRUE(m.ok()) << (m.ok() ? "" : m.error().message);
+    return m.ok() ? m.value() : nullptr;
+}
+
+const std::shared_ptr<LoadedModel>& llama() {
+    static auto m = load("demo-llama");
+    return m;
+}
+const std::shared_ptr<LoadedModel>& gpt2() {
+    static auto m = load("demo-gpt2");
+    return m;
+}
+
+} // namespace
+
+TEST(DemoCorpus, DeterministicForASeedAndDifferentAcrossSeeds) {
+    auto a = demo::makeExamples(7, 5), b = demo::makeExamples(7, 5), c = demo::makeExamples(8, 5);
+    ASSERT_EQ(a.size(), 25u);
+    bool differs = false;
+    for (size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(a[i].prompt(), b[i].prompt());
+        EXPECT_EQ(a[i].answer, b[i].answer);
+        EXPECT_EQ(a[i].evidence, b[i].evidence);
+        differs = differs || a[i].prompt() != c[i].prompt();
+    }
+    EXPECT_TRUE(differs);
+    demo::Rng r(1);
+    EXPECT_EQ(r.next(), 0x910A2DEC89025CC1ull); // splitmix64's reference value for seed 1
+}
+
+TEST(DemoCorpus, EvidencePointsAtTheWordsTheAnswerDependsOn) {
+    const std::set<std::string> vocab(demo::corpusWords().begin(), demo::corpusWords().end());
+    for (const auto& e : demo::makeExamples(3, 200)) {
+        ASSERT_FALSE(e.evidence.empty());
+        for (int64_t i : e.evidence) ASSERT_LT(static_cast<size_t>(i), e.words.size());
+        for (const auto& w : e.words) ASSERT_TRUE(vocab.count(w)) << w;
+        ASSERT_TRUE(vocab.count(e.answer)) << e.answer;
+        const auto& w = e.words;
+        switch (e.family) {
+        case demo::TaskFamily::KeyValue:
+            EXPECT_EQ(w[static_cast<size_t>(e.evidence[1])], e.answer);
+            EXPECT_EQ(w[static_cast<size_t>(e.evidence[0])], w[w.size() - 3]); // the asked name
+            break;
+        case demo::TaskFamily::Agreement: {
+            const std::string& subject = w[static_cast<size_t>(e.evidence[0])];
+            EXPECT_EQ(e.answer, subject.back() == 's' ? "are" : "is") << e.prompt();
+            // The nouns after the subject: "the NOUN" or "the ADJECTIVE NOUN".
+            const std::set<std::string> adjectives = {"old", "small", "big", "new", "tall", "quiet", "dark", "bright"};
+            int disagree = 0;
+            for (size_t i = static_cast<size_t>(e.evidence[0]) + 1; i < w.size(); ++i) {
+                const bool noun = !adjectives.count(w[i]) &&
+                                  (w[i - 1] == "the" || (adjectives.count(w[i - 1]) && w[i - 2] == "the"));
+                if (noun && (w[i].back() == 's') != (subject.back() == 's')) ++disagree;
+            }
+            EXPECT_GE(disagree, 1) << e.prompt();
+            break;
+        }
+        case demo::TaskFamily::Induction:
+            EXPECT_EQ(w[static_cast<size_t>(e.evidence[0])], w.back());
+            EXPECT_EQ(w[static_cast<size_t>(e.evidence[1])], e.answer);
+            break;
+        case demo::TaskFamily::Arithmetic:
+            EXPECT_EQ(std::stoi(w[static_cast<size_t>(e.evidence[0])]) + std::stoi(w[static_cast<size_t>(e.evidence[1])]),
+                      std::stoi(e.answer));
+            break;
+        case demo::TaskFamily::Coreference:
+            EXPECT_EQ(w[static_cast<size_t>(e.evidence[0])], e.answer);
+            EXPECT_TRUE(w[static_cast<size_t>(e.evidence[1])] == "he" || w[static_cast<size_t>(e.evidence[1])] == "she");
+            break;
+        }
+    }
+}
+
+TEST(DemoTokenizer, OneTokenPerWordWithBosAndSpacesWhenDecoding) {
+    auto tok = Tokenizer::fromJson(demo::tokenizerJson().dump(), demo::tokenizerConfigJson().dump(), "demo");
+    ASSERT_TRUE(tok.ok()) << tok.error().message;
+    const auto& t = *tok.value();
+    EXPECT_EQ(t.modelType(), "WordLevel");
+    EXPECT_EQ(t.vocabSize(), demo::corpusWords().size() + 4);
+    EXPECT_TRUE(t.addsBos());
+    auto e = t.encode("tom has a blue cup . 7 plus 5 is");
+    ASSERT_TRUE(e.ok());
+    ASSERT_EQ(e->ids.size(), 11u);
+    EXPECT_EQ(e->ids[0], demo::kBosId);
+    for (int32_t id : e->ids) EXPECT_NE(id, demo::kUnkId);
+    EXPECT_EQ(t.decode(e->ids, /*skipSpecialTokens=*/true), "tom has a blue cup . 7 plus 5 is");
+    EXPECT_EQ(t.specialTokens().unk, demo::kUnkId);
+    EXPECT_EQ(t.specialTokens().eos, demo::kEosId);
+}
+
+TEST(DemoModels, LoadLikeAnyModelAndAreDifferentArchitectures) {
+    ASSERT_TRUE(llama() && gpt2());
+    EXPECT_EQ(llama()->config.family, ArchFamily::Llama);
+    EXPECT_EQ(gpt2()->config.family, ArchFamily::Gpt2);
+    EXPECT_NE(llama()->model->parameterCount(), gpt2()->model->parameterCount());
+    uint64_t bytes = 0;
+    for (const char* name : {"demo-llama", "demo-gpt2"}) {
+        for (const auto& entry : fs::recursive_directory_iterator(kModels / name)) bytes += entry.file_size();
+    }
+    EXPECT_LE(bytes, 10u * 1000 * 1000); // together at most 10 MB
+}
+
+TEST(DemoModels, AnswerFixedPrompts) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"anna has a red ball . tom has a blue cup . tom has a", "blue"},
+        {"the keys to the old door", "are"},
+        {"the key near the small doors", "is"},
+        {"7 plus 5 is", "12"},
+        {"apple river stone cloud music paper stone", "cloud"},
+        {"mary and john sat in the park . he found a book . the book was found by", "john"},
+    };
+    for (const auto& model : {llama(), gpt2()}) {
+        ASSERT_TRUE(model);
+        for (const auto& [prompt, answer] : cases) {
+            auto enc = model->tokenizer->encode(prompt);
+            ASSERT_TRUE(enc.ok());
+            std::vector<int64_t> ids(enc->ids.begin(), enc->ids.end());
+            GenerationOptions g;
+            g.maxNewTokens = 3;
+            auto out = generate(*model->model, ids, g);
+            ASSERT_TRUE(out.ok()) << out.error().message;
+            ASSERT_FALSE(out->ids.empty());
+            EXPECT_EQ(model->tokenizer->idToToken(static_cast<int32_t>(out->ids[0])), answer)
+                << model->name << ": " << prompt;
+            EXPECT_TRUE(out->stoppedAtEos) << model->name << ": " << prompt; // answer, then EOS
+        }
+    }
+}
+
+TEST(DemoModels, HeldOutAccuracyAtLeast97PercentPerFamily) {
+    for (const auto& model : {llama(), gpt2()}) {
+        ASSERT_TRUE(model);
+        auto r = demo::evaluateDemoModel(*model, 60);
+        ASSERT_TRUE(r.ok()) << r.error().message;
+        for (const auto& f : r->families) {
+            EXPECT_EQ(f.total, 60);
+            EXPECT_GE(f.accuracy(), 0.97) << model->name << " " << demo::familyName(f.family);
+        }
+    }
+}
+
+// Leave-one-out of the faithfulness stage is occlusion with the probability
+// target: the same numbers, so τ against occlusion is 1.
+TEST(DemoFaithfulness, LeaveOneOutMatchesOcclusion) {
+    const auto& model = llama();
+    ASSERT_TRUE(model);
+    AttributionJob job;
+    job.prompt = "anna has a red ball . tom has a blue cup . tom has a";
+    job.targetText = "blue";
+    job.methods = {"occlusion"};
+    auto seq = prepareSequence(*model, job);
+    ASSERT_TRUE(seq.ok()) << seq.error().message;
+    auto r = runMethod(*model, *seq, job, "occlusion");
+    ASSERT_EQ(r.status, RunStatus::Completed);
+    int64_t lastDone = 0, total = 0;
+    RunControl control;
+    control.progress = [&](int64_t d, int64_t t) {
+        EXPECT_GE(d, lastDone);
+        lastDone = d;
+        total = t;
+    };
+    auto f = computeFaithfulness(*model, r, {}, control);
+    ASSERT_TRUE(f.ok()) << f.error().message;
+    EXPECT_EQ(lastDone, total);
+    ASSERT_EQ(f->columns.size(), 1u);
+    const auto& c = f->columns[0];
+    const auto n = static_cast<int64_t>(seq->input.ids.size());
+    EXPECT_EQ(c.candidates, n - 1); // BOS is kept
+    for (int64_t i = 1; i < n; ++i) EXPECT_NEAR(c.leaveOneOut[static_cast<size_t>(i - 1)], r.raw.at(i, 0), 1e-4);
+    EXPECT_GT(c.kendallTau, 0.99);
+    EXPECT_NEAR(c.fullScore, seq->scores.probability[0], 1e-5);
+    EXPECT_GE(c.aopcComprehensiveness, 0.0);
+    auto j = analysis::toJson(*f);
+    EXPECT_EQ(j["method"], "occlusion");
+    EXPECT_EQ(j["columns"][0]["comprehensiveness"].size(), 5u);
+
+    RunControl cancel;
+    cancel.isCancelled = [] { return true; };
+    auto cancelled = computeFaithfulness(*model, r, {}, cancel);
+    ASSERT_FALSE(cancelled.ok());
+    EXPECT_EQ(cancelled.error().code, ErrorCode::Cancelled);
+
+    FaithfulnessOptions unk;
+    unk.baseline = "unk";
+    auto fu = computeFaithfulness(*model, r, unk);
+    ASSERT_TRUE(fu.ok());
+    EXPECT_EQ(analysis::toJson(*fu)["baseline"], "unk");
+    EXPECT_FALSE(faithfulnessOptionsFromJson({{"baseline", "mean"}}).ok());
+    EXPECT_FALSE(faithfulnessOptionsFromJson({{"fractions", {0.0}}}).ok());
+    EXPECT_TRUE(faithfulnessOptionsFromJson({{"fractions", {0.1, 0.5}}, {"max_batch", 8}}).ok());
+}
+
+TEST(DemoFaithfulness, GroundTruthTableHasEveryMethodFamilyAndTheFloor) {
+    const auto& model = gpt2();
+    ASSERT_TRUE(model);
+    demo::GroundTruthOptions o;
+    o.methods = {"attention", "occlusion"};
+    o.perFamily = 2;
+    auto r = demo::evaluateGroundTruth(*model, o);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->cells.size(), 3u * 6u); // (2 methods + random) x (5 families + all)
+    for (const auto& c : r->cells) {
+        EXPECT_EQ(c.failed, 0) << c.method;
+        EXPECT_GE(c.hitAt1, 0.0);
+        EXPECT_LE(c.hitAt1, 1.0);
+        EXPECT_GE(c.mrr, c.hitAt1 - 1e-12);
+        EXPECT_GT(c.randomMrr, 0.0);
+        if (c.method == demo::kRandomMethod) {
+            EXPECT_DOUBLE_EQ(c.hitAt1, c.randomHitAt1);
+        }
+    }
+    EXPECT_NE(demo::formatTable(*r).find("occlusion"), std::string::npos);
+}
