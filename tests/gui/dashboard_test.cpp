@@ -435,3 +435,54 @@ TEST_F(Window, ThemesSwitchThePalette) {
 
 } // namespace
 } // namespace tokenlens::gui
+
+namespace tokenlens::gui {
+namespace {
+
+// Results the views must survive: no output, one token each, failed and
+// cancelled methods, no results at all.
+TEST(DegenerateResults, ShowWithoutCrashing) {
+    MainWindow window;
+    window.resize(1000, 700);
+    window.show();
+    Dashboard* d = window.dashboard();
+    auto exercise = [&](const JobResult& job) {
+        d->setJob(job, QStringLiteral("degenerate"));
+        QCoreApplication::processEvents();
+        const int64_t K = d->model().contextLength();
+        for (int64_t k = -1; k <= K; ++k) {
+            d->selection()->setHovered(k);
+            d->selection()->setPinned(k);
+            d->tokenView()->viewport()->repaint();
+            d->heatmapView()->repaint();
+        }
+        d->selection()->setCell(0, 0);
+        d->heatmapView()->repaint();
+        d->selection()->clear();
+        d->setWindow(5);
+        d->setScope(analysis::NormScope::ColumnL1);
+        d->setScope(analysis::NormScope::Matrix);
+        EXPECT_FALSE(d->tokenView()->render(1, QStringLiteral("t")).isNull());
+        EXPECT_FALSE(d->heatmapView()->render(1, QStringLiteral("t")).isNull());
+    };
+    exercise(test::syntheticJob(5, 0, {"attention"}));
+    EXPECT_EQ(d->model().outputLength(), 0);
+    EXPECT_FALSE(d->windowSlider()->isEnabled());
+    exercise(test::syntheticJob(1, 1, {"attention", "saliency"}));
+    exercise(JobResult{});
+
+    JobResult failed = test::syntheticJob(4, 3, {"attention", "saliency", "occlusion"});
+    failed.results[1].status = RunStatus::Failed;
+    failed.results[1].error = "out of memory on cpu";
+    failed.results[1].raw = {};
+    failed.results[2].status = RunStatus::Cancelled;
+    exercise(failed);
+    EXPECT_EQ(d->model().methods().size(), 1u);
+    EXPECT_EQ(d->warningsPanel()->count(), 2);
+    EXPECT_TRUE(d->warningsPanel()->text().contains(QStringLiteral("out of memory on cpu")));
+    EXPECT_TRUE(d->warningsPanel()->text().contains(QStringLiteral("cancelled")));
+    EXPECT_FALSE(d->methodButton("saliency")->isEnabled());
+}
+
+} // namespace
+} // namespace tokenlens::gui
