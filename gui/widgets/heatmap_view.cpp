@@ -84,7 +84,10 @@ void HeatmapView::measureLabels() {
         m_labels[side].assign(m_model->contextTokens().size(), QStaticText());
         m_labelReady[side].assign(m_model->contextTokens().size(), false);
     }
-    const QFontMetricsF fm(font());
+    // Measured in bold: the highlighted label is bold and should fit too.
+    QFont bold = font();
+    bold.setBold(true);
+    const QFontMetricsF fm(bold);
     const auto& tokens = m_model->contextTokens();
     double rowW = fm.horizontalAdvance(QStringLiteral("context ↓")), colW = 0;
     // Labels are cut at kMaxRowLabel / kMaxColLabel; long prompts need not be
@@ -427,8 +430,10 @@ void HeatmapView::paintLabels(QPainter& p, const QPalette& pal) const {
         const double y = m_geom.cellRect(r, 0).center().y();
         const QRectF rect(kGap, y - fh / 2, m_rowLabelW - 2 * kGap, fh);
         if (highlighted) {
-            const QString text = fm.elidedText(displayToken(tokens[static_cast<size_t>(r)]), Qt::ElideRight, rect.width());
-            const double w = QFontMetricsF(boldFont).horizontalAdvance(text) + 6;
+            const QFontMetricsF bfm(boldFont);
+            const QString text =
+                bfm.elidedText(displayToken(tokens[static_cast<size_t>(r)]), Qt::ElideRight, rect.width());
+            const double w = bfm.horizontalAdvance(text) + 6;
             p.fillRect(QRectF(rect.right() - w + 3, rect.top(), w, rect.height()), highlightBg);
             p.setFont(boldFont);
             p.setPen(highlightText);
@@ -461,11 +466,10 @@ void HeatmapView::paintLabels(QPainter& p, const QPalette& pal) const {
         p.translate(x, plot.top());
         p.rotate(-90);
         if (highlighted) {
+            const QFontMetricsF bfm(boldFont);
             const QString text =
-                fm.elidedText(displayToken(tokens[static_cast<size_t>(n + c)]), Qt::ElideRight, rect.width());
-            p.fillRect(QRectF(rect.left() - 3, rect.top(), QFontMetricsF(boldFont).horizontalAdvance(text) + 6,
-                              rect.height()),
-                       highlightBg);
+                bfm.elidedText(displayToken(tokens[static_cast<size_t>(n + c)]), Qt::ElideRight, rect.width());
+            p.fillRect(QRectF(rect.left() - 3, rect.top(), bfm.horizontalAdvance(text) + 6, rect.height()), highlightBg);
             p.setFont(boldFont);
             p.setPen(highlightText);
             p.drawText(rect, Qt::AlignLeft | Qt::AlignVCenter, text);
