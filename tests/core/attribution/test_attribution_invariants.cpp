@@ -106,7 +106,9 @@ TEST_P(Invariants, FutureCellsAreNaNAndPastCellsFinite) {
 
 TEST_P(Invariants, TokensTheModelCannotSeeChangeNothing) {
     // y_t (the last output token) is never an input: replacing it changes only
-    // column t-1's target, so every other column is bit-identical.
+    // column t-1's target, so every other column is unchanged (up to float
+    // rounding: the engine sizes its chunks by time, so the two runs may
+    // split the work differently).
     auto m = fixture(GetParam());
     ASSERT_TRUE(m);
     const auto c = goldenFor(GetParam())["cases"][1];
@@ -119,11 +121,11 @@ TEST_P(Invariants, TokensTheModelCannotSeeChangeNothing) {
         for (int64_t j = 0; j + 1 < a.matrix.cols; ++j) {
             for (int64_t i = 0; i < a.matrix.rows; ++i) {
                 const float x = a.matrix.at(i, j), y = b.matrix.at(i, j);
-                EXPECT_TRUE((std::isnan(x) && std::isnan(y)) || x == y) << method << " A[" << i << "," << j << "]";
+                EXPECT_EQ(std::isnan(x), std::isnan(y)) << method << " A[" << i << "," << j << "]";
+                if (!std::isnan(y)) EXPECT_NEAR(x, y, 1e-7 + 1e-5 * std::abs(y)) << method << " A[" << i << "," << j << "]";
             }
         }
     }
-    // Occluding with the token's own embedding as baseline is a no-op: all zero.
 }
 
 TEST_P(Invariants, IntegratedGradientsDeltaShrinksWithSteps) {
