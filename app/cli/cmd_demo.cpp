@@ -21,6 +21,7 @@ int runTrainDemo(const Args& args) {
     p.option("seed", "S", "seed of initialisation and of the training stream (default 1)");
     p.option("batch", "B", "examples per step (default 64)");
     p.option("lr", "LR", "peak learning rate of AdamW (default: llama 2e-3, gpt2 3e-3)");
+    p.option("init", "DIR", "continue training from the weights in DIR (a folder train-demo wrote) instead of random ones");
     p.option("copy-steps", "N", "steps of the copy phase at the start (default: a quarter of --steps)");
     p.option("threads", "T", "LibTorch intra-op threads (default 1: the matrices are small; more threads are slower on a busy machine)");
     if (auto code = handleParse(p, args)) return *code;
@@ -45,6 +46,7 @@ int runTrainDemo(const Args& args) {
     demo::TrainOptions o;
     o.arch = *arch;
     o.out = *out;
+    if (auto init = p.value("init")) o.init = *init;
     o.steps = static_cast<int64_t>(*steps);
     o.seed = static_cast<uint64_t>(*seed);
     o.batchSize = static_cast<int64_t>(*batch);

@@ -53,8 +53,9 @@ Status writeText(const fs::path& file, const std::string& text) {
 // is taken at. Three kinds of rows:
 //  - task examples: BOS prompt answer, loss on the answer and on the EOS
 //    after it;
-//  - copy rows: BOS w1..wk w1..wk, loss on w2..wk of the second copy, a
-//    dense signal that grows induction heads;
+//  - copy rows (the copy phase): BOS w1..wk w1..wk, loss on w2..wk of the
+//    second copy, a dense signal that grows induction heads;
+//  - pairs rows: BOS w1..wk then pairs (w_i, w_i+1), loss on each w_i+1;
 //  - recall rows: key–value clauses followed by some of them again, loss on
 //    the colour and the object of every repeated clause.
 struct Batch {
@@ -77,7 +78,11 @@ Row taskRow(const Example& e) {
     for (const auto& w : e.words) r.ids.push_back(ids.at(w));
     r.ids.push_back(ids.at(e.answer));
     const auto n = static_cast<int64_t>(r.ids.size());
-    r.loss = {{n - 2, r.ids.back()}, {n - 1, kEosId}};
+    r.loss = {{n - 2, r.ids.back()}};
+    // EOS after the answer, so that generation stops there — except for the
+    // induction family: "... A B" then EOS would teach that a repeated word
+    // ends the text, the opposite of what its prompt "... A" asks.
+    if (e.family != TaskFamily::Induction) r.loss.push_back({n - 1, kEosId});
     r.task = true;
     return r;
 }
@@ -95,6 +100,30 @@ Row copyRow(Rng& rng, int64_t shortest, int64_t longest) {
     r.ids.insert(r.ids.end(), seq.begin(), seq.end());
     r.ids.insert(r.ids.end(), seq.begin(), seq.end());
     for (size_t i = 1; i < k; ++i) r.loss.push_back({static_cast<int64_t>(k + i), seq[i]}); // predicts second copy's w_{i+1}
+    return r;
+}
+
+// Distinct words, then several (A, B) pairs of adjacent words from them:
+// each A follows an unrelated word, so only single-token matching finds its
+// successor — what the induction family asks, with several answers per row.
+Row pairsRow(Rng& rng) {
+    const auto& words = corpusWords();
+    const auto k = static_cast<size_t>(rng.range(6, 16));
+    std::vector<int64_t> seq;
+    while (seq.size() < k) {
+        const auto id = static_cast<int64_t>(4 + rng.below(words.size()));
+        if (std::find(seq.begin(), seq.end(), id) == seq.end()) seq.push_back(id);
+    }
+    Row r;
+    r.ids.push_back(kBosId);
+    r.ids.insert(r.ids.end(), seq.begin(), seq.end());
+    const auto queries = static_cast<size_t>(rng.range(3, 6));
+    for (size_t q = 0; q < queries; ++q) {
+        const size_t i = rng.below(k - 1);
+        r.ids.push_back(seq[i]);
+        r.loss.push_back({static_cast<int64_t>(r.ids.size()) - 1, seq[i + 1]});
+        r.ids.push_back(seq[i + 1]);
+    }
     return r;
 }
 
@@ -123,7 +152,7 @@ Row recallRow(CorpusGenerator& gen, Rng& rng) {
 // After it, rows of a batch come in a cycle of 16: the families the model learns fast
 // (agreement, coreference) once, arithmetic (a table of 100 sums) twice, the
 // two that need induction heads (key-value, induction) twice each, then 5
-// copy rows and 3 recall rows for the dense induction signal.
+// pairs rows and 3 recall rows for the dense induction signal.
 Batch makeBatch(CorpusGenerator& gen, Rng& rng, int64_t batchSize, bool copyPhase) {
     static const int kCycle[16] = {0, 1, 1, 2, 3, 3, 4, 4, 5, 5, 5, 5, 5, 6, 6, 6};
     std::vector<Row> rows;
@@ -138,7 +167,7 @@ Batch makeBatch(CorpusGenerator& gen, Rng& rng, int64_t batchSize, bool copyPhas
         case 2: rows.push_back(taskRow(gen.next(TaskFamily::Coreference))); break;
         case 3: rows.push_back(taskRow(gen.next(TaskFamily::KeyValue))); break;
         case 4: rows.push_back(taskRow(gen.next(TaskFamily::Induction))); break;
-        case 5: rows.push_back(copyRow(rng, 4, 16)); break;
+        case 5: rows.push_back(pairsRow(rng)); break;
         default: rows.push_back(recallRow(gen, rng)); break;
         }
     }
@@ -268,10 +297,22 @@ Result<TrainReport> trainDemoModel(const TrainOptions& o) {
     if (ec) return makeError(ErrorCode::Unreadable, o.out.string() + ": cannot create the folder (" + ec.message() + ")");
 
     torch::manual_seed(o.seed);
-    auto created = createModel(*config);
-    if (!created) return created.error();
-    std::shared_ptr<CausalLM> model = created.value();
-    initRandomWeights(*model, o.seed, 0.02);
+    std::shared_ptr<CausalLM> model;
+    if (!o.init.empty()) {
+        // Continue from a folder this command wrote earlier (same architecture).
+        auto loaded = loadModelFolder(o.init, LoadOptions{"cpu", false});
+        if (!loaded) return loaded.error();
+        if (loaded.value()->config.family != config->family || loaded.value()->config.hiddenSize != config->hiddenSize ||
+            loaded.value()->config.numLayers != config->numLayers || loaded.value()->config.vocabSize != config->vocabSize) {
+            return makeError(ErrorCode::Mismatch, o.init.string() + ": not a demo " + o.arch + " model of this size");
+        }
+        model = std::const_pointer_cast<CausalLM>(loaded.value()->model);
+    } else {
+        auto created = createModel(*config);
+        if (!created) return created.error();
+        model = created.value();
+        initRandomWeights(*model, o.seed, 0.02);
+    }
     auto& torchModel = dynamic_cast<TorchCausalLM&>(*model);
     std::vector<at::Tensor> params = torchModel.module().parameters();
     for (auto& p : params) p.set_requires_grad(true);
@@ -279,7 +320,7 @@ Result<TrainReport> trainDemoModel(const TrainOptions& o) {
 
     CorpusGenerator gen(o.seed);
     Rng rng(o.seed ^ 0xC0FFEEull);
-    const int64_t copySteps = o.copyPhaseSteps >= 0 ? o.copyPhaseSteps : steps / 4;
+    const int64_t copySteps = o.copyPhaseSteps >= 0 ? o.copyPhaseSteps : (o.init.empty() ? steps / 4 : 0);
     TrainReport report;
     report.parameters = model->parameterCount();
     double intervalLoss = 0, intervalTaskLoss = 0;
@@ -334,6 +375,7 @@ Result<TrainReport> trainDemoModel(const TrainOptions& o) {
                        {"batch_size", o.batchSize},
                        {"learning_rate", peak},
                        {"seed", o.seed},
+                       {"continued_from", o.init.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.init.string())},
                        {"final_loss", report.finalLoss},
                        {"final_task_loss", report.finalTaskLoss},
                        {"train_seconds", report.seconds},

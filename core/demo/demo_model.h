@@ -42,11 +42,12 @@ struct TrainProgress {
 struct TrainOptions {
     std::string arch = "llama";
     std::filesystem::path out;
+    std::filesystem::path init;  // continue from this folder's weights (empty: random initialisation)
     int64_t steps = 0;       // 0 = the architecture's default
     uint64_t seed = kDefaultTrainSeed;
     int64_t batchSize = 64;
     double learningRate = 0; // 0 = the architecture's default
-    int64_t copyPhaseSteps = -1; // steps of copy rows only at the start; -1 = a quarter of the steps
+    int64_t copyPhaseSteps = -1; // steps of copy rows only at the start; -1 = a quarter of the steps (none with init)
     int64_t reportEvery = 50;
     std::function<void(const TrainProgress&)> onProgress;
     std::function<bool()> isCancelled;

@@ -155,7 +155,10 @@ TEST(DemoModels, DISABLED_AnswerFixedPrompts) {
             ASSERT_FALSE(out->ids.empty());
             EXPECT_EQ(model->tokenizer->idToToken(static_cast<int32_t>(out->ids[0])), answer)
                 << model->name << ": " << prompt;
-            EXPECT_TRUE(out->stoppedAtEos) << model->name << ": " << prompt; // answer, then EOS
+            // Answer, then EOS (induction prompts are trained without it: see demo_model.cpp).
+            if (std::string(prompt).find("apple") == std::string::npos) {
+                EXPECT_TRUE(out->stoppedAtEos) << model->name << ": " << prompt;
+            }
         }
     }
 }
