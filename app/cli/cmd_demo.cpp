@@ -22,6 +22,7 @@ int runTrainDemo(const Args& args) {
     p.option("batch", "B", "examples per step (default 64)");
     p.option("lr", "LR", "peak learning rate of AdamW (default: llama 2e-3, gpt2 3e-3)");
     p.option("init", "DIR", "continue training from the weights in DIR (a folder train-demo wrote) instead of random ones");
+    p.option("focus", "FAMILY", "train more on one task family (key_value, agreement, induction, arithmetic, coreference)");
     p.option("copy-steps", "N", "steps of the copy phase at the start (default: a quarter of --steps)");
     p.option("threads", "T", "LibTorch intra-op threads (default 1: the matrices are small; more threads are slower on a busy machine)");
     if (auto code = handleParse(p, args)) return *code;
@@ -47,6 +48,14 @@ int runTrainDemo(const Args& args) {
     o.arch = *arch;
     o.out = *out;
     if (auto init = p.value("init")) o.init = *init;
+    if (auto focus = p.value("focus")) {
+        demo::TaskFamily f;
+        if (!demo::familyFromName(*focus, f)) {
+            std::cerr << "tokenlens-cli train-demo: unknown task family '" << *focus << "'\n";
+            return kExitUsage;
+        }
+        o.focus = f;
+    }
     o.steps = static_cast<int64_t>(*steps);
     o.seed = static_cast<uint64_t>(*seed);
     o.batchSize = static_cast<int64_t>(*batch);

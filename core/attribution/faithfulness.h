@@ -46,7 +46,9 @@ Result<analysis::FaithfulnessReport> computeFaithfulness(const LoadedModel& mode
                                                          const FaithfulnessOptions& options = {},
                                                          const RunControl& control = {});
 
-// Work units (sequence positions pushed through the model) of the stage.
+// Work units (sequence positions pushed through the model) of the stage, an
+// upper bound (special tokens, which are not removed, are counted); the
+// stage's own progress reports use the exact total.
 int64_t estimateFaithfulnessWork(int64_t n, int64_t t, const FaithfulnessOptions& options);
 
 } // namespace tokenlens

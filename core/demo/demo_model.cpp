@@ -153,7 +153,7 @@ Row recallRow(CorpusGenerator& gen, Rng& rng) {
 // (agreement, coreference) once, arithmetic (a table of 100 sums) twice, the
 // two that need induction heads (key-value, induction) twice each, then 5
 // pairs rows and 3 recall rows for the dense induction signal.
-Batch makeBatch(CorpusGenerator& gen, Rng& rng, int64_t batchSize, bool copyPhase) {
+Batch makeBatch(CorpusGenerator& gen, Rng& rng, int64_t batchSize, bool copyPhase, const TaskFamily* focus) {
     static const int kCycle[16] = {0, 1, 1, 2, 3, 3, 4, 4, 5, 5, 5, 5, 5, 6, 6, 6};
     std::vector<Row> rows;
     for (int64_t b = 0; b < batchSize; ++b) {
@@ -167,7 +167,7 @@ Batch makeBatch(CorpusGenerator& gen, Rng& rng, int64_t batchSize, bool copyPhas
         case 2: rows.push_back(taskRow(gen.next(TaskFamily::Coreference))); break;
         case 3: rows.push_back(taskRow(gen.next(TaskFamily::KeyValue))); break;
         case 4: rows.push_back(taskRow(gen.next(TaskFamily::Induction))); break;
-        case 5: rows.push_back(pairsRow(rng)); break;
+        case 5: rows.push_back(focus ? taskRow(gen.next(*focus)) : pairsRow(rng)); break;
         default: rows.push_back(recallRow(gen, rng)); break;
         }
     }
@@ -332,7 +332,7 @@ Result<TrainReport> trainDemoModel(const TrainOptions& o) {
         }
         const double lr = learningRateAt(step, steps, peak);
         for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-        Batch batch = makeBatch(gen, rng, o.batchSize, step < copySteps);
+        Batch batch = makeBatch(gen, rng, o.batchSize, step < copySteps, o.focus ? &*o.focus : nullptr);
         ForwardOptions fo;
         fo.computeLogits = false;
         auto out = model->forward(model->embed(batch.ids), fo);

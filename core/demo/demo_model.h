@@ -15,6 +15,7 @@
 #include <array>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,9 @@ struct TrainOptions {
     int64_t batchSize = 64;
     double learningRate = 0; // 0 = the architecture's default
     int64_t copyPhaseSteps = -1; // steps of copy rows only at the start; -1 = a quarter of the steps (none with init)
+    // When set, the 5 pairs rows of every 16 become examples of this family
+    // (to finish a family a continued model still misses).
+    std::optional<TaskFamily> focus;
     int64_t reportEvery = 50;
     std::function<void(const TrainProgress&)> onProgress;
     std::function<bool()> isCancelled;
