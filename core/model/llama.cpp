@@ -17,6 +17,7 @@ at::Tensor activate(const std::string& act, const at::Tensor& x) {
     if (act == "gelu_pytorch_tanh") return torch::gelu(x, "tanh");
     if (act == "relu") return torch::relu(x);
     TORCH_CHECK(false, "unsupported hidden_act '", act, "'");
+    return x; // not reached (TORCH_CHECK throws); unoptimised builds cannot tell
 }
 
 struct LlamaLayerImpl : torch::nn::Module {

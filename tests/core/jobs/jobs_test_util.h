@@ -14,11 +14,33 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
 
 namespace tokenlens::jobs::testing {
+
+// Time bounds are asserted as given in Release; sanitizer builds (Debug,
+// instrumented, dev-asan / dev-tsan presets) run several times slower, so
+// their bounds are this many times looser.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+constexpr double kTimeScale = 5;
+#else
+constexpr bool kSanitized = false;
+constexpr double kTimeScale = 1;
+#endif
 
 inline std::string fixtureModel(const std::string& name) {
     return (std::filesystem::path(TOKENLENS_TEST_DATA_DIR) / "models" / name).string();
@@ -42,17 +64,18 @@ inline bool waitUntil(const std::function<bool()>& done, int timeoutMs = 30000) 
     return done();
 }
 
+// These two scale their timeout by kTimeScale.
 inline bool waitFinished(JobQueue& queue, const std::string& id, int timeoutMs = 60000) {
     return waitUntil(
         [&] {
             auto j = queue.job(id);
             return j && isFinal(j->status);
         },
-        timeoutMs);
+        static_cast<int>(timeoutMs * kTimeScale));
 }
 
 inline bool waitIdle(JobQueue& queue, int timeoutMs = 60000) {
-    return waitUntil([&] { return queue.idle(); }, timeoutMs);
+    return waitUntil([&] { return queue.idle(); }, static_cast<int>(timeoutMs * kTimeScale));
 }
 
 inline JobSpec spec(std::vector<std::string> models, std::vector<std::string> methods,
@@ -79,6 +102,80 @@ struct TempStore {
         EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
         return s.ok() ? std::move(s.value()) : nullptr;
     }
+};
+
+// A child process (tokenlens-cli) started with posix_spawn, its standard
+// output and error going to files. Not QProcess: Qt's fork helper trips
+// ThreadSanitizer ("starting new threads after multi-threaded fork").
+class Child {
+public:
+    Child() = default;
+    Child(const Child&) = delete;
+    Child& operator=(const Child&) = delete;
+    ~Child() {
+        if (running()) {
+            ::kill(m_pid, SIGKILL);
+            wait(5000);
+        }
+    }
+
+    bool start(const std::vector<std::string>& args, const std::string& outFile, const std::string& errFile) {
+        m_out = outFile;
+        m_err = errFile;
+        std::vector<std::string> all = {TOKENLENS_CLI_PATH};
+        all.insert(all.end(), args.begin(), args.end());
+        std::vector<char*> argv;
+        for (auto& a : all) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, 1, m_out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_addopen(&actions, 2, m_err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        const int rc = posix_spawn(&m_pid, argv[0], &actions, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&actions);
+        if (rc != 0) m_pid = -1;
+        return rc == 0;
+    }
+    bool running() {
+        if (m_pid <= 0 || m_done) return false;
+        int status = 0;
+        const pid_t r = ::waitpid(m_pid, &status, WNOHANG);
+        if (r == m_pid) finish(status);
+        return !m_done;
+    }
+    // Waits up to `timeoutMs`; false on timeout.
+    bool wait(int timeoutMs) {
+        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+        while (running()) {
+            if (std::chrono::steady_clock::now() > end) return false;
+            ::usleep(5000);
+        }
+        return m_done;
+    }
+    void kill() {
+        if (m_pid > 0 && !m_done) ::kill(m_pid, SIGKILL);
+    }
+    bool killedBySignal() const { return m_signalled; }
+    int exitCode() const { return m_exitCode; }
+    std::string out() const { return read(m_out); }
+    std::string err() const { return read(m_err); }
+
+private:
+    void finish(int status) {
+        m_done = true;
+        m_signalled = WIFSIGNALED(status);
+        m_exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    static std::string read(const std::string& file) {
+        std::ifstream in(file, std::ios::binary);
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        return ss.str();
+    }
+    pid_t m_pid = -1;
+    bool m_done = false, m_signalled = false;
+    int m_exitCode = -1;
+    std::string m_out, m_err;
 };
 
 } // namespace tokenlens::jobs::testing

@@ -4,7 +4,6 @@
 
 #include "result/result_json.h"
 
-#include <QProcess>
 
 #include <fstream>
 
@@ -20,13 +19,20 @@ struct Output {
 };
 
 Output cli(const QStringList& args) {
-    QProcess p;
-    p.start(QStringLiteral(TOKENLENS_CLI_PATH), args);
+    static int counter = 0;
+    const std::string base = (std::filesystem::temp_directory_path() /
+                              ("tokenlens-cli-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
+                                 .string();
+    std::vector<std::string> argv;
+    for (const auto& a : args) argv.push_back(a.toStdString());
+    Child child;
     Output o;
-    if (!p.waitForFinished(120000)) return o;
-    o.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-    o.out = p.readAllStandardOutput().toStdString();
-    o.err = p.readAllStandardError().toStdString();
+    if (!child.start(argv, base + ".out", base + ".err") || !child.wait(120000)) return o;
+    o.code = child.killedBySignal() ? -1 : child.exitCode();
+    o.out = child.out();
+    o.err = child.err();
+    std::filesystem::remove(base + ".out");
+    std::filesystem::remove(base + ".err");
     return o;
 }
 

@@ -87,23 +87,29 @@ TEST(JobQueue, PairsRunCheapestMethodFirst) {
 }
 
 TEST(JobQueue, FirstStagedResultArrivesWhileIntegratedGradientsRuns) {
-    JobQueue queue(nullptr, options(2));
-    Recorder rec(queue);
-    auto s = spec({"tiny-qwen2"}, {"integrated_gradients", "attention"}, "The quick brown fox",
-                  {{"max_new_tokens", 6}, {"methods", {{"integrated_gradients", {{"steps", 300}}}}}});
-    rec.start = Clock::now();
-    auto id = queue.submit(s);
-    ASSERT_TRUE(id.ok()) << id.error().message;
-    ASSERT_TRUE(waitFinished(queue, *id));
-    ASSERT_EQ(rec.results.size(), 2u);
-    EXPECT_EQ(rec.results[0].first, "attention");
-    const double first = rec.results[0].second, ig = rec.results[1].second;
-    std::printf("[ staged   ] submit -> first staged result (attention, tiny-qwen2, model load included): %.0f ms; "
-                "integrated_gradients (300 steps) done at %.0f ms\n",
-                first, ig);
-    // The wall-clock figure is printed, not asserted (it depends on the
-    // machine's load); what must hold is the order: staged before IG ends.
-    EXPECT_LT(first, ig);
+    for (const std::string fixture : {"tiny-gpt2", "tiny-llama", "tiny-qwen2"}) {
+        // A new queue and model cache: the time includes loading the model.
+        JobQueue queue(nullptr, options(2));
+        Recorder rec(queue);
+        auto s = spec({fixture}, {"integrated_gradients", "attention"}, "The quick brown fox",
+                      {{"max_new_tokens", 6}, {"methods", {{"integrated_gradients", {{"steps", 300}}}}}});
+        rec.start = Clock::now();
+        auto id = queue.submit(s);
+        ASSERT_TRUE(id.ok()) << id.error().message;
+        ASSERT_TRUE(waitFinished(queue, *id));
+        ASSERT_EQ(rec.results.size(), 2u);
+        EXPECT_EQ(rec.results[0].first, "attention");
+        const double first = rec.results[0].second, ig = rec.results[1].second;
+        std::printf("[ staged   ] %s: submit -> first staged result (attention, model load included) %.0f ms; "
+                    "integrated_gradients (300 steps) done at %.0f ms\n",
+                    fixture.c_str(), first, ig);
+        // Release only: in Debug sanitizer builds loading the tokenizer
+        // (instrumented TokenLens code) alone takes seconds.
+        if (!kSanitized) {
+            EXPECT_LT(first, 1000.0) << fixture << ": the attention result should arrive within a second";
+        }
+        EXPECT_LT(first, ig);
+    }
 }
 
 TEST(JobQueue, PairAndJobStatusesProgressAndEta) {
@@ -189,14 +195,19 @@ double cancelLatency(const JobSpec& s, const std::string& method, bool wholeJob,
 } // namespace
 
 TEST(JobQueue, CancelStopsIntegratedGradientsWithin200ms) {
-    auto s = spec({"tiny-qwen2"}, {"attention", "integrated_gradients"}, "The quick brown fox jumps over",
-                  {{"max_new_tokens", 8}, {"methods", {{"integrated_gradients", {{"steps", 2000}}}}}});
-    const double pair = cancelLatency(s, "integrated_gradients", false, 400);
-    std::printf("[ cancel   ] integrated_gradients (2000 steps, tiny-qwen2): pair cancel took %.1f ms\n", pair);
-    EXPECT_LT(pair, 200.0);
-    const double job = cancelLatency(s, "integrated_gradients", true, 400);
-    std::printf("[ cancel   ] integrated_gradients (2000 steps, tiny-qwen2): job cancel took %.1f ms\n", job);
-    EXPECT_LT(job, 200.0);
+    for (const std::string fixture : {"tiny-qwen2", "tiny-gpt2", "tiny-llama"}) {
+        auto s = spec({fixture}, {"attention", "integrated_gradients"}, "The quick brown fox jumps over",
+                      {{"max_new_tokens", 8}, {"methods", {{"integrated_gradients", {{"steps", 2000}}}}}});
+        const double pair = cancelLatency(s, "integrated_gradients", false, 400);
+        std::printf("[ cancel   ] integrated_gradients (2000 steps, %s): pair cancel took %.1f ms\n", fixture.c_str(),
+                    pair);
+        EXPECT_LT(pair, 200.0 * kTimeScale) << fixture;
+        if (fixture != "tiny-qwen2") continue;
+        const double job = cancelLatency(s, "integrated_gradients", true, 400);
+        std::printf("[ cancel   ] integrated_gradients (2000 steps, %s): job cancel took %.1f ms\n", fixture.c_str(),
+                    job);
+        EXPECT_LT(job, 200.0 * kTimeScale);
+    }
 }
 
 TEST(JobQueue, CancelStopsOcclusionWithin200ms) {
@@ -208,7 +219,7 @@ TEST(JobQueue, CancelStopsOcclusionWithin200ms) {
     const double latency = cancelLatency(s, "occlusion", false, 300);
     std::printf("[ cancel   ] occlusion (%zu-byte prompt, tiny-qwen2): pair cancel took %.1f ms\n", prompt.size(),
                 latency);
-    EXPECT_LT(latency, 200.0);
+    EXPECT_LT(latency, 200.0 * kTimeScale);
 }
 
 TEST(JobQueue, FailingPairFailsAlone) {
@@ -280,7 +291,7 @@ TEST(JobQueue, RepeatedPairIsServedFromTheResultCache) {
         EXPECT_TRUE(*b->pairs[i].result == *a->pairs[i].result) << b->pairs[i].method;
     }
     std::printf("[ cache    ] repeated job (3 pairs) served from the cache in %.1f ms\n", ms);
-    EXPECT_LT(ms, 1000.0);
+    EXPECT_LT(ms, 1000.0 * kTimeScale);
     // Another option is another result.
     s.options["methods"]["occlusion"]["baseline"] = "unk";
     auto third = queue.submit(s);
