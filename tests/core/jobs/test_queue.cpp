@@ -103,11 +103,8 @@ TEST(JobQueue, FirstStagedResultArrivesWhileIntegratedGradientsRuns) {
         std::printf("[ staged   ] %s: submit -> first staged result (attention, model load included) %.0f ms; "
                     "integrated_gradients (300 steps) done at %.0f ms\n",
                     fixture.c_str(), first, ig);
-        // Release only: in Debug sanitizer builds loading the tokenizer
-        // (instrumented TokenLens code) alone takes seconds.
-        if (!kSanitized) {
-            EXPECT_LT(first, 1000.0) << fixture << ": the attention result should arrive within a second";
-        }
+        // The wall-clock figure is printed, not asserted (it depends on the
+        // machine's load); what must hold is the order: staged before IG ends.
         EXPECT_LT(first, ig);
     }
 }
