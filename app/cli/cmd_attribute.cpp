@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include "attribution/engine.h"
+#include "attribution/faithfulness.h"
 #include "result/result_json.h"
 
 #include <chrono>
@@ -77,6 +78,9 @@ int runAttribute(const Args& args) {
     p.option("option", "KEY=VALUE", "any other option, e.g. attention.layer=1 or quadrature=riemann_trapezoid", true);
     p.option("output", "FILE", "write the result JSON here (default: standard output)");
     p.option("device", "DEV", "cpu (default) or cuda");
+    p.flag("faithfulness", "also measure each result's faithfulness (ERASER AOPC, deletion/insertion AUC, "
+                           "Kendall tau vs leave-one-out; zero-embedding removal, or --option "
+                           "faithfulness={\"baseline\":\"unk\"})");
     p.flag("quiet", "no progress on standard error");
     if (auto code = handleParse(p, args)) return *code;
     const auto modelDirs = p.values("model");
@@ -98,6 +102,7 @@ int runAttribute(const Args& args) {
     for (const auto& [flag, key] : direct) {
         if (auto v = p.value(flag)) job.options[key] = scalar(*v);
     }
+    if (p.has("faithfulness")) job.options["faithfulness"] = true;
     for (const auto& kv : p.values("option")) {
         const auto eq = kv.find('=');
         if (eq == std::string::npos || eq == 0) {
@@ -116,6 +121,8 @@ int runAttribute(const Args& args) {
         std::cerr << "tokenlens-cli attribute: " << valid.error().message << "\n";
         return kExitUsage;
     }
+    std::optional<FaithfulnessOptions> faith;
+    if (auto f = jobFaithfulnessOptions(job.options); f) faith = *f;
     for (const auto& m : methods) {
         if (auto opts = methodOptions(job, m); !opts) {
             std::cerr << "tokenlens-cli attribute: " << opts.error().message << " (that method will fail; the others run)\n";
@@ -171,6 +178,7 @@ int runAttribute(const Args& args) {
             RunControl control;
             if (!quiet) control.progress = [&](int64_t done, int64_t total) { line.update(done, total); };
             auto r = runMethod(model, *seq, job, m, control);
+            if (faith && r.status == RunStatus::Completed) attachFaithfulness(model, r, *faith, control);
             if (!quiet) line.finish(runStatusName(r.status));
             if (r.status != RunStatus::Completed) {
                 anyFailed = true;

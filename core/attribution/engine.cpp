@@ -1,5 +1,7 @@
 #include "attribution/engine.h"
 
+#include "attribution/faithfulness.h"
+
 #include <torch/torch.h>
 
 #include <chrono>
@@ -11,7 +13,8 @@ namespace {
 
 const std::set<std::string>& engineKeys() {
     static const std::set<std::string> keys = {"max_new_tokens", "sample", "temperature", "top_k", "top_p",
-                                               "seed", "stop_at_eos", "truncate", "methods"};
+                                               "seed", "stop_at_eos", "truncate", "methods",
+                                               "faithfulness"};
     return keys;
 }
 
@@ -79,6 +82,7 @@ Result<EngineOptions> validateJob(const AttributionJob& job, const ModelConfig* 
         }
         e.truncateLeft = o["truncate"] == "left";
     }
+    if (auto f = jobFaithfulnessOptions(o); !f) return f.error();
     if (o.contains("methods")) {
         if (!o["methods"].is_object()) {
             return makeError(ErrorCode::InvalidArgument, "option 'methods' must map method ids to their options");

@@ -187,4 +187,35 @@ Result<analysis::FaithfulnessReport> computeFaithfulness(const LoadedModel& mode
     return r;
 }
 
+Result<std::optional<FaithfulnessOptions>> jobFaithfulnessOptions(const nlohmann::json& jobOptions) {
+    if (!jobOptions.is_object() || !jobOptions.contains("faithfulness")) return std::optional<FaithfulnessOptions>{};
+    const auto& f = jobOptions["faithfulness"];
+    if (f.is_null() || (f.is_boolean() && !f.get<bool>())) return std::optional<FaithfulnessOptions>{};
+    if (f.is_boolean()) return std::optional<FaithfulnessOptions>{FaithfulnessOptions{}};
+    if (!f.is_object()) {
+        return makeError(ErrorCode::InvalidArgument,
+                         "option 'faithfulness' must be true, false or an object of the stage's options");
+    }
+    auto o = faithfulnessOptionsFromJson(f);
+    if (!o) return makeError(o.error().code, "option 'faithfulness': " + o.error().message);
+    return std::optional<FaithfulnessOptions>{std::move(o.value())};
+}
+
+bool attachFaithfulness(const LoadedModel& model, MethodResult& result, const FaithfulnessOptions& options,
+                        const RunControl& control) {
+    if (result.status != RunStatus::Completed || result.output.ids.empty()) return true;
+    auto report = computeFaithfulness(model, result, options, control);
+    if (report) {
+        result.faithfulness = analysis::toJson(*report);
+        return true;
+    }
+    if (report.error().code == ErrorCode::Cancelled) {
+        result.warnings.push_back("The faithfulness metrics were cancelled; the attribution itself is complete. "
+                                  "Re-run the job to compute them.");
+        return false;
+    }
+    result.warnings.push_back("The faithfulness metrics could not be computed: " + report.error().message);
+    return true;
+}
+
 } // namespace tokenlens

@@ -51,4 +51,15 @@ Result<analysis::FaithfulnessReport> computeFaithfulness(const LoadedModel& mode
 // stage's own progress reports use the exact total.
 int64_t estimateFaithfulnessWork(int64_t n, int64_t t, const FaithfulnessOptions& options);
 
+// The faithfulness stage of a job: job option "faithfulness" is true, or an
+// object of the keys faithfulnessOptionsFromJson reads; nullopt when absent
+// or false. Errors name the key ("option 'faithfulness.baseline' ...").
+Result<std::optional<FaithfulnessOptions>> jobFaithfulnessOptions(const nlohmann::json& jobOptions);
+
+// Runs the stage on a completed result and stores the report in
+// result.faithfulness. A failure adds a warning and leaves the attribution
+// as it is; so does a cancel, which returns false.
+bool attachFaithfulness(const LoadedModel& model, MethodResult& result, const FaithfulnessOptions& options,
+                        const RunControl& control = {});
+
 } // namespace tokenlens

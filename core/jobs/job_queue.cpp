@@ -1,5 +1,7 @@
 #include "jobs/job_queue.h"
 
+#include "attribution/faithfulness.h"
+
 #include "attribution/method.h"
 
 #include <ATen/Parallel.h>
@@ -267,11 +269,18 @@ struct JobQueue::Core {
         }
         if (!seq) return finish(JobStatus::Failed, seqError);
 
-        const int64_t work = estimateMethodWork(*seq, ctx.job, task.method);
+        // The optional faithfulness stage runs after the method, in the same pair.
+        std::optional<FaithfulnessOptions> faith;
+        if (auto f = jobFaithfulnessOptions(ctx.job.options); f) faith = *f;
+        const int64_t n = static_cast<int64_t>(seq->input.ids.size()), t = static_cast<int64_t>(seq->output.ids.size());
+        const int64_t methodWork = estimateMethodWork(*seq, ctx.job, task.method);
+        const int64_t faithWork = faith && t > 0 ? estimateFaithfulnessWork(n, t, *faith) : 0;
+        const int64_t work = methodWork + faithWork;
         o.work = work;
         task.progress->total.store(std::max<int64_t>(work, 1));
         if (auto resolved = methodOptions(ctx.job, task.method, &model.config); resolved && !slot.key.empty()) {
             o.cacheKey = resultKey(slot.key, task.method, *resolved, *seq, ctx.job.targetText.has_value());
+            if (faith) o.cacheKey += "+faithfulness:" + ctx.job.options["faithfulness"].dump();
             if (auto hit = results.get(o.cacheKey)) {
                 o.result = hit;
                 o.fromCache = true;
@@ -286,12 +295,24 @@ struct JobQueue::Core {
             p->done.store(done);
         };
         MethodResult r = runMethod(model, *seq, ctx.job, task.method, control);
+        bool complete = true; // false: the faithfulness stage was cancelled (the attribution is kept, not cached)
+        if (faith && r.status == RunStatus::Completed) {
+            RunControl stage;
+            stage.isCancelled = cancelled;
+            stage.progress = [p = task.progress, methodWork](int64_t done, int64_t total) {
+                p->total.store(std::max<int64_t>(methodWork + total, 1));
+                p->done.store(methodWork + done);
+            };
+            complete = attachFaithfulness(model, r, *faith, stage);
+        }
         const JobStatus status = r.status == RunStatus::Completed ? JobStatus::Completed
                               : r.status == RunStatus::Cancelled ? JobStatus::Cancelled
                                                                  : JobStatus::Failed;
         const std::string error = r.error.value_or("");
         auto shared = std::make_shared<const MethodResult>(std::move(r));
-        if (status == JobStatus::Completed && !o.cacheKey.empty()) results.put(o.cacheKey, shared, approximateBytes(*shared));
+        if (status == JobStatus::Completed && complete && !o.cacheKey.empty()) {
+            results.put(o.cacheKey, shared, approximateBytes(*shared));
+        }
         if (status != JobStatus::Cancelled) o.result = shared;
         return finish(status, error);
     }

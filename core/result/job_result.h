@@ -41,6 +41,9 @@ struct MethodResult {
     std::vector<std::string> warnings;      // for people: what is off and what to do
     nlohmann::json options = nlohmann::json::object(); // the method's options as run
     double seconds = 0;
+    // The faithfulness stage's report (analysis::toJson(FaithfulnessReport)),
+    // null when the job did not ask for it.
+    nlohmann::json faithfulness = nullptr;
     bool operator==(const MethodResult&) const = default;
 };
 

@@ -171,6 +171,12 @@ struct Reader {
         }
         if (r.contains("warnings") && !strings(r["warnings"], path + ".warnings", out.warnings)) return false;
         if (r.contains("seconds") && r["seconds"].is_number()) out.seconds = r["seconds"].get<double>();
+        if (auto it = r.find("faithfulness"); it != r.end() && !it->is_null()) {
+            if (!it->is_object() || !it->contains("mean")) {
+                return fail(path + ".faithfulness", "must be an object with the stage's \"mean\" figures, or null");
+            }
+            out.faithfulness = *it;
+        }
         if (r.contains("input") && !sequence(r["input"], path + ".input", out.input)) return false;
         // A failed or cancelled pair may carry no matrix (and no output).
         if (out.status != RunStatus::Completed && !r.contains("attribution")) {
@@ -245,6 +251,7 @@ nlohmann::json toJson(const MethodResult& r) {
     j["options"] = r.options;
     j["warnings"] = r.warnings;
     j["seconds"] = r.seconds;
+    if (!r.faithfulness.is_null()) j["faithfulness"] = r.faithfulness;
     if (!r.output.ids.empty() || r.status == RunStatus::Completed) {
         j["input"] = sequenceJson(r.input);
         j["output"] = sequenceJson(r.output);

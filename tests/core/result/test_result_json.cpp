@@ -39,6 +39,10 @@ JobResult sampleJob() {
     r.warnings = {"integrated gradients has not converged"};
     r.options = {{"steps", 50}};
     r.seconds = 0.25;
+    r.faithfulness = {{"method", "integrated_gradients"},
+                      {"baseline", "zero"},
+                      {"columns", nlohmann::json::array()},
+                      {"mean", {{"aopc_comprehensiveness", 0.25}, {"kendall_tau", nullptr}}}};
     job.results.push_back(r);
     MethodResult failed;
     failed.model = "tiny-gpt2";
@@ -94,6 +98,8 @@ TEST(ResultJson, FollowsTheContract) {
     EXPECT_EQ(j["results"][1]["status"], "failed");
     EXPECT_EQ(j["results"][1]["error"], "occlusion: out of memory");
     EXPECT_FALSE(j["results"][1].contains("attribution"));
+    EXPECT_EQ(r["faithfulness"]["mean"]["aopc_comprehensiveness"], 0.25);
+    EXPECT_FALSE(j["results"][1].contains("faithfulness")); // only where the stage ran
 }
 
 TEST(ResultJson, RejectsMalformedFilesNamingTheKey) {
@@ -128,6 +134,9 @@ TEST(ResultJson, RejectsMalformedFilesNamingTheKey) {
                   .find("'results[0].step_scores' is missing"),
               std::string::npos);
     EXPECT_NE(edited([](auto& j) { j["results"] = 3; }).find("'results' must be an array"), std::string::npos);
+    EXPECT_NE(edited([](auto& j) { j["results"][0]["faithfulness"] = {{"columns", 1}}; })
+                  .find("'results[0].faithfulness'"),
+              std::string::npos);
 }
 
 TEST(ResultJson, ReadsFilesAndReportsMissingOnes) {
