@@ -1,6 +1,9 @@
 #include "app_main.h"
 
+#include "jobs/job_queue.h"
+#include "jobs/job_store.h"
 #include "mainwindow.h"
+#include "widgets/message_banner.h"
 #include "widgets/dashboard.h"
 #include "widgets/heatmap_view.h"
 #include "widgets/selection_model.h"
@@ -11,6 +14,7 @@
 #include <QCommandLineParser>
 #include <QImage>
 #include <QPixmap>
+#include <QPointer>
 #include <QStyleFactory>
 #include <QTimer>
 
@@ -24,7 +28,8 @@ namespace {
 
 struct Options {
     QStringList files;
-    QString screenshot, methods, scope, heatmap, page, thenOpen, exportTokens, exportHeatmap, theme, showModel;
+    QString screenshot, methods, scope, heatmap, page, thenOpen, exportTokens, exportHeatmap, theme, showModel, store;
+    bool demo = false;
     QSize size{1440, 900};
     int delay = 400;
     int window = 0;
@@ -136,6 +141,10 @@ int runApplication(QApplication& app) {
     const auto exportTokens = opt("export-tokens", "Export the token view PNG before quitting (with --screenshot).", "png");
     const auto exportHeatmap = opt("export-heatmap", "Export the heatmap PNG before quitting (with --screenshot).", "png");
     const auto scale = opt("scale", "Scale factor of the exported PNGs.", "s");
+    const auto storeOpt = opt("store", "The results store (SQLite) to use instead of the default one.", "path");
+    QCommandLineOption demoOpt(QStringLiteral("demo"), QStringLiteral("Run the demo job on the bundled models (with "
+                                                                      "--screenshot: shoot once it has finished)."));
+    parser.addOption(demoOpt);
     parser.process(app);
 
     auto o = std::make_shared<Options>();
@@ -150,6 +159,8 @@ int runApplication(QApplication& app) {
     o->thenOpen = parser.value(thenOpen);
     o->exportTokens = parser.value(exportTokens);
     o->exportHeatmap = parser.value(exportHeatmap);
+    o->store = parser.value(storeOpt);
+    o->demo = parser.isSet(demoOpt);
     if (parser.isSet(delay)) o->delay = parser.value(delay).toInt();
     if (parser.isSet(window)) o->window = parser.value(window).toInt();
     if (parser.isSet(hover)) o->hover = parser.value(hover).toLongLong();
@@ -167,8 +178,27 @@ int runApplication(QApplication& app) {
         if (wh.size() == 2) o->size = QSize(wh[0].toInt(), wh[1].toInt());
     }
 
+    // The results store and the job queue outlive the window (declared
+    // before it is shown, destroyed after the event loop: queue, then store).
+    std::unique_ptr<jobs::JobStore> store;
+    QString storeError;
+    const std::string storePath = o->store.isEmpty() ? jobs::JobStore::defaultPath() : o->store.toStdString();
+    if (auto opened = jobs::JobStore::open(storePath)) {
+        store = std::move(opened.value());
+    } else {
+        storeError = QString::fromStdString(opened.error().message);
+    }
+    auto queue = std::make_unique<jobs::JobQueue>(store.get());
+
     auto* w = new MainWindow;
     w->setAttribute(Qt::WA_DeleteOnClose);
+    w->setJobQueue(queue.get());
+    if (!storeError.isEmpty()) {
+        w->banner()->showMessage(MessageBanner::Kind::Warning,
+                                 QObject::tr("The results store could not be opened (%1). Jobs run, but are kept only "
+                                             "until the window closes; export what you want to keep.")
+                                     .arg(storeError));
+    }
     if (!o->theme.isEmpty()) w->setTheme(themeFromKey(o->theme));
     const bool shooting = !o->screenshot.isEmpty() || !o->exportTokens.isEmpty() || !o->exportHeatmap.isEmpty();
     if (shooting) w->resize(o->size);
@@ -176,12 +206,12 @@ int runApplication(QApplication& app) {
 
     if (shooting) {
         // Open the files one after the other, then apply the view state, then shoot.
-        auto queue = std::make_shared<QStringList>(o->files);
-        if (!o->thenOpen.isEmpty()) queue->append(o->thenOpen);
+        auto files = std::make_shared<QStringList>(o->files);
+        if (!o->thenOpen.isEmpty()) files->append(o->thenOpen);
         auto step = std::make_shared<std::function<void()>>();
-        *step = [w, o, queue] {
-            if (!queue->isEmpty()) {
-                w->openFile(queue->takeFirst());
+        *step = [w, o, files] {
+            if (!files->isEmpty()) {
+                w->openFile(files->takeFirst());
                 return;
             }
             applyViewState(*w, *o);
@@ -191,11 +221,33 @@ int runApplication(QApplication& app) {
         // first result on screen), the next step.
         QObject::connect(w, &MainWindow::fileHandled, w,
                          [w, step](const QString&, bool, const QString&) { QTimer::singleShot(0, w, [step] { (*step)(); }); });
-        (*step)();
-    } else {
+        if (o->demo) {
+            // Shoot once the demo job has finished.
+            QObject::connect(queue.get(), &jobs::JobQueue::jobStatusAvailable, w,
+                             [w, step](const QString& id, jobs::JobStatus s) {
+                                 if (id == w->shownJob() && jobs::isFinal(s)) {
+                                     QTimer::singleShot(300, w, [step] { (*step)(); });
+                                 }
+                             });
+            if (!w->runDemoJob()) {
+                std::fprintf(stderr, "tokenlens: no bundled demo model found\n");
+                (*step)();
+            }
+        } else {
+            (*step)();
+        }
+    } else if (!o->files.isEmpty()) {
         for (const QString& f : o->files) w->openFile(f);
+    } else if (o->demo || !w->openLatestJob()) {
+        // First start (or --demo): the demo models explain the sample prompt.
+        w->runDemoJob();
     }
-    return QApplication::exec();
+    QPointer<MainWindow> mainWindow(w);
+    const int rc = QApplication::exec();
+    delete mainWindow.data(); // before the queue it listens to
+    queue.reset();
+    store.reset();
+    return rc;
 }
 
 } // namespace tokenlens::gui

@@ -1,6 +1,10 @@
 #include "mainwindow.h"
 
 #include "attribution/method.h"
+#include "jobs/job_queue.h"
+#include "viewmodel/model_catalog.h"
+#include "widgets/jobs_page.h"
+#include "widgets/new_job_page.h"
 #include "model/torch_info.h"
 #include "viewmodel/file_loader.h"
 #include "viewmodel/palette.h"
@@ -81,8 +85,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_tabs = new QTabWidget(central);
     m_tabs->setDocumentMode(true);
     m_tabs->addTab(placeholderPage(tr("New job"),
-                                   tr("Choose a model, methods and a prompt here once the job queue is in place.<br>"
-                                      "Meanwhile, compute a result with<br><code>tokenlens-cli attribute --model DIR "
+                                   tr("This window runs without a job queue. Compute a result with<br><code>tokenlens-cli attribute --model DIR "
                                       "--method attention,saliency --output result.json -- \"your prompt\"</code><br>"
                                       "and open it with Ctrl+O or by dropping it on this window."),
                                    m_tabs),
@@ -106,18 +109,26 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_progressTimer, &QTimer::timeout, this, [this] {
         if (m_pendingLoads > 0) m_progress->show();
     });
+    m_jobStatus = new QLabel(this);
+    m_jobProgress = new QProgressBar(this);
+    m_jobProgress->setRange(0, 1000);
+    m_jobProgress->setMaximumWidth(200);
+    m_jobProgress->setFormat(QStringLiteral("%p %"));
+    m_jobProgress->hide();
+    m_jobStatus->hide();
     statusBar()->addPermanentWidget(m_hoverStatus);
+    statusBar()->addPermanentWidget(m_jobStatus);
+    statusBar()->addPermanentWidget(m_jobProgress);
     statusBar()->addPermanentWidget(m_progress);
     statusBar()->showMessage(tr("Ready — open a result with Ctrl+O or drop a .json file on the window"));
 
     connect(m_dashboard, &Dashboard::statusMessage, this,
             [this](const QString& m, int timeout) { statusBar()->showMessage(m, timeout); });
     connect(m_dashboard, &Dashboard::rerunRequested, this, [this](const QString& target, const QString& reduction) {
-        statusBar()->showMessage(tr("Re-running with %1 / %2 needs the job queue, which is not part of this build yet.")
-                                     .arg(target, reduction),
-                                 6000);
+        rerunShown(target, reduction);
         emit rerunRequested(target, reduction);
     });
+    connect(m_dashboard, &Dashboard::followUpRequested, this, &MainWindow::followUp);
     connect(m_dashboard->selection(), &SelectionModel::changed, this, &MainWindow::updateHoverStatus);
     connect(m_dashboard, &Dashboard::viewStateChanged, this, &MainWindow::updateHoverStatus);
     connect(m_tabs, &QTabWidget::currentChanged, this, &MainWindow::updateActions);
@@ -272,6 +283,250 @@ void MainWindow::showPage(Page page) { m_tabs->setCurrentIndex(static_cast<int>(
 
 MainWindow::Page MainWindow::currentPage() const { return static_cast<Page>(m_tabs->currentIndex()); }
 
+// -------------------------------------------------------------------- jobs
+
+void MainWindow::setJobQueue(jobs::JobQueue* queue) {
+    m_queue = queue;
+    m_newJob = new NewJobPage(this);
+    m_jobsPage = new JobsPage(queue, this);
+    setPage(Page::NewJob, m_newJob);
+    setPage(Page::Jobs, m_jobsPage);
+    m_newJob->setPrompt(samplePrompt(), tr("the sample prompt"));
+    m_newJob->setMaxNewTokens(4);
+    m_newJob->refreshModels();
+
+    connect(m_newJob, &NewJobPage::submitRequested, this, [this](const jobs::JobSpec& spec) {
+        if (auto r = submitJob(spec); !r) {
+            m_banner->showMessage(MessageBanner::Kind::Error,
+                                  tr("The job was not queued: %1").arg(QString::fromStdString(r.error().message)));
+        }
+    });
+    connect(m_newJob, &NewJobPage::batchSubmitRequested, this, &MainWindow::submitBatch);
+    connect(m_newJob, &NewJobPage::statusMessage, this,
+            [this](const QString& m, int timeout) { statusBar()->showMessage(m, timeout); });
+    connect(m_jobsPage, &JobsPage::statusMessage, this,
+            [this](const QString& m, int timeout) { statusBar()->showMessage(m, timeout); });
+    connect(m_jobsPage, &JobsPage::openRequested, this, [this](const QString& id) { openJob(id); });
+
+    connect(queue, &jobs::JobQueue::pairResultAvailable, this, [this](const QString& id, int, const QString&) {
+        if (id == m_shownJob) refreshShownJob();
+    });
+    connect(queue, &jobs::JobQueue::pairFailed, this,
+            [this](const QString& id, int model, const QString& method, const QString& message) {
+                if (id != m_shownJob) return;
+                refreshShownJob();
+                const auto rec = m_queue->job(id.toStdString());
+                const QString modelName =
+                    rec ? QString::fromStdString(jobs::modelName(rec->spec, model)) : QString::number(model);
+                m_banner->showMessage(MessageBanner::Kind::Warning, tr("%1 on %2 failed: %3 (the other pairs go on)")
+                                                                        .arg(methodLabel(method.toStdString()), modelName, message));
+            });
+    connect(queue, &jobs::JobQueue::progressAvailable, this, &MainWindow::jobProgress);
+    connect(queue, &jobs::JobQueue::jobStatusAvailable, this, [this](const QString& id, jobs::JobStatus s) {
+        if (jobs::isFinal(s)) jobFinished(id);
+    });
+    connect(queue, &jobs::JobQueue::jobFailed, this, [this](const QString& id, const QString& message) {
+        if (id == m_shownJob) m_banner->showMessage(MessageBanner::Kind::Error, tr("The job failed: %1").arg(message));
+    });
+    connect(queue, &jobs::JobQueue::jobRemoved, this, [this](const QString& id) {
+        if (id == m_shownJob) {
+            m_shownJob.clear();
+            m_dashboard->setFollowUpAvailable(false, tr("The job shown was deleted; its result stays on screen until "
+                                                        "you open another."));
+            m_jobProgress->hide();
+            m_jobStatus->hide();
+        }
+    });
+    connect(queue, &jobs::JobQueue::storeFailed, this, [this](const QString& message) {
+        m_banner->showMessage(MessageBanner::Kind::Error,
+                              tr("The results store could not be written: %1. Results stay in memory; export them "
+                                 "to keep them.")
+                                  .arg(message));
+    });
+    statusBar()->showMessage(tr("Ready — choose models and methods on the New job page, or open a result (Ctrl+O)"));
+}
+
+Result<std::string> MainWindow::submitJob(const jobs::JobSpec& spec) {
+    if (!m_queue) return makeError(ErrorCode::InvalidArgument, "no job queue");
+    auto id = m_queue->submit(spec);
+    if (!id) return id;
+    statusBar()->showMessage(tr("Queued job %1: %n pair(s)", nullptr,
+                                static_cast<int>(spec.models.size() * spec.methods.size()))
+                                 .arg(QString::fromStdString(*id)),
+                             5000);
+    openJob(QString::fromStdString(*id));
+    return id;
+}
+
+bool MainWindow::openJob(const QString& id) {
+    if (!m_queue) return false;
+    const auto rec = m_queue->job(id.toStdString());
+    if (!rec) {
+        m_banner->showMessage(MessageBanner::Kind::Error, tr("There is no job %1 in the store.").arg(id));
+        return false;
+    }
+    m_shownJob = id;
+    refreshShownJob();
+    showPage(Page::Dashboard);
+    if (!jobs::isFinal(rec->status)) {
+        jobProgress(id, m_queue->progress(rec->id), m_queue->etaSeconds(rec->id));
+    } else {
+        jobFinished(id);
+    }
+    return true;
+}
+
+void MainWindow::refreshShownJob() {
+    // Several pairs may finish in one event-loop pass: one refresh for all.
+    if (m_refreshPending) return;
+    m_refreshPending = true;
+    QTimer::singleShot(0, this, [this] {
+        m_refreshPending = false;
+        if (!m_queue || m_shownJob.isEmpty()) return;
+        auto rec = m_queue->job(m_shownJob.toStdString());
+        if (!rec) return;
+        // Pairs still queued or running are not shown (they are not results yet).
+        std::erase_if(rec->pairs, [](const jobs::PairRecord& p) { return !jobs::isFinal(p.status); });
+        const bool any = !rec->pairs.empty();
+        const QString source = tr("job %1").arg(m_shownJob);
+        if (any) {
+            m_dashboard->updateJob(jobs::toJobResult(*rec), source);
+            setWindowTitle(QStringLiteral("%1 — " TOKENLENS_NAME).arg(source));
+        } else if (m_dashboard->source() != source) {
+            // Nothing finished yet: an empty result keeps the old one off screen.
+            JobResult empty;
+            empty.jobId = rec->id;
+            empty.input.text = rec->prompt;
+            m_dashboard->setJob(empty, source);
+        }
+        updateHoverStatus();
+    });
+}
+
+void MainWindow::jobProgress(const QString& id, int permille, double eta) {
+    if (id != m_shownJob) return;
+    m_jobProgress->setValue(std::clamp(permille, 0, 1000));
+    m_jobProgress->show();
+    m_jobStatus->setText(eta >= 0 ? tr("job %1 · about %2 s left").arg(id.right(8)).arg(eta, 0, 'f', eta < 10 ? 1 : 0)
+                                  : tr("job %1 running").arg(id.right(8)));
+    m_jobStatus->show();
+    m_dashboard->setFollowUpAvailable(false, tr("The conversation can continue once this job has finished."));
+}
+
+void MainWindow::jobFinished(const QString& id) {
+    if (id != m_shownJob || !m_queue) return;
+    refreshShownJob();
+    m_jobProgress->hide();
+    const auto rec = m_queue->job(id.toStdString());
+    if (!rec) return;
+    int done = 0, failed = 0, cached = 0;
+    for (const auto& p : rec->pairs) {
+        done += p.status == jobs::JobStatus::Completed ? 1 : 0;
+        failed += p.status == jobs::JobStatus::Failed ? 1 : 0;
+        cached += p.fromCache ? 1 : 0;
+    }
+    QString text = tr("job %1 %2: %3/%4 pairs").arg(id.right(8), QString::fromLatin1(jobs::statusName(rec->status)))
+                       .arg(done)
+                       .arg(rec->pairs.size());
+    if (cached) text += tr(" (%1 from the cache)").arg(cached);
+    m_jobStatus->setText(text);
+    m_jobStatus->show();
+    const bool canFollow = done > 0 && rec->status == jobs::JobStatus::Completed;
+    m_dashboard->setFollowUpAvailable(
+        canFollow, canFollow ? tr("Type the next turn: the models see this prompt, the shown model's output and your "
+                                  "text (turn %1 → %2).")
+                                   .arg(rec->turns.empty() ? 1 : static_cast<int>(rec->turns.size() / 2) + 1)
+                                   .arg(rec->turns.empty() ? 2 : static_cast<int>(rec->turns.size() / 2) + 2)
+                             : tr("This job has no completed result to continue."));
+    if (failed && done == 0) {
+        m_banner->showMessage(MessageBanner::Kind::Error, tr("Every pair of job %1 failed; see the Jobs page for why.").arg(id));
+    }
+}
+
+void MainWindow::submitBatch(const QString& jsonl, const QString& path, const jobs::JobSpec& defaults) {
+    if (!m_queue) return;
+    const auto sub = m_queue->submitBatch(jsonl.toStdString(), defaults, QFileInfo(path).fileName().toStdString());
+    QStringList errors;
+    for (const auto& e : sub.errors) errors << QString::fromStdString(e.message);
+    const QString summary = tr("Batch %1: %n job(s) queued", nullptr, static_cast<int>(sub.jobIds.size()))
+                                .arg(QFileInfo(path).fileName());
+    if (!errors.isEmpty()) {
+        m_banner->showMessage(MessageBanner::Kind::Warning,
+                              summary + tr("; %n line(s) skipped: ", nullptr, static_cast<int>(errors.size())) +
+                                  errors.mid(0, 5).join(QStringLiteral("; ")) +
+                                  (errors.size() > 5 ? QStringLiteral("; …") : QString()));
+    } else {
+        m_banner->dismiss();
+    }
+    statusBar()->showMessage(summary, 6000);
+    showPage(Page::Jobs);
+}
+
+void MainWindow::followUp(const QString& text, int modelIndex) {
+    if (!m_queue || m_shownJob.isEmpty()) return;
+    auto id = m_queue->followUp(m_shownJob.toStdString(), text.toStdString(), std::max(0, modelIndex));
+    if (!id) {
+        m_banner->showMessage(MessageBanner::Kind::Error,
+                              tr("The follow-up was not queued: %1").arg(QString::fromStdString(id.error().message)));
+        return;
+    }
+    openJob(QString::fromStdString(*id));
+}
+
+void MainWindow::rerunShown(const QString& targetFn, const QString& reduction) {
+    if (!m_queue || m_shownJob.isEmpty()) {
+        statusBar()->showMessage(tr("Re-running with %1 / %2 needs the result's models: run its prompt as a job "
+                                    "from the New job page.")
+                                     .arg(targetFn, reduction),
+                                 6000);
+        return;
+    }
+    auto rec = m_queue->job(m_shownJob.toStdString());
+    if (!rec) return;
+    jobs::JobSpec spec = rec->spec;
+    spec.options["target_fn"] = targetFn.toStdString();
+    spec.options["reduction"] = reduction.toStdString();
+    if (auto r = submitJob(spec); !r) {
+        m_banner->showMessage(MessageBanner::Kind::Error,
+                              tr("The re-run was not queued: %1").arg(QString::fromStdString(r.error().message)));
+    }
+}
+
+bool MainWindow::runDemoJob() {
+    const QString dir = demoModelsDir();
+    if (dir.isEmpty() || !m_queue) return false;
+    std::vector<ModelEntry> demo;
+    for (const char* name : {"demo-llama", "demo-gpt2"}) {
+        const QString path = dir + QLatin1Char('/') + QLatin1String(name);
+        if (QFileInfo(path + QStringLiteral("/config.json")).isFile()) {
+            ModelEntry e;
+            e.path = path;
+            e.name = QLatin1String(name);
+            e.source = QStringLiteral("demo");
+            demo.push_back(e);
+        }
+    }
+    const auto spec = demoJobSpec(demo);
+    if (spec.models.empty()) return false;
+    auto id = submitJob(spec);
+    if (!id) return false;
+    m_banner->showMessage(MessageBanner::Kind::Info,
+                          tr("Welcome: the two bundled demo models are explaining the sample prompt — results appear "
+                             "method by method. Hover a token to see what it drew on; start your own job on the New "
+                             "job page (Alt+1)."));
+    return true;
+}
+
+bool MainWindow::openLatestJob() {
+    if (!m_queue || !m_queue->store()) return false;
+    auto list = m_queue->store()->listJobs(false);
+    if (!list) return false;
+    for (auto it = list->rbegin(); it != list->rend(); ++it) {
+        if (it->status == jobs::JobStatus::Completed) return openJob(QString::fromStdString(it->id));
+    }
+    return false;
+}
+
 // ------------------------------------------------------------------- files
 
 void MainWindow::openDialog() {
@@ -322,7 +577,12 @@ void MainWindow::finishLoad(const QString& path, const LoadedFile& loaded, quint
     switch (loaded.kind) {
     case FileKind::Result: {
         const auto& job = loaded.result;
+        m_shownJob.clear();
         m_dashboard->setJob(job, QFileInfo(path).absoluteFilePath());
+        m_dashboard->setFollowUpAvailable(false, tr("A result opened from a file cannot be continued; run its prompt "
+                                                    "as a job to continue the conversation."));
+        m_jobProgress->hide();
+        m_jobStatus->hide();
         showPage(Page::Dashboard);
         addRecentFile(QFileInfo(path).absoluteFilePath());
         setWindowTitle(QStringLiteral("%1 — " TOKENLENS_NAME).arg(name));
@@ -343,16 +603,27 @@ void MainWindow::finishLoad(const QString& path, const LoadedFile& loaded, quint
         break;
     }
     case FileKind::PromptText:
-        summary = tr("Read the prompt in %1 (%n character(s)). The New job page that takes it arrives with the job "
-                     "queue.",
-                     nullptr, static_cast<int>(loaded.text.size()))
+        summary = tr("Read the prompt in %1 (%n character(s)); choose models and methods, then Run job.", nullptr,
+                     static_cast<int>(loaded.text.size()))
                       .arg(name);
-        m_banner->showMessage(MessageBanner::Kind::Info, summary);
+        if (m_newJob) {
+            m_newJob->setPrompt(loaded.text, name);
+            showPage(Page::NewJob);
+            m_banner->dismiss();
+        } else {
+            m_banner->showMessage(MessageBanner::Kind::Info, summary);
+        }
         emit promptTextOpened(loaded.text, path);
         break;
     case FileKind::Batch:
-        summary = tr("Read the batch in %1. The New job page that runs batches arrives with the job queue.").arg(name);
-        m_banner->showMessage(MessageBanner::Kind::Info, summary);
+        summary = tr("Read the batch in %1; Run batch queues one job per line.").arg(name);
+        if (m_newJob) {
+            m_newJob->setBatch(loaded.text, path);
+            showPage(Page::NewJob);
+            m_banner->dismiss();
+        } else {
+            m_banner->showMessage(MessageBanner::Kind::Info, summary);
+        }
         emit batchOpened(loaded.text, path);
         break;
     case FileKind::Unknown: break;

@@ -1,11 +1,16 @@
 #pragma once
 // The main window: a message banner over three pages (New job, Jobs,
-// Dashboard). The job pages are placeholders until the job queue lands:
-// setPage() puts the real widgets in. Files open from the menu, the recent
-// files list, the command line or drag-and-drop, always on a worker thread;
-// a bad file leaves the current result untouched and says why in the banner.
+// Dashboard). With a job queue attached (setJobQueue) the New job page
+// submits jobs, the Jobs page lists them, and the dashboard follows the job
+// it shows: staged results appear as each (model, method) pair finishes, a
+// progress bar with the ETA runs in the status bar, and the follow-up box
+// continues the conversation. Files open from the menu, the recent files
+// list, the command line or drag-and-drop, always on a worker thread; a bad
+// file leaves the current result untouched and says why in the banner.
 
 #include "widgets/theme.h"
+
+#include "jobs/job_types.h"
 
 #include <QMainWindow>
 
@@ -17,9 +22,15 @@ class QProgressBar;
 class QTabWidget;
 class QTimer;
 
+namespace tokenlens::jobs {
+class JobQueue;
+}
+
 namespace tokenlens::gui {
 
 class Dashboard;
+class JobsPage;
+class NewJobPage;
 class MessageBanner;
 struct LoadedFile;
 
@@ -41,6 +52,25 @@ public:
     // Opens a file on a worker thread; fileHandled() reports the outcome.
     void openFile(const QString& path);
     bool isLoading() const { return m_pendingLoads > 0; }
+
+    // Attaches the job queue (not owned; must outlive the window) and puts
+    // the New job and Jobs pages in.
+    void setJobQueue(jobs::JobQueue* queue);
+    jobs::JobQueue* jobQueue() const { return m_queue; }
+    NewJobPage* newJobPage() const { return m_newJob; }
+    JobsPage* jobsPage() const { return m_jobsPage; }
+    // Submits a job and follows it on the dashboard; the id, or a message.
+    Result<std::string> submitJob(const jobs::JobSpec& spec);
+    // Shows a job of the queue or the store on the dashboard (following it
+    // while it runs); false with a message in the banner when it cannot.
+    bool openJob(const QString& id);
+    // The job the dashboard shows ("" for a file or nothing).
+    const QString& shownJob() const { return m_shownJob; }
+    // First start: the bundled demo models on the sample prompt. false when
+    // no demo model is installed.
+    bool runDemoJob();
+    // The most recent job that completed, opened; false when there is none.
+    bool openLatestJob();
 
     QStringList recentFiles() const;
     void setTheme(Theme theme);
@@ -76,6 +106,12 @@ private:
     void updateHoverStatus();
     void updateActions();
     void saveSettings() const;
+    void refreshShownJob();
+    void jobProgress(const QString& id, int permille, double eta);
+    void jobFinished(const QString& id);
+    void submitBatch(const QString& jsonl, const QString& path, const jobs::JobSpec& defaults);
+    void followUp(const QString& text, int modelIndex);
+    void rerunShown(const QString& targetFn, const QString& reduction);
     QAction* addAction(QMenu* menu, const QString& name, const QString& text, const QKeySequence& key,
                        const QString& tip);
 
@@ -89,6 +125,13 @@ private:
     QActionGroup* m_themeGroup = nullptr;
     std::vector<QAction*> m_dashboardActions;
     Theme m_theme = Theme::System;
+    jobs::JobQueue* m_queue = nullptr;
+    NewJobPage* m_newJob = nullptr;
+    JobsPage* m_jobsPage = nullptr;
+    QString m_shownJob;
+    bool m_refreshPending = false;
+    QLabel* m_jobStatus = nullptr;
+    QProgressBar* m_jobProgress = nullptr;
     int m_pendingLoads = 0;
     quint64 m_loadSerial = 0;
 };

@@ -4,6 +4,7 @@
 #include "result/result_json.h"
 #include "viewmodel/csv.h"
 #include "viewmodel/palette.h"
+#include "widgets/faithfulness_panel.h"
 #include "widgets/heatmap_view.h"
 #include "widgets/panels.h"
 #include "widgets/selection_model.h"
@@ -16,6 +17,7 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMenu>
 #include <QPainter>
 #include <QPixmap>
@@ -303,6 +305,40 @@ QWidget* Dashboard::buildSidePanel() {
     wl->addWidget(m_warnings);
     lay->addWidget(m_warningsBox);
 
+    auto* faithBox = new QGroupBox(tr("Faithfulness"), side);
+    faithBox->setToolTip(tr("How much the tokens each method ranks first really matter to the model, measured by "
+                            "removing them (see docs/faithfulness.md)"));
+    auto* fal = new QVBoxLayout(faithBox);
+    m_faithfulness = new FaithfulnessPanel(&m_model, m_selection, faithBox);
+    fal->addWidget(m_faithfulness);
+    lay->addWidget(faithBox);
+
+    m_followUpBox = new QGroupBox(tr("Continue the conversation"), side);
+    auto* fl = new QVBoxLayout(m_followUpBox);
+    m_followUpHint = new QLabel(m_followUpBox);
+    m_followUpHint->setWordWrap(true);
+    fl->addWidget(m_followUpHint);
+    auto* frow = new QHBoxLayout;
+    m_followUpEdit = new QLineEdit(m_followUpBox);
+    m_followUpEdit->setPlaceholderText(tr("Next turn, e.g. “ . anna has a”"));
+    m_followUpEdit->setToolTip(tr("The models see this job's prompt, the shown model's output and this text, and "
+                                  "the new result shows how each turn feeds the next (Enter sends)"));
+    m_followUpButton = new QPushButton(tr("Send"), m_followUpBox);
+    m_followUpButton->setToolTip(m_followUpEdit->toolTip());
+    frow->addWidget(m_followUpEdit, 1);
+    frow->addWidget(m_followUpButton);
+    fl->addLayout(frow);
+    lay->addWidget(m_followUpBox);
+    auto send = [this] {
+        const QString text = m_followUpEdit->text();
+        if (text.trimmed().isEmpty() || !m_followUpButton->isEnabled()) return;
+        emit followUpRequested(text, m_model.currentModel());
+        m_followUpEdit->clear();
+    };
+    connect(m_followUpButton, &QPushButton::clicked, this, send);
+    connect(m_followUpEdit, &QLineEdit::returnPressed, this, send);
+    setFollowUpAvailable(false, tr("Results computed in this window (New job page) can be continued here."));
+
     lay->addStretch(1);
 
     scroll->setWidget(side);
@@ -312,10 +348,46 @@ QWidget* Dashboard::buildSidePanel() {
 
 // ------------------------------------------------------------------- state
 
-void Dashboard::setJob(JobResult job, const QString& source) {
+void Dashboard::setJob(JobResult job, const QString& source) { showJob(std::move(job), source, false); }
+
+void Dashboard::updateJob(JobResult job, const QString& source) {
+    showJob(std::move(job), source, hasJob() && source == m_source);
+}
+
+std::vector<std::string> Dashboard::activeMethodIds() const {
+    std::vector<std::string> ids;
+    for (int m : m_model.activeMethods()) ids.push_back(m_model.methods()[static_cast<size_t>(m)].id);
+    return ids;
+}
+
+void Dashboard::showJob(JobResult job, const QString& source, bool keepView) {
+    // A staged result of the job on screen: keep what the user chose (model,
+    // methods unless still the defaults, window, pinned token).
+    std::string modelName;
+    if (keepView && m_model.currentModel() >= 0) modelName = m_model.models()[static_cast<size_t>(m_model.currentModel())];
+    const std::vector<std::string> wasActive = keepView ? activeMethodIds() : std::vector<std::string>{};
+    const bool userMethods = keepView && wasActive != m_defaultActive;
+    const int64_t window = m_model.window();
+    const int64_t pinned = m_selection->pinned();
     m_source = source;
     m_selection->clear();
     m_model.setJob(std::move(job));
+    if (keepView) {
+        const auto& models = m_model.models();
+        for (size_t i = 0; i < models.size(); ++i) {
+            if (models[i] == modelName) m_model.setCurrentModel(static_cast<int>(i));
+        }
+    }
+    m_defaultActive = activeMethodIds();
+    if (userMethods) {
+        for (size_t m = 0; m < m_model.methods().size(); ++m) {
+            const auto& id = m_model.methods()[m].id;
+            m_model.setActive(static_cast<int>(m),
+                              std::find(wasActive.begin(), wasActive.end(), id) != wasActive.end());
+        }
+        if (m_model.activeMethods().empty() && !m_model.methods().empty()) m_model.setActive(0, true);
+    }
+    if (keepView && window > 0) m_model.setWindow(window);
     m_storedTarget.clear();
     m_storedReduction.clear();
     for (const auto& r : m_model.job().results) {
@@ -328,6 +400,8 @@ void Dashboard::setJob(JobResult job, const QString& source) {
     m_details->refresh();
     scheduleStatistics();
     m_warnings->refresh();
+    m_faithfulness->refresh();
+    if (keepView && pinned >= 0 && pinned < m_model.contextLength()) m_selection->setPinned(pinned);
     emit viewStateChanged();
 }
 
@@ -407,6 +481,7 @@ void Dashboard::setCurrentModel(int model) {
     m_tokenView->tokensChanged();
     m_heatmap->tokensChanged();
     m_warnings->refresh();
+    m_faithfulness->refresh();
     coloursChanged();
 }
 
@@ -590,6 +665,12 @@ void Dashboard::restoreSettings(QSettings& s) {
     // The window applies to the next result (clamped to what it admits).
     m_model.setWindow(s.value(QStringLiteral("dashboard/window"), 1).toInt());
     syncControls();
+}
+
+void Dashboard::setFollowUpAvailable(bool on, const QString& hint) {
+    m_followUpEdit->setEnabled(on);
+    m_followUpButton->setEnabled(on);
+    m_followUpHint->setText(hint);
 }
 
 } // namespace tokenlens::gui

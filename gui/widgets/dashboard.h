@@ -14,6 +14,7 @@ class QAbstractButton;
 class QComboBox;
 class QGroupBox;
 class QLabel;
+class QLineEdit;
 class QPushButton;
 class QSettings;
 class QSlider;
@@ -23,6 +24,7 @@ class QToolButton;
 namespace tokenlens::gui {
 
 class DetailsPanel;
+class FaithfulnessPanel;
 class HeatmapView;
 class SelectionModel;
 class StatisticsPanel;
@@ -38,6 +40,12 @@ public:
 
     // Shows a result; `source` names where it came from (file path, job id).
     void setJob(JobResult job, const QString& source);
+    // The same job with more results (a staged result arrived): keeps the
+    // model, window, pinned token and the methods the user chose.
+    void updateJob(JobResult job, const QString& source);
+    // The follow-up box: enabled for a finished job of the queue.
+    void setFollowUpAvailable(bool on, const QString& hint);
+    QLineEdit* followUpEdit() const { return m_followUpEdit; }
     bool hasJob() const { return m_model.hasJob(); }
     const ResultModel& model() const { return m_model; }
     const QString& source() const { return m_source; }
@@ -48,6 +56,7 @@ public:
     DetailsPanel* detailsPanel() const { return m_details; }
     StatisticsPanel* statisticsPanel() const { return m_stats; }
     WarningsPanel* warningsPanel() const { return m_warnings; }
+    FaithfulnessPanel* faithfulnessPanel() const { return m_faithfulness; }
     QSlider* windowSlider() const { return m_windowSlider; }
     QComboBox* modelBox() const { return m_modelBox; }
     QComboBox* scopeBox() const { return m_scopeBox; }
@@ -82,11 +91,15 @@ signals:
     // The user asked for the stored result again with another target
     // function or reduction (handled by the job queue).
     void rerunRequested(const QString& targetFn, const QString& reduction);
+    // The next conversation turn, continuing model `modelIndex`'s output.
+    void followUpRequested(const QString& text, int modelIndex);
     void statusMessage(const QString& message, int timeoutMs);
     // Model, methods, window or scope changed.
     void viewStateChanged();
 
 private:
+    void showJob(JobResult job, const QString& source, bool keepView);
+    std::vector<std::string> activeMethodIds() const;
     QWidget* buildHeader();
     QWidget* buildSidePanel();
     void syncControls();
@@ -106,6 +119,7 @@ private:
     DetailsPanel* m_details;
     StatisticsPanel* m_stats;
     WarningsPanel* m_warnings;
+    FaithfulnessPanel* m_faithfulness = nullptr;
     QGroupBox* m_warningsBox;
 
     QComboBox* m_modelBox;
@@ -124,6 +138,11 @@ private:
     bool m_syncing = false;
     bool m_statsPending = false;
     QString m_storedTarget, m_storedReduction;
+    std::vector<std::string> m_defaultActive;
+    QGroupBox* m_followUpBox = nullptr;
+    QLabel* m_followUpHint = nullptr;
+    QLineEdit* m_followUpEdit = nullptr;
+    QPushButton* m_followUpButton = nullptr;
 };
 
 } // namespace tokenlens::gui

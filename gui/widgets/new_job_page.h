@@ -1,0 +1,154 @@
+#pragma once
+// Job creation: pick models (bundled demo models, added folders, the Hugging
+// Face cache, each with architecture, size and dtype) and methods (each with
+// its one-sentence explanation and its options), write or drop a prompt and
+// see it tokenized live (token boundaries, count, a warning when it would not
+// fit the model), choose the target (generate N tokens or force a given
+// continuation), the target function and the reduction, keep prompts as
+// templates, and submit. A dropped .jsonl batch is submitted with the page's
+// models, methods and options as the defaults of its lines.
+
+#include "jobs/job_types.h"
+#include "viewmodel/model_catalog.h"
+
+#include <QWidget>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+class QButtonGroup;
+class QCheckBox;
+class QComboBox;
+class QFormLayout;
+class QLabel;
+class QLineEdit;
+class QListWidget;
+class QPlainTextEdit;
+class QPushButton;
+class QRadioButton;
+class QSpinBox;
+class QTextBrowser;
+class QTimer;
+class QTreeWidget;
+class QGroupBox;
+
+namespace tokenlens {
+class Tokenizer;
+}
+
+namespace tokenlens::gui {
+
+class NewJobPage : public QWidget {
+    Q_OBJECT
+public:
+    explicit NewJobPage(QWidget* parent = nullptr);
+    ~NewJobPage() override;
+
+    // Finds the models on a worker thread (modelsChanged() when done).
+    void refreshModels();
+    void setModels(std::vector<ModelEntry> models);
+    const std::vector<ModelEntry>& models() const { return m_models; }
+    bool discovering() const { return m_discovering; }
+    void addModelFolder(const QString& path);
+
+    // Checked models (folders) and methods (ids).
+    QStringList checkedModels() const;
+    void setModelChecked(const QString& path, bool on);
+    QStringList checkedMethods() const;
+    void setMethodChecked(const QString& id, bool on);
+
+    QString prompt() const;
+    void setPrompt(const QString& text, const QString& source = {});
+    void setMaxNewTokens(int n);
+    void setForcedTarget(const QString& text); // empty: generate
+    void setFaithfulness(bool on);
+    // Per-method option (as the job file spells it), for the options form.
+    void setMethodOption(const QString& method, const QString& key, const nlohmann::json& value);
+
+    // The job the page describes, or a message saying what is missing.
+    Result<jobs::JobSpec> spec() const;
+    // Holds a dropped batch (.jsonl text) until submitted or cleared.
+    void setBatch(const QString& text, const QString& path);
+    bool hasBatch() const { return !m_batchText.isEmpty(); }
+
+    // The live tokenization shown (for tests): token count, -1 while none.
+    int tokenCount() const { return m_tokenCount; }
+    QString tokenInfo() const;
+    QTextBrowser* tokenPreview() const { return m_tokens; }
+    QTreeWidget* modelList() const { return m_modelList; }
+    QListWidget* methodList() const { return m_methodList; }
+    QPlainTextEdit* promptEdit() const { return m_prompt; }
+    QPushButton* submitButton() const { return m_submit; }
+    QComboBox* templateBox() const { return m_templates; }
+
+    void saveTemplate(const QString& name);
+    void removeTemplate(const QString& name);
+    QStringList templateNames() const;
+
+signals:
+    void submitRequested(const tokenlens::jobs::JobSpec& spec);
+    void batchSubmitRequested(const QString& jsonl, const QString& path, const tokenlens::jobs::JobSpec& defaults);
+    void modelsChanged();
+    void tokenizationChanged();
+    void statusMessage(const QString& message, int timeoutMs);
+
+private:
+    QWidget* buildModels();
+    QWidget* buildMethods();
+    QWidget* buildPrompt();
+    QWidget* buildTarget();
+    void rebuildModelList();
+    void showMethodOptions();
+    void scheduleTokenize();
+    void tokenize();
+    void showTokens(quint64 serial, const QString& modelPath, const QString& error, const QStringList& tokens,
+                    const std::vector<bool>& special, qint64 maxPositions);
+    void updateSubmit();
+    void loadTemplates();
+    void submit();
+    QString firstCheckedModel() const;
+
+    std::vector<ModelEntry> m_models;
+    bool m_discovering = false;
+    quint64 m_discoverSerial = 0;
+    QStringList m_addedFolders;
+
+    QTreeWidget* m_modelList;
+    QLabel* m_modelInfo;
+    QListWidget* m_methodList;
+    QGroupBox* m_optionsBox;
+    QFormLayout* m_optionsForm;
+    QLabel* m_methodInfo;
+    std::map<QString, nlohmann::json> m_methodOptions; // id -> options that differ from the defaults
+
+    QComboBox* m_templates;
+    QPlainTextEdit* m_prompt;
+    QLabel* m_promptSource;
+    QTextBrowser* m_tokens;
+    QLabel* m_tokenLabel;
+    QTimer* m_tokenTimer;
+    quint64 m_tokenSerial = 0;
+    int m_tokenCount = -1;
+    qint64 m_tokenMaxPositions = 0;
+    QString m_tokenError;
+    // Tokenizers by folder, shared with the worker threads that load them.
+    std::shared_ptr<struct TokenizerCache> m_tokenizers;
+
+    QRadioButton* m_generate;
+    QRadioButton* m_force;
+    QSpinBox* m_maxNew;
+    QPlainTextEdit* m_target;
+    QComboBox* m_targetFn;
+    QComboBox* m_reduction;
+    QCheckBox* m_faithfulness;
+
+    QLabel* m_batchLabel;
+    QString m_batchText, m_batchPath;
+    QPushButton* m_clearBatch;
+    QLabel* m_problem;
+    QPushButton* m_submit;
+};
+
+} // namespace tokenlens::gui
