@@ -438,6 +438,13 @@ void MainWindow::jobFinished(const QString& id) {
                                    .arg(rec->turns.empty() ? 1 : static_cast<int>(rec->turns.size() / 2) + 1)
                                    .arg(rec->turns.empty() ? 2 : static_cast<int>(rec->turns.size() / 2) + 2)
                              : tr("This job has no completed result to continue."));
+    if (id == m_demoJob && done > 0) {
+        m_demoJob.clear();
+        m_banner->showMessage(MessageBanner::Kind::Info,
+                              tr("The demo result is ready: two small models trained to answer from known evidence "
+                                 "(“tom has a” → “blue”). Hover a token to see what it drew on, switch models in the "
+                                 "Model box, toggle methods with 1–5; your own job: New job page (Alt+1)."));
+    }
     if (failed && done == 0) {
         m_banner->showMessage(MessageBanner::Kind::Error, tr("Every pair of job %1 failed; see the Jobs page for why.").arg(id));
     }
@@ -510,6 +517,7 @@ bool MainWindow::runDemoJob() {
     if (spec.models.empty()) return false;
     auto id = submitJob(spec);
     if (!id) return false;
+    m_demoJob = QString::fromStdString(*id);
     m_banner->showMessage(MessageBanner::Kind::Info,
                           tr("Welcome: the two bundled demo models are explaining the sample prompt — results appear "
                              "method by method. Hover a token to see what it drew on; start your own job on the New "

@@ -129,6 +129,7 @@ private:
     NewJobPage* m_newJob = nullptr;
     JobsPage* m_jobsPage = nullptr;
     QString m_shownJob;
+    QString m_demoJob;
     bool m_refreshPending = false;
     QLabel* m_jobStatus = nullptr;
     QProgressBar* m_jobProgress = nullptr;

@@ -23,7 +23,8 @@ command -v xvfb-run >/dev/null || { echo "xvfb-run is not installed" >&2; exit 1
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 export XDG_CONFIG_HOME="$WORK/config"
-mkdir -p "$OUT" "$XDG_CONFIG_HOME"
+export XDG_DATA_HOME="$WORK/data"
+mkdir -p "$OUT" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME"
 
 echo "computing results with the tiny models..."
 # 1. The committed two-model sample (attention, saliency, integrated gradients with 3 steps: a warning).
@@ -47,7 +48,7 @@ head -c 4096 /dev/urandom >"$WORK/random.json"
 shoot() { # name, then app arguments; every shot starts from fresh settings
     local name="$1"
     shift
-    rm -rf "$XDG_CONFIG_HOME" && mkdir -p "$XDG_CONFIG_HOME"
+    rm -rf "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" && mkdir -p "$XDG_CONFIG_HOME" "$XDG_DATA_HOME"
     xvfb-run -a -s "-screen 0 1920x1200x24 -dpi 96" "$APP" --size "$SIZE" --screenshot "$OUT/$name.png" "$@" 2>&1 |
         grep -v -e 'XDG_RUNTIME_DIR' -e 'propagateSizeHints' -e 'OpenType support missing' || true
 }
@@ -63,7 +64,12 @@ shoot bad-file "$SAMPLE" --then-open "$WORK/random.json"
 shoot export "$SAMPLE" --hover 9 --export-tokens "$OUT/export-tokens.png" --export-heatmap "$OUT/export-heatmap.png" \
     --scale 2
 rm -f "$OUT/export.png"
-shoot new-job-page "$SAMPLE" --page newjob
 
 echo "screenshots in $OUT:"
 ls -1 "$OUT"
+
+# The job pages on a first start: the demo job on the bundled models.
+shoot demo-first-start --demo --hover 13
+shoot demo-pinned-output --demo --pin 14 --methods saliency,occlusion
+shoot new-job-page --demo --page newjob
+shoot jobs-page --demo --page jobs

@@ -104,8 +104,9 @@ NewJobPage::NewJobPage(QWidget* parent) : QWidget(parent), m_tokenizers(std::mak
     rightLay->addLayout(submitRow);
     split->addWidget(left);
     split->addWidget(right);
-    split->setStretchFactor(0, 2);
-    split->setStretchFactor(1, 3);
+    split->setStretchFactor(0, 1);
+    split->setStretchFactor(1, 1);
+    split->setSizes({560, 840});
     lay->addWidget(split);
 
     connect(m_submit, &QPushButton::clicked, this, &NewJobPage::submit);
@@ -136,8 +137,8 @@ QWidget* NewJobPage::buildModels() {
     m_modelList->setHeaderLabels({tr("Model"), tr("Architecture"), tr("Parameters"), tr("Stored"), tr("Size"), tr("Source")});
     m_modelList->setRootIsDecorated(false);
     m_modelList->setAlternatingRowColors(true);
-    m_modelList->header()->setSectionResizeMode(ColName, QHeaderView::Stretch);
-    for (int c = ColArch; c < ColCount; ++c) m_modelList->header()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+    for (int c = ColName; c < ColCount; ++c) m_modelList->header()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+    m_modelList->header()->setStretchLastSection(true);
     m_modelList->setToolTip(tr("Tick the models to run; each runs every chosen method"));
     lay->addWidget(m_modelList, 1);
     m_modelInfo = new QLabel(tr("Looking for models…"), box);
@@ -523,7 +524,7 @@ void NewJobPage::tokenize() {
         if (m.path == model) maxPositions = m.maxPositions;
     }
     if (model.isEmpty()) {
-        showTokens(serial, {}, tr("Tick a model to see the prompt's tokens."), {}, {}, 0);
+        showTokens(serial, {}, tr("Tick a model to see the prompt's tokens."), {}, {}, 0, 0);
         return;
     }
     const std::string text = prompt().toStdString();
@@ -543,39 +544,44 @@ void NewJobPage::tokenize() {
             if (loaded) tok = cache->byPath[model] = loaded.value();
             else error = cache->errors[model] = QString::fromStdString(loaded.error().message);
         }
+        // Pieces to draw: tokens (0), special or inserted tokens (1), and the
+        // text between tokens that no token covers (2: spaces a WordLevel or
+        // Whitespace pre-tokenizer drops), so the preview reads like the prompt.
         auto tokens = std::make_shared<QStringList>();
-        auto special = std::make_shared<std::vector<bool>>();
+        auto special = std::make_shared<std::vector<int>>();
+        auto count = std::make_shared<int>(0);
         if (tok) {
             auto enc = tok->encode(text, true);
             if (!enc) {
                 error = QString::fromStdString(enc.error().message);
             } else {
-                for (size_t i = 0; i < enc->ids.size(); ++i) {
-                    if (tokens->size() >= kPreviewTokens) {
-                        // Only the count of the rest.
-                        special->push_back(false);
-                        tokens->append(QString());
-                        continue;
-                    }
+                *count = static_cast<int>(enc->ids.size());
+                size_t cursor = 0;
+                for (size_t i = 0; i < enc->ids.size() && static_cast<int>(i) < kPreviewTokens; ++i) {
                     const auto [b, e] = enc->offsets[i];
                     const bool sp = enc->special[i] || e <= b;
-                    special->push_back(sp);
+                    if (!sp && b > cursor) {
+                        tokens->append(QString::fromUtf8(text.data() + cursor, static_cast<qsizetype>(b - cursor)));
+                        special->push_back(2);
+                    }
+                    special->push_back(sp ? 1 : 0);
                     tokens->append(sp ? QString::fromStdString(tok->displayToken(enc->ids[i]))
                                       : QString::fromUtf8(text.data() + b, static_cast<qsizetype>(e - b)));
+                    if (!sp) cursor = std::max(cursor, e);
                 }
             }
         }
         QMetaObject::invokeMethod(
             qApp,
-            [self, serial, model, error, tokens, special, maxPositions] {
-                if (self) self->showTokens(serial, model, error, *tokens, *special, maxPositions);
+            [self, serial, model, error, tokens, special, count, maxPositions] {
+                if (self) self->showTokens(serial, model, error, *tokens, *special, *count, maxPositions);
             },
             Qt::QueuedConnection);
     });
 }
 
-void NewJobPage::showTokens(quint64 serial, const QString& modelPath, const QString& error, const QStringList& tokens,
-                            const std::vector<bool>& special, qint64 maxPositions) {
+void NewJobPage::showTokens(quint64 serial, const QString& modelPath, const QString& error, const QStringList& pieces,
+                            const std::vector<int>& kinds, int count, qint64 maxPositions) {
     if (serial != m_tokenSerial) return;
     m_tokenError = error;
     m_tokenMaxPositions = maxPositions;
@@ -587,18 +593,23 @@ void NewJobPage::showTokens(quint64 serial, const QString& modelPath, const QStr
         emit tokenizationChanged();
         return;
     }
-    m_tokenCount = static_cast<int>(tokens.size());
+    m_tokenCount = count;
     const QColor a = isDark(QApplication::palette()) ? QColor(0x2d, 0x4a, 0x6b) : QColor(0xd6, 0xe6, 0xf7);
     const QColor b = isDark(QApplication::palette()) ? QColor(0x5a, 0x45, 0x20) : QColor(0xf7, 0xe7, 0xc6);
     QString html;
-    html.reserve(tokens.size() * 48);
-    const int shown = std::min<int>(static_cast<int>(tokens.size()), kPreviewTokens);
-    for (int i = 0; i < shown; ++i) {
-        const QString body = special[static_cast<size_t>(i)] ? QStringLiteral("<b>%1</b>").arg(tokenHtml(tokens[i]))
-                                                             : tokenHtml(tokens[i]);
-        html += QStringLiteral("<span style='background:%1'>%2</span>").arg((i % 2 ? b : a).name(), body);
+    html.reserve(pieces.size() * 48);
+    int shown = 0;
+    for (int i = 0; i < pieces.size(); ++i) {
+        const int kind = kinds[static_cast<size_t>(i)];
+        if (kind == 2) {
+            html += tokenHtml(pieces[i]);
+            continue;
+        }
+        const QString body = kind == 1 ? QStringLiteral("<b>%1</b>").arg(tokenHtml(pieces[i])) : tokenHtml(pieces[i]);
+        html += QStringLiteral("<span style='background:%1'>%2</span>").arg((shown % 2 ? b : a).name(), body);
+        ++shown;
     }
-    if (shown < tokens.size()) html += tr(" … and %1 more tokens").arg(tokens.size() - shown);
+    if (shown < count) html += tr(" … and %1 more tokens").arg(count - shown);
     m_tokens->setHtml(html);
     updateSubmit();
     emit tokenizationChanged();

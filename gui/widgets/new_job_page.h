@@ -103,8 +103,8 @@ private:
     void showMethodOptions();
     void scheduleTokenize();
     void tokenize();
-    void showTokens(quint64 serial, const QString& modelPath, const QString& error, const QStringList& tokens,
-                    const std::vector<bool>& special, qint64 maxPositions);
+    void showTokens(quint64 serial, const QString& modelPath, const QString& error, const QStringList& pieces,
+                    const std::vector<int>& kinds, int count, qint64 maxPositions);
     void updateSubmit();
     void loadTemplates();
     void submit();

@@ -161,6 +161,19 @@ TEST(NewJobPage, TokenizesLiveLikeTheReferenceTokenizer) {
     EXPECT_TRUE(page.tokenInfo().contains(QStringLiteral("too long"))) << page.tokenInfo().toStdString();
 }
 
+TEST(NewJobPage, PreviewKeepsTheSpacesAWordLevelTokenizerDrops) {
+    if (demoModelsDir().isEmpty()) GTEST_SKIP() << "no bundled demo models";
+    NewJobPage page;
+    waitFor([&] { return !page.discovering(); });
+    const QString llama = demoModelsDir() + QStringLiteral("/demo-llama");
+    page.setModels({describeModel(llama, QStringLiteral("demo"), {})});
+    page.setModelChecked(llama, true);
+    page.setPrompt(QStringLiteral("anna has  a red ball"));
+    ASSERT_TRUE(waitFor([&] { return page.tokenCount() == 6; }, 5000)) << page.tokenCount(); // BOS + 5 words
+    EXPECT_EQ(page.tokenPreview()->toPlainText().replace(QChar(0xa0), QLatin1Char(' ')),
+              QStringLiteral("[BOS]anna has  a red ball"));
+}
+
 TEST(NewJobPage, BuildsTheSpecAndSaysWhatIsMissing) {
     NewJobPage page;
     waitFor([&] { return !page.discovering(); });
@@ -495,6 +508,16 @@ TEST(JobWindow, FirstStartRunsTheDemoModels) {
         ASSERT_FALSE(out->output.tokens.empty());
         EXPECT_EQ(out->output.tokens.front(), "blue") << out->model;
     }
+    // The demo's integrated gradients converge (unk baseline, 128 steps) and
+    // every result carries its faithfulness figures.
+    for (const auto& p : rec->pairs) {
+        ASSERT_TRUE(p.result);
+        if (p.method == "integrated_gradients") {
+            EXPECT_TRUE(p.result->warnings.empty()) << p.result->model;
+        }
+        EXPECT_TRUE(p.result->faithfulness.is_object()) << p.method << " " << p.result->model;
+    }
+    EXPECT_EQ(d->faithfulnessPanel()->methodsWithFigures(), 5);
 }
 
 } // namespace
