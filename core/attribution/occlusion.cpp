@@ -73,7 +73,11 @@ private:
         progress.add(width);
 
         const auto& cfg = model.config();
-        ChunkSizer sizer; // bounds a chunk's time too, so a cancel is seen promptly
+        // Bounds a chunk's time too, so a cancel is seen promptly. The first
+        // chunk is one row: a row's head covers every column at full
+        // vocabulary (tiny-qwen2: 151669), so the default 4 rows took several
+        // times the 50 ms target and delayed a cancel by ~300 ms under load.
+        ChunkSizer sizer(0.05, 1);
         int64_t i0 = 0;
         while (i0 < width) {
             if (progress.cancelled()) return false;
