@@ -23,14 +23,17 @@
 #include <QDir>
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QPointer>
 #include <QProgressBar>
+#include <QPushButton>
 #include <QSettings>
 #include <QSlider>
 #include <QStatusBar>
@@ -343,7 +346,76 @@ void MainWindow::setJobQueue(jobs::JobQueue* queue) {
                                  "to keep them.")
                                   .arg(message));
     });
+    // The Job menu: every job action has a key.
+    QMenu* jobMenu = new QMenu(tr("&Job"), this);
+    menuBar()->insertMenu(menuBar()->actions().value(1), jobMenu);
+    connect(addAction(jobMenu, QStringLiteral("runJob"), tr("&Run Job"), QKeySequence(tr("Ctrl+Return")),
+                      tr("Queue the job described on the New job page")),
+            &QAction::triggered, this, [this] {
+                showPage(Page::NewJob);
+                m_newJob->submitButton()->click();
+            });
+    connect(addAction(jobMenu, QStringLiteral("cancelJob"), tr("&Cancel Shown Job"), QKeySequence(tr("Ctrl+.")),
+                      tr("Stop the job on the dashboard; finished pairs are kept")),
+            &QAction::triggered, this, [this] {
+                if (!m_shownJob.isEmpty()) m_jobsPage->cancelJobs({m_shownJob});
+            });
+    connect(addAction(jobMenu, QStringLiteral("rerunJob"), tr("Re-run &Unfinished Pairs"), QKeySequence(tr("Ctrl+R")),
+                      tr("Run again the failed, cancelled or interrupted pairs of the shown job")),
+            &QAction::triggered, this, [this] {
+                if (!m_shownJob.isEmpty()) m_jobsPage->rerunJobs({m_shownJob});
+            });
+    connect(addAction(jobMenu, QStringLiteral("followUp"), tr("Continue the &Conversation"), QKeySequence(tr("Ctrl+L")),
+                      tr("Type the next turn of the shown job's conversation")),
+            &QAction::triggered, this, [this] {
+                showPage(Page::Dashboard);
+                m_dashboard->followUpEdit()->setFocus();
+            });
+    jobMenu->addSeparator();
+    connect(addAction(jobMenu, QStringLiteral("importJob"), tr("&Import Job…"), QKeySequence(tr("Ctrl+I")),
+                      tr("Add an exported job (or any result JSON) to the job list")),
+            &QAction::triggered, this, &MainWindow::importJobDialog);
+    connect(addAction(jobMenu, QStringLiteral("exportJob"), tr("E&xport Shown Job…"), QKeySequence(tr("Ctrl+Shift+X")),
+                      tr("Save the shown job with its statuses, so it can be imported again")),
+            &QAction::triggered, this, [this] {
+                if (!m_shownJob.isEmpty()) m_jobsPage->exportJob(m_shownJob);
+            });
     statusBar()->showMessage(tr("Ready — choose models and methods on the New job page, or open a result (Ctrl+O)"));
+}
+
+void MainWindow::importJobDialog() {
+    if (!m_queue) return;
+    QSettings s;
+    const QString path = QFileDialog::getOpenFileName(this, tr("Import Job"), s.value(QStringLiteral("open/dir"), QDir::homePath()).toString(),
+                                                      tr("TokenLens results (*.json);;All files (*)"));
+    if (path.isEmpty()) return;
+    importJobFile(path);
+}
+
+bool MainWindow::importJobFile(const QString& path) {
+    const LoadedFile loaded = loadFile(path);
+    if (!loaded.ok() || loaded.kind != FileKind::Result) {
+        m_banner->showMessage(MessageBanner::Kind::Error,
+                              loaded.ok() ? tr("%1 is not a result JSON file.").arg(QFileInfo(path).fileName()) : loaded.message);
+        return false;
+    }
+    // The file checked out as a result; the import needs its whole JSON
+    // (the tokenlens_job block with the spec and statuses).
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) {
+        m_banner->showMessage(MessageBanner::Kind::Error, tr("Could not read %1: %2").arg(path, f.errorString()));
+        return false;
+    }
+    const QByteArray bytes = f.readAll();
+    const auto json = nlohmann::json::parse(bytes.constData(), bytes.constData() + bytes.size(), nullptr, false);
+    auto id = m_queue->importJob(json, QFileInfo(path).fileName().toStdString());
+    if (!id) {
+        m_banner->showMessage(MessageBanner::Kind::Error,
+                              tr("%1 could not be imported: %2").arg(QFileInfo(path).fileName(), QString::fromStdString(id.error().message)));
+        return false;
+    }
+    statusBar()->showMessage(tr("Imported job %1 from %2").arg(QString::fromStdString(*id), QFileInfo(path).fileName()), 6000);
+    return openJob(QString::fromStdString(*id));
 }
 
 Result<std::string> MainWindow::submitJob(const jobs::JobSpec& spec) {

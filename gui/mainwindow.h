@@ -71,6 +71,8 @@ public:
     bool runDemoJob();
     // The most recent job that completed, opened; false when there is none.
     bool openLatestJob();
+    // Adds an exported job (or a result JSON) to the queue's jobs and shows it.
+    bool importJobFile(const QString& path);
 
     QStringList recentFiles() const;
     void setTheme(Theme theme);
@@ -107,6 +109,7 @@ private:
     void updateActions();
     void saveSettings() const;
     void refreshShownJob();
+    void importJobDialog();
     void jobProgress(const QString& id, int permille, double eta);
     void jobFinished(const QString& id);
     void submitBatch(const QString& jsonl, const QString& path, const jobs::JobSpec& defaults);

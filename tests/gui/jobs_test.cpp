@@ -356,6 +356,26 @@ TEST(JobWindow, RunJobShowsTheQueuesResultsOnTheDashboard) {
     EXPECT_EQ(s.window->shownJob(), id);
     EXPECT_TRUE(waitFor([&] { return d->source() == QStringLiteral("job %1").arg(id); }, 3000));
 
+    // Export the parent, delete it, import it again: same result, same conversation.
+    QTemporaryDir exportDir;
+    const QString exported = exportDir.path() + QStringLiteral("/job.json");
+    {
+        auto j = s.queue->exportJob(id.toStdString());
+        ASSERT_TRUE(j.ok());
+        std::ofstream(exported.toStdString()) << j->dump();
+    }
+    ASSERT_TRUE(s.queue->remove(id.toStdString()).ok());
+    ASSERT_TRUE(s.window->importJobFile(exported));
+    EXPECT_EQ(s.window->shownJob(), id) << "an imported job keeps its id when it is free";
+    const auto again = s.queue->job(id.toStdString());
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(sameMatrix(again->pairs[0].result->raw, rec->pairs[0].result->raw));
+    // A file that is not a result is refused with its name.
+    const QString bad = exportDir.path() + QStringLiteral("/notes.json");
+    std::ofstream(bad.toStdString()) << "{\"hello\": 1}";
+    EXPECT_FALSE(s.window->importJobFile(bad));
+    EXPECT_TRUE(s.window->banner()->text().contains(QStringLiteral("notes.json"))) << s.window->banner()->text().toStdString();
+
     // Delete both: the rows go, the store forgets them.
     jp->deleteJobs({id, child}, false);
     EXPECT_EQ(jp->model()->rowCount(), 0);
