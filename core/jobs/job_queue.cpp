@@ -180,7 +180,8 @@ struct JobQueue::Core {
             return o;
         };
         if (cancelled()) return finish(JobStatus::Cancelled, "cancelled");
-        JobContext& ctx = *task.ctx;
+        // Shared by the job's pairs running on other workers: read only here.
+        const JobContext& ctx = *task.ctx;
         ModelSlot& slot = *ctx.modelSlots[static_cast<size_t>(task.modelIndex)];
         const std::string& dir = ctx.dirs[static_cast<size_t>(task.modelIndex)];
         {
@@ -280,7 +281,7 @@ struct JobQueue::Core {
         task.progress->total.store(std::max<int64_t>(work, 1));
         if (auto resolved = methodOptions(ctx.job, task.method, &model.config); resolved && !slot.key.empty()) {
             o.cacheKey = resultKey(slot.key, task.method, *resolved, *seq, ctx.job.targetText.has_value());
-            if (faith) o.cacheKey += "+faithfulness:" + ctx.job.options["faithfulness"].dump();
+            if (faith) o.cacheKey += "+faithfulness:" + ctx.job.options.at("faithfulness").dump();
             if (auto hit = results.get(o.cacheKey)) {
                 o.result = hit;
                 o.fromCache = true;
