@@ -113,11 +113,16 @@ struct GradientSums {
 // full logits at every position, one target per backward.
 GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, const at::Tensor& baseline,
                                  const std::vector<GradientItem>& items, TargetFn fn, Strategy strategy,
-                                 int64_t memoryBudgetBytes, Progress& progress);
+                                 int64_t memoryBudgetBytes, double chunkSeconds, Progress& progress);
 
 // Bytes of activations one token position of one batch row keeps for backward.
 int64_t activationBytesPerToken(const ModelConfig& c, int64_t seqLen);
 
 int64_t memoryBudgetBytes(const nlohmann::json& resolved);
+
+// The chunk_seconds option: what one batched pass aims to take (cancellation
+// is checked between passes).
+constexpr double kDefaultChunkSeconds = 0.05;
+double chunkSeconds(const nlohmann::json& resolved);
 
 } // namespace tokenlens::attr

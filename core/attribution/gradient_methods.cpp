@@ -26,7 +26,7 @@ public:
         for (int64_t j = 0; j < seq.t; ++j) items.push_back({j, 1.0, 1.0});
         const auto fn = targetFnFrom(r);
         auto sums = accumulateGradients(*input.model, seq, torch::zeros_like(seq.embeds), items, fn, strategyFrom(r),
-                                        memoryBudgetBytes(r), progress);
+                                        memoryBudgetBytes(r), chunkSeconds(r), progress);
         MethodOutput out;
         out.targetFn = r["target_fn"];
         out.reduction = r["reduction"];

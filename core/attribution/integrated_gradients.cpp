@@ -49,7 +49,7 @@ public:
         }
         const auto fn = targetFnFrom(r);
         auto sums = accumulateGradients(*input.model, seq, *baseline, items, fn, strategyFrom(r),
-                                        memoryBudgetBytes(r), progress);
+                                        memoryBudgetBytes(r), chunkSeconds(r), progress);
         MethodOutput out;
         out.targetFn = r["target_fn"];
         out.reduction = r["reduction"];

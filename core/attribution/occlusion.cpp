@@ -46,7 +46,7 @@ public:
         auto values = torch::zeros({seq.t, width}, seq.embeds.options()); // (t, L-1)
         const bool ok = strategyFrom(r) == Strategy::PerStep
                             ? perStep(*input.model, seq, *baseline, fn, values, progress, out)
-                            : batched(*input.model, seq, *baseline, fn, memoryBudgetBytes(r), values, progress, out);
+                            : batched(*input.model, seq, *baseline, fn, memoryBudgetBytes(r), chunkSeconds(r), values, progress, out);
         if (!ok) {
             out.cancelled = true;
             return out;
@@ -57,7 +57,7 @@ public:
 
 private:
     static bool batched(const CausalLM& model, const Sequence& seq, const at::Tensor& baseline, TargetFn fn,
-                        int64_t budget, at::Tensor& values, Progress& progress, MethodOutput& out) {
+                        int64_t budget, double chunkSecs, at::Tensor& values, Progress& progress, MethodOutput& out) {
         const int64_t width = seq.length() - 1;
         const auto dev = seq.embeds.device();
         // Clean pass: f_j for every column and the KV cache of every position.
@@ -77,7 +77,7 @@ private:
         // chunk is one row: a row's head covers every column at full
         // vocabulary (tiny-qwen2: 151669), so the default 4 rows took several
         // times the 50 ms target and delayed a cancel by ~300 ms under load.
-        ChunkSizer sizer(0.05, 1);
+        ChunkSizer sizer(chunkSecs, 1);
         int64_t i0 = 0;
         while (i0 < width) {
             if (progress.cancelled()) return false;
