@@ -25,6 +25,8 @@ int runTrainDemo(const Args& args) {
     p.option("focus", "FAMILY", "train more on one task family (key_value, agreement, induction, arithmetic, coreference)");
     p.option("copy-steps", "N", "steps of the copy phase at the start (default: a quarter of --steps)");
     p.option("threads", "T", "LibTorch intra-op threads (default 1: the matrices are small; more threads are slower on a busy machine)");
+    p.flag("ngram-rows", "gpt2: add n-gram copy rows (small-alphabet sequences repeated) to the copy phase and the mix");
+    p.option("eval-every", "N", "print the accuracy on validation examples (not the held-out ones) every N steps");
     if (auto code = handleParse(p, args)) return *code;
     auto arch = p.value("arch");
     auto out = p.value("out");
@@ -38,7 +40,8 @@ int runTrainDemo(const Args& args) {
     auto lr = numberOption(p, "lr", 0, cmd);
     auto threads = numberOption(p, "threads", 1, cmd);
     auto copySteps = numberOption(p, "copy-steps", -1, cmd);
-    if (!steps || !seed || !batch || !lr || !threads || !copySteps) return kExitUsage;
+    auto evalEvery = numberOption(p, "eval-every", 0, cmd);
+    if (!steps || !seed || !batch || !lr || !threads || !copySteps || !evalEvery) return kExitUsage;
     if (*steps < 0 || *batch < 1 || *seed < 0 || *lr < 0 || *threads < 0) {
         std::cerr << "tokenlens-cli train-demo: --steps, --seed, --batch, --lr and --threads must not be negative\n";
         return kExitUsage;
@@ -61,6 +64,14 @@ int runTrainDemo(const Args& args) {
     o.batchSize = static_cast<int64_t>(*batch);
     o.learningRate = *lr;
     o.copyPhaseSteps = static_cast<int64_t>(*copySteps);
+    o.ngramRows = p.has("ngram-rows");
+    o.evalEvery = static_cast<int64_t>(*evalEvery);
+    o.onEval = [](int64_t step, const demo::EvalReport& r) {
+        std::printf("step %6lld  validation", static_cast<long long>(step));
+        for (const auto& f : r.families) std::printf("  %s %.1f %%", demo::familyName(f.family), 100.0 * f.accuracy());
+        std::printf("\n");
+        std::fflush(stdout);
+    };
     o.onProgress = [](const demo::TrainProgress& t) {
         std::printf("step %6lld/%lld  loss %.4f  task loss %.4f  lr %.2e  %.0f s\n", static_cast<long long>(t.step),
                     static_cast<long long>(t.steps), t.loss, t.taskLoss, t.learningRate, t.seconds);

@@ -103,6 +103,30 @@ Row copyRow(Rng& rng, int64_t shortest, int64_t longest) {
     return r;
 }
 
+// Copy rows over a small alphabet (5-8 words drawn with repetition): a word,
+// and most word pairs, recur within the sequence, so copying it needs the
+// two or three words before each position — an induction head over
+// n-grams, as the key-value lookup "tom has a" -> the word after the earlier
+// "tom has a" needs. Loss on the second copy from its fourth word on.
+Row ngramCopyRow(Rng& rng, int64_t shortest, int64_t longest) {
+    const auto& words = corpusWords();
+    const auto alphabet = static_cast<size_t>(rng.range(5, 8));
+    std::vector<int64_t> letters;
+    while (letters.size() < alphabet) {
+        const auto id = static_cast<int64_t>(4 + rng.below(words.size()));
+        if (std::find(letters.begin(), letters.end(), id) == letters.end()) letters.push_back(id);
+    }
+    const auto k = static_cast<size_t>(rng.range(shortest, longest));
+    std::vector<int64_t> seq;
+    for (size_t i = 0; i < k; ++i) seq.push_back(letters[rng.below(alphabet)]);
+    Row r;
+    r.ids.push_back(kBosId);
+    r.ids.insert(r.ids.end(), seq.begin(), seq.end());
+    r.ids.insert(r.ids.end(), seq.begin(), seq.end());
+    for (size_t i = 3; i < k; ++i) r.loss.push_back({static_cast<int64_t>(k + i), seq[i]});
+    return r;
+}
+
 // Distinct words, then several (A, B) pairs of adjacent words from them:
 // each A follows an unrelated word, so only single-token matching finds its
 // successor — what the induction family asks, with several answers per row.
@@ -153,12 +177,18 @@ Row recallRow(CorpusGenerator& gen, Rng& rng) {
 // (agreement, coreference) once, arithmetic (a table of 100 sums) twice, the
 // two that need induction heads (key-value, induction) twice each, then 5
 // pairs rows and 3 recall rows for the dense induction signal.
-Batch makeBatch(CorpusGenerator& gen, Rng& rng, int64_t batchSize, bool copyPhase, const TaskFamily* focus) {
+Batch makeBatch(CorpusGenerator& gen, Rng& rng, int64_t batchSize, bool copyPhase, const TaskFamily* focus,
+                bool ngramRows) {
     static const int kCycle[16] = {0, 1, 1, 2, 3, 3, 4, 4, 5, 5, 5, 5, 5, 6, 6, 6};
     std::vector<Row> rows;
     for (int64_t b = 0; b < batchSize; ++b) {
         if (copyPhase) {
-            rows.push_back(copyRow(rng, 8, (kMaxPositions - 1) / 2));
+            if (ngramRows && b % 2 == 1) rows.push_back(ngramCopyRow(rng, 12, (kMaxPositions - 1) / 2));
+            else rows.push_back(copyRow(rng, 8, (kMaxPositions - 1) / 2));
+            continue;
+        }
+        if (ngramRows && (b % 16 == 8 || b % 16 == 9)) { // two of the five pairs rows
+            rows.push_back(ngramCopyRow(rng, 12, (kMaxPositions - 1) / 2));
             continue;
         }
         switch (kCycle[b % 16]) {
@@ -325,6 +355,7 @@ Result<TrainReport> trainDemoModel(const TrainOptions& o) {
     report.parameters = model->parameterCount();
     double intervalLoss = 0, intervalTaskLoss = 0;
     int64_t intervalSteps = 0;
+    LoadedModel watched; // the model being trained, for onEval
     for (int64_t step = 0; step < steps; ++step) {
         if (o.isCancelled && o.isCancelled()) {
             report.cancelled = true;
@@ -332,7 +363,8 @@ Result<TrainReport> trainDemoModel(const TrainOptions& o) {
         }
         const double lr = learningRateAt(step, steps, peak);
         for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-        Batch batch = makeBatch(gen, rng, o.batchSize, step < copySteps, o.focus ? &*o.focus : nullptr);
+        Batch batch = makeBatch(gen, rng, o.batchSize, step < copySteps, o.focus ? &*o.focus : nullptr,
+                                o.arch == "gpt2" && o.ngramRows);
         ForwardOptions fo;
         fo.computeLogits = false;
         auto out = model->forward(model->embed(batch.ids), fo);
@@ -347,6 +379,19 @@ Result<TrainReport> trainDemoModel(const TrainOptions& o) {
         intervalLoss += loss.item<double>();
         if (step >= copySteps) intervalTaskLoss += perPosition.detach().masked_select(batch.isTask).mean().item<double>();
         ++intervalSteps;
+        if (o.evalEvery > 0 && o.onEval && ((step + 1) % o.evalEvery == 0 || step + 1 == steps)) {
+            if (!watched.tokenizer) {
+                auto tok = Tokenizer::fromJson(tokenizerJson().dump(), tokenizerConfigJson().dump(), "demo");
+                if (!tok) return tok.error();
+                watched.tokenizer = tok.value();
+                watched.config = *config;
+                watched.model = model;
+                watched.name = o.out.filename().string();
+            }
+            auto eval = evaluateDemoModel(watched, o.evalExamples, kValidationSeed);
+            if (!eval) return eval.error();
+            o.onEval(step + 1, *eval);
+        }
         if ((step + 1) % o.reportEvery == 0 || step + 1 == steps) {
             report.finalLoss = intervalLoss / static_cast<double>(intervalSteps);
             report.finalTaskLoss = intervalTaskLoss / static_cast<double>(intervalSteps);
@@ -375,6 +420,9 @@ Result<TrainReport> trainDemoModel(const TrainOptions& o) {
                        {"batch_size", o.batchSize},
                        {"learning_rate", peak},
                        {"seed", o.seed},
+                       {"copy_steps", copySteps},
+                       {"focus", o.focus ? nlohmann::json(familyName(*o.focus)) : nlohmann::json(nullptr)},
+                       {"ngram_rows", o.arch == "gpt2" && o.ngramRows},
                        {"continued_from", o.init.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.init.string())},
                        {"final_loss", report.finalLoss},
                        {"final_task_loss", report.finalTaskLoss},

@@ -23,6 +23,8 @@ namespace tokenlens::demo {
 
 // Special tokens of the demo tokenizer; corpus words follow from id 4.
 constexpr int64_t kUnkId = 0, kBosId = 1, kEosId = 2, kPadId = 3;
+// Seed of the examples train-demo watches a run on (neither a training nor the held-out seed).
+constexpr uint64_t kValidationSeed = 777;
 
 // tokenizer.json: WordLevel over corpusWords(), WhitespaceSplit, a BOS added
 // by TemplateProcessing, no decoder (tokens joined by single spaces).
@@ -31,6 +33,8 @@ nlohmann::json tokenizerConfigJson();
 
 // "llama" or "gpt2": the shipped sizes. Fails for anything else.
 Result<nlohmann::json> demoConfigJson(const std::string& arch);
+
+struct EvalReport;
 
 struct TrainProgress {
     int64_t step = 0, steps = 0;
@@ -49,11 +53,21 @@ struct TrainOptions {
     int64_t batchSize = 64;
     double learningRate = 0; // 0 = the architecture's default
     int64_t copyPhaseSteps = -1; // steps of copy rows only at the start; -1 = a quarter of the steps (none with init)
+    // GPT-2 only, off by default: n-gram copy rows (small-alphabet sequences
+    // repeated) as half the copy phase and two of the five pairs rows of
+    // every 16 in the mix (see demo_model.cpp).
+    bool ngramRows = false;
     // When set, the 5 pairs rows of every 16 become examples of this family
     // (to finish a family a continued model still misses).
     std::optional<TaskFamily> focus;
     int64_t reportEvery = 50;
     std::function<void(const TrainProgress&)> onProgress;
+    // Every evalEvery steps (0: never) the accuracy on evalExamples examples
+    // per family of the validation seed (not the held-out one) is passed to
+    // onEval, to watch a run.
+    int64_t evalEvery = 0;
+    int64_t evalExamples = 100;
+    std::function<void(int64_t step, const EvalReport&)> onEval;
     std::function<bool()> isCancelled;
 };
 
