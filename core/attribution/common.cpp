@@ -122,13 +122,14 @@ int64_t activationBytesPerToken(const ModelConfig& c, int64_t seqLen) {
     return 4 * (c.numLayers * perLayer + 4 * c.hiddenSize);
 }
 
-int64_t ChunkSizer::next(int64_t maxRows) const {
+int64_t ChunkSizer::next(int64_t maxRows, int64_t minRows) const {
     maxRows = std::max<int64_t>(maxRows, 1);
-    if (m_lastRows <= 0) return std::min(maxRows, std::max<int64_t>(m_first, 1));
+    minRows = std::clamp<int64_t>(minRows, 1, maxRows);
+    if (m_lastRows <= 0) return std::clamp<int64_t>(std::max<int64_t>(m_first, minRows), 1, maxRows);
     const double perRow = m_lastSeconds / static_cast<double>(m_lastRows);
     int64_t want = 2 * m_lastRows;
     if (perRow > 0) want = std::min<int64_t>(want, static_cast<int64_t>(m_target / perRow));
-    return std::clamp<int64_t>(want, 1, maxRows);
+    return std::clamp<int64_t>(want, minRows, maxRows);
 }
 
 void ChunkSizer::start() { m_start = std::chrono::steady_clock::now(); }
@@ -199,7 +200,8 @@ GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, con
         }
         // Grow the chunk while it fits the budget and the time per chunk
         // (per-step: one column only).
-        const auto maxRows = static_cast<size_t>(sizer.next(static_cast<int64_t>(sorted.size() - begin)));
+        const auto maxRows = static_cast<size_t>(sizer.next(
+            static_cast<int64_t>(sorted.size() - begin), perStep ? 1 : minRowsFor(seq.position(sorted[begin].column) + 1)));
         sizer.start();
         size_t end = begin + 1;
         int64_t len = seq.position(sorted[begin].column) + 1;

@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace tokenlens::attr {
@@ -77,8 +78,12 @@ class ChunkSizer {
 public:
     explicit ChunkSizer(double targetSeconds = 0.05, int64_t firstRows = 4)
         : m_target(targetSeconds), m_first(firstRows) {}
-    // Rows for the next chunk, 1..maxRows.
-    int64_t next(int64_t maxRows) const;
+    // Rows for the next chunk, 1..maxRows, and at least minRows: a pass of a
+    // few rows on a large model is matrix-vector work at a fraction of the
+    // matrix-multiply throughput, so callers ask for enough rows to fill
+    // kMinPositionsPerPass token positions (a cancel then waits for one such
+    // pass: milliseconds on small models, ~2 s on a GPT-2-small-sized one).
+    int64_t next(int64_t maxRows, int64_t minRows = 1) const;
     void start();
     // Records the chunk begun by start() with `rows` rows.
     void finish(int64_t rows);
@@ -123,6 +128,12 @@ int64_t memoryBudgetBytes(const nlohmann::json& resolved);
 // The chunk_seconds option: what one batched pass aims to take (cancellation
 // is checked between passes).
 constexpr double kDefaultChunkSeconds = 0.05;
+// Token positions a batched pass holds at least (see ChunkSizer::next).
+constexpr int64_t kMinPositionsPerPass = 512;
+// Rows of `length` positions that make kMinPositionsPerPass.
+inline int64_t minRowsFor(int64_t length) {
+    return (kMinPositionsPerPass + std::max<int64_t>(length, 1) - 1) / std::max<int64_t>(length, 1);
+}
 double chunkSeconds(const nlohmann::json& resolved);
 
 } // namespace tokenlens::attr

@@ -85,7 +85,7 @@ private:
             const int64_t span = width - i0;
             const int64_t perRow = span * activationBytesPerToken(cfg, width) / 4 + seq.t * cfg.vocabSize * 8;
             const int64_t rows = std::min(std::clamp<int64_t>(budget / std::max<int64_t>(perRow, 1), 1, span),
-                                          sizer.next(span));
+                                          sizer.next(span, minRowsFor(span)));
             sizer.start();
             const int64_t i1 = i0 + rows;
             auto inputs = seq.embeds.slice(0, i0, width).unsqueeze(0).repeat({rows, 1, 1}); // (rows, span, hidden)
