@@ -9,6 +9,7 @@
 #include <QApplication>
 
 #include <algorithm>
+#include <set>
 
 namespace tokenlens::gui {
 
@@ -101,22 +102,19 @@ JobListModel::Row JobListModel::snapshot(const jobs::JobRecord& r) const {
 
 void JobListModel::reload() {
     std::vector<Row> rows;
-    std::vector<std::string> ids;
+    // This session's jobs come from the queue (fresher); the others from the
+    // store's list, which carries no results (a long history opens fast).
+    const std::vector<std::string> session = m_queue ? m_queue->jobIds() : std::vector<std::string>{};
+    const std::set<std::string> live(session.begin(), session.end());
     if (m_queue && m_queue->store()) {
         if (auto list = m_queue->store()->listJobs(false)) {
             for (const auto& j : *list) {
-                ids.push_back(j.id);
-                // The queue's copy is fresher for this session's jobs.
-                if (auto live = m_queue->job(j.id)) rows.push_back(snapshot(*live));
-                else rows.push_back(snapshot(j));
+                if (!live.count(j.id)) rows.push_back(snapshot(j));
             }
         }
     }
-    if (m_queue) {
-        for (const auto& id : m_queue->jobIds()) {
-            if (std::find(ids.begin(), ids.end(), id) != ids.end()) continue;
-            if (auto live = m_queue->job(id)) rows.push_back(snapshot(*live));
-        }
+    for (const auto& id : session) {
+        if (auto rec = m_queue->job(id)) rows.push_back(snapshot(*rec));
     }
     std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
         if (a.job.seq != b.job.seq) return a.job.seq > b.job.seq;

@@ -298,6 +298,15 @@ TEST(JobListModel, PassesTheModelTesterWhileJobsRunAndFinish) {
     ASSERT_TRUE(queue.remove(ids[0]).ok());
     EXPECT_EQ(model.rowCount(), 2);
     EXPECT_EQ(model.rowOf(QString::fromStdString(ids[0])), -1);
+    // A later session lists the same history from the store.
+    jobs::JobQueue later(store.value().get());
+    JobListModel history(&later);
+    QAbstractItemModelTester t3(&history, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    ASSERT_EQ(history.rowCount(), 2);
+    EXPECT_EQ(history.jobId(0).toStdString(), ids[2]);
+    EXPECT_EQ(history.data(history.index(0, JobListModel::Status), JobListModel::StatusRole).toInt(),
+              static_cast<int>(jobs::JobStatus::Completed));
+    EXPECT_EQ(history.data(history.index(1, JobListModel::Prompt)).toString(), QStringLiteral("Hello world"));
     (void)sawProgress; // progress may jump straight to 1000 on these tiny models
 }
 
