@@ -313,22 +313,22 @@ QWidget* Dashboard::buildSidePanel() {
     fal->addWidget(m_faithfulness);
     lay->addWidget(faithBox);
 
-    m_followUpBox = new QGroupBox(tr("Continue the conversation"), side);
-    auto* fl = new QVBoxLayout(m_followUpBox);
-    m_followUpHint = new QLabel(m_followUpBox);
+    auto* followUpBox = new QGroupBox(tr("Continue the conversation"), side);
+    auto* fl = new QVBoxLayout(followUpBox);
+    m_followUpHint = new QLabel(followUpBox);
     m_followUpHint->setWordWrap(true);
     fl->addWidget(m_followUpHint);
     auto* frow = new QHBoxLayout;
-    m_followUpEdit = new QLineEdit(m_followUpBox);
+    m_followUpEdit = new QLineEdit(followUpBox);
     m_followUpEdit->setPlaceholderText(tr("Next turn, e.g. “ . anna has a”"));
     m_followUpEdit->setToolTip(tr("The models see this job's prompt, the shown model's output and this text, and "
                                   "the new result shows how each turn feeds the next (Enter sends)"));
-    m_followUpButton = new QPushButton(tr("Send"), m_followUpBox);
+    m_followUpButton = new QPushButton(tr("Send"), followUpBox);
     m_followUpButton->setToolTip(m_followUpEdit->toolTip());
     frow->addWidget(m_followUpEdit, 1);
     frow->addWidget(m_followUpButton);
     fl->addLayout(frow);
-    lay->addWidget(m_followUpBox);
+    lay->addWidget(followUpBox);
     auto send = [this] {
         const QString text = m_followUpEdit->text();
         if (text.trimmed().isEmpty() || !m_followUpButton->isEnabled()) return;

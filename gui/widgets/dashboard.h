@@ -139,7 +139,6 @@ private:
     bool m_statsPending = false;
     QString m_storedTarget, m_storedReduction;
     std::vector<std::string> m_defaultActive;
-    QGroupBox* m_followUpBox = nullptr;
     QLabel* m_followUpHint = nullptr;
     QLineEdit* m_followUpEdit = nullptr;
     QPushButton* m_followUpButton = nullptr;

@@ -583,7 +583,6 @@ void NewJobPage::tokenize() {
 void NewJobPage::showTokens(quint64 serial, const QString& modelPath, const QString& error, const QStringList& pieces,
                             const std::vector<int>& kinds, int count, qint64 maxPositions) {
     if (serial != m_tokenSerial) return;
-    m_tokenError = error;
     m_tokenMaxPositions = maxPositions;
     if (!error.isEmpty() || modelPath.isEmpty()) {
         m_tokenCount = -1;
@@ -701,8 +700,9 @@ void NewJobPage::setForcedTarget(const QString& text) {
 
 Result<jobs::JobSpec> NewJobPage::spec() const {
     jobs::JobSpec s;
+    const QStringList methods = checkedMethods();
     for (const QString& m : checkedModels()) s.models.push_back(m.toStdString());
-    for (const QString& m : checkedMethods()) s.methods.push_back(m.toStdString());
+    for (const QString& m : methods) s.methods.push_back(m.toStdString());
     s.input = prompt().toStdString();
     if (s.models.empty()) return makeError(ErrorCode::InvalidArgument, tr("Tick at least one model.").toStdString());
     if (s.methods.empty()) return makeError(ErrorCode::InvalidArgument, tr("Tick at least one method.").toStdString());
@@ -722,7 +722,7 @@ Result<jobs::JobSpec> NewJobPage::spec() const {
     if (m_faithfulness->isChecked()) o["faithfulness"] = true;
     nlohmann::json per = nlohmann::json::object();
     for (const auto& [id, opts] : m_methodOptions) {
-        if (!opts.empty() && checkedMethods().contains(id)) per[id.toStdString()] = opts;
+        if (!opts.empty() && methods.contains(id)) per[id.toStdString()] = opts;
     }
     if (!per.empty()) o["methods"] = per;
     s.options = o;

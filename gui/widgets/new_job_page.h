@@ -132,7 +132,6 @@ private:
     quint64 m_tokenSerial = 0;
     int m_tokenCount = -1;
     qint64 m_tokenMaxPositions = 0;
-    QString m_tokenError;
     // Tokenizers by folder, shared with the worker threads that load them.
     std::shared_ptr<struct TokenizerCache> m_tokenizers;
 

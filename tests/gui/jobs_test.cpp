@@ -60,6 +60,14 @@ bool sameMatrix(const AttributionMatrix& a, const AttributionMatrix& b) {
     return true;
 }
 
+// Ticks one fixture model and exactly `methods`, and writes `prompt`.
+void chooseJob(NewJobPage* page, const char* model, const QStringList& methods, const QString& prompt) {
+    page->setModelChecked(fixtureModel(model), true);
+    for (const QString& m : page->checkedMethods()) page->setMethodChecked(m, false);
+    for (const QString& m : methods) page->setMethodChecked(m, true);
+    page->setPrompt(prompt);
+}
+
 // A window with a queue on a temporary store.
 struct Session {
     QTemporaryDir dir;
@@ -313,11 +321,8 @@ TEST(JobListModel, PassesTheModelTesterWhileJobsRunAndFinish) {
 TEST(JobWindow, RunJobShowsTheQueuesResultsOnTheDashboard) {
     Session s;
     NewJobPage* page = s.window->newJobPage();
-    page->setModelChecked(fixtureModel("tiny-gpt2"), true);
-    for (const QString& m : page->checkedMethods()) page->setMethodChecked(m, false);
-    page->setMethodChecked(QStringLiteral("attention"), true);
-    page->setMethodChecked(QStringLiteral("saliency"), true);
-    page->setPrompt(QStringLiteral("The quick brown fox"));
+    chooseJob(page, "tiny-gpt2", {QStringLiteral("attention"), QStringLiteral("saliency")},
+              QStringLiteral("The quick brown fox"));
     page->setMaxNewTokens(4);
     s.window->showPage(MainWindow::Page::NewJob);
     ASSERT_TRUE(page->submitButton()->isEnabled());
@@ -420,11 +425,8 @@ TEST(JobWindow, StagedResultsKeepTheUsersView) {
 TEST(JobWindow, FaithfulnessFiguresAreShownBesideTheResult) {
     Session s;
     NewJobPage* page = s.window->newJobPage();
-    page->setModelChecked(fixtureModel("tiny-gpt2"), true);
-    for (const QString& m : page->checkedMethods()) page->setMethodChecked(m, false);
-    page->setMethodChecked(QStringLiteral("attention"), true);
-    page->setMethodChecked(QStringLiteral("saliency"), true);
-    page->setPrompt(QStringLiteral("The quick brown fox"));
+    chooseJob(page, "tiny-gpt2", {QStringLiteral("attention"), QStringLiteral("saliency")},
+              QStringLiteral("The quick brown fox"));
     page->setMaxNewTokens(3);
     page->setFaithfulness(true);
     auto spec = page->spec();
@@ -458,9 +460,7 @@ TEST(JobWindow, BatchDropQueuesGoodLinesAndNamesBadOnes) {
     f.write("\"Hello world\"\nThe cat sat\n{\"input\": 7}\n");
     f.close();
     NewJobPage* page = s.window->newJobPage();
-    page->setModelChecked(fixtureModel("tiny-gpt2"), true);
-    for (const QString& m : page->checkedMethods()) page->setMethodChecked(m, false);
-    page->setMethodChecked(QStringLiteral("attention"), true);
+    chooseJob(page, "tiny-gpt2", {QStringLiteral("attention")}, page->prompt());
     bool handled = false;
     QObject::connect(s.window.get(), &MainWindow::fileHandled, [&](const QString&, bool ok, const QString&) { handled = ok; });
     s.window->openFile(path);
