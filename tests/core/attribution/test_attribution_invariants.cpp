@@ -135,8 +135,18 @@ TEST_P(Invariants, IntegratedGradientsDeltaShrinksWithSteps) {
     ASSERT_TRUE(m);
     const auto in = inputFor(*m, goldenFor(GetParam())["cases"][0]);
     double previous = INFINITY;
-    for (int steps : {8, 64, 512}) {
-        auto out = runOrFail("integrated_gradients", in, {{"steps", steps}, {"reduction", "sum"}});
+    // tiny-gpt2 is complete by ~50 steps (see CompleteOnGpt2WithSumReduction):
+    // past that its delta is float32 rounding (~1e-5), which more steps do not
+    // shrink, so it is measured on the way there; the RMSNorm models converge
+    // slowly from the zero baseline and are measured out to 512 steps.
+    const std::vector<int> stepCounts = GetParam() == "tiny-gpt2" ? std::vector<int>{4, 8, 64}
+                                                                  : std::vector<int>{8, 64, 512};
+    for (int steps : stepCounts) {
+        // Chunks sized by count, not by time: the same batching on every run,
+        // so the float rounding of the sums (tiny-gpt2 reaches ~1e-5 by 64
+        // steps) does not change from run to run.
+        auto out = runOrFail("integrated_gradients", in,
+                             {{"steps", steps}, {"reduction", "sum"}, {"chunk_seconds", 3600}});
         double total = 0;
         for (double d : out.convergenceDelta) total += std::abs(d);
         std::cout << "  " << GetParam() << " steps " << steps << ": sum |delta| = " << total << "\n";
