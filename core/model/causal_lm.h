@@ -22,12 +22,32 @@ struct KvCache {
     std::vector<at::Tensor> values; // per layer (batch, kv_heads, past, head_dim)
     at::Tensor attentionMask;       // (batch, past) 1 = real token; undefined = all real
     int64_t length() const;
+    int64_t lengthAt(size_t layer) const; // positions cached for `layer` (0 when none)
     void clear();
 };
 
 // Called with a name such as "layers.3.attn.probs" or "layers.3.mlp.out"
 // and the activation tensor, for every activation the model produces.
+// Besides the names above, "layers.N.attn.values" gives block N's value
+// vectors (batch, kv_heads, seq, head_dim) of the new positions as attention
+// uses them (after their bias and any ValueHook).
 using CaptureHook = std::function<void(const std::string& name, const at::Tensor& value)>;
+
+// An intervention on block `layer`'s value vectors (batch, kv_heads, seq,
+// head_dim) of the new positions, before they are attended to and cached:
+// returns the tensor to use instead (same shape). Value zeroing zeroes one
+// token's vectors with it.
+using ValueHook = std::function<at::Tensor(int64_t layer, const at::Tensor& values)>;
+
+// Blocks first .. last-1 only. inputsEmbeds is then the residual stream
+// entering block `first` (ForwardOutput::hiddenStates[first]: GPT-2's
+// position embeddings are already in it and are not added again); the KV
+// cache, if given, must hold `first`'s past keys and values. The final norm
+// and the logits are skipped: ForwardOutput::lastHidden is the result.
+struct BlockRange {
+    int64_t first = 0;
+    int64_t last = 0;
+};
 
 struct ForwardOptions {
     bool outputAttentions = false;   // fill ForwardOutput::attentions
@@ -39,6 +59,8 @@ struct ForwardOptions {
     at::Tensor positionIds;          // (batch, seq) int64; default past .. past+seq-1
     KvCache* cache = nullptr;        // read and extended in place
     CaptureHook capture;
+    ValueHook valueHook;             // unset: values as computed
+    std::optional<BlockRange> blocks; // unset: the whole model
 };
 
 struct ForwardOutput {
@@ -46,6 +68,14 @@ struct ForwardOutput {
     at::Tensor finalHidden;               // (batch, seq, hidden) after the final norm
     std::vector<at::Tensor> attentions;   // per layer (batch, heads, seq, past+seq)
     std::vector<at::Tensor> hiddenStates; // num_layers+1 entries (batch, seq, hidden): input of each block, then final (pre-norm)
+    at::Tensor lastHidden;                // (batch, seq, hidden) leaving the last block run (before the final norm)
+};
+
+// A block's attention output projection: attn.out = heads' outputs
+// concatenated (…, heads*head_dim) · weight (heads*head_dim, hidden) + bias.
+struct OutputProjection {
+    at::Tensor weight;
+    at::Tensor bias; // undefined when the model has none
 };
 
 class CausalLM {
@@ -63,6 +93,8 @@ public:
     virtual at::Tensor embeddingMatrix() const = 0;
     // The output (head) matrix (vocab, hidden): logits = finalHidden · Wᵀ.
     virtual at::Tensor headMatrix() const = 0;
+    // Block `layer`'s attention output projection (for decompositions such as ALTI).
+    virtual OutputProjection attentionOutputProjection(int64_t layer) const = 0;
 
     virtual int64_t parameterCount() const = 0;
     virtual int64_t parameterBytes() const = 0;

@@ -60,10 +60,15 @@ public:
     at::Tensor embeddingMatrix() const override { return m_wte; }
     at::Tensor headMatrix() const override { return m_head; }
     at::Tensor lmHead(const at::Tensor& hidden) const override { return torch::matmul(hidden, m_head.t()); }
+    OutputProjection attentionOutputProjection(int64_t layer) const override {
+        const auto& p = m_blocks.at(static_cast<size_t>(layer))->cAttnProj; // Conv1D: stored [in, out]
+        return {p->weight, p->bias};
+    }
 
     ForwardOutput forward(const at::Tensor& inputsEmbeds, const ForwardOptions& o) const override {
         const int64_t batch = inputsEmbeds.size(0), seq = inputsEmbeds.size(1);
-        const int64_t past = o.cache ? o.cache->length() : 0;
+        const auto [first, last] = blockRange(o, m_blocks.size());
+        const int64_t past = o.cache ? o.cache->lengthAt(first) : 0;
         const int64_t heads = m_config.numHeads, hd = m_config.headDim;
         const at::Tensor fullMask = fullKeyMask(o, batch, seq, past);
         const at::Tensor pos = positionIds(o, batch, seq, past, fullMask);
@@ -72,15 +77,21 @@ public:
         const at::Tensor allowed = allowedMask(fullMask, batch, seq, past, inputsEmbeds.device());
 
         ForwardOutput out;
-        at::Tensor h = inputsEmbeds + torch::embedding(m_wpe, pos.to(inputsEmbeds.device())); // (b, seq, hidden)
-        if (o.capture) o.capture("embeddings", h);
-        for (size_t i = 0; i < m_blocks.size(); ++i) {
+        at::Tensor h = inputsEmbeds; // (b, seq, hidden)
+        if (!o.blocks) {
+            h = h + torch::embedding(m_wpe, pos.to(inputsEmbeds.device()));
+            if (o.capture) o.capture("embeddings", h);
+        }
+        for (size_t i = first; i < last; ++i) {
             const auto& b = m_blocks[i];
             const std::string prefix = "layers." + std::to_string(i) + ".";
             if (o.outputHiddenStates) out.hiddenStates.push_back(h);
             auto qkv = b->cAttn->forward(b->ln1->forward(h)).split(m_config.hiddenSize, -1);
             auto split = [&](const at::Tensor& x) { return x.view({batch, seq, heads, hd}).transpose(1, 2); };
-            auto [k, v] = updateCache(o.cache, i, split(qkv[1]), split(qkv[2]));
+            at::Tensor newV = split(qkv[2]);
+            if (o.valueHook) newV = o.valueHook(static_cast<int64_t>(i), newV);
+            if (o.capture) o.capture(prefix + "attn.values", newV);
+            auto [k, v] = updateCache(o.cache, i, split(qkv[1]), newV);
             auto att = attend(split(qkv[0]), k, v, allowed, /*divideBy=*/true);
             if (o.outputAttentions) out.attentions.push_back(att.probs);
             if (o.capture) o.capture(prefix + "attn.probs", att.probs);
@@ -94,6 +105,8 @@ public:
         }
         if (o.outputHiddenStates) out.hiddenStates.push_back(h);
         if (o.cache && fullMask.defined()) o.cache->attentionMask = fullMask;
+        out.lastHidden = h;
+        if (o.blocks) return out;
         out.finalHidden = m_lnf->forward(h);
         if (o.capture) o.capture("final_hidden", out.finalHidden);
         if (o.computeLogits) out.logits = lmHead(out.finalHidden);

@@ -120,6 +120,14 @@ std::pair<at::Tensor, at::Tensor> updateCache(KvCache* cache, size_t layer, cons
     return {ck, cv};
 }
 
+std::pair<size_t, size_t> blockRange(const ForwardOptions& options, size_t numBlocks) {
+    if (!options.blocks) return {0, numBlocks};
+    const auto [first, last] = *options.blocks;
+    TORCH_CHECK(first >= 0 && first <= last && last <= static_cast<int64_t>(numBlocks), "block range [", first,
+                ", ", last, ") is outside the model's ", numBlocks, " blocks");
+    return {static_cast<size_t>(first), static_cast<size_t>(last)};
+}
+
 int64_t countParameters(const torch::nn::Module& module) {
     int64_t n = 0;
     for (const auto& p : module.parameters()) n += p.numel();
@@ -131,6 +139,10 @@ int64_t countParameters(const torch::nn::Module& module) {
 namespace tokenlens {
 
 int64_t KvCache::length() const { return keys.empty() || !keys[0].defined() ? 0 : keys[0].size(2); }
+
+int64_t KvCache::lengthAt(size_t layer) const {
+    return layer >= keys.size() || !keys[layer].defined() ? 0 : keys[layer].size(2);
+}
 
 void KvCache::clear() {
     keys.clear();

@@ -89,4 +89,7 @@ std::pair<at::Tensor, at::Tensor> updateCache(KvCache* cache, size_t layer, cons
 
 int64_t countParameters(const torch::nn::Module& module);
 
+// The blocks a forward runs: options.blocks, checked against `numBlocks`, or all.
+std::pair<size_t, size_t> blockRange(const ForwardOptions& options, size_t numBlocks);
+
 } // namespace tokenlens::layers

@@ -67,10 +67,15 @@ public:
     at::Tensor embeddingMatrix() const override { return m_embed; }
     at::Tensor headMatrix() const override { return m_head; }
     at::Tensor lmHead(const at::Tensor& hidden) const override { return torch::matmul(hidden, m_head.t()); }
+    OutputProjection attentionOutputProjection(int64_t layer) const override {
+        const auto& o = m_layers.at(static_cast<size_t>(layer))->o; // Linear: stored [out, in]
+        return {o->weight.t(), o->bias};
+    }
 
     ForwardOutput forward(const at::Tensor& inputsEmbeds, const ForwardOptions& o) const override {
         const int64_t batch = inputsEmbeds.size(0), seq = inputsEmbeds.size(1);
-        const int64_t past = o.cache ? o.cache->length() : 0;
+        const auto [first, last] = blockRange(o, m_layers.size());
+        const int64_t past = o.cache ? o.cache->lengthAt(first) : 0;
         const int64_t heads = m_config.numHeads, kvHeads = m_config.numKvHeads, hd = m_config.headDim;
         const at::Tensor fullMask = fullKeyMask(o, batch, seq, past);
         const at::Tensor pos = positionIds(o, batch, seq, past, fullMask).to(inputsEmbeds.device());
@@ -79,8 +84,8 @@ public:
 
         ForwardOutput out;
         at::Tensor h = inputsEmbeds; // (b, seq, hidden)
-        if (o.capture) o.capture("embeddings", h);
-        for (size_t i = 0; i < m_layers.size(); ++i) {
+        if (o.capture && !o.blocks) o.capture("embeddings", h);
+        for (size_t i = first; i < last; ++i) {
             const auto& l = m_layers[i];
             const std::string prefix = "layers." + std::to_string(i) + ".";
             if (o.outputHiddenStates) out.hiddenStates.push_back(h);
@@ -88,6 +93,8 @@ public:
             auto q = l->q->forward(x).view({batch, seq, heads, hd}).transpose(1, 2);   // (b, heads, seq, hd)
             auto k = l->k->forward(x).view({batch, seq, kvHeads, hd}).transpose(1, 2); // (b, kvh, seq, hd)
             auto v = l->v->forward(x).view({batch, seq, kvHeads, hd}).transpose(1, 2);
+            if (o.valueHook) v = o.valueHook(static_cast<int64_t>(i), v);
+            if (o.capture) o.capture(prefix + "attn.values", v);
             q = Rope::apply(q, cos, sin);
             k = Rope::apply(k, cos, sin);
             auto [kAll, vAll] = updateCache(o.cache, i, k, v);
@@ -105,6 +112,8 @@ public:
         }
         if (o.outputHiddenStates) out.hiddenStates.push_back(h);
         if (o.cache && fullMask.defined()) o.cache->attentionMask = fullMask;
+        out.lastHidden = h;
+        if (o.blocks) return out;
         out.finalHidden = m_norm->forward(h);
         if (o.capture) o.capture("final_hidden", out.finalHidden);
         if (o.computeLogits) out.logits = lmHead(out.finalHidden);
