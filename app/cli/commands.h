@@ -30,6 +30,7 @@ int runJobs(const Args& args);
 int runTrainDemo(const Args& args);
 int runEvalDemo(const Args& args);
 int runFaithfulness(const Args& args);
+int runServe(const Args& args);
 
 const std::vector<Command>& commands();
 

@@ -969,6 +969,21 @@ double JobQueue::etaSeconds(const std::string& id) const {
     return -1;
 }
 
+double JobQueue::pairProgress(const std::string& id, int modelIndex, const std::string& method) const {
+    const Active* a = active(id);
+    if (!a) return -1;
+    for (size_t i = 0; i < a->record.pairs.size(); ++i) {
+        const PairRecord& p = a->record.pairs[i];
+        if (p.modelIndex != modelIndex || p.method != method) continue;
+        if (isFinal(p.status)) return 1;
+        const Run& r = a->runs[i];
+        if (p.status != JobStatus::Running || !r.progress) return 0;
+        const int64_t total = r.progress->total.load(), done = r.progress->done.load();
+        return total > 0 ? std::clamp(static_cast<double>(done) / static_cast<double>(total), 0.0, 0.999) : 0;
+    }
+    return -1;
+}
+
 bool JobQueue::idle() const {
     if (m_running > 0) return false;
     for (const auto& [id, a] : m_jobs) {

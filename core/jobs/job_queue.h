@@ -117,6 +117,9 @@ public:
     // 0..1000, and the estimated seconds left (-1 when unknown).
     int progress(const std::string& id) const;
     double etaSeconds(const std::string& id) const;
+    // 0..1 of one pair's work: 0 while queued, the worker's progress while
+    // running, 1 once final; -1 when the job or pair is not this session's.
+    double pairProgress(const std::string& id, int modelIndex, const std::string& method) const;
     bool idle() const;
     int workers() const { return m_workers; }
 

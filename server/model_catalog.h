@@ -1,0 +1,55 @@
+#pragma once
+// The models a server offers, by id. Built once at start-up from the
+// bundled demo models, the configured folders and the Hugging Face cache;
+// clients name models only by these ids, so a request can never make the
+// server open a path of its choosing. Plain C++ (no Qt, no LibTorch): reads
+// config.json and the safetensors headers.
+
+#include "io/model_config.h"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tokenlens::server {
+
+struct CatalogEntry {
+    std::string id;     // "tiny-gpt2", "Qwen/Qwen2-0.5B"; unique in the catalog
+    std::string source; // "demo" | "folder" | "hf-cache"
+    std::filesystem::path path;
+    std::optional<ModelConfig> config; // set when the folder is usable
+    std::string architecture, dtype;
+    int64_t parameters = 0;
+    int64_t bytes = 0;
+    std::string error; // non-empty: listed, but jobs cannot use it, and why
+    bool usable() const { return error.empty(); }
+};
+
+struct CatalogOptions {
+    std::vector<std::filesystem::path> folders; // each a model or a folder of models
+    bool includeDemo = true;                    // the bundled demo models
+    bool includeHfCache = true;
+    std::filesystem::path hfCache; // empty: huggingFaceHubDir()
+};
+
+// The bundled demo models: $TOKENLENS_DEMO_MODELS, else share/tokenlens/models
+// next to the executable's bin/, else the source tree's resources/models.
+std::filesystem::path bundledDemoModels();
+
+class ModelCatalog {
+public:
+    static ModelCatalog discover(const CatalogOptions& options);
+    // For tests and embedding: entries given as they are (ids made unique).
+    explicit ModelCatalog(std::vector<CatalogEntry> entries = {});
+
+    const std::vector<CatalogEntry>& entries() const { return m_entries; }
+    const CatalogEntry* find(const std::string& id) const;
+    // The id of a folder the catalog holds (for showing a stored job's models).
+    std::optional<std::string> idForPath(const std::string& path) const;
+
+private:
+    std::vector<CatalogEntry> m_entries;
+};
+
+} // namespace tokenlens::server
