@@ -11,14 +11,28 @@ const AttributionMethod& inputXGradientMethod();
 const AttributionMethod& integratedGradientsMethod();
 const AttributionMethod& attentionMethod();
 const AttributionMethod& occlusionMethod();
+const AttributionMethod& gradientShapMethod();
+const AttributionMethod& limeMethod();
+const AttributionMethod& kernelShapMethod();
+const AttributionMethod& shapleySamplingMethod();
+const AttributionMethod& attentionRolloutMethod();
+const AttributionMethod& altiMethod();
+const AttributionMethod& valueZeroingMethod();
 } // namespace attr
 
 const std::vector<const AttributionMethod*>& allMethods() {
     static const std::vector<const AttributionMethod*> methods = {
         &attr::attentionMethod(),          // cheapest first: staged results arrive in this order
+        &attr::attentionRolloutMethod(),   // one pass
+        &attr::altiMethod(),               // two passes and a per-layer decomposition
         &attr::saliencyMethod(),
         &attr::inputXGradientMethod(),
         &attr::occlusionMethod(),
+        &attr::valueZeroingMethod(),       // one block per zeroed token and layer: about occlusion's cost
+        &attr::gradientShapMethod(),       // samples (5) gradients per output token
+        &attr::limeMethod(),               // samples (200) forward passes' worth of rows, no backward
+        &attr::kernelShapMethod(),         // samples + 2 rows
+        &attr::shapleySamplingMethod(),    // samples x (L-2) rows, or 2^tokens for short contexts
         &attr::integratedGradientsMethod(),
     };
     return methods;

@@ -1,0 +1,72 @@
+#pragma once
+// Shared by the context-mixing methods (attention_rollout, value_zeroing,
+// alti): each produces, per layer l, a row-stochastic token-to-token matrix
+// C_l (width x width, width = n + t - 1 positions; row p is how position p's
+// output of the layer mixes the layer's input positions) and combines the
+// layers by rollout, C_last · … · C_first. Column j of the attribution
+// matrix is row p_j of that product.
+
+#include "attribution/common.h"
+
+namespace tokenlens::attr {
+
+// first_layer (index) and last_layer (index or all).
+std::vector<OptionSpec> layerRangeOptions();
+// combine: rollout | last_layer.
+OptionSpec combineOption();
+// memory_budget_mb and chunk_seconds, as the target-function methods spell them.
+std::vector<OptionSpec> chunkOptions();
+
+struct LayerSpan {
+    int64_t first = 0;
+    int64_t last = 0; // inclusive
+};
+// Fails with a message naming the method and the option when the range does
+// not fit a model of `numLayers` layers (numLayers < 0: unknown, only the
+// order is checked).
+Result<LayerSpan> layerSpan(const std::string& method, const nlohmann::json& resolved, int64_t numLayers);
+// The layers a method computes: first..last for rollout, last alone for last_layer.
+bool combineIsRollout(const nlohmann::json& resolved);
+
+// Rows [rowBegin, width) of C_last · … · C_first, for matrices added in layer
+// order. Keeps the matrices while they fit `budgetBytes` (then the result
+// costs rows · width² per layer); beyond it, multiplies them out as they
+// come (width³ per layer) so memory stays at two matrices.
+class Rollout {
+public:
+    explicit Rollout(int64_t budgetBytes) : m_budget(budgetBytes) {}
+    void add(const at::Tensor& c); // (width, width), a layer below the last
+    // `lastRows` (k, width): rows of the last layer's matrix; returns (k, width).
+    at::Tensor finish(const at::Tensor& lastRows) const;
+
+private:
+    int64_t m_budget;
+    std::vector<at::Tensor> m_stored; // in layer order; a collapsed product counts as one
+};
+
+// Rows of `scores` (rows, cols) made to sum to 1; a row that sums to zero (or
+// less) becomes one-hot at column `diagonalOffset + row` (the position keeps
+// only itself).
+at::Tensor normalizeRows(const at::Tensor& scores, int64_t diagonalOffset);
+
+// Progress in fractional units (a position through one of L blocks is 1/L
+// of a position through the model); finish() tops up to the total so the
+// report ends at 100% when the estimate was an upper bound.
+class FractionalProgress {
+public:
+    explicit FractionalProgress(Progress& p) : m_progress(p) {}
+    void add(double units);
+    void finish(int64_t total) { m_progress.add(total); }
+    bool cancelled() const { return m_progress.cancelled(); }
+
+private:
+    Progress& m_progress;
+    double m_pending = 0;
+};
+
+// Work units of the layers a method computes, as a fraction of the model's
+// depth: exact when every layer is computed, else an upper bound (the
+// estimate does not know the depth; a numeric last_layer bounds it below).
+double layerFraction(const nlohmann::json& resolved);
+
+} // namespace tokenlens::attr
