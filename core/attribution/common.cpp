@@ -1,6 +1,7 @@
 #include "attribution/common.h"
 
 #include <limits>
+#include <stdexcept>
 
 namespace tokenlens::attr {
 
@@ -8,6 +9,8 @@ TargetFn targetFnFrom(const nlohmann::json& r) {
     const auto s = r.value("target_fn", std::string("probability"));
     if (s == "log_probability") return TargetFn::LogProbability;
     if (s == "logit") return TargetFn::Logit;
+    if (s == "contrast_probability_diff") return TargetFn::ContrastProbabilityDiff;
+    if (s == "contrast_logit_diff") return TargetFn::ContrastLogitDiff;
     return TargetFn::Probability;
 }
 
@@ -28,10 +31,23 @@ int64_t memoryBudgetBytes(const nlohmann::json& r) {
 
 double chunkSeconds(const nlohmann::json& r) { return r.value("chunk_seconds", kDefaultChunkSeconds); }
 
-std::vector<OptionSpec> targetOptions() {
+std::vector<OptionSpec> targetFnOptions() {
     return {
-        {"target_fn", "choice", "probability", {}, {}, {"probability", "log_probability", "logit"},
-         "what is attributed: the output token's probability, its log-probability, or its logit"},
+        {"target_fn", "choice", "probability", {}, {},
+         {"probability", "log_probability", "logit", "contrast_probability_diff", "contrast_logit_diff"},
+         "what is attributed: the output token's probability, its log-probability, its logit, or (contrastive) "
+         "p(y) - p(c) or logit(y) - logit(c) against the alternative c of contrast_token or contrast_text"},
+        {"contrast_token", "int", -1, -1, {}, {},
+         "the alternative token id c of a contrastive target_fn, the same for every output token (-1: none)"},
+        {"contrast_text", "text", "", {}, {}, {},
+         "the alternative of a contrastive target_fn as text, tokenized without special tokens: one token is "
+         "the alternative of every output token, k tokens the alternatives of the k output tokens in order"},
+    };
+}
+
+std::vector<OptionSpec> targetOptions() {
+    auto o = targetFnOptions();
+    std::vector<OptionSpec> rest = {
         {"strategy", "choice", "batched", {}, {}, {"batched", "per_step"},
          "batched: many columns per pass (fast); per_step: one column per pass on its own prefix, as Inseq"},
         {"memory_budget_mb", "number", 1024, 16, 1 << 20, {},
@@ -40,6 +56,8 @@ std::vector<OptionSpec> targetOptions() {
          "time one batched pass aims at; a cancel is seen between passes: smaller stops sooner, larger puts "
          "more rows in each pass (faster on large models)"},
     };
+    o.insert(o.begin() + 1, rest.begin(), rest.end());
+    return o;
 }
 
 OptionSpec reductionOption() {
@@ -65,6 +83,49 @@ Sequence makeSequence(const AttributionInput& input) {
     return s;
 }
 
+Result<Sequence> makeTargetSequence(const AttributionInput& input, const nlohmann::json& r) {
+    Sequence s = makeSequence(input);
+    const auto fn = targetFnFrom(r);
+    if (fn != TargetFn::ContrastProbabilityDiff && fn != TargetFn::ContrastLogitDiff) return s;
+    const std::string fnName = r.value("target_fn", std::string());
+    const int64_t token = r.value("contrast_token", int64_t{-1});
+    const std::string text = r.value("contrast_text", std::string());
+    const int64_t vocab = input.model->config().vocabSize;
+    std::vector<int64_t> ids;
+    if (token >= 0) {
+        ids.assign(static_cast<size_t>(s.t), token);
+    } else if (!text.empty()) {
+        const auto k = static_cast<int64_t>(input.contrastIds.size());
+        if (k == 0) {
+            return makeError(ErrorCode::InvalidArgument,
+                             "option 'contrast_text' was not tokenized (it needs the model's tokenizer): run the job "
+                             "through the engine, or give 'contrast_token'");
+        }
+        if (k != 1 && k != s.t) {
+            return makeError(ErrorCode::InvalidArgument,
+                             "option 'contrast_text' is " + std::to_string(k) + " tokens but the output has " +
+                                 std::to_string(s.t) +
+                                 ": give a text of one token (the alternative of every output token) or of exactly " +
+                                 std::to_string(s.t) + " (one alternative per output token)");
+        }
+        for (int64_t j = 0; j < s.t; ++j) ids.push_back(input.contrastIds[static_cast<size_t>(k == 1 ? 0 : j)]);
+    } else {
+        return makeError(ErrorCode::InvalidArgument, "target_fn '" + fnName +
+                                                         "' needs the alternative token: option 'contrast_token' "
+                                                         "(a token id) or 'contrast_text'");
+    }
+    for (int64_t id : ids) {
+        if (id < 0 || id >= vocab) {
+            return makeError(ErrorCode::InvalidArgument,
+                             std::string("option '") + (token >= 0 ? "contrast_token" : "contrast_text") + "' gives id " +
+                                 std::to_string(id) + " but the model's vocabulary has ids 0.." +
+                                 std::to_string(vocab - 1));
+        }
+    }
+    s.contrasts = torch::tensor(ids, torch::kInt64).to(s.ids.device());
+    return s;
+}
+
 Result<at::Tensor> baselineEmbeds(const AttributionInput& input, const Sequence& seq, const nlohmann::json& r) {
     if (r.value("baseline", std::string("zero")) != "unk") return torch::zeros_like(seq.embeds);
     if (!input.unkBaselineId) {
@@ -76,14 +137,49 @@ Result<at::Tensor> baselineEmbeds(const AttributionInput& input, const Sequence&
     return input.model->embed(id).reshape({1, -1}).expand_as(seq.embeds).contiguous();
 }
 
-at::Tensor targetValues(const CausalLM& model, const at::Tensor& h, const at::Tensor& targets, TargetFn fn) {
+namespace {
+
+bool isContrast(TargetFn fn) { return fn == TargetFn::ContrastProbabilityDiff || fn == TargetFn::ContrastLogitDiff; }
+
+void requireContrasts(TargetFn fn, const at::Tensor& contrasts, const at::Tensor& targets) {
+    if (!isContrast(fn)) return;
+    if (!contrasts.defined() || contrasts.sizes() != targets.sizes()) {
+        throw std::invalid_argument("a contrastive target_fn needs one alternative token per target "
+                                    "(this method does not support contrastive targets)");
+    }
+}
+
+} // namespace
+
+at::Tensor targetValues(const CausalLM& model, const at::Tensor& h, const at::Tensor& targets, TargetFn fn,
+                        const at::Tensor& contrasts) {
+    requireContrasts(fn, contrasts, targets);
     if (fn == TargetFn::Logit) {
         // logits[y] = h · W[y]: one head row per target, not the whole vocabulary.
         return (h * model.headMatrix().index_select(0, targets)).sum(-1);
     }
-    auto logits = model.lmHead(h); // (B, vocab)
-    auto logp = torch::log_softmax(logits, -1).gather(1, targets.unsqueeze(1)).squeeze(1);
-    return fn == TargetFn::LogProbability ? logp : logp.exp();
+    if (fn == TargetFn::ContrastLogitDiff) {
+        const auto& w = model.headMatrix();
+        return (h * (w.index_select(0, targets) - w.index_select(0, contrasts))).sum(-1);
+    }
+    return targetFromLogits(model.lmHead(h), targets, fn, contrasts);
+}
+
+at::Tensor targetFromLogits(const at::Tensor& logits, const at::Tensor& targets, TargetFn fn,
+                            const at::Tensor& contrasts) {
+    requireContrasts(fn, contrasts, targets);
+    auto pick = [&](const at::Tensor& m, const at::Tensor& ids) { return m.gather(1, ids.unsqueeze(1)).squeeze(1); };
+    switch (fn) {
+    case TargetFn::Logit: return pick(logits, targets);
+    case TargetFn::ContrastLogitDiff: return pick(logits, targets) - pick(logits, contrasts);
+    case TargetFn::ContrastProbabilityDiff: {
+        auto logp = torch::log_softmax(logits, -1);
+        return pick(logp, targets).exp() - pick(logp, contrasts).exp();
+    }
+    case TargetFn::LogProbability: return pick(torch::log_softmax(logits, -1), targets);
+    case TargetFn::Probability: break;
+    }
+    return pick(torch::log_softmax(logits, -1), targets).exp();
 }
 
 at::Tensor targetsAllColumns(const CausalLM& model, const Sequence& seq, const at::Tensor& embeds, TargetFn fn) {
@@ -92,7 +188,7 @@ at::Tensor targetsAllColumns(const CausalLM& model, const Sequence& seq, const a
     fo.computeLogits = false;
     auto out = model.forward(embeds.slice(0, 0, seq.length() - 1).unsqueeze(0), fo);
     auto h = out.finalHidden.squeeze(0).slice(0, seq.n - 1, seq.n - 1 + seq.t); // (t, hidden)
-    return targetValues(model, h, seq.targets(), fn);
+    return targetValues(model, h, seq.targets(), fn, seq.contrasts);
 }
 
 at::Tensor reduceHidden(const at::Tensor& v, Reduction r) {
@@ -149,7 +245,8 @@ namespace {
 // One forward/backward over `rows` batch rows cut to `len` tokens; returns the
 // input gradients (rows, len, hidden) weighted per row.
 at::Tensor gradientPass(const CausalLM& model, const at::Tensor& inputs, const at::Tensor& positions,
-                        const at::Tensor& targets, const at::Tensor& weights, TargetFn fn, bool fullLogits) {
+                        const at::Tensor& targets, const at::Tensor& contrasts, const at::Tensor& weights, TargetFn fn,
+                        bool fullLogits) {
     auto x = inputs.detach().requires_grad_(true); // (B, len, hidden)
     ForwardOptions fo;
     fo.computeLogits = fullLogits;
@@ -159,14 +256,9 @@ at::Tensor gradientPass(const CausalLM& model, const at::Tensor& inputs, const a
     if (fullLogits) {
         // Inseq's way: logits at every position, then the target's position.
         auto logits = out.logits.index({rowIdx, positions}); // (B, vocab)
-        if (fn == TargetFn::Logit) {
-            f = logits.gather(1, targets.unsqueeze(1)).squeeze(1);
-        } else {
-            f = torch::log_softmax(logits, -1).gather(1, targets.unsqueeze(1)).squeeze(1);
-            if (fn == TargetFn::Probability) f = f.exp();
-        }
+        f = targetFromLogits(logits, targets, fn, contrasts);
     } else {
-        f = targetValues(model, out.finalHidden.index({rowIdx, positions}), targets, fn); // (B)
+        f = targetValues(model, out.finalHidden.index({rowIdx, positions}), targets, fn, contrasts); // (B)
     }
     auto grads = torch::autograd::grad({(f * weights).sum()}, {x});
     return grads[0];
@@ -176,7 +268,7 @@ at::Tensor gradientPass(const CausalLM& model, const at::Tensor& inputs, const a
 
 GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, const at::Tensor& baseline,
                                  const std::vector<GradientItem>& items, TargetFn fn, Strategy strategy,
-                                 int64_t budget, double chunkSecs, Progress& progress) {
+                                 int64_t budget, double chunkSecs, Progress& progress, const GradientExtras& extras) {
     torch::AutoGradMode enableGrad(true);
     const int64_t width = seq.length() - 1; // the last token is never an input
     const int64_t hidden = seq.embeds.size(1);
@@ -216,20 +308,36 @@ GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, con
         }
         const auto rows = static_cast<int64_t>(end - begin);
         std::vector<double> alphas, weights;
-        std::vector<int64_t> columns, positions, targets;
+        std::vector<int64_t> columns, positions, targets, contrasts, noises;
         const auto targetIds = seq.targets().to(torch::kCPU);
+        const auto contrastIds = seq.contrasts.defined() ? seq.contrasts.to(torch::kCPU) : at::Tensor();
+        bool noisy = false;
         for (size_t k = begin; k < end; ++k) {
             alphas.push_back(sorted[k].alpha);
             weights.push_back(sorted[k].weight);
             columns.push_back(sorted[k].column);
             positions.push_back(seq.position(sorted[k].column));
             targets.push_back(targetIds[sorted[k].column].item<int64_t>());
+            if (contrastIds.defined()) contrasts.push_back(contrastIds[sorted[k].column].item<int64_t>());
+            noises.push_back(sorted[k].noise);
+            noisy = noisy || (sorted[k].noise >= 0 && extras.noise.defined());
         }
         const auto dev = seq.embeds.device();
         auto alpha = torch::tensor(alphas, torch::kFloat64).to(torch::kFloat32).to(dev).view({rows, 1, 1});
-        auto inputs = base.slice(0, 0, len).unsqueeze(0) + alpha * delta.slice(0, 0, len).unsqueeze(0);
+        // (rows or 1, len, hidden): the input minus the baseline of each row.
+        at::Tensor rowDelta = delta.slice(0, 0, len).unsqueeze(0);
+        if (noisy) {
+            std::vector<at::Tensor> parts;
+            for (int64_t k : noises) {
+                parts.push_back(k >= 0 ? extras.noise[k].slice(0, 0, len) : torch::zeros_like(delta.slice(0, 0, len)));
+            }
+            rowDelta = rowDelta + torch::stack(parts);
+        }
+        auto inputs = base.slice(0, 0, len).unsqueeze(0) + alpha * rowDelta;
         auto g = gradientPass(model, inputs, torch::tensor(positions).to(dev), torch::tensor(targets).to(dev),
+                              contrasts.empty() ? at::Tensor() : torch::tensor(contrasts).to(dev),
                               torch::tensor(weights, torch::kFloat64).to(torch::kFloat32).to(dev), fn, perStep);
+        if (extras.timesDelta) g = g * rowDelta;
         // Rows of the same column add up; rows past p_j carry zero gradient.
         auto colIdx = torch::tensor(columns).to(dev);
         out.grads.slice(1, 0, len).index_add_(0, colIdx, g.detach());

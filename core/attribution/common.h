@@ -12,7 +12,9 @@
 
 namespace tokenlens::attr {
 
-enum class TargetFn { Probability, LogProbability, Logit };
+// Contrast*: p(y_j) − p(c_j) and logit(y_j) − logit(c_j) against the
+// alternative c_j of Sequence::contrasts.
+enum class TargetFn { Probability, LogProbability, Logit, ContrastProbabilityDiff, ContrastLogitDiff };
 enum class Reduction { L2, Sum, Mean };
 enum class Strategy { Batched, PerStep };
 
@@ -20,8 +22,11 @@ TargetFn targetFnFrom(const nlohmann::json& resolved);
 Reduction reductionFrom(const nlohmann::json& resolved);
 Strategy strategyFrom(const nlohmann::json& resolved);
 
-// Options every target-function method takes: target_fn, strategy, memory_budget_mb.
+// Options every target-function method takes: target_fn, contrast_token,
+// contrast_text, strategy, memory_budget_mb, chunk_seconds.
 std::vector<OptionSpec> targetOptions();
+// Only target_fn, contrast_token and contrast_text (methods without strategies).
+std::vector<OptionSpec> targetFnOptions();
 // Options of methods that reduce a hidden-size vector: reduction.
 OptionSpec reductionOption();
 // baseline: zero | unk.
@@ -34,16 +39,28 @@ struct Sequence {
     int64_t length() const { return n + t; }
     int64_t position(int64_t j) const { return n + j - 1; }
     at::Tensor targets() const { return ids.slice(0, n); } // (t)
+    // (t) int64 alternatives c_j of a contrastive target; undefined otherwise.
+    at::Tensor contrasts;
 };
 Sequence makeSequence(const AttributionInput& input);
+// makeSequence plus the contrast ids a contrastive target_fn needs (from
+// contrast_token, or from input.contrastIds for contrast_text: one id for
+// every column, or exactly t). Errors name the option.
+Result<Sequence> makeTargetSequence(const AttributionInput& input, const nlohmann::json& resolved);
 
 // The baseline embeddings e' (L, hidden): zeros, or every row the embedding
 // of the unk token. Fails when `unk` is asked for and the model has none.
 Result<at::Tensor> baselineEmbeds(const AttributionInput& input, const Sequence& seq, const nlohmann::json& resolved);
 
-// f(hidden) for final hidden states (B, hidden) and target ids (B).
-// Computes only what the target needs: one row of the head for `logit`.
-at::Tensor targetValues(const CausalLM& model, const at::Tensor& finalHidden, const at::Tensor& targets, TargetFn fn);
+// f(hidden) for final hidden states (B, hidden) and target ids (B), with the
+// contrast ids (B) for the contrastive targets (undefined otherwise).
+// Computes only what the target needs: one row of the head for `logit`, two
+// for `contrast_logit_diff`.
+at::Tensor targetValues(const CausalLM& model, const at::Tensor& finalHidden, const at::Tensor& targets, TargetFn fn,
+                        const at::Tensor& contrasts = {});
+// The same from full logits (B, vocab) (the per-step paths).
+at::Tensor targetFromLogits(const at::Tensor& logits, const at::Tensor& targets, TargetFn fn,
+                            const at::Tensor& contrasts = {});
 
 // f_j for every column from one teacher-forced forward of `embeds` (L, hidden).
 at::Tensor targetsAllColumns(const CausalLM& model, const Sequence& seq, const at::Tensor& embeds, TargetFn fn);
@@ -102,6 +119,15 @@ struct GradientItem {
     int64_t column = 0;
     double alpha = 1.0;
     double weight = 1.0;
+    int64_t noise = -1; // row of GradientExtras::noise added to the input (-1: none)
+};
+
+// What gradient_shap adds: the item's input is baseline + alpha (e + noise_k
+// − baseline), and with timesDelta each gradient is multiplied by (e +
+// noise_k − baseline) before it is summed.
+struct GradientExtras {
+    at::Tensor noise; // (K, L-1, hidden) or undefined
+    bool timesDelta = false;
 };
 
 struct GradientSums {
@@ -118,7 +144,8 @@ struct GradientSums {
 // full logits at every position, one target per backward.
 GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, const at::Tensor& baseline,
                                  const std::vector<GradientItem>& items, TargetFn fn, Strategy strategy,
-                                 int64_t memoryBudgetBytes, double chunkSeconds, Progress& progress);
+                                 int64_t memoryBudgetBytes, double chunkSeconds, Progress& progress,
+                                 const GradientExtras& extras = {});
 
 // Bytes of activations one token position of one batch row keeps for backward.
 int64_t activationBytesPerToken(const ModelConfig& c, int64_t seqLen);

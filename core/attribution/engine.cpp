@@ -124,6 +124,22 @@ std::optional<int64_t> unkBaselineToken(const LoadedModel& model) {
     return std::nullopt;
 }
 
+Result<std::vector<int64_t>> contrastTextIds(const LoadedModel& model, const nlohmann::json& resolved) {
+    const std::string text = resolved.value("contrast_text", std::string());
+    if (text.empty()) return std::vector<int64_t>{};
+    if (!model.tokenizer) {
+        return makeError(ErrorCode::InvalidArgument, "option 'contrast_text' needs the model's tokenizer, and " +
+                                                         model.name + " was loaded without one: give 'contrast_token'");
+    }
+    // Tokenized on its own, as a forced target text is (contract: no special tokens).
+    auto enc = model.tokenizer->encode(text, /*addSpecialTokens=*/false);
+    if (!enc) return makeError(enc.error().code, "option 'contrast_text': " + enc.error().message);
+    if (enc->ids.empty()) {
+        return makeError(ErrorCode::InvalidArgument, "option 'contrast_text' ('" + text + "') tokenizes to no tokens");
+    }
+    return std::vector<int64_t>(enc->ids.begin(), enc->ids.end());
+}
+
 Result<PreparedSequence> prepareSequence(const LoadedModel& model, const AttributionJob& job,
                                          const RunControl& control) {
     auto engine = validateJob(job, &model.config);
@@ -223,6 +239,11 @@ MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, co
     in.promptIds = seq.input.ids;
     in.outputIds = seq.output.ids;
     in.unkBaselineId = unkBaselineToken(model);
+    if (auto contrast = contrastTextIds(model, *opts); !contrast) {
+        return fail(RunStatus::Failed, methodId + ": " + contrast.error().message);
+    } else {
+        in.contrastIds = std::move(*contrast);
+    }
     try {
         auto out = method->run(in, *opts, control);
         if (!out) return fail(RunStatus::Failed, out.error().message);

@@ -62,6 +62,12 @@ MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, co
 // The method's work estimate for this sequence (0 for unknown methods).
 int64_t estimateMethodWork(const PreparedSequence& seq, const AttributionJob& job, const std::string& methodId);
 
+// The option contrast_text of resolved method options, tokenized by the
+// model's tokenizer without special tokens (empty when the option is unset);
+// runMethod puts it in AttributionInput::contrastIds. A text that tokenizes
+// to nothing is an error naming the option.
+Result<std::vector<int64_t>> contrastTextIds(const LoadedModel& model, const nlohmann::json& resolvedOptions);
+
 // The token whose embedding is the `unk` baseline: unk, else pad, else eos.
 std::optional<int64_t> unkBaselineToken(const LoadedModel& model);
 

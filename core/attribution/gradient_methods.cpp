@@ -20,7 +20,9 @@ public:
 
     Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
                              const RunControl& control) const override {
-        const Sequence seq = makeSequence(input);
+        auto made = makeTargetSequence(input, r);
+        if (!made) return made.error();
+        const Sequence& seq = *made;
         Progress progress(control, estimateWork(seq.n, seq.t, r));
         std::vector<GradientItem> items;
         for (int64_t j = 0; j < seq.t; ++j) items.push_back({j, 1.0, 1.0});

@@ -37,7 +37,9 @@ public:
 
     Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
                              const RunControl& control) const override {
-        const Sequence seq = makeSequence(input);
+        auto made = makeTargetSequence(input, r);
+        if (!made) return made.error();
+        const Sequence& seq = *made;
         auto baseline = baselineEmbeds(input, seq, r);
         if (!baseline) return baseline.error();
         const int64_t steps = r["steps"];

@@ -12,6 +12,30 @@ std::string choicesText(const std::vector<std::string>& choices) {
     return s;
 }
 
+// Contrastive targets (target_fn contrast_*) need exactly one alternative:
+// contrast_token (an id of the model's vocabulary) or contrast_text.
+Status checkContrast(const nlohmann::json& r, const ModelConfig* config, const std::string& id) {
+    if (!r.contains("target_fn") || !r.contains("contrast_token") || !r.contains("contrast_text")) return {};
+    const std::string fn = r["target_fn"];
+    const int64_t token = r["contrast_token"];
+    const bool hasText = !r["contrast_text"].get<std::string>().empty();
+    if (token >= 0 && hasText) {
+        return makeError(ErrorCode::InvalidArgument,
+                         id + ": options 'contrast_token' and 'contrast_text' both given; give only one");
+    }
+    if (config && token >= config->vocabSize) {
+        return makeError(ErrorCode::InvalidArgument, id + ": option 'contrast_token' is " + std::to_string(token) +
+                                                         " but the model's vocabulary has ids 0.." +
+                                                         std::to_string(config->vocabSize - 1));
+    }
+    if (fn.starts_with("contrast_") && token < 0 && !hasText) {
+        return makeError(ErrorCode::InvalidArgument,
+                         id + ": target_fn '" + fn +
+                             "' needs the alternative token: option 'contrast_token' (a token id) or 'contrast_text'");
+    }
+    return {};
+}
+
 } // namespace
 
 Result<nlohmann::json> AttributionMethod::resolveOptions(const nlohmann::json& given, const ModelConfig* config,
@@ -39,6 +63,10 @@ Result<nlohmann::json> AttributionMethod::resolveOptions(const nlohmann::json& g
                 return makeError(ErrorCode::InvalidArgument,
                                  where + " is '" + str + "'; expected one of " + choicesText(s.choices));
             }
+        } else if (s.type == "text") {
+            // The command line turns "42" into a number; a text option keeps it as text.
+            if (v.is_number()) v = v.is_number_integer() ? std::to_string(v.get<int64_t>()) : v.dump();
+            if (!v.is_string()) return makeError(ErrorCode::InvalidArgument, where + " must be a text");
         } else if (s.type == "layer" && v.is_string()) {
             if (v.get<std::string>() != "all") {
                 // Accept "3" from the command line.
@@ -78,6 +106,7 @@ Result<nlohmann::json> AttributionMethod::resolveOptions(const nlohmann::json& g
         }
         out[s.name] = v;
     }
+    if (auto st = checkContrast(out, config, id()); !st) return st.error();
     if (auto st = checkResolved(out, config); !st) return st.error();
     return out;
 }

@@ -20,7 +20,7 @@ namespace tokenlens {
 
 struct OptionSpec {
     std::string name;
-    std::string type;                 // "int" | "number" | "choice" | "layer" (int or "all")
+    std::string type;                 // "int" | "number" | "choice" | "layer" (int or "all") | "text"
     nlohmann::json defaultValue;
     std::optional<double> min, max;   // for int / number
     std::vector<std::string> choices; // for choice
@@ -34,6 +34,10 @@ struct AttributionInput {
     std::vector<int64_t> outputIds; // t
     // Token whose embedding is the `unk` baseline (unk, else pad, else eos).
     std::optional<int64_t> unkBaselineId;
+    // The option contrast_text tokenized by the model's tokenizer (without
+    // special tokens); the engine fills it. One id: the alternative of every
+    // column; t ids: one per column.
+    std::vector<int64_t> contrastIds;
 };
 
 struct RunControl {

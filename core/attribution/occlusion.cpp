@@ -34,7 +34,9 @@ public:
 
     Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
                              const RunControl& control) const override {
-        const Sequence seq = makeSequence(input);
+        auto made = makeTargetSequence(input, r);
+        if (!made) return made.error();
+        const Sequence& seq = *made;
         auto baseline = baselineEmbeds(input, seq, r);
         if (!baseline) return baseline.error();
         Progress progress(control, estimateWork(seq.n, seq.t, r));
@@ -68,7 +70,8 @@ private:
         auto cleanOut = model.forward(seq.embeds.slice(0, 0, width).unsqueeze(0), fo);
         const auto targets = seq.targets();
         auto positions = torch::arange(seq.n - 1, seq.n - 1 + seq.t, torch::kInt64).to(dev); // (t)
-        auto base = targetValues(model, cleanOut.finalHidden.squeeze(0).index_select(0, positions), targets, fn);
+        auto base = targetValues(model, cleanOut.finalHidden.squeeze(0).index_select(0, positions), targets, fn,
+                                 seq.contrasts);
         ++out.forwardPasses;
         progress.add(width);
 
@@ -106,7 +109,9 @@ private:
                 auto cols = positions.slice(0, jFirst) - i0; // positions within the span
                 auto hj = h.index_select(1, cols);            // (rows, t', hidden)
                 const int64_t tj = cols.size(0);
-                auto f = targetValues(model, hj.reshape({rows * tj, -1}), targets.slice(0, jFirst).repeat({rows}), fn)
+                auto f = targetValues(model, hj.reshape({rows * tj, -1}), targets.slice(0, jFirst).repeat({rows}), fn,
+                                      seq.contrasts.defined() ? seq.contrasts.slice(0, jFirst).repeat({rows})
+                                                              : at::Tensor())
                              .view({rows, tj});
                 auto drop = base.slice(0, jFirst).unsqueeze(0) - f; // (rows, t')
                 values.slice(0, jFirst).slice(1, i0, i1).copy_(drop.t());
@@ -124,12 +129,11 @@ private:
         for (int64_t j = 0; j < seq.t; ++j) {
             const int64_t len = seq.position(j) + 1;
             const auto target = torch::full({1}, targets[j].item<int64_t>(), torch::kInt64).to(seq.ids.device());
+            const auto contrast = seq.contrasts.defined() ? seq.contrasts.slice(0, j, j + 1) : at::Tensor();
             auto score = [&](const at::Tensor& embeds) {
                 auto logits = model.forward(embeds.unsqueeze(0), {}).logits.squeeze(0)[-1].unsqueeze(0); // (1, vocab)
                 ++out.forwardPasses;
-                if (fn == TargetFn::Logit) return logits.gather(1, target.unsqueeze(1)).item<double>();
-                auto lp = torch::log_softmax(logits, -1).gather(1, target.unsqueeze(1)).item<double>();
-                return fn == TargetFn::LogProbability ? lp : std::exp(lp);
+                return targetFromLogits(logits, target, fn, contrast).item<double>();
             };
             auto prefix = seq.embeds.slice(0, 0, len);
             const double clean = score(prefix);
