@@ -21,6 +21,7 @@
 #include <QHeaderView>
 #include <QInputDialog>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListWidget>
 #include <QMessageBox>
 #include <QPlainTextEdit>
@@ -359,6 +360,11 @@ void NewJobPage::showMethodOptions() {
             if (value.is_string()) cb->setCurrentText(QString::fromStdString(value.get<std::string>()));
             connect(cb, &QComboBox::currentTextChanged, this, [store](const QString& v) { store(v.toStdString()); });
             editor = cb;
+        } else if (o.type == "text") {
+            auto* le = new QLineEdit(m_optionsBox);
+            if (value.is_string()) le->setText(QString::fromStdString(value.get<std::string>()));
+            connect(le, &QLineEdit::textChanged, this, [store](const QString& v) { store(v.toStdString()); });
+            editor = le;
         } else { // "layer": an index or "all"
             auto* cb = new QComboBox(m_optionsBox);
             cb->setEditable(true);
@@ -649,6 +655,9 @@ QWidget* NewJobPage::buildTarget() {
     m_targetFn->addItem(tr("probability"), QStringLiteral("probability"));
     m_targetFn->addItem(tr("log probability"), QStringLiteral("log_probability"));
     m_targetFn->addItem(tr("logit"), QStringLiteral("logit"));
+    // Contrastive: the alternative is each method's contrast_token or contrast_text option.
+    m_targetFn->addItem(tr("p(y) − p(contrast)"), QStringLiteral("contrast_probability_diff"));
+    m_targetFn->addItem(tr("logit(y) − logit(contrast)"), QStringLiteral("contrast_logit_diff"));
     m_targetFn->setToolTip(tr("What the gradient and perturbation methods explain for each output token"));
     m_reduction = new QComboBox(box);
     m_reduction->addItem(tr("L2 norm"), QStringLiteral("l2"));

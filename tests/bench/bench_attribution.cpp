@@ -13,6 +13,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdio>
 #include <thread>
 #include <cstring>
@@ -86,6 +87,15 @@ int main(int argc, char** argv) {
         {"input_x_gradient", nlohmann::json::object(), shared + prefixes + heads},
         {"occlusion", nlohmann::json::object(), occlusion},
         {"integrated_gradients", {{"steps", igSteps}}, igSteps * (shared + prefixes + heads) + 2 * shared},
+        // Perturbation methods at their default sample counts: every row is
+        // one masked sequence of L-1 positions plus the head at each output
+        // position (probability target); gradient_shap is integrated
+        // gradients with `samples` random points per column.
+        {"gradient_shap", nlohmann::json::object(), 5 * (shared + prefixes + heads)},
+        {"lime", nlohmann::json::object(), 200 * (shared + static_cast<double>(t) * fm.head)},
+        {"kernel_shap", nlohmann::json::object(), 202 * (shared + static_cast<double>(t) * fm.head)},
+        {"shapley_sampling", nlohmann::json::object(),
+         static_cast<double>(2 + 25 * (L - 2)) * (shared + static_cast<double>(t) * fm.head)},
     };
 
     std::printf("\nworkload: prompt %lld, output %lld, integrated gradients %lld steps\n\n", static_cast<long long>(n),
@@ -99,12 +109,18 @@ int main(int argc, char** argv) {
     for (const auto& row : rows) {
         const auto* method = findMethod(row.method);
         const bool single = std::string(row.method) == "attention";
+        bool hasStrategy = false; // the perturbation methods have no per-step replay
+        for (const auto& o : method->options()) hasStrategy = hasStrategy || o.name == "strategy";
         double secs[3] = {0, 0, 0}, peak[3] = {0, 0, 0};
         int64_t passes[3] = {0, 0, 0};
         for (int s = 0; s < 3; ++s) {
             nlohmann::json opts = row.options;
+            if (!single && !hasStrategy && s == 0) { // no per-step variant: reported as nan
+                secs[0] = peak[0] = NAN;
+                continue;
+            }
             if (!single) {
-                opts["strategy"] = s == 0 ? "per_step" : "batched";
+                if (hasStrategy) opts["strategy"] = s == 0 ? "per_step" : "batched";
                 opts["chunk_seconds"] = s == 2 ? kLongChunks : kDefaultChunks;
             }
             if (single && s > 0) { // one forward either way
@@ -133,7 +149,8 @@ int main(int argc, char** argv) {
                     static_cast<long long>(passes[2]));
         std::fflush(stdout);
     }
-    std::printf("\nattention has no per-step variant (one forward either way). Peak = peak RSS above the\n"
+    std::printf("\nlime, kernel_shap and shapley_sampling have no per-step variant (nan).\n");
+    std::printf("attention has no per-step variant (one forward either way). Peak = peak RSS above the\n"
                 "resident size before the run (model weights excluded).\n");
     return 0;
 }

@@ -5,6 +5,7 @@
 #include "test_util.h"
 
 #include "analysis/aggregations.h"
+#include "attribution/method.h"
 #include "viewmodel/csv.h"
 #include "viewmodel/file_loader.h"
 #include "viewmodel/heatmap_geometry.h"
@@ -149,6 +150,23 @@ TEST(Palette, MethodColoursAreDistinctAndTextStaysReadable) {
             fill.setAlphaF(static_cast<float>(kMaxFillAlpha));
             const QColor bg = composite(fill, base);
             EXPECT_GE(contrastRatio(readableTextOn(bg), bg), 3.0) << ids[a];
+        }
+    }
+}
+
+TEST(Palette, EveryRegisteredMethodHasItsOwnColourAndLabel) {
+    const QColor grey(0x80, 0x80, 0x80);
+    const auto& all = allMethods();
+    for (size_t a = 0; a < all.size(); ++a) {
+        const auto id = all[a]->id();
+        EXPECT_NE(methodColour(id), grey) << id << " has no palette colour";
+        EXPECT_FALSE(methodLabel(id).isEmpty()) << id;
+        for (size_t b = a + 1; b < all.size(); ++b) EXPECT_NE(methodColour(id), methodColour(all[b]->id())) << id;
+        for (const QColor base : {QColor(255, 255, 255), QColor(0x1e, 0x1f, 0x22)}) {
+            QColor fill = methodColour(id);
+            fill.setAlphaF(static_cast<float>(kMaxFillAlpha));
+            const QColor bg = composite(fill, base);
+            EXPECT_GE(contrastRatio(readableTextOn(bg), bg), 3.0) << id;
         }
     }
 }
