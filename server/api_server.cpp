@@ -593,8 +593,11 @@ void ApiServer::Impl::handle(const std::shared_ptr<HttpSession>& s, http::reques
             return;
         }
     }
-    route(s, req);
-    if (s->released) return;
+    try {
+        route(s, req);
+    } catch (const std::exception& e) {
+        if (!s->released) s->reply(Reply::error(500, std::string("internal error: ") + e.what()), version, false);
+    }
 }
 
 void ApiServer::Impl::route(const std::shared_ptr<HttpSession>& s, http::request<http::string_body>& req) {
@@ -636,7 +639,15 @@ void ApiServer::Impl::route(const std::shared_ptr<HttpSession>& s, http::request
     };
     auto notFound = [&] { answer(Reply::error(404, "no such resource: " + path)); };
     auto toQt = [&](auto compute) {
-        const bool queued = onQt([s, compute, version, keep]() mutable { s->post(compute(), version, keep); });
+        const bool queued = onQt([s, compute, version, keep]() mutable {
+            Reply r;
+            try {
+                r = compute();
+            } catch (const std::exception& e) {
+                r = Reply::error(500, std::string("internal error: ") + e.what());
+            }
+            s->post(std::move(r), version, keep);
+        });
         if (!queued) answer(retryLater(503, "the server is busy"));
     };
     if (seg.size() < 2 || seg[0] != "api") {
@@ -683,7 +694,7 @@ void ApiServer::Impl::route(const std::shared_ptr<HttpSession>& s, http::request
                 json body;
                 try {
                     body = json::parse(req.body());
-                } catch (const json::parse_error& e) {
+                } catch (const json::exception& e) { // parse errors, and numbers beyond double
                     answer(Reply::error(400, std::string("the request body is not valid JSON: ") + e.what()));
                     return;
                 }
@@ -853,7 +864,18 @@ Status ApiServer::start() {
     im.work.emplace(im.ioc->get_executor());
     im.accept();
     const int n = std::clamp(m_options.ioThreads, 1, 16);
-    for (int i = 0; i < n; ++i) im.threads.emplace_back([ioc = im.ioc.get()] { ioc->run(); });
+    for (int i = 0; i < n; ++i) {
+        im.threads.emplace_back([ioc = im.ioc.get()] {
+            // A handler that throws loses its connection, not the server.
+            for (;;) {
+                try {
+                    ioc->run();
+                    return;
+                } catch (const std::exception&) {
+                }
+            }
+        });
+    }
     return {};
 }
 

@@ -155,6 +155,9 @@ public:
     void kill() {
         if (m_pid > 0 && !m_done) ::kill(m_pid, SIGKILL);
     }
+    void signal(int sig) {
+        if (m_pid > 0 && !m_done) ::kill(m_pid, sig);
+    }
     bool killedBySignal() const { return m_signalled; }
     int exitCode() const { return m_exitCode; }
     std::string out() const { return read(m_out); }
