@@ -135,11 +135,13 @@ private:
 
         auto out = torch::zeros({width - qmin, width}, x.options().dtype(torch::kFloat32));
         const int64_t perRowBytes = 3 * width * hidden * 4;
+        // At least ~1M elements per operation: smaller chunks are dominated by per-operation overhead.
+        const int64_t minRows = std::max<int64_t>(1, (int64_t{1} << 20) / std::max<int64_t>(width * hidden, 1));
         int64_t r0 = qmin;
         while (r0 < width) {
             if (fp.cancelled()) return {};
             const int64_t byBudget = std::clamp<int64_t>(budget / perRowBytes, 1, width - r0);
-            const int64_t rows = std::min(byBudget, sizer.next(width - r0));
+            const int64_t rows = std::min(byBudget, sizer.next(width - r0, minRows));
             sizer.start();
             const int64_t r1 = r0 + rows; // queries r0..r1-1 see keys 0..r1-1
             // T[i, j] = Σ_h α^h_ij U[h, j] for the chunk's queries.
