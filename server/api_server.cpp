@@ -189,7 +189,7 @@ std::variant<jobs::JobSpec, SpecError> specFromRequest(const json& j, const Mode
             auto resolved = methodOptions(job, m, entries[i]->config ? &*entries[i]->config : nullptr);
             if (!resolved) {
                 return SpecError{optionField(resolved.error().message),
-                                 m + " on " + entries[i]->id + ": " + resolved.error().message};
+                                 resolved.error().message + " (model " + entries[i]->id + ")"};
             }
         }
     }
