@@ -359,6 +359,13 @@ struct ApiServer::Impl::WsSession : std::enable_shared_from_this<WsSession> {
     void accept(http::request<http::string_body> r) {
         req = std::move(r);
         beast::get_lowest_layer(ws).expires_never();
+        // The kernel's send buffer is sized to the queue limit (at most
+        // 256 KiB), else its autotuning would hold megabytes for a stalled
+        // client before the queue limit could see anything.
+        beast::error_code ignored;
+        beast::get_lowest_layer(ws).socket().set_option(
+            net::socket_base::send_buffer_size(static_cast<int>(std::min<size_t>(impl->opts.wsQueueBytes, 256 * 1024))),
+            ignored);
         ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
         ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
             res.set(http::field::server, std::string("TokenLens/") + TOKENLENS_VERSION);

@@ -58,6 +58,7 @@ int runServe(const Args& args) {
     p.option("io-threads", "N", "network threads (default 1)");
     p.option("body-limit", "BYTES", "largest request body (default 1048576)");
     p.option("read-timeout", "MS", "a request must arrive within this (default 15000)");
+    p.option("ws-queue-bytes", "BYTES", "events waiting for one WebSocket client at most; a slower client is dropped (default 16777216)");
     if (auto code = handleParse(p, args)) return *code;
     if (!p.positional().empty()) {
         std::cerr << "tokenlens-cli serve: unexpected argument '" << p.positional().front() << "'\n\n" << p.helpText();
@@ -71,7 +72,9 @@ int runServe(const Args& args) {
     const auto ioThreads = intOption(p, "io-threads", 1, 1, 16);
     const auto bodyLimit = intOption(p, "body-limit", 1 << 20, 1024, 1 << 30);
     const auto readTimeout = intOption(p, "read-timeout", 15000, 100, 3600000);
-    if (!port || !maxQueued || !workers || !ioThreads || !bodyLimit || !readTimeout) return kExitUsage;
+    const auto wsQueue = intOption(p, "ws-queue-bytes", 16 << 20, 1024, 1 << 30);
+    if (!port || !maxQueued || !workers || !ioThreads || !bodyLimit || !readTimeout || !wsQueue) return kExitUsage;
+    so.wsQueueBytes = static_cast<size_t>(*wsQueue);
     so.port = static_cast<uint16_t>(*port);
     so.maxQueued = *maxQueued;
     so.ioThreads = *ioThreads;

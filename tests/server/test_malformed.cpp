@@ -161,3 +161,73 @@ TEST(Malformed, RandomizedBadRequestsLeaveTheServerAnswering) {
     EXPECT_EQ(h.json()["status"], "ok");
     EXPECT_TRUE(server.child().running()) << server.err();
 }
+
+// A WebSocket subscriber that stops reading is disconnected once its write
+// queue passes the limit; the other subscribers and the server carry on.
+TEST(Malformed, SlowWebSocketConsumerIsDropped) {
+    ServerProcess server({"--ws-queue-bytes", "16384"});
+    ASSERT_TRUE(server.ready()) << server.err();
+    // A raw client with a tiny receive buffer that upgrades and never reads.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    int small = 2048;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(server.port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const std::string upgrade = "GET /api/ws/jobs HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    ASSERT_EQ(::send(fd, upgrade.data(), upgrade.size(), MSG_NOSIGNAL), static_cast<ssize_t>(upgrade.size()));
+    char head[512];
+    const ssize_t n = ::recv(fd, head, sizeof head, 0);
+    ASSERT_GT(n, 12);
+    ASSERT_EQ(std::string(head, 12), "HTTP/1.1 101");
+
+    EventStream good(server.endpoint());
+    ASSERT_TRUE(good.open("/api/ws/jobs").ok());
+    ASSERT_TRUE(good.next(std::chrono::seconds(10)).has_value()); // snapshot
+
+    ApiClient c(server.endpoint());
+    std::vector<std::string> ids;
+    const std::string prompt = "A longer prompt so that every staged result carries a few kilobytes of matrices";
+    for (int i = 0; i < 12; ++i) {
+        auto id = c.submit(cheapJob(i % 2 ? "tiny-gpt2" : "tiny-llama", prompt + " " + std::to_string(i),
+                                    {"attention", "saliency", "input_x_gradient"}, 8));
+        ASSERT_TRUE(id.ok()) << id.error().message;
+        ids.push_back(*id);
+    }
+    int completed = 0;
+    for (const auto& id : ids) {
+        auto st = c.waitFinished(id, std::chrono::milliseconds(static_cast<int>(90000 * kTimeScale)));
+        completed += st && (*st)["status"] == "completed" ? 1 : 0;
+    }
+    EXPECT_EQ(completed, 12);
+    // The good subscriber got everything, ending in each job's final status.
+    std::map<std::string, std::string> last;
+    size_t events = 0;
+    while (auto e = good.next(std::chrono::milliseconds(1000))) {
+        ++events;
+        if ((*e)["type"] == "status") last[(*e)["job_id"]] = (*e)["status"];
+    }
+    for (const auto& id : ids) EXPECT_EQ(last[id], "completed") << id;
+    // The stalled one was cut off: draining its socket ends in EOF (or a reset).
+    size_t drained = 0;
+    bool eof = false;
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < end) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 1000) <= 0) break;
+        char buf[65536];
+        const ssize_t got = ::recv(fd, buf, sizeof buf, 0);
+        if (got <= 0) {
+            eof = true;
+            break;
+        }
+        drained += static_cast<size_t>(got);
+    }
+    ::close(fd);
+    std::printf("[ slow ws ] good subscriber: %zu events; stalled one: %zu bytes before it was dropped\n", events, drained);
+    EXPECT_TRUE(eof) << "the stalled subscriber is still connected after " << drained << " bytes";
+    EXPECT_EQ(c.get("/api/health").status, 200);
+}
