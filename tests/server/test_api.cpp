@@ -482,3 +482,36 @@ TEST(ApiResults, IdenticalToCliAttribute) {
     // order: the same bits (two workers of one thread each differ in the last bits).
     EXPECT_EQ(exact, total);
 }
+
+TEST(ApiCli, BadServeOptionsAreNamed) {
+    QTemporaryDir dir;
+    struct Case {
+        std::vector<std::string> args;
+        int code;
+        std::string message;
+    };
+    const std::string missingToken = dir.filePath(QStringLiteral("missing-token")).toStdString();
+    const std::string emptyToken = dir.filePath(QStringLiteral("empty-token")).toStdString();
+    std::ofstream(emptyToken) << "  \n";
+    const std::vector<Case> cases = {
+        {{"--port", "http"}, 2, "--port must be an integer from 0 to 65535"},
+        {{"--port", "70000"}, 2, "--port must be an integer"},
+        {{"--max-queued", "0"}, 2, "--max-queued must be an integer from 1"},
+        {{"--on-shutdown", "later"}, 2, "--on-shutdown must be 'cancel' or 'finish'"},
+        {{"--host", "not-an-address", "--token-file", emptyToken}, 1, "holds no token"},
+        {{"--token-file", missingToken}, 1, "cannot open the file"},
+        {{"--host", "not-an-address"}, 2, "refusing to listen on not-an-address without a token"},
+    };
+    int i = 0;
+    for (const auto& k : cases) {
+        std::vector<std::string> args = {"serve", "--no-hf-cache"};
+        args.insert(args.end(), k.args.begin(), k.args.end());
+        const std::string base = dir.filePath(QString::number(i++)).toStdString();
+        Child child;
+        ASSERT_TRUE(child.start(args, base + ".out", base + ".err"));
+        ASSERT_TRUE(child.wait(30000));
+        EXPECT_EQ(child.exitCode(), k.code) << k.args.front() << ": " << child.err();
+        EXPECT_NE(child.err().find(k.message), std::string::npos) << child.err();
+        EXPECT_EQ(child.out().find("listening"), std::string::npos);
+    }
+}
