@@ -18,11 +18,13 @@
 namespace tokenlens::attr {
 namespace {
 
-// A (query, key) pair of one layer costs (heads + 3)·hidden operations; a
-// position through a block about 24·hidden². For head_dim 64 that is about
-// 1/1500 of a position per pair and layer; einsum and the L1 distances run
-// far below matrix-multiply speed, measured ~8x slower on the demo models.
-constexpr double kPairsPerPosition = 192.0;
+// Work units: a (query, key) pair of one layer costs (heads + 3)·hidden
+// operations, a position through a block about 24·hidden², so by operation
+// count ~1500 pairs cost one position (head_dim 64). The pairs' einsum,
+// residual and L1 distances run on strided tensors far below matrix-multiply
+// speed: on a GPT-2-small-sized model (109 positions) the decomposition took
+// as long as ~30 pairs per position of a forward pass.
+constexpr double kPairsPerPosition = 32.0;
 
 class Alti final : public AttributionMethod {
 public:
