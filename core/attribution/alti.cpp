@@ -52,6 +52,7 @@ public:
     Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
                              const RunControl& control) const override {
         if (input.promptIds.empty()) return makeError(ErrorCode::InvalidArgument, id() + ": the prompt has no tokens");
+        if (input.outputIds.empty()) return emptyOutput(input);
         const auto& cfg = input.model->config();
         auto span = layerSpan(id(), r, cfg.numLayers);
         if (!span) return span.error();

@@ -31,6 +31,7 @@ public:
     Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
                              const RunControl& control) const override {
         if (input.promptIds.empty()) return makeError(ErrorCode::InvalidArgument, id() + ": the prompt has no tokens");
+        if (input.outputIds.empty()) return emptyOutput(input);
         auto span = layerSpan(id(), r, input.model->config().numLayers);
         if (!span) return span.error();
         const Sequence seq = makeSequence(input);

@@ -26,6 +26,12 @@ std::vector<OptionSpec> chunkOptions() {
     return out;
 }
 
+MethodOutput emptyOutput(const AttributionInput& input) {
+    MethodOutput out;
+    out.matrix = AttributionMatrix::filled(static_cast<int64_t>(input.promptIds.size()), 0);
+    return out;
+}
+
 bool combineIsRollout(const nlohmann::json& r) { return r.value("combine", std::string("rollout")) == "rollout"; }
 
 Result<LayerSpan> layerSpan(const std::string& method, const nlohmann::json& r, int64_t numLayers) {

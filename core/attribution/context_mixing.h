@@ -10,6 +10,9 @@
 
 namespace tokenlens::attr {
 
+// The (n x 0) result of a run without output tokens.
+MethodOutput emptyOutput(const AttributionInput& input);
+
 // first_layer (index) and last_layer (index or all).
 std::vector<OptionSpec> layerRangeOptions();
 // combine: rollout | last_layer.

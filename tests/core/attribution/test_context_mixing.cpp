@@ -646,4 +646,15 @@ TEST(ContextMixingOptions, BadValuesNameTheOption) {
         ASSERT_FALSE(out.ok()) << method;
         EXPECT_NE(out.error().message.find("no tokens"), std::string::npos);
     }
+    // No output tokens: an empty matrix, not a crash.
+    AttributionInput noOutput;
+    noOutput.model = m->model.get();
+    noOutput.promptIds = {5};
+    for (const auto& method : kMethods) {
+        auto r = findMethod(method)->resolveOptions(nlohmann::json::object());
+        auto out = findMethod(method)->run(noOutput, *r, {});
+        ASSERT_TRUE(out.ok()) << method;
+        EXPECT_EQ(out->matrix.rows, 1);
+        EXPECT_EQ(out->matrix.cols, 0);
+    }
 }
