@@ -5,7 +5,7 @@
 // bound = the floating-point work the method cannot avoid divided by the
 // matmul throughput measured in the same run.
 //
-//   build/release/tests/bench/bench_attribution [--quick]
+//   build/release/tests/bench/bench_attribution [--quick] [--only m1,m2,...]
 
 #include "attribution/method.h"
 #include "bench_util.h"
@@ -41,7 +41,12 @@ struct FlopModel {
 } // namespace
 
 int main(int argc, char** argv) {
-    const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+    bool quick = false;
+    std::string only; // comma-separated method ids; empty: every row
+    for (int a = 1; a < argc; ++a) {
+        if (std::strcmp(argv[a], "--quick") == 0) quick = true;
+        else if (std::strcmp(argv[a], "--only") == 0 && a + 1 < argc) only = "," + std::string(argv[++a]) + ",";
+    }
     const int repeats = quick ? 1 : 2;
     const int defaultThreads = at::get_num_threads();
     at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
@@ -76,6 +81,10 @@ int main(int argc, char** argv) {
         occlusion += fm.forward(i, L - 1);
         for (int64_t j = 0; j < t; ++j) occlusion += (n + j - 1 >= i) ? fm.head : 0;
     }
+    double valueZeroing = shared;
+    for (int64_t i = 0; i < L - 1; ++i) {
+        valueZeroing += fm.forward(i, L - 1) * (layers - 1) / layers + fm.forward(std::max(i, n - 1), L - 1) / layers;
+    }
     struct Row {
         const char* method;
         nlohmann::json options;
@@ -96,6 +105,14 @@ int main(int argc, char** argv) {
         {"kernel_shap", nlohmann::json::object(), 202 * (shared + static_cast<double>(t) * fm.head)},
         {"shapley_sampling", nlohmann::json::object(),
          static_cast<double>(2 + 25 * (L - 2)) * (shared + static_cast<double>(t) * fm.head)},
+        // Context mixing: rollout is one forward; alti a second one block by
+        // block plus heads·hidden multiply-adds per (query, key) pair and
+        // layer; value_zeroing one block per zeroed token from that token on
+        // (the last layer from position n-1 on).
+        {"attention_rollout", nlohmann::json::object(), shared},
+        {"alti", nlohmann::json::object(),
+         2 * shared + layers * static_cast<double>((L - 1) * L / 2) * 2.0 * static_cast<double>(cfg.numHeads) * h},
+        {"value_zeroing", nlohmann::json::object(), valueZeroing},
     };
 
     std::printf("\nworkload: prompt %lld, output %lld, integrated gradients %lld steps\n\n", static_cast<long long>(n),
@@ -107,8 +124,9 @@ int main(int argc, char** argv) {
                 kDefaultChunks, kLongChunks);
     std::printf("|---|---|---|---|---|---|---|---|---|\n");
     for (const auto& row : rows) {
+        if (!only.empty() && only.find("," + std::string(row.method) + ",") == std::string::npos) continue;
         const auto* method = findMethod(row.method);
-        const bool single = std::string(row.method) == "attention";
+        const bool single = std::string(row.method) == "attention" || std::string(row.method) == "attention_rollout";
         bool hasStrategy = false; // the perturbation methods have no per-step replay
         for (const auto& o : method->options()) hasStrategy = hasStrategy || o.name == "strategy";
         double secs[3] = {0, 0, 0}, peak[3] = {0, 0, 0};
@@ -149,8 +167,8 @@ int main(int argc, char** argv) {
                     static_cast<long long>(passes[2]));
         std::fflush(stdout);
     }
-    std::printf("\nlime, kernel_shap and shapley_sampling have no per-step variant (nan).\n");
-    std::printf("attention has no per-step variant (one forward either way). Peak = peak RSS above the\n"
+    std::printf("\nlime, kernel_shap, shapley_sampling, alti and value_zeroing have no per-step variant (nan).\n");
+    std::printf("attention and attention_rollout have no per-step variant (one forward either way). Peak = peak RSS above the\n"
                 "resident size before the run (model weights excluded).\n");
     return 0;
 }
