@@ -5,6 +5,7 @@
 #include "viewmodel/csv.h"
 #include "viewmodel/palette.h"
 #include "widgets/faithfulness_panel.h"
+#include "widgets/comparison_panel.h"
 #include "widgets/heatmap_view.h"
 #include "widgets/panels.h"
 #include "widgets/selection_model.h"
@@ -299,6 +300,14 @@ QWidget* Dashboard::buildSidePanel() {
     sl->addWidget(m_stats);
     lay->addWidget(statsBox);
 
+    auto* compareBox = new QGroupBox(tr("Method comparison"), side);
+    compareBox->setToolTip(tr("Agreement of the active methods' rankings (Spearman, Kendall) and how concentrated "
+                              "each method is (Gini, entropy), for the pinned output token or the whole result"));
+    auto* cl = new QVBoxLayout(compareBox);
+    m_comparison = new MethodComparisonPanel(&m_model, m_selection, compareBox);
+    cl->addWidget(m_comparison);
+    lay->addWidget(compareBox);
+
     m_warningsBox = new QGroupBox(tr("Warnings"), side);
     auto* wl = new QVBoxLayout(m_warningsBox);
     m_warnings = new WarningsPanel(&m_model, m_warningsBox);
@@ -312,6 +321,7 @@ QWidget* Dashboard::buildSidePanel() {
     m_faithfulness = new FaithfulnessPanel(&m_model, m_selection, faithBox);
     fal->addWidget(m_faithfulness);
     lay->addWidget(faithBox);
+
 
     auto* followUpBox = new QGroupBox(tr("Continue the conversation"), side);
     auto* fl = new QVBoxLayout(followUpBox);
@@ -401,6 +411,7 @@ void Dashboard::showJob(JobResult job, const QString& source, bool keepView) {
     scheduleStatistics();
     m_warnings->refresh();
     m_faithfulness->refresh();
+    m_comparison->refresh();
     if (keepView && pinned >= 0 && pinned < m_model.contextLength()) m_selection->setPinned(pinned);
     emit viewStateChanged();
 }
@@ -411,6 +422,7 @@ void Dashboard::scheduleStatistics() {
     QTimer::singleShot(0, this, [this] {
         m_statsPending = false;
         m_stats->refresh();
+        m_comparison->refresh();
     });
 }
 
@@ -482,6 +494,7 @@ void Dashboard::setCurrentModel(int model) {
     m_heatmap->tokensChanged();
     m_warnings->refresh();
     m_faithfulness->refresh();
+    m_comparison->refresh();
     coloursChanged();
 }
 

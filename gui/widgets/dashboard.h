@@ -25,6 +25,7 @@ namespace tokenlens::gui {
 
 class DetailsPanel;
 class FaithfulnessPanel;
+class MethodComparisonPanel;
 class HeatmapView;
 class SelectionModel;
 class StatisticsPanel;
@@ -57,6 +58,7 @@ public:
     StatisticsPanel* statisticsPanel() const { return m_stats; }
     WarningsPanel* warningsPanel() const { return m_warnings; }
     FaithfulnessPanel* faithfulnessPanel() const { return m_faithfulness; }
+    MethodComparisonPanel* comparisonPanel() const { return m_comparison; }
     QSlider* windowSlider() const { return m_windowSlider; }
     QComboBox* modelBox() const { return m_modelBox; }
     QComboBox* scopeBox() const { return m_scopeBox; }
@@ -120,6 +122,7 @@ private:
     StatisticsPanel* m_stats;
     WarningsPanel* m_warnings;
     FaithfulnessPanel* m_faithfulness = nullptr;
+    MethodComparisonPanel* m_comparison = nullptr;
     QGroupBox* m_warningsBox;
 
     QComboBox* m_modelBox;

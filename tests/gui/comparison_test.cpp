@@ -1,0 +1,189 @@
+// Method comparison panel and the linguistic categories on the fixture
+// result (tests/data/results/two-models.json, real tiny-gpt2 / tiny-llama
+// matrices): agreement and concentration figures checked against brute-force
+// formulas, categories against the words of the prompt.
+
+#include "test_util.h"
+
+#include "mainwindow.h"
+#include "result/result_json.h"
+#include "widgets/comparison_panel.h"
+#include "widgets/dashboard.h"
+#include "widgets/selection_model.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace tokenlens::gui {
+namespace {
+
+namespace an = tokenlens::analysis;
+
+// Spearman without ties: 1 − 6 Σ d² / (m (m² − 1)), ranks by sorting.
+double bruteSpearman(const std::vector<double>& x, const std::vector<double>& y) {
+    const size_t m = x.size();
+    auto ranks = [&](const std::vector<double>& v) {
+        std::vector<double> r(m);
+        for (size_t i = 0; i < m; ++i) {
+            double bigger = 0;
+            for (size_t j = 0; j < m; ++j) bigger += v[j] > v[i] ? 1 : 0;
+            r[i] = bigger + 1;
+        }
+        return r;
+    };
+    const auto rx = ranks(x), ry = ranks(y);
+    double d2 = 0;
+    for (size_t i = 0; i < m; ++i) d2 += (rx[i] - ry[i]) * (rx[i] - ry[i]);
+    const double md = static_cast<double>(m);
+    return 1.0 - 6.0 * d2 / (md * (md * md - 1.0));
+}
+
+// Kendall without ties: (concordant − discordant) / (m (m − 1) / 2).
+double bruteKendall(const std::vector<double>& x, const std::vector<double>& y) {
+    double c = 0, d = 0;
+    for (size_t i = 0; i < x.size(); ++i)
+        for (size_t j = i + 1; j < x.size(); ++j) {
+            const double s = (x[i] - x[j]) * (y[i] - y[j]);
+            if (s > 0) c += 1;
+            if (s < 0) d += 1;
+        }
+    const double m = static_cast<double>(x.size());
+    return (c - d) / (m * (m - 1) / 2);
+}
+
+// Gini by its double-sum definition on |v|.
+double bruteGini(const std::vector<double>& v) {
+    double s = 0, total = 0;
+    for (double a : v) {
+        total += std::fabs(a);
+        for (double b : v) s += std::fabs(std::fabs(a) - std::fabs(b));
+    }
+    const double m = static_cast<double>(v.size());
+    return s / (2 * m * total);
+}
+
+bool hasTies(const std::vector<double>& v) {
+    auto s = v;
+    std::sort(s.begin(), s.end());
+    return std::adjacent_find(s.begin(), s.end()) != s.end();
+}
+
+class Comparison : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto job = readResultFile(test::sampleResultPath().toStdString());
+        ASSERT_TRUE(job.ok()) << job.error().message;
+        dash = std::make_unique<Dashboard>();
+        dash->resize(1400, 900);
+        dash->show();
+        dash->setJob(*job, test::sampleResultPath());
+        QCoreApplication::processEvents();
+        panel = dash->comparisonPanel();
+        ASSERT_NE(panel, nullptr);
+    }
+    void checkAgainstBruteForce() {
+        const auto& model = dash->model();
+        ASSERT_GE(model.activeMethods().size(), 2u);
+        ASSERT_EQ(panel->agreements().size(),
+                  model.activeMethods().size() * (model.activeMethods().size() - 1) / 2);
+        for (const auto& a : panel->agreements()) {
+            const auto x = panel->values(a.a), y = panel->values(a.b);
+            ASSERT_EQ(x.size(), static_cast<size_t>(model.promptLength()));
+            ASSERT_FALSE(hasTies(x) || hasTies(y));
+            EXPECT_NEAR(a.spearman, bruteSpearman(x, y), 1e-9);
+            EXPECT_NEAR(a.kendall, bruteKendall(x, y), 1e-9);
+        }
+        ASSERT_EQ(panel->concentrations().size(), model.activeMethods().size());
+        for (const auto& c : panel->concentrations()) {
+            const auto v = panel->values(c.method);
+            EXPECT_NEAR(c.gini, bruteGini(v), 1e-9);
+            EXPECT_GE(c.entropy, 0.0);
+            EXPECT_LE(c.entropy, 1.0);
+            double share = 0;
+            for (int q = 0; q < an::kBuiltinCategories; ++q)
+                if (std::isfinite(c.categories.share[static_cast<size_t>(q)])) share += c.categories.share[static_cast<size_t>(q)];
+            EXPECT_NEAR(share, 1.0, 1e-9);
+        }
+    }
+    std::unique_ptr<Dashboard> dash;
+    MethodComparisonPanel* panel = nullptr;
+};
+
+TEST_F(Comparison, WholeResultUsesTokenImportance) {
+    EXPECT_EQ(panel->column(), -1);
+    const auto& model = dash->model();
+    const int m = model.activeMethods().front();
+    const auto imp = an::tokenImportance(model.methodResult(m).raw, model.promptLength()).input;
+    const auto v = panel->values(m);
+    ASSERT_EQ(v.size(), imp.size());
+    for (size_t i = 0; i < v.size(); ++i) EXPECT_DOUBLE_EQ(v[i], imp[i]);
+    checkAgainstBruteForce();
+    EXPECT_TRUE(panel->text().contains(QStringLiteral("Whole result")));
+    EXPECT_GT(panel->chart()->sizeHint().height(), 3 * 18); // one pair + two methods
+}
+
+TEST_F(Comparison, PinnedOutputTokenUsesItsColumn) {
+    const auto& model = dash->model();
+    const int64_t n = model.promptLength();
+    dash->selection()->setPinned(n + 2); // y₂
+    QCoreApplication::processEvents();
+    EXPECT_EQ(panel->column(), 2);
+    const int m = model.activeMethods().front();
+    const auto v = panel->values(m);
+    for (int64_t i = 0; i < n; ++i) EXPECT_DOUBLE_EQ(v[static_cast<size_t>(i)], model.methodResult(m).raw.at(i, 2));
+    checkAgainstBruteForce();
+    // Hovering does not recompute (the pin decides).
+    dash->selection()->setHovered(1);
+    EXPECT_EQ(panel->column(), 2);
+    dash->selection()->setPinned(-1);
+    EXPECT_EQ(panel->column(), -1);
+}
+
+TEST_F(Comparison, AllThreeMethodsGiveThreePairs) {
+    dash->setMethodActive("saliency", true);
+    dash->setMethodActive("attention", true);
+    dash->setMethodActive("integrated_gradients", true);
+    test::waitFor([&] { return panel->agreements().size() == 3; });
+    checkAgainstBruteForce();
+    // One method: no pair, and the panel says what to do.
+    dash->setMethodActive("saliency", false);
+    dash->setMethodActive("attention", false);
+    test::waitFor([&] { return panel->agreements().empty(); });
+    EXPECT_TRUE(panel->agreements().empty());
+    EXPECT_EQ(panel->concentrations().size(), 1u);
+    EXPECT_TRUE(panel->text().contains(QStringLiteral("Activate two methods")));
+}
+
+TEST_F(Comparison, CategoriesOfBothModels) {
+    // tiny-gpt2: The| cat| sat| on| the| mat|. then its output tokens.
+    using an::Category;
+    const auto& c = panel->tokenCategories();
+    const auto& model = dash->model();
+    ASSERT_EQ(c.builtin.size(), static_cast<size_t>(model.contextLength()));
+    const std::vector<Category> prompt{Category::FunctionWord, Category::Content,      Category::Content,
+                                       Category::FunctionWord, Category::FunctionWord, Category::Content,
+                                       Category::Punctuation};
+    EXPECT_EQ(std::vector<Category>(c.builtin.begin(), c.builtin.begin() + 7), prompt);
+    // Output "pa stre stre retaliateona": " retaliate" and "ona" are one word.
+    const int64_t n = model.promptLength();
+    EXPECT_EQ(c.word[static_cast<size_t>(n + 3)], c.word[static_cast<size_t>(n + 4)]);
+    EXPECT_EQ(c.builtin[static_cast<size_t>(n + 4)], Category::Content);
+
+    // tiny-llama: the BOS is special, " The" a function word.
+    dash->setCurrentModel(1);
+    QCoreApplication::processEvents();
+    const auto& l = panel->tokenCategories();
+    ASSERT_EQ(l.builtin.size(), static_cast<size_t>(dash->model().contextLength()));
+    EXPECT_EQ(l.builtin[0], Category::Special);
+    EXPECT_EQ(l.builtin[1], Category::FunctionWord);
+    // Output "actmoment scary Nicolsubstr": " Nicol" + "substr" make one capitalised word.
+    const int64_t ln = dash->model().promptLength();
+    EXPECT_EQ(l.builtin[static_cast<size_t>(ln + 3)], Category::Capitalised);
+    EXPECT_EQ(l.builtin[static_cast<size_t>(ln + 4)], Category::Capitalised);
+    checkAgainstBruteForce();
+}
+
+} // namespace
+} // namespace tokenlens::gui
