@@ -132,7 +132,9 @@ private:
         // U[h, j] = v^h_j · W_O^h: head h's part of the output projection.
         const int64_t groups = heads / values.size(0);
         auto v = groups > 1 ? values.repeat_interleave(groups, 0) : values;       // (heads, width, hd)
-        auto u = torch::bmm(v, proj.weight.reshape({heads, hd, hidden}));          // (heads, width, hidden)
+        // Keys first, contiguous: the chunks' products and distances then run
+        // on contiguous memory (an einsum's permuted result ran ~20x slower).
+        auto u = torch::bmm(v, proj.weight.reshape({heads, hd, hidden})).transpose(0, 1).contiguous(); // (width, heads, hidden)
         const auto y = x + attnOut;                                                // attention block output
         const auto yNorm = y.abs().sum(-1);                                        // (width)
 
@@ -147,12 +149,14 @@ private:
             const int64_t rows = std::min(byBudget, sizer.next(width - r0, minRows));
             sizer.start();
             const int64_t r1 = r0 + rows; // queries r0..r1-1 see keys 0..r1-1
-            // T[i, j] = Σ_h α^h_ij U[h, j] for the chunk's queries.
-            auto t = torch::einsum("hij,hjd->ijd", {probs.slice(1, r0, r1).slice(2, 0, r1), u.slice(1, 0, r1)});
+            // T[j, i] = Σ_h α^h_ij U[h, j] for the chunk's queries i, as one
+            // product per key j: (rows, heads) x (heads, hidden).
+            auto alpha = probs.slice(1, r0, r1).slice(2, 0, r1).permute({2, 1, 0}).contiguous(); // (r1, rows, heads)
+            auto t = torch::bmm(alpha, u.slice(0, 0, r1));                                     // (r1, rows, hidden)
             auto diag = torch::arange(r0, r1, torch::TensorOptions().dtype(torch::kInt64).device(x.device()));
             auto local = diag - r0;
-            t.index_put_({local, diag}, t.index({local, diag}) + x.slice(0, r0, r1)); // the residual
-            auto dist = (y.slice(0, r0, r1).unsqueeze(1) - t).abs().sum(-1);           // (rows, r1)
+            t.index_put_({diag, local}, t.index({diag, local}) + x.slice(0, r0, r1)); // the residual
+            auto dist = (y.slice(0, r0, r1).unsqueeze(0) - t).abs().sum(-1).t();      // (rows, r1)
             auto c = (yNorm.slice(0, r0, r1).unsqueeze(1) - dist).clamp_min(0.0);
             auto keys = torch::arange(0, r1, diag.options()).unsqueeze(0);
             c = c.masked_fill(keys > diag.unsqueeze(1), 0.0).to(torch::kFloat32);
