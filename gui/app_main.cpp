@@ -11,6 +11,7 @@
 #include "widgets/token_view.h"
 
 #include <QApplication>
+#include <QComboBox>
 #include <QCommandLineParser>
 #include <QImage>
 #include <QPixmap>
@@ -28,7 +29,7 @@ namespace {
 
 struct Options {
     QStringList files;
-    QString screenshot, methods, scope, heatmap, page, thenOpen, exportTokens, exportHeatmap, theme, showModel, store;
+    QString screenshot, methods, scope, categories, heatmap, page, thenOpen, exportTokens, exportHeatmap, theme, showModel, store;
     bool demo = false;
     QSize size{1440, 900};
     int delay = 400;
@@ -55,6 +56,20 @@ void applyViewState(MainWindow& w, const Options& o) {
     if (o.scope == u"column") d->setScope(analysis::NormScope::ColumnMinMax);
     else if (o.scope == u"l1") d->setScope(analysis::NormScope::ColumnL1);
     else if (o.scope == u"matrix") d->setScope(analysis::NormScope::Matrix);
+    if (!o.categories.isEmpty()) {
+        // MODE or MODE:CATEGORY, e.g. "highlight:function word"
+        const QString mode = o.categories.section(QLatin1Char(':'), 0, 0);
+        const QString category = o.categories.section(QLatin1Char(':'), 1);
+        const int mi = d->categoryModeBox()->findText(mode, Qt::MatchStartsWith);
+        if (mi >= 0) d->categoryModeBox()->setCurrentIndex(mi);
+        else std::fprintf(stderr, "tokenlens: --categories: unknown mode \"%s\" (off, highlight, isolation, comparison)\n",
+                          qPrintable(mode));
+        if (!category.isEmpty()) {
+            const int ci = d->categoryBox()->findText(category);
+            if (ci >= 0) d->categoryBox()->setCurrentIndex(ci);
+            else std::fprintf(stderr, "tokenlens: --categories: unknown category \"%s\"\n", qPrintable(category));
+        }
+    }
     if (o.heatmap == u"fit") d->heatmapView()->fitAll();
     else if (o.heatmap == u"reset") d->heatmapView()->resetZoom();
     else if (bool ok = false; !o.heatmap.isEmpty()) {
@@ -131,6 +146,8 @@ int runApplication(QApplication& app) {
     const auto methods = opt("methods", "Methods to switch on (comma-separated ids).", "ids");
     const auto window = opt("window", "Context window c.", "c");
     const auto scope = opt("scope", "Normalisation: matrix, column or l1.", "scope");
+    const auto categories = opt("categories", "Category view: off, highlight, isolation or comparison, optionally "
+                                              ":CATEGORY (e.g. \"isolation:content word\").", "mode");
     const auto hover = opt("hover", "Hover the token at this context index.", "k");
     const auto pin = opt("pin", "Pin the token at this context index.", "k");
     const auto cell = opt("cell", "Hover the heatmap cell ROW,COL.", "row,col");
@@ -153,6 +170,7 @@ int runApplication(QApplication& app) {
     o->screenshot = parser.value(screenshot);
     o->methods = parser.value(methods);
     o->scope = parser.value(scope);
+    o->categories = parser.value(categories);
     o->heatmap = parser.value(heatmap);
     o->page = parser.value(page);
     o->showModel = parser.value(showModel);

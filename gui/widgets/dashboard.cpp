@@ -218,6 +218,37 @@ QWidget* Dashboard::buildHeader() {
     row2->addWidget(m_scopeBox);
     row2->addSpacing(12);
 
+    // Row 3: linguistic categories (seed §4.5).
+    auto* row3 = new QHBoxLayout;
+    rows->addLayout(row3);
+    auto* categoryLabel = new QLabel(tr("Cate&gories:"), header);
+    m_categoryModeBox = new QComboBox(header);
+    m_categoryModeBox->addItem(tr("Off"), static_cast<int>(CategoryMode::Off));
+    m_categoryModeBox->addItem(tr("Highlight"), static_cast<int>(CategoryMode::Highlight));
+    m_categoryModeBox->addItem(tr("Isolation"), static_cast<int>(CategoryMode::Isolation));
+    m_categoryModeBox->addItem(tr("Comparison (outlines)"), static_cast<int>(CategoryMode::Comparison));
+    m_categoryModeBox->setToolTip(tr("Highlight fades the tokens of other categories, isolation hides them, "
+                                     "comparison outlines every token in its category's colour. Categories are "
+                                     "given per word: a word's sub-tokens share its category."));
+    categoryLabel->setBuddy(m_categoryModeBox);
+    m_categoryBox = new QComboBox(header);
+    for (int c = 0; c < an::kBuiltinCategories; ++c) {
+        QPixmap swatch(12, 12);
+        swatch.fill(categoryColour(c));
+        m_categoryBox->addItem(QIcon(swatch), QString::fromLatin1(an::categoryName(static_cast<an::Category>(c))), c);
+    }
+    m_categoryBox->setCurrentIndex(static_cast<int>(an::Category::Content));
+    m_categoryBox->setToolTip(tr("The category highlighted or isolated"));
+    m_categoryLegend = new QLabel(header);
+    m_categoryLegend->setTextFormat(Qt::RichText);
+    connect(m_categoryModeBox, &QComboBox::currentIndexChanged, this, [this] { updateCategoryView(); });
+    connect(m_categoryBox, &QComboBox::currentIndexChanged, this, [this] { updateCategoryView(); });
+    row3->addWidget(categoryLabel);
+    row3->addWidget(m_categoryModeBox);
+    row3->addWidget(m_categoryBox);
+    row3->addWidget(m_categoryLegend);
+    row3->addStretch(1);
+
     m_targetBox = new QComboBox(header);
     m_reductionBox = new QComboBox(header);
     for (const char* t : kTargetFns) m_targetBox->addItem(QString::fromLatin1(t));
@@ -412,8 +443,25 @@ void Dashboard::showJob(JobResult job, const QString& source, bool keepView) {
     m_warnings->refresh();
     m_faithfulness->refresh();
     m_comparison->refresh();
+    updateCategoryView();
     if (keepView && pinned >= 0 && pinned < m_model.contextLength()) m_selection->setPinned(pinned);
     emit viewStateChanged();
+}
+
+void Dashboard::updateCategoryView() {
+    const auto mode = static_cast<CategoryMode>(m_categoryModeBox->currentData().toInt());
+    const int selected = m_categoryBox->currentData().toInt();
+    m_categoryBox->setEnabled(mode == CategoryMode::Highlight || mode == CategoryMode::Isolation);
+    std::vector<int> categories;
+    if (mode != CategoryMode::Off && m_model.hasJob())
+        for (an::Category c : contextCategories(m_model).builtin) categories.push_back(static_cast<int>(c));
+    QString legend;
+    if (mode == CategoryMode::Comparison)
+        for (int c = 0; c < an::kBuiltinCategories; ++c)
+            legend += QStringLiteral("<span style='color:%1'>▢</span> %2&nbsp;&nbsp;")
+                          .arg(categoryColour(c).name(), QString::fromLatin1(an::categoryName(static_cast<an::Category>(c))));
+    m_categoryLegend->setText(legend);
+    m_tokenView->setCategoryView(mode, std::move(categories), selected >= 0 ? 1u << selected : 0u);
 }
 
 void Dashboard::scheduleStatistics() {
@@ -495,6 +543,7 @@ void Dashboard::setCurrentModel(int model) {
     m_warnings->refresh();
     m_faithfulness->refresh();
     m_comparison->refresh();
+    updateCategoryView();
     coloursChanged();
 }
 

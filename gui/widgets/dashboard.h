@@ -62,6 +62,11 @@ public:
     QSlider* windowSlider() const { return m_windowSlider; }
     QComboBox* modelBox() const { return m_modelBox; }
     QComboBox* scopeBox() const { return m_scopeBox; }
+    // Category view: mode (off, highlight, isolation, comparison) and the
+    // category shown in highlight / isolation.
+    QComboBox* categoryModeBox() const { return m_categoryModeBox; }
+    QComboBox* categoryBox() const { return m_categoryBox; }
+    QLabel* categoryLegend() const { return m_categoryLegend; }
     // The toggle of a registry method ("attention", ...), nullptr if unknown.
     QToolButton* methodButton(const std::string& id) const;
 
@@ -110,6 +115,7 @@ private:
     // many controls changed (they aggregate the whole matrix).
     void scheduleStatistics();
     void updateWindowLabel();
+    void updateCategoryView();
     void updateRerun();
     QString suggestedFileName(ExportKind kind) const;
 
@@ -130,6 +136,9 @@ private:
     QSlider* m_windowSlider;
     QLabel* m_windowLabel;
     QComboBox* m_scopeBox;
+    QComboBox* m_categoryModeBox = nullptr;
+    QComboBox* m_categoryBox = nullptr;
+    QLabel* m_categoryLegend = nullptr;
     QComboBox* m_targetBox;
     QComboBox* m_reductionBox;
     QPushButton* m_rerunButton;

@@ -195,7 +195,8 @@ QString TokenView::modeDescription() const {
 // ------------------------------------------------------------------- mouse
 
 int64_t TokenView::tokenAt(QPointF pos) const {
-    return m_layout.hitTest(pos + QPointF(0, verticalScrollBar()->value()));
+    const int64_t k = m_layout.hitTest(pos + QPointF(0, verticalScrollBar()->value()));
+    return k >= 0 && !tokenShown(k) ? -1 : k; // hidden tokens (isolation) are not hoverable
 }
 
 QRectF TokenView::tokenRect(int64_t k) const {
@@ -243,6 +244,32 @@ void TokenView::keyPressEvent(QKeyEvent* event) {
 }
 
 // ---------------------------------------------------------------- painting
+
+QColor categoryColour(int category) {
+    // Okabe–Ito colours (colour-blind safe), grey for whitespace.
+    static const QColor colours[] = {QColor(0xE6, 0x9F, 0x00), QColor(0x56, 0xB4, 0xE9), QColor(0x99, 0x99, 0x99),
+                                     QColor(0xCC, 0x79, 0xA7), QColor(0x00, 0x72, 0xB2), QColor(0xD5, 0x5E, 0x00),
+                                     QColor(0x00, 0x9E, 0x73)};
+    return category >= 0 && category < 7 ? colours[category] : QColor(Qt::gray);
+}
+
+void TokenView::setCategoryView(CategoryMode mode, std::vector<int> categories, unsigned selected) {
+    m_categoryMode = mode;
+    m_categories = std::move(categories);
+    m_selectedCategories = selected;
+    viewport()->update();
+}
+
+bool TokenView::tokenEmphasised(int64_t k) const {
+    if (m_categoryMode == CategoryMode::Off || m_categoryMode == CategoryMode::Comparison) return true;
+    if (k < 0 || static_cast<size_t>(k) >= m_categories.size()) return true;
+    const int c = m_categories[static_cast<size_t>(k)];
+    return c >= 0 && c < 32 && (m_selectedCategories & (1u << c)) != 0;
+}
+
+bool TokenView::tokenShown(int64_t k) const {
+    return m_categoryMode != CategoryMode::Isolation || tokenEmphasised(k);
+}
 
 void TokenView::paintEvent(QPaintEvent* event) {
     QPainter p(viewport());
@@ -355,11 +382,26 @@ void TokenView::paintContent(QPainter& p, double top, double bottom, const QPale
         for (size_t b = lines[l].first; b < lines[l].end; ++b) {
             const TokenBox& box = boxes[b];
             const auto k = static_cast<size_t>(box.index);
-            const QColor& fill = m_colouring.fills[k];
-            p.setPen(QPen(border, 1));
+            QColor fill = m_colouring.fills[k];
+            QColor textColour = m_textColours[k];
+            QPen outline(border, 1);
+            if (m_categoryMode != CategoryMode::Off) {
+                if (!tokenShown(box.index)) continue;
+                if (!tokenEmphasised(box.index)) {
+                    // Faded: a quarter of the fill, the text half-transparent.
+                    fill.setAlphaF(fill.alphaF() * 0.25f);
+                    textColour = pal.color(QPalette::Text);
+                    textColour.setAlphaF(0.35f);
+                } else if (m_categoryMode == CategoryMode::Highlight) {
+                    outline = QPen(pal.color(QPalette::Text), 1.5);
+                }
+                if (m_categoryMode == CategoryMode::Comparison && k < m_categories.size())
+                    outline = QPen(categoryColour(m_categories[k]), 2.5);
+            }
+            p.setPen(outline);
             p.setBrush(fill.alpha() > 0 ? QBrush(fill) : QBrush(Qt::NoBrush));
             p.drawRoundedRect(box.rect.adjusted(0.5, 0.5, -0.5, -0.5), kRadius, kRadius);
-            p.setPen(m_textColours[k]);
+            p.setPen(textColour);
             const QStaticText& st = staticText(k);
             const QSizeF ts = st.size();
             const QPointF at(box.rect.left() + pad, box.rect.top() + (box.rect.height() - ts.height()) / 2);

@@ -16,6 +16,14 @@ namespace tokenlens::gui {
 
 class SelectionModel;
 
+// Linguistic category modes (seed §4.5; analysis/categories.h):
+//   Highlight  — tokens of the selected categories as usual, the others faded;
+//   Isolation  — only the selected categories' tokens are drawn;
+//   Comparison — every token outlined in its category's colour.
+enum class CategoryMode { Off, Highlight, Isolation, Comparison };
+// Outline colour of a built-in category (index of analysis::Category).
+QColor categoryColour(int category);
+
 class TokenView : public QAbstractScrollArea {
     Q_OBJECT
 public:
@@ -37,6 +45,14 @@ public:
     // The whole view (legend and every token, not only the visible part) with
     // `title` above it, at `scale` device pixels per pixel.
     QImage render(double scale, const QString& title) const;
+
+    // Category view: `categories` holds each context token's built-in category
+    // (index of analysis::Category), `selected` a bit per category.
+    void setCategoryView(CategoryMode mode, std::vector<int> categories, unsigned selected);
+    CategoryMode categoryMode() const { return m_categoryMode; }
+    // Whether token k is drawn (false only for hidden tokens in Isolation).
+    bool tokenShown(int64_t k) const;
+    bool tokenEmphasised(int64_t k) const; // drawn at full strength
 
     // One line saying what the colours currently show.
     QString modeDescription() const;
@@ -74,6 +90,9 @@ private:
     mutable std::vector<bool> m_textReady;
     const QStaticText& staticText(size_t k) const;
     double m_margin = 12;
+    CategoryMode m_categoryMode = CategoryMode::Off;
+    std::vector<int> m_categories;
+    unsigned m_selectedCategories = 0;
 
     mutable bool m_colourDirty = true;
     mutable int64_t m_colouredFocus = -2;

@@ -10,8 +10,15 @@
 #include "widgets/comparison_panel.h"
 #include "widgets/dashboard.h"
 #include "widgets/selection_model.h"
+#include "widgets/token_view.h"
+
+#include <QComboBox>
+#include <QLabel>
 
 #include <gtest/gtest.h>
+
+#include <QApplication>
+#include <QMouseEvent>
 
 #include <algorithm>
 #include <cmath>
@@ -183,6 +190,68 @@ TEST_F(Comparison, CategoriesOfBothModels) {
     EXPECT_EQ(l.builtin[static_cast<size_t>(ln + 3)], Category::Capitalised);
     EXPECT_EQ(l.builtin[static_cast<size_t>(ln + 4)], Category::Capitalised);
     checkAgainstBruteForce();
+}
+
+TEST_F(Comparison, CategoryModesInTheTokenView) {
+    using an::Category;
+    TokenView* view = dash->tokenView();
+    const int64_t n = dash->model().promptLength();
+    // Off: every token at full strength.
+    EXPECT_EQ(view->categoryMode(), CategoryMode::Off);
+    for (int64_t k = 0; k < dash->model().contextLength(); ++k) EXPECT_TRUE(view->tokenEmphasised(k));
+    // Isolation of content words: only " cat", " sat", " mat" of the prompt
+    // (x1, x2, x5) are drawn; the hidden "The" cannot be hovered.
+    dash->categoryBox()->setCurrentIndex(dash->categoryBox()->findData(static_cast<int>(Category::Content)));
+    dash->categoryModeBox()->setCurrentIndex(dash->categoryModeBox()->findData(static_cast<int>(CategoryMode::Isolation)));
+    EXPECT_EQ(view->categoryMode(), CategoryMode::Isolation);
+    std::vector<int64_t> shown;
+    for (int64_t k = 0; k < n; ++k) {
+        if (view->tokenShown(k)) shown.push_back(k);
+    }
+    EXPECT_EQ(shown, (std::vector<int64_t>{1, 2, 5}));
+    const QRectF hiddenThe = view->tokenRect(0);
+    ASSERT_FALSE(hiddenThe.isNull());
+    QMouseEvent move(QEvent::MouseMove, hiddenThe.center(), view->viewport()->mapToGlobal(hiddenThe.center()),
+                     Qt::NoButton, Qt::NoButton, Qt::NoModifier);
+    QApplication::sendEvent(view->viewport(), &move);
+    EXPECT_EQ(dash->selection()->hovered(), -1);
+    const QRectF cat = view->tokenRect(1);
+    QMouseEvent move2(QEvent::MouseMove, cat.center(), view->viewport()->mapToGlobal(cat.center()), Qt::NoButton,
+                      Qt::NoButton, Qt::NoModifier);
+    QApplication::sendEvent(view->viewport(), &move2);
+    EXPECT_EQ(dash->selection()->hovered(), 1);
+
+    // Highlight of function words: all drawn, only The, on, the emphasised;
+    // the faded token's pixels differ from its emphasised rendering.
+    const QImage isolated = view->render(1.0, QString());
+    dash->categoryBox()->setCurrentIndex(dash->categoryBox()->findData(static_cast<int>(Category::FunctionWord)));
+    dash->categoryModeBox()->setCurrentIndex(dash->categoryModeBox()->findData(static_cast<int>(CategoryMode::Highlight)));
+    std::vector<int64_t> emphasised;
+    for (int64_t k = 0; k < n; ++k) {
+        EXPECT_TRUE(view->tokenShown(k));
+        if (view->tokenEmphasised(k)) emphasised.push_back(k);
+    }
+    EXPECT_EQ(emphasised, (std::vector<int64_t>{0, 3, 4}));
+    EXPECT_NE(view->render(1.0, QString()), isolated);
+
+    // Comparison: outlines in each category's colour, and a legend of all seven.
+    dash->categoryModeBox()->setCurrentIndex(dash->categoryModeBox()->findData(static_cast<int>(CategoryMode::Comparison)));
+    for (int64_t k = 0; k < dash->model().contextLength(); ++k) EXPECT_TRUE(view->tokenEmphasised(k));
+    for (int c = 0; c < an::kBuiltinCategories; ++c) {
+        EXPECT_TRUE(dash->categoryLegend()->text().contains(
+            QString::fromLatin1(an::categoryName(static_cast<Category>(c)))));
+    }
+    // The outline of "." (punctuation) carries the punctuation colour.
+    const QImage img = view->grab().toImage();
+    const QRectF dot = view->tokenRect(6);
+    const QColor want = categoryColour(static_cast<int>(Category::Punctuation));
+    bool found = false;
+    for (int y = static_cast<int>(dot.top()); y <= static_cast<int>(dot.bottom()) && !found; ++y) {
+        const QRgb px = img.pixel(static_cast<int>(dot.left()) + 1, y);
+        found = std::abs(qRed(px) - want.red()) < 40 && std::abs(qGreen(px) - want.green()) < 40 &&
+                std::abs(qBlue(px) - want.blue()) < 40;
+    }
+    EXPECT_TRUE(found);
 }
 
 } // namespace
