@@ -60,6 +60,10 @@ shoot second-model "$SAMPLE" --show-model tiny-llama --methods attention,salienc
 shoot newlines "$WORK/letter.json" --methods attention,integrated_gradients --pin 30 --window 3
 shoot long-heatmap "$WORK/long.json" --heatmap fit --hover 190 --scope column
 shoot long-heatmap-zoomed "$WORK/long.json" --heatmap 16 --cell 150,20 --scope column
+shoot method-comparison "$SAMPLE" --methods attention,saliency,integrated_gradients --pin 9
+shoot categories-comparison "$SAMPLE" --show-model tiny-llama --categories comparison
+shoot categories-highlight "$SAMPLE" --show-model tiny-llama --categories "highlight:function word"
+shoot categories-isolation "$SAMPLE" --show-model tiny-llama --categories "isolation:content word"
 shoot bad-file "$SAMPLE" --then-open "$WORK/random.json"
 shoot export "$SAMPLE" --hover 9 --export-tokens "$OUT/export-tokens.png" --export-heatmap "$OUT/export-heatmap.png" \
     --scale 2
