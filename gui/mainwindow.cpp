@@ -202,14 +202,15 @@ void MainWindow::createMenus() {
     }
     view->addSeparator();
     QMenu* methods = view->addMenu(tr("&Methods"));
-    const auto& all = allMethods();
-    for (size_t i = 0; i < all.size(); ++i) {
-        const std::string id = all[i]->id();
-        QAction* a = addAction(methods, QStringLiteral("method%1").arg(i + 1), tr("Toggle %1").arg(methodLabel(id)),
-                               QKeySequence(QString::number(i + 1)), methodDescription(id));
+    // Keys 1–9 toggle the shown result's methods in the order of their
+    // buttons (the registry has more methods than keys).
+    for (int i = 0; i < 9; ++i) {
+        QAction* a = addAction(methods, QStringLiteral("method%1").arg(i + 1), tr("Toggle Method %1").arg(i + 1),
+                               QKeySequence(QString::number(i + 1)),
+                               tr("Switch the result's method number %1 (see the method buttons) on or off").arg(i + 1));
         connect(a, &QAction::triggered, this, [this, i] {
-            if (!m_dashboard->toggleMethodAt(static_cast<int>(i))) {
-                statusBar()->showMessage(tr("This result has no %1.").arg(methodLabel(allMethods()[i]->id())), 3000);
+            if (!m_dashboard->toggleMethodAt(i)) {
+                statusBar()->showMessage(tr("This result has no method number %1.").arg(i + 1), 3000);
             }
         });
         m_dashboardActions.push_back(a);
@@ -515,7 +516,7 @@ void MainWindow::jobFinished(const QString& id) {
         m_banner->showMessage(MessageBanner::Kind::Info,
                               tr("The demo result is ready: two small models trained to answer from known evidence "
                                  "(“tom has a” → “blue”). Hover a token to see what it drew on, switch models in the "
-                                 "Model box, toggle methods with 1–5; your own job: New job page (Alt+1)."));
+                                 "Model box, toggle methods with 1–9; your own job: New job page (Alt+1)."));
     }
     if (failed && done == 0) {
         m_banner->showMessage(MessageBanner::Kind::Error, tr("Every pair of job %1 failed; see the Jobs page for why.").arg(id));

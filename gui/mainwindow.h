@@ -79,7 +79,7 @@ public:
     Theme theme() const { return m_theme; }
 
     // The action of a main shortcut, by object name ("open", "exportTokens",
-    // "method1".."method5", "clearSelection", ...), for tests.
+    // "method1".."method9", "clearSelection", ...), for tests.
     QAction* action(const QString& name) const;
 
 signals:

@@ -26,7 +26,7 @@ QColor methodColour(const std::string& methodId);
 QString methodLabel(const std::string& methodId);
 // The method's one-sentence description from the registry (tooltips).
 QString methodDescription(const std::string& methodId);
-// 0-based place in the registry (the 1–5 shortcut), -1 when unknown.
+// 0-based place in the registry (the order of the method buttons), -1 when unknown.
 int methodOrder(const std::string& methodId);
 
 // Largest opacity a token box or heatmap cell reaches (intensity 1).

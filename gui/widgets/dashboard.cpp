@@ -170,9 +170,9 @@ QWidget* Dashboard::buildHeader() {
         b->setCheckable(true);
         b->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
         b->setIcon(swatchIcon(methodColour(id)));
-        b->setText(QStringLiteral("%1 %2").arg(i + 1).arg(methodLabel(id)));
+        b->setText(methodLabel(id));
         b->setAccessibleName(methodLabel(id));
-        b->setToolTip(tr("<b>%1</b> (key %2)<br>%3").arg(methodLabel(id)).arg(i + 1).arg(methodDescription(id).toHtmlEscaped()));
+        b->setVisible(false); // shown (and numbered) by syncControls for the methods the result holds
         connect(b, &QToolButton::toggled, this, [this, id](bool on) {
             if (m_syncing) return;
             setMethodActive(id, on);
@@ -480,12 +480,24 @@ void Dashboard::syncControls() {
     for (const auto& m : m_model.models()) m_modelBox->addItem(QString::fromStdString(m));
     m_modelBox->setCurrentIndex(m_model.currentModel());
     m_modelBox->setEnabled(m_model.models().size() > 1);
+    // Only the result's methods get a button (the registry holds more than a
+    // header row fits), numbered in registry order: key k toggles the k-th.
     const auto& all = allMethods();
+    int key = 0;
     for (size_t i = 0; i < all.size(); ++i) {
-        const int m = m_model.methodIndex(all[i]->id());
+        const std::string id = all[i]->id();
+        const int m = m_model.methodIndex(id);
         auto* b = m_methodButtons[i];
         b->setEnabled(m >= 0);
+        b->setVisible(m >= 0);
         b->setChecked(m >= 0 && m_model.isActive(m));
+        if (m < 0) continue;
+        ++key;
+        const QString keyText = key <= 9 ? QString::number(key) : QString();
+        b->setText(keyText.isEmpty() ? methodLabel(id) : QStringLiteral("%1 %2").arg(keyText, methodLabel(id)));
+        b->setToolTip(keyText.isEmpty()
+                          ? tr("<b>%1</b><br>%2").arg(methodLabel(id), methodDescription(id).toHtmlEscaped())
+                          : tr("<b>%1</b> (key %2)<br>%3").arg(methodLabel(id), keyText, methodDescription(id).toHtmlEscaped()));
     }
     const auto maxC = static_cast<int>(m_model.maxWindow());
     m_windowSlider->setEnabled(maxC >= 1);
@@ -588,12 +600,17 @@ void Dashboard::setMethodActive(const std::string& id, bool on) {
 }
 
 bool Dashboard::toggleMethodAt(int order) {
-    const auto& all = allMethods();
-    if (order < 0 || static_cast<size_t>(order) >= all.size()) return false;
-    const int m = m_model.methodIndex(all[static_cast<size_t>(order)]->id());
-    if (m < 0) return false;
-    setMethodActive(all[static_cast<size_t>(order)]->id(), !m_model.isActive(m));
-    return true;
+    if (order < 0) return false;
+    int seen = 0;
+    for (const auto* method : allMethods()) {
+        const int m = m_model.methodIndex(method->id());
+        if (m < 0) continue;
+        if (seen++ == order) {
+            setMethodActive(method->id(), !m_model.isActive(m));
+            return true;
+        }
+    }
+    return false;
 }
 
 QToolButton* Dashboard::methodButton(const std::string& id) const {

@@ -74,8 +74,8 @@ public:
     void setWindow(int c);
     void setScope(analysis::NormScope scope);
     void setMethodActive(const std::string& id, bool on);
-    // Toggles the method at registry position `order` (the 1–5 keys);
-    // false when this result has no such method.
+    // Toggles the result's `order`-th method (0-based, registry order; the
+    // 1–9 keys); false when the result has fewer methods.
     bool toggleMethodAt(int order);
 
     double exportScale() const;

@@ -301,7 +301,7 @@ void TokenView::paintLegend(QPainter& p, const QPalette& pal, double width) cons
     p.setPen(pal.color(QPalette::Text));
     if (active.empty()) {
         p.drawText(QRectF(x, y, width - 2 * m_margin, rowH), Qt::AlignVCenter | Qt::AlignLeft,
-                   tr("No method is switched on — press 1–5 or use the method buttons."));
+                   tr("No method is switched on — press 1–9 or use the method buttons."));
     }
     for (int m : active) {
         const auto& sm = m_model->methods()[static_cast<size_t>(m)];

@@ -290,16 +290,21 @@ TEST_F(Window, TogglingMethodsChangesTheBlend) {
     EXPECT_TRUE(dash->methodButton("saliency")->isChecked());
     EXPECT_NE(shownFills(), attentionOnly);
     EXPECT_EQ(shownFills(), predictedFills(-1));
-    // Key 5 brings integrated gradients back; 1 and 2 off gives it alone.
-    window->action(QStringLiteral("method5"))->trigger();
+    // Keys number the result's methods (attention 1, saliency 2, integrated
+    // gradients 3): key 3 brings integrated gradients back; 1 and 2 off gives it alone.
+    window->action(QStringLiteral("method3"))->trigger();
     window->action(QStringLiteral("method1"))->trigger();
     window->action(QStringLiteral("method2"))->trigger();
     EXPECT_EQ(m.activeMethods(), (std::vector<int>{m.methodIndex("integrated_gradients")}));
-    // A method the result lacks (occlusion, key 4) changes nothing.
+    // Key 4 (the result has three methods) changes nothing; a method the
+    // result lacks has no button in the header.
     const auto before = shownFills();
     window->action(QStringLiteral("method4"))->trigger();
     EXPECT_EQ(shownFills(), before);
     EXPECT_FALSE(dash->methodButton("occlusion")->isEnabled());
+    EXPECT_TRUE(dash->methodButton("occlusion")->isHidden());
+    EXPECT_FALSE(dash->methodButton("saliency")->isHidden());
+    EXPECT_TRUE(dash->methodButton("integrated_gradients")->text().startsWith(QStringLiteral("3 ")));
     // Tooltips explain each method in one sentence (the registry's).
     EXPECT_TRUE(dash->methodButton("saliency")->toolTip().contains(methodDescription("saliency").toHtmlEscaped()));
 }
