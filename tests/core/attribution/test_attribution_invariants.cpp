@@ -2,7 +2,7 @@
 // gradients is complete and converges, the future is NaN, occlusion of a
 // token the model cannot see changes nothing, and bad requests fail alone.
 
-#include "../common/golden.h"
+#include "attribution_test_util.h"
 #include "attribution/engine.h"
 #include "attribution/method.h"
 #include "model/model_loader.h"
@@ -16,36 +16,6 @@ using namespace tokenlens;
 using namespace tokenlens::testing;
 
 namespace {
-
-std::shared_ptr<LoadedModel> fixture(const std::string& name) {
-    static std::map<std::string, std::shared_ptr<LoadedModel>> cache;
-    auto& slot = cache[name];
-    if (!slot) {
-        auto loaded = loadModelFolder(dataDir() / "models" / name);
-        EXPECT_TRUE(loaded.ok()) << (loaded.ok() ? "" : loaded.error().message);
-        if (loaded.ok()) slot = loaded.value();
-    }
-    return slot;
-}
-
-AttributionInput inputFor(const LoadedModel& m, const nlohmann::json& c) {
-    AttributionInput in;
-    in.model = m.model.get();
-    in.promptIds = c["prompt_ids"].get<std::vector<int64_t>>();
-    in.outputIds = c["output_ids"].get<std::vector<int64_t>>();
-    in.unkBaselineId = unkBaselineToken(m);
-    return in;
-}
-
-MethodOutput runOrFail(const std::string& method, const AttributionInput& in, nlohmann::json options) {
-    const auto* m = findMethod(method);
-    EXPECT_NE(m, nullptr) << method;
-    auto resolved = m->resolveOptions(options, &in.model->config(), true);
-    EXPECT_TRUE(resolved.ok()) << (resolved.ok() ? "" : resolved.error().message);
-    auto out = m->run(in, *resolved, {});
-    EXPECT_TRUE(out.ok()) << (out.ok() ? "" : out.error().message);
-    return out.ok() ? *out : MethodOutput{};
-}
 
 class Invariants : public ::testing::TestWithParam<std::string> {};
 

@@ -4,7 +4,7 @@
 // recovery of a synthetic scorer's coefficients, seeded reproducibility,
 // linearity of the contrastive targets, option errors, progress and cancel.
 
-#include "../common/golden.h"
+#include "attribution_test_util.h"
 #include "attribution/engine.h"
 #include "attribution/method.h"
 #include "attribution/perturbation.h"
@@ -22,43 +22,6 @@ using namespace tokenlens;
 using namespace tokenlens::testing;
 
 namespace {
-
-std::shared_ptr<LoadedModel> fixture(const std::string& name) {
-    static std::map<std::string, std::shared_ptr<LoadedModel>> cache;
-    auto& slot = cache[name];
-    if (!slot) {
-        auto loaded = loadModelFolder(dataDir() / "models" / name);
-        EXPECT_TRUE(loaded.ok()) << (loaded.ok() ? "" : loaded.error().message);
-        if (loaded.ok()) slot = loaded.value();
-    }
-    return slot;
-}
-
-AttributionInput inputFor(const LoadedModel& m, const nlohmann::json& c, size_t promptLen = 0, size_t outLen = 0) {
-    AttributionInput in;
-    in.model = m.model.get();
-    in.promptIds = c["prompt_ids"].get<std::vector<int64_t>>();
-    in.outputIds = c["output_ids"].get<std::vector<int64_t>>();
-    if (promptLen) in.promptIds.resize(promptLen);
-    if (outLen) in.outputIds.resize(outLen);
-    in.unkBaselineId = unkBaselineToken(m);
-    return in;
-}
-
-Result<MethodOutput> runMethodRaw(const std::string& method, const AttributionInput& in, const nlohmann::json& options,
-                                  const RunControl& control = {}) {
-    const auto* m = findMethod(method);
-    if (!m) return makeError(ErrorCode::InvalidArgument, "no method " + method);
-    auto resolved = m->resolveOptions(options, &in.model->config(), true);
-    if (!resolved) return resolved.error();
-    return m->run(in, *resolved, control);
-}
-
-MethodOutput runOrFail(const std::string& method, const AttributionInput& in, const nlohmann::json& options) {
-    auto out = runMethodRaw(method, in, options);
-    EXPECT_TRUE(out.ok()) << method << ": " << (out.ok() ? "" : out.error().message);
-    return out.ok() ? *out : MethodOutput{};
-}
 
 // f_j of the model on X ⊕ Y with the rows of `kept` == false replaced by
 // the zero embedding, straight from the model's full logits at p_j.

@@ -6,7 +6,7 @@
 // the ALTI decomposition of one position done by hand, cancel, progress and
 // option errors.
 
-#include "../common/golden.h"
+#include "attribution_test_util.h"
 #include "attribution/method.h"
 #include "model/model_loader.h"
 
@@ -416,24 +416,8 @@ TEST(ContextMixingToy, AltiEqualsHandComputed) {
 
 namespace {
 
-std::shared_ptr<LoadedModel> fixture(const std::string& name) {
-    static std::map<std::string, std::shared_ptr<LoadedModel>> cache;
-    auto& slot = cache[name];
-    if (!slot) {
-        auto loaded = loadModelFolder(dataDir() / "models" / name);
-        EXPECT_TRUE(loaded.ok()) << (loaded.ok() ? "" : loaded.error().message);
-        if (loaded.ok()) slot = loaded.value();
-    }
-    return slot;
-}
-
 AttributionInput fixtureInput(const LoadedModel& m, int caseIndex) {
-    const auto c = goldenFor(m.name)["cases"][caseIndex];
-    AttributionInput in;
-    in.model = m.model.get();
-    in.promptIds = c["prompt_ids"].get<std::vector<int64_t>>();
-    in.outputIds = c["output_ids"].get<std::vector<int64_t>>();
-    return in;
+    return inputFor(m, goldenFor(m.name)["cases"][caseIndex]);
 }
 
 const std::vector<std::string> kMethods = {"attention_rollout", "value_zeroing", "alti"};
