@@ -48,6 +48,30 @@ FeatureLayout layoutFor(int64_t n, int64_t t) {
     return l;
 }
 
+// ------------------------------------------------------------ MaskScorer
+
+bool MaskScorer::operator()(const at::Tensor& masks, at::Tensor& scores) const {
+    if (m_whole) return m_whole(masks, scores);
+    ScoreRequest r;
+    r.masks = masks;
+    r.firstColumn = 0;
+    r.lastColumn = -1; // all: resolved by the request function from its sequence
+    return m_requests(r, scores);
+}
+
+bool MaskScorer::operator()(const FeatureLayout& layout, const ScoreRequest& r, at::Tensor& scores) const {
+    if (m_requests) return m_requests(r, scores);
+    // Expand to whole rows: prefix g, then suffix k, then `false` up to the width.
+    const int64_t d = r.prefixLength(), g = r.groups(), k = r.masks.size(0), len = r.length();
+    auto whole = torch::zeros({g * k, layout.width}, torch::kBool);
+    if (d > 0) whole.slice(1, 0, d).copy_(r.prefixes.repeat_interleave(k, 0));
+    whole.slice(1, d, len).copy_(r.masks.repeat({g, 1}));
+    at::Tensor all;
+    if (!m_whole(whole, all)) return false;
+    scores = all.slice(1, r.firstColumn, r.lastColumn).contiguous();
+    return true;
+}
+
 namespace {
 
 at::Tensor f64(at::IntArrayRef sizes) { return torch::zeros(sizes, torch::kFloat64); }
@@ -215,26 +239,49 @@ Estimate kernelShapEstimate(const FeatureLayout& layout, const KernelShapSetting
 namespace {
 
 struct ShapleyPlan {
-    int64_t exactTokens = 0; // m*: the exact part enumerates 2^m* masks over positions 0..m*-1
-    bool sampled = false;    // some column has more features than exactMaxTokens
+    int64_t exactColumns = 0; // columns 0..exactColumns-1 are enumerated (their counts are <= exactMaxTokens)
+    int64_t exactTokens = 0;  // m*: those columns' largest count; 2^m* coalitions of positions 0..m*-1
+    int64_t split = 0;        // d: the coalitions are prefixes (2^d, positions 0..d-1) x suffixes (2^(m*-d))
+    bool sampled = false;     // some column has more features than exactMaxTokens
 };
 
 ShapleyPlan planFor(const FeatureLayout& layout, const ShapleySettings& s) {
     ShapleyPlan p;
     for (int64_t m : layout.counts) {
-        if (m <= s.exactMaxTokens) p.exactTokens = std::max(p.exactTokens, m);
-        else p.sampled = true;
+        if (m <= s.exactMaxTokens) {
+            p.exactTokens = std::max(p.exactTokens, m);
+            ++p.exactColumns;
+        } else {
+            p.sampled = true;
+        }
+    }
+    // The split with the fewest positions through the model: 2^d prefixes of
+    // d positions, then 2^m* rows of the m* - d positions after them (d = 0:
+    // 2^m* rows of m* positions). For m* = 10: d = 7, 3968 positions instead
+    // of 10240.
+    const int64_t ms = p.exactTokens;
+    int64_t best = ms << ms;
+    for (int64_t d = 1; d < ms; ++d) {
+        const int64_t cost = (d << d) + ((ms - d) << ms);
+        if (cost < best) {
+            best = cost;
+            p.split = d;
+        }
     }
     return p;
 }
 
 } // namespace
 
-int64_t shapleyRows(const FeatureLayout& layout, const ShapleySettings& s) {
+int64_t shapleyWork(const FeatureLayout& layout, const ShapleySettings& s) {
     const auto p = planFor(layout, s);
-    int64_t rows = p.exactTokens > 0 ? (int64_t{1} << p.exactTokens) : 0;
-    if (p.sampled) rows += 2 + s.samples * std::max<int64_t>(layout.width - 1, 0);
-    return rows;
+    int64_t work = 0;
+    if (p.exactTokens > 0) {
+        work += p.split > 0 ? (p.split << p.split) + ((p.exactTokens - p.split) << p.exactTokens)
+                            : p.exactTokens << p.exactTokens;
+    }
+    if (p.sampled) work += (2 + s.samples * std::max<int64_t>(layout.width - 1, 0)) * layout.width;
+    return work;
 }
 
 Estimate shapleyEstimate(const FeatureLayout& layout, const ShapleySettings& s, const MaskScorer& score) {
@@ -244,23 +291,37 @@ Estimate shapleyEstimate(const FeatureLayout& layout, const ShapleySettings& s, 
     const auto plan = planFor(layout, s);
 
     if (plan.exactTokens > 0) {
-        // Row b keeps position i iff bit i of b is set. Column j (m <= m*)
-        // reads v(S) from row S (S < 2^m): positions m.. do not reach it.
-        const int64_t ms = plan.exactTokens, rows = int64_t{1} << ms;
-        auto masks = torch::zeros({rows, width}, torch::kBool);
-        auto ma = masks.accessor<bool, 2>();
-        for (int64_t b = 0; b < rows; ++b) {
-            for (int64_t i = 0; i < ms; ++i) ma[b][i] = (b >> i) & 1;
+        // Coalition b keeps position i iff bit i of b is set. Column j (m <=
+        // m*) reads v(S) from coalition S (S < 2^m): positions m.. do not
+        // reach it. Only the exact columns are scored, over positions
+        // 0..m*-1; prefix g = b's low d bits, suffix k = its high bits.
+        const int64_t ms = plan.exactTokens, d = plan.split;
+        const int64_t groups = int64_t{1} << d, suffixes = int64_t{1} << (ms - d);
+        ScoreRequest req;
+        if (d > 0) {
+            req.prefixes = torch::zeros({groups, d}, torch::kBool);
+            auto pa = req.prefixes.accessor<bool, 2>();
+            for (int64_t g = 0; g < groups; ++g) {
+                for (int64_t i = 0; i < d; ++i) pa[g][i] = (g >> i) & 1;
+            }
         }
+        req.masks = torch::zeros({suffixes, ms - d}, torch::kBool);
+        auto ma = req.masks.accessor<bool, 2>();
+        for (int64_t k = 0; k < suffixes; ++k) {
+            for (int64_t i = 0; i < ms - d; ++i) ma[k][i] = (k >> i) & 1;
+        }
+        req.firstColumn = 0;
+        req.lastColumn = plan.exactColumns;
         at::Tensor scores;
-        if (!score(masks, scores)) {
+        if (!score(layout, req, scores)) {
             e.cancelled = true;
             return e;
         }
         auto sa = scores.accessor<double, 2>();
-        for (int64_t j = 0; j < t; ++j) {
+        // v(b) of column j: request row (b mod 2^d) * 2^(m*-d) + (b >> d).
+        auto v = [&](int64_t b, int64_t j) { return sa[(b & (groups - 1)) * suffixes + (b >> d)][j]; };
+        for (int64_t j = 0; j < plan.exactColumns; ++j) {
             const int64_t m = layout.counts[static_cast<size_t>(j)];
-            if (m > s.exactMaxTokens) continue;
             // φ_i = Σ_{S ∌ i} |S|! (m-|S|-1)! / m! (v(S ∪ {i}) − v(S))
             std::vector<double> weight(static_cast<size_t>(m));
             for (int64_t k = 0; k < m; ++k) {
@@ -272,7 +333,7 @@ Estimate shapleyEstimate(const FeatureLayout& layout, const ShapleySettings& s, 
                 for (int64_t b = 0; b < (int64_t{1} << m); ++b) {
                     if ((b >> i) & 1) continue;
                     phi += weight[static_cast<size_t>(__builtin_popcountll(static_cast<unsigned long long>(b)))] *
-                           (sa[b | (int64_t{1} << i)][j] - sa[b][j]);
+                           (v(b | (int64_t{1} << i), j) - v(b, j));
                 }
                 e.values[j][i] = phi;
             }
@@ -282,21 +343,27 @@ Estimate shapleyEstimate(const FeatureLayout& layout, const ShapleySettings& s, 
     if (plan.sampled) {
         // Permutation sampling: add the tokens one by one in a random order,
         // from all-baseline to x; a token's value is the mean change it makes.
-        // Each permutation's rows score every column; restricted to column
-        // j's features the order is a uniformly random order of them, and the
-        // changes add up to f_j(x) − f_j(baseline) (efficiency per permutation).
+        // Each permutation's rows score every sampled column (the exact ones
+        // are not scored again); restricted to column j's features the order
+        // is a uniformly random order of them, and the changes add up to
+        // f_j(x) − f_j(baseline) (efficiency per permutation). All
+        // permutations' rows go to the scorer together (it batches them).
         Rng rng(s.seed);
-        auto sums = f64({t, width});
+        const int64_t c0 = plan.exactColumns, tc = t - c0;
+        auto sums = f64({tc, width});
         const int64_t inner = std::max<int64_t>(width - 1, 0);
         const int64_t perGroup = std::clamp<int64_t>(
             (int64_t{1} << 24) / std::max<int64_t>(1, inner * std::max(width, t)), 1, std::max<int64_t>(s.samples, 1));
-        at::Tensor ends; // (2, t): all baseline, x
+        at::Tensor ends; // (2, tc): all baseline, x
         for (int64_t p0 = 0; p0 < s.samples; p0 += perGroup) {
             const int64_t count = std::min(perGroup, s.samples - p0);
             const int64_t lead = p0 == 0 ? 2 : 0;
-            auto masks = torch::zeros({lead + count * inner, width}, torch::kBool);
-            auto ma = masks.accessor<bool, 2>();
-            if (lead) masks[1].fill_(true);
+            ScoreRequest req;
+            req.masks = torch::zeros({lead + count * inner, width}, torch::kBool);
+            req.firstColumn = c0;
+            req.lastColumn = t;
+            auto ma = req.masks.accessor<bool, 2>();
+            if (lead) req.masks[1].fill_(true);
             std::vector<std::vector<int64_t>> orders;
             for (int64_t q = 0; q < count; ++q) {
                 orders.push_back(rng.permutation(width));
@@ -307,23 +374,22 @@ Estimate shapleyEstimate(const FeatureLayout& layout, const ShapleySettings& s, 
                 }
             }
             at::Tensor scores;
-            if (!score(masks, scores)) {
+            if (!score(layout, req, scores)) {
                 e.cancelled = true;
                 return e;
             }
             if (lead) ends = scores.slice(0, 0, 2).clone();
             for (int64_t q = 0; q < count; ++q) {
-                // Rows: baseline, the inner prefixes, x -> (W+1, t); changes (W, t).
+                // Rows: baseline, the inner prefixes, x -> (W+1, tc); changes (W, tc).
                 auto chain = torch::cat({ends[0].unsqueeze(0), scores.slice(0, lead + q * inner, lead + (q + 1) * inner),
                                          ends[1].unsqueeze(0)});
                 auto changes = chain.slice(0, 1) - chain.slice(0, 0, width);
                 sums.index_add_(1, torch::tensor(orders[static_cast<size_t>(q)], torch::kInt64), changes.t());
             }
         }
-        for (int64_t j = 0; j < t; ++j) {
+        for (int64_t j = c0; j < t; ++j) {
             const int64_t m = layout.counts[static_cast<size_t>(j)];
-            if (m <= s.exactMaxTokens) continue;
-            e.values[j].slice(0, 0, m).copy_(sums[j].slice(0, 0, m) / static_cast<double>(s.samples));
+            e.values[j].slice(0, 0, m).copy_(sums[j - c0].slice(0, 0, m) / static_cast<double>(s.samples));
         }
     }
     return e;
@@ -334,42 +400,91 @@ Estimate shapleyEstimate(const FeatureLayout& layout, const ShapleySettings& s, 
 MaskScorer modelScorer(const CausalLM& model, const Sequence& seq, const at::Tensor& baseline, TargetFn fn,
                        int64_t budget, double chunkSecs, Progress& progress, int64_t& forwardPasses) {
     auto sizer = std::make_shared<ChunkSizer>(chunkSecs, 1);
-    return [&model, &seq, baseline, fn, budget, sizer, &progress, &forwardPasses](const at::Tensor& masks,
-                                                                                 at::Tensor& scores) {
+    return MaskScorer::fromRequests([&model, &seq, baseline, fn, budget, sizer, &progress,
+                                     &forwardPasses](const ScoreRequest& request, at::Tensor& scores) {
         torch::NoGradGuard noGrad;
-        const int64_t width = seq.length() - 1, t = seq.t, total = masks.size(0);
         const auto dev = seq.embeds.device();
         const auto& cfg = model.config();
-        scores = torch::zeros({total, t}, torch::kFloat64);
+        const int64_t c0 = request.firstColumn, c1 = request.lastColumn < 0 ? seq.t : request.lastColumn;
+        const int64_t d = request.prefixLength(), groups = request.groups(), k = request.masks.size(0);
+        const int64_t len = request.length(), total = groups * k;
+        scores = torch::zeros({total, c1 - c0}, torch::kFloat64);
+        if (total == 0 || c1 <= c0) return true;
         const bool headRows = fn == TargetFn::Logit || fn == TargetFn::ContrastLogitDiff;
-        const int64_t perRow = width * activationBytesPerToken(cfg, width) / 4 +
-                               t * (headRows ? 2 * cfg.hiddenSize : cfg.vocabSize) * 8;
-        const auto positions = torch::arange(seq.n - 1, seq.n - 1 + t, torch::kInt64).to(dev);
-        const auto embeds = seq.embeds.slice(0, 0, width).unsqueeze(0);
-        const auto base = baseline.slice(0, 0, width).unsqueeze(0);
-        int64_t r0 = 0;
-        while (r0 < total) {
-            if (progress.cancelled()) return false;
-            const int64_t left = total - r0;
-            const int64_t rows = std::min(std::clamp<int64_t>(budget / std::max<int64_t>(perRow, 1), 1, left),
-                                          sizer->next(left, minRowsFor(width)));
-            sizer->start();
-            auto keep = masks.slice(0, r0, r0 + rows).to(dev).unsqueeze(-1); // (rows, width, 1)
-            auto inputs = torch::where(keep, embeds, base);                  // (rows, width, hidden)
-            ForwardOptions fo;
-            fo.computeLogits = false;
-            auto h = model.forward(inputs, fo).finalHidden.index_select(1, positions); // (rows, t, hidden)
-            auto f = targetValues(model, h.reshape({rows * t, -1}), seq.targets().repeat({rows}), fn,
-                                  seq.contrasts.defined() ? seq.contrasts.repeat({rows}) : at::Tensor())
-                         .view({rows, t});
-            scores.slice(0, r0, r0 + rows).copy_(f.to(torch::kCPU, torch::kFloat64));
-            ++forwardPasses;
-            progress.add(rows * width);
-            sizer->finish(rows);
-            r0 += rows;
+        const int64_t headBytes = (headRows ? 2 * cfg.hiddenSize : cfg.vocabSize) * 8;
+        const auto embeds = seq.embeds.slice(0, 0, len).unsqueeze(0);
+        const auto base = baseline.slice(0, 0, len).unsqueeze(0);
+        // f of columns [j0, j1) read at positions from..: (rows, j1 - j0).
+        auto targetsAt = [&](const at::Tensor& finalHidden, int64_t from, int64_t j0, int64_t j1) {
+            const int64_t rows = finalHidden.size(0), tj = j1 - j0;
+            const auto where = torch::arange(seq.n - 1 + j0 - from, seq.n - 1 + j1 - from, torch::kInt64).to(dev);
+            auto h = finalHidden.index_select(1, where).reshape({rows * tj, -1});
+            const auto contrasts =
+                seq.contrasts.defined() ? seq.contrasts.slice(0, j0, j1).repeat({rows}) : at::Tensor();
+            return targetValues(model, h, seq.targets().slice(0, j0, j1).repeat({rows}), fn, contrasts)
+                .view({rows, tj})
+                .to(torch::kCPU, torch::kFloat64);
+        };
+        // Columns whose position is before d are read in the prefix pass, the others in the suffix pass.
+        const int64_t jSplit = std::clamp<int64_t>(d - (seq.n - 1), c0, c1);
+        // Prefix states kept per group: keys and values of every layer.
+        const int64_t cachePerGroup = std::max<int64_t>(1, d * cfg.numLayers * 2 * cfg.numKvHeads * cfg.headDim * 4);
+        const int64_t groupsPerChunk = d > 0 ? std::clamp<int64_t>(budget / 4 / cachePerGroup, 1, groups) : 1;
+        for (int64_t g0 = 0; g0 < groups; g0 += groupsPerChunk) {
+            const int64_t g1 = std::min(groups, g0 + groupsPerChunk);
+            KvCache prefixCache;
+            if (d > 0) {
+                if (progress.cancelled()) return false;
+                // The prefixes of groups g0..g1-1: one pass of d positions each (small next to the suffixes).
+                auto keep = request.prefixes.slice(0, g0, g1).to(dev).unsqueeze(-1);
+                auto inputs = torch::where(keep, embeds.slice(1, 0, d), base.slice(1, 0, d));
+                ForwardOptions fo;
+                fo.computeLogits = false;
+                fo.cache = &prefixCache;
+                auto h = model.forward(inputs, fo).finalHidden; // (g, d, hidden)
+                ++forwardPasses;
+                progress.add((g1 - g0) * d);
+                if (jSplit > c0) {
+                    // Scores that depend on the prefix only: the same for its k rows.
+                    auto f = targetsAt(h, 0, c0, jSplit).repeat_interleave(k, 0);
+                    scores.slice(0, g0 * k, g1 * k).slice(1, 0, jSplit - c0).copy_(f);
+                }
+            }
+            if (jSplit >= c1) continue;
+            const int64_t span = len - d;
+            const int64_t perRow = span * activationBytesPerToken(cfg, len) / 4 + (c1 - jSplit) * headBytes;
+            int64_t r0 = g0 * k;
+            const int64_t rEnd = g1 * k;
+            while (r0 < rEnd) {
+                if (progress.cancelled()) return false;
+                const int64_t left = rEnd - r0;
+                const int64_t rows = std::min(std::clamp<int64_t>(budget / std::max<int64_t>(perRow, 1), 1, left),
+                                              sizer->next(left, minRowsFor(span)));
+                sizer->start();
+                const auto idx = torch::arange(r0, r0 + rows, torch::kInt64);
+                auto keep = request.masks.index_select(0, idx.remainder(k)).to(dev).unsqueeze(-1); // (rows, span, 1)
+                auto inputs = torch::where(keep, embeds.slice(1, d, len), base.slice(1, d, len));
+                KvCache past;
+                ForwardOptions fo;
+                fo.computeLogits = false;
+                if (d > 0) {
+                    const auto group = (idx.div(k, "floor") - g0).to(dev);
+                    for (size_t l = 0; l < prefixCache.keys.size(); ++l) {
+                        past.keys.push_back(prefixCache.keys[l].index_select(0, group));
+                        past.values.push_back(prefixCache.values[l].index_select(0, group));
+                    }
+                    fo.cache = &past;
+                }
+                auto h = model.forward(inputs, fo).finalHidden; // (rows, span, hidden)
+                scores.slice(0, r0, r0 + rows).slice(1, jSplit - c0, c1 - c0).copy_(targetsAt(h, d, jSplit, c1));
+                ++forwardPasses;
+                progress.add(rows * span);
+                sizer->finish(rows);
+                r0 += rows;
+            }
         }
         return true;
-    };
+    });
 }
 
 std::vector<OptionSpec> perturbationOptions() {

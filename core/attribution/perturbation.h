@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 namespace tokenlens::attr {
@@ -36,10 +37,6 @@ private:
     double m_spare = 0;
 };
 
-// Scores masks (R, width) bool on the CPU into scores (R, t) float64 on the
-// CPU; returns false when cancelled.
-using MaskScorer = std::function<bool(const at::Tensor& masks, at::Tensor& scores)>;
-
 // Column j's features are positions 0..counts[j]-1 (counts[j] = p_j + 1 <= width).
 struct FeatureLayout {
     int64_t width = 0;
@@ -47,6 +44,53 @@ struct FeatureLayout {
     int64_t columns() const { return static_cast<int64_t>(counts.size()); }
 };
 FeatureLayout layoutFor(int64_t n, int64_t t);
+
+// Masks to score for the columns [firstColumn, lastColumn) only, over the
+// positions 0..len-1 those columns see (len >= counts[lastColumn-1]). Without
+// prefixes the rows are `masks` (R, len). With prefixes (G, d) the rows are
+// every combination: row g*K + k is prefix g on positions 0..d-1 followed by
+// masks[k] (K, len-d) on positions d..len-1; a model computes each prefix's
+// states once and reuses them (its KV cache) for the K rows that share it.
+struct ScoreRequest {
+    at::Tensor prefixes; // (G, d) bool, or undefined
+    at::Tensor masks;    // (K, len - d) bool
+    int64_t firstColumn = 0;
+    int64_t lastColumn = 0;
+    int64_t prefixLength() const { return prefixes.defined() ? prefixes.size(1) : 0; }
+    int64_t groups() const { return prefixes.defined() ? prefixes.size(0) : 1; }
+    int64_t length() const { return prefixLength() + masks.size(1); }
+    int64_t rows() const { return groups() * masks.size(0); }
+};
+
+// Scores masks on the CPU into scores float64 on the CPU (one row per mask,
+// one column per requested column); false when cancelled. Made either from a
+// function of whole masks (R, width) -> (R, t), which then sees a request
+// expanded to whole rows (positions the request leaves out are `false`; the
+// requested columns cannot see them), or from a function of requests.
+class MaskScorer {
+public:
+    using Whole = std::function<bool(const at::Tensor& masks, at::Tensor& scores)>;
+    using Requests = std::function<bool(const ScoreRequest& request, at::Tensor& scores)>;
+
+    MaskScorer() = default;
+    template <class F>
+        requires std::is_invocable_r_v<bool, F, const at::Tensor&, at::Tensor&>
+    MaskScorer(F f) : m_whole(std::move(f)) {} // NOLINT: implicit, as the plain function it wraps
+    static MaskScorer fromRequests(Requests f) {
+        MaskScorer s;
+        s.m_requests = std::move(f);
+        return s;
+    }
+
+    // Whole masks (R, width): every column of the layout, (R, t).
+    bool operator()(const at::Tensor& masks, at::Tensor& scores) const;
+    // A request: (rows, lastColumn - firstColumn).
+    bool operator()(const FeatureLayout& layout, const ScoreRequest& request, at::Tensor& scores) const;
+
+private:
+    Whole m_whole;
+    Requests m_requests;
+};
 
 struct Estimate {
     at::Tensor values; // (t, width) float64; row j holds column j's values in [0, counts[j]), 0 after
@@ -76,14 +120,20 @@ struct ShapleySettings {
     int64_t exactMaxTokens = 10; // columns with at most this many features are enumerated exactly
     uint64_t seed = 0;
 };
-int64_t shapleyRows(const FeatureLayout& layout, const ShapleySettings& s);
+// Token positions the estimate pushes through the scorer (the work units of
+// modelScorer's progress): the exact part's prefix and suffix passes, and
+// width per sampled row.
+int64_t shapleyWork(const FeatureLayout& layout, const ShapleySettings& s);
 Estimate shapleyEstimate(const FeatureLayout& layout, const ShapleySettings& s, const MaskScorer& score);
 
 // Scores masks with the model: each mask becomes one batch row (kept
-// positions from the sequence, the others from the baseline), every column's
-// target read from that row's one teacher-forced pass. Rows are chunked to
-// the memory budget and to chunkSecs per pass; cancellation is checked
-// between passes; progress advances by rows x width per pass.
+// positions from the sequence, the others from the baseline), every requested
+// column's target read from that row's one teacher-forced pass over the
+// request's positions. A request with prefixes runs the prefixes first
+// (keeping their KV cache) and then the suffix rows on top of it. Rows are
+// chunked to the memory budget and to chunkSecs per pass; cancellation is
+// checked between passes; progress advances by the token positions each pass
+// computes (rows x positions).
 MaskScorer modelScorer(const CausalLM& model, const Sequence& seq, const at::Tensor& baseline, TargetFn fn,
                        int64_t budgetBytes, double chunkSecs, Progress& progress, int64_t& forwardPasses);
 

@@ -1,7 +1,9 @@
 // shapley_sampling: Shapley values of the context tokens (absent tokens get
 // the baseline embedding). Output tokens whose context has at most
 // exact_max_tokens tokens get the exact values, by enumerating every
-// coalition (2^m passes' worth of rows, shared by all such columns); the
+// coalition of the first m* positions (m* the largest such context; the 2^m*
+// rows are shared by all such columns, scored at those columns only, and
+// run as 2^d prefixes whose KV cache the 2^m* suffix rows reuse); the
 // others are estimated by permutation sampling (Castro et al. 2009, Captum's
 // ShapleyValueSampling): tokens are added one by one in random orders, and a
 // token's value is its mean marginal change. Every permutation's rows score
@@ -31,8 +33,7 @@ public:
     }
 
     int64_t estimateWork(int64_t n, int64_t t, const nlohmann::json& r) const override {
-        const auto layout = layoutFor(n, t);
-        return shapleyRows(layout, settings(r)) * layout.width;
+        return shapleyWork(layoutFor(n, t), settings(r));
     }
 
     Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,

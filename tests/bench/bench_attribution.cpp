@@ -5,7 +5,10 @@
 // bound = the floating-point work the method cannot avoid divided by the
 // matmul throughput measured in the same run.
 //
-//   build/release/tests/bench/bench_attribution [--quick] [--only m1,m2,...]
+//   build/release/tests/bench/bench_attribution [--quick] [--only m1,m2,...] [--long-only]
+//
+// --long-only skips the per-step and default-chunk runs (reported as nan):
+// for the methods whose default-chunk run takes many minutes.
 
 #include "attribution/method.h"
 #include "bench_util.h"
@@ -41,10 +44,11 @@ struct FlopModel {
 } // namespace
 
 int main(int argc, char** argv) {
-    bool quick = false;
+    bool quick = false, longOnly = false;
     std::string only; // comma-separated method ids; empty: every row
     for (int a = 1; a < argc; ++a) {
         if (std::strcmp(argv[a], "--quick") == 0) quick = true;
+        else if (std::strcmp(argv[a], "--long-only") == 0) longOnly = true;
         else if (std::strcmp(argv[a], "--only") == 0 && a + 1 < argc) only = "," + std::string(argv[++a]) + ",";
     }
     const int repeats = quick ? 1 : 2;
@@ -133,6 +137,10 @@ int main(int argc, char** argv) {
         int64_t passes[3] = {0, 0, 0};
         for (int s = 0; s < 3; ++s) {
             nlohmann::json opts = row.options;
+            if (longOnly && s < 2) { // reported as nan
+                secs[s] = peak[s] = NAN;
+                continue;
+            }
             if (!single && !hasStrategy && s == 0) { // no per-step variant: reported as nan
                 secs[0] = peak[0] = NAN;
                 continue;

@@ -163,6 +163,59 @@ TEST(ShapleySampling, SamplingApproachesExactValues) {
     }
 }
 
+TEST(ShapleySampling, PrefixRequestsEqualWholeRowsOnTheModel) {
+    // A request of prefixes x suffixes (the prefixes' KV cache reused for
+    // their suffix rows) scores exactly what the same masks written out as
+    // whole rows score, for columns read in the prefix pass and after it;
+    // tiny-llama: rotary positions continue from the cached prefix.
+    for (const std::string name : {"tiny-llama", "tiny-gpt2"}) {
+        auto m = fixture(name);
+        ASSERT_TRUE(m);
+        const auto in = inputFor(*m, goldenFor(name)["cases"][0], 3, 5); // width 7, columns at positions 2..6
+        const auto seq = attr::makeSequence(in);
+        const auto baseline = torch::zeros_like(seq.embeds);
+        RunControl control;
+        attr::Progress progress(control, 1 << 30);
+        int64_t passes = 0; // both scorers count into it
+        int64_t units = 0;
+        RunControl counting;
+        counting.progress = [&](int64_t done, int64_t) { units = done; };
+        attr::Progress counted(counting, 1 << 30);
+        auto split = attr::modelScorer(*in.model, seq, baseline, attr::TargetFn::LogProbability, 1 << 30, 0.05, counted,
+                                       passes);
+        auto whole = attr::modelScorer(*in.model, seq, baseline, attr::TargetFn::LogProbability, 1 << 30, 0.05,
+                                       progress, passes);
+        const auto layout = attr::layoutFor(3, 5);
+        attr::ScoreRequest req;
+        req.prefixes = torch::tensor({1, 0, 1, 0, 0, 1, 1, 1, 0, 1, 1, 1}, torch::kBool).view({4, 3}); // G 4, d 3
+        req.masks = torch::tensor({1, 0, 0, 0, 1, 1, 1, 1, 0}, torch::kBool).view({3, 3}); // K 3, positions 3..5
+        req.firstColumn = 0;
+        req.lastColumn = 4; // positions 2..5: column 0 in the prefix pass, 1..3 after it
+        at::Tensor a;
+        ASSERT_TRUE(split(layout, req, a));
+        EXPECT_EQ(units, 4 * 3 + 12 * 3); // prefix positions + suffix positions
+        attr::ScoreRequest plain;
+        plain.masks = torch::cat({req.prefixes.repeat_interleave(3, 0), req.masks.repeat({4, 1})}, 1); // (12, 6)
+        plain.firstColumn = 0;
+        plain.lastColumn = 4;
+        at::Tensor b;
+        ASSERT_TRUE(whole(layout, plain, b));
+        ASSERT_EQ(a.sizes(), b.sizes());
+        for (int64_t r = 0; r < 12; ++r) {
+            for (int64_t j = 0; j < 4; ++j) {
+                EXPECT_NEAR(a[r][j].item<double>(), b[r][j].item<double>(), 1e-5 * (1 + std::abs(b[r][j].item<double>())));
+                if (r % 3 != j % 3) continue; // a quarter of the entries also by brute force
+                // Brute force from the model's full logits, the mask written out.
+                std::vector<bool> kept(static_cast<size_t>(3 + j));
+                for (int64_t i = 0; i < 3 + j; ++i) kept[static_cast<size_t>(i)] = plain.masks[r][i].item<bool>();
+                const double direct = scoreWith(*m, in, j, kept, "log_probability");
+                EXPECT_NEAR(a[r][j].item<double>(), direct, 1e-4 * (1 + std::abs(direct))) << name << " " << r << " " << j;
+                EXPECT_NEAR(b[r][j].item<double>(), direct, 1e-4 * (1 + std::abs(direct))) << name << " " << r << " " << j;
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------- surrogates
 
 TEST(Surrogates, LimeAndKernelShapRecoverALinearScorer) {
