@@ -12,6 +12,7 @@
 #include "widgets/heatmap_view.h"
 #include "widgets/message_banner.h"
 #include "widgets/selection_model.h"
+#include "widgets/timeline_panel.h"
 #include "widgets/token_view.h"
 
 #include <tokenlens/version.h>
@@ -132,6 +133,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         emit rerunRequested(target, reduction);
     });
     connect(m_dashboard, &Dashboard::followUpRequested, this, &MainWindow::followUp);
+    connect(m_dashboard->timelinePanel(), &TimelinePanel::turnSelected, this, [this](const QString& id) { openJob(id); });
     connect(m_dashboard->selection(), &SelectionModel::changed, this, &MainWindow::updateHoverStatus);
     connect(m_dashboard, &Dashboard::viewStateChanged, this, &MainWindow::updateHoverStatus);
     connect(m_tabs, &QTabWidget::currentChanged, this, &MainWindow::updateActions);
@@ -311,6 +313,8 @@ void MainWindow::setJobQueue(jobs::JobQueue* queue) {
     connect(m_jobsPage, &JobsPage::statusMessage, this,
             [this](const QString& m, int timeout) { statusBar()->showMessage(m, timeout); });
     connect(m_jobsPage, &JobsPage::openRequested, this, [this](const QString& id) { openJob(id); });
+    // The conversation timeline: a turn's chip opens that turn's job.
+    m_dashboard->timelinePanel()->setJobQueue(queue);
 
     connect(queue, &jobs::JobQueue::pairResultAvailable, this, [this](const QString& id, int, const QString&) {
         if (id == m_shownJob) refreshShownJob();

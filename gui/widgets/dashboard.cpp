@@ -9,6 +9,7 @@
 #include "widgets/heatmap_view.h"
 #include "widgets/panels.h"
 #include "widgets/selection_model.h"
+#include "widgets/timeline_panel.h"
 #include "widgets/token_view.h"
 
 #include <QComboBox>
@@ -97,6 +98,9 @@ Dashboard::Dashboard(QWidget* parent) : QWidget(parent) {
     root->setContentsMargins(6, 6, 6, 6);
     root->setSpacing(6);
     root->addWidget(buildHeader());
+    m_timeline = new TimelinePanel(&m_model, m_selection, m_tokenView, this);
+    root->addWidget(m_timeline);
+    connect(this, &Dashboard::viewStateChanged, m_timeline, &TimelinePanel::refresh);
 
     m_viewSplitter = new QSplitter(Qt::Vertical, this);
     m_viewSplitter->addWidget(m_tokenView);

@@ -29,6 +29,7 @@ class MethodComparisonPanel;
 class HeatmapView;
 class SelectionModel;
 class StatisticsPanel;
+class TimelinePanel;
 class TokenView;
 class WarningsPanel;
 
@@ -59,6 +60,8 @@ public:
     WarningsPanel* warningsPanel() const { return m_warnings; }
     FaithfulnessPanel* faithfulnessPanel() const { return m_faithfulness; }
     MethodComparisonPanel* comparisonPanel() const { return m_comparison; }
+    // The conversation timeline above the views (shown for a chain of follow-ups).
+    TimelinePanel* timelinePanel() const { return m_timeline; }
     QSlider* windowSlider() const { return m_windowSlider; }
     QComboBox* modelBox() const { return m_modelBox; }
     QComboBox* scopeBox() const { return m_scopeBox; }
@@ -129,6 +132,7 @@ private:
     WarningsPanel* m_warnings;
     FaithfulnessPanel* m_faithfulness = nullptr;
     MethodComparisonPanel* m_comparison = nullptr;
+    TimelinePanel* m_timeline = nullptr;
     QGroupBox* m_warningsBox;
 
     QComboBox* m_modelBox;

@@ -260,6 +260,11 @@ void TokenView::setCategoryView(CategoryMode mode, std::vector<int> categories, 
     viewport()->update();
 }
 
+void TokenView::setTurnTints(std::vector<QColor> tints) {
+    m_turnTints = std::move(tints);
+    viewport()->update();
+}
+
 bool TokenView::tokenEmphasised(int64_t k) const {
     if (m_categoryMode == CategoryMode::Off || m_categoryMode == CategoryMode::Comparison) return true;
     if (k < 0 || static_cast<size_t>(k) >= m_categories.size()) return true;
@@ -401,6 +406,8 @@ void TokenView::paintContent(QPainter& p, double top, double bottom, const QPale
             p.setPen(outline);
             p.setBrush(fill.alpha() > 0 ? QBrush(fill) : QBrush(Qt::NoBrush));
             p.drawRoundedRect(box.rect.adjusted(0.5, 0.5, -0.5, -0.5), kRadius, kRadius);
+            if (k < m_turnTints.size() && m_turnTints[k].isValid())
+                p.fillRect(QRectF(box.rect.left() + 2, box.rect.bottom() - 3.5, box.rect.width() - 4, 3), m_turnTints[k]);
             p.setPen(textColour);
             const QStaticText& st = staticText(k);
             const QSizeF ts = st.size();

@@ -54,6 +54,12 @@ public:
     bool tokenShown(int64_t k) const;
     bool tokenEmphasised(int64_t k) const; // drawn at full strength
 
+    // Conversation turns (timeline panel): a stripe along the bottom of each
+    // context token in its turn's colour (an invalid colour: none); an empty
+    // vector clears them.
+    void setTurnTints(std::vector<QColor> tints);
+    const std::vector<QColor>& turnTints() const { return m_turnTints; }
+
     // One line saying what the colours currently show.
     QString modeDescription() const;
 
@@ -93,6 +99,7 @@ private:
     CategoryMode m_categoryMode = CategoryMode::Off;
     std::vector<int> m_categories;
     unsigned m_selectedCategories = 0;
+    std::vector<QColor> m_turnTints;
 
     mutable bool m_colourDirty = true;
     mutable int64_t m_colouredFocus = -2;

@@ -1,0 +1,134 @@
+#include "viewmodel/conversation.h"
+
+#include "analysis/alignment.h"
+#include "jobs/job_queue.h"
+#include "jobs/job_store.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace tokenlens::gui {
+
+std::vector<std::string> conversationChain(const jobs::JobQueue& queue, const std::string& id) {
+    const auto self = queue.job(id);
+    if (!self) return {};
+    std::set<std::string> seen{id};
+    std::vector<std::string> ancestors;
+    std::optional<std::string> parent = self->spec.parentJob;
+    while (parent && !parent->empty() && !seen.count(*parent) &&
+           static_cast<int>(ancestors.size()) < kMaxConversationTurns) {
+        const auto rec = queue.job(*parent);
+        if (!rec) break; // a deleted parent: the chain starts after it
+        seen.insert(*parent);
+        ancestors.push_back(*parent);
+        parent = rec->spec.parentJob;
+    }
+    std::vector<std::string> chain(ancestors.rbegin(), ancestors.rend());
+    chain.push_back(id);
+
+    // Follow-ups: the store's (every job the queue ran is in it), else this
+    // session's jobs by parent.
+    jobs::JobStore* store = queue.store();
+    std::map<std::string, std::vector<std::string>> children;
+    if (!store)
+        for (const std::string& j : queue.jobIds()) {
+            const auto rec = queue.job(j);
+            if (rec && rec->spec.parentJob) children[*rec->spec.parentJob].push_back(j);
+        }
+    std::string current = id;
+    while (static_cast<int>(chain.size()) < kMaxConversationTurns) {
+        std::string latest;
+        int64_t latestSeq = -1;
+        auto consider = [&](const std::string& c) {
+            if (seen.count(c)) return;
+            const auto rec = queue.job(c);
+            if (!rec || !rec->spec.parentJob || *rec->spec.parentJob != current) return;
+            if (rec->seq >= latestSeq) {
+                latestSeq = rec->seq;
+                latest = c;
+            }
+        };
+        if (auto it = children.find(current); it != children.end())
+            for (const auto& c : it->second) consider(c);
+        if (store)
+            if (auto stored = store->followUps(current); stored.ok())
+                for (const auto& c : *stored) consider(c);
+        if (latest.empty()) break;
+        seen.insert(latest);
+        chain.push_back(latest);
+        current = latest;
+    }
+    return chain;
+}
+
+TokenTurns tokenTurns(const std::string& prompt, const std::vector<std::string>& tokens,
+                      const std::vector<jobs::Turn>& segments) {
+    TokenTurns out;
+    out.turn.assign(tokens.size(), 0);
+    out.reply.assign(tokens.size(), false);
+    if (segments.empty()) {
+        out.turns = tokens.empty() ? 0 : 1;
+        return out;
+    }
+    // Turn index of each segment: its job's position among the segments' jobs.
+    std::vector<int> segTurn(segments.size(), 0);
+    std::vector<std::string> jobsSeen;
+    for (size_t s = 0; s < segments.size(); ++s) {
+        auto it = std::find(jobsSeen.begin(), jobsSeen.end(), segments[s].job);
+        if (it == jobsSeen.end()) {
+            jobsSeen.push_back(segments[s].job);
+            it = jobsSeen.end() - 1;
+        }
+        segTurn[s] = static_cast<int>(it - jobsSeen.begin());
+    }
+    out.turns = static_cast<int>(jobsSeen.size());
+    const auto spans = analysis::locateTokens(prompt, tokens);
+    for (size_t k = 0; k < tokens.size(); ++k) {
+        const int64_t at = spans[k].begin;
+        size_t seg = segments.size() - 1; // past every segment: the last one
+        for (size_t s = 0; s < segments.size(); ++s) {
+            if (at < segments[s].end) {
+                seg = s;
+                break;
+            }
+        }
+        out.turn[k] = segTurn[seg];
+        out.reply[k] = segments[seg].role == "output";
+    }
+    return out;
+}
+
+TurnShares turnShares(const AttributionMatrix& a, int64_t n, const TokenTurns& turns, int64_t column) {
+    TurnShares s;
+    const auto k = static_cast<size_t>(std::max(turns.turns, 0));
+    s.input.assign(k, 0.0);
+    s.reply.assign(k, 0.0);
+    s.share.assign(k, NAN);
+    if (a.data.size() != static_cast<size_t>(a.rows * a.cols)) return s;
+    const int64_t rows = std::min({n, a.rows, static_cast<int64_t>(turns.turn.size())});
+    const int64_t c0 = column < 0 ? 0 : column, c1 = column < 0 ? a.cols : std::min(column + 1, a.cols);
+    for (int64_t r = 0; r < rows; ++r) {
+        const int t = turns.turn[static_cast<size_t>(r)];
+        if (t < 0 || static_cast<size_t>(t) >= k) continue;
+        double m = 0.0;
+        for (int64_t j = c0; j < c1; ++j) {
+            const double v = a.at(r, j);
+            if (std::isfinite(v)) m += std::fabs(v);
+        }
+        (turns.reply[static_cast<size_t>(r)] ? s.reply : s.input)[static_cast<size_t>(t)] += m;
+        s.total += m;
+    }
+    if (s.total > 0)
+        for (size_t t = 0; t < k; ++t) s.share[t] = (s.input[t] + s.reply[t]) / s.total;
+    return s;
+}
+
+Rgb turnColour(int turn) {
+    // ColorBrewer "Dark2": distinct, legible on light and dark backgrounds.
+    static const Rgb colours[] = {{0x1B, 0x9E, 0x77}, {0xD9, 0x5F, 0x02}, {0x75, 0x70, 0xB3}, {0xE7, 0x29, 0x8A},
+                                  {0x66, 0xA6, 0x1E}, {0xE6, 0xAB, 0x02}, {0xA6, 0x76, 0x1D}, {0x66, 0x66, 0x66}};
+    return colours[static_cast<size_t>(((turn % 8) + 8) % 8)];
+}
+
+} // namespace tokenlens::gui
