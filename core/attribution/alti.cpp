@@ -43,10 +43,29 @@ public:
 
     // The clean pass, one more pass block by block, and the decomposition of
     // every (query, key) pair of the computed layers.
-    int64_t estimateWork(int64_t n, int64_t t, const nlohmann::json& r) const override {
+    // The depth is not known here: an upper bound (every layer counted as a
+    // full one); run() reports the exact total for the model.
+    int64_t estimateWork(int64_t n, int64_t t, const nlohmann::json& r) const override { return work(n, t, r, -1); }
+
+    // Work units for a model of numLayers layers (< 0: unknown, an upper bound).
+    static int64_t work(int64_t n, int64_t t, const nlohmann::json& r, int64_t numLayers) {
         const int64_t width = n + t - 1;
-        const double pairs = static_cast<double>(width) * static_cast<double>(width + 1) / 2.0;
-        return 2 * width + static_cast<int64_t>(std::ceil(layerFraction(r) * pairs / kPairsPerPosition));
+        const double w = static_cast<double>(width);
+        const double pairs = w * (w + 1) / 2.0;
+        if (numLayers <= 0) {
+            return 2 * width + static_cast<int64_t>(std::ceil(layerFraction(r) * pairs / kPairsPerPosition));
+        }
+        auto span = layerSpan("alti", r, numLayers);
+        if (!span) return 2 * width;
+        const int64_t computed = combineIsRollout(r) ? span->last - span->first + 1 : 1;
+        // Each computed layer: one block pass of width positions, and its
+        // (query, key) pairs; the last layer's queries start at n − 1.
+        const double nn = static_cast<double>(n);
+        const double lastPairs = pairs - (nn - 1) * nn / 2.0;
+        const double units = (static_cast<double>(computed) * w +
+                              (static_cast<double>(computed - 1) * pairs + lastPairs) / kPairsPerPosition) /
+                             static_cast<double>(numLayers);
+        return width + static_cast<int64_t>(std::ceil(units - 1e-9));
     }
 
     Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
@@ -57,7 +76,7 @@ public:
         auto span = layerSpan(id(), r, cfg.numLayers);
         if (!span) return span.error();
         const Sequence seq = makeSequence(input);
-        const int64_t total = estimateWork(seq.n, seq.t, r);
+        const int64_t total = work(seq.n, seq.t, r, cfg.numLayers);
         Progress progress(control, total);
         FractionalProgress fp(progress);
         MethodOutput out;

@@ -34,11 +34,23 @@ public:
 
     // The clean pass, then per computed layer the tokens' recomputations of
     // one block: Σ_i (width − i) positions through 1 of the model's layers
-    // (an upper bound: the last layer skips positions before n − 1).
-    int64_t estimateWork(int64_t n, int64_t t, const nlohmann::json& r) const override {
-        const int64_t width = n + t - 1;
-        const double perLayerSet = static_cast<double>(width) * static_cast<double>(width + 1) / 2.0;
-        return width + static_cast<int64_t>(std::ceil(layerFraction(r) * perLayerSet));
+    // (the last layer only positions ≥ n − 1). The depth is not known here:
+    // an upper bound (every layer counted as a full one); run() reports the
+    // exact total for the model.
+    int64_t estimateWork(int64_t n, int64_t t, const nlohmann::json& r) const override { return work(n, t, r, -1); }
+
+    // Work units for a model of numLayers layers (< 0: unknown, an upper bound).
+    static int64_t work(int64_t n, int64_t t, const nlohmann::json& r, int64_t numLayers) {
+        const double width = static_cast<double>(n + t - 1);
+        const double full = width * (width + 1) / 2.0;
+        if (numLayers <= 0) return static_cast<int64_t>(width) + static_cast<int64_t>(std::ceil(layerFraction(r) * full));
+        auto span = layerSpan("value_zeroing", r, numLayers);
+        if (!span) return static_cast<int64_t>(width);
+        const int64_t computed = combineIsRollout(r) ? span->last - span->first + 1 : 1;
+        const double tail = width - static_cast<double>(n - 1); // positions n-1 .. width-1
+        const double last = static_cast<double>(n - 1) * tail + tail * (tail + 1) / 2.0; // Σ_i (width − max(i, n−1))
+        const double units = (static_cast<double>(computed - 1) * full + last) / static_cast<double>(numLayers);
+        return static_cast<int64_t>(width) + static_cast<int64_t>(std::ceil(units - 1e-9));
     }
 
     Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
@@ -49,7 +61,7 @@ public:
         auto span = layerSpan(id(), r, cfg.numLayers);
         if (!span) return span.error();
         const Sequence seq = makeSequence(input);
-        const int64_t total = estimateWork(seq.n, seq.t, r);
+        const int64_t total = work(seq.n, seq.t, r, cfg.numLayers);
         Progress progress(control, total);
         FractionalProgress fp(progress);
         MethodOutput out;
@@ -119,7 +131,13 @@ private:
             const int64_t q0 = std::max(i0, qmin); // recomputed positions q0 .. width-1
             const int64_t span = width - q0;
             const int64_t byBudget = std::clamp<int64_t>(budget / (span * perBlockToken), 1, width - i0);
-            const int64_t rows = std::min(byBudget, sizer.next(width - i0, minRowsFor(span)));
+            // Every row of a chunk recomputes positions q0.. although row b
+            // needs only i0 + b..: a chunk holds at most ~span/4 rows (or
+            // the minimum of a pass) so that this overlap stays small. Long
+            // chunks of all 47 rows at once recomputed twice the positions
+            // needed and were slower than the default chunks.
+            const int64_t cap = std::max(minRowsFor(span), span / 4);
+            const int64_t rows = std::min({byBudget, cap, sizer.next(width - i0, minRowsFor(span))});
             sizer.start();
             // Row b zeroes token i0 + b: in the new positions (i ≥ q0) through
             // the value hook, in the cached past (i < q0) directly.
@@ -156,7 +174,10 @@ private:
             auto tok = torch::arange(i0, i0 + rows, torch::TensorOptions().dtype(torch::kInt64).device(dev)).unsqueeze(1);
             s = s.masked_fill(pos < tok, 0.0);
             scores.slice(0, q0 - qmin, width - qmin).slice(1, i0, i0 + rows).copy_(s.t());
-            fp.add(static_cast<double>(rows * span) / static_cast<double>(cfg.numLayers));
+            // Progress counts the positions each row needs (from its token, or qmin), as work() does.
+            double needed = 0;
+            for (int64_t b = 0; b < rows; ++b) needed += static_cast<double>(width - std::max(i0 + b, qmin));
+            fp.add(needed / static_cast<double>(cfg.numLayers));
             sizer.finish(rows);
             i0 += rows;
         }

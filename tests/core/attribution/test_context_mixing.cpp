@@ -554,7 +554,9 @@ TEST_P(ContextMixing, CancelStopsAtOnceAndProgressReachesTotal) {
         };
         auto full = meth->run(in, *resolved, control);
         ASSERT_TRUE(full.ok());
-        EXPECT_EQ(lastTotal, meth->estimateWork(n, t, *resolved)) << method;
+        // The run knows the model's depth (exact total, see
+        // ProgressTotalExactForEveryLayerRange); the estimate without it is an upper bound.
+        EXPECT_LE(lastTotal, meth->estimateWork(n, t, *resolved)) << method;
         EXPECT_EQ(lastDone, lastTotal) << method;
 
         // Cancelled at the first report: nothing more is computed.
@@ -578,6 +580,67 @@ TEST_P(ContextMixing, CancelStopsAtOnceAndProgressReachesTotal) {
             EXPECT_EQ(reportsAfter, 0) << method;
         }
         EXPECT_TRUE(stopped->cancelled) << method;
+    }
+}
+
+TEST_P(ContextMixing, ProgressTotalExactForEveryLayerRange) {
+    // The total a run reports is what its units add up to (no jump at the
+    // end), for the default range and for others, counted here from the
+    // definitions: value_zeroing recomputes positions i.. of each zeroed
+    // token i in every computed layer (the last from n − 1), a position
+    // through one layer being 1/L unit; alti runs each computed layer once
+    // and decomposes its (query, key) pairs (32 pairs per unit, the last
+    // layer's queries from n − 1).
+    auto m = fixture(GetParam());
+    ASSERT_TRUE(m);
+    const auto in = fixtureInput(*m, 2);
+    const int64_t n = static_cast<int64_t>(in.promptIds.size()), t = static_cast<int64_t>(in.outputIds.size());
+    const int64_t width = n + t - 1, layers = m->config.numLayers;
+    ASSERT_GE(layers, 2);
+    const std::vector<nlohmann::json> ranges = {
+        nlohmann::json::object(),
+        {{"first_layer", 1}},
+        {{"last_layer", 0}},
+        {{"first_layer", 0}, {"last_layer", layers - 2}},
+        {{"combine", "last_layer"}, {"last_layer", 0}},
+        {{"combine", "last_layer"}},
+    };
+    for (const std::string method : {"value_zeroing", "alti"}) {
+        const auto* meth = findMethod(method);
+        for (const auto& range : ranges) {
+            auto resolved = meth->resolveOptions(range, &m->config);
+            ASSERT_TRUE(resolved.ok()) << resolved.error().message;
+            const int64_t last = range.contains("last_layer") ? range["last_layer"].get<int64_t>() : layers - 1;
+            const int64_t first = range.value("combine", "rollout") == "last_layer" ? last : range.value("first_layer", 0);
+            double units = 0; // beyond the clean pass
+            for (int64_t l = first; l <= last; ++l) {
+                const int64_t qmin = l == last ? n - 1 : 0;
+                if (method == "value_zeroing") {
+                    for (int64_t i = 0; i < width; ++i) {
+                        for (int64_t p = std::max(i, qmin); p < width; ++p) units += 1.0 / static_cast<double>(layers);
+                    }
+                } else {
+                    units += static_cast<double>(width) / static_cast<double>(layers);
+                    for (int64_t q = qmin; q < width; ++q) units += (q + 1) / 32.0 / static_cast<double>(layers);
+                }
+            }
+            const int64_t expected = width + static_cast<int64_t>(std::ceil(units - 1e-9));
+            std::vector<int64_t> done;
+            int64_t total = -1;
+            RunControl control;
+            control.progress = [&](int64_t d, int64_t tot) {
+                done.push_back(d);
+                total = tot;
+            };
+            auto out = meth->run(in, *resolved, control);
+            ASSERT_TRUE(out.ok()) << out.error().message;
+            EXPECT_EQ(total, expected) << method << " " << range.dump();
+            EXPECT_LE(total, meth->estimateWork(n, t, *resolved)) << method << " " << range.dump();
+            ASSERT_GE(done.size(), 2u);
+            // Before the final report the units already reached the total (up to one for rounding).
+            EXPECT_GE(done[done.size() - 2], total - 1) << method << " " << range.dump();
+            EXPECT_EQ(done.back(), total);
+        }
     }
 }
 
