@@ -1,4 +1,5 @@
 #include "app_main.h"
+#include "backend/remote_backend.h"
 
 #include "jobs/job_queue.h"
 #include "jobs/job_store.h"
@@ -12,6 +13,7 @@
 
 #include <QApplication>
 #include <QComboBox>
+#include <QFile>
 #include <QCommandLineParser>
 #include <QImage>
 #include <QPixmap>
@@ -22,6 +24,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace tokenlens::gui {
 
@@ -162,7 +165,33 @@ int runApplication(QApplication& app) {
     QCommandLineOption demoOpt(QStringLiteral("demo"), QStringLiteral("Run the demo job on the bundled models (with "
                                                                       "--screenshot: shoot once it has finished)."));
     parser.addOption(demoOpt);
+    const auto serverOpt = opt("server", "Run jobs on this TokenLens server (tokenlens-cli serve), e.g. "
+                                         "http://127.0.0.1:8765, instead of the backend in Settings.", "url");
+    const auto tokenFileOpt = opt("token-file", "The server's token (first line of this file), with --server.", "file");
+    QCommandLineOption localOpt(QStringLiteral("local"), QStringLiteral("Run jobs on this computer whatever the "
+                                                                        "Settings say."));
+    parser.addOption(localOpt);
     parser.process(app);
+
+    std::optional<server::Endpoint> remote;
+    if (parser.isSet(serverOpt)) {
+        QString token;
+        if (parser.isSet(tokenFileOpt)) {
+            QFile f(parser.value(tokenFileOpt));
+            if (!f.open(QIODevice::ReadOnly)) {
+                std::fprintf(stderr, "tokenlens: --token-file %s: %s\n", qPrintable(parser.value(tokenFileOpt)),
+                             qPrintable(f.errorString()));
+                return 2;
+            }
+            token = QString::fromUtf8(f.readLine()).trimmed();
+        }
+        auto ep = parseServerUrl(parser.value(serverOpt), token);
+        if (!ep) {
+            std::fprintf(stderr, "tokenlens: --server: %s\n", ep.error().message.c_str());
+            return 2;
+        }
+        remote = *ep;
+    }
 
     auto o = std::make_shared<Options>();
     o->files = parser.positionalArguments();
@@ -211,6 +240,9 @@ int runApplication(QApplication& app) {
     auto* w = new MainWindow;
     w->setAttribute(Qt::WA_DeleteOnClose);
     w->setJobQueue(queue.get());
+    if (remote) w->useRemoteBackend(*remote);
+    else if (!parser.isSet(localOpt)) w->applyBackendSettings();
+    const bool remoteMode = w->backend()->isRemote();
     if (!storeError.isEmpty()) {
         w->banner()->showMessage(MessageBanner::Kind::Warning,
                                  QObject::tr("The results store could not be opened (%1). Jobs run, but are kept only "
@@ -241,7 +273,7 @@ int runApplication(QApplication& app) {
                          [w, step](const QString&, bool, const QString&) { QTimer::singleShot(0, w, [step] { (*step)(); }); });
         if (o->demo) {
             // Shoot once the demo job has finished.
-            QObject::connect(queue.get(), &jobs::JobQueue::jobStatusAvailable, w,
+            QObject::connect(w->backend(), &JobBackend::jobStatusAvailable, w,
                              [w, step](const QString& id, jobs::JobStatus s) {
                                  if (id == w->shownJob() && jobs::isFinal(s)) {
                                      QTimer::singleShot(300, w, [step] { (*step)(); });
@@ -256,6 +288,8 @@ int runApplication(QApplication& app) {
         }
     } else if (!o->files.isEmpty()) {
         for (const QString& f : o->files) w->openFile(f);
+    } else if (remoteMode && !o->demo) {
+        w->showPage(MainWindow::Page::Jobs); // the server's jobs, once connected
     } else if (o->demo || !w->openLatestJob()) {
         // First start (or --demo): the demo models explain the sample prompt.
         w->runDemoJob();

@@ -3,6 +3,10 @@
 #include "attribution/method.h"
 #include "jobs/job_queue.h"
 #include "viewmodel/model_catalog.h"
+#include "backend/connection_indicator.h"
+#include "backend/local_backend.h"
+#include "backend/remote_backend.h"
+#include "settings_dialog.h"
 #include "widgets/jobs_page.h"
 #include "widgets/new_job_page.h"
 #include "model/torch_info.h"
@@ -120,7 +124,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_jobProgress->setFormat(QStringLiteral("%p %"));
     m_jobProgress->hide();
     m_jobStatus->hide();
+    m_connection = new ConnectionIndicator(this);
     statusBar()->addPermanentWidget(m_hoverStatus);
+    statusBar()->addPermanentWidget(m_connection);
     statusBar()->addPermanentWidget(m_jobStatus);
     statusBar()->addPermanentWidget(m_jobProgress);
     statusBar()->addPermanentWidget(m_progress);
@@ -191,6 +197,9 @@ void MainWindow::createMenus() {
     exportAction(QStringLiteral("exportCsv"), tr("Export Matrix as &CSV…"), QKeySequence(tr("Ctrl+Shift+C")),
                  tr("The matrix shown, as a table"), ExportKind::MatrixCsv);
     file->addSeparator();
+    connect(addAction(file, QStringLiteral("settings"), tr("&Settings…"), QKeySequence(tr("Ctrl+,")),
+                      tr("Where jobs run: this computer, or a TokenLens server (URL and token)")),
+            &QAction::triggered, this, &MainWindow::settingsDialog);
     connect(addAction(file, QStringLiteral("quit"), tr("&Quit"), QKeySequence::Quit, tr("Quit TokenLens")),
             &QAction::triggered, this, &QWidget::close);
 
@@ -293,8 +302,22 @@ MainWindow::Page MainWindow::currentPage() const { return static_cast<Page>(m_ta
 
 void MainWindow::setJobQueue(jobs::JobQueue* queue) {
     m_queue = queue;
+    m_local = new LocalBackend(queue, this);
+    setBackend(m_local);
+}
+
+void MainWindow::setBackend(JobBackend* backend) {
+    if (m_backend) disconnect(m_backend, nullptr, this, nullptr);
+    m_backend = backend;
+    const bool first = !m_jobMenu;
+    const bool remote = backend->isRemote();
     m_newJob = new NewJobPage(this);
-    m_jobsPage = new JobsPage(queue, this);
+    if (auto* r = qobject_cast<RemoteBackend*>(backend)) {
+        const server::Endpoint ep = r->endpoint();
+        m_newJob->setModelSource([ep] { return RemoteBackend::fetchModels(ep); },
+                                 backend->unsupportedReason(JobBackend::Feature::AddModelFolder));
+    }
+    m_jobsPage = new JobsPage(backend, this);
     setPage(Page::NewJob, m_newJob);
     setPage(Page::Jobs, m_jobsPage);
     m_newJob->setPrompt(samplePrompt(), tr("the sample prompt"));
@@ -314,29 +337,29 @@ void MainWindow::setJobQueue(jobs::JobQueue* queue) {
             [this](const QString& m, int timeout) { statusBar()->showMessage(m, timeout); });
     connect(m_jobsPage, &JobsPage::openRequested, this, [this](const QString& id) { openJob(id); });
     // The conversation timeline: a turn's chip opens that turn's job.
-    m_dashboard->timelinePanel()->setJobQueue(queue);
+    m_dashboard->timelinePanel()->setJobQueue(remote ? nullptr : m_queue);
 
-    connect(queue, &jobs::JobQueue::pairResultAvailable, this, [this](const QString& id, int, const QString&) {
+    connect(backend, &JobBackend::pairResultAvailable, this, [this](const QString& id, int, const QString&) {
         if (id == m_shownJob) refreshShownJob();
     });
-    connect(queue, &jobs::JobQueue::pairFailed, this,
+    connect(backend, &JobBackend::pairFailed, this,
             [this](const QString& id, int model, const QString& method, const QString& message) {
                 if (id != m_shownJob) return;
                 refreshShownJob();
-                const auto rec = m_queue->job(id.toStdString());
+                const auto rec = m_backend->job(id.toStdString());
                 const QString modelName =
                     rec ? QString::fromStdString(jobs::modelName(rec->spec, model)) : QString::number(model);
                 m_banner->showMessage(MessageBanner::Kind::Warning, tr("%1 on %2 failed: %3 (the other pairs go on)")
                                                                         .arg(methodLabel(method.toStdString()), modelName, message));
             });
-    connect(queue, &jobs::JobQueue::progressAvailable, this, &MainWindow::jobProgress);
-    connect(queue, &jobs::JobQueue::jobStatusAvailable, this, [this](const QString& id, jobs::JobStatus s) {
+    connect(backend, &JobBackend::progressAvailable, this, &MainWindow::jobProgress);
+    connect(backend, &JobBackend::jobStatusAvailable, this, [this](const QString& id, jobs::JobStatus s) {
         if (jobs::isFinal(s)) jobFinished(id);
     });
-    connect(queue, &jobs::JobQueue::jobFailed, this, [this](const QString& id, const QString& message) {
+    connect(backend, &JobBackend::jobFailed, this, [this](const QString& id, const QString& message) {
         if (id == m_shownJob) m_banner->showMessage(MessageBanner::Kind::Error, tr("The job failed: %1").arg(message));
     });
-    connect(queue, &jobs::JobQueue::jobRemoved, this, [this](const QString& id) {
+    connect(backend, &JobBackend::jobRemoved, this, [this](const QString& id) {
         if (id == m_shownJob) {
             m_shownJob.clear();
             m_dashboard->setFollowUpAvailable(false, tr("The job shown was deleted; its result stays on screen until "
@@ -345,14 +368,23 @@ void MainWindow::setJobQueue(jobs::JobQueue* queue) {
             m_jobStatus->hide();
         }
     });
-    connect(queue, &jobs::JobQueue::storeFailed, this, [this](const QString& message) {
+    connect(backend, &JobBackend::storeFailed, this, [this](const QString& message) {
         m_banner->showMessage(MessageBanner::Kind::Error,
                               tr("The results store could not be written: %1. Results stay in memory; export them "
                                  "to keep them.")
                                   .arg(message));
     });
+    connect(backend, &JobBackend::operationFailed, this,
+            [this](const QString& message) { m_banner->showMessage(MessageBanner::Kind::Error, message); });
+    connect(backend, &JobBackend::connectionChanged, this, &MainWindow::backendConnectionChanged);
+    connect(backend, &JobBackend::jobsResynced, this, [this] {
+        if (!m_shownJob.isEmpty() && m_backend->job(m_shownJob.toStdString())) m_backend->wantResults(m_shownJob.toStdString());
+    });
+    m_connection->setBackend(backend);
+    updateBackendActions();
+    if (!first) return;
     // The Job menu: every job action has a key.
-    QMenu* jobMenu = new QMenu(tr("&Job"), this);
+    QMenu* jobMenu = m_jobMenu = new QMenu(tr("&Job"), this);
     menuBar()->insertMenu(menuBar()->actions().value(1), jobMenu);
     connect(addAction(jobMenu, QStringLiteral("runJob"), tr("&Run Job"), QKeySequence(tr("Ctrl+Return")),
                       tr("Queue the job described on the New job page")),
@@ -385,11 +417,16 @@ void MainWindow::setJobQueue(jobs::JobQueue* queue) {
             &QAction::triggered, this, [this] {
                 if (!m_shownJob.isEmpty()) m_jobsPage->exportJob(m_shownJob);
             });
+    updateBackendActions();
     statusBar()->showMessage(tr("Ready — choose models and methods on the New job page, or open a result (Ctrl+O)"));
 }
 
 void MainWindow::importJobDialog() {
-    if (!m_queue) return;
+    if (!m_backend) return;
+    if (!m_backend->supports(JobBackend::Feature::Import)) {
+        m_banner->showMessage(MessageBanner::Kind::Info, m_backend->unsupportedReason(JobBackend::Feature::Import));
+        return;
+    }
     QSettings s;
     const QString path = QFileDialog::getOpenFileName(this, tr("Import Job"), s.value(QStringLiteral("open/dir"), QDir::homePath()).toString(),
                                                       tr("TokenLens results (*.json);;All files (*)"));
@@ -413,7 +450,8 @@ bool MainWindow::importJobFile(const QString& path) {
     }
     const QByteArray bytes = f.readAll();
     const auto json = nlohmann::json::parse(bytes.constData(), bytes.constData() + bytes.size(), nullptr, false);
-    auto id = m_queue->importJob(json, QFileInfo(path).fileName().toStdString());
+    if (!m_backend) return false;
+    auto id = m_backend->importJob(json, QFileInfo(path).fileName().toStdString());
     if (!id) {
         m_banner->showMessage(MessageBanner::Kind::Error,
                               tr("%1 could not be imported: %2").arg(QFileInfo(path).fileName(), QString::fromStdString(id.error().message)));
@@ -424,29 +462,48 @@ bool MainWindow::importJobFile(const QString& path) {
 }
 
 Result<std::string> MainWindow::submitJob(const jobs::JobSpec& spec) {
-    if (!m_queue) return makeError(ErrorCode::InvalidArgument, "no job queue");
-    auto id = m_queue->submit(spec);
-    if (!id) return id;
-    statusBar()->showMessage(tr("Queued job %1: %n pair(s)", nullptr,
-                                static_cast<int>(spec.models.size() * spec.methods.size()))
-                                 .arg(QString::fromStdString(*id)),
-                             5000);
-    openJob(QString::fromStdString(*id));
-    return id;
+    if (!m_backend) return makeError(ErrorCode::InvalidArgument, "no job queue");
+    // The local backend answers at once; a server later (then "" is returned
+    // and the outcome shows in the status bar or the banner).
+    auto answered = std::make_shared<std::optional<Result<std::string>>>();
+    auto waiting = std::make_shared<bool>(false);
+    QPointer<MainWindow> self(this);
+    const int pairs = static_cast<int>(spec.models.size() * spec.methods.size());
+    m_backend->submit(spec, [self, answered, waiting, pairs](Result<std::string> id) {
+        if (!*waiting) *answered = id;
+        if (!self) return;
+        const bool demo = *waiting && self->m_demoPending;
+        self->m_demoPending = false;
+        if (!id) {
+            if (*waiting) {
+                self->m_banner->showMessage(MessageBanner::Kind::Error,
+                                            tr("The job was not queued: %1").arg(QString::fromStdString(id.error().message)));
+            }
+            return;
+        }
+        if (demo) self->m_demoJob = QString::fromStdString(*id);
+        self->statusBar()->showMessage(tr("Queued job %1: %n pair(s)", nullptr, pairs).arg(QString::fromStdString(*id)), 5000);
+        self->openJob(QString::fromStdString(*id));
+    });
+    if (answered->has_value()) return **answered;
+    *waiting = true;
+    statusBar()->showMessage(tr("Submitting the job to %1…").arg(m_backend->description()), 5000);
+    return std::string();
 }
 
 bool MainWindow::openJob(const QString& id) {
-    if (!m_queue) return false;
-    const auto rec = m_queue->job(id.toStdString());
+    if (!m_backend) return false;
+    const auto rec = m_backend->job(id.toStdString());
     if (!rec) {
         m_banner->showMessage(MessageBanner::Kind::Error, tr("There is no job %1 in the store.").arg(id));
         return false;
     }
     m_shownJob = id;
+    m_backend->wantResults(rec->id);
     refreshShownJob();
     showPage(Page::Dashboard);
     if (!jobs::isFinal(rec->status)) {
-        jobProgress(id, m_queue->progress(rec->id), m_queue->etaSeconds(rec->id));
+        jobProgress(id, m_backend->progress(rec->id), m_backend->etaSeconds(rec->id));
     } else {
         jobFinished(id);
     }
@@ -459,11 +516,14 @@ void MainWindow::refreshShownJob() {
     m_refreshPending = true;
     QTimer::singleShot(0, this, [this] {
         m_refreshPending = false;
-        if (!m_queue || m_shownJob.isEmpty()) return;
-        auto rec = m_queue->job(m_shownJob.toStdString());
+        if (!m_backend || m_shownJob.isEmpty()) return;
+        auto rec = m_backend->job(m_shownJob.toStdString());
         if (!rec) return;
-        // Pairs still queued or running are not shown (they are not results yet).
-        std::erase_if(rec->pairs, [](const jobs::PairRecord& p) { return !jobs::isFinal(p.status); });
+        // Pairs still queued or running are not shown (they are not results
+        // yet), nor completed ones whose result a server has not sent yet.
+        std::erase_if(rec->pairs, [](const jobs::PairRecord& p) {
+            return !jobs::isFinal(p.status) || (p.status == jobs::JobStatus::Completed && !p.result);
+        });
         const bool any = !rec->pairs.empty();
         const QString source = tr("job %1").arg(m_shownJob);
         if (any) {
@@ -491,10 +551,10 @@ void MainWindow::jobProgress(const QString& id, int permille, double eta) {
 }
 
 void MainWindow::jobFinished(const QString& id) {
-    if (id != m_shownJob || !m_queue) return;
+    if (id != m_shownJob || !m_backend) return;
     refreshShownJob();
     m_jobProgress->hide();
-    const auto rec = m_queue->job(id.toStdString());
+    const auto rec = m_backend->job(id.toStdString());
     if (!rec) return;
     int done = 0, failed = 0, cached = 0;
     for (const auto& p : rec->pairs) {
@@ -528,8 +588,15 @@ void MainWindow::jobFinished(const QString& id) {
 }
 
 void MainWindow::submitBatch(const QString& jsonl, const QString& path, const jobs::JobSpec& defaults) {
-    if (!m_queue) return;
-    const auto sub = m_queue->submitBatch(jsonl.toStdString(), defaults, QFileInfo(path).fileName().toStdString());
+    if (!m_backend) return;
+    QPointer<MainWindow> self(this);
+    m_backend->submitBatch(jsonl.toStdString(), defaults, QFileInfo(path).fileName().toStdString(),
+                           [self, path](jobs::BatchSubmission sub) {
+                               if (self) self->batchSubmitted(path, sub);
+                           });
+}
+
+void MainWindow::batchSubmitted(const QString& path, const jobs::BatchSubmission& sub) {
     QStringList errors;
     for (const auto& e : sub.errors) errors << QString::fromStdString(e.message);
     const QString summary = tr("Batch %1: %n job(s) queued", nullptr, static_cast<int>(sub.jobIds.size()))
@@ -547,25 +614,28 @@ void MainWindow::submitBatch(const QString& jsonl, const QString& path, const jo
 }
 
 void MainWindow::followUp(const QString& text, int modelIndex) {
-    if (!m_queue || m_shownJob.isEmpty()) return;
-    auto id = m_queue->followUp(m_shownJob.toStdString(), text.toStdString(), std::max(0, modelIndex));
-    if (!id) {
-        m_banner->showMessage(MessageBanner::Kind::Error,
-                              tr("The follow-up was not queued: %1").arg(QString::fromStdString(id.error().message)));
-        return;
-    }
-    openJob(QString::fromStdString(*id));
+    if (!m_backend || m_shownJob.isEmpty()) return;
+    QPointer<MainWindow> self(this);
+    m_backend->followUp(m_shownJob.toStdString(), text.toStdString(), std::max(0, modelIndex), [self](Result<std::string> id) {
+        if (!self) return;
+        if (!id) {
+            self->m_banner->showMessage(MessageBanner::Kind::Error,
+                                        tr("The follow-up was not queued: %1").arg(QString::fromStdString(id.error().message)));
+            return;
+        }
+        self->openJob(QString::fromStdString(*id));
+    });
 }
 
 void MainWindow::rerunShown(const QString& targetFn, const QString& reduction) {
-    if (!m_queue || m_shownJob.isEmpty()) {
+    if (!m_backend || m_shownJob.isEmpty()) {
         statusBar()->showMessage(tr("Re-running with %1 / %2 needs the result's models: run its prompt as a job "
                                     "from the New job page.")
                                      .arg(targetFn, reduction),
                                  6000);
         return;
     }
-    auto rec = m_queue->job(m_shownJob.toStdString());
+    auto rec = m_backend->job(m_shownJob.toStdString());
     if (!rec) return;
     jobs::JobSpec spec = rec->spec;
     spec.options["target_fn"] = targetFn.toStdString();
@@ -577,10 +647,22 @@ void MainWindow::rerunShown(const QString& targetFn, const QString& reduction) {
 }
 
 bool MainWindow::runDemoJob() {
-    const QString dir = demoModelsDir();
-    if (dir.isEmpty() || !m_queue) return false;
+    if (!m_backend) return false;
     std::vector<ModelEntry> demo;
+    const QString dir = demoModelsDir();
+    if (m_backend->isRemote()) {
+        // The server's bundled demo models, by their catalog ids.
+        for (const char* name : {"demo-llama", "demo-gpt2"}) {
+            ModelEntry e;
+            e.path = e.name = QLatin1String(name);
+            e.source = QStringLiteral("demo");
+            demo.push_back(e);
+        }
+    } else if (dir.isEmpty()) {
+        return false;
+    }
     for (const char* name : {"demo-llama", "demo-gpt2"}) {
+        if (m_backend->isRemote()) break;
         const QString path = dir + QLatin1Char('/') + QLatin1String(name);
         if (QFileInfo(path + QStringLiteral("/config.json")).isFile()) {
             ModelEntry e;
@@ -592,9 +674,16 @@ bool MainWindow::runDemoJob() {
     }
     const auto spec = demoJobSpec(demo);
     if (spec.models.empty()) return false;
+    m_demoPending = true; // a server names the job later
     auto id = submitJob(spec);
-    if (!id) return false;
-    m_demoJob = QString::fromStdString(*id);
+    if (!id) {
+        if (m_backend->isRemote()) {
+            m_banner->showMessage(MessageBanner::Kind::Error,
+                                  tr("The demo job was not queued: %1").arg(QString::fromStdString(id.error().message)));
+        }
+        return false;
+    }
+    if (!id->empty()) m_demoJob = QString::fromStdString(*id);
     m_banner->showMessage(MessageBanner::Kind::Info,
                           tr("Welcome: the two bundled demo models are explaining the sample prompt — results appear "
                              "method by method. Hover a token to see what it drew on; start your own job on the New "
@@ -603,13 +692,100 @@ bool MainWindow::runDemoJob() {
 }
 
 bool MainWindow::openLatestJob() {
-    if (!m_queue || !m_queue->store()) return false;
-    auto list = m_queue->store()->listJobs(false);
-    if (!list) return false;
-    for (auto it = list->rbegin(); it != list->rend(); ++it) {
-        if (it->status == jobs::JobStatus::Completed) return openJob(QString::fromStdString(it->id));
+    if (!m_backend) return false;
+    const jobs::JobRecord* latest = nullptr;
+    const auto list = m_backend->listJobs();
+    for (const auto& j : list) {
+        if (j.status == jobs::JobStatus::Completed && (!latest || j.seq > latest->seq)) latest = &j;
     }
-    return false;
+    return latest && openJob(QString::fromStdString(latest->id));
+}
+
+// ---------------------------------------------------------------- backend
+
+RemoteBackend* MainWindow::useRemoteBackend(const server::Endpoint& endpoint) {
+    auto* remote = new RemoteBackend(endpoint, this);
+    setBackend(remote);
+    if (m_remote) m_remote->deleteLater();
+    m_remote = remote;
+    m_shownJob.clear();
+    m_jobProgress->hide();
+    m_jobStatus->hide();
+    statusBar()->showMessage(tr("Jobs now run on %1").arg(remote->description()), 6000);
+    return remote;
+}
+
+void MainWindow::useLocalBackend() {
+    if (!m_local) return;
+    if (m_backend != m_local) {
+        setBackend(m_local);
+        m_shownJob.clear();
+        m_jobProgress->hide();
+        m_jobStatus->hide();
+        statusBar()->showMessage(tr("Jobs now run on this computer"), 6000);
+    }
+    if (m_remote) m_remote->deleteLater();
+    m_remote = nullptr;
+}
+
+void MainWindow::applyBackendSettings() {
+    const BackendSettings b = BackendSettings::load();
+    if (!b.remote) {
+        useLocalBackend();
+        return;
+    }
+    auto ep = parseServerUrl(b.url, b.token);
+    if (!ep) {
+        m_banner->showMessage(MessageBanner::Kind::Error,
+                              tr("The server in Settings cannot be used (%1); jobs run on this computer.")
+                                  .arg(QString::fromStdString(ep.error().message)));
+        useLocalBackend();
+        return;
+    }
+    useRemoteBackend(*ep);
+}
+
+void MainWindow::settingsDialog() {
+    SettingsDialog dialog(BackendSettings::load(), this);
+    if (dialog.exec() != QDialog::Accepted) return;
+    const BackendSettings chosen = dialog.settings();
+    const BackendSettings before = BackendSettings::load();
+    chosen.save();
+    const bool same = chosen == before && (chosen.remote ? m_remote != nullptr : m_backend == m_local);
+    if (!same) applyBackendSettings();
+}
+
+void MainWindow::backendConnectionChanged() {
+    if (!m_backend) return;
+    using C = JobBackend::Connection;
+    auto* remote = qobject_cast<RemoteBackend*>(m_backend);
+    if (!remote) return;
+    if (remote->connection() == C::WrongToken) {
+        m_banner->showMessage(MessageBanner::Kind::Error,
+                              tr("The server at %1 refused the token (HTTP 401 Unauthorized). Set the token the server "
+                                 "was started with (its --token-file) in File → Settings….")
+                                  .arg(endpointText(remote->endpoint())));
+        m_wrongTokenShown = true;
+    } else if (remote->connection() == C::Connected && m_wrongTokenShown) {
+        m_wrongTokenShown = false;
+        m_banner->dismiss();
+    }
+}
+
+void MainWindow::updateBackendActions() {
+    if (!m_backend) return;
+    const bool import = m_backend->supports(JobBackend::Feature::Import);
+    if (QAction* a = action(QStringLiteral("importJob"))) {
+        a->setEnabled(import);
+        a->setToolTip(import ? tr("Add an exported job (or any result JSON) to the job list")
+                             : m_backend->unsupportedReason(JobBackend::Feature::Import));
+    }
+    const bool rerun = m_backend->supports(JobBackend::Feature::Rerun);
+    if (QAction* a = action(QStringLiteral("rerunJob"))) {
+        a->setEnabled(rerun);
+        a->setToolTip(rerun ? tr("Run again the failed, cancelled or interrupted pairs of the shown job")
+                            : m_backend->unsupportedReason(JobBackend::Feature::Rerun));
+    }
 }
 
 // ------------------------------------------------------------------- files

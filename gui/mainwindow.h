@@ -1,6 +1,7 @@
 #pragma once
 // The main window: a message banner over three pages (New job, Jobs,
-// Dashboard). With a job queue attached (setJobQueue) the New job page
+// Dashboard). With a job backend attached (setJobQueue for this computer's
+// queue, useRemoteBackend for a job API server) the New job page
 // submits jobs, the Jobs page lists them, and the dashboard follows the job
 // it shows: staged results appear as each (model, method) pair finishes, a
 // progress bar with the ETA runs in the status bar, and the follow-up box
@@ -24,12 +25,20 @@ class QTimer;
 
 namespace tokenlens::jobs {
 class JobQueue;
+struct BatchSubmission;
+}
+namespace tokenlens::server {
+struct Endpoint;
 }
 
 namespace tokenlens::gui {
 
+class ConnectionIndicator;
 class Dashboard;
+class JobBackend;
 class JobsPage;
+class LocalBackend;
+class RemoteBackend;
 class NewJobPage;
 class MessageBanner;
 struct LoadedFile;
@@ -57,6 +66,19 @@ public:
     // the New job and Jobs pages in.
     void setJobQueue(jobs::JobQueue* queue);
     jobs::JobQueue* jobQueue() const { return m_queue; }
+    // Where jobs run: the local queue's backend (setJobQueue) or a server's
+    // (useRemoteBackend). The pages, the dashboard and the Job menu work
+    // through it; switching rebuilds the New job and Jobs pages.
+    JobBackend* backend() const { return m_backend; }
+    void setBackend(JobBackend* backend);
+    // Runs the jobs on a `tokenlens-cli serve` server (the window owns the
+    // backend); back to this computer's queue with useLocalBackend().
+    RemoteBackend* useRemoteBackend(const server::Endpoint& endpoint);
+    void useLocalBackend();
+    // Applies the Settings dialog's choice (BackendSettings in QSettings).
+    void applyBackendSettings();
+    void settingsDialog();
+    ConnectionIndicator* connectionIndicator() const { return m_connection; }
     NewJobPage* newJobPage() const { return m_newJob; }
     JobsPage* jobsPage() const { return m_jobsPage; }
     // Submits a job and follows it on the dashboard; the id, or a message.
@@ -113,6 +135,9 @@ private:
     void jobProgress(const QString& id, int permille, double eta);
     void jobFinished(const QString& id);
     void submitBatch(const QString& jsonl, const QString& path, const jobs::JobSpec& defaults);
+    void batchSubmitted(const QString& path, const jobs::BatchSubmission& sub);
+    void backendConnectionChanged();
+    void updateBackendActions();
     void followUp(const QString& text, int modelIndex);
     void rerunShown(const QString& targetFn, const QString& reduction);
     QAction* addAction(QMenu* menu, const QString& name, const QString& text, const QKeySequence& key,
@@ -129,6 +154,14 @@ private:
     std::vector<QAction*> m_dashboardActions;
     Theme m_theme = Theme::System;
     jobs::JobQueue* m_queue = nullptr;
+    JobBackend* m_backend = nullptr;
+    LocalBackend* m_local = nullptr;
+    RemoteBackend* m_remote = nullptr; // owned; the current backend or null
+    ConnectionIndicator* m_connection = nullptr;
+    QMenu* m_jobMenu = nullptr;
+    bool m_wrongTokenShown = false;
+    bool m_wrongTokenShown = false;
+    bool m_demoPending = false;
     NewJobPage* m_newJob = nullptr;
     JobsPage* m_jobsPage = nullptr;
     QString m_shownJob;

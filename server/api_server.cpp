@@ -978,6 +978,7 @@ json ApiServer::statusJson(const jobs::JobRecord& rec) {
     j["finished_at"] = rec.finishedAt;
     j["models"] = modelIds(rec.spec);
     j["methods"] = rec.spec.methods;
+    j["input"] = rec.spec.input;
     j["parent_job"] = rec.spec.parentJob ? json(*rec.spec.parentJob) : json(nullptr);
     j["priority"] = rec.spec.priority;
     json pairs = json::array();
@@ -1060,6 +1061,7 @@ ApiServer::Reply ApiServer::listJobs(int64_t offset, int64_t limit) {
                         {"finished_at", rec.finishedAt},
                         {"models", modelIds(rec.spec)},
                         {"methods", rec.spec.methods},
+                        {"input", rec.spec.input},
                         {"parent_job", rec.spec.parentJob ? json(*rec.spec.parentJob) : json(nullptr)}});
     }
     return Reply::ofJson(200, {{"total", total}, {"offset", offset}, {"limit", limit}, {"jobs", std::move(list)}});

@@ -1,6 +1,6 @@
 #include "job_list_model.h"
 
-#include "jobs/job_queue.h"
+#include "backend/local_backend.h"
 #include "viewmodel/palette.h"
 
 #include <QColor>
@@ -59,13 +59,19 @@ double jobSeconds(const jobs::JobRecord& j) {
 
 } // namespace
 
-JobListModel::JobListModel(jobs::JobQueue* queue, QObject* parent) : QAbstractTableModel(parent), m_queue(queue) {
+JobListModel::JobListModel(jobs::JobQueue* queue, QObject* parent)
+    : JobListModel(queue ? new LocalBackend(queue) : static_cast<JobBackend*>(nullptr), parent) {
+    if (m_backend) m_backend->setParent(this);
+}
+
+JobListModel::JobListModel(JobBackend* backend, QObject* parent) : QAbstractTableModel(parent), m_backend(backend) {
     m_fade.setInterval(50);
     connect(&m_fade, &QTimer::timeout, this, &JobListModel::tickHighlights);
-    if (m_queue) {
+    if (m_backend) {
         auto refresh = [this](const QString& id) { refreshJob(id); };
-        connect(m_queue, &jobs::JobQueue::jobAvailable, this, refresh);
-        connect(m_queue, &jobs::JobQueue::jobStatusAvailable, this,
+        connect(m_backend, &JobBackend::jobAvailable, this, refresh);
+        connect(m_backend, &JobBackend::jobsResynced, this, &JobListModel::reload);
+        connect(m_backend, &JobBackend::jobStatusAvailable, this,
                 [this](const QString& id, jobs::JobStatus s) {
                     refreshJob(id);
                     // Emitted once per transition: a job that has just finished.
@@ -74,10 +80,10 @@ JobListModel::JobListModel(jobs::JobQueue* queue, QObject* parent) : QAbstractTa
                         if (!m_fade.isActive()) m_fade.start();
                     }
                 });
-        connect(m_queue, &jobs::JobQueue::pairStatusAvailable, this,
+        connect(m_backend, &JobBackend::pairStatusAvailable, this,
                 [this](const QString& id, int, const QString&, jobs::JobStatus) { refreshJob(id); });
-        connect(m_queue, &jobs::JobQueue::progressAvailable, this, &JobListModel::setProgress);
-        connect(m_queue, &jobs::JobQueue::jobRemoved, this, refresh);
+        connect(m_backend, &JobBackend::progressAvailable, this, &JobListModel::setProgress);
+        connect(m_backend, &JobBackend::jobRemoved, this, refresh);
     }
     reload();
 }
@@ -86,11 +92,11 @@ JobListModel::Row JobListModel::snapshot(const jobs::JobRecord& r) const {
     Row row;
     row.job = r;
     for (auto& p : row.job.pairs) p.result.reset(); // the table never needs the matrices
-    if (m_queue) {
-        row.permille = m_queue->progress(r.id);
-        row.eta = m_queue->etaSeconds(r.id);
+    if (m_backend) {
+        row.permille = m_backend->progress(r.id);
+        row.eta = m_backend->etaSeconds(r.id);
     }
-    if (jobs::isFinal(r.status) || !m_queue) {
+    if (jobs::isFinal(r.status) || !m_backend) {
         int done = 0;
         for (const auto& p : r.pairs) done += jobs::isFinal(p.status) ? 1 : 0;
         row.permille = r.pairs.empty() ? 1000 : static_cast<int>(1000LL * done / static_cast<int>(r.pairs.size()));
@@ -102,19 +108,8 @@ JobListModel::Row JobListModel::snapshot(const jobs::JobRecord& r) const {
 
 void JobListModel::reload() {
     std::vector<Row> rows;
-    // This session's jobs come from the queue (fresher); the others from the
-    // store's list, which carries no results (a long history opens fast).
-    const std::vector<std::string> session = m_queue ? m_queue->jobIds() : std::vector<std::string>{};
-    const std::set<std::string> live(session.begin(), session.end());
-    if (m_queue && m_queue->store()) {
-        if (auto list = m_queue->store()->listJobs(false)) {
-            for (const auto& j : *list) {
-                if (!live.count(j.id)) rows.push_back(snapshot(j));
-            }
-        }
-    }
-    for (const auto& id : session) {
-        if (auto rec = m_queue->job(id)) rows.push_back(snapshot(*rec));
+    if (m_backend) {
+        for (const auto& j : m_backend->listJobs()) rows.push_back(snapshot(j));
     }
     std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
         if (a.job.seq != b.job.seq) return a.job.seq > b.job.seq;
@@ -145,7 +140,7 @@ const jobs::JobRecord* JobListModel::record(int row) const {
 
 void JobListModel::refreshJob(const QString& id) {
     const int row = rowOf(id);
-    std::optional<jobs::JobRecord> rec = m_queue ? m_queue->job(id.toStdString()) : std::nullopt;
+    std::optional<jobs::JobRecord> rec = m_backend ? m_backend->job(id.toStdString()) : std::nullopt;
     if (!rec) {
         if (row >= 0) {
             beginRemoveRows({}, row, row);

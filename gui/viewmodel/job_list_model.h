@@ -23,6 +23,8 @@ class JobQueue;
 
 namespace tokenlens::gui {
 
+class JobBackend;
+
 class JobListModel : public QAbstractTableModel {
     Q_OBJECT
 public:
@@ -36,7 +38,9 @@ public:
         ParentRole,                // QString parent job id ("" when none)
     };
 
-    // `queue` may be null (then only reload() fills the model).
+    // `backend` may be null (then the model stays empty).
+    explicit JobListModel(JobBackend* backend, QObject* parent = nullptr);
+    // On a local queue (through a LocalBackend of its own).
     explicit JobListModel(jobs::JobQueue* queue, QObject* parent = nullptr);
 
     int rowCount(const QModelIndex& parent = {}) const override;
@@ -44,7 +48,7 @@ public:
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
-    // Re-reads every job from the store (and the queue).
+    // Re-reads every job from the backend (the store and the queue, or the server).
     void reload();
     // Re-reads one job (adds, updates or removes its row).
     void refreshJob(const QString& id);
@@ -65,7 +69,7 @@ private:
     void tickHighlights();
     QString statusText(const Row& row) const;
 
-    jobs::JobQueue* m_queue;
+    JobBackend* m_backend;
     std::vector<Row> m_rows; // newest first
     std::map<QString, QElapsedTimer> m_highlight;
     QTimer m_fade;

@@ -1,6 +1,6 @@
 #include "jobs_page.h"
 
-#include "jobs/job_queue.h"
+#include "backend/job_backend.h"
 #include "viewmodel/job_list_model.h"
 
 #include <QApplication>
@@ -54,8 +54,8 @@ public:
 
 } // namespace
 
-JobsPage::JobsPage(jobs::JobQueue* queue, QWidget* parent) : QWidget(parent), m_queue(queue) {
-    m_model = new JobListModel(queue, this);
+JobsPage::JobsPage(JobBackend* backend, QWidget* parent) : QWidget(parent), m_backend(backend) {
+    m_model = new JobListModel(backend, this);
     m_runningFilter = new JobFilterModel(false, this);
     m_runningFilter->setSourceModel(m_model);
     m_finishedFilter = new JobFilterModel(true, this);
@@ -89,6 +89,9 @@ JobsPage::JobsPage(jobs::JobQueue* queue, QWidget* parent) : QWidget(parent), m_
     m_rerun = button(tr("&Re-run"), tr("Run again what did not complete (failed, cancelled or interrupted pairs)"));
     m_export = button(tr("E&xport…"), tr("Save the selected job as result JSON (it can be imported again)"));
     m_delete = button(tr("&Delete"), tr("Delete the selected jobs and their results from the store"));
+    if (backend && !backend->supports(JobBackend::Feature::Rerun)) {
+        m_rerun->setToolTip(backend->unsupportedReason(JobBackend::Feature::Rerun));
+    }
     lay->addLayout(bar);
 
     auto* split = new QSplitter(Qt::Vertical, this);
@@ -225,13 +228,13 @@ void JobsPage::updateButtons() {
     m_open->setEnabled(ids.size() == 1);
     m_export->setEnabled(ids.size() == 1);
     m_cancel->setEnabled(anyRunning);
-    m_rerun->setEnabled(anyRerunnable);
+    m_rerun->setEnabled(anyRerunnable && m_backend && m_backend->supports(JobBackend::Feature::Rerun));
     m_delete->setEnabled(!ids.isEmpty());
 }
 
 void JobsPage::cancelJobs(const QStringList& ids) {
     int n = 0;
-    for (const QString& id : ids) n += m_queue->cancelJob(id.toStdString()) ? 1 : 0;
+    for (const QString& id : ids) n += m_backend->cancelJob(id.toStdString()) ? 1 : 0;
     emit statusMessage(n ? tr("Cancelling %n job(s)…", nullptr, n) : tr("Nothing to cancel."), 4000);
 }
 
@@ -239,7 +242,7 @@ void JobsPage::rerunJobs(const QStringList& ids) {
     int n = 0;
     QStringList errors;
     for (const QString& id : ids) {
-        auto r = m_queue->rerun(id.toStdString());
+        auto r = m_backend->rerun(id.toStdString());
         if (!r) errors << QString::fromStdString(r.error().message);
         else if (*r) ++n;
     }
@@ -257,7 +260,7 @@ void JobsPage::deleteJobs(const QStringList& ids, bool confirm) {
     }
     QStringList errors;
     for (const QString& id : ids) {
-        if (auto r = m_queue->remove(id.toStdString()); !r) errors << QString::fromStdString(r.error().message);
+        if (auto r = m_backend->remove(id.toStdString()); !r) errors << QString::fromStdString(r.error().message);
         m_model->refreshJob(id);
     }
     if (!errors.isEmpty()) emit statusMessage(tr("Delete failed: %1").arg(errors.join(QStringLiteral("; "))), 8000);
@@ -265,7 +268,7 @@ void JobsPage::deleteJobs(const QStringList& ids, bool confirm) {
 }
 
 void JobsPage::exportJob(const QString& id) {
-    auto j = m_queue->exportJob(id.toStdString());
+    auto j = m_backend->exportJob(id.toStdString());
     if (!j) {
         emit statusMessage(tr("Export failed: %1").arg(QString::fromStdString(j.error().message)), 8000);
         return;

@@ -14,11 +14,9 @@ class QLineEdit;
 class QPushButton;
 class QTableView;
 
-namespace tokenlens::jobs {
-class JobQueue;
-}
-
 namespace tokenlens::gui {
+
+class JobBackend;
 
 class JobFilterModel;
 class JobListModel;
@@ -26,7 +24,7 @@ class JobListModel;
 class JobsPage : public QWidget {
     Q_OBJECT
 public:
-    explicit JobsPage(jobs::JobQueue* queue, QWidget* parent = nullptr);
+    explicit JobsPage(JobBackend* backend, QWidget* parent = nullptr);
 
     JobListModel* model() const { return m_model; }
     QTableView* runningView() const { return m_running; }
@@ -54,7 +52,7 @@ private:
     QTableView* makeView(JobFilterModel* filter);
     void updateButtons();
 
-    jobs::JobQueue* m_queue;
+    JobBackend* m_backend;
     JobListModel* m_model;
     JobFilterModel* m_runningFilter;
     JobFilterModel* m_finishedFilter;

@@ -59,6 +59,7 @@ enum ModelColumn { ColName, ColArch, ColParams, ColDtype, ColSize, ColSource, Co
 QString sourceLabel(const QString& s) {
     if (s == u"demo") return QObject::tr("bundled demo");
     if (s == u"hf-cache") return QObject::tr("Hugging Face cache");
+    if (s == u"server") return QObject::tr("on the server");
     return QObject::tr("added folder");
 }
 
@@ -147,7 +148,7 @@ QWidget* NewJobPage::buildModels() {
     m_modelInfo->setTextInteractionFlags(Qt::TextSelectableByMouse);
     lay->addWidget(m_modelInfo);
     auto* row = new QHBoxLayout;
-    auto* add = new QPushButton(tr("Add &Folder…"), box);
+    auto* add = m_addFolder = new QPushButton(tr("Add &Folder…"), box);
     add->setToolTip(tr("A model folder (config.json, *.safetensors, tokenizer.json) or a folder of them"));
     auto* refresh = new QPushButton(tr("Re&fresh"), box);
     refresh->setToolTip(tr("Look for models again (demo models, added folders, the Hugging Face cache)"));
@@ -194,11 +195,39 @@ void NewJobPage::addModelFolder(const QString& path) {
     refreshModels();
 }
 
+void NewJobPage::setModelSource(std::function<Result<std::vector<ModelEntry>>()> source, const QString& addFolderReason) {
+    m_modelSource = std::move(source);
+    m_addFolder->setEnabled(!m_modelSource);
+    m_addFolder->setToolTip(addFolderReason);
+    refreshModels();
+}
+
 void NewJobPage::refreshModels() {
     const quint64 serial = ++m_discoverSerial;
     m_discovering = true;
     m_modelInfo->setText(tr("Looking for models…"));
     QPointer<NewJobPage> self(this);
+    if (m_modelSource) {
+        auto source = m_modelSource;
+        QThreadPool::globalInstance()->start([self, serial, source] {
+            auto found = std::make_shared<Result<std::vector<ModelEntry>>>(source());
+            QMetaObject::invokeMethod(
+                qApp,
+                [self, serial, found] {
+                    if (!self || serial != self->m_discoverSerial) return;
+                    self->m_discovering = false;
+                    if (!*found) {
+                        self->setModels({});
+                        self->m_modelInfo->setText(tr("The server's models could not be listed: %1")
+                                                       .arg(QString::fromStdString(found->error().message)));
+                        return;
+                    }
+                    self->setModels(std::move(found->value()));
+                },
+                Qt::QueuedConnection);
+        });
+        return;
+    }
     const QStringList folders = m_addedFolders;
     QThreadPool::globalInstance()->start([self, serial, folders] {
         auto found = std::make_shared<std::vector<ModelEntry>>(discoverModels(folders));
@@ -274,7 +303,7 @@ QStringList NewJobPage::checkedModels() const {
 }
 
 void NewJobPage::setModelChecked(const QString& path, bool on) {
-    const QString abs = QDir(path).absolutePath();
+    const QString abs = m_modelSource ? path : QDir(path).absolutePath(); // a server's models go by id
     for (int i = 0; i < m_modelList->topLevelItemCount(); ++i) {
         auto* item = m_modelList->topLevelItem(i);
         if (item->data(ColName, kPathRole).toString() == abs && (item->flags() & Qt::ItemIsUserCheckable)) {
@@ -531,6 +560,10 @@ void NewJobPage::tokenize() {
     }
     if (model.isEmpty()) {
         showTokens(serial, {}, tr("Tick a model to see the prompt's tokens."), {}, {}, 0, 0);
+        return;
+    }
+    if (m_modelSource) {
+        showTokens(serial, {}, tr("The server tokenizes the prompt (no preview in remote mode)."), {}, {}, 0, 0);
         return;
     }
     const std::string text = prompt().toStdString();

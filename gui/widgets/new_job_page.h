@@ -13,6 +13,7 @@
 
 #include <QWidget>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,6 +53,11 @@ public:
     const std::vector<ModelEntry>& models() const { return m_models; }
     bool discovering() const { return m_discovering; }
     void addModelFolder(const QString& path);
+    // Lists the models from `source` (run on a worker thread) instead of
+    // looking on this computer: a server's catalog in remote mode. Adding
+    // folders is then off (`addFolderReason` says why) and the prompt is not
+    // tokenized here (the server's tokenizers decide).
+    void setModelSource(std::function<Result<std::vector<ModelEntry>>()> source, const QString& addFolderReason);
 
     // Checked models (folders) and methods (ids).
     QStringList checkedModels() const;
@@ -114,6 +120,8 @@ private:
     bool m_discovering = false;
     quint64 m_discoverSerial = 0;
     QStringList m_addedFolders;
+    std::function<Result<std::vector<ModelEntry>>()> m_modelSource;
+    QPushButton* m_addFolder = nullptr;
 
     QTreeWidget* m_modelList;
     QLabel* m_modelInfo;

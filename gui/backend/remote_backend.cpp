@@ -1,0 +1,812 @@
+#include "backend/remote_backend.h"
+
+#include "jobs/batch.h"
+#include "result/result_json.h"
+
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QPointer>
+#include <QThread>
+#include <QUrl>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <cstdint>
+#include <set>
+#include <type_traits>
+
+namespace tokenlens::gui {
+
+using nlohmann::json;
+using jobs::JobStatus;
+
+namespace {
+
+std::string str(const json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::optional<std::string> optStr(const json& j, const char* key) {
+    auto it = j.find(key);
+    if (it != j.end() && it->is_string()) return it->get<std::string>();
+    return std::nullopt;
+}
+
+JobStatus statusOf(const json& j, const char* key, JobStatus fallback) {
+    auto s = jobs::statusFromName(str(j, key));
+    return s ? *s : fallback;
+}
+
+std::vector<std::string> strings(const json& j, const char* key) {
+    std::vector<std::string> out;
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_array()) return out;
+    for (const auto& v : *it) {
+        if (v.is_string()) out.push_back(v.get<std::string>());
+    }
+    return out;
+}
+
+template <class T>
+T num(const json& j, const char* key, T fallback) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number()) return fallback;
+    if constexpr (std::is_integral_v<T>) {
+        if (!it->is_number_integer()) return fallback;
+    }
+    return it->get<T>();
+}
+
+bool flag(const json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
+int permilleOf(const json& j) {
+    auto it = j.find("progress");
+    if (it == j.end() || !it->is_number()) return 0;
+    return std::clamp(static_cast<int>(it->get<double>() * 1000.0 + 0.5), 0, 1000);
+}
+
+double etaOf(const json& j) {
+    auto it = j.find("eta_seconds");
+    return it != j.end() && it->is_number() ? it->get<double>() : -1.0;
+}
+
+std::string nowIso() {
+    return QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs).toStdString();
+}
+
+} // namespace
+
+// ------------------------------------------------------------------ address
+
+Result<server::Endpoint> parseServerUrl(const QString& url, const QString& token) {
+    QString text = url.trimmed();
+    if (text.isEmpty()) return makeError(ErrorCode::InvalidArgument, "the server URL is empty");
+    if (!text.contains(QStringLiteral("://"))) text = QStringLiteral("http://") + text;
+    const QUrl u(text, QUrl::StrictMode);
+    if (!u.isValid() || u.host().isEmpty()) {
+        return makeError(ErrorCode::InvalidArgument, "the server URL '" + url.toStdString() + "' is not an address like http://host:8765");
+    }
+    if (u.scheme() == u"https") {
+        return makeError(ErrorCode::InvalidArgument,
+                         "the server speaks plain HTTP (no TLS): use http:// through an SSH tunnel or a TLS proxy");
+    }
+    if (u.scheme() != u"http") {
+        return makeError(ErrorCode::InvalidArgument, "the server URL must start with http:// (not " + u.scheme().toStdString() + "://)");
+    }
+    if (!u.path().isEmpty() && u.path() != u"/") {
+        return makeError(ErrorCode::InvalidArgument, "the server URL takes no path (" + u.path().toStdString() + ")");
+    }
+    const QString tok = token.trimmed();
+    for (QChar c : tok) {
+        if (c.isSpace() || c.unicode() < 0x21 || c.unicode() > 0x7e) {
+            return makeError(ErrorCode::InvalidArgument, "the token must be printable ASCII without spaces");
+        }
+    }
+    server::Endpoint ep;
+    ep.host = u.host().toStdString();
+    ep.port = static_cast<uint16_t>(u.port(8765));
+    ep.token = tok.toStdString();
+    return ep;
+}
+
+QString endpointText(const server::Endpoint& ep) {
+    const QString host = QString::fromStdString(ep.host);
+    return QStringLiteral("http://%1:%2").arg(host.contains(QLatin1Char(':')) ? QLatin1Char('[') + host + QLatin1Char(']') : host).arg(ep.port);
+}
+
+// ------------------------------------------------------------ event thread
+
+struct RemoteBackend::EventShared {
+    std::mutex mutex;
+    std::condition_variable wake;
+    bool stop = false;
+    bool kick = false; // reconnect now
+};
+
+namespace {
+
+// Sleeps up to `ms` or until stopped or kicked; false when stopped.
+template <class Shared>
+bool pause(Shared& sh, int ms) {
+    std::unique_lock<std::mutex> lock(sh.mutex);
+    sh.wake.wait_for(lock, std::chrono::milliseconds(ms), [&] { return sh.stop || sh.kick; });
+    sh.kick = false;
+    return !sh.stop;
+}
+
+} // namespace
+
+void RemoteBackend::startEvents() {
+    m_events = std::make_shared<EventShared>();
+    auto sh = m_events;
+    const server::Endpoint ep = m_endpoint;
+    const int first = m_firstRetryMs, most = m_maxRetryMs;
+    QPointer<RemoteBackend> self(this);
+    auto post = [self](std::function<void(RemoteBackend&)> f) {
+        QMetaObject::invokeMethod(
+            qApp, [self, f = std::move(f)] {
+                if (self) f(*self);
+            },
+            Qt::QueuedConnection);
+    };
+    m_eventThread = std::thread([sh, ep, first, most, post] {
+        bool wasConnected = false;
+        int delay = first;
+        for (;;) {
+            {
+                std::lock_guard<std::mutex> lock(sh->mutex);
+                if (sh->stop) return;
+            }
+            server::EventStream stream(ep, std::chrono::seconds(3));
+            const Status opened = stream.open("/api/ws/jobs");
+            if (!opened) {
+                const int http = stream.httpStatus();
+                const QString msg = QString::fromStdString(opened.error().message);
+                if (http == 401) {
+                    post([msg](RemoteBackend& b) { b.onConnection(Connection::WrongToken, msg, -1); });
+                    // Not retried: the token will not change by itself.
+                    std::unique_lock<std::mutex> lock(sh->mutex);
+                    sh->wake.wait(lock, [&] { return sh->stop || sh->kick; });
+                    sh->kick = false;
+                    if (sh->stop) return;
+                    delay = first;
+                    continue;
+                }
+                const Connection c = wasConnected ? Connection::Reconnecting : Connection::Unreachable;
+                post([c, msg, delay](RemoteBackend& b) { b.onConnection(c, msg, delay); });
+                if (!pause(*sh, delay)) return;
+                delay = std::min(most, delay * 2);
+                continue;
+            }
+            wasConnected = true;
+            delay = first;
+            post([](RemoteBackend& b) { b.onConnection(Connection::Connected, {}, -1); });
+            for (;;) {
+                {
+                    std::lock_guard<std::mutex> lock(sh->mutex);
+                    if (sh->stop) {
+                        stream.close();
+                        return;
+                    }
+                    if (sh->kick) break;
+                }
+                auto ev = stream.next(std::chrono::milliseconds(200));
+                if (ev) {
+                    post([e = std::move(*ev)](RemoteBackend& b) { b.onEvent(e); });
+                } else if (stream.closed()) {
+                    break;
+                }
+            }
+            stream.close();
+            post([delay](RemoteBackend& b) {
+                b.onConnection(Connection::Reconnecting, tr("the connection to the server was lost"), delay);
+            });
+            if (!pause(*sh, delay)) return;
+        }
+    });
+}
+
+void RemoteBackend::stopEvents() {
+    if (!m_events) return;
+    {
+        std::lock_guard<std::mutex> lock(m_events->mutex);
+        m_events->stop = true;
+    }
+    m_events->wake.notify_all();
+    if (m_eventThread.joinable()) m_eventThread.join();
+    m_events.reset();
+}
+
+void RemoteBackend::reconnectNow() {
+    if (!m_events) return;
+    {
+        std::lock_guard<std::mutex> lock(m_events->mutex);
+        m_events->kick = true;
+    }
+    m_events->wake.notify_all();
+}
+
+void RemoteBackend::setRetryDelays(int firstMs, int maxMs) {
+    stopEvents();
+    m_firstRetryMs = std::max(50, firstMs);
+    m_maxRetryMs = std::max(m_firstRetryMs, maxMs);
+    startEvents();
+}
+
+int RemoteBackend::retryInMs() const {
+    if (m_retryMs < 0) return -1;
+    return std::max<int>(0, m_retryMs - static_cast<int>(m_retryClock.elapsed()));
+}
+
+void RemoteBackend::onConnection(Connection c, const QString& message, int retryMs) {
+    const bool back = c == Connection::Connected && m_conn != Connection::Connected;
+    m_conn = c;
+    m_connMessage = message;
+    m_retryMs = retryMs;
+    m_retryClock.start();
+    emit connectionChanged();
+    if (back) resync();
+}
+
+// ------------------------------------------------------------------- setup
+
+RemoteBackend::RemoteBackend(server::Endpoint endpoint, QObject* parent)
+    : JobBackend(parent), m_endpoint(std::move(endpoint)), m_thread(new QThread), m_worker(new QObject),
+      m_client(std::make_shared<std::unique_ptr<server::ApiClient>>()) {
+    m_thread->setObjectName(QStringLiteral("tokenlens-api-client"));
+    m_worker->moveToThread(m_thread);
+    m_thread->start();
+    m_connMessage = tr("connecting to %1").arg(endpointText(m_endpoint));
+    startEvents();
+}
+
+RemoteBackend::~RemoteBackend() {
+    stopEvents();
+    m_thread->quit();
+    m_thread->wait(); // a request in progress ends within the client's timeout
+    delete m_worker;
+    delete m_thread;
+}
+
+QString RemoteBackend::description() const { return tr("the server at %1").arg(endpointText(m_endpoint)); }
+
+bool RemoteBackend::supports(Feature f) const { return f == Feature::Export; }
+
+QString RemoteBackend::unsupportedReason(Feature f) const {
+    switch (f) {
+    case Feature::Rerun:
+        return tr("Not available in remote mode: the job API cannot re-run a job's pairs; submit it again from the "
+                  "New job page.");
+    case Feature::Import:
+        return tr("Not available in remote mode: the job API cannot import job files; switch to the local backend "
+                  "(Settings) to import.");
+    case Feature::AddModelFolder:
+        return tr("In remote mode the server's models are listed (GET /api/models); folders are configured on the "
+                  "server (tokenlens-cli serve --model-folder).");
+    case Feature::Export: return {};
+    }
+    return {};
+}
+
+void RemoteBackend::call(Work work, Answer answer) {
+    QPointer<RemoteBackend> self(this);
+    auto client = m_client;
+    const server::Endpoint ep = m_endpoint;
+    QMetaObject::invokeMethod(
+        m_worker,
+        [self, client, ep, work = std::move(work), answer = std::move(answer)] {
+            if (!*client) *client = std::make_unique<server::ApiClient>(ep, std::chrono::seconds(15));
+            auto r = std::make_shared<server::HttpResponse>(work(**client));
+            QMetaObject::invokeMethod(
+                qApp, [self, answer, r] {
+                    if (self) answer(*r);
+                },
+                Qt::QueuedConnection);
+        },
+        Qt::QueuedConnection);
+}
+
+QString RemoteBackend::httpMessage(const server::HttpResponse& r) const {
+    if (!r.ok()) return tr("%1 cannot be reached (%2)").arg(endpointText(m_endpoint), QString::fromStdString(r.error));
+    if (r.status == 401) {
+        return tr("the server refused the token (HTTP 401): check the token in Settings → Backend");
+    }
+    QString msg = QString::fromStdString(r.message());
+    const json j = r.json();
+    const std::string field = j.is_object() ? str(j, "field") : std::string();
+    if (!field.empty() && !msg.contains(QString::fromStdString(field))) msg = QString::fromStdString(field) + QStringLiteral(": ") + msg;
+    return msg;
+}
+
+// ----------------------------------------------------------------- static
+
+Result<std::vector<ModelEntry>> RemoteBackend::fetchModels(const server::Endpoint& ep) {
+    server::ApiClient client(ep, std::chrono::seconds(10));
+    auto r = client.get("/api/models");
+    if (!r.ok()) return makeError(ErrorCode::Unreadable, "cannot reach " + endpointText(ep).toStdString() + ": " + r.error);
+    if (r.status == 401) return makeError(ErrorCode::InvalidArgument, "the server refused the token (HTTP 401)");
+    if (r.status != 200) return makeError(ErrorCode::InvalidArgument, "GET /api/models: " + r.message());
+    const json j = r.json();
+    std::vector<ModelEntry> out;
+    if (!j.is_object() || !j.contains("models") || !j["models"].is_array()) {
+        return makeError(ErrorCode::Corrupt, "GET /api/models: the answer has no 'models' list");
+    }
+    for (const auto& m : j["models"]) {
+        if (!m.is_object() || str(m, "id").empty()) continue;
+        ModelEntry e;
+        e.name = QString::fromStdString(str(m, "id"));
+        e.path = e.name; // a job names the server's models by id
+        e.source = str(m, "source") == "demo" ? QStringLiteral("demo") : QStringLiteral("server");
+        e.architecture = QString::fromStdString(str(m, "architecture"));
+        e.dtype = QString::fromStdString(str(m, "dtype"));
+        e.parameters = num<qint64>(m, "parameters", 0);
+        e.bytes = num<qint64>(m, "bytes", 0);
+        e.maxPositions = num<qint64>(m, "max_positions", 0);
+        if (m.contains("usable") && !flag(m, "usable")) {
+            const std::string err = str(m, "error");
+            e.error = QString::fromStdString(err.empty() ? "the server cannot use this model" : err);
+        }
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+QString RemoteBackend::testConnection(const server::Endpoint& ep) {
+    server::ApiClient client(ep, std::chrono::seconds(5));
+    auto r = client.get("/api/jobs?limit=1");
+    if (!r.ok()) return QObject::tr("%1 cannot be reached: %2").arg(endpointText(ep), QString::fromStdString(r.error));
+    if (r.status == 401) {
+        return ep.token.empty() ? QObject::tr("the server needs a token (HTTP 401)")
+                                : QObject::tr("the server refused the token (HTTP 401 Unauthorized)");
+    }
+    if (r.status != 200) return QObject::tr("the server answered HTTP %1: %2").arg(r.status).arg(QString::fromStdString(r.message()));
+    auto h = client.get("/api/health");
+    if (h.status != 200) return QObject::tr("the server is not healthy: %1").arg(QString::fromStdString(h.message()));
+    return {};
+}
+
+// ---------------------------------------------------------------- lookups
+
+std::optional<jobs::JobRecord> RemoteBackend::job(const std::string& id) const {
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end()) return std::nullopt;
+    return it->second.rec;
+}
+
+std::vector<jobs::JobRecord> RemoteBackend::listJobs() const {
+    std::vector<jobs::JobRecord> out;
+    out.reserve(m_jobs.size());
+    for (const auto& [id, c] : m_jobs) {
+        out.push_back(c.rec);
+        for (auto& p : out.back().pairs) p.result.reset();
+    }
+    return out;
+}
+
+int RemoteBackend::progress(const std::string& id) const {
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end()) return 0;
+    return jobs::isFinal(it->second.rec.status) ? 1000 : it->second.permille;
+}
+
+double RemoteBackend::etaSeconds(const std::string& id) const {
+    auto it = m_jobs.find(id);
+    return it == m_jobs.end() || jobs::isFinal(it->second.rec.status) ? -1 : it->second.eta;
+}
+
+bool RemoteBackend::hasResults(const std::string& id) const {
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end() || !it->second.detailed) return false;
+    for (const auto& p : it->second.rec.pairs) {
+        if (p.status == JobStatus::Completed && !p.result) return false;
+    }
+    return true;
+}
+
+void RemoteBackend::wantResults(const std::string& id) {
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end()) return;
+    it->second.wanted = true;
+    if (!it->second.detailed) fetchStatus(id);
+    fetchResults(id);
+}
+
+// ---------------------------------------------------------------- records
+
+void RemoteBackend::fetchStatus(const std::string& id) {
+    call([id](server::ApiClient& c) { return c.get("/api/jobs/" + id + "/status"); },
+         [this, id](const server::HttpResponse& r) {
+             if (r.status == 200) {
+                 applyStatus(r.json());
+             } else if (r.status == 404 && m_jobs.erase(id)) {
+                 emit jobRemoved(QString::fromStdString(id));
+             }
+         });
+}
+
+void RemoteBackend::applyStatus(const json& st) {
+    if (!st.is_object()) return;
+    const std::string id = str(st, "job_id");
+    if (id.empty()) return;
+    auto it = m_jobs.find(id);
+    const bool fresh = it == m_jobs.end();
+    if (fresh) {
+        it = m_jobs.emplace(id, Cached{}).first;
+        it->second.rec.seq = m_nextSeq++;
+    }
+    Cached& c = it->second;
+    jobs::JobRecord& r = c.rec;
+    const JobStatus before = r.status;
+    const bool wasDetailed = c.detailed;
+    r.id = id;
+    r.status = statusOf(st, "status", r.status);
+    r.error = optStr(st, "error");
+    r.createdAt = str(st, "created_at");
+    r.startedAt = str(st, "started_at");
+    r.finishedAt = str(st, "finished_at");
+    r.spec.models = strings(st, "models");
+    r.spec.methods = strings(st, "methods");
+    if (auto in = optStr(st, "input")) r.spec.input = *in;
+    if (r.prompt.empty()) r.prompt = r.spec.input;
+    r.spec.parentJob = optStr(st, "parent_job");
+    r.spec.priority = num<int>(st, "priority", r.spec.priority);
+    c.permille = permilleOf(st);
+    c.eta = etaOf(st);
+    std::vector<std::pair<int, std::string>> changed;
+    std::vector<jobs::PairRecord> pairs;
+    const json pairList = st.contains("pairs") && st["pairs"].is_array() ? st["pairs"] : json::array();
+    for (const auto& pj : pairList) {
+        if (!pj.is_object()) continue;
+        jobs::PairRecord p;
+        p.modelIndex = num<int>(pj, "model_index", 0);
+        p.method = str(pj, "method");
+        p.status = statusOf(pj, "status", JobStatus::Queued);
+        p.error = optStr(pj, "error");
+        p.seconds = num<double>(pj, "seconds", 0.0);
+        p.fromCache = flag(pj, "from_cache");
+        if (const auto* old = r.pair(p.modelIndex, p.method)) {
+            if (old->status == JobStatus::Completed && p.status == JobStatus::Completed) p.result = old->result;
+            if (old->status != p.status && wasDetailed) changed.emplace_back(p.modelIndex, p.method);
+        }
+        pairs.push_back(std::move(p));
+    }
+    r.pairs = std::move(pairs);
+    c.detailed = true;
+    const QString qid = QString::fromStdString(id);
+    if (fresh) {
+        emit jobAvailable(qid);
+    } else if (before != r.status) {
+        emit jobStatusAvailable(qid, r.status);
+    } else if (!changed.empty()) {
+        for (const auto& [m, method] : changed) {
+            if (const auto* p = r.pair(m, method)) emit pairStatusAvailable(qid, m, QString::fromStdString(method), p->status);
+        }
+    } else if (!wasDetailed) {
+        emit jobAvailable(qid); // the row's pairs are known now
+    }
+    if (!jobs::isFinal(r.status)) emit progressAvailable(qid, c.permille, c.eta);
+    if (c.wanted && !hasResults(id)) fetchResults(id);
+}
+
+void RemoteBackend::fetchResults(const std::string& id) {
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end()) return;
+    if (it->second.fetching) {
+        it->second.fetchAgain = true;
+        return;
+    }
+    it->second.fetching = true;
+    call([id](server::ApiClient& c) { return c.get("/api/jobs/" + id + "/results?partial=1"); },
+         [this, id](const server::HttpResponse& r) {
+             auto found = m_jobs.find(id);
+             if (found == m_jobs.end()) return;
+             found->second.fetching = false;
+             if (r.status == 200) applyResults(id, r.json());
+             else if (r.ok()) emit operationFailed(tr("The results of job %1 could not be fetched: %2")
+                                                       .arg(QString::fromStdString(id), httpMessage(r)));
+             found = m_jobs.find(id); // applyResults may not erase, but a signal's receiver may
+             if (found != m_jobs.end() && found->second.fetchAgain) {
+                 found->second.fetchAgain = false;
+                 fetchResults(id);
+             }
+         });
+}
+
+void RemoteBackend::applyResults(const std::string& id, const json& j) {
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end()) return;
+    auto parsed = jobFromJson(j, "the results of job " + id);
+    if (!parsed) {
+        emit operationFailed(QString::fromStdString(parsed.error().message));
+        return;
+    }
+    jobs::JobRecord& r = it->second.rec;
+    JobResult& res = parsed.value();
+    if (!res.input.text.empty()) r.prompt = res.input.text;
+    std::vector<std::pair<int, std::string>> added;
+    // The results come in the job's pair order (as /status lists the pairs).
+    for (size_t i = 0; i < res.results.size() && i < r.pairs.size(); ++i) {
+        MethodResult& m = res.results[i];
+        jobs::PairRecord& p = r.pairs[i];
+        if (m.method != p.method || m.status != RunStatus::Completed || p.result) continue;
+        p.status = JobStatus::Completed;
+        p.result = std::make_shared<const MethodResult>(std::move(m));
+        added.emplace_back(p.modelIndex, p.method);
+    }
+    const QString qid = QString::fromStdString(id);
+    for (const auto& [model, method] : added) emit pairResultAvailable(qid, model, QString::fromStdString(method));
+}
+
+// ----------------------------------------------------------------- events
+
+void RemoteBackend::onEvent(const json& ev) {
+    if (!ev.is_object()) return;
+    const std::string type = str(ev, "type");
+    const std::string id = str(ev, "job_id");
+    if (type == "snapshot" || id.empty()) return; // resync() reads the whole list on connecting
+    const QString qid = QString::fromStdString(id);
+    auto it = m_jobs.find(id);
+    if (type == "removed") {
+        if (it != m_jobs.end()) {
+            m_jobs.erase(it);
+            emit jobRemoved(qid);
+        }
+        return;
+    }
+    if (it == m_jobs.end()) {
+        // Submitted elsewhere (another client, a script): read it.
+        fetchStatus(id);
+        return;
+    }
+    Cached& c = it->second;
+    jobs::JobRecord& r = c.rec;
+    if (type == "job") {
+        fetchStatus(id);
+    } else if (type == "status") {
+        const JobStatus s = statusOf(ev, "status", r.status);
+        r.error = optStr(ev, "error");
+        if (s != r.status) {
+            r.status = s;
+            if (jobs::isFinal(s)) {
+                c.permille = 1000;
+                c.eta = -1;
+                if (r.finishedAt.empty()) r.finishedAt = nowIso();
+            } else if (s == JobStatus::Running && r.startedAt.empty()) {
+                r.startedAt = nowIso();
+            }
+            emit jobStatusAvailable(qid, s);
+            if (jobs::isFinal(s)) {
+                bool any = false;
+                for (const auto& p : r.pairs) any = any || p.status == JobStatus::Completed;
+                if (any) emit jobResultAvailable(qid);
+                if (s == JobStatus::Failed) emit jobFailed(qid, QString::fromStdString(r.error.value_or("")));
+                fetchStatus(id); // final timings, from_cache, errors
+            }
+        }
+    } else if (type == "pair_status" || type == "pair_failed") {
+        const int model = num<int>(ev, "model_index", 0);
+        const std::string method = str(ev, "method");
+        jobs::PairRecord* p = r.pair(model, method);
+        if (!p) return;
+        const JobStatus s = type == "pair_failed" ? JobStatus::Failed : statusOf(ev, "status", p->status);
+        if (type == "pair_failed") p->error = optStr(ev, "error");
+        if (p->status != s) {
+            p->status = s;
+            emit pairStatusAvailable(qid, model, QString::fromStdString(method), s);
+        }
+        if (type == "pair_failed") emit pairFailed(qid, model, QString::fromStdString(method), QString::fromStdString(p->error.value_or("")));
+        if (s == JobStatus::Completed && c.wanted) fetchResults(id);
+    } else if (type == "result") {
+        if (c.wanted) fetchResults(id);
+    } else if (type == "progress") {
+        c.permille = permilleOf(ev);
+        c.eta = etaOf(ev);
+        emit progressAvailable(qid, c.permille, c.eta);
+    }
+}
+
+void RemoteBackend::resync() {
+    call([](server::ApiClient& c) { return c.get("/api/jobs?offset=0&limit=500"); },
+         [this](const server::HttpResponse& r) {
+             if (r.status != 200) {
+                 if (r.ok()) emit operationFailed(tr("The job list could not be read: %1").arg(httpMessage(r)));
+                 return;
+             }
+             const json j = r.json();
+             const json list = j.is_object() ? j.value("jobs", json::array()) : json::array();
+             if (!list.is_array()) return;
+             const bool complete = j.is_object() && num<int64_t>(j, "total", INT64_MAX) <= static_cast<int64_t>(list.size());
+             std::set<std::string> seen;
+             std::vector<std::string> detail;
+             const int64_t n = static_cast<int64_t>(list.size());
+             int64_t index = 0;
+             for (const auto& e : list) {
+                 const std::string id = e.is_object() ? str(e, "job_id") : std::string();
+                 ++index;
+                 if (id.empty()) continue;
+                 seen.insert(id);
+                 auto [it, fresh] = m_jobs.try_emplace(id);
+                 Cached& c = it->second;
+                 jobs::JobRecord& rec = c.rec;
+                 const JobStatus before = rec.status;
+                 rec.id = id;
+                 rec.seq = n - index + 1; // the list is newest first
+                 rec.status = statusOf(e, "status", rec.status);
+                 rec.createdAt = str(e, "created_at");
+                 rec.finishedAt = str(e, "finished_at");
+                 if (fresh || !c.detailed) {
+                     rec.spec.models = strings(e, "models");
+                     rec.spec.methods = strings(e, "methods");
+                     if (auto in = optStr(e, "input")) rec.spec.input = *in;
+                     rec.prompt = rec.spec.input;
+                     rec.spec.parentJob = optStr(e, "parent_job");
+                     // Until /status says: every pair as the job (the table's counts).
+                     rec.pairs = jobs::expandPairs(rec.spec);
+                     for (auto& p : rec.pairs) p.status = jobs::isFinal(rec.status) ? rec.status : JobStatus::Queued;
+                 }
+                 if (!fresh && before != rec.status) {
+                     emit jobStatusAvailable(QString::fromStdString(id), rec.status);
+                 }
+                 if (!jobs::isFinal(rec.status) || c.wanted || (index <= 100 && !c.detailed) ||
+                     (!fresh && before != rec.status)) {
+                     detail.push_back(id);
+                 }
+             }
+             m_nextSeq = std::max<int64_t>(m_nextSeq, n + 1);
+             if (complete) {
+                 for (auto it = m_jobs.begin(); it != m_jobs.end();) {
+                     if (seen.count(it->first)) {
+                         ++it;
+                         continue;
+                     }
+                     const QString gone = QString::fromStdString(it->first);
+                     it = m_jobs.erase(it);
+                     emit jobRemoved(gone);
+                 }
+             }
+             emit jobsResynced();
+             for (const auto& id : detail) fetchStatus(id);
+         });
+}
+
+// ------------------------------------------------------------- operations
+
+void RemoteBackend::submit(const jobs::JobSpec& spec, Submitted done) {
+    const std::string body = jobs::toJson(spec).dump();
+    call([body](server::ApiClient& c) { return c.request("POST", "/api/jobs", body); },
+         [this, spec, done](const server::HttpResponse& r) {
+             if (r.status != 201) {
+                 done(makeError(ErrorCode::InvalidArgument, httpMessage(r).toStdString()));
+                 return;
+             }
+             const json j = r.json();
+             const std::string id = j.is_object() ? str(j, "job_id") : std::string();
+             if (id.empty()) {
+                 done(makeError(ErrorCode::Corrupt, "the server's answer to POST /api/jobs has no job_id"));
+                 return;
+             }
+             auto [it, fresh] = m_jobs.try_emplace(id);
+             if (fresh) {
+                 jobs::JobRecord& rec = it->second.rec;
+                 rec.id = id;
+                 rec.seq = m_nextSeq++;
+                 rec.spec = spec;
+                 rec.prompt = spec.input;
+                 rec.status = JobStatus::Queued;
+                 rec.createdAt = nowIso();
+                 rec.pairs = jobs::expandPairs(spec);
+                 emit jobAvailable(QString::fromStdString(id));
+             }
+             done(id);
+             fetchStatus(id);
+         });
+}
+
+void RemoteBackend::followUp(const std::string& parentId, const std::string& text, int followModel, Submitted done) {
+    auto it = m_jobs.find(parentId);
+    if (it == m_jobs.end()) {
+        done(makeError(ErrorCode::NotFound, "there is no job " + parentId));
+        return;
+    }
+    jobs::JobSpec spec = it->second.rec.spec;
+    spec.input = text;
+    spec.parentJob = parentId;
+    spec.targetText.reset();
+    spec.followModel = followModel;
+    submit(spec, std::move(done));
+}
+
+struct BatchRun {
+    std::vector<jobs::BatchLine> lines;
+    size_t next = 0;
+    jobs::BatchSubmission out;
+    JobBackend::BatchSubmitted done;
+};
+
+void RemoteBackend::submitBatch(const std::string& jsonl, const jobs::JobSpec& defaults, const std::string& source,
+                                BatchSubmitted done) {
+    auto parsed = jobs::parseBatch(jsonl, defaults, source);
+    auto run = std::make_shared<BatchRun>();
+    run->lines = std::move(parsed.jobs);
+    run->out.errors = std::move(parsed.errors);
+    run->done = std::move(done);
+    submitNext(run);
+}
+
+void RemoteBackend::submitNext(std::shared_ptr<BatchRun> run) {
+    if (run->next >= run->lines.size()) {
+        std::sort(run->out.errors.begin(), run->out.errors.end(),
+                  [](const jobs::BatchError& a, const jobs::BatchError& b) { return a.line < b.line; });
+        run->done(std::move(run->out));
+        return;
+    }
+    const jobs::BatchLine& line = run->lines[run->next++];
+    const int number = line.line;
+    submit(line.spec, [this, run, number](Result<std::string> id) {
+        if (id) run->out.jobIds.push_back(*id);
+        else run->out.errors.push_back({number, "line " + std::to_string(number) + ": " + id.error().message});
+        submitNext(run);
+    });
+}
+
+bool RemoteBackend::cancelJob(const std::string& id) {
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end() || jobs::isFinal(it->second.rec.status)) return false;
+    call([id](server::ApiClient& c) { return c.del("/api/jobs/" + id); },
+         [this, id](const server::HttpResponse& r) {
+             if (r.status == 202 || r.status == 200) {
+                 if (m_conn != Connection::Connected) fetchStatus(id); // no events to say so
+                 return;
+             }
+             emit operationFailed(tr("Job %1 was not cancelled: %2").arg(QString::fromStdString(id), httpMessage(r)));
+         });
+    return true;
+}
+
+Result<bool> RemoteBackend::rerun(const std::string&) {
+    return makeError(ErrorCode::InvalidArgument, unsupportedReason(Feature::Rerun).toStdString());
+}
+
+Result<bool> RemoteBackend::remove(const std::string& id) {
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end()) return makeError(ErrorCode::NotFound, "there is no job " + id);
+    if (!jobs::isFinal(it->second.rec.status)) {
+        return makeError(ErrorCode::InvalidArgument,
+                         "job " + id + " is still " + jobs::statusName(it->second.rec.status) +
+                             " on the server: cancel it first, then delete it");
+    }
+    call([id](server::ApiClient& c) { return c.del("/api/jobs/" + id); },
+         [this, id](const server::HttpResponse& r) {
+             if (r.status == 200 || r.status == 404) {
+                 if (m_jobs.erase(id)) emit jobRemoved(QString::fromStdString(id));
+                 return;
+             }
+             emit operationFailed(tr("Job %1 was not deleted: %2").arg(QString::fromStdString(id), httpMessage(r)));
+         });
+    return true;
+}
+
+Result<nlohmann::json> RemoteBackend::exportJob(const std::string& id) {
+    auto it = m_jobs.find(id);
+    if (it == m_jobs.end()) return makeError(ErrorCode::NotFound, "there is no job " + id);
+    if (!jobs::isFinal(it->second.rec.status)) {
+        return makeError(ErrorCode::InvalidArgument, "job " + id + " is still running on the server");
+    }
+    if (!hasResults(id)) {
+        wantResults(id);
+        return makeError(ErrorCode::InvalidArgument,
+                         "the results of job " + id + " are being fetched from the server; export again in a moment");
+    }
+    return jobs::exportJson(it->second.rec);
+}
+
+Result<std::string> RemoteBackend::importJob(const nlohmann::json&, const std::string&) {
+    return makeError(ErrorCode::InvalidArgument, unsupportedReason(Feature::Import).toStdString());
+}
+
+} // namespace tokenlens::gui

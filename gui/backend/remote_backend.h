@@ -1,0 +1,135 @@
+#pragma once
+// The jobs run on a `tokenlens-cli serve` server (docs/api.md): HTTP calls on
+// a worker thread (one ApiClient, requests in order), and the server's event
+// stream (/api/ws/jobs) on a thread of its own, turned into JobBackend's
+// signals on the GUI thread. The backend caches what the GUI shows: every
+// job's record (from GET /api/jobs and /status, kept current by the events)
+// and, for the jobs the dashboard shows (wantResults), their pair results
+// (GET /api/jobs/{id}/results?partial=1, fetched again as `result` events
+// announce new ones).
+//
+// Connection. The event stream is the connection: Connected while it is
+// open; when it fails or drops the backend retries with a growing delay
+// (Reconnecting after a loss, Unreachable when it never connected) and, once
+// back, re-reads the job list (jobsResynced) so nothing that happened
+// meanwhile is missed. A 401 (wrong or missing token) is WrongToken and not
+// retried until reconnectNow().
+//
+// Not offered over the API: re-running a job's unfinished pairs, importing
+// a job file, adding model folders (the server's catalog decides).
+
+#include "backend/job_backend.h"
+#include "viewmodel/model_catalog.h"
+
+#include "api_client.h"
+
+#include <QElapsedTimer>
+
+#include <map>
+#include <memory>
+#include <thread>
+
+class QThread;
+
+namespace tokenlens::gui {
+
+// "http://host:port", "host:port" or "host" (port 8765), with the token.
+// https is refused (the server speaks plain HTTP; use an SSH tunnel or a
+// TLS-terminating proxy in front of it).
+Result<server::Endpoint> parseServerUrl(const QString& url, const QString& token);
+QString endpointText(const server::Endpoint& ep);
+
+class RemoteBackend : public JobBackend {
+    Q_OBJECT
+public:
+    explicit RemoteBackend(server::Endpoint endpoint, QObject* parent = nullptr);
+    ~RemoteBackend() override;
+
+    const server::Endpoint& endpoint() const { return m_endpoint; }
+    // Delay before the first retry and the most it grows to (doubling).
+    void setRetryDelays(int firstMs, int maxMs);
+    // Opens the event stream now (after a wrong token, or to skip a wait).
+    void reconnectNow();
+    // What the connection indicator says ("connected", the server's refusal, ...).
+    QString connectionMessage() const { return m_connMessage; }
+    // Milliseconds until the next connection attempt; -1 when none is planned.
+    int retryInMs() const;
+
+    // The server's models as the New job page lists them (path = the id).
+    // Blocks up to the timeout: call it off the GUI thread.
+    static Result<std::vector<ModelEntry>> fetchModels(const server::Endpoint& ep);
+    // GET /api/health and an authenticated GET /api/jobs; blocks (worker
+    // thread only): "" when both answer, else what is wrong.
+    static QString testConnection(const server::Endpoint& ep);
+
+    // Every completed pair of the job has its result here.
+    bool hasResults(const std::string& id) const;
+
+    bool isRemote() const override { return true; }
+    QString description() const override;
+    Connection connection() const override { return m_conn; }
+    bool supports(Feature f) const override;
+    QString unsupportedReason(Feature f) const override;
+
+    void submit(const jobs::JobSpec& spec, Submitted done) override;
+    void followUp(const std::string& parentId, const std::string& text, int followModel, Submitted done) override;
+    void submitBatch(const std::string& jsonl, const jobs::JobSpec& defaults, const std::string& source,
+                     BatchSubmitted done) override;
+    bool cancelJob(const std::string& id) override;
+    Result<bool> rerun(const std::string& id) override;
+    Result<bool> remove(const std::string& id) override;
+    Result<nlohmann::json> exportJob(const std::string& id) override;
+    Result<std::string> importJob(const nlohmann::json& j, const std::string& source) override;
+
+    std::optional<jobs::JobRecord> job(const std::string& id) const override;
+    std::vector<jobs::JobRecord> listJobs() const override;
+    int progress(const std::string& id) const override;
+    double etaSeconds(const std::string& id) const override;
+    void wantResults(const std::string& id) override;
+
+private:
+    struct Cached {
+        jobs::JobRecord rec;
+        int permille = 0;
+        double eta = -1;
+        bool detailed = false; // pairs from /status (else guessed from the list)
+        bool wanted = false;   // the dashboard shows it: keep its results current
+        bool fetching = false, fetchAgain = false;
+    };
+    struct EventShared;
+
+    using Work = std::function<server::HttpResponse(server::ApiClient&)>;
+    using Answer = std::function<void(const server::HttpResponse&)>;
+    void call(Work work, Answer answer);
+    QString httpMessage(const server::HttpResponse& r) const;
+
+    void startEvents();
+    void stopEvents();
+    void onEvent(const nlohmann::json& ev);
+    void onConnection(Connection c, const QString& message, int retryMs);
+    void resync();
+    void fetchStatus(const std::string& id);
+    void applyStatus(const nlohmann::json& st);
+    void fetchResults(const std::string& id);
+    void applyResults(const std::string& id, const nlohmann::json& j);
+    void submitNext(std::shared_ptr<struct BatchRun> run);
+
+    server::Endpoint m_endpoint;
+    std::map<std::string, Cached> m_jobs;
+    int64_t m_nextSeq = 1;
+
+    QThread* m_thread;
+    QObject* m_worker;
+    std::shared_ptr<std::unique_ptr<server::ApiClient>> m_client; // used on m_thread only
+
+    std::shared_ptr<EventShared> m_events;
+    std::thread m_eventThread;
+    int m_firstRetryMs = 500, m_maxRetryMs = 8000;
+
+    Connection m_conn = Connection::Connecting;
+    QString m_connMessage;
+    QElapsedTimer m_retryClock;
+    int m_retryMs = -1;
+};
+
+} // namespace tokenlens::gui
