@@ -604,6 +604,7 @@ void RemoteBackend::onEvent(const json& ev) {
     } else if (type == "result") {
         if (c.wanted) fetchResults(id);
     } else if (type == "progress") {
+        if (jobs::isFinal(r.status)) return; // a late one: the job has finished
         c.permille = permilleOf(ev);
         c.eta = etaOf(ev);
         emit progressAvailable(qid, c.permille, c.eta);
