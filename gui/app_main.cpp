@@ -4,11 +4,14 @@
 #include "jobs/job_queue.h"
 #include "jobs/job_store.h"
 #include "mainwindow.h"
+#include "result/result_json.h"
 #include "widgets/message_banner.h"
+#include "widgets/category_controls.h"
 #include "widgets/dashboard.h"
 #include "widgets/heatmap_view.h"
 #include "widgets/selection_model.h"
 #include "widgets/theme.h"
+#include "widgets/split_view.h"
 #include "widgets/token_view.h"
 
 #include <QApplication>
@@ -23,6 +26,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -34,8 +38,12 @@ struct Options {
     QStringList files;
     QString screenshot, methods, scope, categories, heatmap, page, thenOpen, exportTokens, exportHeatmap, theme, showModel, store;
     bool demo = false;
+    QStringList followUps, userCategories; // --follow-up, --user-category
+    bool categoryEditor = false;
     QSize size{1440, 900};
     int delay = 400;
+    QString split, counterfactual; // split view: "MODEL_A,MODEL_B"; an edited result to compare with
+    bool difference = false;
     int window = 0;
     qint64 hover = -1, pin = -1, cellRow = -1, cellCol = -1;
     double scale = 2;
@@ -59,19 +67,34 @@ void applyViewState(MainWindow& w, const Options& o) {
     if (o.scope == u"column") d->setScope(analysis::NormScope::ColumnMinMax);
     else if (o.scope == u"l1") d->setScope(analysis::NormScope::ColumnL1);
     else if (o.scope == u"matrix") d->setScope(analysis::NormScope::Matrix);
+    if (!o.userCategories.isEmpty()) {
+        // NAME=word,word or NAME=/regex/
+        std::vector<analysis::UserCategory> user;
+        for (const QString& spec : o.userCategories) {
+            const QString name = spec.section(QLatin1Char('='), 0, 0), def = spec.section(QLatin1Char('='), 1);
+            const bool pattern = def.size() >= 2 && def.startsWith(QLatin1Char('/')) && def.endsWith(QLatin1Char('/'));
+            auto uc = pattern ? makeUserCategory(name, UserCategoryKind::Pattern, def.mid(1, def.size() - 2))
+                              : makeUserCategory(name, UserCategoryKind::Words, def);
+            if (uc) user.push_back(std::move(*uc));
+            else std::fprintf(stderr, "tokenlens: --user-category: %s\n", uc.error().message.c_str());
+        }
+        d->setUserCategories(std::move(user));
+    }
     if (!o.categories.isEmpty()) {
-        // MODE or MODE:CATEGORY, e.g. "highlight:function word"
+        // MODE or MODE:CATEGORY[+CATEGORY...], e.g. "highlight:function word+number"
         const QString mode = o.categories.section(QLatin1Char(':'), 0, 0);
         const QString category = o.categories.section(QLatin1Char(':'), 1);
         const int mi = d->categoryModeBox()->findText(mode, Qt::MatchStartsWith);
         if (mi >= 0) d->categoryModeBox()->setCurrentIndex(mi);
         else std::fprintf(stderr, "tokenlens: --categories: unknown mode \"%s\" (off, highlight, isolation, comparison)\n",
                           qPrintable(mode));
-        if (!category.isEmpty()) {
-            const int ci = d->categoryBox()->findText(category);
-            if (ci >= 0) d->categoryBox()->setCurrentIndex(ci);
-            else std::fprintf(stderr, "tokenlens: --categories: unknown category \"%s\"\n", qPrintable(category));
+        std::vector<int> chosen;
+        for (const QString& name : category.split(QLatin1Char('+'), Qt::SkipEmptyParts)) {
+            const int ci = d->categoryBox()->findText(name);
+            if (ci >= 0) chosen.push_back(d->categoryBox()->itemData(ci).toInt());
+            else std::fprintf(stderr, "tokenlens: --categories: unknown category \"%s\"\n", qPrintable(name));
         }
+        if (!chosen.empty()) d->categoryBox()->setSelected(chosen);
     }
     if (o.heatmap == u"fit") d->heatmapView()->fitAll();
     else if (o.heatmap == u"reset") d->heatmapView()->resetZoom();
@@ -92,6 +115,12 @@ void applyViewState(MainWindow& w, const Options& o) {
         d->selection()->setHovered(o.hover);
         d->tokenView()->ensureTokenVisible(o.hover);
     }
+    if (o.categoryEditor) {
+        auto* editor = new CategoryEditor(d->userCategories(), &w);
+        editor->setAttribute(Qt::WA_DeleteOnClose);
+        editor->show();
+        editor->move(w.geometry().center() - editor->rect().center());
+    }
     if (o.page == u"newjob") w.showPage(MainWindow::Page::NewJob);
     else if (o.page == u"jobs") w.showPage(MainWindow::Page::Jobs);
     else if (o.page == u"dashboard") w.showPage(MainWindow::Page::Dashboard);
@@ -111,11 +140,42 @@ void finish(MainWindow& w, const Options& o) {
         const QString e = d->exportHeatmapPng(o.exportHeatmap, o.scale);
         if (!e.isEmpty()) {
             std::fprintf(stderr, "tokenlens: %s\n", qPrintable(e));
+    if (!o.split.isEmpty() || o.difference || !o.counterfactual.isEmpty()) {
+        d->setSplit(true);
+        const QStringList names = o.split.split(QLatin1Char(','), Qt::SkipEmptyParts);
+        const auto& models = d->model().models();
+        for (int side = 0; side < 2 && side < names.size(); ++side) {
+            const auto it = std::find(models.begin(), models.end(), names[side].toStdString());
+            if (it != models.end()) d->splitView()->setPaneModel(side, static_cast<int>(it - models.begin()));
+            else std::fprintf(stderr, "tokenlens: --split: no model \"%s\" in the result\n", qPrintable(names[side]));
+        }
+        if (!o.counterfactual.isEmpty()) {
+            auto edited = readResultFile(o.counterfactual.toStdString());
+            auto edit = edited ? editBetween(d->model().job().input.text, edited->input.text) : std::nullopt;
+            if (!edited) std::fprintf(stderr, "tokenlens: --counterfactual: %s\n", edited.error().message.c_str());
+            else if (!edit) std::fprintf(stderr, "tokenlens: --counterfactual: the two prompts are equal\n");
+            else {
+                edit->model = std::max(0, d->model().currentModel());
+                d->showCounterfactual(d->model().job(), *edited, *edit);
+            }
+        }
+        if (o.difference) d->setDifferenceMode(true);
+        if (o.pin >= 0) d->splitView()->paneSelection(0)->setPinned(o.pin);
+        if (o.hover >= 0) d->splitView()->paneSelection(0)->setHovered(o.hover);
+    }
             rc = 1;
         }
     }
     if (!o.screenshot.isEmpty()) {
-        const QPixmap shot = w.grab();
+        QPixmap shot = w.grab();
+        if (auto* editor = w.findChild<CategoryEditor*>(); editor && editor->isVisible()) {
+            // A dialog is a window of its own: drawn over the main window where it is.
+            QPainter p(&shot);
+            const QPoint at = editor->frameGeometry().topLeft() - w.frameGeometry().topLeft();
+            p.drawPixmap(at, editor->grab());
+            p.setPen(editor->palette().color(QPalette::Dark));
+            p.drawRect(QRect(at, editor->size()).adjusted(0, 0, -1, -1));
+        }
         if (!shot.save(o.screenshot, "PNG")) {
             std::fprintf(stderr, "tokenlens: cannot write %s\n", qPrintable(o.screenshot));
             rc = 1;
@@ -165,6 +225,13 @@ int runApplication(QApplication& app) {
     QCommandLineOption demoOpt(QStringLiteral("demo"), QStringLiteral("Run the demo job on the bundled models (with "
                                                                       "--screenshot: shoot once it has finished)."));
     parser.addOption(demoOpt);
+    const auto followUp = opt("follow-up", "With --demo: continue the conversation with this turn once the job has "
+                                           "finished (repeatable, in order).", "text");
+    const auto userCategory = opt("user-category", "A user category: NAME=word,word or NAME=/regex/ (repeatable).",
+                                  "spec");
+    QCommandLineOption categoryEditorOpt(QStringLiteral("category-editor"),
+                                         QStringLiteral("Show the user category editor (with --screenshot)."));
+    parser.addOption(categoryEditorOpt);
     const auto serverOpt = opt("server", "Run jobs on this TokenLens server (tokenlens-cli serve), e.g. "
                                          "http://127.0.0.1:8765, instead of the backend in Settings.", "url");
     const auto tokenFileOpt = opt("token-file", "The server's token (first line of this file), with --server.", "file");
@@ -191,6 +258,11 @@ int runApplication(QApplication& app) {
             return 2;
         }
         remote = *ep;
+    const auto splitOpt = opt("split", "Split view with these two models of the result (MODEL_A,MODEL_B).", "models");
+    const auto counterfactualOpt = opt("counterfactual", "Split view of the result and this edited result of the "
+                                       "same model (with --screenshot).", "file");
+    const QCommandLineOption differenceOpt(QStringLiteral("difference"), QStringLiteral("Split view in difference mode."));
+    parser.addOption(differenceOpt);
     }
 
     auto o = std::make_shared<Options>();
@@ -208,6 +280,9 @@ int runApplication(QApplication& app) {
     o->exportHeatmap = parser.value(exportHeatmap);
     o->store = parser.value(storeOpt);
     o->demo = parser.isSet(demoOpt);
+    o->followUps = parser.values(followUp);
+    o->userCategories = parser.values(userCategory);
+    o->categoryEditor = parser.isSet(categoryEditorOpt);
     if (parser.isSet(delay)) o->delay = parser.value(delay).toInt();
     if (parser.isSet(window)) o->window = parser.value(window).toInt();
     if (parser.isSet(hover)) o->hover = parser.value(hover).toLongLong();
@@ -240,6 +315,9 @@ int runApplication(QApplication& app) {
     auto* w = new MainWindow;
     w->setAttribute(Qt::WA_DeleteOnClose);
     w->setJobQueue(queue.get());
+    o->split = parser.value(splitOpt);
+    o->counterfactual = parser.value(counterfactualOpt);
+    o->difference = parser.isSet(differenceOpt);
     if (remote) w->useRemoteBackend(*remote);
     else if (!parser.isSet(localOpt)) w->applyBackendSettings();
     const bool remoteMode = w->backend()->isRemote();
@@ -274,8 +352,24 @@ int runApplication(QApplication& app) {
         if (o->demo) {
             // Shoot once the demo job has finished.
             QObject::connect(w->backend(), &JobBackend::jobStatusAvailable, w,
-                             [w, step](const QString& id, jobs::JobStatus s) {
+                             [w, o, step](const QString& id, jobs::JobStatus s) {
                                  if (id == w->shownJob() && jobs::isFinal(s)) {
+                                     if (!o->followUps.isEmpty() && w->jobQueue()) {
+                                         // The next turn of the conversation, then shoot after the last.
+                                         // Continuing the --show-model model's output (default: the first).
+                                         int follow = 0;
+                                         if (const auto rec = w->jobQueue()->job(id.toStdString()))
+                                             for (int i = 0; i < static_cast<int>(rec->spec.models.size()); ++i)
+                                                 if (QString::fromStdString(jobs::modelName(rec->spec, i)) == o->showModel)
+                                                     follow = i;
+                                         auto next = w->jobQueue()->followUp(id.toStdString(),
+                                                                             o->followUps.takeFirst().toStdString(), follow);
+                                         if (next) {
+                                             QTimer::singleShot(0, w, [w, n = QString::fromStdString(*next)] { w->openJob(n); });
+                                             return;
+                                         }
+                                         std::fprintf(stderr, "tokenlens: --follow-up: %s\n", next.error().message.c_str());
+                                     }
                                      QTimer::singleShot(300, w, [step] { (*step)(); });
                                  }
                              });

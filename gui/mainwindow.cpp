@@ -16,6 +16,7 @@
 #include "widgets/heatmap_view.h"
 #include "widgets/message_banner.h"
 #include "widgets/selection_model.h"
+#include "widgets/split_view.h"
 #include "widgets/timeline_panel.h"
 #include "widgets/token_view.h"
 
@@ -140,6 +141,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     });
     connect(m_dashboard, &Dashboard::followUpRequested, this, &MainWindow::followUp);
     connect(m_dashboard->timelinePanel(), &TimelinePanel::turnSelected, this, [this](const QString& id) { openJob(id); });
+    connect(m_dashboard, &Dashboard::counterfactualRequested, this, &MainWindow::runCounterfactual);
     connect(m_dashboard->selection(), &SelectionModel::changed, this, &MainWindow::updateHoverStatus);
     connect(m_dashboard, &Dashboard::viewStateChanged, this, &MainWindow::updateHoverStatus);
     connect(m_tabs, &QTabWidget::currentChanged, this, &MainWindow::updateActions);
@@ -249,6 +251,19 @@ void MainWindow::createMenus() {
                [this] { m_dashboard->heatmapView()->zoomOut(); });
     dashAction(view, QStringLiteral("zoomFit"), tr("&Fit Heatmap"), QKeySequence(tr("Ctrl+0")),
                tr("The whole matrix in view"), [this] { m_dashboard->heatmapView()->fitAll(); });
+    view->addSeparator();
+    QAction* split = dashAction(view, QStringLiteral("splitView"), tr("&Split View (Compare Models)"),
+                                QKeySequence(tr("Ctrl+Shift+V")), tr("Two panes side by side, one model each"),
+                                [this](bool on) { m_dashboard->setSplit(on); });
+    split->setCheckable(true);
+    QAction* difference = dashAction(view, QStringLiteral("differenceMode"), tr("&Difference of the Two Panes"),
+                                     QKeySequence(tr("Ctrl+D")), tr("Left minus right on a diverging scale"),
+                                     [this](bool on) { m_dashboard->setDifferenceMode(on); });
+    difference->setCheckable(true);
+    connect(m_dashboard, &Dashboard::splitChanged, this, [split, difference](bool s, bool d) {
+        split->setChecked(s);
+        difference->setChecked(s && d);
+    });
     view->addSeparator();
     QMenu* themeMenu = view->addMenu(tr("&Theme"));
     m_themeGroup = new QActionGroup(this);
@@ -551,6 +566,15 @@ void MainWindow::jobProgress(const QString& id, int permille, double eta) {
 }
 
 void MainWindow::jobFinished(const QString& id) {
+    if (auto it = m_counterfactuals.find(id); it != m_counterfactuals.end() && m_queue && id == m_shownJob) {
+        const auto original = m_queue->job(it->second.original.toStdString());
+        const auto edited = m_queue->job(id.toStdString());
+        if (original && edited && jobs::isFinal(edited->status)) {
+            const CounterfactualEdit edit = it->second.edit;
+            m_counterfactuals.erase(it);
+            m_dashboard->showCounterfactual(jobs::toJobResult(*original), jobs::toJobResult(*edited), edit);
+        }
+    }
     if (id != m_shownJob || !m_backend) return;
     refreshShownJob();
     m_jobProgress->hide();
@@ -644,6 +668,38 @@ void MainWindow::rerunShown(const QString& targetFn, const QString& reduction) {
         m_banner->showMessage(MessageBanner::Kind::Error,
                               tr("The re-run was not queued: %1").arg(QString::fromStdString(r.error().message)));
     }
+}
+
+void MainWindow::runCounterfactual(const CounterfactualEdit& edit) {
+    if (!m_queue || m_shownJob.isEmpty()) {
+        m_banner->showMessage(MessageBanner::Kind::Warning,
+                              tr("An edited prompt runs with the result's models: run this prompt as a job from the New "
+                                 "job page first, then edit its tokens."));
+        return;
+    }
+    auto rec = m_queue->job(m_shownJob.toStdString());
+    if (!rec) return;
+    if (rec->prompt != edit.originalPrompt) {
+        m_banner->showMessage(MessageBanner::Kind::Error, tr("The edit does not belong to the shown job's prompt."));
+        return;
+    }
+    jobs::JobSpec spec = rec->spec;
+    spec.input = edit.editedPrompt; // the whole prompt (a follow-up's conversation included)
+    spec.parentJob.reset();
+    // The original output forced: every output token's probability under the
+    // edited prompt is then defined.
+    if (!edit.originalOutput.empty()) spec.targetText = edit.originalOutput;
+    const QString original = m_shownJob;
+    auto id = m_queue->submit(spec);
+    if (!id) {
+        m_banner->showMessage(MessageBanner::Kind::Error,
+                              tr("The edited prompt was not queued: %1").arg(QString::fromStdString(id.error().message)));
+        return;
+    }
+    const QString editedId = QString::fromStdString(*id);
+    m_counterfactuals[editedId] = {original, edit};
+    statusBar()->showMessage(tr("Queued job %1: the edited prompt; it opens beside the original when done").arg(editedId), 6000);
+    openJob(editedId);
 }
 
 bool MainWindow::runDemoJob() {

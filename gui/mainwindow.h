@@ -9,11 +9,14 @@
 // list, the command line or drag-and-drop, always on a worker thread; a bad
 // file leaves the current result untouched and says why in the banner.
 
+#include "widgets/counterfactual.h"
 #include "widgets/theme.h"
 
 #include "jobs/job_types.h"
 
 #include <QMainWindow>
+
+#include <map>
 
 class QAction;
 class QActionGroup;
@@ -140,6 +143,10 @@ private:
     void updateBackendActions();
     void followUp(const QString& text, int modelIndex);
     void rerunShown(const QString& targetFn, const QString& reduction);
+    // A counterfactual edit of the shown job: the edited prompt as a new job
+    // (same models, methods, options; the original output forced); when it
+    // finishes the dashboard compares the two in the split view.
+    void runCounterfactual(const CounterfactualEdit& edit);
     QAction* addAction(QMenu* menu, const QString& name, const QString& text, const QKeySequence& key,
                        const QString& tip);
 
@@ -170,6 +177,11 @@ private:
     QLabel* m_jobStatus = nullptr;
     QProgressBar* m_jobProgress = nullptr;
     int m_pendingLoads = 0;
+    struct PendingCounterfactual {
+        QString original;
+        CounterfactualEdit edit;
+    };
+    std::map<QString, PendingCounterfactual> m_counterfactuals; // by edited job id
     quint64 m_loadSerial = 0;
 };
 

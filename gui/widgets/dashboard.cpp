@@ -4,11 +4,13 @@
 #include "result/result_json.h"
 #include "viewmodel/csv.h"
 #include "viewmodel/palette.h"
+#include "widgets/category_controls.h"
 #include "widgets/faithfulness_panel.h"
 #include "widgets/comparison_panel.h"
 #include "widgets/heatmap_view.h"
 #include "widgets/panels.h"
 #include "widgets/selection_model.h"
+#include "widgets/split_view.h"
 #include "widgets/timeline_panel.h"
 #include "widgets/token_view.h"
 
@@ -29,6 +31,7 @@
 #include <QSettings>
 #include <QSlider>
 #include <QSplitter>
+#include <QStackedWidget>
 #include <QStandardPaths>
 #include <QTimer>
 #include <QToolButton>
@@ -93,6 +96,12 @@ Dashboard::Dashboard(QWidget* parent) : QWidget(parent) {
     m_selection = new SelectionModel(this);
     m_tokenView = new TokenView(&m_model, m_selection, this);
     m_heatmap = new HeatmapView(&m_model, m_selection, this);
+    m_tokenView->setEditable(true);
+    m_tokenEditor = new TokenEditor(&m_model, m_tokenView);
+    connect(m_tokenEditor, &TokenEditor::edited, this, &Dashboard::counterfactualRequested);
+    connect(m_tokenEditor, &TokenEditor::message, this, [this](const QString& m) { emit statusMessage(m, 6000); });
+    m_split = new SplitView(this);
+    connect(m_split, &SplitView::viewStateChanged, this, [this] { emit splitChanged(isSplit(), m_split->differenceMode()); });
 
     auto* root = new QVBoxLayout(this);
     root->setContentsMargins(6, 6, 6, 6);
@@ -133,7 +142,10 @@ Dashboard::Dashboard(QWidget* parent) : QWidget(parent) {
     m_viewSplitter->setChildrenCollapsible(false);
 
     m_mainSplitter = new QSplitter(Qt::Horizontal, this);
-    m_mainSplitter->addWidget(m_viewSplitter);
+    m_viewStack = new QStackedWidget(this);
+    m_viewStack->addWidget(m_viewSplitter);
+    m_viewStack->addWidget(m_split);
+    m_mainSplitter->addWidget(m_viewStack);
     m_mainSplitter->addWidget(buildSidePanel());
     m_mainSplitter->setStretchFactor(0, 1);
     m_mainSplitter->setStretchFactor(1, 0);
@@ -143,6 +155,14 @@ Dashboard::Dashboard(QWidget* parent) : QWidget(parent) {
     connect(m_warnings, &WarningsPanel::countChanged, this, [this](int count) {
         m_warningsBox->setTitle(count > 0 ? tr("Warnings (%1)").arg(count) : tr("Warnings"));
     });
+    {
+        // The user's categories (a bad entry in the settings is left out).
+        QSettings settings;
+        QStringList problems;
+        auto user = loadUserCategories(settings, &problems);
+        if (!user.empty()) setUserCategories(std::move(user));
+        for (const QString& p : problems) qWarning("user categories in the settings: %s", qPrintable(p));
+    }
     syncControls();
 }
 
@@ -165,6 +185,15 @@ QWidget* Dashboard::buildHeader() {
     modelLabel->setBuddy(m_modelBox);
     row1->addWidget(modelLabel);
     row1->addWidget(m_modelBox);
+    m_splitButton = new QToolButton(header);
+    m_splitButton->setText(tr("Split"));
+    m_splitButton->setCheckable(true);
+    m_splitButton->setToolTip(tr("Compare two models of this result side by side, hover and selection in step "
+                                 "(Ctrl+Shift+V)"));
+    connect(m_splitButton, &QToolButton::toggled, this, [this](bool on) {
+        if (!m_syncing) setSplit(on);
+    });
+    row1->addWidget(m_splitButton);
     row1->addSpacing(12);
     row1->addWidget(new QLabel(tr("Methods:"), header));
     const auto& all = allMethods();
@@ -235,21 +264,20 @@ QWidget* Dashboard::buildHeader() {
                                      "comparison outlines every token in its category's colour. Categories are "
                                      "given per word: a word's sub-tokens share its category."));
     categoryLabel->setBuddy(m_categoryModeBox);
-    m_categoryBox = new QComboBox(header);
-    for (int c = 0; c < an::kBuiltinCategories; ++c) {
-        QPixmap swatch(12, 12);
-        swatch.fill(categoryColour(c));
-        m_categoryBox->addItem(QIcon(swatch), QString::fromLatin1(an::categoryName(static_cast<an::Category>(c))), c);
-    }
-    m_categoryBox->setCurrentIndex(static_cast<int>(an::Category::Content));
-    m_categoryBox->setToolTip(tr("The category highlighted or isolated"));
+    m_categoryBox = new CategorySelector(header);
+    m_categoryBox->setToolTip(tr("The categories highlighted or isolated: tick several in the list"));
+    m_categoryEdit = new QToolButton(header);
+    m_categoryEdit->setText(tr("Edit…"));
+    m_categoryEdit->setToolTip(tr("Add or remove your own categories: a word list or a regular expression"));
+    connect(m_categoryEdit, &QToolButton::clicked, this, &Dashboard::editCategories);
     m_categoryLegend = new QLabel(header);
     m_categoryLegend->setTextFormat(Qt::RichText);
     connect(m_categoryModeBox, &QComboBox::currentIndexChanged, this, [this] { updateCategoryView(); });
-    connect(m_categoryBox, &QComboBox::currentIndexChanged, this, [this] { updateCategoryView(); });
+    connect(m_categoryBox, &CategorySelector::selectionChanged, this, [this] { updateCategoryView(); });
     row3->addWidget(categoryLabel);
     row3->addWidget(m_categoryModeBox);
     row3->addWidget(m_categoryBox);
+    row3->addWidget(m_categoryEdit);
     row3->addWidget(m_categoryLegend);
     row3->addStretch(1);
 
@@ -449,23 +477,100 @@ void Dashboard::showJob(JobResult job, const QString& source, bool keepView) {
     m_comparison->refresh();
     updateCategoryView();
     if (keepView && pinned >= 0 && pinned < m_model.contextLength()) m_selection->setPinned(pinned);
+    syncSplit(keepView);
     emit viewStateChanged();
+}
+
+void Dashboard::syncSplit(bool keepPanes) {
+    if (!isSplit()) return;
+    // A counterfactual comparison stays while its edited job is on screen.
+    if (m_split->isCounterfactual() && m_model.job().jobId == m_counterfactualJob && !m_counterfactualJob.empty()) return;
+    m_counterfactualJob.clear();
+    int a = 0, b = 1;
+    if (keepPanes && m_split->hasResults() && m_split->sameJob()) {
+        a = m_split->paneModel(0).currentModel();
+        b = m_split->paneModel(1).currentModel();
+    } else if (m_model.models().size() < 2) {
+        b = 0;
+    }
+    m_split->setActiveMethods(activeMethodIds());
+    m_split->setWindow(m_model.window());
+    m_split->setScope(m_model.scope());
+    m_split->setJob(m_model.job(), m_source, a, b);
+}
+
+void Dashboard::setSplit(bool on) {
+    if (on == isSplit()) return;
+    m_viewStack->setCurrentIndex(on ? 1 : 0);
+    if (m_splitButton->isChecked() != on) {
+        const QSignalBlocker block(m_splitButton);
+        m_splitButton->setChecked(on);
+    }
+    if (on) syncSplit(false);
+    emit splitChanged(on, m_split->differenceMode());
+}
+
+bool Dashboard::isSplit() const { return m_viewStack->currentIndex() == 1; }
+
+void Dashboard::setDifferenceMode(bool on) {
+    if (on) setSplit(true);
+    m_split->setDifferenceMode(on);
+}
+
+void Dashboard::showCounterfactual(const JobResult& original, const JobResult& edited, const CounterfactualEdit& edit) {
+    m_split->setActiveMethods(activeMethodIds());
+    m_split->setWindow(m_model.window());
+    m_split->setScope(m_model.scope());
+    m_split->setCounterfactual(original, edited, edit);
+    m_counterfactualJob = edited.jobId;
+    m_viewStack->setCurrentIndex(1);
+    if (!m_splitButton->isChecked()) {
+        const QSignalBlocker block(m_splitButton);
+        m_splitButton->setChecked(true);
+    }
+    emit splitChanged(true, m_split->differenceMode());
 }
 
 void Dashboard::updateCategoryView() {
     const auto mode = static_cast<CategoryMode>(m_categoryModeBox->currentData().toInt());
-    const int selected = m_categoryBox->currentData().toInt();
     m_categoryBox->setEnabled(mode == CategoryMode::Highlight || mode == CategoryMode::Isolation);
     std::vector<int> categories;
-    if (mode != CategoryMode::Off && m_model.hasJob())
-        for (an::Category c : contextCategories(m_model).builtin) categories.push_back(static_cast<int>(c));
+    std::vector<uint64_t> membership;
+    if (mode != CategoryMode::Off && m_model.hasJob()) {
+        const an::TokenCategories tc = contextCategories(m_model, m_userCategories);
+        for (size_t k = 0; k < tc.builtin.size(); ++k) {
+            const int c = static_cast<int>(tc.builtin[k]);
+            categories.push_back(c);
+            uint64_t bits = uint64_t{1} << c;
+            for (size_t u = 0; u < tc.user.size() && an::kBuiltinCategories + u < 64; ++u)
+                if (k < tc.user[u].size() && tc.user[u][k]) bits |= uint64_t{1} << (an::kBuiltinCategories + u);
+            membership.push_back(bits);
+        }
+    }
     QString legend;
     if (mode == CategoryMode::Comparison)
         for (int c = 0; c < an::kBuiltinCategories; ++c)
             legend += QStringLiteral("<span style='color:%1'>▢</span> %2&nbsp;&nbsp;")
                           .arg(categoryColour(c).name(), QString::fromLatin1(an::categoryName(static_cast<an::Category>(c))));
     m_categoryLegend->setText(legend);
-    m_tokenView->setCategoryView(mode, std::move(categories), selected >= 0 ? 1u << selected : 0u);
+    m_tokenView->setCategoryView(mode, std::move(categories), std::move(membership), m_categoryBox->selectedMask());
+}
+
+void Dashboard::setUserCategories(std::vector<an::UserCategory> categories) {
+    m_userCategories = std::move(categories);
+    QStringList names;
+    for (const auto& c : m_userCategories) names << QString::fromStdString(c.name);
+    m_categoryBox->setUserCategories(names);
+    m_comparison->setUserCategories(m_userCategories);
+    updateCategoryView();
+}
+
+void Dashboard::editCategories() {
+    CategoryEditor editor(m_userCategories, this);
+    if (editor.exec() != QDialog::Accepted) return;
+    QSettings settings;
+    saveUserCategories(settings, editor.categories());
+    setUserCategories(editor.categories());
 }
 
 void Dashboard::scheduleStatistics() {
@@ -542,6 +647,10 @@ void Dashboard::updateRerun() {
 }
 
 void Dashboard::coloursChanged() {
+    if (isSplit()) {
+        m_split->setActiveMethods(activeMethodIds());
+        m_split->setScope(m_model.scope());
+    }
     m_tokenView->coloursChanged();
     m_heatmap->coloursChanged();
     m_details->refresh();
@@ -576,6 +685,7 @@ void Dashboard::setWindow(int c) {
         m_syncing = false;
     }
     updateWindowLabel();
+    if (isSplit()) m_split->setWindow(m_model.window());
     m_tokenView->coloursChanged();
     m_details->refresh();
     scheduleStatistics();

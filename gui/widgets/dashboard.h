@@ -6,7 +6,10 @@
 // shared by everything on the page.
 
 #include "result/job_result.h"
+#include "analysis/categories.h"
 #include "viewmodel/result_model.h"
+#include "widgets/counterfactual.h"
+#include "widgets/category_controls.h"
 
 #include <QWidget>
 
@@ -19,6 +22,7 @@ class QPushButton;
 class QSettings;
 class QSlider;
 class QSplitter;
+class QStackedWidget;
 class QToolButton;
 
 namespace tokenlens::gui {
@@ -28,6 +32,7 @@ class FaithfulnessPanel;
 class MethodComparisonPanel;
 class HeatmapView;
 class SelectionModel;
+class SplitView;
 class StatisticsPanel;
 class TimelinePanel;
 class TokenView;
@@ -66,9 +71,17 @@ public:
     QComboBox* modelBox() const { return m_modelBox; }
     QComboBox* scopeBox() const { return m_scopeBox; }
     // Category view: mode (off, highlight, isolation, comparison) and the
-    // category shown in highlight / isolation.
+    // categories shown in highlight / isolation (several may be checked;
+    // choosing one with setCurrentIndex selects it alone).
     QComboBox* categoryModeBox() const { return m_categoryModeBox; }
-    QComboBox* categoryBox() const { return m_categoryBox; }
+    CategorySelector* categoryBox() const { return m_categoryBox; }
+    // User categories (word lists, patterns): in the category box, the token
+    // view's modes and the mass per category. Loaded from QSettings when the
+    // dashboard is made; the editor (Edit… button) saves them there.
+    const std::vector<analysis::UserCategory>& userCategories() const { return m_userCategories; }
+    void setUserCategories(std::vector<analysis::UserCategory> categories);
+    QToolButton* categoryEditButton() const { return m_categoryEdit; }
+    void editCategories();
     QLabel* categoryLegend() const { return m_categoryLegend; }
     // The toggle of a registry method ("attention", ...), nullptr if unknown.
     QToolButton* methodButton(const std::string& id) const;
@@ -94,6 +107,18 @@ public:
     // Asks for a file name, then exports; reports through statusMessage().
     void exportInteractive(ExportKind kind);
 
+    // Model comparison: the view area split into two panes (split_view.h),
+    // models 1 and 2 of the result by default; its difference mode.
+    SplitView* splitView() const { return m_split; }
+    QToolButton* splitButton() const { return m_splitButton; }
+    void setSplit(bool on);
+    bool isSplit() const;
+    void setDifferenceMode(bool on);
+    // Counterfactual edits of prompt tokens (double-click a prompt token).
+    TokenEditor* tokenEditor() const { return m_tokenEditor; }
+    // Opens the split view on an original job and its edited version.
+    void showCounterfactual(const JobResult& original, const JobResult& edited, const CounterfactualEdit& edit);
+
     void saveSettings(QSettings& s) const;
     void restoreSettings(QSettings& s);
 
@@ -103,6 +128,11 @@ signals:
     void rerunRequested(const QString& targetFn, const QString& reduction);
     // The next conversation turn, continuing model `modelIndex`'s output.
     void followUpRequested(const QString& text, int modelIndex);
+    // The user edited a prompt token: run the edited prompt (handled by the
+    // job queue, which then calls showCounterfactual).
+    void counterfactualRequested(const tokenlens::gui::CounterfactualEdit& edit);
+    // The split view was switched on or off, or its difference mode.
+    void splitChanged(bool split, bool difference);
     void statusMessage(const QString& message, int timeoutMs);
     // Model, methods, window or scope changed.
     void viewStateChanged();
@@ -141,7 +171,9 @@ private:
     QLabel* m_windowLabel;
     QComboBox* m_scopeBox;
     QComboBox* m_categoryModeBox = nullptr;
-    QComboBox* m_categoryBox = nullptr;
+    CategorySelector* m_categoryBox = nullptr;
+    QToolButton* m_categoryEdit = nullptr;
+    std::vector<analysis::UserCategory> m_userCategories;
     QLabel* m_categoryLegend = nullptr;
     QComboBox* m_targetBox;
     QComboBox* m_reductionBox;
@@ -158,6 +190,12 @@ private:
     QLabel* m_followUpHint = nullptr;
     QLineEdit* m_followUpEdit = nullptr;
     QPushButton* m_followUpButton = nullptr;
+    SplitView* m_split = nullptr;
+    QToolButton* m_splitButton = nullptr;
+    QStackedWidget* m_viewStack = nullptr;
+    TokenEditor* m_tokenEditor = nullptr;
+    std::string m_counterfactualJob; // the edited job the split view compares, if any
+    void syncSplit(bool keepPanes);
 };
 
 } // namespace tokenlens::gui

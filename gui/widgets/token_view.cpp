@@ -8,6 +8,8 @@
 #include <QHash>
 #include <QKeyEvent>
 #include <QLinearGradient>
+#include <QMenu>
+#include <QContextMenuEvent>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
@@ -224,6 +226,44 @@ void TokenView::mousePressEvent(QMouseEvent* event) {
     else m_selection->setPinned(-1);
 }
 
+void TokenView::mouseDoubleClickEvent(QMouseEvent* event) {
+    const int64_t k = tokenAt(event->position());
+    if (m_editable && event->button() == Qt::LeftButton && k >= 0 && k < m_model->promptLength()) {
+        emit editRequested(k);
+        return;
+    }
+    QAbstractScrollArea::mouseDoubleClickEvent(event);
+}
+
+void TokenView::contextMenuEvent(QContextMenuEvent* event) {
+    const int64_t k = tokenAt(QPointF(viewport()->mapFrom(this, event->pos())));
+    if (!m_editable || k < 0 || k >= m_model->promptLength()) return QAbstractScrollArea::contextMenuEvent(event);
+    QMenu menu(this);
+    QAction* edit = menu.addAction(tr("Edit token…"));
+    edit->setToolTip(tr("Run the job again with this token changed and compare the two results side by side"));
+    if (menu.exec(event->globalPos()) == edit) emit editRequested(k);
+}
+
+void TokenView::setTokenMarks(std::vector<unsigned char> marks) {
+    m_marks = std::move(marks);
+    viewport()->update();
+}
+
+unsigned char TokenView::tokenMark(int64_t k) const {
+    return k >= 0 && static_cast<size_t>(k) < m_marks.size() ? m_marks[static_cast<size_t>(k)] : 0;
+}
+
+QColor TokenView::markColour(TokenMark mark) {
+    // Okabe–Ito orange, vermilion and bluish green: apart from the method hues
+    // and the accent of the pinned token.
+    switch (mark) {
+    case MarkLinked: return QColor(0xE6, 0x9F, 0x00);
+    case MarkUnmatched: return QColor(0xD5, 0x5E, 0x00);
+    case MarkChanged: return QColor(0x00, 0x9E, 0x73);
+    }
+    return QColor(Qt::gray);
+}
+
 void TokenView::keyPressEvent(QKeyEvent* event) {
     const int64_t K = m_model->contextLength();
     int64_t pin = m_selection->pinned();
@@ -254,8 +294,16 @@ QColor categoryColour(int category) {
 }
 
 void TokenView::setCategoryView(CategoryMode mode, std::vector<int> categories, unsigned selected) {
+    std::vector<uint64_t> membership;
+    for (int c : categories) membership.push_back(c >= 0 && c < 64 ? uint64_t{1} << c : 0);
+    setCategoryView(mode, std::move(categories), std::move(membership), selected);
+}
+
+void TokenView::setCategoryView(CategoryMode mode, std::vector<int> categories, std::vector<uint64_t> membership,
+                                uint64_t selected) {
     m_categoryMode = mode;
     m_categories = std::move(categories);
+    m_membership = std::move(membership);
     m_selectedCategories = selected;
     viewport()->update();
 }
@@ -267,9 +315,8 @@ void TokenView::setTurnTints(std::vector<QColor> tints) {
 
 bool TokenView::tokenEmphasised(int64_t k) const {
     if (m_categoryMode == CategoryMode::Off || m_categoryMode == CategoryMode::Comparison) return true;
-    if (k < 0 || static_cast<size_t>(k) >= m_categories.size()) return true;
-    const int c = m_categories[static_cast<size_t>(k)];
-    return c >= 0 && c < 32 && (m_selectedCategories & (1u << c)) != 0;
+    if (k < 0 || static_cast<size_t>(k) >= m_membership.size()) return true;
+    return (m_membership[static_cast<size_t>(k)] & m_selectedCategories) != 0;
 }
 
 bool TokenView::tokenShown(int64_t k) const {
@@ -447,6 +494,26 @@ void TokenView::paintContent(QPainter& p, double top, double bottom, const QPale
     if (const int64_t hov = m_selection->hovered(); hov >= 0 && hov != m_selection->pinned()) {
         p.setPen(QPen(pal.color(QPalette::Text), 2));
         p.drawRoundedRect(m_layout.box(hov).adjusted(-1.5, -1.5, 1.5, 1.5), kRadius + 1, kRadius + 1);
+    }
+    // Split-view marks (over hover and pin: the linked outline must show): unmatched dashed, changed thick, linked solid.
+    for (size_t k = 0; k < m_marks.size() && k < boxes.size(); ++k) {
+        const unsigned char mk = m_marks[k];
+        if (mk == 0) continue;
+        const QRectF r = m_layout.box(static_cast<int64_t>(k));
+        if (r.isNull() || r.bottom() < top - 4 || r.top() > bottom + 4) continue;
+        if (mk & MarkUnmatched) {
+            p.setPen(QPen(markColour(MarkUnmatched), 1.5, Qt::DashLine));
+            p.drawRoundedRect(r.adjusted(-1, -1, 1, 1), kRadius, kRadius);
+            p.drawLine(QPointF(r.left() + 2, r.center().y()), QPointF(r.right() - 2, r.center().y()));
+        }
+        if (mk & MarkChanged) {
+            p.setPen(QPen(markColour(MarkChanged), 3));
+            p.drawRoundedRect(r.adjusted(-2.5, -2.5, 2.5, 2.5), kRadius + 2, kRadius + 2);
+        }
+        if (mk & MarkLinked) {
+            p.setPen(QPen(markColour(MarkLinked), 2.5));
+            p.drawRoundedRect(r.adjusted(-1.5, -1.5, 1.5, 1.5), kRadius + 1, kRadius + 1);
+        }
     }
 }
 

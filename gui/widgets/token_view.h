@@ -49,6 +49,11 @@ public:
     // Category view: `categories` holds each context token's built-in category
     // (index of analysis::Category), `selected` a bit per category.
     void setCategoryView(CategoryMode mode, std::vector<int> categories, unsigned selected);
+    // With user categories: `membership` holds each token's categories as bits
+    // (bit c: built-in category c, bit 7 + u: user category u), `selected`
+    // the categories shown; `categories` still gives the comparison outline.
+    void setCategoryView(CategoryMode mode, std::vector<int> categories, std::vector<uint64_t> membership,
+                         uint64_t selected);
     CategoryMode categoryMode() const { return m_categoryMode; }
     // Whether token k is drawn (false only for hidden tokens in Isolation).
     bool tokenShown(int64_t k) const;
@@ -63,9 +68,28 @@ public:
     // One line saying what the colours currently show.
     QString modeDescription() const;
 
+    // Marks drawn over tokens (bits of TokenMark per context index), e.g. by
+    // the split view: the tokens aligned with the other pane's hovered token,
+    // tokens the other result does not have, the token a counterfactual edit
+    // changed. Empty: none.
+    enum TokenMark : unsigned char { MarkLinked = 1, MarkUnmatched = 2, MarkChanged = 4 };
+    void setTokenMarks(std::vector<unsigned char> marks);
+    unsigned char tokenMark(int64_t k) const;
+    static QColor markColour(TokenMark mark);
+    // Prompt tokens can be edited in place (double-click or the context
+    // menu's "Edit token…"): emits editRequested.
+    void setEditable(bool on) { m_editable = on; }
+    bool editable() const { return m_editable; }
+
     QSize sizeHint() const override;
 
+signals:
+    // The user asked to edit prompt token k (context index, k < n).
+    void editRequested(qint64 k);
+
 protected:
+    void mouseDoubleClickEvent(QMouseEvent* event) override;
+    void contextMenuEvent(QContextMenuEvent* event) override;
     void paintEvent(QPaintEvent* event) override;
     void resizeEvent(QResizeEvent* event) override;
     void scrollContentsBy(int dx, int dy) override;
@@ -98,8 +122,11 @@ private:
     double m_margin = 12;
     CategoryMode m_categoryMode = CategoryMode::Off;
     std::vector<int> m_categories;
-    unsigned m_selectedCategories = 0;
+    std::vector<uint64_t> m_membership;
+    uint64_t m_selectedCategories = 0;
     std::vector<QColor> m_turnTints;
+    std::vector<unsigned char> m_marks;
+    bool m_editable = false;
 
     mutable bool m_colourDirty = true;
     mutable int64_t m_colouredFocus = -2;

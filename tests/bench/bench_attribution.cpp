@@ -102,9 +102,12 @@ int main(int argc, char** argv) {
         {"integrated_gradients", {{"steps", igSteps}}, igSteps * (shared + prefixes + heads) + 2 * shared},
         // Perturbation methods at their default sample counts: every row is
         // one masked sequence of L-1 positions plus the head at each output
-        // position (probability target); gradient_shap is integrated
-        // gradients with `samples` random points per column.
-        {"gradient_shap", nlohmann::json::object(), 5 * (shared + prefixes + heads)},
+        // position (probability target). gradient_shap: `samples` random
+        // points per column, each at its own alpha, so unlike integrated
+        // gradients' steps (one alpha for every column: one shared forward
+        // could serve them all) each point needs its own forward over the
+        // column's prefix as well as the backward.
+        {"gradient_shap", nlohmann::json::object(), 5 * (2 * prefixes + heads)},
         {"lime", nlohmann::json::object(), 200 * (shared + static_cast<double>(t) * fm.head)},
         {"kernel_shap", nlohmann::json::object(), 202 * (shared + static_cast<double>(t) * fm.head)},
         {"shapley_sampling", nlohmann::json::object(),
