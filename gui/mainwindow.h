@@ -167,7 +167,6 @@ private:
     ConnectionIndicator* m_connection = nullptr;
     QMenu* m_jobMenu = nullptr;
     bool m_wrongTokenShown = false;
-    bool m_wrongTokenShown = false;
     bool m_demoPending = false;
     NewJobPage* m_newJob = nullptr;
     JobsPage* m_jobsPage = nullptr;
@@ -177,12 +176,12 @@ private:
     QLabel* m_jobStatus = nullptr;
     QProgressBar* m_jobProgress = nullptr;
     int m_pendingLoads = 0;
+    quint64 m_loadSerial = 0;
     struct PendingCounterfactual {
         QString original;
         CounterfactualEdit edit;
     };
     std::map<QString, PendingCounterfactual> m_counterfactuals; // by edited job id
-    quint64 m_loadSerial = 0;
 };
 
 } // namespace tokenlens::gui

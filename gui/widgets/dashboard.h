@@ -8,8 +8,8 @@
 #include "result/job_result.h"
 #include "analysis/categories.h"
 #include "viewmodel/result_model.h"
-#include "widgets/counterfactual.h"
 #include "widgets/category_controls.h"
+#include "widgets/counterfactual.h"
 
 #include <QWidget>
 

@@ -282,6 +282,15 @@ void HeatmapView::keyPressEvent(QKeyEvent* event) {
     emit viewChanged();
 }
 
+void HeatmapView::matchView(const HeatmapView& other) {
+    const HeatmapGeometry& g = other.geometry();
+    if (m_geom.cellW() > 0 && g.cellW() > 0 && std::abs(g.cellW() - m_geom.cellW()) > 1e-9)
+        m_geom.zoomAt(m_geom.plot().topLeft(), g.cellW() / m_geom.cellW());
+    m_geom.setOffset(g.offset());
+    m_zoomMode = ZoomMode::Manual;
+    update();
+}
+
 void HeatmapView::zoomIn() {
     m_zoomMode = ZoomMode::Manual;
     m_geom.zoomAt(m_geom.plot().center(), 1.5);

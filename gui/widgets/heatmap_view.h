@@ -35,6 +35,10 @@ public:
     // What is on screen (same zoom and pan) under `title`, with the legend.
     QImage render(double scale, const QString& title) const;
 
+    // Takes the other view's zoom and pan (cell size and offset) without
+    // emitting viewChanged (the split view keeps its panes in step).
+    void matchView(const HeatmapView& other);
+
     QSize sizeHint() const override { return {640, 360}; }
     QSize minimumSizeHint() const override { return {200, 160}; }
 
