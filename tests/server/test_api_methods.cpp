@@ -16,8 +16,11 @@ using namespace tokenlens::server;
 using namespace tokenlens::server::testing;
 
 TEST(ApiResults, NewMethodsIdenticalToCliAttribute) {
+    const auto start = std::chrono::steady_clock::now();
+    auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
     // One worker: its intra-op thread count is the CLI's (all cores).
     ServerProcess server({"--workers", "1"});
+    std::cout << "[ timing ] server ready after " << since() << " s\n";
     ASSERT_TRUE(server.ready()) << server.err();
     ApiClient c(server.endpoint());
     const std::string prompt = "The capital of France is";
@@ -35,6 +38,7 @@ TEST(ApiResults, NewMethodsIdenticalToCliAttribute) {
     auto final = c.waitFinished(*id, std::chrono::milliseconds(static_cast<int>(60000 * kTimeScale)));
     ASSERT_TRUE(final.ok()) << final.error().message;
     ASSERT_EQ(final->value("status", ""), "completed") << final->dump();
+    std::cout << "[ timing ] job completed after " << since() << " s\n";
     auto http = c.results(*id);
     ASSERT_TRUE(http.ok()) << http.error().message;
     auto viaHttp = jobFromJson(*http, "HTTP");
@@ -56,6 +60,7 @@ TEST(ApiResults, NewMethodsIdenticalToCliAttribute) {
     ASSERT_TRUE(cli.start(args, out + ".stdout", out + ".stderr"));
     ASSERT_TRUE(cli.wait(static_cast<int>(120000 * kTimeScale)));
     ASSERT_EQ(cli.exitCode(), 0) << cli.err();
+    std::cout << "[ timing ] tokenlens-cli done after " << since() << " s\n";
     auto viaCli = readResultFile(out);
     ASSERT_TRUE(viaCli.ok()) << viaCli.error().message;
 
