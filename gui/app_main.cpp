@@ -10,8 +10,8 @@
 #include "widgets/dashboard.h"
 #include "widgets/heatmap_view.h"
 #include "widgets/selection_model.h"
-#include "widgets/theme.h"
 #include "widgets/split_view.h"
+#include "widgets/theme.h"
 #include "widgets/token_view.h"
 
 #include <QApplication>
@@ -19,14 +19,15 @@
 #include <QFile>
 #include <QCommandLineParser>
 #include <QImage>
+#include <QPainter>
 #include <QPixmap>
 #include <QPointer>
 #include <QStyleFactory>
 #include <QTimer>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
-#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -40,10 +41,10 @@ struct Options {
     bool demo = false;
     QStringList followUps, userCategories; // --follow-up, --user-category
     bool categoryEditor = false;
-    QSize size{1440, 900};
-    int delay = 400;
     QString split, counterfactual; // split view: "MODEL_A,MODEL_B"; an edited result to compare with
     bool difference = false;
+    QSize size{1440, 900};
+    int delay = 400;
     int window = 0;
     qint64 hover = -1, pin = -1, cellRow = -1, cellCol = -1;
     double scale = 2;
@@ -115,6 +116,29 @@ void applyViewState(MainWindow& w, const Options& o) {
         d->selection()->setHovered(o.hover);
         d->tokenView()->ensureTokenVisible(o.hover);
     }
+    if (!o.split.isEmpty() || o.difference || !o.counterfactual.isEmpty()) {
+        d->setSplit(true);
+        const QStringList names = o.split.split(QLatin1Char(','), Qt::SkipEmptyParts);
+        const auto& models = d->model().models();
+        for (int side = 0; side < 2 && side < names.size(); ++side) {
+            const auto it = std::find(models.begin(), models.end(), names[side].toStdString());
+            if (it != models.end()) d->splitView()->setPaneModel(side, static_cast<int>(it - models.begin()));
+            else std::fprintf(stderr, "tokenlens: --split: no model \"%s\" in the result\n", qPrintable(names[side]));
+        }
+        if (!o.counterfactual.isEmpty()) {
+            auto edited = readResultFile(o.counterfactual.toStdString());
+            auto edit = edited ? editBetween(d->model().job().input.text, edited->input.text) : std::nullopt;
+            if (!edited) std::fprintf(stderr, "tokenlens: --counterfactual: %s\n", edited.error().message.c_str());
+            else if (!edit) std::fprintf(stderr, "tokenlens: --counterfactual: the two prompts are equal\n");
+            else {
+                edit->model = std::max(0, d->model().currentModel());
+                d->showCounterfactual(d->model().job(), *edited, *edit);
+            }
+        }
+        if (o.difference) d->setDifferenceMode(true);
+        if (o.pin >= 0) d->splitView()->paneSelection(0)->setPinned(o.pin);
+        if (o.hover >= 0) d->splitView()->paneSelection(0)->setHovered(o.hover);
+    }
     if (o.categoryEditor) {
         auto* editor = new CategoryEditor(d->userCategories(), &w);
         editor->setAttribute(Qt::WA_DeleteOnClose);
@@ -140,29 +164,6 @@ void finish(MainWindow& w, const Options& o) {
         const QString e = d->exportHeatmapPng(o.exportHeatmap, o.scale);
         if (!e.isEmpty()) {
             std::fprintf(stderr, "tokenlens: %s\n", qPrintable(e));
-    if (!o.split.isEmpty() || o.difference || !o.counterfactual.isEmpty()) {
-        d->setSplit(true);
-        const QStringList names = o.split.split(QLatin1Char(','), Qt::SkipEmptyParts);
-        const auto& models = d->model().models();
-        for (int side = 0; side < 2 && side < names.size(); ++side) {
-            const auto it = std::find(models.begin(), models.end(), names[side].toStdString());
-            if (it != models.end()) d->splitView()->setPaneModel(side, static_cast<int>(it - models.begin()));
-            else std::fprintf(stderr, "tokenlens: --split: no model \"%s\" in the result\n", qPrintable(names[side]));
-        }
-        if (!o.counterfactual.isEmpty()) {
-            auto edited = readResultFile(o.counterfactual.toStdString());
-            auto edit = edited ? editBetween(d->model().job().input.text, edited->input.text) : std::nullopt;
-            if (!edited) std::fprintf(stderr, "tokenlens: --counterfactual: %s\n", edited.error().message.c_str());
-            else if (!edit) std::fprintf(stderr, "tokenlens: --counterfactual: the two prompts are equal\n");
-            else {
-                edit->model = std::max(0, d->model().currentModel());
-                d->showCounterfactual(d->model().job(), *edited, *edit);
-            }
-        }
-        if (o.difference) d->setDifferenceMode(true);
-        if (o.pin >= 0) d->splitView()->paneSelection(0)->setPinned(o.pin);
-        if (o.hover >= 0) d->splitView()->paneSelection(0)->setHovered(o.hover);
-    }
             rc = 1;
         }
     }
@@ -218,6 +219,11 @@ int runApplication(QApplication& app) {
     const auto page = opt("page", "Page to show: newjob, jobs or dashboard.", "page");
     const auto showModel = opt("show-model", "Show this model of a multi-model result.", "name");
     const auto thenOpen = opt("then-open", "Open this file after the first (e.g. to show an error).", "file");
+    const auto splitOpt = opt("split", "Split view with these two models of the result (MODEL_A,MODEL_B).", "models");
+    const auto counterfactualOpt = opt("counterfactual", "Split view of the result and this edited result of the "
+                                       "same model (with --screenshot).", "file");
+    const QCommandLineOption differenceOpt(QStringLiteral("difference"), QStringLiteral("Split view in difference mode."));
+    parser.addOption(differenceOpt);
     const auto exportTokens = opt("export-tokens", "Export the token view PNG before quitting (with --screenshot).", "png");
     const auto exportHeatmap = opt("export-heatmap", "Export the heatmap PNG before quitting (with --screenshot).", "png");
     const auto scale = opt("scale", "Scale factor of the exported PNGs.", "s");
@@ -258,11 +264,6 @@ int runApplication(QApplication& app) {
             return 2;
         }
         remote = *ep;
-    const auto splitOpt = opt("split", "Split view with these two models of the result (MODEL_A,MODEL_B).", "models");
-    const auto counterfactualOpt = opt("counterfactual", "Split view of the result and this edited result of the "
-                                       "same model (with --screenshot).", "file");
-    const QCommandLineOption differenceOpt(QStringLiteral("difference"), QStringLiteral("Split view in difference mode."));
-    parser.addOption(differenceOpt);
     }
 
     auto o = std::make_shared<Options>();
@@ -272,6 +273,9 @@ int runApplication(QApplication& app) {
     o->methods = parser.value(methods);
     o->scope = parser.value(scope);
     o->categories = parser.value(categories);
+    o->split = parser.value(splitOpt);
+    o->counterfactual = parser.value(counterfactualOpt);
+    o->difference = parser.isSet(differenceOpt);
     o->heatmap = parser.value(heatmap);
     o->page = parser.value(page);
     o->showModel = parser.value(showModel);
@@ -315,9 +319,6 @@ int runApplication(QApplication& app) {
     auto* w = new MainWindow;
     w->setAttribute(Qt::WA_DeleteOnClose);
     w->setJobQueue(queue.get());
-    o->split = parser.value(splitOpt);
-    o->counterfactual = parser.value(counterfactualOpt);
-    o->difference = parser.isSet(differenceOpt);
     if (remote) w->useRemoteBackend(*remote);
     else if (!parser.isSet(localOpt)) w->applyBackendSettings();
     const bool remoteMode = w->backend()->isRemote();

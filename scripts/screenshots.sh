@@ -64,6 +64,23 @@ shoot method-comparison "$SAMPLE" --methods attention,saliency,integrated_gradie
 shoot categories-comparison "$SAMPLE" --show-model tiny-llama --categories comparison
 shoot categories-highlight "$SAMPLE" --show-model tiny-llama --categories "highlight:function word"
 shoot categories-isolation "$SAMPLE" --show-model tiny-llama --categories "isolation:content word"
+shoot category-editor "$SAMPLE" --user-category "animals=cat,dog,mat" --user-category "s-words=/s[a-z]*/" \
+    --categories "isolation:animals+punctuation" --category-editor
+# Split view, difference mode and a counterfactual edit: a word the two tokenizers split differently
+# ("unbelievable"); both models forced to one continuation so that the outputs align; an edited prompt
+# with the original output forced.
+"$CLI" attribute --quiet --model "$MODELS/tiny-gpt2" --model "$MODELS/tiny-llama" --method attention,saliency \
+    --max-new-tokens 6 --output "$WORK/words.json" -- "In 2024 the unbelievable cat sat on the mat."
+"$CLI" attribute --quiet --model "$MODELS/tiny-gpt2" --model "$MODELS/tiny-llama" --method attention,saliency \
+    --target-text " and the dog ran away" --output "$WORK/forced.json" -- "In 2024 the unbelievable cat sat on the mat."
+"$CLI" attribute --quiet --model "$MODELS/tiny-gpt2" --method attention,saliency --max-new-tokens 6 \
+    --output "$WORK/orig.json" -- "The cat sat on the mat."
+ORIGINAL_OUTPUT="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["output"]["text"], end="")' "$WORK/orig.json")"
+"$CLI" attribute --quiet --model "$MODELS/tiny-gpt2" --method attention,saliency --target-text "$ORIGINAL_OUTPUT" \
+    --output "$WORK/edited.json" -- "The dog sat on the mat."
+shoot split-view "$WORK/words.json" --split tiny-gpt2,tiny-llama --hover 3
+shoot difference-mode "$WORK/forced.json" --split tiny-gpt2,tiny-llama --difference --hover 3
+shoot counterfactual "$WORK/orig.json" --counterfactual "$WORK/edited.json" --pin 8
 shoot bad-file "$SAMPLE" --then-open "$WORK/random.json"
 shoot export "$SAMPLE" --hover 9 --export-tokens "$OUT/export-tokens.png" --export-heatmap "$OUT/export-heatmap.png" \
     --scale 2
@@ -77,3 +94,5 @@ shoot demo-first-start --demo --hover 13
 shoot demo-pinned-output --demo --pin 14 --methods saliency,occlusion
 shoot new-job-page --demo --page newjob
 shoot jobs-page --demo --page jobs
+shoot conversation-timeline --demo --follow-up " . anna has a" --follow-up " . tom has a" --show-model demo-gpt2 \
+    --methods attention

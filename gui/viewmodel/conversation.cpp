@@ -62,6 +62,58 @@ std::vector<std::string> conversationChain(const jobs::JobQueue& queue, const st
     return chain;
 }
 
+namespace {
+
+bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// analysis::locateTokens, and where a token does not match at the cursor,
+// two more tries for word-level tokenizers whose display tokens leave out the
+// spaces between words ("anna", "has"): after the spaces at the cursor; and a
+// token still unmatched ("[UNK]") whose next token does not match there
+// either covers the word at the cursor (BOS, followed by a matching token,
+// keeps its empty span).
+std::vector<analysis::Span> locate(const std::string& text, const std::vector<std::string>& tokens) {
+    const std::vector<analysis::Span> found = analysis::locateTokens(text, tokens);
+    std::vector<analysis::Span> spans = found;
+    bool exact = true;
+    for (size_t k = 0; k < tokens.size() && exact; ++k)
+        if (spans[k].empty() && !tokens[k].empty()) exact = false;
+    if (exact) return spans;
+    auto matchAt = [&](size_t at, const std::string& token) -> size_t {
+        const std::string_view rest = std::string_view(text).substr(std::min(at, text.size()));
+        std::string_view piece(token);
+        if (!piece.empty() && !rest.starts_with(piece) && piece.front() == ' ') piece.remove_prefix(1);
+        return !piece.empty() && rest.starts_with(piece) ? piece.size() : 0;
+    };
+    auto skipSpaces = [&](size_t at) {
+        while (at < text.size() && isSpace(text[at])) ++at;
+        return at;
+    };
+    size_t cursor = 0;
+    for (size_t k = 0; k < tokens.size(); ++k) {
+        size_t begin = cursor, length = matchAt(cursor, tokens[k]);
+        if (length == 0 && !found[k].empty() && found[k].begin == static_cast<int64_t>(cursor))
+            length = static_cast<size_t>(found[k].end - found[k].begin); // a byte-fallback piece
+        if (length == 0) {
+            begin = skipSpaces(cursor);
+            length = matchAt(begin, tokens[k]);
+        }
+        if (length == 0) {
+            const bool nextMatches = k + 1 < tokens.size() && matchAt(begin, tokens[k + 1]) > 0;
+            if (!nextMatches && begin < text.size()) {
+                size_t end = begin;
+                while (end < text.size() && !isSpace(text[end])) ++end;
+                length = end - begin;
+            }
+        }
+        spans[k] = {static_cast<int64_t>(begin), static_cast<int64_t>(begin + length)};
+        cursor = begin + length;
+    }
+    return spans;
+}
+
+} // namespace
+
 TokenTurns tokenTurns(const std::string& prompt, const std::vector<std::string>& tokens,
                       const std::vector<jobs::Turn>& segments) {
     TokenTurns out;
@@ -83,7 +135,7 @@ TokenTurns tokenTurns(const std::string& prompt, const std::vector<std::string>&
         segTurn[s] = static_cast<int>(it - jobsSeen.begin());
     }
     out.turns = static_cast<int>(jobsSeen.size());
-    const auto spans = analysis::locateTokens(prompt, tokens);
+    const auto spans = locate(prompt, tokens);
     for (size_t k = 0; k < tokens.size(); ++k) {
         const int64_t at = spans[k].begin;
         size_t seg = segments.size() - 1; // past every segment: the last one

@@ -37,7 +37,9 @@ struct TokenTurns {
     std::vector<bool> reply; // the token lies in the model's reply Y_t (else in the typed X_t)
     int turns = 0;           // distinct jobs among the segments
 };
-// `tokens` are display strings located in `prompt` (analysis::locateTokens);
+// `tokens` are display strings located in `prompt` (analysis::locateTokens,
+// with two more tries for word-level tokenizers that leave out the spaces:
+// after the spaces, and an unknown token covering the word at the cursor);
 // a token belongs to the segment holding its first byte (a token covering no
 // text, such as BOS, to the segment at its position); `segments` are the
 // job's JobRecord::turns. Without segments every token is in turn 0.

@@ -26,7 +26,8 @@ constexpr int kLabelWidth = 150;
 
 } // namespace
 
-analysis::TokenCategories contextCategories(const ResultModel& model) {
+analysis::TokenCategories contextCategories(const ResultModel& model,
+                                            const std::vector<analysis::UserCategory>& userCategories) {
     analysis::TokenCategories out;
     if (!model.hasJob() || model.methods().empty()) return out;
     const MethodResult& r = model.methodResult(0);
@@ -35,7 +36,8 @@ analysis::TokenCategories contextCategories(const ResultModel& model) {
     auto part = [&](const std::string& text, int64_t from, int64_t count) {
         std::vector<std::string> toks(tokens.begin() + from, tokens.begin() + from + count);
         const auto spans = analysis::locateTokens(text, toks);
-        auto c = analysis::categorize(text, spans);
+        auto c = analysis::categorize(text, spans, {}, userCategories);
+        if (!c.ok()) c = analysis::categorize(text, spans);
         if (!c.ok()) c = analysis::TokenCategories{std::vector<analysis::Category>(static_cast<size_t>(count),
                                                                                     analysis::Category::Special),
                                                    {}, {}, std::vector<int64_t>(static_cast<size_t>(count), -1)};
@@ -45,6 +47,10 @@ analysis::TokenCategories contextCategories(const ResultModel& model) {
     const auto o = part(r.output.text, n, t);
     out.builtin.insert(out.builtin.end(), o.builtin.begin(), o.builtin.end());
     out.word.insert(out.word.end(), o.word.begin(), o.word.end());
+    for (size_t u = 0; u < out.user.size(); ++u) {
+        if (u < o.user.size()) out.user[u].insert(out.user[u].end(), o.user[u].begin(), o.user[u].end());
+        out.user[u].resize(out.builtin.size(), false);
+    }
     return out;
 }
 
@@ -122,6 +128,11 @@ MethodComparisonPanel::MethodComparisonPanel(const ResultModel* model, const Sel
     refresh();
 }
 
+void MethodComparisonPanel::setUserCategories(std::vector<analysis::UserCategory> categories) {
+    m_userCategories = std::move(categories);
+    refresh();
+}
+
 void MethodComparisonPanel::pinChanged() {
     const int64_t k = m_selection->pinned();
     const int64_t column = m_model->hasJob() && k >= m_model->promptLength() ? k - m_model->promptLength() : -1;
@@ -154,11 +165,12 @@ void MethodComparisonPanel::refresh() {
         m_chart->setRows({});
         return;
     }
-    m_categories = contextCategories(*m_model);
+    m_categories = contextCategories(*m_model, m_userCategories);
     analysis::TokenCategories promptCategories = m_categories;
     const auto n = static_cast<size_t>(m_model->promptLength());
     promptCategories.builtin.resize(std::min(n, promptCategories.builtin.size()));
     promptCategories.word.resize(promptCategories.builtin.size());
+    for (auto& flags : promptCategories.user) flags.resize(promptCategories.builtin.size(), false);
 
     const std::vector<int> active = m_model->activeMethods();
     std::vector<std::vector<double>> vals;

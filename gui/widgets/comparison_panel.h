@@ -62,6 +62,8 @@ public:
     MethodComparisonPanel(const ResultModel* model, const SelectionModel* selection, QWidget* parent = nullptr);
     // Re-reads the result (a new job, model, methods).
     void refresh();
+    // User categories counted in the mass per category (then refreshed).
+    void setUserCategories(std::vector<analysis::UserCategory> categories);
     // Output column compared (-1: the whole result).
     int64_t column() const { return m_column; }
     const std::vector<MethodAgreement>& agreements() const { return m_agreements; }
@@ -85,11 +87,14 @@ private:
     std::vector<MethodAgreement> m_agreements;
     std::vector<MethodConcentration> m_concentrations;
     analysis::TokenCategories m_categories;
+    std::vector<analysis::UserCategory> m_userCategories;
 };
 
 // Categories of the context tokens of a result (prompt tokens located in the
 // prompt text, output tokens in the output text; tokens that cover no text,
-// such as BOS, are special).
-analysis::TokenCategories contextCategories(const ResultModel& model);
+// such as BOS, are special), with the given user categories (invalid ones
+// are left out).
+analysis::TokenCategories contextCategories(const ResultModel& model,
+                                            const std::vector<analysis::UserCategory>& userCategories = {});
 
 } // namespace tokenlens::gui

@@ -471,11 +471,10 @@ void TimelinePanel::recomputeShares() {
     if (a.empty()) {
         m_shareNote = tr("Switch a method on to see what each turn contributes.");
     } else if (m_column >= 0) {
-        m_shareNote = tr("Bars: share of the attribution of %1 “%2” (%3) from each turn's tokens.")
+        m_shareNote = tr("Bars: what %1 “%2” draws from each turn (%3).")
                           .arg(tokenSymbol(k, n), displayToken(m_model->contextTokens()[static_cast<size_t>(k)]), what);
     } else {
-        m_shareNote = tr("Bars: share of the whole result's attribution (%1) from each turn's tokens; pin an output "
-                         "token for its own.")
+        m_shareNote = tr("Bars: what the whole result draws from each turn (%1); pin an output token for its own.")
                           .arg(what);
     }
 }
@@ -485,6 +484,7 @@ void TimelinePanel::recomputeTemporal() {
     m_temporal.clear();
     m_temporalShare.clear();
     m_temporalNote.clear();
+    m_temporalShort.clear();
     if (m_current < 0) {
         m_strip->setData({}, {}, {});
         return;
@@ -498,7 +498,7 @@ void TimelinePanel::recomputeTemporal() {
         for (int64_t t = 0; t < k; ++t) typed.push_back(m_chips[static_cast<size_t>(t)]->weight->value());
         auto w = an::customWeights(typed, k);
         if (!w) {
-            m_temporalNote = tr("Weights: %1.").arg(QString::fromStdString(w.error().message));
+            m_temporalNote = m_temporalShort = tr("Weights: %1.").arg(QString::fromStdString(w.error().message));
             m_strip->setData({}, {}, {});
             return;
         }
@@ -515,7 +515,7 @@ void TimelinePanel::recomputeTemporal() {
         labels.push_back(methodLabel(methodIds.back()).toStdString());
     }
     if (methodIds.empty()) {
-        m_temporalNote = tr("Switch a method on for the temporal importance.");
+        m_temporalNote = m_temporalShort = tr("Switch a method on for the temporal importance.");
         m_strip->setData({}, {}, {});
         return;
     }
@@ -570,7 +570,7 @@ void TimelinePanel::recomputeTemporal() {
     }
     auto T = an::temporalImportance(mats, lengths, m_alphas);
     if (!T) {
-        m_temporalNote = tr("Temporal importance: %1.").arg(QString::fromStdString(T.error().message));
+        m_temporalNote = m_temporalShort = tr("Temporal importance: %1.").arg(QString::fromStdString(T.error().message));
         m_strip->setData({}, {}, {});
         return;
     }
@@ -593,6 +593,8 @@ void TimelinePanel::recomputeTemporal() {
     }
     m_strip->setData(m_temporal, std::move(colours), std::move(tokenLabels));
     m_temporalNote = notes.isEmpty() ? QString() : notes.join(QStringLiteral("; ")) + QLatin1Char('.');
+    m_temporalShort = notes.isEmpty() ? QString() : tr("⚠ %n note(s) on the turns' rows (hover here)", nullptr,
+                                                       static_cast<int>(notes.size()));
 }
 
 void TimelinePanel::updateChips() {
@@ -656,9 +658,8 @@ void TimelinePanel::updateChips() {
         c->temporal->setText(tr("T %1").arg(t < m_temporalShare.size() ? percent(m_temporalShare[t]) : QStringLiteral("–")));
         c->temporal->setToolTip(tr("Share of the temporal importance Σ_t α_t · I^t (eq. 11) on turn %1's tokens").arg(t + 1));
     }
-    QString note = m_shareNote;
-    if (!m_temporalNote.isEmpty()) note += QLatin1Char(' ') + m_temporalNote;
-    m_note->setText(note);
+    m_note->setText(m_temporalShort.isEmpty() ? m_shareNote : m_shareNote + QLatin1Char('\n') + m_temporalShort);
+    m_note->setToolTip(m_temporalNote.isEmpty() ? m_shareNote : m_shareNote + QLatin1Char('\n') + m_temporalNote);
 }
 
 } // namespace tokenlens::gui

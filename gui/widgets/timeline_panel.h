@@ -80,7 +80,8 @@ public:
     // T(r) per prompt row of the shown job, and Σ_{r in turn t} |T(r)| / Σ_r |T(r)|.
     const std::vector<double>& temporal() const { return m_temporal; }
     const std::vector<double>& temporalTurnShare() const { return m_temporalShare; }
-    // What is shown / what went wrong (plain text).
+    // What the bars show and what went wrong (plain text; the details of
+    // notes on the turns' rows are in the tooltip).
     QString note() const;
 
 signals:
@@ -124,7 +125,7 @@ private:
     TurnShares m_shares;
     int64_t m_column = -1;
     std::vector<double> m_alphas, m_temporal, m_temporalShare;
-    QString m_shareNote, m_temporalNote;
+    QString m_shareNote, m_temporalNote, m_temporalShort;
 };
 
 } // namespace tokenlens::gui

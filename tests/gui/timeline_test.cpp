@@ -272,6 +272,12 @@ TEST(ConversationTurns, TokensBelongToTheSegmentOfTheirFirstByte) {
     EXPECT_EQ(tt.turns, 2);
     EXPECT_EQ(tt.turn, (std::vector<int>{0, 0, 0, 1}));
     EXPECT_EQ(tt.reply, (std::vector<bool>{false, false, true, false}));
+    // A word-level tokenizer: no spaces in the tokens, an unknown word where
+    // the reply "blue cup" was joined to the typed "anna has a".
+    const std::vector<jobs::Turn> joined{{"input", "j1", 0, 10}, {"output", "j1", 10, 18}};
+    const auto wl = tokenTurns("anna has ablue cup", {"[BOS]", "anna", "has", "[UNK]", "cup"}, joined);
+    EXPECT_EQ(wl.turn, (std::vector<int>{0, 0, 0, 0, 0}));
+    EXPECT_EQ(wl.reply, (std::vector<bool>{false, false, false, false, true}));
     // Shares of a 4 × 1 column: |1| + |−2| from turn 1's input, 3 from its reply, 4 from turn 2.
     AttributionMatrix a;
     a.rows = 5;
