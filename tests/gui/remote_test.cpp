@@ -382,3 +382,49 @@ TEST(RemoteMode, AnUnreachableServerIsSaidAndRetried) {
 
 } // namespace
 } // namespace tokenlens::gui
+
+namespace tokenlens::gui {
+namespace {
+
+TEST(RemoteMode, SettingsPersistAndSwitchTheBackendBothWays) {
+    jobs::JobQueue queue(nullptr);
+    MainWindow w;
+    w.setJobQueue(&queue);
+    JobBackend* local = w.backend();
+    ASSERT_NE(local, nullptr);
+    EXPECT_FALSE(local->isRemote());
+    EXPECT_FALSE(w.connectionIndicator()->isVisibleTo(&w)); // nothing to say locally
+    EXPECT_TRUE(w.action(QStringLiteral("importJob"))->isEnabled());
+
+    BackendSettings b;
+    b.remote = true;
+    b.url = QStringLiteral("127.0.0.1:%1").arg(freePort());
+    b.token = QStringLiteral("tok");
+    b.save();
+    EXPECT_EQ(BackendSettings::load(), b);
+    w.applyBackendSettings();
+    auto* remote = qobject_cast<RemoteBackend*>(w.backend());
+    ASSERT_NE(remote, nullptr);
+    EXPECT_EQ(remote->endpoint().token, "tok");
+    EXPECT_TRUE(w.connectionIndicator()->isVisibleTo(&w));
+    EXPECT_FALSE(w.action(QStringLiteral("importJob"))->isEnabled());
+
+    b.remote = false;
+    b.save();
+    w.applyBackendSettings();
+    EXPECT_EQ(w.backend(), local);
+    EXPECT_FALSE(w.connectionIndicator()->isVisibleTo(&w));
+    EXPECT_TRUE(w.action(QStringLiteral("importJob"))->isEnabled());
+
+    // A malformed URL in the settings falls back to this computer, with a message.
+    b.remote = true;
+    b.url = QStringLiteral("https://secure:1");
+    b.save();
+    w.applyBackendSettings();
+    EXPECT_EQ(w.backend(), local);
+    EXPECT_TRUE(w.banner()->text().contains(QStringLiteral("TLS"))) << w.banner()->text().toStdString();
+    BackendSettings{}.save();
+}
+
+} // namespace
+} // namespace tokenlens::gui
