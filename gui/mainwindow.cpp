@@ -242,15 +242,16 @@ void MainWindow::createMenus() {
     dashAction(view, QStringLiteral("clearSelection"), tr("Clear Selection"), QKeySequence(Qt::Key_Escape),
                tr("Unpin and forget the hovered token"), [this] {
                    m_dashboard->selection()->clear();
+                   if (m_dashboard->isSplit()) m_dashboard->splitView()->paneSelection(0)->clear(); // mirrored
                    m_banner->dismiss();
                });
     view->addSeparator();
     dashAction(view, QStringLiteral("zoomIn"), tr("Zoom Heatmap &In"), QKeySequence::ZoomIn, tr("Larger cells"),
-               [this] { m_dashboard->heatmapView()->zoomIn(); });
+               [this] { shownHeatmap()->zoomIn(); });
     dashAction(view, QStringLiteral("zoomOut"), tr("Zoom Heatmap &Out"), QKeySequence::ZoomOut, tr("Smaller cells"),
-               [this] { m_dashboard->heatmapView()->zoomOut(); });
+               [this] { shownHeatmap()->zoomOut(); });
     dashAction(view, QStringLiteral("zoomFit"), tr("&Fit Heatmap"), QKeySequence(tr("Ctrl+0")),
-               tr("The whole matrix in view"), [this] { m_dashboard->heatmapView()->fitAll(); });
+               tr("The whole matrix in view"), [this] { shownHeatmap()->fitAll(); });
     view->addSeparator();
     QAction* split = dashAction(view, QStringLiteral("splitView"), tr("&Split View (Compare Models)"),
                                 QKeySequence(tr("Ctrl+Shift+V")), tr("Two panes side by side, one model each"),
@@ -668,6 +669,11 @@ void MainWindow::rerunShown(const QString& targetFn, const QString& reduction) {
         m_banner->showMessage(MessageBanner::Kind::Error,
                               tr("The re-run was not queued: %1").arg(QString::fromStdString(r.error().message)));
     }
+}
+
+HeatmapView* MainWindow::shownHeatmap() const {
+    // In the split view: the left pane's (the right one follows its zoom).
+    return m_dashboard->isSplit() ? m_dashboard->splitView()->paneHeatmap(0) : m_dashboard->heatmapView();
 }
 
 void MainWindow::runCounterfactual(const CounterfactualEdit& edit) {

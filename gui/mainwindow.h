@@ -38,6 +38,7 @@ namespace tokenlens::gui {
 
 class ConnectionIndicator;
 class Dashboard;
+class HeatmapView;
 class JobBackend;
 class JobsPage;
 class LocalBackend;
@@ -147,6 +148,7 @@ private:
     // (same models, methods, options; the original output forced); when it
     // finishes the dashboard compares the two in the split view.
     void runCounterfactual(const CounterfactualEdit& edit);
+    HeatmapView* shownHeatmap() const;
     QAction* addAction(QMenu* menu, const QString& name, const QString& text, const QKeySequence& key,
                        const QString& tip);
 

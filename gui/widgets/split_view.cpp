@@ -158,13 +158,19 @@ SplitView::SplitView(QWidget* parent) : QWidget(parent) {
         m_syncing = false;
     });
 
+    // The token views with the probability table under them (as tall as
+    // its rows), then the heatmaps or the difference.
+    auto* top = new QWidget(this);
+    auto* topLay = new QVBoxLayout(top);
+    topLay->setContentsMargins(0, 0, 0, 0);
+    topLay->setSpacing(4);
+    topLay->addWidget(upper, 1);
+    topLay->addWidget(m_probBox, 0);
     auto* vertical = new QSplitter(Qt::Vertical, this);
-    vertical->addWidget(upper);
-    vertical->addWidget(m_probBox);
+    vertical->addWidget(top);
     vertical->addWidget(m_lower);
-    vertical->setStretchFactor(0, 3);
-    vertical->setStretchFactor(1, 0);
-    vertical->setStretchFactor(2, 3);
+    vertical->setStretchFactor(0, 1);
+    vertical->setStretchFactor(1, 1);
     vertical->setChildrenCollapsible(false);
     root->addWidget(vertical, 1);
     updateTitles();
