@@ -567,9 +567,9 @@ void MainWindow::jobProgress(const QString& id, int permille, double eta) {
 }
 
 void MainWindow::jobFinished(const QString& id) {
-    if (auto it = m_counterfactuals.find(id); it != m_counterfactuals.end() && m_queue && id == m_shownJob) {
-        const auto original = m_queue->job(it->second.original.toStdString());
-        const auto edited = m_queue->job(id.toStdString());
+    if (auto it = m_counterfactuals.find(id); it != m_counterfactuals.end() && m_backend && id == m_shownJob) {
+        const auto original = m_backend->job(it->second.original.toStdString());
+        const auto edited = m_backend->job(id.toStdString());
         if (original && edited && jobs::isFinal(edited->status)) {
             const CounterfactualEdit edit = it->second.edit;
             m_counterfactuals.erase(it);
@@ -677,13 +677,13 @@ HeatmapView* MainWindow::shownHeatmap() const {
 }
 
 void MainWindow::runCounterfactual(const CounterfactualEdit& edit) {
-    if (!m_queue || m_shownJob.isEmpty()) {
+    if (!m_backend || m_shownJob.isEmpty()) {
         m_banner->showMessage(MessageBanner::Kind::Warning,
                               tr("An edited prompt runs with the result's models: run this prompt as a job from the New "
                                  "job page first, then edit its tokens."));
         return;
     }
-    auto rec = m_queue->job(m_shownJob.toStdString());
+    auto rec = m_backend->job(m_shownJob.toStdString());
     if (!rec) return;
     if (rec->prompt != edit.originalPrompt) {
         m_banner->showMessage(MessageBanner::Kind::Error, tr("The edit does not belong to the shown job's prompt."));
@@ -696,16 +696,20 @@ void MainWindow::runCounterfactual(const CounterfactualEdit& edit) {
     // edited prompt is then defined.
     if (!edit.originalOutput.empty()) spec.targetText = edit.originalOutput;
     const QString original = m_shownJob;
-    auto id = m_queue->submit(spec);
-    if (!id) {
-        m_banner->showMessage(MessageBanner::Kind::Error,
-                              tr("The edited prompt was not queued: %1").arg(QString::fromStdString(id.error().message)));
-        return;
-    }
-    const QString editedId = QString::fromStdString(*id);
-    m_counterfactuals[editedId] = {original, edit};
-    statusBar()->showMessage(tr("Queued job %1: the edited prompt; it opens beside the original when done").arg(editedId), 6000);
-    openJob(editedId);
+    QPointer<MainWindow> self(this);
+    m_backend->submit(spec, [self, original, edit](Result<std::string> id) {
+        if (!self) return;
+        if (!id) {
+            self->m_banner->showMessage(MessageBanner::Kind::Error,
+                                        tr("The edited prompt was not queued: %1").arg(QString::fromStdString(id.error().message)));
+            return;
+        }
+        const QString editedId = QString::fromStdString(*id);
+        self->m_counterfactuals[editedId] = {original, edit};
+        self->statusBar()->showMessage(
+            tr("Queued job %1: the edited prompt; it opens beside the original when done").arg(editedId), 6000);
+        self->openJob(editedId);
+    });
 }
 
 bool MainWindow::runDemoJob() {
