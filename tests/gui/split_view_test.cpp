@@ -421,7 +421,7 @@ TEST(Counterfactual, EditingAWordRunsTheEditedPromptAndComparesSideBySide) {
     jobs::JobSpec spec;
     spec.models = {fixtureModel("tiny-gpt2").toStdString(), fixtureModel("tiny-llama").toStdString()};
     spec.methods = {"attention", "saliency"};
-    spec.options = {{"max_new_tokens", 4}};
+    spec.options = {{"max_new_tokens", 3}};
     spec.input = "The cat sat on the mat.";
     auto id = window.submitJob(spec);
     ASSERT_TRUE(id.ok()) << id.error().message;
@@ -435,7 +435,7 @@ TEST(Counterfactual, EditingAWordRunsTheEditedPromptAndComparesSideBySide) {
     };
     ASSERT_TRUE(finished(*id));
     Dashboard* dash = window.dashboard();
-    ASSERT_TRUE(waitFor([&] { return dash->model().outputLength() == 4 && dash->model().methods().size() == 2; }));
+    ASSERT_TRUE(waitFor([&] { return dash->model().outputLength() == 3 && dash->model().methods().size() == 2; }));
     const std::string originalOutput = dash->model().methodResult(0).output.text;
     ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
     for (int i = 0; i < 5; ++i) QCoreApplication::processEvents(); // the page's layout settles
