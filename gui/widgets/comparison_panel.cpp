@@ -135,7 +135,9 @@ void MethodComparisonPanel::setUserCategories(std::vector<analysis::UserCategory
 
 void MethodComparisonPanel::pinChanged() {
     const int64_t k = m_selection->pinned();
-    const int64_t column = m_model->hasJob() && k >= m_model->promptLength() ? k - m_model->promptLength() : -1;
+    // A pin past the last token (SelectionModel does not clamp) counts as none.
+    const int64_t column =
+        m_model->hasJob() && k >= m_model->promptLength() && k < m_model->contextLength() ? k - m_model->promptLength() : -1;
     if (column != m_column) refresh();
 }
 
@@ -157,7 +159,8 @@ void MethodComparisonPanel::refresh() {
     m_agreements.clear();
     m_concentrations.clear();
     const int64_t k = m_selection->pinned();
-    m_column = m_model->hasJob() && k >= m_model->promptLength() ? k - m_model->promptLength() : -1;
+    m_column =
+        m_model->hasJob() && k >= m_model->promptLength() && k < m_model->contextLength() ? k - m_model->promptLength() : -1;
     if (!m_model->hasJob()) {
         m_title->clear();
         m_table->clear();

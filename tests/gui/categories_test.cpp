@@ -12,6 +12,7 @@
 #include "widgets/category_controls.h"
 #include "widgets/comparison_panel.h"
 #include "widgets/dashboard.h"
+#include "widgets/selection_model.h"
 #include "widgets/token_view.h"
 
 #include <gtest/gtest.h>
@@ -191,6 +192,14 @@ TEST_F(UserCategories, SeveralCategoriesAtOnce) {
                                                  static_cast<int>(an::Category::FunctionWord)}));
     EXPECT_TRUE(list->isVisible());
     box->hidePopup();
+}
+
+TEST_F(UserCategories, APinPastTheLastTokenComparesTheWholeResult) {
+    // SelectionModel does not clamp: one past the end must not be read as an output token.
+    dash->selection()->setPinned(dash->model().contextLength());
+    EXPECT_EQ(dash->comparisonPanel()->column(), -1);
+    dash->selection()->setPinned(dash->model().contextLength() - 1);
+    EXPECT_EQ(dash->comparisonPanel()->column(), dash->model().outputLength() - 1);
 }
 
 } // namespace
