@@ -194,6 +194,19 @@ Result<PreparedSequence> prepareSequence(const LoadedModel& model, const Attribu
     p.output.tokens = display(tok, gen->ids);
     std::vector<int32_t> out32(gen->ids.begin(), gen->ids.end());
     p.output.text = p.forced ? *job.targetText : tok.decode(out32);
+    {
+        // What the output adds to the prompt's decoded text; differs from the
+        // output text where the tokenizer drops a leading space (and from a
+        // forced target typed without one).
+        std::vector<int32_t> all(promptIds.begin(), promptIds.end());
+        const std::string before = tok.decode(all);
+        all.insert(all.end(), out32.begin(), out32.end());
+        const std::string after = tok.decode(all);
+        if (after.size() > before.size() && after.compare(0, before.size(), before) == 0) {
+            std::string cont = after.substr(before.size());
+            if (cont != p.output.text) p.outputContinuation = std::move(cont);
+        }
+    }
     p.scores = gen->scores;
     return p;
 }
@@ -214,6 +227,7 @@ MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, co
     r.method = methodId;
     r.input = seq.input;
     r.output = seq.output;
+    r.outputContinuation = seq.outputContinuation;
     r.contextTokens = seq.input.tokens;
     r.contextTokens.insert(r.contextTokens.end(), seq.output.tokens.begin(), seq.output.tokens.end());
     r.stepProbability = seq.scores.probability;

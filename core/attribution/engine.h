@@ -46,6 +46,7 @@ Result<nlohmann::json> methodOptions(const AttributionJob& job, const std::strin
 struct PreparedSequence {
     TokenSequence input;            // prompt (special tokens included)
     TokenSequence output;           // generated or forced
+    std::string outputContinuation; // see MethodResult::outputContinuation
     StepScores scores;
     bool forced = false;
     bool truncated = false;

@@ -223,7 +223,8 @@ Result<FollowUp> buildFollowUpPrompt(const JobRecord& parent, const std::string&
     FollowUp f;
     f.turns = parent.turns;
     if (f.turns.empty()) f.turns.push_back({"input", parent.id, 0, static_cast<int64_t>(parent.prompt.size())});
-    const std::string& output = source->result->output.text;
+    const MethodResult& r = *source->result;
+    const std::string& output = r.outputContinuation.empty() ? r.output.text : r.outputContinuation;
     f.prompt = parent.prompt + output;
     f.turns.push_back({"output", parent.id, static_cast<int64_t>(parent.prompt.size()),
                        static_cast<int64_t>(f.prompt.size())});

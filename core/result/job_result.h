@@ -30,6 +30,11 @@ struct MethodResult {
     std::optional<std::string> error;
     TokenSequence input;                    // the prompt as this model's tokenizer split it
     TokenSequence output;
+    // The output as it continues the prompt's text, when that differs from
+    // output.text (the output decoded alone): decoding loses the space before
+    // the first output token with word-level and SentencePiece tokenizers.
+    // Follow-up turns join the conversation with it. Empty: output.text.
+    std::string outputContinuation;
     std::vector<std::string> contextTokens; // n + t: input tokens then output tokens
     AttributionMatrix raw;                  // (n+t) x t
     std::string targetFn;                   // empty for attention

@@ -178,6 +178,10 @@ struct Reader {
             out.faithfulness = *it;
         }
         if (r.contains("input") && !sequence(r["input"], path + ".input", out.input)) return false;
+        if (r.contains("output_continuation") && !r["output_continuation"].is_null() &&
+            !str(r, path, "output_continuation", out.outputContinuation)) {
+            return false;
+        }
         // A failed or cancelled pair may carry no matrix (and no output).
         if (out.status != RunStatus::Completed && !r.contains("attribution")) {
             if (r.contains("output") && !sequence(r["output"], path + ".output", out.output)) return false;
@@ -255,6 +259,7 @@ nlohmann::json toJson(const MethodResult& r) {
     if (!r.output.ids.empty() || r.status == RunStatus::Completed) {
         j["input"] = sequenceJson(r.input);
         j["output"] = sequenceJson(r.output);
+        if (!r.outputContinuation.empty()) j["output_continuation"] = r.outputContinuation;
         j["context_tokens"] = r.contextTokens;
         j["step_scores"] = {{"probability", doubles(r.stepProbability)}, {"entropy", doubles(r.stepEntropy)}};
     }

@@ -179,6 +179,32 @@ TEST(DemoModels, HeldOutAccuracyAtLeast97PercentPerFamily) {
     }
 }
 
+// Word-level tokenizers decode an output alone without the space before it;
+// the continuation keeps it, so prompt + continuation tokenizes to the
+// prompt's ids then the output's (a follow-up turn sees the same words).
+TEST(DemoModels, ContinuationKeepsTheSpaceBeforeTheOutput) {
+    for (const auto* model : {&llama(), &gpt2()}) {
+        ASSERT_TRUE(*model);
+        for (bool forced : {false, true}) {
+            AttributionJob job;
+            job.prompt = "anna has a red ball . tom has a blue cup . tom has a";
+            if (forced) job.targetText = "blue cup";
+            job.methods = {"attention"};
+            job.options["max_new_tokens"] = 3;
+            auto seq = prepareSequence(**model, job);
+            ASSERT_TRUE(seq.ok()) << seq.error().message;
+            const std::string cont = seq->outputContinuation.empty() ? seq->output.text : seq->outputContinuation;
+            ASSERT_FALSE(cont.empty());
+            EXPECT_EQ(cont.front(), ' ') << (*model)->name << ": \"" << cont << "\"";
+            auto enc = (*model)->tokenizer->encode(job.prompt + cont);
+            ASSERT_TRUE(enc.ok());
+            std::vector<int64_t> expected = seq->input.ids;
+            expected.insert(expected.end(), seq->output.ids.begin(), seq->output.ids.end());
+            EXPECT_EQ(std::vector<int64_t>(enc->ids.begin(), enc->ids.end()), expected) << (*model)->name;
+        }
+    }
+}
+
 // Leave-one-out of the faithfulness stage is occlusion with the probability
 // target: the same numbers, so τ against occlusion is 1.
 TEST(DemoFaithfulness, LeaveOneOutMatchesOcclusion) {
