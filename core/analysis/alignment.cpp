@@ -1,6 +1,7 @@
 #include "analysis/alignment.h"
 
 #include <algorithm>
+#include <cctype>
 #include <numeric>
 #include <string>
 
@@ -53,8 +54,20 @@ std::vector<Span> locateTokens(std::string_view text, const std::vector<std::str
                 break;
             }
         }
-        spans.push_back({static_cast<int64_t>(cursor), static_cast<int64_t>(cursor + length)});
-        cursor += length;
+        size_t skipped = 0;
+        if (length == 0 && !token.empty() && !std::isspace(static_cast<unsigned char>(token.front()))) {
+            // Word-level tokenizers keep no trace of the whitespace between
+            // words: match the token after the whitespace at the cursor.
+            while (skipped < rest.size() && std::isspace(static_cast<unsigned char>(rest[skipped]))) ++skipped;
+            const std::string_view after = rest.substr(skipped);
+            if (skipped == 0 || !after.starts_with(token)) {
+                skipped = 0;
+            } else {
+                length = token.size();
+            }
+        }
+        spans.push_back({static_cast<int64_t>(cursor + skipped), static_cast<int64_t>(cursor + skipped + length)});
+        cursor += skipped + length;
     }
     return spans;
 }

@@ -29,7 +29,9 @@ struct Span {
 // "Ġworld", " Hello" for "▁Hello") in `text`, for results that store no
 // offsets. Walking left to right from a cursor, token k matches where its text
 // occurs at the cursor; a leading space the text does not have there (the
-// space SentencePiece prepends) is dropped and the rest matched; a token that
+// space SentencePiece prepends) is dropped and the rest matched; a token
+// without leading whitespace matches after the whitespace at the cursor (the
+// words of a word-level tokenizer), its span leaving the whitespace out; a token that
 // still does not match (a special token such as "<s>", a byte-fallback piece
 // "<0xE2>", an escaped partial character) gets an empty span at the cursor.
 // The result always has tokens.size() spans, each inside [0, text.size()],

@@ -129,6 +129,11 @@ TEST(LocateTokens, DisplayTokensOfStoredResults) {
     const auto y = locateTokens("a\n\xC3\xA9", S{"a", "<0x0A>", "\\xC3", "\\xA9"});
     const std::vector<Span> ys{{0, 1}, {1, 2}, {2, 3}, {3, 4}};
     EXPECT_EQ(y, ys);
+    // Word-level tokens carry no whitespace: each word is found after the
+    // spaces (or newline) before it, and its span leaves them out.
+    const auto w = locateTokens("anna has  a\nball .", S{"[BOS]", "anna", "has", "a", "ball", "."});
+    const std::vector<Span> ws{{0, 0}, {0, 4}, {5, 8}, {10, 11}, {12, 16}, {17, 18}};
+    EXPECT_EQ(w, ws);
 }
 
 TEST(LocateTokens, AgreesWithTokenizerOffsets) {
