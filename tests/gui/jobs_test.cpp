@@ -422,6 +422,40 @@ TEST(JobWindow, StagedResultsKeepTheUsersView) {
     EXPECT_EQ(d->model().methods().size(), 3u);
 }
 
+// The methods added after the first five run from the New job page like the
+// others: one job, every pair completed, one method button each, and the
+// dashboard shows the matrices the queue computed.
+TEST(JobWindow, AddedMethodsRunFromTheNewJobPage) {
+    Session s;
+    NewJobPage* page = s.window->newJobPage();
+    const QStringList methods = {QStringLiteral("lime"),          QStringLiteral("kernel_shap"),
+                                 QStringLiteral("shapley_sampling"), QStringLiteral("gradient_shap"),
+                                 QStringLiteral("attention_rollout"), QStringLiteral("value_zeroing"),
+                                 QStringLiteral("alti")};
+    chooseJob(page, "tiny-gpt2", methods, QStringLiteral("The cat sat"));
+    page->setMaxNewTokens(2);
+    ASSERT_TRUE(page->submitButton()->isEnabled());
+    page->submitButton()->click();
+    const QString id = s.window->shownJob();
+    ASSERT_FALSE(id.isEmpty());
+    ASSERT_TRUE(s.finished(id, 120000));
+    const auto rec = s.queue->job(id.toStdString());
+    ASSERT_TRUE(rec);
+    EXPECT_EQ(rec->status, jobs::JobStatus::Completed);
+    Dashboard* d = s.window->dashboard();
+    ASSERT_TRUE(waitFor([&] { return d->model().methods().size() == 7; }, 5000));
+    for (const QString& m : methods) {
+        const std::string mid = m.toStdString();
+        EXPECT_NE(d->methodButton(mid), nullptr) << mid;
+        const int k = d->model().methodIndex(mid);
+        ASSERT_GE(k, 0) << mid;
+        const auto pair = s.queue->pairResult(id.toStdString(), 0, mid);
+        ASSERT_TRUE(pair) << mid;
+        EXPECT_EQ(pair->status, RunStatus::Completed) << mid;
+        EXPECT_TRUE(sameMatrix(d->model().methodResult(k).raw, pair->raw)) << mid;
+    }
+}
+
 TEST(JobWindow, FaithfulnessFiguresAreShownBesideTheResult) {
     Session s;
     NewJobPage* page = s.window->newJobPage();
