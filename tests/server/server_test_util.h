@@ -12,6 +12,8 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cmath>
 #include <thread>
 
 namespace tokenlens::server::testing {
@@ -162,5 +164,25 @@ private:
     int m_fd = -1;
     bool m_peerClosed = false;
 };
+
+// Entry by entry, `got` against `want` of the same shape: NaN exactly where
+// `want` has NaN, every other entry within 1e-5 of want's largest magnitude
+// (returned in `scale`); counts the finite entries (`total`) and those that
+// are bit-identical (`exact`).
+inline void expectSameEntries(const MethodResult& got, const MethodResult& want, size_t& exact, size_t& total,
+                              float& scale) {
+    scale = 0;
+    for (float v : want.raw.data) {
+        if (!std::isnan(v)) scale = std::max(scale, std::fabs(v));
+    }
+    for (size_t i = 0; i < got.raw.data.size(); ++i) {
+        const float a = got.raw.data[i], b = want.raw.data[i];
+        ASSERT_EQ(std::isnan(a), std::isnan(b)) << got.model << " " << got.method << " entry " << i;
+        if (std::isnan(a)) continue;
+        ++total;
+        exact += a == b ? 1 : 0;
+        EXPECT_NEAR(a, b, 1e-5f * std::max(scale, 1e-12f)) << got.model << " " << got.method << " entry " << i;
+    }
+}
 
 } // namespace tokenlens::server::testing

@@ -467,15 +467,8 @@ TEST(ApiResults, IdenticalToCliAttribute) {
         ASSERT_EQ(h.raw.rows, match->raw.rows);
         ASSERT_EQ(h.raw.cols, match->raw.cols);
         float scale = 0;
-        for (float v : match->raw.data) if (!std::isnan(v)) scale = std::max(scale, std::fabs(v));
-        for (size_t i = 0; i < h.raw.data.size(); ++i) {
-            const float a = h.raw.data[i], b = match->raw.data[i];
-            ASSERT_EQ(std::isnan(a), std::isnan(b)) << h.model << " " << h.method << " entry " << i;
-            if (std::isnan(a)) continue;
-            ++total;
-            exact += a == b ? 1 : 0;
-            EXPECT_NEAR(a, b, 1e-5f * std::max(scale, 1e-12f)) << h.model << " " << h.method << " entry " << i;
-        }
+        expectSameEntries(h, *match, exact, total, scale);
+        if (::testing::Test::HasFatalFailure()) return;
     }
     std::cout << "[ results ] " << exact << " of " << total << " matrix entries bit-identical to tokenlens-cli attribute\n";
     // With the same intra-op thread count the float32 sums run in the same
