@@ -21,11 +21,14 @@ int runTrainDemo(const Args& args) {
     p.option("seed", "S", "seed of initialisation and of the training stream (default 1)");
     p.option("batch", "B", "examples per step (default 64)");
     p.option("lr", "LR", "peak learning rate of AdamW (default: llama 2e-3, gpt2 3e-3)");
+    p.option("hidden", "H", "model width instead of the shipped one (llama 128, gpt2 96; a multiple of 4)");
+    p.option("layers", "L", "model depth instead of the shipped 3");
     p.option("init", "DIR", "continue training from the weights in DIR (a folder train-demo wrote) instead of random ones");
     p.option("focus", "FAMILY", "train more on one task family (key_value, agreement, induction, arithmetic, coreference)");
     p.option("copy-steps", "N", "steps of the copy phase at the start (default: a quarter of --steps)");
     p.option("threads", "T", "LibTorch intra-op threads (default 1: the matrices are small; more threads are slower on a busy machine)");
     p.flag("ngram-rows", "gpt2: add n-gram copy rows (small-alphabet sequences repeated) to the copy phase and the mix");
+    p.flag("sinusoidal-positions", "gpt2, from scratch: start the position embeddings as sinusoids instead of noise");
     p.option("eval-every", "N", "print the accuracy on validation examples (not the held-out ones) every N steps");
     if (auto code = handleParse(p, args)) return *code;
     auto arch = p.value("arch");
@@ -41,7 +44,9 @@ int runTrainDemo(const Args& args) {
     auto threads = numberOption(p, "threads", 1, cmd);
     auto copySteps = numberOption(p, "copy-steps", -1, cmd);
     auto evalEvery = numberOption(p, "eval-every", 0, cmd);
-    if (!steps || !seed || !batch || !lr || !threads || !copySteps || !evalEvery) return kExitUsage;
+    auto hidden = numberOption(p, "hidden", 0, cmd);
+    auto layers = numberOption(p, "layers", 0, cmd);
+    if (!steps || !seed || !batch || !lr || !threads || !copySteps || !evalEvery || !hidden || !layers) return kExitUsage;
     if (*steps < 0 || *batch < 1 || *seed < 0 || *lr < 0 || *threads < 0) {
         std::cerr << "tokenlens-cli train-demo: --steps, --seed, --batch, --lr and --threads must not be negative\n";
         return kExitUsage;
@@ -59,12 +64,15 @@ int runTrainDemo(const Args& args) {
         }
         o.focus = f;
     }
+    o.hiddenSize = static_cast<int64_t>(*hidden);
+    o.layers = static_cast<int64_t>(*layers);
     o.steps = static_cast<int64_t>(*steps);
     o.seed = static_cast<uint64_t>(*seed);
     o.batchSize = static_cast<int64_t>(*batch);
     o.learningRate = *lr;
     o.copyPhaseSteps = static_cast<int64_t>(*copySteps);
     o.ngramRows = p.has("ngram-rows");
+    o.sinusoidalPositions = p.has("sinusoidal-positions");
     o.evalEvery = static_cast<int64_t>(*evalEvery);
     o.onEval = [](int64_t step, const demo::EvalReport& r) {
         std::printf("step %6lld  validation", static_cast<long long>(step));

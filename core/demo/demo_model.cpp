@@ -221,6 +221,28 @@ Batch makeBatch(CorpusGenerator& gen, Rng& rng, int64_t batchSize, bool copyPhas
             torch::tensor(std::vector<int64_t>(isTask.begin(), isTask.end()), torch::kInt64).to(torch::kBool)};
 }
 
+// wpe[p][2i] = a sin(p w_i), wpe[p][2i+1] = a cos(p w_i), w_i = 10000^(-2i/d),
+// a = s sqrt(2) so that the entries' RMS is s, that of the token embeddings.
+void initSinusoidalPositions(CausalLM& model, double rms) {
+    auto& torchModel = dynamic_cast<TorchCausalLM&>(model);
+    torch::NoGradGuard noGrad;
+    for (auto& item : torchModel.module().named_parameters()) {
+        if (item.key().find("wpe") == std::string::npos) continue;
+        at::Tensor& p = item.value();
+        const int64_t positions = p.size(0), d = p.size(1);
+        auto table = torch::zeros({positions, d});
+        auto acc = table.accessor<float, 2>();
+        for (int64_t pos = 0; pos < positions; ++pos) {
+            for (int64_t i = 0; 2 * i < d; ++i) {
+                const double w = std::pow(10000.0, -2.0 * static_cast<double>(i) / static_cast<double>(d));
+                acc[pos][2 * i] = static_cast<float>(rms * std::sqrt(2.0) * std::sin(static_cast<double>(pos) * w));
+                if (2 * i + 1 < d) acc[pos][2 * i + 1] = static_cast<float>(rms * std::sqrt(2.0) * std::cos(static_cast<double>(pos) * w));
+            }
+        }
+        p.copy_(table.to(p.dtype()));
+    }
+}
+
 double learningRateAt(int64_t step, int64_t steps, double peak) {
     const int64_t warmup = std::max<int64_t>(1, std::min<int64_t>(100, steps / 10));
     if (step < warmup) return peak * static_cast<double>(step + 1) / static_cast<double>(warmup);
@@ -268,15 +290,19 @@ json tokenizerConfigJson() {
             {"model_max_length", kMaxPositions}};
 }
 
-Result<json> demoConfigJson(const std::string& arch) {
+Result<json> demoConfigJson(const std::string& arch, int64_t hiddenSize, int64_t layers) {
     const auto vocab = static_cast<int64_t>(corpusWords().size()) + 4;
+    if (hiddenSize < 0 || layers < 0 || hiddenSize % 4 != 0 || hiddenSize > 1024 || layers > 12) {
+        return makeError(ErrorCode::InvalidArgument,
+                         "demo model width must be a positive multiple of 4 up to 1024 and depth 1-12");
+    }
     if (arch == "llama") {
         return json{{"architectures", {"LlamaForCausalLM"}},
                     {"model_type", "llama"},
                     {"vocab_size", vocab},
-                    {"hidden_size", 128},
-                    {"intermediate_size", 384},
-                    {"num_hidden_layers", 3},
+                    {"hidden_size", hiddenSize ? hiddenSize : 128},
+                    {"intermediate_size", hiddenSize ? 3 * hiddenSize : 384},
+                    {"num_hidden_layers", layers ? layers : 3},
                     {"num_attention_heads", 4},
                     {"num_key_value_heads", 2},
                     {"max_position_embeddings", kMaxPositions},
@@ -295,10 +321,10 @@ Result<json> demoConfigJson(const std::string& arch) {
         return json{{"architectures", {"GPT2LMHeadModel"}},
                     {"model_type", "gpt2"},
                     {"vocab_size", vocab},
-                    {"n_embd", 96},
-                    {"n_layer", 3},
+                    {"n_embd", hiddenSize ? hiddenSize : 96},
+                    {"n_layer", layers ? layers : 3},
                     {"n_head", 4},
-                    {"n_inner", 384},
+                    {"n_inner", hiddenSize ? 4 * hiddenSize : 384},
                     {"n_positions", kMaxPositions},
                     {"n_ctx", kMaxPositions},
                     {"activation_function", "gelu_new"},
@@ -314,7 +340,7 @@ Result<json> demoConfigJson(const std::string& arch) {
 
 Result<TrainReport> trainDemoModel(const TrainOptions& o) {
     const auto start = std::chrono::steady_clock::now();
-    auto configJson = demoConfigJson(o.arch);
+    auto configJson = demoConfigJson(o.arch, o.hiddenSize, o.layers);
     if (!configJson) return configJson.error();
     auto config = parseModelConfig(configJson->dump(), "config.json");
     if (!config) return config.error();
@@ -334,7 +360,8 @@ Result<TrainReport> trainDemoModel(const TrainOptions& o) {
         if (!loaded) return loaded.error();
         if (loaded.value()->config.family != config->family || loaded.value()->config.hiddenSize != config->hiddenSize ||
             loaded.value()->config.numLayers != config->numLayers || loaded.value()->config.vocabSize != config->vocabSize) {
-            return makeError(ErrorCode::Mismatch, o.init.string() + ": not a demo " + o.arch + " model of this size");
+            return makeError(ErrorCode::Mismatch, o.init.string() + ": not a demo " + o.arch +
+                                                      " model of this size (pass the --hidden and --layers it was trained with)");
         }
         model = std::const_pointer_cast<CausalLM>(loaded.value()->model);
     } else {
@@ -342,6 +369,7 @@ Result<TrainReport> trainDemoModel(const TrainOptions& o) {
         if (!created) return created.error();
         model = created.value();
         initRandomWeights(*model, o.seed, 0.02);
+        if (o.arch == "gpt2" && o.sinusoidalPositions) initSinusoidalPositions(*model, 0.02);
     }
     auto& torchModel = dynamic_cast<TorchCausalLM&>(*model);
     std::vector<at::Tensor> params = torchModel.module().parameters();
@@ -423,6 +451,7 @@ Result<TrainReport> trainDemoModel(const TrainOptions& o) {
                        {"copy_steps", copySteps},
                        {"focus", o.focus ? nlohmann::json(familyName(*o.focus)) : nlohmann::json(nullptr)},
                        {"ngram_rows", o.arch == "gpt2" && o.ngramRows},
+                       {"sinusoidal_positions", o.arch == "gpt2" && o.sinusoidalPositions && o.init.empty()},
                        {"continued_from", o.init.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.init.string())},
                        {"final_loss", report.finalLoss},
                        {"final_task_loss", report.finalTaskLoss},

@@ -31,8 +31,10 @@ constexpr uint64_t kValidationSeed = 777;
 nlohmann::json tokenizerJson();
 nlohmann::json tokenizerConfigJson();
 
-// "llama" or "gpt2": the shipped sizes. Fails for anything else.
-Result<nlohmann::json> demoConfigJson(const std::string& arch);
+// "llama" or "gpt2": the shipped sizes. Fails for anything else. A positive
+// hiddenSize or layers replaces the shipped width (n_embd / hidden_size; the
+// MLP stays 3x, 4 heads) or depth, to try other sizes.
+Result<nlohmann::json> demoConfigJson(const std::string& arch, int64_t hiddenSize = 0, int64_t layers = 0);
 
 struct EvalReport;
 
@@ -47,6 +49,8 @@ struct TrainProgress {
 struct TrainOptions {
     std::string arch = "llama";
     std::filesystem::path out;
+    int64_t hiddenSize = 0;  // 0 = the shipped width (see demoConfigJson)
+    int64_t layers = 0;      // 0 = the shipped depth
     std::filesystem::path init;  // continue from this folder's weights (empty: random initialisation)
     int64_t steps = 0;       // 0 = the architecture's default
     uint64_t seed = kDefaultTrainSeed;
@@ -57,6 +61,11 @@ struct TrainOptions {
     // repeated) as half the copy phase and two of the five pairs rows of
     // every 16 in the mix (see demo_model.cpp).
     bool ngramRows = false;
+    // GPT-2 only, from scratch: start the learned position embeddings (wpe)
+    // as sinusoids of the same scale as the token embeddings instead of
+    // noise, so attention by relative offset ("the word two back") is a
+    // linear map from the start.
+    bool sinusoidalPositions = false;
     // When set, the 5 pairs rows of every 16 become examples of this family
     // (to finish a family a continued model still misses).
     std::optional<TaskFamily> focus;
