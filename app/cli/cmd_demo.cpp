@@ -29,6 +29,7 @@ int runTrainDemo(const Args& args) {
     p.option("threads", "T", "LibTorch intra-op threads (default 1: the matrices are small; more threads are slower on a busy machine)");
     p.flag("ngram-rows", "gpt2: add n-gram copy rows (small-alphabet sequences repeated) to the copy phase and the mix");
     p.flag("sinusoidal-positions", "gpt2, from scratch: start the position embeddings as sinusoids instead of noise");
+    p.option("recall-clauses", "N", "recall rows hold up to N key-value clauses (default 4, as the key_value family; at most 9 fit)");
     p.option("eval-every", "N", "print the accuracy on validation examples (not the held-out ones) every N steps");
     if (auto code = handleParse(p, args)) return *code;
     auto arch = p.value("arch");
@@ -46,7 +47,8 @@ int runTrainDemo(const Args& args) {
     auto evalEvery = numberOption(p, "eval-every", 0, cmd);
     auto hidden = numberOption(p, "hidden", 0, cmd);
     auto layers = numberOption(p, "layers", 0, cmd);
-    if (!steps || !seed || !batch || !lr || !threads || !copySteps || !evalEvery || !hidden || !layers) return kExitUsage;
+    auto recallClauses = numberOption(p, "recall-clauses", 0, cmd);
+    if (!steps || !seed || !batch || !lr || !threads || !copySteps || !evalEvery || !hidden || !layers || !recallClauses) return kExitUsage;
     if (*steps < 0 || *batch < 1 || *seed < 0 || *lr < 0 || *threads < 0) {
         std::cerr << "tokenlens-cli train-demo: --steps, --seed, --batch, --lr and --threads must not be negative\n";
         return kExitUsage;
@@ -66,6 +68,7 @@ int runTrainDemo(const Args& args) {
     }
     o.hiddenSize = static_cast<int64_t>(*hidden);
     o.layers = static_cast<int64_t>(*layers);
+    o.recallClauses = static_cast<int64_t>(*recallClauses);
     o.steps = static_cast<int64_t>(*steps);
     o.seed = static_cast<uint64_t>(*seed);
     o.batchSize = static_cast<int64_t>(*batch);

@@ -53,9 +53,12 @@ const Words& inductionPool() {
     return pool;
 }
 
-Example keyValue(Rng& rng) {
+} // namespace
+
+Example keyValueExample(Rng& rng, int64_t minClauses, int64_t maxClauses) {
     Example e;
-    const size_t clauses = static_cast<size_t>(rng.range(2, 4));
+    e.family = TaskFamily::KeyValue;
+    const size_t clauses = static_cast<size_t>(rng.range(minClauses, std::min<int64_t>(maxClauses, 12)));
     Words names = kFemale;
     names.insert(names.end(), kMale.begin(), kMale.end());
     const auto who = distinct(rng, names.size(), clauses);
@@ -76,6 +79,8 @@ Example keyValue(Rng& rng) {
     e.answer = kColors[color[asked]];
     return e;
 }
+
+namespace {
 
 Example agreement(Rng& rng) {
     Example e;
@@ -197,7 +202,7 @@ int64_t Rng::range(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(be
 Example CorpusGenerator::next(TaskFamily family) {
     Example e;
     switch (family) {
-    case TaskFamily::KeyValue: e = keyValue(m_rng); break;
+    case TaskFamily::KeyValue: e = keyValueExample(m_rng, 2, 4); break;
     case TaskFamily::Agreement: e = agreement(m_rng); break;
     case TaskFamily::Induction: e = induction(m_rng); break;
     case TaskFamily::Arithmetic: e = arithmetic(m_rng); break;

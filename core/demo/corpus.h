@@ -43,6 +43,10 @@ private:
     uint64_t m_state;
 };
 
+// A key-value example of minClauses..maxClauses clauses (at most 12: the
+// colours and objects are distinct); the task family draws 2-4.
+Example keyValueExample(Rng& rng, int64_t minClauses, int64_t maxClauses);
+
 class CorpusGenerator {
 public:
     explicit CorpusGenerator(uint64_t seed) : m_rng(seed) {}

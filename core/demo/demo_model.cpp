@@ -151,16 +151,22 @@ Row pairsRow(Rng& rng) {
     return r;
 }
 
-Row recallRow(CorpusGenerator& gen, Rng& rng) {
+// Key-value clauses, then some of them repeated: loss on each repeated
+// clause's colour and object ("tom has a" -> the colour after the earlier
+// "tom has a"). maxClauses > 4 draws longer rows than the task family's 2-4,
+// where telling the clauses apart by anything but the name fails.
+Row recallRow(CorpusGenerator& gen, Rng& rng, int64_t maxClauses) {
     const auto& ids = wordIds();
-    const Example e = gen.next(TaskFamily::KeyValue);
+    // BOS + the clauses + one repeat must fit the positions: at most 9 clauses.
+    const Example e = maxClauses > 4 ? keyValueExample(rng, 2, std::min<int64_t>(maxClauses, (kMaxPositions - 7) / 6))
+                                     : gen.next(TaskFamily::KeyValue);
     // The clauses are the words before the query ("name has a"), six words each.
     const size_t clauses = (e.words.size() - 3) / 6;
     Row r;
     r.ids.push_back(kBosId);
     for (size_t i = 0; i + 3 < e.words.size(); ++i) r.ids.push_back(ids.at(e.words[i]));
     const size_t repeats = 1 + rng.below(clauses);
-    for (size_t q = 0; q < repeats; ++q) {
+    for (size_t q = 0; q < repeats && r.ids.size() + 6 <= static_cast<size_t>(kMaxPositions); ++q) {
         const size_t c = rng.below(clauses);
         for (size_t w = 0; w < 6; ++w) {
             const int64_t id = ids.at(e.words[c * 6 + w]);
@@ -178,7 +184,7 @@ Row recallRow(CorpusGenerator& gen, Rng& rng) {
 // two that need induction heads (key-value, induction) twice each, then 5
 // pairs rows and 3 recall rows for the dense induction signal.
 Batch makeBatch(CorpusGenerator& gen, Rng& rng, int64_t batchSize, bool copyPhase, const TaskFamily* focus,
-                bool ngramRows) {
+                bool ngramRows, int64_t recallClauses) {
     static const int kCycle[16] = {0, 1, 1, 2, 3, 3, 4, 4, 5, 5, 5, 5, 5, 6, 6, 6};
     std::vector<Row> rows;
     for (int64_t b = 0; b < batchSize; ++b) {
@@ -198,7 +204,7 @@ Batch makeBatch(CorpusGenerator& gen, Rng& rng, int64_t batchSize, bool copyPhas
         case 3: rows.push_back(taskRow(gen.next(TaskFamily::KeyValue))); break;
         case 4: rows.push_back(taskRow(gen.next(TaskFamily::Induction))); break;
         case 5: rows.push_back(focus ? taskRow(gen.next(*focus)) : pairsRow(rng)); break;
-        default: rows.push_back(recallRow(gen, rng)); break;
+        default: rows.push_back(recallRow(gen, rng, recallClauses)); break;
         }
     }
     size_t longest = 0;
@@ -392,7 +398,7 @@ Result<TrainReport> trainDemoModel(const TrainOptions& o) {
         const double lr = learningRateAt(step, steps, peak);
         for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
         Batch batch = makeBatch(gen, rng, o.batchSize, step < copySteps, o.focus ? &*o.focus : nullptr,
-                                o.arch == "gpt2" && o.ngramRows);
+                                o.arch == "gpt2" && o.ngramRows, o.recallClauses);
         ForwardOptions fo;
         fo.computeLogits = false;
         auto out = model->forward(model->embed(batch.ids), fo);
@@ -451,6 +457,7 @@ Result<TrainReport> trainDemoModel(const TrainOptions& o) {
                        {"copy_steps", copySteps},
                        {"focus", o.focus ? nlohmann::json(familyName(*o.focus)) : nlohmann::json(nullptr)},
                        {"ngram_rows", o.arch == "gpt2" && o.ngramRows},
+                       {"recall_clauses", o.recallClauses > 4 ? o.recallClauses : 4},
                        {"sinusoidal_positions", o.arch == "gpt2" && o.sinusoidalPositions && o.init.empty()},
                        {"continued_from", o.init.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.init.string())},
                        {"final_loss", report.finalLoss},

@@ -66,6 +66,9 @@ struct TrainOptions {
     // noise, so attention by relative offset ("the word two back") is a
     // linear map from the start.
     bool sinusoidalPositions = false;
+    // Most clauses of a recall row (above 4: longer rows than the key_value
+    // family's 2-4; at most 9 fit the 64 positions with a repeat); 0 = as the family.
+    int64_t recallClauses = 0;
     // When set, the 5 pairs rows of every 16 become examples of this family
     // (to finish a family a continued model still misses).
     std::optional<TaskFamily> focus;
