@@ -23,6 +23,7 @@ int runTrainDemo(const Args& args) {
     p.option("lr", "LR", "peak learning rate of AdamW (default: llama 2e-3, gpt2 3e-3)");
     p.option("hidden", "H", "model width instead of the shipped one (llama 128, gpt2 96; a multiple of 4)");
     p.option("layers", "L", "model depth instead of the shipped 3");
+    p.option("grow", "front|back", "with --init and a larger --layers: put the new layers before or after the trained ones");
     p.option("init", "DIR", "continue training from the weights in DIR (a folder train-demo wrote) instead of random ones");
     p.option("focus", "FAMILY", "train more on one task family (key_value, agreement, induction, arithmetic, coreference)");
     p.option("copy-steps", "N", "steps of the copy phase at the start (default: a quarter of --steps)");
@@ -58,6 +59,13 @@ int runTrainDemo(const Args& args) {
     o.arch = *arch;
     o.out = *out;
     if (auto init = p.value("init")) o.init = *init;
+    if (auto grow = p.value("grow")) {
+        if (*grow != "front" && *grow != "back") {
+            std::cerr << "tokenlens-cli train-demo: --grow takes front or back, not '" << *grow << "'\n";
+            return kExitUsage;
+        }
+        o.growAt = *grow == "front" ? demo::GrowAt::Front : demo::GrowAt::Back;
+    }
     if (auto focus = p.value("focus")) {
         demo::TaskFamily f;
         if (!demo::familyFromName(*focus, f)) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <algorithm>
 #include <cmath>
+#include <regex>
 #include <fstream>
 #include <unordered_map>
 
@@ -249,6 +250,48 @@ void initSinusoidalPositions(CausalLM& model, double rms) {
     }
 }
 
+// A deeper copy of a trained model: its layers keep their weights, the new
+// ones (before or after them) start random with their attention and MLP
+// output projections zero, so the grown model computes what the trained one
+// did until training moves them.
+Result<std::shared_ptr<CausalLM>> growModel(const CausalLM& trained, const ModelConfig& config, bool front,
+                                            uint64_t seed) {
+    auto created = createModel(config);
+    if (!created) return created.error();
+    std::shared_ptr<CausalLM> model = created.value();
+    initRandomWeights(*model, seed, 0.02);
+    auto& src = const_cast<TorchCausalLM&>(dynamic_cast<const TorchCausalLM&>(trained));
+    auto& dst = dynamic_cast<TorchCausalLM&>(*model);
+    const int64_t added = config.numLayers - trained.config().numLayers;
+    auto old = src.module().named_parameters();
+    torch::NoGradGuard noGrad;
+    static const std::regex layerName(R"(^(.*\.(?:h|layers)\.)(\d+)(\..*)$)");
+    for (auto& item : dst.module().named_parameters()) {
+        std::string name = item.key();
+        std::smatch m;
+        if (std::regex_match(name, m, layerName)) {
+            const int64_t i = std::stoll(m[2].str());
+            const int64_t j = front ? i - added : i;
+            if (j < 0 || j >= trained.config().numLayers) { // a new layer
+                const std::string rest = m[3].str();
+                if (rest.find("c_proj") != std::string::npos || rest.find("o_proj") != std::string::npos ||
+                    rest.find("down_proj") != std::string::npos) {
+                    item.value().zero_();
+                }
+                continue;
+            }
+            name = m[1].str() + std::to_string(j) + m[3].str();
+        }
+        const at::Tensor* p = old.find(name);
+        if (!p || !p->sizes().equals(item.value().sizes())) {
+            return makeError(ErrorCode::Mismatch, "cannot grow the model: no trained weight " + name + " of its shape");
+        }
+        item.value().copy_(*p);
+    }
+    dst.finishLoading();
+    return model;
+}
+
 double learningRateAt(int64_t step, int64_t steps, double peak) {
     const int64_t warmup = std::max<int64_t>(1, std::min<int64_t>(100, steps / 10));
     if (step < warmup) return peak * static_cast<double>(step + 1) / static_cast<double>(warmup);
@@ -364,12 +407,20 @@ Result<TrainReport> trainDemoModel(const TrainOptions& o) {
         // Continue from a folder this command wrote earlier (same architecture).
         auto loaded = loadModelFolder(o.init, LoadOptions{"cpu", false});
         if (!loaded) return loaded.error();
-        if (loaded.value()->config.family != config->family || loaded.value()->config.hiddenSize != config->hiddenSize ||
-            loaded.value()->config.numLayers != config->numLayers || loaded.value()->config.vocabSize != config->vocabSize) {
+        const ModelConfig& from = loaded.value()->config;
+        const bool deeper = o.growAt != GrowAt::None && from.numLayers < config->numLayers;
+        if (from.family != config->family || from.hiddenSize != config->hiddenSize ||
+            (from.numLayers != config->numLayers && !deeper) || from.vocabSize != config->vocabSize) {
             return makeError(ErrorCode::Mismatch, o.init.string() + ": not a demo " + o.arch +
                                                       " model of this size (pass the --hidden and --layers it was trained with)");
         }
-        model = std::const_pointer_cast<CausalLM>(loaded.value()->model);
+        if (deeper) {
+            auto grown = growModel(*loaded.value()->model, *config, o.growAt == GrowAt::Front, o.seed);
+            if (!grown) return grown.error();
+            model = grown.value();
+        } else {
+            model = std::const_pointer_cast<CausalLM>(loaded.value()->model);
+        }
     } else {
         auto created = createModel(*config);
         if (!created) return created.error();
@@ -457,6 +508,7 @@ Result<TrainReport> trainDemoModel(const TrainOptions& o) {
                        {"copy_steps", copySteps},
                        {"focus", o.focus ? nlohmann::json(familyName(*o.focus)) : nlohmann::json(nullptr)},
                        {"ngram_rows", o.arch == "gpt2" && o.ngramRows},
+                       {"grown", o.growAt == GrowAt::None ? nlohmann::json(nullptr) : nlohmann::json(o.growAt == GrowAt::Front ? "front" : "back")},
                        {"recall_clauses", o.recallClauses > 4 ? o.recallClauses : 4},
                        {"sinusoidal_positions", o.arch == "gpt2" && o.sinusoidalPositions && o.init.empty()},
                        {"continued_from", o.init.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.init.string())},

@@ -46,11 +46,16 @@ struct TrainProgress {
     double seconds = 0;
 };
 
+enum class GrowAt { None, Front, Back };
+
 struct TrainOptions {
     std::string arch = "llama";
     std::filesystem::path out;
     int64_t hiddenSize = 0;  // 0 = the shipped width (see demoConfigJson)
     int64_t layers = 0;      // 0 = the shipped depth
+    // With init and more layers than init's model: where the new layers go
+    // (None: the depths must match).
+    GrowAt growAt = GrowAt::None;
     std::filesystem::path init;  // continue from this folder's weights (empty: random initialisation)
     int64_t steps = 0;       // 0 = the architecture's default
     uint64_t seed = kDefaultTrainSeed;
