@@ -155,6 +155,19 @@ int runEvalDemo(const Args& args) {
             }
         }
         j["min_accuracy"] = r->minAccuracy();
+        for (const auto& c : r->keyValueCells) {
+            j["key_value_by_clause"].push_back({{"clauses", c.clauses}, {"asked", c.asked}, {"correct", c.correct},
+                                                {"total", c.total}, {"other_clause", c.otherClause}});
+        }
+        if (!p.has("json") && !r->keyValueCells.empty()) {
+            std::printf("  key_value by clauses and asked clause (0 = first); in brackets wrong answers that are another clause's colour\n");
+            for (const auto& c : r->keyValueCells) {
+                std::printf("    %lld clauses, asked %lld: %lld/%lld", static_cast<long long>(c.clauses),
+                            static_cast<long long>(c.asked), static_cast<long long>(c.correct), static_cast<long long>(c.total));
+                if (c.otherClause) std::printf(" (%lld)", static_cast<long long>(c.otherClause));
+                std::printf("\n");
+            }
+        }
         if (!p.has("json")) {
             for (const auto& e : r->failures) {
                 std::printf("  wrong [%s] %s -> expected %s\n", demo::familyName(e.family), e.prompt().c_str(),

@@ -250,12 +250,14 @@ void initSinusoidalPositions(CausalLM& model, double rms) {
     }
 }
 
-// A deeper copy of a trained model: its layers keep their weights, the new
-// ones (before or after them) start random with their attention and MLP
-// output projections zero, so the grown model computes what the trained one
-// did until training moves them.
+} // namespace
+
 Result<std::shared_ptr<CausalLM>> growModel(const CausalLM& trained, const ModelConfig& config, bool front,
                                             uint64_t seed) {
+    if (config.family != trained.config().family || config.hiddenSize != trained.config().hiddenSize ||
+        config.vocabSize != trained.config().vocabSize || config.numLayers <= trained.config().numLayers) {
+        return makeError(ErrorCode::Mismatch, "cannot grow the model: the new one must be the same but deeper");
+    }
     auto created = createModel(config);
     if (!created) return created.error();
     std::shared_ptr<CausalLM> model = created.value();
@@ -291,6 +293,8 @@ Result<std::shared_ptr<CausalLM>> growModel(const CausalLM& trained, const Model
     dst.finishLoading();
     return model;
 }
+
+namespace {
 
 double learningRateAt(int64_t step, int64_t steps, double peak) {
     const int64_t warmup = std::max<int64_t>(1, std::min<int64_t>(100, steps / 10));
@@ -572,11 +576,33 @@ Result<EvalReport> evaluateDemoModel(const LoadedModel& loaded, int64_t perFamil
             const Example& e = examples[begin + r];
             auto& fam = report.families[static_cast<size_t>(e.family)];
             ++fam.total;
-            const bool ok = answers[r] && predicted[static_cast<int64_t>(r)].item<int64_t>() == *answers[r];
+            const int64_t guess = predicted[static_cast<int64_t>(r)].item<int64_t>();
+            const bool ok = answers[r] && guess == *answers[r];
             if (ok) ++fam.correct;
             else if (report.failures.size() < 10) report.failures.push_back(e);
+            if (e.family == TaskFamily::KeyValue && !e.evidence.empty()) {
+                // Clauses are six words ("name has a colour object ."), then the query.
+                const auto clauses = static_cast<int64_t>((e.words.size() - 3) / 6);
+                const int64_t asked = e.evidence.front() / 6;
+                auto cell = std::find_if(report.keyValueCells.begin(), report.keyValueCells.end(),
+                                         [&](const KeyValueCell& c) { return c.clauses == clauses && c.asked == asked; });
+                if (cell == report.keyValueCells.end()) {
+                    report.keyValueCells.push_back({clauses, asked, 0, 0, 0});
+                    cell = report.keyValueCells.end() - 1;
+                }
+                ++cell->total;
+                if (ok) ++cell->correct;
+                else {
+                    for (int64_t c = 0; c < clauses; ++c) {
+                        if (tok.tokenToId(e.words[static_cast<size_t>(c * 6 + 3)]) == guess) ++cell->otherClause;
+                    }
+                }
+            }
         }
     }
+    std::sort(report.keyValueCells.begin(), report.keyValueCells.end(), [](const KeyValueCell& a, const KeyValueCell& b) {
+        return a.clauses != b.clauses ? a.clauses < b.clauses : a.asked < b.asked;
+    });
     return report;
 }
 

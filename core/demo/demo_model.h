@@ -98,6 +98,13 @@ struct TrainReport {
     bool cancelled = false;
 };
 
+// A deeper copy of a trained model (same family, width and vocabulary): its
+// layers keep their weights; the new ones, before (front) or after them,
+// start random with their attention and MLP output projections zero, so the
+// grown model computes what the trained one did until training moves them.
+Result<std::shared_ptr<CausalLM>> growModel(const CausalLM& trained, const ModelConfig& config, bool front,
+                                            uint64_t seed);
+
 // Trains from scratch and writes the folder (created if needed).
 Result<TrainReport> trainDemoModel(const TrainOptions& options);
 
@@ -107,8 +114,16 @@ struct FamilyAccuracy {
     double accuracy() const { return total ? static_cast<double>(correct) / static_cast<double>(total) : 0.0; }
 };
 
+// Key-value accuracy by the number of clauses and which one is asked (from 0).
+struct KeyValueCell {
+    int64_t clauses = 0, asked = 0;
+    int64_t correct = 0, total = 0;
+    int64_t otherClause = 0; // wrong answers that are another clause's colour
+};
+
 struct EvalReport {
     std::vector<FamilyAccuracy> families; // in kTaskFamilies order
+    std::vector<KeyValueCell> keyValueCells; // by clauses, then asked
     std::vector<Example> failures;        // the first few wrong examples
     double minAccuracy() const;
 };

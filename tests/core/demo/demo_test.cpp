@@ -10,6 +10,7 @@
 #include "model/model_loader.h"
 
 #include <ATen/Parallel.h>
+#include <torch/torch.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -17,15 +18,15 @@
 #include <set>
 #include <string>
 
+#include <cmath>
+#include <unistd.h>
+
 using namespace tokenlens;
 namespace fs = std::filesystem;
 
 namespace {
 
-// The tests named * need the two trained demo models in
-// resources/models/, which are not in the repository yet (training reached
-// 97 % on four of five families for the GPT-2 model; see issue 9). Enable
-// them when the models are committed.
+// The DemoModels tests load the two shipped demo models in resources/models/.
 const fs::path kModels = fs::path(TOKENLENS_TEST_DATA_DIR) / ".." / ".." / "resources" / "models";
 
 std::shared_ptr<LoadedModel> load(const std::string& name) {
@@ -104,6 +105,30 @@ TEST(DemoCorpus, EvidencePointsAtTheWordsTheAnswerDependsOn) {
     }
 }
 
+// The longer rows train-demo's --recall-clauses draws: clause count as asked,
+// the evidence is the asked name and its colour, and the query repeats that name.
+TEST(DemoCorpus, KeyValueExamplesOfMoreClauses) {
+    demo::Rng rng(11);
+    for (int64_t n = 2; n <= 9; ++n) {
+        for (int k = 0; k < 20; ++k) {
+            const demo::Example e = demo::keyValueExample(rng, n, n);
+            ASSERT_EQ(e.words.size(), static_cast<size_t>(6 * n + 3));
+            ASSERT_EQ(e.evidence.size(), 2u);
+            EXPECT_EQ(e.evidence[0] % 6, 0);
+            EXPECT_EQ(e.evidence[1], e.evidence[0] + 3);
+            EXPECT_EQ(e.words[static_cast<size_t>(e.evidence[0])], e.words[e.words.size() - 3]);
+            EXPECT_EQ(e.words[static_cast<size_t>(e.evidence[1])], e.answer);
+            std::set<std::string> names, colours;
+            for (int64_t c = 0; c < n; ++c) {
+                names.insert(e.words[static_cast<size_t>(6 * c)]);
+                colours.insert(e.words[static_cast<size_t>(6 * c + 3)]);
+            }
+            EXPECT_EQ(names.size(), static_cast<size_t>(n));
+            EXPECT_EQ(colours.size(), static_cast<size_t>(n));
+        }
+    }
+}
+
 TEST(DemoTokenizer, OneTokenPerWordWithBosAndSpacesWhenDecoding) {
     auto tok = Tokenizer::fromJson(demo::tokenizerJson().dump(), demo::tokenizerConfigJson().dump(), "demo");
     ASSERT_TRUE(tok.ok()) << tok.error().message;
@@ -177,6 +202,106 @@ TEST(DemoModels, HeldOutAccuracyAtLeast97PercentPerFamily) {
             EXPECT_GE(f.accuracy(), knownShortfall ? 0.65 : 0.97) << model->name << " " << demo::familyName(f.family);
         }
     }
+}
+
+// eval-demo's key_value breakdown accounts for every example of the family.
+TEST(DemoModels, KeyValueCellsAddUpToTheFamily) {
+    for (const auto& model : {llama(), gpt2()}) {
+        ASSERT_TRUE(model);
+        auto r = demo::evaluateDemoModel(*model, 60);
+        ASSERT_TRUE(r.ok()) << r.error().message;
+        const auto& kv = r->families[static_cast<size_t>(demo::TaskFamily::KeyValue)];
+        int64_t total = 0, correct = 0;
+        for (const auto& c : r->keyValueCells) {
+            EXPECT_GE(c.clauses, 2);
+            EXPECT_LE(c.clauses, 4);
+            EXPECT_LT(c.asked, c.clauses);
+            EXPECT_LE(c.otherClause, c.total - c.correct);
+            total += c.total;
+            correct += c.correct;
+        }
+        EXPECT_EQ(total, kv.total);
+        EXPECT_EQ(correct, kv.correct);
+    }
+}
+
+// train-demo --grow: a deeper copy computes what the trained model did, with
+// the new layers before or after the trained ones.
+TEST(DemoModels, GrowingAModelKeepsWhatItComputes) {
+    for (const auto& model : {llama(), gpt2()}) {
+        ASSERT_TRUE(model);
+        auto enc = model->tokenizer->encode("anna has a red ball . tom has a blue cup . tom has a");
+        ASSERT_TRUE(enc.ok());
+        const auto ids = torch::tensor(std::vector<int64_t>(enc->ids.begin(), enc->ids.end()), torch::kInt64).unsqueeze(0);
+        torch::NoGradGuard noGrad;
+        const auto before = model->model->forward(model->model->embed(ids), {}).logits;
+        ModelConfig deeper = model->config;
+        deeper.numLayers += 2;
+        for (bool front : {true, false}) {
+            auto grown = demo::growModel(*model->model, deeper, front, 5);
+            ASSERT_TRUE(grown.ok()) << grown.error().message;
+            EXPECT_EQ((*grown)->config().numLayers, model->config.numLayers + 2);
+            EXPECT_GT((*grown)->parameterCount(), model->model->parameterCount());
+            const auto after = (*grown)->forward((*grown)->embed(ids), {}).logits;
+            EXPECT_LE((after - before).abs().max().item<double>(), 1e-5) << model->name << (front ? " front" : " back");
+        }
+        auto same = demo::growModel(*model->model, model->config, true, 5);
+        ASSERT_FALSE(same.ok());
+        EXPECT_NE(same.error().message.find("deeper"), std::string::npos);
+    }
+}
+
+// train-demo writes a folder that loads like any model, at the size asked,
+// and --grow continues it deeper. (A few steps of a tiny model: not trained.)
+TEST(DemoTraining, WritesALoadableFolderOfTheAskedSizeAndGrowsIt) {
+    const fs::path dir = fs::temp_directory_path() / ("tokenlens-train-demo-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    for (const char* arch : {"gpt2", "llama"}) {
+        demo::TrainOptions o;
+        o.arch = arch;
+        o.out = dir / arch;
+        o.steps = 3;
+        o.batchSize = 4;
+        o.hiddenSize = 32;
+        o.layers = 1;
+        o.recallClauses = 9;
+        o.reportEvery = 1;
+        int64_t reports = 0;
+        o.onProgress = [&](const demo::TrainProgress& t) {
+            ++reports;
+            EXPECT_TRUE(std::isfinite(t.loss));
+        };
+        auto r = demo::trainDemoModel(o);
+        ASSERT_TRUE(r.ok()) << r.error().message;
+        EXPECT_EQ(r->steps, 3);
+        EXPECT_EQ(reports, 3);
+        auto m = loadModelFolder(o.out);
+        ASSERT_TRUE(m.ok()) << m.error().message;
+        EXPECT_EQ(m.value()->config.hiddenSize, 32);
+        EXPECT_EQ(m.value()->config.numLayers, 1);
+
+        demo::TrainOptions g = o;
+        g.init = o.out;
+        g.out = dir / (std::string(arch) + "-grown");
+        g.layers = 2;
+        auto refused = demo::trainDemoModel(g); // deeper without --grow
+        ASSERT_FALSE(refused.ok());
+        EXPECT_NE(refused.error().message.find("--layers"), std::string::npos);
+        g.growAt = demo::GrowAt::Front;
+        auto grown = demo::trainDemoModel(g);
+        ASSERT_TRUE(grown.ok()) << grown.error().message;
+        auto gm = loadModelFolder(g.out);
+        ASSERT_TRUE(gm.ok()) << gm.error().message;
+        EXPECT_EQ(gm.value()->config.numLayers, 2);
+    }
+    demo::TrainOptions bad;
+    bad.arch = "gpt2";
+    bad.out = dir / "bad";
+    bad.hiddenSize = 30;
+    auto r = demo::trainDemoModel(bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("multiple of 4"), std::string::npos);
+    fs::remove_all(dir);
 }
 
 // Word-level tokenizers decode an output alone without the space before it;
