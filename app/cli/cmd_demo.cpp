@@ -23,6 +23,7 @@ int runTrainDemo(const Args& args) {
     p.option("lr", "LR", "peak learning rate of AdamW (default: llama 2e-3, gpt2 3e-3)");
     p.option("hidden", "H", "model width instead of the shipped one (llama 128, gpt2 96; a multiple of 4)");
     p.option("layers", "L", "model depth instead of the shipped 3");
+    p.option("heads", "N", "attention heads instead of the shipped 4 (must divide the width)");
     p.option("grow", "front|back", "with --init and a larger --layers: put the new layers before or after the trained ones");
     p.option("init", "DIR", "continue training from the weights in DIR (a folder train-demo wrote) instead of random ones");
     p.option("focus", "FAMILY", "train more on one task family (key_value, agreement, induction, arithmetic, coreference)");
@@ -49,7 +50,8 @@ int runTrainDemo(const Args& args) {
     auto hidden = numberOption(p, "hidden", 0, cmd);
     auto layers = numberOption(p, "layers", 0, cmd);
     auto recallClauses = numberOption(p, "recall-clauses", 0, cmd);
-    if (!steps || !seed || !batch || !lr || !threads || !copySteps || !evalEvery || !hidden || !layers || !recallClauses) return kExitUsage;
+    auto heads = numberOption(p, "heads", 0, cmd);
+    if (!steps || !seed || !batch || !lr || !threads || !copySteps || !evalEvery || !hidden || !layers || !recallClauses || !heads) return kExitUsage;
     if (*steps < 0 || *batch < 1 || *seed < 0 || *lr < 0 || *threads < 0) {
         std::cerr << "tokenlens-cli train-demo: --steps, --seed, --batch, --lr and --threads must not be negative\n";
         return kExitUsage;
@@ -77,6 +79,7 @@ int runTrainDemo(const Args& args) {
     o.hiddenSize = static_cast<int64_t>(*hidden);
     o.layers = static_cast<int64_t>(*layers);
     o.recallClauses = static_cast<int64_t>(*recallClauses);
+    o.heads = static_cast<int64_t>(*heads);
     o.steps = static_cast<int64_t>(*steps);
     o.seed = static_cast<uint64_t>(*seed);
     o.batchSize = static_cast<int64_t>(*batch);

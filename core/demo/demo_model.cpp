@@ -343,11 +343,17 @@ json tokenizerConfigJson() {
             {"model_max_length", kMaxPositions}};
 }
 
-Result<json> demoConfigJson(const std::string& arch, int64_t hiddenSize, int64_t layers) {
+Result<json> demoConfigJson(const std::string& arch, int64_t hiddenSize, int64_t layers, int64_t heads) {
     const auto vocab = static_cast<int64_t>(corpusWords().size()) + 4;
     if (hiddenSize < 0 || layers < 0 || hiddenSize % 4 != 0 || hiddenSize > 1024 || layers > 12) {
         return makeError(ErrorCode::InvalidArgument,
                          "demo model width must be a positive multiple of 4 up to 1024 and depth 1-12");
+    }
+    const int64_t width = hiddenSize ? hiddenSize : (arch == "llama" ? 128 : 96);
+    const int64_t h = heads ? heads : 4;
+    if (h < 1 || width % h != 0 || (arch == "llama" && (h % 2 != 0 || (width / h) % 2 != 0))) {
+        return makeError(ErrorCode::InvalidArgument, "demo model heads must divide the width " + std::to_string(width) +
+                                                         (arch == "llama" ? " into an even number of even-sized heads" : ""));
     }
     if (arch == "llama") {
         return json{{"architectures", {"LlamaForCausalLM"}},
@@ -356,8 +362,8 @@ Result<json> demoConfigJson(const std::string& arch, int64_t hiddenSize, int64_t
                     {"hidden_size", hiddenSize ? hiddenSize : 128},
                     {"intermediate_size", hiddenSize ? 3 * hiddenSize : 384},
                     {"num_hidden_layers", layers ? layers : 3},
-                    {"num_attention_heads", 4},
-                    {"num_key_value_heads", 2},
+                    {"num_attention_heads", h},
+                    {"num_key_value_heads", h / 2},
                     {"max_position_embeddings", kMaxPositions},
                     {"rms_norm_eps", 1e-5},
                     {"hidden_act", "silu"},
@@ -376,7 +382,7 @@ Result<json> demoConfigJson(const std::string& arch, int64_t hiddenSize, int64_t
                     {"vocab_size", vocab},
                     {"n_embd", hiddenSize ? hiddenSize : 96},
                     {"n_layer", layers ? layers : 3},
-                    {"n_head", 4},
+                    {"n_head", h},
                     {"n_inner", hiddenSize ? 4 * hiddenSize : 384},
                     {"n_positions", kMaxPositions},
                     {"n_ctx", kMaxPositions},
@@ -393,7 +399,7 @@ Result<json> demoConfigJson(const std::string& arch, int64_t hiddenSize, int64_t
 
 Result<TrainReport> trainDemoModel(const TrainOptions& o) {
     const auto start = std::chrono::steady_clock::now();
-    auto configJson = demoConfigJson(o.arch, o.hiddenSize, o.layers);
+    auto configJson = demoConfigJson(o.arch, o.hiddenSize, o.layers, o.heads);
     if (!configJson) return configJson.error();
     auto config = parseModelConfig(configJson->dump(), "config.json");
     if (!config) return config.error();

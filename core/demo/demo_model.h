@@ -32,9 +32,11 @@ nlohmann::json tokenizerJson();
 nlohmann::json tokenizerConfigJson();
 
 // "llama" or "gpt2": the shipped sizes. Fails for anything else. A positive
-// hiddenSize or layers replaces the shipped width (n_embd / hidden_size; the
-// MLP stays 3x, 4 heads) or depth, to try other sizes.
-Result<nlohmann::json> demoConfigJson(const std::string& arch, int64_t hiddenSize = 0, int64_t layers = 0);
+// hiddenSize, layers or heads replaces the shipped width (n_embd /
+// hidden_size; the MLP stays 3x for Llama, 4x for GPT-2), depth or number of
+// attention heads (4; Llama keeps half as many KV heads), to try other sizes.
+Result<nlohmann::json> demoConfigJson(const std::string& arch, int64_t hiddenSize = 0, int64_t layers = 0,
+                                      int64_t heads = 0);
 
 struct EvalReport;
 
@@ -53,6 +55,7 @@ struct TrainOptions {
     std::filesystem::path out;
     int64_t hiddenSize = 0;  // 0 = the shipped width (see demoConfigJson)
     int64_t layers = 0;      // 0 = the shipped depth
+    int64_t heads = 0;       // 0 = the shipped 4 attention heads
     // With init and more layers than init's model: where the new layers go
     // (None: the depths must match).
     GrowAt growAt = GrowAt::None;

@@ -264,6 +264,7 @@ TEST(DemoTraining, WritesALoadableFolderOfTheAskedSizeAndGrowsIt) {
         o.batchSize = 4;
         o.hiddenSize = 32;
         o.layers = 1;
+        o.heads = 8;
         o.recallClauses = 9;
         o.reportEvery = 1;
         int64_t reports = 0;
@@ -279,6 +280,7 @@ TEST(DemoTraining, WritesALoadableFolderOfTheAskedSizeAndGrowsIt) {
         ASSERT_TRUE(m.ok()) << m.error().message;
         EXPECT_EQ(m.value()->config.hiddenSize, 32);
         EXPECT_EQ(m.value()->config.numLayers, 1);
+        EXPECT_EQ(m.value()->config.numHeads, 8);
 
         demo::TrainOptions g = o;
         g.init = o.out;
@@ -301,6 +303,11 @@ TEST(DemoTraining, WritesALoadableFolderOfTheAskedSizeAndGrowsIt) {
     auto r = demo::trainDemoModel(bad);
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message.find("multiple of 4"), std::string::npos);
+    bad.hiddenSize = 0;
+    bad.heads = 5; // does not divide 96
+    r = demo::trainDemoModel(bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("divide the width 96"), std::string::npos);
     fs::remove_all(dir);
 }
 
