@@ -31,7 +31,8 @@ constexpr uint64_t kValidationSeed = 777;
 nlohmann::json tokenizerJson();
 nlohmann::json tokenizerConfigJson();
 
-// "llama" or "gpt2": the shipped sizes. Fails for anything else. A positive
+// "llama" or "gpt2": the first shipped sizes (the shipped demo-gpt2 was
+// trained with heads 8). Fails for anything else. A positive
 // hiddenSize, layers or heads replaces the shipped width (n_embd /
 // hidden_size; the MLP stays 3x for Llama, 4x for GPT-2), depth or number of
 // attention heads (4; Llama keeps half as many KV heads), to try other sizes.
