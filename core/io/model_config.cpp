@@ -12,7 +12,16 @@ namespace tokenlens {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const char* supportedModelTypes() { return "gpt2, llama, mistral, qwen2"; }
+const char* supportedModelTypes() { return "gpt2, llama, mistral, qwen2, qwen3, phi3, gemma3_text, gemma3"; }
+
+int64_t ModelConfig::windowAt(int64_t layer) const {
+    if (!slidingWindow || layer < 0 || static_cast<size_t>(layer) >= slidingLayers.size()) return 0;
+    return slidingLayers[static_cast<size_t>(layer)] ? *slidingWindow : 0;
+}
+
+int64_t ModelConfig::rotaryDim() const {
+    return static_cast<int64_t>(static_cast<double>(headDim) * partialRotaryFactor);
+}
 
 namespace {
 
@@ -202,14 +211,68 @@ void readGpt2(const Reader& r, ModelConfig& c) {
     c.ropeScaling = RopeScaling{};
 }
 
+bool isLlamaFamily(const std::string& t) {
+    return t == "llama" || t == "mistral" || t == "qwen2" || t == "qwen3" || t == "phi3" || t == "gemma3_text";
+}
+
+// Which layers slide: an explicit layer_types list, else the model type's rule.
+void readSlidingLayers(const Reader& r, ModelConfig& c) {
+    const bool gemma = c.modelType == "gemma3_text";
+    const bool qwen = c.modelType == "qwen2" || c.modelType == "qwen3";
+    std::optional<int64_t> window;
+    if (r.given("sliding_window")) window = r.size("sliding_window", r.optInt("sliding_window", 0));
+    else if (gemma && !r.find("sliding_window")) window = 4096; // Gemma3TextConfig's default
+    if (qwen && !r.optBool("use_sliding_window", false)) window.reset();
+    c.slidingWindow = window;
+    if (!window) return;
+    const auto n = static_cast<size_t>(c.numLayers);
+    if (const json* types = r.given("layer_types")) {
+        if (!types->is_array() || types->size() != n) {
+            r.fail(ErrorCode::Corrupt, "key 'layer_types' must be a list of " + std::to_string(n) +
+                                           " strings (one per layer, num_hidden_layers)");
+        }
+        for (const json& t : *types) {
+            const std::string s = t.is_string() ? t.get<std::string>() : std::string();
+            if (s != "sliding_attention" && s != "full_attention") {
+                r.fail(ErrorCode::Unsupported, "key 'layer_types' holds '" + (t.is_string() ? s : t.dump()) +
+                                                   "' (supported: sliding_attention, full_attention)");
+            }
+            c.slidingLayers.push_back(s == "sliding_attention");
+        }
+        return;
+    }
+    if (gemma) {
+        // Older Gemma 3 configs: every pattern-th layer is global.
+        const int64_t pattern = r.given("sliding_window_pattern")
+                                    ? r.size("sliding_window_pattern", r.optInt("sliding_window_pattern", 0))
+                                    : 6;
+        for (size_t i = 0; i < n; ++i) c.slidingLayers.push_back((static_cast<int64_t>(i) + 1) % pattern != 0);
+    } else if (qwen) {
+        const int64_t from = r.optInt("max_window_layers", 28);
+        for (size_t i = 0; i < n; ++i) c.slidingLayers.push_back(static_cast<int64_t>(i) >= from);
+    } else if (c.modelType == "mistral" || c.modelType == "phi3") {
+        c.slidingLayers.assign(n, true);
+    } else {
+        c.slidingWindow.reset(); // llama has no sliding window
+    }
+}
+
 void readLlamaFamily(const Reader& r, ModelConfig& c) {
     c.family = ArchFamily::Llama;
-    c.hiddenSize = r.reqSize("hidden_size");
-    c.numLayers = r.reqSize("num_hidden_layers");
-    c.numHeads = r.reqSize("num_attention_heads");
-    c.numKvHeads = r.given("num_key_value_heads") ? r.reqSize("num_key_value_heads") : c.numHeads;
+    const bool gemma = c.modelType == "gemma3_text";
+    // Gemma 3 folders leave many keys at Gemma3TextConfig's defaults.
+    auto sizeOr = [&](const std::string& key, int64_t fallback) {
+        return gemma && !r.given(key) ? fallback : r.reqSize(key);
+    };
+    c.vocabSize = sizeOr("vocab_size", 262208);
+    c.hiddenSize = sizeOr("hidden_size", 2304);
+    c.numLayers = sizeOr("num_hidden_layers", 26);
+    c.numHeads = sizeOr("num_attention_heads", 8);
+    c.numKvHeads = r.given("num_key_value_heads") ? r.reqSize("num_key_value_heads") : gemma ? 4 : c.numHeads;
     if (r.given("head_dim")) {
         c.headDim = r.reqSize("head_dim");
+    } else if (gemma) {
+        c.headDim = 256;
     } else {
         if (c.hiddenSize % c.numHeads != 0) {
             r.fail(ErrorCode::Corrupt, "hidden_size " + std::to_string(c.hiddenSize) +
@@ -222,28 +285,55 @@ void readLlamaFamily(const Reader& r, ModelConfig& c) {
         r.fail(ErrorCode::Corrupt, "num_attention_heads " + std::to_string(c.numHeads) +
                                        " is not a multiple of num_key_value_heads " + std::to_string(c.numKvHeads));
     }
-    c.intermediateSize = r.reqSize("intermediate_size");
-    c.maxPositions = r.reqSize("max_position_embeddings");
+    c.intermediateSize = sizeOr("intermediate_size", 9216);
+    c.maxPositions = sizeOr("max_position_embeddings", 131072);
     c.normEps = r.optNumber("rms_norm_eps", 1e-6);
     if (c.normEps < 0) r.fail(ErrorCode::Corrupt, "key 'rms_norm_eps' must not be negative");
-    c.activation = r.optString("hidden_act", "silu");
-    c.ropeTheta = r.optNumber("rope_theta", 10000.0);
+    if (gemma) {
+        c.activation = r.optString("hidden_activation", r.optString("hidden_act", "gelu_pytorch_tanh"));
+    } else {
+        c.activation = r.optString("hidden_act", "silu");
+    }
+    c.ropeTheta = r.optNumber("rope_theta", gemma ? 1000000.0 : 10000.0);
     if (c.ropeTheta <= 0) r.fail(ErrorCode::Corrupt, "key 'rope_theta' must be positive");
     c.ropeScaling = readRopeScaling(r, c.maxPositions);
-    c.tieWordEmbeddings = r.optBool("tie_word_embeddings", false);
+    c.tieWordEmbeddings = r.optBool("tie_word_embeddings", gemma);
     if (c.modelType == "qwen2") {
         c.attentionBias = true; // Qwen2 always has q/k/v biases (and no o_proj bias)
         c.mlpBias = false;
-        if (r.optBool("use_sliding_window", false) && r.given("sliding_window")) {
-            c.slidingWindow = r.size("sliding_window", r.optInt("sliding_window", 0));
-        }
     } else {
         c.attentionBias = r.optBool("attention_bias", false);
-        c.mlpBias = r.optBool("mlp_bias", false);
-        if (c.modelType == "mistral" && r.given("sliding_window")) {
-            c.slidingWindow = r.size("sliding_window", r.optInt("sliding_window", 0));
+        c.mlpBias = (c.modelType == "llama" || c.modelType == "mistral") && r.optBool("mlp_bias", false);
+        if (c.modelType == "phi3") c.attentionBias = false; // Phi-3's projections have no biases
+    }
+    if (c.modelType == "qwen3" || gemma) c.qkNorm = true;
+    if (c.modelType == "phi3") {
+        c.fusedProjections = true;
+        c.partialRotaryFactor = r.optNumber("partial_rotary_factor", 1.0);
+        if (!(c.partialRotaryFactor > 0 && c.partialRotaryFactor <= 1)) {
+            r.fail(ErrorCode::Corrupt, "key 'partial_rotary_factor' must be in (0, 1]");
         }
     }
+    if (gemma) {
+        c.gemmaNorms = true;
+        c.queryPreAttnScalar = r.optNumber("query_pre_attn_scalar", 256.0);
+        if (*c.queryPreAttnScalar <= 0) r.fail(ErrorCode::Corrupt, "key 'query_pre_attn_scalar' must be positive");
+        c.ropeLocalTheta = r.optNumber("rope_local_base_freq", 10000.0);
+        if (*c.ropeLocalTheta <= 0) r.fail(ErrorCode::Corrupt, "key 'rope_local_base_freq' must be positive");
+        auto cap = [&](const char* key) -> std::optional<double> {
+            if (!r.given(key)) return std::nullopt;
+            const double v = r.optNumber(key, 0);
+            if (v <= 0) r.fail(ErrorCode::Corrupt, std::string("key '") + key + "' must be positive or null");
+            return v;
+        };
+        c.attnLogitSoftcap = cap("attn_logit_softcapping");
+        c.finalLogitSoftcap = cap("final_logit_softcapping");
+        if (r.optBool("use_bidirectional_attention", false)) {
+            r.fail(ErrorCode::Unsupported, "key 'use_bidirectional_attention' is true: TokenLens explains causal "
+                                           "language models only");
+        }
+    }
+    readSlidingLayers(r, c);
 }
 
 } // namespace
@@ -269,11 +359,26 @@ Result<ModelConfig> parseModelConfig(const std::string& configJson, const std::s
             }
             if (!arch->empty()) c.architecture = (*arch)[0].get<std::string>();
         }
-        c.vocabSize = r.reqSize("vocab_size");
         if (c.modelType == "gpt2") {
+            c.vocabSize = r.reqSize("vocab_size");
             readGpt2(r, c);
-        } else if (c.modelType == "llama" || c.modelType == "mistral" || c.modelType == "qwen2") {
+        } else if (isLlamaFamily(c.modelType)) {
             readLlamaFamily(r, c);
+        } else if (c.modelType == "gemma3") {
+            // Gemma3ForConditionalGeneration: the text model's config is nested.
+            const json* text = r.given("text_config");
+            if (!text) r.fail(ErrorCode::NotFound, "required key 'text_config' (an object) is missing for model_type 'gemma3'");
+            if (!text->is_object()) r.wrongType("text_config", "an object", *text);
+            Reader sub(*text, fileName + " (text_config)");
+            const std::string textType = sub.optString("model_type", "gemma3_text");
+            if (textType != "gemma3_text") {
+                sub.fail(ErrorCode::Unsupported, "model_type '" + textType + "' is not supported here (expected gemma3_text)");
+            }
+            c.modelType = "gemma3_text";
+            c.textOfMultimodal = true;
+            readLlamaFamily(sub, c);
+            // The wrapper's own tie_word_embeddings (default true) governs its lm_head.
+            c.tieWordEmbeddings = r.optBool("tie_word_embeddings", c.tieWordEmbeddings);
         } else {
             std::string shown = c.modelType.size() > 64 ? c.modelType.substr(0, 64) + "..." : c.modelType;
             r.fail(ErrorCode::Unsupported, "model_type '" + shown + "' is not supported (supported: " +
@@ -285,6 +390,19 @@ Result<ModelConfig> parseModelConfig(const std::string& configJson, const std::s
         if (auto ids = r.optIds("bos_token_id")) c.bosTokenIds = *ids;
         if (auto ids = r.optIds("eos_token_id")) c.eosTokenIds = *ids;
         if (auto ids = r.optIds("pad_token_id"); ids && !ids->empty()) c.padTokenId = ids->front();
+        if (c.textOfMultimodal) {
+            // Ids the wrapper leaves out come from the text config.
+            Reader sub(root["text_config"], fileName + " (text_config)");
+            if (!r.given("bos_token_id")) {
+                if (auto ids = sub.optIds("bos_token_id")) c.bosTokenIds = *ids;
+            }
+            if (!r.given("eos_token_id")) {
+                if (auto ids = sub.optIds("eos_token_id")) c.eosTokenIds = *ids;
+            }
+            if (!r.given("pad_token_id")) {
+                if (auto ids = sub.optIds("pad_token_id"); ids && !ids->empty()) c.padTokenId = ids->front();
+            }
+        }
         return c;
     } catch (const ConfigError& e) {
         return e.error;

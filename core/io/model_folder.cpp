@@ -179,6 +179,13 @@ Result<WeightLayout> checkWeightsMatchConfig(const ModelConfig& c, const WeightS
         layout.prefix = ws.find("transformer.wte.weight") || !ws.find("wte.weight") ? "transformer." : "";
         layout.layerPrefix = layout.prefix + "h.";
         layout.embedding = layout.prefix + "wte.weight";
+    } else if (c.textOfMultimodal) {
+        // Gemma3ForConditionalGeneration: "language_model.model." as released,
+        // "model.language_model." as transformers >= 4.52 saves it.
+        layout.prefix = ws.find("model.language_model.embed_tokens.weight") ? "model.language_model."
+                                                                             : "language_model.model.";
+        layout.layerPrefix = layout.prefix + "layers.";
+        layout.embedding = layout.prefix + "embed_tokens.weight";
     } else {
         layout.prefix = "model.";
         layout.layerPrefix = "model.layers.";
@@ -244,24 +251,41 @@ Result<WeightLayout> checkWeightsMatchConfig(const ModelConfig& c, const WeightS
         const std::string kvKeys = "num_key_value_heads " + std::to_string(c.numKvHeads) + " x head_dim " +
                                    std::to_string(c.headDim) + ", hidden_size " + std::to_string(H);
         const std::string mlpKeys = "intermediate_size " + std::to_string(I) + ", hidden_size " + std::to_string(H);
-        expect.push_back({"model.norm.weight", {H}, "hidden_size"});
+        expect.push_back({layout.prefix + "norm.weight", {H}, "hidden_size"});
         const bool oBias = c.attentionBias && c.modelType != "qwen2";
+        const std::string hdKey = "head_dim " + std::to_string(c.headDim);
         for (int64_t l = 0; l < c.numLayers; ++l) {
             const std::string b = layout.layerPrefix + std::to_string(l) + ".";
             expect.push_back({b + "input_layernorm.weight", {H}, "hidden_size"});
             expect.push_back({b + "post_attention_layernorm.weight", {H}, "hidden_size"});
-            expect.push_back({b + "self_attn.q_proj.weight", {Q, H}, qKeys});
-            expect.push_back({b + "self_attn.k_proj.weight", {KV, H}, kvKeys});
-            expect.push_back({b + "self_attn.v_proj.weight", {KV, H}, kvKeys});
+            if (c.gemmaNorms) {
+                expect.push_back({b + "pre_feedforward_layernorm.weight", {H}, "hidden_size"});
+                expect.push_back({b + "post_feedforward_layernorm.weight", {H}, "hidden_size"});
+            }
+            if (c.fusedProjections) {
+                expect.push_back({b + "self_attn.qkv_proj.weight", {Q + 2 * KV, H}, qKeys + ", " + kvKeys});
+            } else {
+                expect.push_back({b + "self_attn.q_proj.weight", {Q, H}, qKeys});
+                expect.push_back({b + "self_attn.k_proj.weight", {KV, H}, kvKeys});
+                expect.push_back({b + "self_attn.v_proj.weight", {KV, H}, kvKeys});
+            }
             expect.push_back({b + "self_attn.o_proj.weight", {H, Q}, qKeys});
+            if (c.qkNorm) {
+                expect.push_back({b + "self_attn.q_norm.weight", {c.headDim}, hdKey});
+                expect.push_back({b + "self_attn.k_norm.weight", {c.headDim}, hdKey});
+            }
             if (c.attentionBias) {
                 expect.push_back({b + "self_attn.q_proj.bias", {Q}, qKeys});
                 expect.push_back({b + "self_attn.k_proj.bias", {KV}, kvKeys});
                 expect.push_back({b + "self_attn.v_proj.bias", {KV}, kvKeys});
             }
             if (oBias) expect.push_back({b + "self_attn.o_proj.bias", {H}, "hidden_size"});
-            expect.push_back({b + "mlp.gate_proj.weight", {I, H}, mlpKeys});
-            expect.push_back({b + "mlp.up_proj.weight", {I, H}, mlpKeys});
+            if (c.fusedProjections) {
+                expect.push_back({b + "mlp.gate_up_proj.weight", {2 * I, H}, mlpKeys});
+            } else {
+                expect.push_back({b + "mlp.gate_proj.weight", {I, H}, mlpKeys});
+                expect.push_back({b + "mlp.up_proj.weight", {I, H}, mlpKeys});
+            }
             expect.push_back({b + "mlp.down_proj.weight", {H, I}, mlpKeys});
             if (c.mlpBias) {
                 expect.push_back({b + "mlp.gate_proj.bias", {I}, mlpKeys});
@@ -271,13 +295,17 @@ Result<WeightLayout> checkWeightsMatchConfig(const ModelConfig& c, const WeightS
         }
     }
     const std::string headKeys = "vocab_size " + std::to_string(V) + ", " + hiddenKey + " " + std::to_string(H);
-    if (!c.tieWordEmbeddings || ws.find("lm_head.weight")) expect.push_back({"lm_head.weight", {V, H}, headKeys});
+    std::string head = "lm_head.weight";
+    if (c.textOfMultimodal && !ws.find(head) && ws.find("language_model.lm_head.weight")) {
+        head = "language_model.lm_head.weight";
+    }
+    if (!c.tieWordEmbeddings || ws.find(head)) expect.push_back({head, {V, H}, headKeys});
     expect.insert(expect.begin(), Expect{layout.embedding, {V, H}, headKeys});
 
     for (const Expect& x : expect) {
         const auto* e = ws.find(x.name);
         if (!e) {
-            std::string why = x.name == "lm_head.weight" ? " (config.json says tie_word_embeddings false)" : "";
+            std::string why = x.name == head ? " (config.json says tie_word_embeddings false)" : "";
             return makeError(ErrorCode::Mismatch, where(ws, nullptr) + ": tensor '" + x.name + "' is missing" + why +
                                                       "; expected shape " + formatShape(x.shape));
         }

@@ -1,7 +1,7 @@
 #pragma once
 // The interface the attribution engine drives: a decoder-only language model
 // that runs from input embeddings, so gradients can be taken w.r.t. them.
-// Implementations (gpt2.cpp, llama.cpp) stay behind this header; it pulls in
+// Implementations (gpt2.cpp, llama.cpp for the rotary families) stay behind this header; it pulls in
 // ATen's Tensor only, not <torch/torch.h>.
 
 #include "io/model_config.h"
@@ -30,7 +30,12 @@ struct KvCache {
 // and the activation tensor, for every activation the model produces.
 // Besides the names above, "layers.N.attn.values" gives block N's value
 // vectors (batch, kv_heads, seq, head_dim) of the new positions as attention
-// uses them (after their bias and any ValueHook).
+// uses them (after their bias and any ValueHook); "layers.N.attn.out" is
+// what the attention adds to the residual stream. Blocks that norm the
+// attention output before adding it (Gemma 3) also report
+// "layers.N.attn.out_scale" (batch, seq, hidden): the per-position factor s
+// with attn.out = s ⊙ (output projection's result), the norm taken as
+// linear at its value.
 using CaptureHook = std::function<void(const std::string& name, const at::Tensor& value)>;
 
 // An intervention on block `layer`'s value vectors (batch, kv_heads, seq,

@@ -35,9 +35,6 @@ Status validate(const CausalLM& model, std::span<const int64_t> promptIds, const
     return checkSequenceLength(model.config(), static_cast<int64_t>(promptIds.size()), o.maxNewTokens);
 }
 
-bool isEos(const ModelConfig& c, int64_t id) {
-    return std::find(c.eosTokenIds.begin(), c.eosTokenIds.end(), id) != c.eosTokenIds.end();
-}
 
 // Temperature, then top-k, then top-p (nucleus), then a draw.
 int64_t sampleToken(const at::Tensor& logitsRow, const GenerationOptions& o, std::mt19937_64& rng) {
@@ -64,6 +61,14 @@ int64_t sampleToken(const at::Tensor& logitsRow, const GenerationOptions& o, std
 }
 
 } // namespace
+
+std::vector<int64_t> stopIdsFor(const ModelConfig& config, const GenerationOptions& options) {
+    std::vector<int64_t> ids = config.eosTokenIds;
+    for (int64_t id : options.stopIds) {
+        if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    }
+    return ids;
+}
 
 Status checkSequenceLength(const ModelConfig& config, int64_t promptTokens, int64_t newTokens) {
     if (config.maxPositions > 0 && promptTokens + newTokens > config.maxPositions) {
@@ -100,6 +105,7 @@ Result<Generation> generate(const CausalLM& model, std::span<const int64_t> prom
     std::vector<int64_t> sequence(promptIds.begin(), promptIds.end());
     at::Tensor stepInput = idsTensor(promptIds).to(device); // what the next forward consumes
     std::vector<at::Tensor> chosenLogits;
+    const std::vector<int64_t> stopIds = stopIdsFor(model.config(), o);
     for (int64_t step = 0; step < o.maxNewTokens; ++step) {
         if (o.isCancelled && o.isCancelled()) {
             gen.cancelled = true;
@@ -117,7 +123,7 @@ Result<Generation> generate(const CausalLM& model, std::span<const int64_t> prom
         sequence.push_back(next);
         stepInput = torch::full({1, 1}, next, torch::kInt64).to(device);
         if (o.onProgress) o.onProgress(step + 1, o.maxNewTokens);
-        if (o.stopAtEos && isEos(model.config(), next)) {
+        if (o.stopAtEos && std::find(stopIds.begin(), stopIds.end(), next) != stopIds.end()) {
             gen.stoppedAtEos = true;
             break;
         }

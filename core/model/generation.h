@@ -19,7 +19,12 @@ struct GenerationOptions {
     int64_t topK = 0;         // 0 = off
     double topP = 1.0;        // (0, 1]; 1 = off
     uint64_t seed = 0;
+    // Generation stops after emitting any id of the model's eos_token_id
+    // (an int or a list, from generation_config.json, then config.json) or
+    // of stopIds, which a caller adds to (e.g. a chat template's end-of-turn
+    // token such as <|im_end|> or <end_of_turn>). stopAtEos false ignores both.
     bool stopAtEos = true;
+    std::vector<int64_t> stopIds;
     bool useCache = true;     // false recomputes the whole sequence every step
     // Checked between tokens; a true return stops generation (result flagged cancelled).
     std::function<bool()> isCancelled;
@@ -34,7 +39,7 @@ struct StepScores {
 struct Generation {
     std::vector<int64_t> ids; // the new tokens only
     StepScores scores;
-    bool stoppedAtEos = false;
+    bool stoppedAtEos = false; // the last id is a stop id (eos_token_id or GenerationOptions::stopIds)
     bool cancelled = false;
 };
 
@@ -49,6 +54,10 @@ Result<Generation> scoreContinuation(const CausalLM& model, std::span<const int6
 
 // Probability of `targets[j]` and entropy of row j of `logits` (t, vocab).
 StepScores stepScores(const at::Tensor& logits, std::span<const int64_t> targets);
+
+// The ids that end generation: the config's eos_token_id list, then
+// options.stopIds not already in it.
+std::vector<int64_t> stopIdsFor(const ModelConfig& config, const GenerationOptions& options);
 
 // n prompt tokens + extra new tokens must fit the model's max positions.
 Status checkSequenceLength(const ModelConfig& config, int64_t promptTokens, int64_t newTokens);

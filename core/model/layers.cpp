@@ -36,13 +36,21 @@ at::Tensor LayerNormImpl::forward(const at::Tensor& x) const {
     return torch::layer_norm(x, {weight.size(0)}, weight, bias, eps);
 }
 
-RMSNormImpl::RMSNormImpl(int64_t dim, double epsilon) : eps(epsilon) { weight = param("weight", {dim}); }
+RMSNormImpl::RMSNormImpl(int64_t dim, double epsilon, bool offset) : eps(epsilon), offsetOne(offset) {
+    weight = param("weight", {dim});
+}
 
 at::Tensor RMSNormImpl::forward(const at::Tensor& x) const {
     auto h = x.to(torch::kFloat32);
     auto variance = h.pow(2).mean(-1, /*keepdim=*/true);
     h = h * torch::rsqrt(variance + eps);
+    if (offsetOne) return (h * (1.0 + weight)).to(x.scalar_type());
     return weight * h.to(x.scalar_type());
+}
+
+at::Tensor RMSNormImpl::scale(const at::Tensor& x) const {
+    auto r = torch::rsqrt(x.to(torch::kFloat32).pow(2).mean(-1, /*keepdim=*/true) + eps); // (…, 1)
+    return r * (offsetOne ? 1.0 + weight : weight);
 }
 
 at::Tensor fullKeyMask(const ForwardOptions& options, int64_t batch, int64_t seq, int64_t past) {
@@ -69,12 +77,14 @@ at::Tensor positionIds(const ForwardOptions& options, int64_t batch, int64_t seq
 }
 
 at::Tensor allowedMask(const at::Tensor& fullMask, int64_t batch, int64_t seq, int64_t past,
-                       const at::Device& device) {
+                       const at::Device& device, int64_t window) {
     const int64_t total = past + seq;
     auto idx = torch::TensorOptions().dtype(torch::kInt64).device(device);
     auto q = torch::arange(past, total, idx).unsqueeze(1); // (seq, 1)
     auto k = torch::arange(0, total, idx).unsqueeze(0);    // (1, total)
-    auto allowed = (k <= q).unsqueeze(0).unsqueeze(0);      // (1, 1, seq, total)
+    auto causal = k <= q;
+    if (window > 0) causal = causal & (k > q - window);     // the sliding window
+    auto allowed = causal.unsqueeze(0).unsqueeze(0);        // (1, 1, seq, total)
     if (fullMask.defined()) {
         auto keyOk = fullMask.to(device).to(torch::kBool).view({batch, 1, 1, total});
         allowed = allowed & keyOk;
@@ -83,7 +93,7 @@ at::Tensor allowedMask(const at::Tensor& fullMask, int64_t batch, int64_t seq, i
 }
 
 AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
-                       bool divideBy) {
+                       bool divideBy, double scale, double softcap) {
     const int64_t batch = q.size(0), heads = q.size(1), seq = q.size(2), dim = q.size(3);
     const int64_t kvHeads = k.size(1);
     at::Tensor kk = k, vv = v;
@@ -94,11 +104,14 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
         vv = v.unsqueeze(2).expand({batch, kvHeads, groups, v.size(2), dim}).reshape({batch, heads, v.size(2), dim});
     }
     auto scores = torch::matmul(q, kk.transpose(-1, -2)); // (b, heads, seq, T)
-    if (divideBy) {
+    if (scale > 0) {
+        scores = scores * scale;
+    } else if (divideBy) {
         scores = scores / std::sqrt(static_cast<double>(dim));
     } else {
         scores = scores * (1.0 / std::sqrt(static_cast<double>(dim)));
     }
+    if (softcap > 0) scores = torch::tanh(scores / softcap) * softcap;
     scores = scores.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
     auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
     auto out = torch::matmul(probs, vv);                                  // (b, heads, seq, d)

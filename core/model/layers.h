@@ -47,12 +47,16 @@ struct LayerNormImpl : ParamModule {
 };
 TORCH_MODULE(LayerNorm);
 
-// w · x / sqrt(mean(x²) + eps), computed in float32.
+// w · x / sqrt(mean(x²) + eps), computed in float32; Gemma's form
+// (offsetOne) scales by (1 + w), its stored weights being offsets from 1.
 struct RMSNormImpl : ParamModule {
-    RMSNormImpl(int64_t dim, double eps);
+    RMSNormImpl(int64_t dim, double eps, bool offsetOne = false);
     at::Tensor forward(const at::Tensor& x) const;
+    // The per-element factor forward applies to x: (…, dim), so that forward(x) = x · scale(x).
+    at::Tensor scale(const at::Tensor& x) const;
     at::Tensor weight;
     double eps;
+    bool offsetOne;
 };
 TORCH_MODULE(RMSNorm);
 
@@ -66,9 +70,9 @@ at::Tensor positionIds(const ForwardOptions& options, int64_t batch, int64_t seq
 at::Tensor fullKeyMask(const ForwardOptions& options, int64_t batch, int64_t seq, int64_t past);
 
 // Boolean (batch, 1, seq, past+seq): true where query i may attend key j
-// (causal, and the key is not padding).
+// (causal, the key is not padding and, with window > 0, i - window < j).
 at::Tensor allowedMask(const at::Tensor& fullMask, int64_t batch, int64_t seq, int64_t past,
-                       const at::Device& device);
+                       const at::Device& device, int64_t window = 0);
 
 struct AttentionResult {
     at::Tensor output; // (batch, seq, heads*head_dim)
@@ -78,9 +82,11 @@ struct AttentionResult {
 // softmax(q kᵀ · scale, masked) v with grouped-query heads:
 // q (batch, heads, seq, d), k/v (batch, kv_heads, keys, d); query head h uses
 // kv head h / (heads / kv_heads). `divideBy` selects q kᵀ / sqrt(d) (GPT-2)
-// over q kᵀ · d^-0.5 (Llama) to follow each reference's rounding.
+// over q kᵀ · d^-0.5 (Llama) to follow each reference's rounding; a
+// positive `scale` replaces d^-0.5 (Gemma's query_pre_attn_scalar^-0.5), a
+// positive `softcap` caps the scores at cap · tanh(s / cap) before the mask.
 AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
-                       bool divideBy);
+                       bool divideBy, double scale = 0, double softcap = 0);
 
 // Appends new keys/values for `layer` to the cache (if any) and returns the
 // full keys/values to attend over.

@@ -1,10 +1,22 @@
-// The Llama family (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM):
-// RMSNorm in float32, rotary embeddings, grouped-query attention, SiLU-gated
-// MLP, q/k/v biases for Qwen2, tied or untied head.
+// The Llama family: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM,
+// Qwen3ForCausalLM, Phi3ForCausalLM and Gemma3ForCausalLM (also the text part
+// of Gemma3ForConditionalGeneration). RMSNorm in float32, rotary embeddings,
+// grouped-query attention, a gated MLP, tied or untied head; the config's
+// flags add what differs:
+//   Qwen2    q/k/v biases;
+//   Qwen3    per-head q_norm/k_norm before RoPE, head_dim from the config;
+//   Phi-3    fused qkv_proj and gate_up_proj, partial rotary dims;
+//   Gemma 3  (1 + w) norms, embeddings × sqrt(hidden), post-attention and
+//            post-feedforward norms on the block outputs, q/k norms,
+//            query_pre_attn_scalar, sliding and global layers with their own
+//            RoPE bases, optional softcaps;
+//   Mistral, Phi-3, Qwen (use_sliding_window) sliding windows.
 
 #include "model/architectures.h"
 #include "model/layers.h"
 #include "model/rope.h"
+
+#include <cmath>
 
 namespace tokenlens {
 namespace {
@@ -22,29 +34,54 @@ at::Tensor activate(const std::string& act, const at::Tensor& x) {
 
 struct LlamaLayerImpl : torch::nn::Module {
     LlamaLayerImpl(const ModelConfig& c) {
-        const int64_t h = c.hiddenSize, hd = c.headDim;
+        const int64_t h = c.hiddenSize, hd = c.headDim, I = c.intermediateSize;
+        const bool gemma = c.gemmaNorms;
         const bool qkvBias = c.attentionBias;
         const bool oBias = c.attentionBias && c.modelType != "qwen2";
-        inputNorm = register_module("input_layernorm", RMSNorm(h, c.normEps));
+        inputNorm = register_module("input_layernorm", RMSNorm(h, c.normEps, gemma));
         auto attn = register_module("self_attn", std::make_shared<torch::nn::Module>());
-        q = attn->register_module("q_proj", Linear(h, c.numHeads * hd, qkvBias));
-        k = attn->register_module("k_proj", Linear(h, c.numKvHeads * hd, qkvBias));
-        v = attn->register_module("v_proj", Linear(h, c.numKvHeads * hd, qkvBias));
+        if (c.fusedProjections) {
+            qkv = attn->register_module("qkv_proj", Linear(h, (c.numHeads + 2 * c.numKvHeads) * hd, qkvBias));
+        } else {
+            q = attn->register_module("q_proj", Linear(h, c.numHeads * hd, qkvBias));
+            k = attn->register_module("k_proj", Linear(h, c.numKvHeads * hd, qkvBias));
+            v = attn->register_module("v_proj", Linear(h, c.numKvHeads * hd, qkvBias));
+        }
         o = attn->register_module("o_proj", Linear(c.numHeads * hd, h, oBias));
-        postNorm = register_module("post_attention_layernorm", RMSNorm(h, c.normEps));
+        if (c.qkNorm) {
+            qNorm = attn->register_module("q_norm", RMSNorm(hd, c.normEps, gemma));
+            kNorm = attn->register_module("k_norm", RMSNorm(hd, c.normEps, gemma));
+        }
+        if (gemma) {
+            attnPostNorm = register_module("post_attention_layernorm", RMSNorm(h, c.normEps, true));
+            mlpNorm = register_module("pre_feedforward_layernorm", RMSNorm(h, c.normEps, true));
+            mlpPostNorm = register_module("post_feedforward_layernorm", RMSNorm(h, c.normEps, true));
+        } else {
+            // Llama's "post_attention_layernorm" is the MLP's input norm.
+            mlpNorm = register_module("post_attention_layernorm", RMSNorm(h, c.normEps));
+        }
         auto mlp = register_module("mlp", std::make_shared<torch::nn::Module>());
-        gate = mlp->register_module("gate_proj", Linear(h, c.intermediateSize, c.mlpBias));
-        up = mlp->register_module("up_proj", Linear(h, c.intermediateSize, c.mlpBias));
-        down = mlp->register_module("down_proj", Linear(c.intermediateSize, h, c.mlpBias));
+        if (c.fusedProjections) {
+            gateUp = mlp->register_module("gate_up_proj", Linear(h, 2 * I, c.mlpBias));
+        } else {
+            gate = mlp->register_module("gate_proj", Linear(h, I, c.mlpBias));
+            up = mlp->register_module("up_proj", Linear(h, I, c.mlpBias));
+        }
+        down = mlp->register_module("down_proj", Linear(I, h, c.mlpBias));
     }
-    RMSNorm inputNorm{nullptr}, postNorm{nullptr};
-    Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr}, gate{nullptr}, up{nullptr}, down{nullptr};
+    RMSNorm inputNorm{nullptr}, attnPostNorm{nullptr}, mlpNorm{nullptr}, mlpPostNorm{nullptr};
+    RMSNorm qNorm{nullptr}, kNorm{nullptr};
+    Linear q{nullptr}, k{nullptr}, v{nullptr}, qkv{nullptr}, o{nullptr};
+    Linear gate{nullptr}, up{nullptr}, gateUp{nullptr}, down{nullptr};
 };
 TORCH_MODULE(LlamaLayer);
 
 class Llama final : public TorchCausalLM {
 public:
-    Llama(const ModelConfig& c, Rope rope) : m_config(c), m_rope(std::move(rope)) {
+    Llama(const ModelConfig& c, Rope rope, std::optional<Rope> localRope)
+        : m_config(c), m_rope(std::move(rope)), m_localRope(std::move(localRope)) {
+        if (c.gemmaNorms) m_embedScale = static_cast<float>(std::sqrt(static_cast<double>(c.hiddenSize)));
+        if (c.queryPreAttnScalar) m_scale = std::pow(*c.queryPreAttnScalar, -0.5);
         m_root = std::make_shared<torch::nn::Module>();
         auto model = m_root->register_module("model", std::make_shared<ParamModule>());
         m_embed = childParam(*model, "embed_tokens", "weight", {c.vocabSize, c.hiddenSize});
@@ -53,7 +90,7 @@ public:
             m_layers.push_back(LlamaLayer(c));
             list->push_back(m_layers.back());
         }
-        m_norm = model->register_module("norm", RMSNorm(c.hiddenSize, c.normEps));
+        m_norm = model->register_module("norm", RMSNorm(c.hiddenSize, c.normEps, c.gemmaNorms));
         if (!c.tieWordEmbeddings) m_head = childParam(*m_root, "lm_head", "weight", {c.vocabSize, c.hiddenSize});
     }
 
@@ -63,10 +100,19 @@ public:
         if (m_config.tieWordEmbeddings) m_head = m_embed;
     }
 
-    at::Tensor embed(const at::Tensor& ids) const override { return torch::embedding(m_embed, ids); }
+    // Gemma scales the looked-up rows by sqrt(hidden) (a float32 number):
+    // the scaled rows are the inputs the engine attributes to.
+    at::Tensor embed(const at::Tensor& ids) const override {
+        auto e = torch::embedding(m_embed, ids);
+        return m_embedScale ? e * static_cast<double>(*m_embedScale) : e;
+    }
     at::Tensor embeddingMatrix() const override { return m_embed; }
     at::Tensor headMatrix() const override { return m_head; }
-    at::Tensor lmHead(const at::Tensor& hidden) const override { return torch::matmul(hidden, m_head.t()); }
+    at::Tensor lmHead(const at::Tensor& hidden) const override {
+        auto logits = torch::matmul(hidden, m_head.t());
+        if (const auto& cap = m_config.finalLogitSoftcap) logits = torch::tanh(logits / *cap) * *cap;
+        return logits;
+    }
     OutputProjection attentionOutputProjection(int64_t layer) const override {
         const auto& o = m_layers.at(static_cast<size_t>(layer))->o; // Linear: stored [out, in]
         return {o->weight.t(), o->bias};
@@ -77,10 +123,15 @@ public:
         const auto [first, last] = blockRange(o, m_layers.size());
         const int64_t past = o.cache ? o.cache->lengthAt(first) : 0;
         const int64_t heads = m_config.numHeads, kvHeads = m_config.numKvHeads, hd = m_config.headDim;
+        const auto dev = inputsEmbeds.device();
         const at::Tensor fullMask = fullKeyMask(o, batch, seq, past);
-        const at::Tensor pos = positionIds(o, batch, seq, past, fullMask).to(inputsEmbeds.device());
-        const at::Tensor allowed = allowedMask(fullMask, batch, seq, past, inputsEmbeds.device());
-        auto [cos, sin] = m_rope.cosSin(pos); // (b, seq, hd)
+        const at::Tensor pos = positionIds(o, batch, seq, past, fullMask).to(dev);
+        const at::Tensor allowedFull = allowedMask(fullMask, batch, seq, past, dev);
+        at::Tensor allowedSliding; // computed when a layer in range slides
+        auto [cos, sin] = m_rope.cosSin(pos); // (b, seq, rotary_dim)
+        at::Tensor localCos, localSin;
+        if (m_localRope) std::tie(localCos, localSin) = m_localRope->cosSin(pos);
+        const double softcap = m_config.attnLogitSoftcap.value_or(0.0);
 
         ForwardOutput out;
         at::Tensor h = inputsEmbeds; // (b, seq, hidden)
@@ -88,24 +139,58 @@ public:
         for (size_t i = first; i < last; ++i) {
             const auto& l = m_layers[i];
             const std::string prefix = "layers." + std::to_string(i) + ".";
+            const int64_t window = m_config.windowAt(static_cast<int64_t>(i));
+            if (window > 0 && !allowedSliding.defined()) {
+                allowedSliding = allowedMask(fullMask, batch, seq, past, dev, window);
+            }
+            const bool local = window > 0 && m_localRope.has_value();
             if (o.outputHiddenStates) out.hiddenStates.push_back(h);
             auto x = l->inputNorm->forward(h);
-            auto q = l->q->forward(x).view({batch, seq, heads, hd}).transpose(1, 2);   // (b, heads, seq, hd)
-            auto k = l->k->forward(x).view({batch, seq, kvHeads, hd}).transpose(1, 2); // (b, kvh, seq, hd)
-            auto v = l->v->forward(x).view({batch, seq, kvHeads, hd}).transpose(1, 2);
+            at::Tensor q, k, v; // (b, seq, heads or kv heads, hd)
+            if (l->qkv) {
+                auto qkv = l->qkv->forward(x); // (b, seq, (heads + 2 kv heads) hd): q, then k, then v
+                q = qkv.slice(-1, 0, heads * hd).reshape({batch, seq, heads, hd});
+                k = qkv.slice(-1, heads * hd, (heads + kvHeads) * hd).reshape({batch, seq, kvHeads, hd});
+                v = qkv.slice(-1, (heads + kvHeads) * hd).reshape({batch, seq, kvHeads, hd});
+            } else {
+                q = l->q->forward(x).reshape({batch, seq, heads, hd});
+                k = l->k->forward(x).reshape({batch, seq, kvHeads, hd});
+                v = l->v->forward(x).reshape({batch, seq, kvHeads, hd});
+            }
+            if (l->qNorm) {
+                q = l->qNorm->forward(q);
+                k = l->kNorm->forward(k);
+            }
+            q = q.transpose(1, 2); // (b, heads, seq, hd)
+            k = k.transpose(1, 2); // (b, kvh, seq, hd)
+            v = v.transpose(1, 2);
             if (o.valueHook) v = o.valueHook(static_cast<int64_t>(i), v);
             if (o.capture) o.capture(prefix + "attn.values", v);
-            q = Rope::apply(q, cos, sin);
-            k = Rope::apply(k, cos, sin);
+            q = Rope::apply(q, local ? localCos : cos, local ? localSin : sin);
+            k = Rope::apply(k, local ? localCos : cos, local ? localSin : sin);
             auto [kAll, vAll] = updateCache(o.cache, i, k, v);
-            auto att = attend(q, kAll, vAll, allowed, /*divideBy=*/false);
+            auto att = attend(q, kAll, vAll, window > 0 ? allowedSliding : allowedFull, /*divideBy=*/false, m_scale,
+                              softcap);
             if (o.outputAttentions) out.attentions.push_back(att.probs);
             if (o.capture) o.capture(prefix + "attn.probs", att.probs);
             auto attnOut = l->o->forward(att.output);
+            if (l->attnPostNorm) {
+                // Gemma: the block output is normed before the residual addition.
+                if (o.capture) o.capture(prefix + "attn.out_scale", l->attnPostNorm->scale(attnOut));
+                attnOut = l->attnPostNorm->forward(attnOut);
+            }
             if (o.capture) o.capture(prefix + "attn.out", attnOut);
             h = h + attnOut;
-            x = l->postNorm->forward(h);
-            auto mlpOut = l->down->forward(activate(m_config.activation, l->gate->forward(x)) * l->up->forward(x));
+            x = l->mlpNorm->forward(h);
+            at::Tensor mlpOut;
+            if (l->gateUp) {
+                auto gu = l->gateUp->forward(x); // (b, seq, 2 I): gate, then up
+                const int64_t I = m_config.intermediateSize;
+                mlpOut = l->down->forward(gu.slice(-1, I) * activate(m_config.activation, gu.slice(-1, 0, I)));
+            } else {
+                mlpOut = l->down->forward(activate(m_config.activation, l->gate->forward(x)) * l->up->forward(x));
+            }
+            if (l->mlpPostNorm) mlpOut = l->mlpPostNorm->forward(mlpOut);
             if (o.capture) o.capture(prefix + "mlp.out", mlpOut);
             h = h + mlpOut;
             if (o.capture) o.capture(prefix + "output", h);
@@ -123,6 +208,9 @@ public:
 private:
     ModelConfig m_config;
     Rope m_rope;
+    std::optional<Rope> m_localRope; // Gemma's sliding layers
+    std::optional<float> m_embedScale;
+    double m_scale = 0; // 0: head_dim^-0.5
     std::shared_ptr<torch::nn::Module> m_root;
     at::Tensor m_embed, m_head;
     std::vector<LlamaLayer> m_layers;
@@ -139,7 +227,13 @@ Result<std::unique_ptr<TorchCausalLM>> makeLlama(const ModelConfig& config) {
     }
     auto rope = Rope::create(config);
     if (!rope) return rope.error();
-    return std::unique_ptr<TorchCausalLM>(std::make_unique<Llama>(config, std::move(rope.value())));
+    std::optional<Rope> local;
+    if (config.ropeLocalTheta) {
+        auto r = Rope::createLocal(config, *config.ropeLocalTheta);
+        if (!r) return r.error();
+        local = std::move(r.value());
+    }
+    return std::unique_ptr<TorchCausalLM>(std::make_unique<Llama>(config, std::move(rope.value()), std::move(local)));
 }
 
 } // namespace tokenlens

@@ -57,6 +57,15 @@ bool isIgnorableTensor(const std::string& name) {
     return endsWith(".attn.bias") || endsWith(".attn.masked_bias") || endsWith("rotary_emb.inv_freq");
 }
 
+// Tensors of a multimodal folder that are not part of its text model.
+bool isOtherTower(const std::string& name) {
+    for (const char* prefix : {"vision_tower.", "multi_modal_projector.", "model.vision_tower.",
+                               "model.multi_modal_projector."}) {
+        if (name.rfind(prefix, 0) == 0) return true;
+    }
+    return false;
+}
+
 Result<std::unique_ptr<TorchCausalLM>> makeArchitecture(const ModelConfig& config) {
     if (config.family == ArchFamily::Gpt2) return makeGpt2(config);
     return makeLlama(config);
@@ -72,6 +81,18 @@ Status fillWeights(TorchCausalLM& model, const WeightSet& weights, const std::fi
         const std::string& name = item.key();
         at::Tensor& param = item.value();
         const WeightSet::Entry* entry = weights.find(name);
+        if (!entry && model.config().textOfMultimodal) {
+            // Gemma3ForConditionalGeneration: the text model's tensors carry
+            // "language_model." (as released) or sit under
+            // "model.language_model." (as transformers >= 4.52 saves them).
+            if (name.rfind("model.", 0) == 0) {
+                const std::string rest = name.substr(6);
+                entry = weights.find("language_model.model." + rest);
+                if (!entry) entry = weights.find("model.language_model." + rest);
+            } else {
+                entry = weights.find("language_model." + name);
+            }
+        }
         if (!entry) {
             // Checkpoints saved from the base model (GPT2Model, LlamaModel)
             // carry no "transformer." / "model." prefix, as in the original
@@ -108,7 +129,10 @@ Status fillWeights(TorchCausalLM& model, const WeightSet& weights, const std::fi
     for (const auto& name : weights.names()) {
         if (used.count(name) || isIgnorableTensor(name)) continue;
         // A tied head stored anyway is harmless: the tie wins, as in Hugging Face.
-        if (model.config().tieWordEmbeddings && name == "lm_head.weight") continue;
+        if (model.config().tieWordEmbeddings && (name == "lm_head.weight" || name == "language_model.lm_head.weight")) {
+            continue;
+        }
+        if (model.config().textOfMultimodal && isOtherTower(name)) continue; // vision tower, projector
         unexpected.push_back(name);
     }
     if (!unexpected.empty()) {
@@ -185,7 +209,7 @@ void initRandomWeights(CausalLM& model, uint64_t seed, double stddev) {
         at::Tensor& p = item.value();
         const bool isNorm = name.find("norm") != std::string::npos || name.find("ln_") != std::string::npos;
         if (isNorm && name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0) {
-            p.fill_(1.0);
+            p.fill_(model.config().gemmaNorms ? 0.0 : 1.0); // Gemma's norms scale by (1 + w)
         } else if (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0) {
             p.zero_();
         } else {

@@ -33,16 +33,25 @@ Result<Rope> Rope::create(const ModelConfig& config) {
         return makeError(ErrorCode::Unsupported, "config.json: rope_scaling type '" + type +
                                                      "' is not supported (supported: linear, llama3, dynamic)");
     }
-    if (config.headDim % 2 != 0) {
-        return makeError(ErrorCode::Unsupported, "config.json: rotary embeddings need an even head_dim, got " +
-                                                     std::to_string(config.headDim));
+    const int64_t dim = config.rotaryDim();
+    if (dim <= 0 || dim % 2 != 0) {
+        return makeError(ErrorCode::Unsupported, "config.json: rotary embeddings need an even number of rotated "
+                                                 "dims (head_dim · partial_rotary_factor), got " +
+                                                     std::to_string(dim));
     }
     Rope rope;
     rope.m_config = config;
-    rope.m_invFreq = defaultInvFreq(config.ropeTheta, config.headDim);
+    rope.m_invFreq = defaultInvFreq(config.ropeTheta, dim);
     if (type == "linear") rope.m_invFreq = rope.m_invFreq / config.ropeScaling.factor;
     if (type == "llama3") rope.m_invFreq = llama3InvFreq(rope.m_invFreq, config.ropeScaling);
     return rope;
+}
+
+Result<Rope> Rope::createLocal(const ModelConfig& config, double theta) {
+    ModelConfig local = config;
+    local.ropeTheta = theta;
+    local.ropeScaling = RopeScaling{};
+    return create(local);
 }
 
 at::Tensor Rope::invFreqFor(int64_t maxPosition) const {
@@ -52,9 +61,9 @@ at::Tensor Rope::invFreqFor(int64_t maxPosition) const {
     const double seqLen = static_cast<double>(maxPosition + 1);
     if (seqLen <= trained) return m_invFreq;
     const double f = m_config.ropeScaling.factor;
-    const double dim = static_cast<double>(m_config.headDim);
+    const double dim = static_cast<double>(m_config.rotaryDim());
     const double base = m_config.ropeTheta * std::pow(f * seqLen / trained - (f - 1), dim / (dim - 2));
-    return defaultInvFreq(base, m_config.headDim);
+    return defaultInvFreq(base, m_config.rotaryDim());
 }
 
 std::pair<at::Tensor, at::Tensor> Rope::cosSin(const at::Tensor& positions) const {
@@ -65,6 +74,12 @@ std::pair<at::Tensor, at::Tensor> Rope::cosSin(const at::Tensor& positions) cons
 }
 
 at::Tensor Rope::apply(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+    const int64_t rot = cos.size(-1);
+    if (rot < x.size(-1)) {
+        // Partial rotary: the first `rot` dims rotate among themselves, the rest pass.
+        auto rotated = apply(x.slice(-1, 0, rot), cos, sin);
+        return torch::cat({rotated, x.slice(-1, rot)}, -1);
+    }
     const int64_t half = x.size(-1) / 2;
     auto x1 = x.slice(-1, 0, half);
     auto x2 = x.slice(-1, half);

@@ -21,7 +21,8 @@ inline nlohmann::json loadJson(const std::filesystem::path& file) {
 }
 
 inline const std::vector<std::string>& fixtureNames() {
-    static const std::vector<std::string> names = {"tiny-gpt2", "tiny-llama", "tiny-qwen2"};
+    static const std::vector<std::string> names = {"tiny-gpt2",  "tiny-llama",  "tiny-qwen2",
+                                                   "tiny-qwen3", "tiny-gemma3", "tiny-phi3"};
     return names;
 }
 
