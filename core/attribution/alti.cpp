@@ -12,6 +12,13 @@
 // Contributions are L1 proximities, c_ij = max(0, ‖y_i‖₁ − ‖y_i − T_i(x_j)‖₁),
 // normalised to sum 1 per position; the layers are rolled out (C_last · … ·
 // C_first). The MLP is position-wise and mixes nothing, as in the paper.
+//
+// Gemma 3 norms the attention output before the residual addition,
+// y_i = x_i + RMSNorm(z_i) with z_i = Σ_j Σ_h α^h_ij v^h_j W_O^h. That norm
+// is linear in z_i once its per-position factor s_i = (1 + w) / rms(z_i)
+// is fixed (as Ferrando et al. treat LayerNorm's scale), so
+// T_i(x_j) = s_i ⊙ Σ_h α^h_ij v^h_j W_O^h still adds up to y_i exactly; the
+// model reports s_i as "layers.N.attn.out_scale".
 
 #include "attribution/context_mixing.h"
 
@@ -136,13 +143,14 @@ private:
         const auto& cfg = model.config();
         const int64_t width = layerInput.size(1), hidden = layerInput.size(2);
         const int64_t heads = cfg.numHeads, hd = cfg.headDim;
-        at::Tensor values, probs, attnOut;
+        at::Tensor values, probs, attnOut, outScale;
         ForwardOptions po;
         po.blocks = BlockRange{l, l + 1};
         po.capture = [&](const std::string& name, const at::Tensor& value) {
             if (name.ends_with(".attn.values")) values = value.squeeze(0);   // (kv_heads, width, hd)
             if (name.ends_with(".attn.probs")) probs = value.squeeze(0);     // (heads, width, width)
             if (name.ends_with(".attn.out")) attnOut = value.squeeze(0);     // (width, hidden)
+            if (name.ends_with(".attn.out_scale")) outScale = value.squeeze(0); // (width, hidden), post-norm models
         };
         model.forward(layerInput, po);
         fp.add(static_cast<double>(width) / static_cast<double>(cfg.numLayers));
@@ -172,6 +180,7 @@ private:
             // product per key j: (rows, heads) x (heads, hidden).
             auto alpha = probs.slice(1, r0, r1).slice(2, 0, r1).permute({2, 1, 0}).contiguous(); // (r1, rows, heads)
             auto t = torch::bmm(alpha, u.slice(0, 0, r1));                                     // (r1, rows, hidden)
+            if (outScale.defined()) t = t * outScale.slice(0, r0, r1).unsqueeze(0);            // the post-norm
             auto diag = torch::arange(r0, r1, torch::TensorOptions().dtype(torch::kInt64).device(x.device()));
             auto local = diag - r0;
             t.index_put_({diag, local}, t.index({diag, local}) + x.slice(0, r0, r1)); // the residual

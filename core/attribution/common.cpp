@@ -154,6 +154,8 @@ void requireContrasts(TargetFn fn, const at::Tensor& contrasts, const at::Tensor
 at::Tensor targetValues(const CausalLM& model, const at::Tensor& h, const at::Tensor& targets, TargetFn fn,
                         const at::Tensor& contrasts) {
     requireContrasts(fn, contrasts, targets);
+    // A final logit softcap (Gemma) lives in lmHead: take logits from there.
+    if (model.config().finalLogitSoftcap) return targetFromLogits(model.lmHead(h), targets, fn, contrasts);
     if (fn == TargetFn::Logit) {
         // logits[y] = h · W[y]: one head row per target, not the whole vocabulary.
         return (h * model.headMatrix().index_select(0, targets)).sum(-1);

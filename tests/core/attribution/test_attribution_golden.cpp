@@ -1,4 +1,4 @@
-// Every golden attribution matrix (13 method variants x 3 cases x 3 fixture
+// Every golden attribution matrix (13 method variants x 3 cases x 6 fixture
 // models) with both strategies, plus the convergence deltas of integrated
 // gradients, within the fixtures' tolerance rule.
 
@@ -120,5 +120,8 @@ TEST_P(AttributionGolden, MatricesMatch) {
 INSTANTIATE_TEST_SUITE_P(
     Fixtures, AttributionGolden,
     ::testing::Values(Param{"tiny-gpt2", "batched"}, Param{"tiny-gpt2", "per_step"}, Param{"tiny-llama", "batched"},
-                      Param{"tiny-llama", "per_step"}, Param{"tiny-qwen2", "batched"}, Param{"tiny-qwen2", "per_step"}),
+                      Param{"tiny-llama", "per_step"}, Param{"tiny-qwen2", "batched"}, Param{"tiny-qwen2", "per_step"},
+                      Param{"tiny-qwen3", "batched"}, Param{"tiny-qwen3", "per_step"},
+                      Param{"tiny-gemma3", "batched"}, Param{"tiny-gemma3", "per_step"},
+                      Param{"tiny-phi3", "batched"}, Param{"tiny-phi3", "per_step"}),
     paramName);

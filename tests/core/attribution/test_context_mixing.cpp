@@ -488,28 +488,33 @@ TEST_P(ContextMixing, AltiDecomposesOnePositionByHand) {
     fo.computeLogits = false;
     const auto full = m->model->forward(embeds, fo);
     const int64_t layer = cfg.numLayers - 1;
-    at::Tensor values, probs;
+    at::Tensor values, probs, outScale;
     ForwardOptions bo;
     bo.blocks = BlockRange{layer, layer + 1};
     bo.capture = [&](const std::string& name, const at::Tensor& v) {
         if (name.ends_with("attn.values")) values = v[0].clone();
         if (name.ends_with("attn.probs")) probs = v[0].clone();
+        if (name.ends_with("attn.out_scale")) outScale = v[0].clone(); // Gemma's post-attention norm
     };
     const auto again = m->model->forward(full.hiddenStates[layer], bo);
     // The block range reproduces the full model's stream.
     EXPECT_LT((again.lastHidden - full.hiddenStates[layer + 1]).abs().max().item<double>(), 1e-5);
     const auto proj = m->model->attentionOutputProjection(layer);
     const auto x = full.hiddenStates[layer][0];
-    // y_p = x_p + Σ_h Σ_j α^h_pj v^{kv(h)}_j W_O^h + b_O, built token by token.
+    // y_p = x_p + s_p ⊙ (Σ_h Σ_j α^h_pj v^{kv(h)}_j W_O^h + b_O), built token by
+    // token; s_p = 1 except for a norm on the attention output (Gemma 3).
+    EXPECT_EQ(outScale.defined(), cfg.gemmaNorms);
+    const auto s = outScale.defined() ? outScale[p] : torch::ones({cfg.hiddenSize});
     const int64_t groups = cfg.numHeads / cfg.numKvHeads;
     std::vector<at::Tensor> contrib;
-    at::Tensor y = proj.bias.defined() ? proj.bias.clone() : torch::zeros({cfg.hiddenSize});
+    at::Tensor y = proj.bias.defined() ? proj.bias * s : torch::zeros({cfg.hiddenSize});
     for (int64_t j = 0; j <= p; ++j) {
         at::Tensor tj = torch::zeros({cfg.hiddenSize});
         for (int64_t h = 0; h < cfg.numHeads; ++h) {
             const auto wo = proj.weight.slice(0, h * cfg.headDim, (h + 1) * cfg.headDim); // (hd, hidden)
             tj += probs[h][p][j].item<double>() * torch::matmul(values[h / groups][j], wo);
         }
+        tj = tj * s;
         if (j == p) tj += x[p]; // the residual
         y += tj;
         contrib.push_back(tj);
