@@ -95,6 +95,89 @@ TEST(ModelConfig, TinyQwen2) {
     EXPECT_EQ(c->eosTokenIds, (std::vector<int64_t>{151645}));
 }
 
+TEST(ModelConfig, TinyQwen3) {
+    auto c = loadModelConfig(fixture("tiny-qwen3"));
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ(c->modelType, "qwen3");
+    EXPECT_EQ(c->architecture, "Qwen3ForCausalLM");
+    EXPECT_EQ(c->family, ArchFamily::Llama);
+    EXPECT_EQ(c->headDim, 16); // from the config, not hidden / heads
+    EXPECT_TRUE(c->qkNorm);
+    EXPECT_FALSE(c->attentionBias);
+    EXPECT_FALSE(c->gemmaNorms);
+    EXPECT_FALSE(c->slidingWindow.has_value());
+    EXPECT_EQ(c->rotaryDim(), 16);
+    EXPECT_EQ(c->eosTokenIds, (std::vector<int64_t>{151645}));
+}
+
+TEST(ModelConfig, TinyGemma3) {
+    auto c = loadModelConfig(fixture("tiny-gemma3"));
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ(c->modelType, "gemma3_text");
+    EXPECT_EQ(c->architecture, "Gemma3ForCausalLM");
+    EXPECT_EQ(c->numLayers, 3);
+    EXPECT_EQ(c->headDim, 8);
+    EXPECT_TRUE(c->gemmaNorms);
+    EXPECT_TRUE(c->qkNorm);
+    EXPECT_DOUBLE_EQ(*c->queryPreAttnScalar, 64.0);
+    EXPECT_DOUBLE_EQ(c->ropeTheta, 1e6);
+    EXPECT_DOUBLE_EQ(*c->ropeLocalTheta, 1e4);
+    EXPECT_EQ(c->activation, "gelu_pytorch_tanh"); // hidden_activation
+    EXPECT_EQ(c->slidingWindow, 8);
+    EXPECT_EQ(c->slidingLayers, (std::vector<bool>{true, true, false}));
+    EXPECT_FALSE(c->attnLogitSoftcap.has_value());
+    EXPECT_FALSE(c->finalLogitSoftcap.has_value());
+    EXPECT_TRUE(c->tieWordEmbeddings);
+    EXPECT_FALSE(c->textOfMultimodal);
+}
+
+TEST(ModelConfig, TinyPhi3) {
+    auto c = loadModelConfig(fixture("tiny-phi3"));
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ(c->modelType, "phi3");
+    EXPECT_TRUE(c->fusedProjections);
+    EXPECT_DOUBLE_EQ(c->partialRotaryFactor, 0.75);
+    EXPECT_EQ(c->rotaryDim(), 6);
+    EXPECT_EQ(c->slidingWindow, 2047);
+    EXPECT_EQ(c->slidingLayers, (std::vector<bool>{true, true}));
+    EXPECT_FALSE(c->tieWordEmbeddings);
+    EXPECT_EQ(c->vocabSize, 32064);
+}
+
+TEST(ModelConfig, Gemma3ConditionalGenerationReadsTextConfig) {
+    json text = {{"model_type", "gemma3_text"}, {"hidden_size", 64}, {"intermediate_size", 128},
+                 {"num_hidden_layers", 4},      {"sliding_window", 16}, {"vocab_size", 300},
+                 {"eos_token_id", 1}};
+    json j = {{"model_type", "gemma3"}, {"architectures", {"Gemma3ForConditionalGeneration"}},
+              {"text_config", text},    {"eos_token_id", {1, 106}}, {"torch_dtype", "bfloat16"}};
+    auto c = parseJ(j);
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_TRUE(c->textOfMultimodal);
+    EXPECT_EQ(c->modelType, "gemma3_text");
+    EXPECT_EQ(c->architecture, "Gemma3ForConditionalGeneration");
+    EXPECT_EQ(c->vocabSize, 300);
+    EXPECT_EQ(c->numHeads, 8); // Gemma3TextConfig's defaults for what the folder leaves out
+    EXPECT_EQ(c->numKvHeads, 4);
+    EXPECT_EQ(c->headDim, 256);
+    EXPECT_EQ(c->eosTokenIds, (std::vector<int64_t>{1, 106})); // the wrapper's list
+    EXPECT_EQ(c->torchDtype, "bfloat16");
+    EXPECT_EQ(c->slidingLayers, (std::vector<bool>{true, true, true, true}));
+    j.erase("eos_token_id");
+    c = parseJ(j);
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c->eosTokenIds, (std::vector<int64_t>{1})); // else the text config's
+    j.erase("text_config");
+    EXPECT_THAT(errorOf(parseJ(j)), HasSubstr("'text_config'"));
+    j["text_config"] = text;
+    j["text_config"]["model_type"] = "llama";
+    EXPECT_THAT(errorOf(parseJ(j)), HasSubstr("expected gemma3_text"));
+    j["text_config"] = text;
+    j["text_config"]["layer_types"] = {"sliding_attention", "chunked_attention", "full_attention", "full_attention"};
+    EXPECT_THAT(errorOf(parseJ(j)), HasSubstr("chunked_attention"));
+    j["text_config"]["layer_types"] = {"full_attention"};
+    EXPECT_THAT(errorOf(parseJ(j)), HasSubstr("one per layer"));
+}
+
 TEST(ModelConfig, LlamaDefaults) {
     auto c = parseJ(llamaBase());
     ASSERT_TRUE(c.ok()) << c.error().message;
@@ -254,7 +337,8 @@ TEST(ModelConfig, UnknownModelType) {
     ASSERT_FALSE(c.ok());
     EXPECT_EQ(c.error().code, ErrorCode::Unsupported);
     EXPECT_EQ(c.error().message,
-              "config.json: model_type 'xyz' is not supported (supported: gpt2, llama, mistral, qwen2)");
+              "config.json: model_type 'xyz' is not supported (supported: gpt2, llama, mistral, qwen2, qwen3, phi3, "
+              "gemma3_text, gemma3)");
     j.erase("model_type");
     EXPECT_THAT(errorOf(parseJ(j)), AllOf(HasSubstr("'model_type'"), HasSubstr("missing")));
 }

@@ -63,6 +63,15 @@ std::string errorOf(const Result<ModelFolderInfo>& r) { return r.ok() ? std::str
 
 TEST(WeightSet, FixturesParameterCounts) {
     // Counts computed from config.json alone (see tests/cli/inspect.cmake).
+    // tiny-qwen3: embeddings 151669·32, per layer q 32·64, k and v 32·32, o 64·32,
+    // q/k norms 16 each, MLP 3·32·64, two norms 32 each; final norm 32.
+    constexpr int64_t QWEN3 = 151669 * 32 + 2 * (2048 + 1024 + 1024 + 2048 + 32 + 6144 + 64) + 32;
+    // tiny-gemma3: embeddings 32000·32; per layer q 32·32, k and v 32·16, o 32·32,
+    // q/k norms 8 each, MLP 3·32·64, four norms 32 each; final norm 32.
+    constexpr int64_t GEMMA3 = 32000 * 32 + 3 * (1024 + 512 + 512 + 1024 + 16 + 6144 + 128) + 32;
+    // tiny-phi3: embeddings and lm_head 32064·32; per layer qkv 64·32, o 32·32,
+    // gate_up 128·32, down 32·64, two norms 32 each; final norm 32.
+    constexpr int64_t PHI3 = 2 * 32064 * 32 + 2 * (2048 + 1024 + 4096 + 2048 + 64) + 32;
     struct Case {
         const char* name;
         int64_t params;
@@ -71,7 +80,8 @@ TEST(WeightSet, FixturesParameterCounts) {
         size_t tensors;
     };
     for (const Case& c : {Case{"tiny-gpt2", 1637792, DType::F32, 1, 28}, Case{"tiny-llama", 2066592, DType::F16, 1, 21},
-                          Case{"tiny-qwen2", 4872128, DType::BF16, 2, 26}}) {
+                          Case{"tiny-qwen2", 4872128, DType::BF16, 2, 26}, Case{"tiny-qwen3", QWEN3, DType::BF16, 1, 24},
+                          Case{"tiny-gemma3", GEMMA3, DType::BF16, 1, 41}, Case{"tiny-phi3", PHI3, DType::F16, 1, 15}}) {
         auto ws = WeightSet::openFolder(fixture(c.name));
         ASSERT_TRUE(ws.ok()) << ws.error().message;
         EXPECT_EQ(ws->parameterCount(), c.params) << c.name;
@@ -195,6 +205,38 @@ TEST(InspectModelFolder, Fixtures) {
     EXPECT_EQ(qwen->storedDType, DType::BF16);
     EXPECT_EQ(qwen->weightFiles,
               (std::vector<std::string>{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"}));
+}
+
+TEST(InspectModelFolder, NewArchitectures) {
+    for (const char* name : {"tiny-qwen3", "tiny-gemma3", "tiny-phi3"}) {
+        auto info = inspectModelFolder(fixture(name));
+        ASSERT_TRUE(info.ok()) << name << ": " << info.error().message;
+        EXPECT_EQ(info->layout.embedding, "model.embed_tokens.weight") << name;
+        EXPECT_EQ(info->parameterCount, info->weights.parameterCount()) << name;
+    }
+}
+
+TEST(InspectModelFolder, NewArchitecturesNeedTheirOwnTensors) {
+    // A Qwen3 folder without q_norm, a Phi-3 one with split projections
+    // instead of fused ones, a Gemma 3 one without its post-feedforward norm.
+    struct Case {
+        const char* fixture;
+        const char* modelType;
+        const char* missing;
+    };
+    for (const Case& k : {Case{"tiny-qwen2", "qwen3", "self_attn.q_norm.weight"},
+                          Case{"tiny-llama", "phi3", "self_attn.qkv_proj.weight"},
+                          Case{"tiny-llama", "gemma3_text", "pre_feedforward_layernorm.weight"}}) {
+        TempDir tmp;
+        fs::path dir = copyFixture(k.fixture, tmp.path());
+        auto config = nlohmann::json::parse(readFile(dir / "config.json"));
+        config["model_type"] = k.modelType;
+        writeFile(dir / "config.json", config.dump());
+        auto info = inspectModelFolder(dir);
+        ASSERT_FALSE(info.ok()) << k.modelType;
+        EXPECT_NE(info.error().message.find(std::string("layers.0.") + k.missing + "' is missing"), std::string::npos)
+            << info.error().message;
+    }
 }
 
 TEST(InspectModelFolder, MissingFolderAndConfig) {
@@ -406,10 +448,13 @@ TEST(Discovery, MissingHubIsEmpty) {
 
 TEST(Discovery, Folders) {
     auto found = discoverFolders({dataDir() / "models"});
-    ASSERT_EQ(found.size(), 3u);
-    EXPECT_EQ(found[0].id, "tiny-gpt2");
-    EXPECT_EQ(found[1].id, "tiny-llama");
-    EXPECT_EQ(found[2].id, "tiny-qwen2");
+    ASSERT_EQ(found.size(), 6u);
+    EXPECT_EQ(found[0].id, "tiny-gemma3");
+    EXPECT_EQ(found[1].id, "tiny-gpt2");
+    EXPECT_EQ(found[2].id, "tiny-llama");
+    EXPECT_EQ(found[3].id, "tiny-phi3");
+    EXPECT_EQ(found[4].id, "tiny-qwen2");
+    EXPECT_EQ(found[5].id, "tiny-qwen3");
     EXPECT_EQ(found[0].source, "folder");
 
     found = discoverFolders({fixture("tiny-llama"), fixture("tiny-llama").string() + "/", dataDir() / "nope"});
