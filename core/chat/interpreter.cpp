@@ -334,6 +334,8 @@ void Interpreter::execLoop(const Node& n, const Value& iterable, int depth, Flow
     auto changedLast = std::make_shared<std::optional<std::string>>();
     for (int64_t i = 0; i < length; ++i) {
         countIterations();
+        // A fresh scope per iteration, as Jinja2 has: a `set` in the body is
+        // seen neither by the next iteration nor after the loop.
         auto scope = std::make_shared<Scope>();
         scope->parent = saved;
         auto loop = std::make_shared<Object>();
