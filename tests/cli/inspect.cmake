@@ -70,7 +70,22 @@ set(_inspect_expect_tiny-llama
     "\"model_type\": \"llama\".*\"dtype_on_disk\": \"float16\".*\"torch_dtype\": \"float16\".*\"parameter_count\": 2066592,.*\"num_kv_heads\": 2.*\"rope_theta\": 10000.0.*\"tie_word_embeddings\": false.*\"bos_token_id\": 1,.*\"eos_token_id\": 2,")
 set(_inspect_expect_tiny-qwen2
     "\"model_type\": \"qwen2\".*\"dtype_on_disk\": \"bfloat16\".*\"parameter_count\": 4872128,.*\"vocab_size\": 151669.*\"tie_word_embeddings\": true.*\"weight_files\": \\[[^]]*model-00001-of-00002.safetensors[^]]*model-00002-of-00002.safetensors")
-foreach(model tiny-gpt2 tiny-llama tiny-qwen2)
+#   tiny-qwen3 V=151669 H=32 L=2 heads 4 kv 2 head_dim 16 I=64, tied, q/k norms
+#     embed V*H 4853408 + norm 32 + L * (2 norms 64 + q 32*64 + k,v 2*32*32 + o 64*32
+#     + q/k norms 2*16 + MLP 3*I*H = 12352) = 4878208
+#   tiny-gemma3 V=32000 H=32 L=3 heads 4 kv 2 head_dim 8 I=64, tied, q/k norms
+#     embed V*H 1024000 + norm 32 + L * (4 norms 128 + q,o 2*H*H + k,v 2*16*H
+#     + q/k norms 2*8 + MLP 6144 = 9360) = 1052112
+#   tiny-phi3 V=32064 H=32 L=2 heads 4 kv 2 head_dim 8 I=64, untied, fused
+#     embed + lm_head 2*V*H 2052096 + norm 32 + L * (2 norms 64 + qkv 64*H + o H*H
+#     + gate_up 2*I*H + down H*I = 9280) = 2070688
+set(_inspect_expect_tiny-qwen3
+    "\"architecture\": \"Qwen3ForCausalLM\".*\"model_type\": \"qwen3\".*\"parameter_count\": 4878208,.*\"head_dim\": 16.*\"sliding_window\": null")
+set(_inspect_expect_tiny-gemma3
+    "\"architecture\": \"Gemma3ForCausalLM\".*\"model_type\": \"gemma3_text\".*\"parameter_count\": 1052112,.*\"num_layers\": 3.*\"activation\": \"gelu_pytorch_tanh\".*\"sliding_window\": 8,")
+set(_inspect_expect_tiny-phi3
+    "\"architecture\": \"Phi3ForCausalLM\".*\"model_type\": \"phi3\".*\"dtype_on_disk\": \"float16\".*\"parameter_count\": 2070688,.*\"sliding_window\": 2047,.*\"tie_word_embeddings\": false")
+foreach(model tiny-gpt2 tiny-llama tiny-qwen2 tiny-qwen3 tiny-gemma3 tiny-phi3)
     add_test(NAME cli.inspect.${model} COMMAND ${CLI} inspect ${DATA}/models/${model})
     set_tests_properties(cli.inspect.${model} PROPERTIES PASS_REGULAR_EXPRESSION "${_inspect_expect_${model}}")
     add_test(NAME cli.inspect.${model}.exit_code COMMAND ${CLI} inspect --no-tokenizer ${DATA}/models/${model})

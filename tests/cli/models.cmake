@@ -44,7 +44,7 @@ endif()
 
 add_test(NAME cli.models.folders COMMAND ${CLI} models --folder ${DATA}/models --no-hf-cache)
 set_tests_properties(cli.models.folders PROPERTIES PASS_REGULAR_EXPRESSION
-    "^\\[\n  {\n    \"id\": \"tiny-gpt2\",[^}]*\"source\": \"folder\".*\"id\": \"tiny-llama\".*\"id\": \"tiny-qwen2\"")
+    "^\\[\n  {\n    \"id\": \"tiny-gemma3\",[^}]*\"source\": \"folder\",[^}]*\"architecture\": \"Gemma3ForCausalLM\",[^}]*\"parameters\": 1052112,.*\"id\": \"tiny-gpt2\".*\"id\": \"tiny-llama\".*\"id\": \"tiny-phi3\",[^}]*\"architecture\": \"Phi3ForCausalLM\",[^}]*\"parameters\": 2070688,.*\"id\": \"tiny-qwen2\".*\"id\": \"tiny-qwen3\",[^}]*\"architecture\": \"Qwen3ForCausalLM\",[^}]*\"parameters\": 4878208,")
 add_test(NAME cli.models.two_folders
          COMMAND ${CLI} models --folder ${DATA}/models/tiny-qwen2 --folder ${DATA}/models/tiny-gpt2
                  --hf-cache ${CMAKE_CURRENT_BINARY_DIR}/no-such-hub)

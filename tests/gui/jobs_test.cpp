@@ -132,7 +132,7 @@ TEST(ModelCatalog, DescribesFixtureFoldersAndNamesBadOnes) {
         if (m.source == u"folder" && m.usable()) ++fixtures;
         if (m.path.endsWith(QStringLiteral("golden")) && !m.usable()) goldenReported = true;
     }
-    EXPECT_EQ(fixtures, 3);
+    EXPECT_EQ(fixtures, 6);
     EXPECT_TRUE(goldenReported) << "an added folder without models is listed with the reason";
 }
 
