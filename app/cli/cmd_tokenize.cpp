@@ -1,4 +1,7 @@
 // tokenlens-cli tokenize --model DIR [--no-special] [--] TEXT
+// tokenlens-cli tokenize --model DIR --chat FILE.json [--no-generation-prompt]
+//   (the conversation rendered through the chat template, tokenized without
+//   adding special tokens: the template writes BOS itself)
 // Prints {"ids": [...], "tokens": [...], "pieces": [...], "offsets": [[b, e], ...],
 // "special": [...]}: tokens are the readable display strings, pieces the raw
 // vocabulary strings, offsets the [begin, end) byte spans in TEXT.
@@ -15,9 +18,11 @@
 namespace tokenlens::cli {
 
 int runTokenize(const Args& args) {
-    ArgParser parser("tokenize", "--model DIR [--no-special] [--] TEXT");
+    ArgParser parser("tokenize", "--model DIR [--no-special] [--] TEXT | --chat FILE.json");
     parser.option("model", "DIR", "model folder holding tokenizer.json (and tokenizer_config.json)");
     parser.flag("no-special", "do not add the tokenizer's special tokens (BOS, ...)");
+    parser.option("chat", "FILE.json", "tokenize these messages rendered through the model's chat template");
+    parser.flag("no-generation-prompt", "with --chat: render without add_generation_prompt");
     auto usageError = [&parser](const std::string& message) {
         std::cerr << "tokenlens-cli tokenize: " << message << "\n\n" << parser.helpText();
         return kExitUsage;
@@ -29,13 +34,18 @@ int runTokenize(const Args& args) {
     }
     const auto model = parser.value("model");
     if (!model) return usageError("--model DIR is required");
-    if (parser.positional().size() != 1) {
+    std::optional<std::string> chatText;
+    if (const auto chatFile = parser.value("chat")) {
+        if (!parser.positional().empty()) return usageError("give TEXT or --chat FILE.json, not both");
+        chatText = renderChatForModel(*model, *chatFile, !parser.has("no-generation-prompt"), "tokenize");
+        if (!chatText) return kExitFailure;
+    } else if (parser.positional().size() != 1) {
         return usageError(parser.positional().empty()
                               ? "TEXT is missing"
                               : "expected one TEXT argument, got " + std::to_string(parser.positional().size()) +
                                     " (quote the text)");
     }
-    const std::string& text = parser.positional().front();
+    const std::string& text = chatText ? *chatText : parser.positional().front();
 
     auto loaded = Tokenizer::fromFolder(*model);
     if (!loaded) {
@@ -43,7 +53,7 @@ int runTokenize(const Args& args) {
         return kExitFailure;
     }
     const Tokenizer& tok = *loaded.value();
-    auto enc = tok.encode(text, !parser.has("no-special"));
+    auto enc = tok.encode(text, !chatText && !parser.has("no-special"));
     if (!enc) {
         std::cerr << "tokenlens-cli tokenize: TEXT: " << enc.error().message << "\n";
         return kExitFailure;

@@ -3,6 +3,7 @@
 // returns the process exit code: 0 success, 1 failure (bad file, bad model),
 // 2 usage error.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,12 @@ int runTrainDemo(const Args& args);
 int runEvalDemo(const Args& args);
 int runFaithfulness(const Args& args);
 int runServe(const Args& args);
+int runChat(const Args& args);
+
+// tokenize --chat: the messages file rendered with the model folder's chat
+// template (cmd_chat.cpp); prints the problem and returns nullopt on failure.
+std::optional<std::string> renderChatForModel(const std::string& modelDir, const std::string& messagesFile,
+                                              bool addGenerationPrompt, const std::string& command);
 
 const std::vector<Command>& commands();
 

@@ -11,6 +11,7 @@ const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
         {"inspect", "describe a model folder as JSON", &runInspect},
         {"tokenize", "tokenize text with a model's tokenizer", &runTokenize},
+        {"chat", "render a conversation through a model's chat template (chat render)", &runChat},
         {"models", "list models found in configured folders and the Hugging Face cache", &runModels},
         {"generate", "continue a prompt with a model (greedy or sampled) and print step scores", &runGenerate},
         {"attribute", "attribution matrices of one or more models and methods, as result JSON", &runAttribute},
