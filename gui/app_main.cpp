@@ -246,7 +246,7 @@ int runApplication(QApplication& app) {
     parser.addOption(localOpt);
     parser.process(app);
 
-    std::optional<server::Endpoint> remote;
+    std::optional<api::Endpoint> remote;
     if (parser.isSet(serverOpt)) {
         QString token;
         if (parser.isSet(tokenFileOpt)) {
@@ -361,7 +361,7 @@ int runApplication(QApplication& app) {
                                          int follow = 0;
                                          if (const auto rec = w->jobQueue()->job(id.toStdString()))
                                              for (int i = 0; i < static_cast<int>(rec->spec.models.size()); ++i)
-                                                 if (QString::fromStdString(jobs::modelName(rec->spec, i)) == o->showModel)
+                                                 if (QString::fromStdString(modelName(rec->spec, i)) == o->showModel)
                                                      follow = i;
                                          auto next = w->jobQueue()->followUp(id.toStdString(),
                                                                              o->followUps.takeFirst().toStdString(), follow);

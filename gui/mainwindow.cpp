@@ -2,7 +2,7 @@
 
 #include "attribution/method.h"
 #include "jobs/job_queue.h"
-#include "viewmodel/model_catalog.h"
+#include "viewmodel/model_entries.h"
 #include "backend/connection_indicator.h"
 #include "backend/local_backend.h"
 #include "backend/remote_backend.h"
@@ -49,6 +49,7 @@
 #include <QVBoxLayout>
 
 #include <memory>
+#include <optional>
 
 namespace tokenlens::gui {
 
@@ -326,10 +327,9 @@ void MainWindow::setBackend(JobBackend* backend) {
     if (m_backend) disconnect(m_backend, nullptr, this, nullptr);
     m_backend = backend;
     const bool first = !m_jobMenu;
-    const bool remote = backend->isRemote();
     m_newJob = new NewJobPage(this);
     if (auto* r = qobject_cast<RemoteBackend*>(backend)) {
-        const server::Endpoint ep = r->endpoint();
+        const api::Endpoint ep = r->endpoint();
         m_newJob->setModelSource([ep] { return RemoteBackend::fetchModels(ep); },
                                  backend->unsupportedReason(JobBackend::Feature::AddModelFolder));
     }
@@ -340,7 +340,7 @@ void MainWindow::setBackend(JobBackend* backend) {
     m_newJob->setMaxNewTokens(4);
     m_newJob->refreshModels();
 
-    connect(m_newJob, &NewJobPage::submitRequested, this, [this](const jobs::JobSpec& spec) {
+    connect(m_newJob, &NewJobPage::submitRequested, this, [this](const Job& spec) {
         if (auto r = submitJob(spec); !r) {
             m_banner->showMessage(MessageBanner::Kind::Error,
                                   tr("The job was not queued: %1").arg(QString::fromStdString(r.error().message)));
@@ -353,7 +353,7 @@ void MainWindow::setBackend(JobBackend* backend) {
             [this](const QString& m, int timeout) { statusBar()->showMessage(m, timeout); });
     connect(m_jobsPage, &JobsPage::openRequested, this, [this](const QString& id) { openJob(id); });
     // The conversation timeline: a turn's chip opens that turn's job.
-    m_dashboard->timelinePanel()->setJobQueue(remote ? nullptr : m_queue);
+    m_dashboard->timelinePanel()->setBackend(m_backend);
 
     connect(backend, &JobBackend::pairResultAvailable, this, [this](const QString& id, int, const QString&) {
         if (id == m_shownJob) refreshShownJob();
@@ -363,10 +363,10 @@ void MainWindow::setBackend(JobBackend* backend) {
                 if (id != m_shownJob) return;
                 refreshShownJob();
                 const auto rec = m_backend->job(id.toStdString());
-                const QString modelName =
-                    rec ? QString::fromStdString(jobs::modelName(rec->spec, model)) : QString::number(model);
+                const QString name =
+                    rec ? QString::fromStdString(tokenlens::modelName(rec->spec, model)) : QString::number(model);
                 m_banner->showMessage(MessageBanner::Kind::Warning, tr("%1 on %2 failed: %3 (the other pairs go on)")
-                                                                        .arg(methodLabel(method.toStdString()), modelName, message));
+                                                                        .arg(methodLabel(method.toStdString()), name, message));
             });
     connect(backend, &JobBackend::progressAvailable, this, &MainWindow::jobProgress);
     connect(backend, &JobBackend::jobStatusAvailable, this, [this](const QString& id, jobs::JobStatus s) {
@@ -467,17 +467,25 @@ bool MainWindow::importJobFile(const QString& path) {
     const QByteArray bytes = f.readAll();
     const auto json = nlohmann::json::parse(bytes.constData(), bytes.constData() + bytes.size(), nullptr, false);
     if (!m_backend) return false;
-    auto id = m_backend->importJob(json, QFileInfo(path).fileName().toStdString());
-    if (!id) {
-        m_banner->showMessage(MessageBanner::Kind::Error,
-                              tr("%1 could not be imported: %2").arg(QFileInfo(path).fileName(), QString::fromStdString(id.error().message)));
-        return false;
-    }
-    statusBar()->showMessage(tr("Imported job %1 from %2").arg(QString::fromStdString(*id), QFileInfo(path).fileName()), 6000);
-    return openJob(QString::fromStdString(*id));
+    // Locally `done` runs before importJob returns, so the answer is known
+    // here; remotely it runs once the server answered (the import started).
+    auto outcome = std::make_shared<std::optional<bool>>();
+    const QString name = QFileInfo(path).fileName();
+    m_backend->importJob(json, name.toStdString(), [this, guard = QPointer<MainWindow>(this), name, outcome](Result<std::string> id) {
+        if (!guard) return;
+        if (!id) {
+            m_banner->showMessage(MessageBanner::Kind::Error,
+                                  tr("%1 could not be imported: %2").arg(name, QString::fromStdString(id.error().message)));
+            *outcome = false;
+            return;
+        }
+        statusBar()->showMessage(tr("Imported job %1 from %2").arg(QString::fromStdString(*id), name), 6000);
+        *outcome = openJob(QString::fromStdString(*id));
+    });
+    return outcome->value_or(true);
 }
 
-Result<std::string> MainWindow::submitJob(const jobs::JobSpec& spec) {
+Result<std::string> MainWindow::submitJob(const Job& spec) {
     if (!m_backend) return makeError(ErrorCode::InvalidArgument, "no job queue");
     // The local backend answers at once; a server later (then "" is returned
     // and the outcome shows in the status bar or the banner).
@@ -612,7 +620,7 @@ void MainWindow::jobFinished(const QString& id) {
     }
 }
 
-void MainWindow::submitBatch(const QString& jsonl, const QString& path, const jobs::JobSpec& defaults) {
+void MainWindow::submitBatch(const QString& jsonl, const QString& path, const Job& defaults) {
     if (!m_backend) return;
     QPointer<MainWindow> self(this);
     m_backend->submitBatch(jsonl.toStdString(), defaults, QFileInfo(path).fileName().toStdString(),
@@ -662,7 +670,7 @@ void MainWindow::rerunShown(const QString& targetFn, const QString& reduction) {
     }
     auto rec = m_backend->job(m_shownJob.toStdString());
     if (!rec) return;
-    jobs::JobSpec spec = rec->spec;
+    Job spec = rec->spec;
     spec.options["target_fn"] = targetFn.toStdString();
     spec.options["reduction"] = reduction.toStdString();
     if (auto r = submitJob(spec); !r) {
@@ -689,7 +697,7 @@ void MainWindow::runCounterfactual(const CounterfactualEdit& edit) {
         m_banner->showMessage(MessageBanner::Kind::Error, tr("The edit does not belong to the shown job's prompt."));
         return;
     }
-    jobs::JobSpec spec = rec->spec;
+    Job spec = rec->spec;
     spec.input = edit.editedPrompt; // the whole prompt (a follow-up's conversation included)
     spec.parentJob.reset();
     // The original output forced: every output token's probability under the
@@ -769,7 +777,7 @@ bool MainWindow::openLatestJob() {
 
 // ---------------------------------------------------------------- backend
 
-RemoteBackend* MainWindow::useRemoteBackend(const server::Endpoint& endpoint) {
+RemoteBackend* MainWindow::useRemoteBackend(const api::Endpoint& endpoint) {
     auto* remote = new RemoteBackend(endpoint, this);
     setBackend(remote);
     if (m_remote) m_remote->deleteLater();

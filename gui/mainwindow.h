@@ -30,7 +30,7 @@ namespace tokenlens::jobs {
 class JobQueue;
 struct BatchSubmission;
 }
-namespace tokenlens::server {
+namespace tokenlens::api {
 struct Endpoint;
 }
 
@@ -77,7 +77,7 @@ public:
     void setBackend(JobBackend* backend);
     // Runs the jobs on a `tokenlens-cli serve` server (the window owns the
     // backend); back to this computer's queue with useLocalBackend().
-    RemoteBackend* useRemoteBackend(const server::Endpoint& endpoint);
+    RemoteBackend* useRemoteBackend(const api::Endpoint& endpoint);
     void useLocalBackend();
     // Applies the Settings dialog's choice (BackendSettings in QSettings).
     void applyBackendSettings();
@@ -86,7 +86,7 @@ public:
     NewJobPage* newJobPage() const { return m_newJob; }
     JobsPage* jobsPage() const { return m_jobsPage; }
     // Submits a job and follows it on the dashboard; the id, or a message.
-    Result<std::string> submitJob(const jobs::JobSpec& spec);
+    Result<std::string> submitJob(const Job& spec);
     // Shows a job of the queue or the store on the dashboard (following it
     // while it runs); false with a message in the banner when it cannot.
     bool openJob(const QString& id);
@@ -138,7 +138,7 @@ private:
     void importJobDialog();
     void jobProgress(const QString& id, int permille, double eta);
     void jobFinished(const QString& id);
-    void submitBatch(const QString& jsonl, const QString& path, const jobs::JobSpec& defaults);
+    void submitBatch(const QString& jsonl, const QString& path, const Job& defaults);
     void batchSubmitted(const QString& path, const jobs::BatchSubmission& sub);
     void backendConnectionChanged();
     void updateBackendActions();

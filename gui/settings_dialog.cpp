@@ -112,7 +112,7 @@ void SettingsDialog::testConnection() {
     const quint64 serial = ++m_testSerial;
     m_result->setText(tr("Trying %1…").arg(endpointText(*ep)));
     QPointer<SettingsDialog> self(this);
-    const server::Endpoint endpoint = *ep;
+    const api::Endpoint endpoint = *ep;
     QThreadPool::globalInstance()->start([self, serial, endpoint] {
         const QString problem = RemoteBackend::testConnection(endpoint);
         QMetaObject::invokeMethod(

@@ -2,6 +2,8 @@
 
 #include "attribution/engine.h"
 #include "attribution/method.h"
+#include "api/wire.h"
+#include "run/job_runner.h"
 #include "result/result_json.h"
 
 #include <tokenlens/version.h>
@@ -96,97 +98,43 @@ struct SpecError {
     std::string field, message;
 };
 
-// The request body of POST /api/jobs as a JobSpec with the catalog's
+// The request body of POST /api/jobs as a Job with the catalog's
 // folders; every problem names its field. Thread-safe: reads only the
 // immutable catalog and method registry.
-std::variant<jobs::JobSpec, SpecError> specFromRequest(const json& j, const ModelCatalog& catalog) {
+std::variant<Job, SpecError> specFromRequest(const json& j, const ModelCatalog& catalog) {
     if (!j.is_object()) return SpecError{"", "the request body must be a JSON object"};
-    static const std::set<std::string> known = {"models",     "methods",  "input",       "options",
-                                                "target_text", "parent_job", "priority", "follow_model"};
-    for (const auto& [key, value] : j.items()) {
-        if (!known.count(key)) {
-            return SpecError{key, "unknown key '" + key +
-                                      "' (a job has models, methods, input, options, target_text, parent_job, "
-                                      "priority, follow_model)"};
-        }
-    }
-    jobs::JobSpec spec;
-    auto strings = [&](const char* key, std::vector<std::string>& out) -> std::optional<SpecError> {
-        if (!j.contains(key)) return SpecError{key, std::string("'") + key + "' is required"};
-        const json& v = j[key];
-        if (!v.is_array()) return SpecError{key, std::string("'") + key + "' must be an array of strings"};
-        if (v.empty()) return SpecError{key, std::string("'") + key + "' must not be empty"};
-        for (size_t i = 0; i < v.size(); ++i) {
-            const std::string field = std::string(key) + "[" + std::to_string(i) + "]";
-            if (!v[i].is_string()) return SpecError{field, "'" + field + "' must be a string"};
-            out.push_back(v[i].get<std::string>());
-        }
-        return std::nullopt;
-    };
-    std::vector<std::string> modelIds;
-    if (auto e = strings("models", modelIds)) return *e;
     std::vector<const CatalogEntry*> entries;
-    for (size_t i = 0; i < modelIds.size(); ++i) {
-        const std::string field = "models[" + std::to_string(i) + "]";
-        const CatalogEntry* e = catalog.find(modelIds[i]);
-        if (!e) return SpecError{field, field + ": unknown model '" + modelIds[i] + "' (GET /api/models lists the ids)"};
-        if (!e->usable()) return SpecError{field, field + ": model '" + modelIds[i] + "' cannot be used: " + e->error};
-        spec.models.push_back(e->path.string());
+    JobReading how;
+    how.complete = true;
+    how.validJobId = validJobId;
+    how.resolveModel = [&](const std::string& id) -> Result<std::string> {
+        const std::string field = "models[" + std::to_string(entries.size()) + "]";
+        const CatalogEntry* e = catalog.find(id);
+        if (!e) return makeError(ErrorCode::NotFound, field + ": unknown model '" + id + "' (GET /api/models lists the ids)");
+        if (!e->usable()) {
+            return makeError(ErrorCode::InvalidArgument, field + ": model '" + id + "' cannot be used: " + e->error);
+        }
         entries.push_back(e);
-    }
-    if (auto e = strings("methods", spec.methods)) return *e;
+        return e->path.string();
+    };
+    std::string field;
+    auto read = readJob(j, how, &field);
+    if (!read) return SpecError{field, read.error().message};
+    Job spec = std::move(read.value());
     for (size_t i = 0; i < spec.methods.size(); ++i) {
-        const std::string field = "methods[" + std::to_string(i) + "]";
         if (!findMethod(spec.methods[i])) {
             std::string ids;
             for (const auto* m : allMethods()) ids += (ids.empty() ? "" : ", ") + m->id();
-            return SpecError{field, field + ": unknown method '" + spec.methods[i] + "' (one of " + ids + ")"};
+            const std::string f = "methods[" + std::to_string(i) + "]";
+            return SpecError{f, f + ": unknown method '" + spec.methods[i] + "' (one of " + ids + ")"};
         }
-        for (size_t k = 0; k < i; ++k) {
-            if (spec.methods[k] == spec.methods[i]) return SpecError{field, field + ": method '" + spec.methods[i] + "' is listed twice"};
-        }
-    }
-    if (!j.contains("input")) return SpecError{"input", "'input' is required"};
-    if (!j["input"].is_string()) return SpecError{"input", "'input' must be a string"};
-    spec.input = j["input"].get<std::string>();
-    if (spec.input.empty()) return SpecError{"input", "'input' must not be empty"};
-    if (j.contains("options")) {
-        if (!j["options"].is_object()) return SpecError{"options", "'options' must be an object"};
-        spec.options = j["options"];
-    }
-    if (j.contains("target_text") && !j["target_text"].is_null()) {
-        if (!j["target_text"].is_string()) return SpecError{"target_text", "'target_text' must be a string or null"};
-        spec.targetText = j["target_text"].get<std::string>();
-        if (spec.targetText->empty()) return SpecError{"target_text", "'target_text' must not be empty"};
-    }
-    if (j.contains("parent_job") && !j["parent_job"].is_null()) {
-        if (!j["parent_job"].is_string() || !validJobId(j["parent_job"].get<std::string>())) {
-            return SpecError{"parent_job", "'parent_job' must be a job id or null"};
-        }
-        spec.parentJob = j["parent_job"].get<std::string>();
-    }
-    for (auto [key, out] : {std::pair{"priority", &spec.priority}, std::pair{"follow_model", &spec.followModel}}) {
-        if (!j.contains(key)) continue;
-        const json& v = j[key];
-        if (!v.is_number_integer() || v.get<int64_t>() < -1000000 || v.get<int64_t>() > 1000000) {
-            return SpecError{key, std::string("'") + key + "' must be an integer"};
-        }
-        *out = v.get<int>();
-    }
-    if (spec.followModel < 0 || spec.followModel >= static_cast<int>(spec.models.size())) {
-        return SpecError{"follow_model", "'follow_model' must index the job's models"};
     }
     // The engine's own checks: job-level options, then each method's options
     // (ranges, choices, layer indices) against each model's configuration.
-    if (auto st = jobs::checkJobSpec(spec); !st) return SpecError{optionField(st.error().message), st.error().message};
-    AttributionJob job;
-    job.prompt = spec.input;
-    job.targetText = spec.targetText;
-    job.methods = spec.methods;
-    job.options = spec.options;
+    if (auto st = checkJob(spec); !st) return SpecError{optionField(st.error().message), st.error().message};
     for (const std::string& m : spec.methods) {
         for (size_t i = 0; i < entries.size(); ++i) {
-            auto resolved = methodOptions(job, m, entries[i]->config ? &*entries[i]->config : nullptr);
+            auto resolved = methodOptions(spec, m, entries[i]->config ? &*entries[i]->config : nullptr);
             if (!resolved) {
                 return SpecError{optionField(resolved.error().message),
                                  resolved.error().message + " (model " + entries[i]->id + ")"};
@@ -215,15 +163,17 @@ json methodsJson() {
 json modelsJson(const ModelCatalog& catalog) {
     json out = json::array();
     for (const CatalogEntry& e : catalog.entries()) {
-        out.push_back({{"id", e.id},
-                       {"source", e.source},
-                       {"architecture", e.architecture},
-                       {"dtype", e.dtype},
-                       {"parameters", e.parameters},
-                       {"bytes", e.bytes},
-                       {"max_positions", e.config ? e.config->maxPositions : 0},
-                       {"usable", e.usable()},
-                       {"error", e.usable() ? json(nullptr) : json(e.error)}});
+        api::ModelView m;
+        m.id = e.id;
+        m.source = e.source;
+        m.architecture = e.architecture;
+        m.dtype = e.dtype;
+        m.parameters = e.parameters;
+        m.bytes = e.bytes;
+        m.maxPositions = e.config ? e.config->maxPositions : 0;
+        m.usable = e.usable();
+        m.error = e.error;
+        out.push_back(api::toJson(m));
     }
     return {{"models", std::move(out)}};
 }
@@ -710,13 +660,28 @@ void ApiServer::Impl::route(const std::shared_ptr<HttpSession>& s, http::request
                     answer(Reply::error(400, e->message, e->field));
                     return;
                 }
-                toQt([srv, spec = std::get<jobs::JobSpec>(std::move(spec))] { return srv->submitJob(spec); });
+                toQt([srv, spec = std::get<Job>(std::move(spec))] { return srv->submitJob(spec); });
                 return;
             }
             return notAllowed("GET, POST");
         }
+        if (seg.size() == 3 && seg[2] == "import") {
+            if (verb != http::verb::post) return notAllowed("POST");
+            json body = json::parse(req.body(), nullptr, false);
+            if (body.is_discarded()) {
+                answer(Reply::error(400, "the request body is not valid JSON (an exported job or result JSON)"));
+                return;
+            }
+            toQt([srv, body = std::move(body)] { return srv->importJob(body); });
+            return;
+        }
         const std::string id = seg[2];
         if (!validJobId(id)) return notFound();
+        if (seg.size() == 4 && seg[3] == "rerun") {
+            if (verb != http::verb::post) return notAllowed("POST");
+            toQt([srv, id] { return srv->rerunJob(id); });
+            return;
+        }
         if (seg.size() == 3) {
             if (verb != http::verb::delete_) return notAllowed("DELETE");
             toQt([srv, id] { return srv->deleteJob(id); });
@@ -947,11 +912,11 @@ void ApiServer::publish(const std::string& jobId, const std::string& type, json 
     net::post(m_impl->hub->strand, [h = m_impl->hub, jobId, msg] { h->publish(jobId, msg); });
 }
 
-json ApiServer::modelIds(const jobs::JobSpec& spec) const {
-    json out = json::array();
+std::vector<std::string> ApiServer::modelIds(const Job& spec) const {
+    std::vector<std::string> out;
     for (int i = 0; i < static_cast<int>(spec.models.size()); ++i) {
         auto id = m_catalog.idForPath(spec.models[static_cast<size_t>(i)]);
-        out.push_back(id ? *id : jobs::modelName(spec, i)); // never a server path
+        out.push_back(id ? *id : modelName(spec, i)); // never a server path
     }
     return out;
 }
@@ -965,38 +930,41 @@ std::optional<jobs::JobRecord> ApiServer::findJob(const std::string& id, bool wi
 
 json ApiServer::statusJson(const jobs::JobRecord& rec) {
     const bool live = m_live.count(rec.id) > 0;
-    json j;
-    j["job_id"] = rec.id;
-    j["status"] = jobs::statusName(rec.status);
-    j["error"] = rec.error ? json(*rec.error) : json(nullptr);
+    api::StatusView v;
+    v.jobId = rec.id;
+    v.status = rec.status;
+    v.error = rec.error;
     const int permille = live ? m_queue.progress(rec.id) : (jobs::isFinal(rec.status) ? 1000 : 0);
-    j["progress"] = permille / 1000.0;
+    v.progress = permille / 1000.0;
     const double eta = live ? m_queue.etaSeconds(rec.id) : -1;
-    j["eta_seconds"] = jobs::isFinal(rec.status) ? json(0.0) : eta >= 0 ? json(eta) : json(nullptr);
-    j["created_at"] = rec.createdAt;
-    j["started_at"] = rec.startedAt;
-    j["finished_at"] = rec.finishedAt;
-    j["models"] = modelIds(rec.spec);
-    j["methods"] = rec.spec.methods;
-    j["input"] = rec.spec.input;
-    j["parent_job"] = rec.spec.parentJob ? json(*rec.spec.parentJob) : json(nullptr);
-    j["priority"] = rec.spec.priority;
-    json pairs = json::array();
-    const json ids = j["models"];
+    if (jobs::isFinal(rec.status)) v.etaSeconds = 0.0;
+    else if (eta >= 0) v.etaSeconds = eta;
+    v.createdAt = rec.createdAt;
+    v.startedAt = rec.startedAt;
+    v.finishedAt = rec.finishedAt;
+    v.models = modelIds(rec.spec);
+    v.methods = rec.spec.methods;
+    v.input = rec.spec.input;
+    v.parentJob = rec.spec.parentJob;
+    v.priority = rec.spec.priority;
+    v.prompt = rec.prompt;
+    v.turns = rec.turns;
     for (const auto& p : rec.pairs) {
-        double progress = live ? m_queue.pairProgress(rec.id, p.modelIndex, p.method) : -1;
-        if (progress < 0) progress = jobs::isFinal(p.status) ? 1.0 : 0.0;
-        pairs.push_back({{"model_index", p.modelIndex},
-                         {"model", p.modelIndex < static_cast<int>(ids.size()) ? ids[static_cast<size_t>(p.modelIndex)] : json(nullptr)},
-                         {"method", p.method},
-                         {"status", jobs::statusName(p.status)},
-                         {"progress", progress},
-                         {"error", p.error ? json(*p.error) : json(nullptr)},
-                         {"seconds", p.seconds},
-                         {"from_cache", p.fromCache}});
+        api::PairView pv;
+        pv.modelIndex = p.modelIndex;
+        if (p.modelIndex >= 0 && p.modelIndex < static_cast<int>(v.models.size())) {
+            pv.model = v.models[static_cast<size_t>(p.modelIndex)];
+        }
+        pv.method = p.method;
+        pv.status = p.status;
+        pv.progress = live ? m_queue.pairProgress(rec.id, p.modelIndex, p.method) : -1;
+        if (pv.progress < 0) pv.progress = jobs::isFinal(p.status) ? 1.0 : 0.0;
+        pv.error = p.error;
+        pv.seconds = p.seconds;
+        pv.fromCache = p.fromCache;
+        v.pairs.push_back(std::move(pv));
     }
-    j["pairs"] = std::move(pairs);
-    return j;
+    return api::toJson(v);
 }
 
 std::string ApiServer::snapshotForJob(const std::string& jobId, bool& found) {
@@ -1020,7 +988,7 @@ std::string ApiServer::snapshotForAll() {
     return dump({{"type", "snapshot"}, {"seq", m_seq}, {"jobs", std::move(jobsJson)}});
 }
 
-ApiServer::Reply ApiServer::submitJob(const jobs::JobSpec& spec) {
+ApiServer::Reply ApiServer::submitJob(const Job& spec) {
     if (m_impl->shutting.load()) return m_impl->retryLater(503, "the server is shutting down");
     if (m_pending >= m_options.maxQueued) {
         return m_impl->retryLater(429, "the server already has " + std::to_string(m_pending) +
@@ -1033,6 +1001,51 @@ ApiServer::Reply ApiServer::submitJob(const jobs::JobSpec& spec) {
                                   {"status_url", "/api/jobs/" + job + "/status"},
                                   {"results_url", "/api/jobs/" + job + "/results"},
                                   {"events_url", "/api/ws/jobs/" + job}});
+    r.header("Location", "/api/jobs/" + job + "/status");
+    return r;
+}
+
+ApiServer::Reply ApiServer::rerunJob(const std::string& id) {
+    if (m_impl->shutting.load()) return m_impl->retryLater(503, "the server is shutting down");
+    auto rec = findJob(id, false);
+    if (!rec) return Reply::error(404, "there is no job " + id);
+    // Only the catalogue's models run here: an imported job may name folders
+    // of another machine, which the server never opens.
+    for (size_t i = 0; i < rec->spec.models.size(); ++i) {
+        if (!m_catalog.idForPath(rec->spec.models[i])) {
+            return Reply::error(409, "job " + id + " uses model '" + modelName(rec->spec, static_cast<int>(i)) +
+                                         "', which is not in this server's catalogue (GET /api/models)");
+        }
+    }
+    auto r = m_queue.rerun(id);
+    if (!r) return Reply::error(409, r.error().message);
+    return Reply::ofJson(202, {{"job_id", id}, {"requeued", r.value()}, {"status_url", "/api/jobs/" + id + "/status"}});
+}
+
+ApiServer::Reply ApiServer::importJob(const json& body) {
+    if (m_impl->shutting.load()) return m_impl->retryLater(503, "the server is shutting down");
+    // Model folders of the file that name a catalogue model (by id or folder
+    // name) become that model's folder; the others keep their name only.
+    json j = body;
+    if (j.is_object() && j.contains("tokenlens_job") && j["tokenlens_job"].is_object() &&
+        j["tokenlens_job"].contains("spec") && j["tokenlens_job"]["spec"].is_object()) {
+        json& models = j["tokenlens_job"]["spec"]["models"];
+        if (models.is_array()) {
+            for (auto& m : models) {
+                if (!m.is_string()) continue;
+                Job one;
+                one.models = {m.get<std::string>()};
+                const std::string name = modelName(one, 0);
+                const CatalogEntry* e = m_catalog.find(name);
+                m = e ? e->path.string() : name;
+            }
+        }
+    }
+    auto id = m_queue.importJob(j, "the request body");
+    if (!id) return Reply::error(400, id.error().message);
+    const std::string& job = id.value();
+    Reply r = Reply::ofJson(201, {{"job_id", job}, {"status_url", "/api/jobs/" + job + "/status"},
+                                  {"results_url", "/api/jobs/" + job + "/results"}});
     r.header("Location", "/api/jobs/" + job + "/status");
     return r;
 }
@@ -1055,14 +1068,16 @@ ApiServer::Reply ApiServer::listJobs(int64_t offset, int64_t limit) {
         const auto& rec = all[static_cast<size_t>(i)];
         auto live = m_live.find(rec.id);
         const JobStatus st = live != m_live.end() ? live->second : rec.status;
-        list.push_back({{"job_id", rec.id},
-                        {"status", jobs::statusName(st)},
-                        {"created_at", rec.createdAt},
-                        {"finished_at", rec.finishedAt},
-                        {"models", modelIds(rec.spec)},
-                        {"methods", rec.spec.methods},
-                        {"input", rec.spec.input},
-                        {"parent_job", rec.spec.parentJob ? json(*rec.spec.parentJob) : json(nullptr)}});
+        api::ListEntry e;
+        e.jobId = rec.id;
+        e.status = st;
+        e.createdAt = rec.createdAt;
+        e.finishedAt = rec.finishedAt;
+        e.models = modelIds(rec.spec);
+        e.methods = rec.spec.methods;
+        e.input = rec.spec.input;
+        e.parentJob = rec.spec.parentJob;
+        list.push_back(api::toJson(e));
     }
     return Reply::ofJson(200, {{"total", total}, {"offset", offset}, {"limit", limit}, {"jobs", std::move(list)}});
 }

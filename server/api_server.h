@@ -19,7 +19,7 @@
 //
 // See docs/api.md for the endpoints, limits and error format.
 
-#include "model_catalog.h"
+#include "catalog/model_catalog.h"
 
 #include "jobs/job_queue.h"
 #include "util/result.h"
@@ -93,17 +93,19 @@ public:
 private:
     friend struct Impl;
     // Qt thread: what the routes that need the queue answer.
-    Reply submitJob(const jobs::JobSpec& spec);
+    Reply submitJob(const Job& spec);
     Reply listJobs(int64_t offset, int64_t limit);
     Reply jobStatus(const std::string& id);
     Reply jobResults(const std::string& id, bool partial);
     Reply deleteJob(const std::string& id);
+    Reply rerunJob(const std::string& id);
+    Reply importJob(const nlohmann::json& body);
 
     void publish(const std::string& jobId, const std::string& type, nlohmann::json fields);
     std::string snapshotForJob(const std::string& jobId, bool& found);
     std::string snapshotForAll();
     nlohmann::json statusJson(const jobs::JobRecord& rec);
-    nlohmann::json modelIds(const jobs::JobSpec& spec) const;
+    std::vector<std::string> modelIds(const Job& spec) const; // catalogue ids, never server paths
     std::optional<jobs::JobRecord> findJob(const std::string& id, bool withResults);
 
     jobs::JobQueue& m_queue;

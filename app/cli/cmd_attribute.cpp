@@ -2,7 +2,7 @@
 #include "common.h"
 
 #include "attribution/engine.h"
-#include "attribution/faithfulness.h"
+#include "run/job_runner.h"
 #include "result/result_json.h"
 
 #include <chrono>
@@ -65,8 +65,9 @@ int runAttribute(const Args& args) {
     const std::string cmd = "attribute";
     ArgParser p(cmd, "--model DIR [--model DIR2 ...] --method m1,m2,... [options] [--] PROMPT | --prompt-file FILE");
     p.option("model", "DIR", "model folder; repeat for several models", /*repeatable=*/true);
-    p.option("method", "LIST", "comma-separated methods (saliency, input_x_gradient, integrated_gradients, "
-                               "attention, occlusion)", true);
+    p.option("method", "LIST", "comma-separated methods (attention, attention_rollout, alti, saliency, "
+                               "input_x_gradient, occlusion, value_zeroing, gradient_shap, lime, kernel_shap, "
+                               "shapley_sampling, integrated_gradients)", true);
     p.option("prompt-file", "FILE", "read the prompt from a UTF-8 file");
     p.option("target-text", "TEXT", "attribute this continuation instead of a generated one");
     p.option("max-new-tokens", "N", "tokens to generate when no target text is given (default 8)");
@@ -82,6 +83,7 @@ int runAttribute(const Args& args) {
                            "Kendall tau vs leave-one-out; zero-embedding removal, or --option "
                            "faithfulness={\"baseline\":\"unk\"})");
     p.flag("quiet", "no progress on standard error");
+    addChatOptions(p);
     if (auto code = handleParse(p, args)) return *code;
     const auto modelDirs = p.values("model");
     const auto methods = splitList(p.values("method"));
@@ -89,11 +91,17 @@ int runAttribute(const Args& args) {
         std::cerr << "tokenlens-cli attribute: --model and --method are required\n\n" << p.helpText();
         return kExitUsage;
     }
-    auto prompt = readPrompt(p, cmd);
-    if (!prompt) return kExitFailure;
+    // With --chat the prompt is optional (the messages file may end with the user's turn).
+    const bool chatOnly = p.has("chat") && p.positional().empty() && !p.has("prompt-file");
+    std::optional<std::string> prompt;
+    if (!chatOnly) {
+        prompt = readPrompt(p, cmd);
+        if (!prompt) return kExitFailure;
+    }
 
-    AttributionJob job;
-    job.prompt = *prompt;
+    Job job;
+    job.models = modelDirs;
+    job.input = prompt.value_or("");
     job.methods = methods;
     job.targetText = p.value("target-text");
     const std::pair<const char*, const char*> direct[] = {
@@ -117,12 +125,11 @@ int runAttribute(const Args& args) {
             job.options[key] = value;
         }
     }
+    if (!applyChatOptions(p, cmd, prompt, job)) return kExitFailure;
     if (auto valid = validateJob(job); !valid) {
         std::cerr << "tokenlens-cli attribute: " << valid.error().message << "\n";
         return kExitUsage;
     }
-    std::optional<FaithfulnessOptions> faith;
-    if (auto f = jobFaithfulnessOptions(job.options); f) faith = *f;
     for (const auto& m : methods) {
         if (auto opts = methodOptions(job, m); !opts) {
             std::cerr << "tokenlens-cli attribute: " << opts.error().message << " (that method will fail; the others run)\n";
@@ -137,59 +144,35 @@ int runAttribute(const Args& args) {
         }
     }
 
-    JobResult result;
-    result.jobId = "cli-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
-    result.createdAt = isoNow();
-    result.input.text = job.prompt;
-    result.options = job.options;
-    bool anyFailed = false;
-    const bool quiet = p.has("quiet");
     LoadOptions lo;
     lo.device = p.value("device").value_or("cpu");
-    for (const auto& dir : modelDirs) {
-        auto failAll = [&](const std::string& model, const std::string& message) {
-            std::cerr << "tokenlens-cli attribute: " << message << "\n";
-            for (const auto& m : methods) {
-                MethodResult r;
-                r.model = model;
-                r.method = m;
-                r.status = RunStatus::Failed;
-                r.error = message;
-                result.results.push_back(r);
-            }
+    const bool quiet = p.has("quiet");
+    bool anyFailed = false;
+    std::optional<ProgressLine> line;
+    RunListener listener;
+    listener.modelFailed = [&](const std::string& message) {
+        std::cerr << "tokenlens-cli attribute: " << message << "\n";
+        anyFailed = true;
+    };
+    listener.starting = [&](const std::string& model, const std::string& method) {
+        line.emplace("[" + model + "] " + method);
+        RunControl control;
+        if (!quiet) control.progress = [&](int64_t done, int64_t total) { line->update(done, total); };
+        return control;
+    };
+    listener.finished = [&](const MethodResult& r) {
+        if (!line) return; // a pair of a model that failed to load: already reported
+        if (!quiet) line->finish(runStatusName(r.status));
+        line.reset();
+        if (r.status != RunStatus::Completed) {
             anyFailed = true;
-        };
-        auto loaded = loadModelFolder(dir, lo);
-        if (!loaded) {
-            failAll(dir, loaded.error().message);
-            continue;
+            std::cerr << "tokenlens-cli attribute: [" << r.model << "] " << r.method << " "
+                      << runStatusName(r.status) << ": " << r.error.value_or("") << "\n";
         }
-        const LoadedModel& model = *loaded.value();
-        auto seq = prepareSequence(model, job);
-        if (!seq) {
-            failAll(model.name, model.name + ": " + seq.error().message);
-            continue;
-        }
-        if (result.input.ids.empty()) {
-            result.input = seq->input;
-        }
-        for (const auto& m : methods) {
-            ProgressLine line("[" + model.name + "] " + m);
-            RunControl control;
-            if (!quiet) control.progress = [&](int64_t done, int64_t total) { line.update(done, total); };
-            auto r = runMethod(model, *seq, job, m, control);
-            if (faith && r.status == RunStatus::Completed) attachFaithfulness(model, r, *faith, control);
-            if (!quiet) line.finish(runStatusName(r.status));
-            if (r.status != RunStatus::Completed) {
-                anyFailed = true;
-                std::cerr << "tokenlens-cli attribute: [" << model.name << "] " << m << " "
-                          << runStatusName(r.status) << ": " << r.error.value_or("") << "\n";
-            }
-            for (const auto& w : r.warnings) std::cerr << "warning: [" << model.name << "] " << m << ": " << w << "\n";
-            result.results.push_back(std::move(r));
-        }
-    }
-    result.completedAt = isoNow();
+        for (const auto& w : r.warnings) std::cerr << "warning: [" << r.model << "] " << r.method << ": " << w << "\n";
+    };
+    JobResult result = JobRunner({}, lo).run(job, listener);
+    result.jobId = "cli-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
     const std::string text = writeResultJson(result);
     if (file) {
         *file << text;

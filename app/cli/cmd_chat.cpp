@@ -78,6 +78,10 @@ void reportRenderError(const Error& e, const std::string& command) {
 
 } // namespace
 
+std::optional<nlohmann::ordered_json> readMessagesFile(const std::string& file, const std::string& command) {
+    return readMessages(file, command);
+}
+
 std::optional<std::string> renderChatForModel(const std::string& modelDir, const std::string& messagesFile,
                                               bool addGenerationPrompt, const std::string& command) {
     auto formatter = chat::ChatFormatter::fromModelFolder(modelDir);

@@ -1,6 +1,12 @@
 #include "commands.h"
 #include "common.h"
 
+#include "chat/chat_template.h"
+#include "run/chat_prompt.h"
+
+#include <cstdio>
+#include <ctime>
+
 #include "model/generation.h"
 
 #include <iostream>
@@ -23,13 +29,20 @@ int runGenerate(const Args& args) {
     p.flag("no-cache", "recompute the whole sequence every step (slow; for checking)");
     p.flag("truncate", "drop the oldest prompt tokens when the prompt is too long");
     p.option("device", "DEV", "cpu (default) or cuda");
+    addChatOptions(p);
     if (auto code = handleParse(p, args)) return *code;
     if (!p.has("model")) {
         std::cerr << "tokenlens-cli generate: --model DIR is required\n";
         return kExitUsage;
     }
-    auto prompt = readPrompt(p, cmd);
-    if (!prompt) return kExitFailure;
+    const bool chatOnly = p.has("chat") && p.positional().empty() && !p.has("prompt-file");
+    std::optional<std::string> prompt;
+    if (!chatOnly) {
+        prompt = readPrompt(p, cmd);
+        if (!prompt) return kExitFailure;
+    }
+    Job chatJob;
+    if (!applyChatOptions(p, cmd, prompt, chatJob)) return kExitFailure;
     auto maxNew = numberOption(p, "max-new-tokens", 16, cmd);
     auto temperature = numberOption(p, "temperature", 1.0, cmd);
     auto topK = numberOption(p, "top-k", 0, cmd);
@@ -43,15 +56,54 @@ int runGenerate(const Args& args) {
     if (!model) return kExitFailure;
     const Tokenizer& tok = *model->tokenizer;
 
-    auto enc = tok.encode(*prompt);
-    if (!enc) {
-        std::cerr << "tokenlens-cli generate: " << enc.error().message << "\n";
-        return kExitFailure;
-    }
-    std::vector<int64_t> promptIds(enc->ids.begin(), enc->ids.end());
-
+    std::vector<int64_t> promptIds;
     std::vector<int64_t> forced;
-    if (auto target = p.value("target-text")) {
+    std::vector<int64_t> stopIds;
+    std::optional<chat::ChatFormatter> formatter;
+    if (!chatJob.messages.is_null() && !p.has("raw")) {
+        auto f = chat::ChatFormatter::fromModelFolder(model->dir, p.value("template").value_or(""));
+        if (!f) {
+            std::cerr << "tokenlens-cli generate: " << f.error().message << " (--raw uses the text without a template)\n";
+            return kExitFailure;
+        }
+        formatter = std::move(f.value());
+    }
+    if (formatter) {
+        chat::DateTime date;
+        const std::time_t now = std::time(nullptr);
+        std::tm tm{};
+        localtime_r(&now, &tm);
+        date = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec};
+        if (auto d = p.value("date"); d && std::sscanf(d->c_str(), "%4d-%2d-%2d", &date.year, &date.month, &date.day) == 3) {
+            date.hour = date.minute = date.second = 0;
+        }
+        auto built = buildChatPrompt(*formatter, tok, chatJob.messages, p.value("target-text"), nlohmann::json::object(), date);
+        if (!built) {
+            std::cerr << "tokenlens-cli generate: " << built.error().message << "\n";
+            return kExitFailure;
+        }
+        promptIds = built->promptIds;
+        forced = built->replyIds;
+        stopIds = built->stopIds;
+    } else {
+        std::string text = prompt.value_or("");
+        if (!chatJob.messages.is_null()) {
+            text.clear();
+            for (size_t i = 0; i < chatJob.messages.size(); ++i) {
+                const auto& c = chatJob.messages[i]["content"];
+                if (i > 0) text.push_back('\n');
+                if (c.is_string()) text.append(c.get_ref<const std::string&>());
+            }
+        }
+        auto enc = tok.encode(text);
+        if (!enc) {
+            std::cerr << "tokenlens-cli generate: " << enc.error().message << "\n";
+            return kExitFailure;
+        }
+        promptIds.assign(enc->ids.begin(), enc->ids.end());
+    }
+
+    if (auto target = p.value("target-text"); target && !formatter) {
         auto t = tok.encode(*target, /*addSpecialTokens=*/false);
         if (!t) {
             std::cerr << "tokenlens-cli generate: --target-text: " << t.error().message << "\n";
@@ -86,6 +138,7 @@ int runGenerate(const Args& args) {
         o.seed = static_cast<uint64_t>(*seed);
         o.stopAtEos = !p.has("no-stop");
         o.useCache = !p.has("no-cache");
+        o.stopIds = stopIds; // the chat template's end-of-turn token
         gen = generate(*model->model, promptIds, o);
     }
     if (!gen) {
@@ -95,6 +148,7 @@ int runGenerate(const Args& args) {
     std::vector<int32_t> outIds(gen->ids.begin(), gen->ids.end());
     nlohmann::json j;
     j["model"] = model->name;
+    if (formatter) j["chat_template"] = {{"name", formatter->info().name}, {"sha256", formatter->info().sha256}};
     j["input"] = {{"ids", promptIds}, {"tokens", displayTokens(tok, promptIds)}, {"truncated", truncated}};
     j["output"] = {{"ids", gen->ids},
                    {"tokens", displayTokens(tok, gen->ids)},

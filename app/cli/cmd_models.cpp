@@ -1,7 +1,7 @@
 #include "commands.h"
 #include "common.h"
 
-#include "io/model_folder.h"
+#include "catalog/model_catalog.h"
 
 #include <nlohmann/json.hpp>
 
@@ -30,27 +30,30 @@ int runModels(const Args& args) {
         return kExitUsage;
     }
 
-    std::vector<fs::path> folders;
+    CatalogOptions options;
+    options.includeDemo = false; // the folders given and the Hugging Face cache
     for (const auto& f : p.values("folder")) {
         std::error_code ec;
         if (!fs::is_directory(f, ec)) {
             std::cerr << "tokenlens-cli models: warning: " << f << ": no such directory\n";
         }
-        folders.emplace_back(f);
+        options.folders.emplace_back(f);
     }
-    std::vector<ModelLocation> found = discoverFolders(folders);
-    if (!p.has("no-hf-cache")) {
-        const fs::path hub = p.has("hf-cache") ? fs::path(*p.value("hf-cache")) : huggingFaceHubDir();
-        auto cached = discoverHfCache(hub);
-        found.insert(found.end(), cached.begin(), cached.end());
-    }
+    options.includeHfCache = !p.has("no-hf-cache");
+    if (p.has("hf-cache")) options.hfCache = *p.value("hf-cache");
+    const ModelCatalog catalog = ModelCatalog::discover(options);
 
     ojson out = ojson::array();
-    for (const auto& m : found) {
-        std::error_code ec;
-        fs::path shown = fs::absolute(m.path, ec);
-        if (ec) shown = m.path;
-        out.push_back({{"id", m.id}, {"path", shown.lexically_normal().string()}, {"source", m.source}});
+    for (const CatalogEntry& e : catalog.entries()) {
+        out.push_back({{"id", e.id},
+                       {"path", e.path.string()},
+                       {"source", e.source},
+                       {"architecture", e.architecture},
+                       {"dtype", e.dtype},
+                       {"parameters", e.parameters},
+                       {"bytes", e.bytes},
+                       {"usable", e.usable()},
+                       {"error", e.usable() ? ojson(nullptr) : ojson(e.error)}});
     }
     std::cout << out.dump(2, ' ', false, ojson::error_handler_t::replace) << "\n";
     return kExitOk;

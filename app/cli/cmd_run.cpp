@@ -109,7 +109,7 @@ int runRun(const Args& args) {
         }
         batch = file.size() > 6 && file.substr(file.size() - 6) == ".jsonl";
         if (batch) {
-            JobSpec defaults;
+            Job defaults;
             defaults.models = p.values("model");
             defaults.methods = splitComma(p.values("method"));
             auto sub = queue.submitBatch(*text, defaults, file);
@@ -125,7 +125,7 @@ int runRun(const Args& args) {
                 std::cerr << "tokenlens-cli run: " << file << ": not valid JSON\n";
                 return kExitFailure;
             }
-            auto spec = jobSpecFromJson(j, file);
+            auto spec = readJob(j, JobReading::file(file));
             if (!spec) {
                 std::cerr << "tokenlens-cli run: " << spec.error().message << "\n";
                 return kExitFailure;

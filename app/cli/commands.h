@@ -3,6 +3,8 @@
 // returns the process exit code: 0 success, 1 failure (bad file, bad model),
 // 2 usage error.
 
+#include <nlohmann/json.hpp>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +40,10 @@ int runChat(const Args& args);
 // template (cmd_chat.cpp); prints the problem and returns nullopt on failure.
 std::optional<std::string> renderChatForModel(const std::string& modelDir, const std::string& messagesFile,
                                               bool addGenerationPrompt, const std::string& command);
+
+// A messages file (a JSON list of {"role", "content"}, or an object with
+// "messages"), for --chat; prints the problem and returns nullopt on failure.
+std::optional<nlohmann::ordered_json> readMessagesFile(const std::string& file, const std::string& command);
 
 const std::vector<Command>& commands();
 

@@ -87,4 +87,42 @@ void printJson(const nlohmann::json& j) {
     std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
+void addChatOptions(ArgParser& parser) {
+    parser.option("chat", "FILE", "a messages file ([{\"role\", \"content\"}, ...]) rendered through the model's chat "
+                                  "template; a prompt, when given, is added as the last user message");
+    parser.option("system", "TEXT", "a system message; the prompt is the user message (chat template)");
+    parser.flag("raw", "use the text as it is, without the chat template");
+    parser.option("template", "NAME", "which of the folder's chat templates (default: default)");
+    parser.option("date", "YYYY-MM-DD", "the date the chat template's strftime_now prints (default: today)");
+}
+
+bool chatRequested(const ArgParser& parser) { return parser.has("chat") || parser.has("system"); }
+
+bool applyChatOptions(const ArgParser& parser, const std::string& command, const std::optional<std::string>& prompt,
+                      Job& job) {
+    nlohmann::json chat = nlohmann::json::object();
+    if (parser.has("raw")) chat["raw"] = true;
+    if (auto t = parser.value("template")) chat["template"] = *t;
+    if (auto d = parser.value("date")) chat["date"] = *d;
+    if (!chat.empty()) job.options["chat"] = chat;
+    if (!chatRequested(parser)) return true;
+    nlohmann::json messages = nlohmann::json::array();
+    if (auto file = parser.value("chat")) {
+        auto read = readMessagesFile(*file, command);
+        if (!read) return false;
+        for (const auto& m : *read) messages.push_back(nlohmann::json::parse(m.dump()));
+    }
+    if (auto system = parser.value("system")) {
+        messages.insert(messages.begin(), nlohmann::json{{"role", "system"}, {"content", *system}});
+    }
+    if (prompt) messages.push_back({{"role", "user"}, {"content", *prompt}});
+    if (messages.empty()) {
+        std::cerr << "tokenlens-cli " << command << ": --chat and --system need messages or a prompt\n";
+        return false;
+    }
+    job.messages = std::move(messages);
+    job.input = lastUserText(job.messages);
+    return true;
+}
+
 } // namespace tokenlens::cli

@@ -3,6 +3,7 @@
 
 #include "args.h"
 #include "model/model_loader.h"
+#include "run/job.h"
 
 #include <nlohmann/json.hpp>
 
@@ -33,5 +34,15 @@ std::optional<double> numberOption(const ArgParser& parser, const std::string& n
 std::vector<std::string> displayTokens(const Tokenizer& tokenizer, const std::vector<int64_t>& ids);
 
 void printJson(const nlohmann::json& j);
+
+// The chat flags of attribute and generate: --chat FILE (a messages file),
+// --system TEXT (a system message before the prompt as the user message),
+// --raw (no chat template), --template NAME, --date YYYY-MM-DD.
+void addChatOptions(ArgParser& parser);
+bool chatRequested(const ArgParser& parser);
+// The job's messages (the prompt, when given, as the last user message) and
+// options.chat from those flags. Prints the problem and returns false.
+bool applyChatOptions(const ArgParser& parser, const std::string& command, const std::optional<std::string>& prompt,
+                      Job& job);
 
 } // namespace tokenlens::cli

@@ -1,10 +1,14 @@
 #include "attribution/engine.h"
+#include "run/chat_prompt.h"
+#include "run/guarded.h"
 
 #include "attribution/faithfulness.h"
 
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <new>
 #include <set>
 
@@ -14,8 +18,78 @@ namespace {
 const std::set<std::string>& engineKeys() {
     static const std::set<std::string> keys = {"max_new_tokens", "sample", "temperature", "top_k", "top_p",
                                                "seed", "stop_at_eos", "truncate", "methods",
-                                               "faithfulness"};
+                                               "faithfulness", "chat"};
     return keys;
+}
+
+// A job's messages as this model reads them (run/chat_prompt.h): through the
+// folder's chat template, or, with chat.raw or without a template, the
+// contents one per line as plain text.
+struct ChatInput {
+    std::string text;
+    std::vector<int64_t> promptIds;
+    std::vector<TokenSegment> promptSegments;
+    std::optional<std::string> replyText;
+    std::vector<int64_t> replyIds;
+    std::vector<int64_t> stopIds;
+    std::optional<ChatTemplateRef> templateRef;
+    std::vector<std::string> warnings;
+};
+
+chat::DateTime chatDate(const ChatOptions& o) {
+    chat::DateTime d;
+    if (o.date) {
+        std::sscanf(o.date->c_str(), "%4d-%2d-%2d", &d.year, &d.month, &d.day);
+        d.hour = d.minute = d.second = 0;
+        return d;
+    }
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    localtime_r(&now, &tm);
+    d = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec};
+    return d;
+}
+
+Result<ChatInput> chatInput(const LoadedModel& model, const Job& job, const ChatOptions& o) {
+    const Tokenizer& tok = *model.tokenizer;
+    ChatInput out;
+    if (!o.raw) {
+        auto formatter = chat::ChatFormatter::fromModelFolder(model.dir, o.templateName);
+        if (formatter) {
+            auto built = buildChatPrompt(*formatter, tok, job.messages, job.targetText, o.vars, chatDate(o));
+            if (!built) return makeError(built.error().code, model.name + ": " + built.error().message);
+            out.text = std::move(built->text);
+            out.promptIds = std::move(built->promptIds);
+            out.promptSegments = std::move(built->promptSegments);
+            out.replyText = std::move(built->replyText);
+            out.replyIds = std::move(built->replyIds);
+            out.stopIds = std::move(built->stopIds);
+            out.warnings = std::move(built->warnings);
+            out.templateRef = ChatTemplateRef{formatter->info().name, formatter->info().sha256};
+            return out;
+        }
+        if (formatter.error().code != ErrorCode::NotFound || !o.templateName.empty()) {
+            return makeError(formatter.error().code, model.name + ": " + formatter.error().message);
+        }
+        out.warnings.push_back(model.name + " has no chat template: the messages were joined as plain text, one per line");
+    }
+    if (auto st = checkMessages(job.messages); !st) return st.error();
+    for (size_t i = 0; i < job.messages.size(); ++i) {
+        const auto& c = job.messages[i]["content"];
+        if (i > 0) out.text += "\n";
+        if (c.is_string()) {
+            out.text += c.get<std::string>();
+        } else {
+            for (const auto& part : c) {
+                if (part.is_object() && part.contains("text") && part["text"].is_string()) out.text += part["text"].get<std::string>();
+            }
+        }
+    }
+    auto enc = tok.encode(out.text);
+    if (!enc) return makeError(enc.error().code, "messages: " + enc.error().message);
+    out.promptIds.assign(enc->ids.begin(), enc->ids.end());
+    out.promptSegments = segmentTokens(out.text, enc.value(), job.messages);
+    return out;
 }
 
 Status numberKey(const nlohmann::json& o, const char* key, double min, double max, bool integer, double& out) {
@@ -43,7 +117,7 @@ std::vector<std::string> display(const Tokenizer& tok, const std::vector<int64_t
 
 } // namespace
 
-Result<EngineOptions> validateJob(const AttributionJob& job, const ModelConfig* config) {
+Result<EngineOptions> validateJob(const Job& job, const ModelConfig* config) {
     const auto& o = job.options;
     if (!o.is_object()) return makeError(ErrorCode::InvalidArgument, "options must be a JSON object");
     if (job.methods.empty()) return makeError(ErrorCode::InvalidArgument, "no attribution method was asked for");
@@ -83,6 +157,33 @@ Result<EngineOptions> validateJob(const AttributionJob& job, const ModelConfig* 
         e.truncateLeft = o["truncate"] == "left";
     }
     if (auto f = jobFaithfulnessOptions(o); !f) return f.error();
+    if (o.contains("chat")) {
+        const auto& c = o["chat"];
+        auto bad = [](const std::string& m) { return makeError(ErrorCode::InvalidArgument, "option 'chat." + m); };
+        if (!c.is_object()) return makeError(ErrorCode::InvalidArgument, "option 'chat' must be an object (raw, template, vars, date)");
+        for (const auto& [k, v] : c.items()) {
+            if (k == "raw") {
+                if (!v.is_boolean()) return bad("raw' must be true or false");
+                e.chat.raw = v.get<bool>();
+            } else if (k == "template") {
+                if (!v.is_string()) return bad("template' must be a template name");
+                e.chat.templateName = v.get<std::string>();
+            } else if (k == "vars") {
+                if (!v.is_object()) return bad("vars' must be an object of template variables");
+                e.chat.vars = v;
+            } else if (k == "date") {
+                const std::string day = v.is_string() ? v.get<std::string>() : std::string();
+                int y = 0, mo = 0, da = 0;
+                if (day.size() != 10 || std::sscanf(day.c_str(), "%4d-%2d-%2d", &y, &mo, &da) != 3 || mo < 1 || mo > 12 ||
+                    da < 1 || da > 31) {
+                    return bad("date' must be YYYY-MM-DD");
+                }
+                e.chat.date = day;
+            } else {
+                return bad(k + "' is unknown (raw, template, vars, date)");
+            }
+        }
+    }
     if (o.contains("methods")) {
         if (!o["methods"].is_object()) {
             return makeError(ErrorCode::InvalidArgument, "option 'methods' must map method ids to their options");
@@ -96,7 +197,7 @@ Result<EngineOptions> validateJob(const AttributionJob& job, const ModelConfig* 
     return e;
 }
 
-Result<nlohmann::json> methodOptions(const AttributionJob& job, const std::string& id, const ModelConfig* config) {
+Result<nlohmann::json> methodOptions(const Job& job, const std::string& id, const ModelConfig* config) {
     const AttributionMethod* method = findMethod(id);
     if (!method) return makeError(ErrorCode::InvalidArgument, "unknown method '" + id + "'");
     nlohmann::json merged = nlohmann::json::object();
@@ -140,18 +241,37 @@ Result<std::vector<int64_t>> contrastTextIds(const LoadedModel& model, const nlo
     return std::vector<int64_t>(enc->ids.begin(), enc->ids.end());
 }
 
-Result<PreparedSequence> prepareSequence(const LoadedModel& model, const AttributionJob& job,
+Result<PreparedSequence> prepareSequence(const LoadedModel& model, const Job& job,
                                          const RunControl& control) {
     auto engine = validateJob(job, &model.config);
     if (!engine) return engine.error();
     if (!model.tokenizer) return makeError(ErrorCode::Internal, model.name + ": the model was loaded without its tokenizer");
     const Tokenizer& tok = *model.tokenizer;
-    auto enc = tok.encode(job.prompt);
-    if (!enc) return makeError(enc.error().code, "prompt: " + enc.error().message);
     PreparedSequence p;
-    std::vector<int64_t> promptIds(enc->ids.begin(), enc->ids.end());
+    std::vector<int64_t> promptIds;
     std::vector<int64_t> forced;
-    if (job.targetText) {
+    std::string promptText = job.input;
+    if (!job.messages.is_null()) {
+        auto chat = chatInput(model, job, engine->chat);
+        if (!chat) return chat.error();
+        promptIds = std::move(chat->promptIds);
+        promptText = std::move(chat->text);
+        p.messages = job.messages;
+        p.chatTemplate = chat->templateRef;
+        p.segments = std::move(chat->promptSegments);
+        p.warnings.insert(p.warnings.end(), chat->warnings.begin(), chat->warnings.end());
+        auto& stops = engine->generation.stopIds;
+        stops.insert(stops.end(), chat->stopIds.begin(), chat->stopIds.end());
+        if (chat->replyText) {
+            forced = std::move(chat->replyIds);
+            p.forced = true;
+        }
+    } else {
+        auto enc = tok.encode(job.input);
+        if (!enc) return makeError(enc.error().code, "prompt: " + enc.error().message);
+        promptIds.assign(enc->ids.begin(), enc->ids.end());
+    }
+    if (job.targetText && !p.forced) {
         if (job.targetText->empty()) return makeError(ErrorCode::InvalidArgument, "the target text is empty");
         auto t = tok.encode(*job.targetText, /*addSpecialTokens=*/false);
         if (!t) return makeError(t.error().code, "target text: " + t.error().message);
@@ -167,6 +287,7 @@ Result<PreparedSequence> prepareSequence(const LoadedModel& model, const Attribu
         if (room > 0 && static_cast<int64_t>(promptIds.size()) > room) {
             const auto dropped = static_cast<int64_t>(promptIds.size()) - room;
             promptIds.erase(promptIds.begin(), promptIds.begin() + dropped);
+            if (!p.segments.empty()) p.segments.erase(p.segments.begin(), p.segments.begin() + dropped);
             p.truncated = true;
             p.warnings.push_back("the prompt was truncated: its first " + std::to_string(dropped) +
                                  " tokens were dropped to fit the model's " +
@@ -187,7 +308,7 @@ Result<PreparedSequence> prepareSequence(const LoadedModel& model, const Attribu
         return makeError(ErrorCode::InvalidArgument,
                          "the model produced no output tokens (it ended the sequence at once); force a target text");
     }
-    p.input.text = job.prompt;
+    p.input.text = promptText;
     p.input.ids = promptIds;
     p.input.tokens = display(tok, promptIds);
     p.output.ids = gen->ids;
@@ -211,7 +332,7 @@ Result<PreparedSequence> prepareSequence(const LoadedModel& model, const Attribu
     return p;
 }
 
-int64_t estimateMethodWork(const PreparedSequence& seq, const AttributionJob& job, const std::string& methodId) {
+int64_t estimateMethodWork(const PreparedSequence& seq, const Job& job, const std::string& methodId) {
     const AttributionMethod* m = findMethod(methodId);
     auto opts = methodOptions(job, methodId);
     if (!m || !opts) return 0;
@@ -219,7 +340,7 @@ int64_t estimateMethodWork(const PreparedSequence& seq, const AttributionJob& jo
                            *opts);
 }
 
-MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, const AttributionJob& job,
+MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, const Job& job,
                        const std::string& methodId, const RunControl& control) {
     const auto start = std::chrono::steady_clock::now();
     MethodResult r;
@@ -233,6 +354,14 @@ MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, co
     r.stepProbability = seq.scores.probability;
     r.stepEntropy = seq.scores.entropy;
     r.warnings = seq.warnings;
+    r.messages = seq.messages;
+    r.chatTemplate = seq.chatTemplate;
+    if (!seq.segments.empty()) {
+        // The output tokens are the assistant's reply: the message after the conversation.
+        const int reply = seq.messages.is_array() ? static_cast<int>(seq.messages.size()) : -1;
+        r.segments = seq.segments;
+        r.segments.insert(r.segments.end(), seq.output.ids.size(), TokenSegment{"assistant", reply});
+    }
     auto fail = [&](RunStatus status, const std::string& message) {
         r.status = status;
         r.error = message;
@@ -258,10 +387,14 @@ MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, co
     } else {
         in.contrastIds = std::move(*contrast);
     }
-    try {
+    std::optional<RunStatus> ended;
+    auto st = guarded(methodId, "out of memory; lower memory_budget_mb or shorten the prompt", [&]() -> Status {
         auto out = method->run(in, *opts, control);
-        if (!out) return fail(RunStatus::Failed, out.error().message);
-        if (out->cancelled) return fail(RunStatus::Cancelled, "cancelled");
+        if (!out) return out.error();
+        if (out->cancelled) {
+            ended = RunStatus::Cancelled;
+            return {};
+        }
         r.raw = std::move(out->matrix);
         r.targetFn = out->targetFn;
         r.reduction = out->reduction;
@@ -269,13 +402,10 @@ MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, co
         r.fInput = out->fInput;
         r.fBaseline = out->fBaseline;
         r.warnings.insert(r.warnings.end(), out->warnings.begin(), out->warnings.end());
-    } catch (const std::bad_alloc&) {
-        return fail(RunStatus::Failed, methodId + ": out of memory; lower memory_budget_mb or shorten the prompt");
-    } catch (const c10::Error& e) {
-        return fail(RunStatus::Failed, methodId + ": " + e.what_without_backtrace());
-    } catch (const std::exception& e) {
-        return fail(RunStatus::Failed, methodId + ": " + e.what());
-    }
+        return {};
+    });
+    if (!st) return fail(RunStatus::Failed, st.error().message);
+    if (ended) return fail(RunStatus::Cancelled, "cancelled");
     r.status = RunStatus::Completed;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;

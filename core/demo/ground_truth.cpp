@@ -2,6 +2,7 @@
 
 #include "analysis/faithfulness.h"
 #include "attribution/engine.h"
+#include "run/job_runner.h"
 
 #include <chrono>
 #include <cmath>
@@ -47,19 +48,21 @@ Result<GroundTruthReport> evaluateGroundTruth(const LoadedModel& model, const Gr
     std::map<std::pair<std::string, std::string>, Accumulator> acc;
     Rng randomScores(o.seed ^ 0x5DEECE66Dull);
     int64_t done = 0;
+    const JobRunner runner;
     for (const Example& e : examples) {
         if (o.isCancelled && o.isCancelled()) return makeError(ErrorCode::Cancelled, "cancelled");
-        AttributionJob job;
-        job.prompt = e.prompt();
+        Job job;
+        job.input = e.prompt();
         job.targetText = e.answer;
         job.methods = methods.empty() ? std::vector<std::string>{"attention"} : methods;
         job.options = o.jobOptions;
-        auto seq = prepareSequence(model, job);
-        if (!seq) return makeError(seq.error().code, "example '" + job.prompt + "': " + seq.error().message);
+        auto prepared = runner.prepare(model, "", job);
+        if (!prepared) return makeError(prepared.error().code, "example '" + job.input + "': " + prepared.error().message);
+        const PreparedSequence* seq = prepared.value().get();
         const int64_t offset = tok.addsBos() ? 1 : 0;
         if (seq->input.ids.size() != e.words.size() + static_cast<size_t>(offset) || seq->output.ids.size() != 1) {
             return makeError(ErrorCode::Mismatch, model.name + ": its tokenizer does not split the demo prompt '" +
-                                                      job.prompt + "' into one token per word; use a demo model");
+                                                      job.input + "' into one token per word; use a demo model");
         }
         // Candidates: the prompt tokens that are not special; evidence as candidate indices.
         std::vector<int64_t> candidates, evidence;
@@ -98,7 +101,8 @@ Result<GroundTruthReport> evaluateGroundTruth(const LoadedModel& model, const Gr
             }
         };
         for (const auto& method : methods) {
-            auto r = runMethod(model, *seq, job, method);
+            const PairRun run = runner.runPair(model, "", *seq, job, method);
+            const MethodResult& r = *run.result;
             if (r.status != RunStatus::Completed) {
                 record(method, nullptr, true, r.seconds, nullptr);
                 continue;

@@ -4,7 +4,7 @@
 
 namespace tokenlens::jobs {
 
-ParsedBatch parseBatch(const std::string& text, const JobSpec& defaults, const std::string& source) {
+ParsedBatch parseBatch(const std::string& text, const Job& defaults, const std::string& source) {
     ParsedBatch out;
     std::istringstream in(text);
     std::string line;
@@ -17,7 +17,7 @@ ParsedBatch parseBatch(const std::string& text, const JobSpec& defaults, const s
         const std::string where = source + ":" + std::to_string(number);
         const char c = line[first];
         if (c != '{' && c != '"') {
-            JobSpec spec = defaults;
+            Job spec = defaults;
             spec.input = line;
             out.jobs.push_back({number, std::move(spec)});
             continue;
@@ -28,12 +28,12 @@ ParsedBatch parseBatch(const std::string& text, const JobSpec& defaults, const s
             continue;
         }
         if (j.is_string()) {
-            JobSpec spec = defaults;
+            Job spec = defaults;
             spec.input = j.get<std::string>();
             out.jobs.push_back({number, std::move(spec)});
             continue;
         }
-        auto spec = jobSpecFromJson(j, where, &defaults);
+        auto spec = readJob(j, JobReading::file(where, &defaults));
         if (!spec) {
             out.errors.push_back({number, spec.error().message});
             continue;

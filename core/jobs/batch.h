@@ -21,7 +21,7 @@ struct BatchError {
 
 struct BatchLine {
     int line = 0;
-    JobSpec spec;
+    Job spec;
 };
 
 struct ParsedBatch {
@@ -29,6 +29,6 @@ struct ParsedBatch {
     std::vector<BatchError> errors;
 };
 
-ParsedBatch parseBatch(const std::string& text, const JobSpec& defaults, const std::string& source);
+ParsedBatch parseBatch(const std::string& text, const Job& defaults, const std::string& source);
 
 } // namespace tokenlens::jobs

@@ -1,11 +1,9 @@
 #include "jobs/job_queue.h"
 
-#include "attribution/faithfulness.h"
-
 #include "attribution/method.h"
+#include "run/job_runner.h"
 
 #include <ATen/Parallel.h>
-#include <c10/util/Exception.h>
 
 #include <QFile>
 #include <QThread>
@@ -49,7 +47,7 @@ struct ModelSlot {
 };
 
 struct JobContext {
-    AttributionJob job;
+    Job job; // input: the whole conversation for a follow-up
     std::vector<std::string> dirs;
     std::vector<std::unique_ptr<ModelSlot>> modelSlots;
 };
@@ -85,8 +83,8 @@ std::mutex g_handoff;
 int64_t approximateWork(const JobRecord& job, const std::string& methodId) {
     const AttributionMethod* m = findMethod(methodId);
     if (!m) return 1;
-    AttributionJob aj;
-    aj.prompt = job.prompt;
+    Job aj;
+    aj.input = job.prompt;
     aj.methods = {methodId};
     aj.options = job.spec.options;
     auto opts = methodOptions(aj, methodId);
@@ -114,11 +112,13 @@ struct JobQueue::Outcome {
 };
 
 // Shared by the queue (GUI thread) and its workers; everything mutable is
-// behind `m`, or atomic.
+// behind `m`, or atomic. The work of a pair is the JobRunner's (run/); the
+// queue adds the per-job sharing: each model loaded and each sequence
+// prepared once per job, by whichever pair gets there first.
 struct JobQueue::Core {
-    std::shared_ptr<ModelCache> models;
-    SequenceCache sequences;
-    ResultCache results;
+    std::shared_ptr<SequenceCache> sequences;
+    std::shared_ptr<ResultCache> results;
+    JobRunner runner;
     std::mutex m;
     std::deque<PairTask> inbox;
     std::vector<Outcome> outbox;
@@ -126,7 +126,8 @@ struct JobQueue::Core {
     int intraOpThreads = 1;
 
     Core(std::shared_ptr<ModelCache> cache, int64_t sequenceEntries, int64_t resultBytes)
-        : models(std::move(cache)), sequences(sequenceEntries), results(resultBytes) {}
+        : sequences(std::make_shared<SequenceCache>(sequenceEntries)),
+          results(std::make_shared<ResultCache>(resultBytes)), runner(RunnerCaches{std::move(cache), sequences, results}) {}
 
     void runOne() {
         PairTask task;
@@ -144,17 +145,14 @@ struct JobQueue::Core {
             applied = threads;
         }
         Outcome o;
-        try {
-            o = run(task);
-        } catch (const std::bad_alloc&) {
+        if (auto st = guarded(task.method, "out of memory", [&]() -> Status {
+                o = run(task);
+                return {};
+            });
+            !st) {
+            o = Outcome{};
             o.status = JobStatus::Failed;
-            o.error = task.method + ": out of memory";
-        } catch (const c10::Error& e) {
-            o.status = JobStatus::Failed;
-            o.error = task.method + ": " + e.what_without_backtrace();
-        } catch (const std::exception& e) {
-            o.status = JobStatus::Failed;
-            o.error = task.method + ": " + e.what();
+            o.error = st.error().message;
         }
         o.jobId = task.jobId;
         o.modelIndex = task.modelIndex;
@@ -183,24 +181,17 @@ struct JobQueue::Core {
         // Shared by the job's pairs running on other workers: read only here.
         const JobContext& ctx = *task.ctx;
         ModelSlot& slot = *ctx.modelSlots[static_cast<size_t>(task.modelIndex)];
-        const std::string& dir = ctx.dirs[static_cast<size_t>(task.modelIndex)];
         {
             // Loaded once per job: other pairs of this model wait here.
             std::lock_guard lock(slot.m);
             if (!slot.loadTried) {
                 slot.loadTried = true;
-                LoadOptions lo;
-                try {
-                    slot.key = ModelCache::keyFor(dir, lo);
-                    auto got = models->get(dir, lo);
-                    if (got) slot.model = got.value();
-                    else slot.loadError = got.error().message;
-                } catch (const std::bad_alloc&) {
-                    slot.loadError = dir + ": out of memory while loading the model";
-                } catch (const c10::Error& e) {
-                    slot.loadError = dir + ": " + e.what_without_backtrace();
-                } catch (const std::exception& e) {
-                    slot.loadError = dir + ": " + e.what();
+                auto got = runner.load(ctx.dirs[static_cast<size_t>(task.modelIndex)]);
+                if (got) {
+                    slot.model = got->model;
+                    slot.key = got->key;
+                } else {
+                    slot.loadError = got.error().message;
                 }
             }
         }
@@ -223,39 +214,18 @@ struct JobQueue::Core {
             }
         }
         if (mine) {
-            const std::string key = sequenceKey(slot.key, ctx.job);
-            std::shared_ptr<const PreparedSequence> seq = sequences.get(key);
-            std::string error;
-            bool wasCancelled = false;
-            if (!seq) {
-                RunControl control;
-                control.isCancelled = cancelled;
-                try {
-                    auto prepared = prepareSequence(model, ctx.job, control);
-                    if (prepared) {
-                        seq = std::make_shared<const PreparedSequence>(std::move(prepared.value()));
-                        sequences.put(key, seq, 1);
-                    } else if (prepared.error().code == ErrorCode::Cancelled) {
-                        wasCancelled = true;
-                    } else {
-                        error = model.name + ": " + prepared.error().message;
-                    }
-                } catch (const std::bad_alloc&) {
-                    error = model.name + ": out of memory while generating";
-                } catch (const c10::Error& e) {
-                    error = model.name + ": " + e.what_without_backtrace();
-                } catch (const std::exception& e) {
-                    error = model.name + ": " + e.what();
-                }
-            }
+            RunControl control;
+            control.isCancelled = cancelled;
+            auto prepared = runner.prepare(model, slot.key, ctx.job, control);
+            const bool wasCancelled = !prepared && prepared.error().code == ErrorCode::Cancelled;
             {
                 std::lock_guard lock(slot.m);
                 slot.preparing = false;
                 if (!wasCancelled) {
                     // A cancelled preparation is left for the next pair to redo.
                     slot.prepared = true;
-                    slot.seq = seq;
-                    slot.seqError = error;
+                    slot.seq = prepared ? prepared.value() : nullptr;
+                    slot.seqError = prepared ? std::string() : prepared.error().message;
                 }
             }
             slot.cv.notify_all();
@@ -270,52 +240,22 @@ struct JobQueue::Core {
         }
         if (!seq) return finish(JobStatus::Failed, seqError);
 
-        // The optional faithfulness stage runs after the method, in the same pair.
-        std::optional<FaithfulnessOptions> faith;
-        if (auto f = jobFaithfulnessOptions(ctx.job.options); f) faith = *f;
-        const int64_t n = static_cast<int64_t>(seq->input.ids.size()), t = static_cast<int64_t>(seq->output.ids.size());
-        const int64_t methodWork = estimateMethodWork(*seq, ctx.job, task.method);
-        const int64_t faithWork = faith && t > 0 ? estimateFaithfulnessWork(n, t, *faith) : 0;
-        const int64_t work = methodWork + faithWork;
-        o.work = work;
-        task.progress->total.store(std::max<int64_t>(work, 1));
-        if (auto resolved = methodOptions(ctx.job, task.method, &model.config); resolved && !slot.key.empty()) {
-            o.cacheKey = resultKey(slot.key, task.method, *resolved, *seq, ctx.job.targetText.has_value());
-            if (faith) o.cacheKey += "+faithfulness:" + ctx.job.options.at("faithfulness").dump();
-            if (auto hit = results.get(o.cacheKey)) {
-                o.result = hit;
-                o.fromCache = true;
-                task.progress->done.store(std::max<int64_t>(work, 1));
-                return finish(JobStatus::Completed, "");
-            }
-        }
         RunControl control;
         control.isCancelled = cancelled;
         control.progress = [p = task.progress](int64_t done, int64_t total) {
             p->total.store(std::max<int64_t>(total, 1));
             p->done.store(done);
         };
-        MethodResult r = runMethod(model, *seq, ctx.job, task.method, control);
-        bool complete = true; // false: the faithfulness stage was cancelled (the attribution is kept, not cached)
-        if (faith && r.status == RunStatus::Completed) {
-            RunControl stage;
-            stage.isCancelled = cancelled;
-            stage.progress = [p = task.progress, methodWork](int64_t done, int64_t total) {
-                p->total.store(std::max<int64_t>(methodWork + total, 1));
-                p->done.store(methodWork + done);
-            };
-            complete = attachFaithfulness(model, r, *faith, stage);
-        }
-        const JobStatus status = r.status == RunStatus::Completed ? JobStatus::Completed
-                              : r.status == RunStatus::Cancelled ? JobStatus::Cancelled
-                                                                 : JobStatus::Failed;
-        const std::string error = r.error.value_or("");
-        auto shared = std::make_shared<const MethodResult>(std::move(r));
-        if (status == JobStatus::Completed && complete && !o.cacheKey.empty()) {
-            results.put(o.cacheKey, shared, approximateBytes(*shared));
-        }
-        if (status != JobStatus::Cancelled) o.result = shared;
-        return finish(status, error);
+        PairRun run = runner.runPair(model, slot.key, *seq, ctx.job, task.method, control);
+        o.work = run.work;
+        o.cacheKey = run.cacheKey;
+        o.fromCache = run.fromCache;
+        const RunStatus rs = run.result->status;
+        const JobStatus status = rs == RunStatus::Completed   ? JobStatus::Completed
+                                 : rs == RunStatus::Cancelled ? JobStatus::Cancelled
+                                                              : JobStatus::Failed;
+        if (status != JobStatus::Cancelled) o.result = run.result;
+        return finish(status, run.result->error.value_or(""));
     }
 };
 
@@ -399,8 +339,8 @@ JobQueue::~JobQueue() {
     }
 }
 
-ResultCache& JobQueue::resultCache() { return m_core->results; }
-SequenceCache& JobQueue::sequenceCache() { return m_core->sequences; }
+ResultCache& JobQueue::resultCache() { return *m_core->results; }
+SequenceCache& JobQueue::sequenceCache() { return *m_core->sequences; }
 
 JobQueue::Active* JobQueue::active(const std::string& id) {
     auto it = m_jobs.find(id);
@@ -431,8 +371,8 @@ void JobQueue::save(const JobRecord& job, const std::vector<const PairRecord*>& 
     }
 }
 
-Result<std::string> JobQueue::submit(const JobSpec& spec) {
-    if (auto st = checkJobSpec(spec); !st) return st.error();
+Result<std::string> JobQueue::submit(const Job& spec) {
+    if (auto st = checkJob(spec); !st) return st.error();
     JobRecord rec;
     do {
         rec.id = newJobId();
@@ -451,6 +391,13 @@ Result<std::string> JobQueue::submit(const JobSpec& spec) {
         if (!f) return makeError(f.error().code, "follow-up: " + f.error().message);
         rec.prompt = f->prompt;
         rec.turns = f->turns;
+        // A chat continues as chat turns: the parent's messages, its reply,
+        // then the new user message, rendered again through the template.
+        if (parent->spec.messages.is_array() && spec.messages.is_null()) {
+            auto messages = followUpMessages(*parent, spec.input, spec.followModel);
+            if (!messages) return makeError(messages.error().code, "follow-up: " + messages.error().message);
+            rec.spec.messages = std::move(messages.value());
+        }
     }
     rec.status = JobStatus::Queued;
     rec.createdAt = isoNow();
@@ -479,15 +426,16 @@ Result<std::string> JobQueue::submit(const JobSpec& spec) {
 Result<std::string> JobQueue::followUp(const std::string& parentId, const std::string& text, int followModel) {
     auto parent = job(parentId);
     if (!parent) return makeError(ErrorCode::NotFound, "follow-up: there is no job " + parentId);
-    JobSpec spec = parent->spec;
+    Job spec = parent->spec;
     spec.input = text;
+    spec.messages = nullptr; // a chat's next turn is built from the parent's (submit)
     spec.parentJob = parentId;
     spec.targetText.reset();
     spec.followModel = followModel;
     return submit(spec);
 }
 
-BatchSubmission JobQueue::submitBatch(const std::string& jsonl, const JobSpec& defaults, const std::string& source) {
+BatchSubmission JobQueue::submitBatch(const std::string& jsonl, const Job& defaults, const std::string& source) {
     BatchSubmission out;
     auto parsed = parseBatch(jsonl, defaults, source);
     out.errors = parsed.errors;
@@ -500,7 +448,7 @@ BatchSubmission JobQueue::submitBatch(const std::string& jsonl, const JobSpec& d
     return out;
 }
 
-Result<BatchSubmission> JobQueue::submitBatchFile(const std::string& path, const JobSpec& defaults) {
+Result<BatchSubmission> JobQueue::submitBatchFile(const std::string& path, const Job& defaults) {
     QFile file(qs(path));
     if (!file.open(QIODevice::ReadOnly)) return makeError(ErrorCode::NotFound, path + ": cannot open the batch file");
     const QByteArray bytes = file.readAll();
@@ -538,10 +486,8 @@ void JobQueue::startPair(Active& a, size_t index) {
     Run& r = a.runs[index];
     if (!a.ctx) {
         auto ctx = std::make_shared<JobContext>();
-        ctx->job.prompt = rec.prompt;
-        ctx->job.targetText = rec.spec.targetText;
-        ctx->job.methods = rec.spec.methods;
-        ctx->job.options = rec.spec.options;
+        ctx->job = rec.spec;
+        ctx->job.input = rec.prompt;
         ctx->dirs = rec.spec.models;
         for (size_t i = 0; i < ctx->dirs.size(); ++i) ctx->modelSlots.push_back(std::make_unique<ModelSlot>());
         a.ctx = std::move(ctx);

@@ -35,7 +35,7 @@
 // interrupted and can be re-run.
 
 #include "jobs/batch.h"
-#include "jobs/caches.h"
+#include "run/caches.h"
 #include "jobs/job_store.h"
 #include "jobs/job_types.h"
 #include "model/model_cache.h"
@@ -82,15 +82,15 @@ public:
 
     // Queues a job; fails (nothing queued) when the spec is malformed or a
     // follow-up's parent has no finished output. Returns the job id.
-    Result<std::string> submit(const JobSpec& spec);
+    Result<std::string> submit(const Job& spec);
     // A follow-up turn on a finished job, with the parent's models, methods
     // and options: its prompt is X_1 ⊕ Y_1 ⊕ … ⊕ X_{k-1} ⊕ Y_{k-1} ⊕ text.
     Result<std::string> followUp(const std::string& parentId, const std::string& text, int followModel = 0);
     // Batch (.jsonl): one prompt per line (a JSON string or plain text) or one
     // job object per line; `defaults` gives what a line leaves out. Good
     // lines are queued, bad ones reported with their line number.
-    BatchSubmission submitBatch(const std::string& jsonl, const JobSpec& defaults, const std::string& source);
-    Result<BatchSubmission> submitBatchFile(const std::string& path, const JobSpec& defaults);
+    BatchSubmission submitBatch(const std::string& jsonl, const Job& defaults, const std::string& source);
+    Result<BatchSubmission> submitBatchFile(const std::string& path, const Job& defaults);
 
     // Cancelling: queued pairs at once, running ones at the next chunk.
     bool cancelJob(const std::string& id);

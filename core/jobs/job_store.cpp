@@ -265,7 +265,7 @@ Status JobStore::migrate(int from) {
         job.createdAt = s(rows.value(1));
         const json specJson = json::parse(s(rows.value(3)), nullptr, false);
         if (specJson.is_object()) {
-            if (auto spec = jobSpecFromJson(specJson, source + " spec"); spec) {
+            if (auto spec = readJob(specJson, JobReading::file(source + " spec")); spec) {
                 // Keep the pairs read from the result: they index the spec's
                 // models when their names line up, else the result's own list.
                 if (job.pairs.empty() || spec->models.size() == job.spec.models.size()) job.spec = spec.value();
@@ -436,7 +436,7 @@ Result<JobRecord> jobFromRow(const QSqlQuery& row, const std::string& store) {
     job.seq = row.value(1).toLongLong();
     const std::string source = store + ": job " + job.id;
     const json spec = json::parse(s(row.value(2)), nullptr, false);
-    auto parsed = jobSpecFromJson(spec, source + " spec");
+    auto parsed = readJob(spec, JobReading::file(source + " spec"));
     if (!parsed) return parsed.error();
     job.spec = std::move(parsed.value());
     job.prompt = s(row.value(3));

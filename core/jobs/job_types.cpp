@@ -40,116 +40,9 @@ bool isFinal(JobStatus s) { return s != JobStatus::Queued && s != JobStatus::Run
 
 namespace {
 
-Status bad(const std::string& source, const std::string& key, const std::string& what) {
-    return makeError(ErrorCode::InvalidArgument, source + ": key '" + key + "' " + what);
-}
-
-Status stringList(const json& v, const std::string& source, const std::string& key, std::vector<std::string>& out) {
-    out.clear();
-    if (v.is_string()) {
-        // "a,b" is accepted for methods; a single folder for models.
-        const std::string s = v.get<std::string>();
-        if (key == "methods") {
-            size_t start = 0;
-            while (start <= s.size()) {
-                const size_t comma = std::min(s.find(',', start), s.size());
-                if (comma > start) out.push_back(s.substr(start, comma - start));
-                start = comma + 1;
-            }
-        } else {
-            out.push_back(s);
-        }
-        return {};
-    }
-    if (!v.is_array()) return bad(source, key, "must be an array of strings");
-    for (size_t i = 0; i < v.size(); ++i) {
-        if (!v[i].is_string()) return bad(source, key + "[" + std::to_string(i) + "]", "must be a string");
-        out.push_back(v[i].get<std::string>());
-    }
-    return {};
-}
-
 json turnJson(const Turn& t) { return {{"role", t.role}, {"job", t.job}, {"begin", t.begin}, {"end", t.end}}; }
 
 } // namespace
-
-Result<JobSpec> jobSpecFromJson(const json& j, const std::string& source, const JobSpec* defaults) {
-    if (!j.is_object()) return makeError(ErrorCode::InvalidArgument, source + ": a job must be a JSON object");
-    static const std::set<std::string> known = {"models", "methods", "input", "options", "target_text",
-                                                "parent_job", "priority", "follow_model"};
-    for (const auto& [key, value] : j.items()) {
-        if (!known.count(key)) {
-            return makeError(ErrorCode::InvalidArgument,
-                             source + ": unknown key '" + key +
-                                 "' (a job has models, methods, input, options, target_text, parent_job, priority)");
-        }
-    }
-    JobSpec spec = defaults ? *defaults : JobSpec{};
-    if (j.contains("models")) {
-        if (auto st = stringList(j["models"], source, "models", spec.models); !st) return st.error();
-    }
-    if (j.contains("methods")) {
-        if (auto st = stringList(j["methods"], source, "methods", spec.methods); !st) return st.error();
-    }
-    if (j.contains("input")) {
-        if (!j["input"].is_string()) return bad(source, "input", "must be a string").error();
-        spec.input = j["input"].get<std::string>();
-    }
-    if (j.contains("options")) {
-        if (!j["options"].is_object()) return bad(source, "options", "must be an object").error();
-        // Job options go over the defaults key by key.
-        for (const auto& [k, v] : j["options"].items()) spec.options[k] = v;
-    }
-    if (j.contains("target_text")) {
-        if (j["target_text"].is_null()) spec.targetText.reset();
-        else if (!j["target_text"].is_string()) return bad(source, "target_text", "must be a string or null").error();
-        else spec.targetText = j["target_text"].get<std::string>();
-    }
-    if (j.contains("parent_job")) {
-        if (j["parent_job"].is_null()) spec.parentJob.reset();
-        else if (!j["parent_job"].is_string()) return bad(source, "parent_job", "must be a job id or null").error();
-        else spec.parentJob = j["parent_job"].get<std::string>();
-    }
-    for (auto [key, out] : {std::pair{"priority", &spec.priority}, std::pair{"follow_model", &spec.followModel}}) {
-        if (!j.contains(key)) continue;
-        if (!j[key].is_number_integer()) return bad(source, key, "must be an integer").error();
-        *out = j[key].get<int>();
-    }
-    return spec;
-}
-
-json toJson(const JobSpec& s) {
-    json j;
-    j["models"] = s.models;
-    j["methods"] = s.methods;
-    j["input"] = s.input;
-    j["options"] = s.options;
-    j["target_text"] = s.targetText ? json(*s.targetText) : json(nullptr);
-    j["parent_job"] = s.parentJob ? json(*s.parentJob) : json(nullptr);
-    j["priority"] = s.priority;
-    if (s.followModel != 0) j["follow_model"] = s.followModel;
-    return j;
-}
-
-Status checkJobSpec(const JobSpec& spec) {
-    if (spec.models.empty()) return makeError(ErrorCode::InvalidArgument, "a job needs at least one model folder");
-    if (spec.methods.empty()) return makeError(ErrorCode::InvalidArgument, "a job needs at least one method");
-    if (spec.input.empty()) return makeError(ErrorCode::InvalidArgument, "the job's input text is empty");
-    std::set<std::string> seen;
-    for (const auto& m : spec.methods) {
-        if (!seen.insert(m).second) return makeError(ErrorCode::InvalidArgument, "method '" + m + "' is listed twice");
-    }
-    if (spec.followModel < 0 || spec.followModel >= static_cast<int>(spec.models.size())) {
-        return makeError(ErrorCode::InvalidArgument, "follow_model must index the job's models");
-    }
-    AttributionJob job;
-    job.prompt = spec.input;
-    job.targetText = spec.targetText;
-    job.methods = spec.methods;
-    job.options = spec.options;
-    if (auto v = validateJob(job); !v) return v.error();
-    return {};
-}
 
 const PairRecord* JobRecord::pair(int modelIndex, const std::string& method) const {
     for (const auto& p : pairs) {
@@ -162,7 +55,7 @@ PairRecord* JobRecord::pair(int modelIndex, const std::string& method) {
     return const_cast<PairRecord*>(static_cast<const JobRecord*>(this)->pair(modelIndex, method));
 }
 
-std::vector<PairRecord> expandPairs(const JobSpec& spec) {
+std::vector<PairRecord> expandPairs(const Job& spec) {
     auto rank = [](const std::string& id) {
         const auto& all = allMethods();
         for (size_t i = 0; i < all.size(); ++i) {
@@ -198,12 +91,35 @@ JobStatus summarize(const std::vector<PairRecord>& pairs) {
     return JobStatus::Cancelled;
 }
 
-std::string modelName(const JobSpec& spec, int index) {
-    if (index < 0 || index >= static_cast<int>(spec.models.size())) return {};
-    std::filesystem::path p = std::filesystem::path(spec.models[static_cast<size_t>(index)]).lexically_normal();
-    std::string name = p.filename().string();
-    if (name.empty()) name = p.parent_path().filename().string();
-    return name.empty() ? spec.models[static_cast<size_t>(index)] : name;
+namespace {
+
+// The reply without the special token(s) generation stopped at
+// ("<|im_end|>", "<|eot_id|>", "</s>", "<end_of_turn>"): a trailing "<...>"
+// without spaces inside.
+std::string withoutTrailingSpecialTokens(std::string text) {
+    for (;;) {
+        if (text.empty() || text.back() != '>') return text;
+        const size_t open = text.rfind('<');
+        if (open == std::string::npos || text.find_first_of(" \t\n", open) != std::string::npos) return text;
+        text.erase(open);
+    }
+}
+
+} // namespace
+
+Result<nlohmann::json> followUpMessages(const JobRecord& parent, const std::string& newText, int followModel) {
+    if (!parent.spec.messages.is_array()) {
+        return makeError(ErrorCode::InvalidArgument, "job " + parent.id + " is not a chat (it has no messages)");
+    }
+    for (const auto& p : parent.pairs) {
+        if (p.modelIndex != followModel || p.status != JobStatus::Completed || !p.result) continue;
+        json messages = parent.spec.messages;
+        messages.push_back({{"role", "assistant"}, {"content", withoutTrailingSpecialTokens(p.result->output.text)}});
+        messages.push_back({{"role", "user"}, {"content", newText}});
+        return messages;
+    }
+    return makeError(ErrorCode::InvalidArgument, "job " + parent.id + " has no completed result for model " +
+                                                     std::to_string(followModel) + " to continue the chat from");
 }
 
 Result<FollowUp> buildFollowUpPrompt(const JobRecord& parent, const std::string& childId, const std::string& newText,
@@ -319,7 +235,7 @@ Result<JobRecord> importJson(const json& j, const std::string& source) {
     job.prompt = res.input.text;
     if (auto it = j.find("tokenlens_job"); it != j.end() && it->is_object()) {
         const json& t = *it;
-        auto spec = jobSpecFromJson(t.value("spec", json::object()), source + ": tokenlens_job.spec");
+        auto spec = readJob(t.value("spec", json::object()), JobReading::file(source + ": tokenlens_job.spec"));
         if (!spec) return spec.error();
         job.spec = std::move(spec.value());
         auto status = statusFromName(str(t, "status"));

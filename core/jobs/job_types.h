@@ -1,6 +1,5 @@
 #pragma once
-// The value types of the job system: what a job asks for (JobSpec, the job
-// file format), and what became of it (JobRecord with one PairRecord per
+// The value types of the job system: what became of a job (JobRecord with one PairRecord per
 // (model, method) pair). Plain C++ (no Qt), shared by the queue, the store,
 // the CLI and the GUI.
 //
@@ -8,6 +7,7 @@
 // and options, expanded into every (model, method) pair.
 
 #include "result/job_result.h"
+#include "run/job.h"
 #include "util/result.h"
 
 #include <nlohmann/json.hpp>
@@ -28,31 +28,9 @@ std::optional<JobStatus> statusFromName(const std::string& name);
 // Completed, failed, cancelled and interrupted are final (until a re-run).
 bool isFinal(JobStatus s);
 
-// A job as submitted; also the job file format of `tokenlens-cli run`:
-//   {"models": ["dir", ...], "methods": ["attention", ...], "input": "text",
-//    "options": {...}, "target_text": "...", "parent_job": "id", "priority": 0}
-// For a follow-up (parent_job set), `input` is the new turn only; the prompt
-// the models see is built from the conversation (see buildFollowUpPrompt).
-struct JobSpec {
-    std::vector<std::string> models;  // model folders
-    std::vector<std::string> methods; // method ids
-    std::string input;
-    nlohmann::json options = nlohmann::json::object();
-    std::optional<std::string> targetText;
-    std::optional<std::string> parentJob;
-    int priority = 0; // higher runs first; equal priorities run in submission order
-    // Follow-ups: which model's output continues the conversation (default 0).
-    int followModel = 0;
-    bool operator==(const JobSpec&) const = default;
-};
-
-// `source` names the file (and line) in messages. `defaults` fills what the
-// object leaves out (batch files give models and methods once).
-Result<JobSpec> jobSpecFromJson(const nlohmann::json& j, const std::string& source, const JobSpec* defaults = nullptr);
-nlohmann::json toJson(const JobSpec& spec);
-// Structural checks (non-empty models, methods and input; engine options
-// valid). Method options are checked per pair when it runs.
-Status checkJobSpec(const JobSpec& spec);
+// The job type, its JSON codec (readJob, toJson) and checks (checkJob) are
+// in run/job.h and run/job_runner.h: one format for job files, batches, the
+// store, exports and the API.
 
 // One (model, method) pair of a job.
 struct PairRecord {
@@ -78,7 +56,7 @@ struct Turn {
 struct JobRecord {
     std::string id;
     int64_t seq = 0; // submission order in the store
-    JobSpec spec;
+    Job spec;
     std::string prompt;      // what the models see: spec.input, or X_1 ⊕ Y_1 ⊕ … ⊕ X_k for a follow-up
     std::vector<Turn> turns; // empty for a job that is not a follow-up
     JobStatus status = JobStatus::Queued;
@@ -93,15 +71,12 @@ struct JobRecord {
 // The pairs of a spec in the order they run: methods cheapest first (the
 // order of allMethods(); unknown ids first, they fail at once), then models
 // in the order given.
-std::vector<PairRecord> expandPairs(const JobSpec& spec);
+std::vector<PairRecord> expandPairs(const Job& spec);
 
 // The job status once every pair is final: interrupted when a pair was
 // interrupted (so it can be re-run), else completed when some pair
 // completed, failed when every pair failed, else cancelled.
 JobStatus summarize(const std::vector<PairRecord>& pairs);
-
-// The display name of model `index` ("tiny-gpt2" for ".../tiny-gpt2/").
-std::string modelName(const JobSpec& spec, int index);
 
 // X_k = X_1 ⊕ Y_1 ⊕ … ⊕ X_{k-1} ⊕ Y_{k-1} ⊕ X_k (seed eq. 8): the parent's
 // prompt, then the output of the parent's `followModel`, then the new text.
@@ -110,6 +85,11 @@ struct FollowUp {
     std::string prompt;
     std::vector<Turn> turns;
 };
+// A chat's next turn (seed eq. 8 as chat turns): the parent's messages, then
+// {"role": "assistant", "content": the reply of its `followModel`, without the
+// end-of-turn token generation stopped at}, then {"role": "user", "content": newText}.
+Result<nlohmann::json> followUpMessages(const JobRecord& parent, const std::string& newText, int followModel);
+
 Result<FollowUp> buildFollowUpPrompt(const JobRecord& parent, const std::string& childId, const std::string& newText,
                                      int followModel);
 

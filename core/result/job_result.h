@@ -1,6 +1,7 @@
 #pragma once
 // A finished (or partly finished) job in the contract's result JSON shape
-// (schema "tokenlens.job/1", see shared/docs/attribution-contract.md).
+// (schema "tokenlens.job/1"; "tokenlens.job/2" when a result is a chat, see
+// docs/attribution-contract.md).
 
 #include "result/attribution_matrix.h"
 
@@ -17,6 +18,23 @@ struct TokenSequence {
     std::vector<std::string> tokens; // display strings
     std::vector<int64_t> ids;
     bool operator==(const TokenSequence&) const = default;
+};
+
+// Where a context token of a chat comes from: the role of its message
+// ("system", "user", "assistant", ...) and the message's index, or the role
+// "template" (message -1) for what the chat template wrote around them
+// (role markers, BOS, separators).
+struct TokenSegment {
+    std::string role;
+    int message = -1;
+    bool operator==(const TokenSegment&) const = default;
+};
+
+// The chat template a chat result was rendered with.
+struct ChatTemplateRef {
+    std::string name;
+    std::string sha256;
+    bool operator==(const ChatTemplateRef&) const = default;
 };
 
 enum class RunStatus { Completed, Failed, Cancelled };
@@ -49,6 +67,11 @@ struct MethodResult {
     // The faithfulness stage's report (analysis::toJson(FaithfulnessReport)),
     // null when the job did not ask for it.
     nlohmann::json faithfulness = nullptr;
+    // A chat: the messages (null for plain text), the template, and one
+    // segment per context token (n + t; the output tokens are the reply's).
+    nlohmann::json messages = nullptr;
+    std::optional<ChatTemplateRef> chatTemplate;
+    std::vector<TokenSegment> segments;
     bool operator==(const MethodResult&) const = default;
 };
 

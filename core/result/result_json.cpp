@@ -2,11 +2,13 @@
 
 #include "analysis/token_importance.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace tokenlens {
@@ -50,6 +52,18 @@ json doubles(const std::vector<double>& v) {
     json a = json::array();
     for (double d : v) a.push_back(doubleValue(d));
     return a;
+}
+
+// The matrix with the rows of the chat template's own tokens left out (NaN),
+// as the aggregations skip them by default.
+AttributionMatrix withoutTemplateRows(const MethodResult& r) {
+    AttributionMatrix m = r.raw;
+    const int64_t rows = std::min<int64_t>(m.rows, static_cast<int64_t>(r.segments.size()));
+    for (int64_t i = 0; i < rows; ++i) {
+        if (r.segments[static_cast<size_t>(i)].role != "template") continue;
+        for (int64_t c = 0; c < m.cols; ++c) m.at(i, c) = std::numeric_limits<float>::quiet_NaN();
+    }
+    return m;
 }
 
 json sequenceJson(const TokenSequence& s) { return {{"text", s.text}, {"tokens", s.tokens}, {"ids", s.ids}}; }
@@ -182,6 +196,31 @@ struct Reader {
             !str(r, path, "output_continuation", out.outputContinuation)) {
             return false;
         }
+        if (r.contains("messages") && !r["messages"].is_null()) {
+            if (!r["messages"].is_array()) return fail(path + ".messages", "must be an array of messages");
+            out.messages = r["messages"];
+        }
+        if (r.contains("chat_template") && r["chat_template"].is_object()) {
+            ChatTemplateRef t;
+            if (!str(r["chat_template"], path + ".chat_template", "name", t.name) ||
+                !str(r["chat_template"], path + ".chat_template", "sha256", t.sha256)) {
+                return false;
+            }
+            out.chatTemplate = std::move(t);
+        }
+        if (r.contains("segments") && !r["segments"].is_null()) {
+            const json& segs = r["segments"];
+            if (!segs.is_array()) return fail(path + ".segments", "must be an array of {role, message}");
+            for (size_t i = 0; i < segs.size(); ++i) {
+                const std::string sp = path + ".segments[" + std::to_string(i) + "]";
+                if (!segs[i].is_object() || !segs[i].contains("role") || !segs[i]["role"].is_string() ||
+                    !segs[i].contains("message") || !segs[i]["message"].is_number_integer()) {
+                    return fail(sp, "must be {\"role\": string, \"message\": integer}");
+                }
+                out.segments.push_back({segs[i]["role"].get<std::string>(),
+                                        static_cast<int>(std::clamp<int64_t>(segs[i]["message"].get<int64_t>(), -1, 1 << 20))});
+            }
+        }
         // A failed or cancelled pair may carry no matrix (and no output).
         if (out.status != RunStatus::Completed && !r.contains("attribution")) {
             if (r.contains("output") && !sequence(r["output"], path + ".output", out.output)) return false;
@@ -235,6 +274,10 @@ struct Reader {
             return fail(ap + ".raw", "has " + std::to_string(out.raw.cols) + " columns but the output has " +
                                          std::to_string(t) + " tokens");
         }
+        if (!out.segments.empty() && static_cast<int64_t>(out.segments.size()) != out.raw.rows) {
+            return fail(path + ".segments", "has " + std::to_string(out.segments.size()) +
+                                                " entries but attribution.raw has " + std::to_string(out.raw.rows) + " rows");
+        }
         if (static_cast<int64_t>(out.contextTokens.size()) != out.raw.rows) {
             return fail(path + ".context_tokens", "has " + std::to_string(out.contextTokens.size()) +
                                                       " entries but attribution.raw has " +
@@ -256,6 +299,13 @@ nlohmann::json toJson(const MethodResult& r) {
     j["warnings"] = r.warnings;
     j["seconds"] = r.seconds;
     if (!r.faithfulness.is_null()) j["faithfulness"] = r.faithfulness;
+    if (!r.messages.is_null()) j["messages"] = r.messages;
+    if (r.chatTemplate) j["chat_template"] = {{"name", r.chatTemplate->name}, {"sha256", r.chatTemplate->sha256}};
+    if (!r.segments.empty()) {
+        json segs = json::array();
+        for (const auto& seg : r.segments) segs.push_back({{"role", seg.role}, {"message", seg.message}});
+        j["segments"] = std::move(segs);
+    }
     if (!r.output.ids.empty() || r.status == RunStatus::Completed) {
         j["input"] = sequenceJson(r.input);
         j["output"] = sequenceJson(r.output);
@@ -277,15 +327,24 @@ nlohmann::json toJson(const MethodResult& r) {
     if (!r.convergenceDelta.empty()) a["convergence_delta"] = doubles(r.convergenceDelta);
     if (!r.fInput.empty()) a["f_input"] = doubles(r.fInput);
     if (!r.fBaseline.empty()) a["f_baseline"] = doubles(r.fBaseline);
-    const auto imp = analysis::tokenImportance(r.raw, r.raw.rows - r.raw.cols);
+    const auto imp = analysis::tokenImportance(withoutTemplateRows(r), r.raw.rows - r.raw.cols);
     a["aggregated"] = {{"token_importance", {{"input", doubles(imp.input)}, {"output", doubles(imp.output)}}}};
+    if (!r.segments.empty()) {
+        // The switch: the same aggregation with the template's own tokens.
+        const auto all = analysis::tokenImportance(r.raw, r.raw.rows - r.raw.cols);
+        a["aggregated"]["token_importance_with_template"] = {{"input", doubles(all.input)},
+                                                             {"output", doubles(all.output)}};
+    }
     j["attribution"] = std::move(a);
     return j;
 }
 
 nlohmann::json toJson(const JobResult& job) {
     json j;
-    j["schema"] = job.schema;
+    bool chat = false;
+    for (const auto& r : job.results) chat = chat || !r.segments.empty() || !r.messages.is_null();
+    // A chat result needs a reader of /2; a plain one stays readable by /1 readers.
+    j["schema"] = chat && job.schema == "tokenlens.job/1" ? std::string("tokenlens.job/2") : job.schema;
     j["job_id"] = job.jobId;
     j["created_at"] = job.createdAt;
     j["completed_at"] = job.completedAt;
@@ -310,9 +369,9 @@ Result<JobResult> jobFromJson(const nlohmann::json& j, const std::string& source
         return makeError(ErrorCode::Unsupported, source + ": key 'schema' is '" + job.schema +
                                                      "', expected 'tokenlens.job/1'");
     }
-    if (job.schema != "tokenlens.job/1") {
+    if (job.schema != "tokenlens.job/1" && job.schema != "tokenlens.job/2") {
         return makeError(ErrorCode::Unsupported, source + ": schema '" + job.schema +
-                                                     "' is newer than this TokenLens reads (tokenlens.job/1)");
+                                                     "' is newer than this TokenLens reads (tokenlens.job/1 and /2)");
     }
     if (!rd.str(j, "", "job_id", job.jobId) || !rd.str(j, "", "created_at", job.createdAt) ||
         !rd.str(j, "", "completed_at", job.completedAt, /*nullable=*/true)) {

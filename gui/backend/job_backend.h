@@ -47,25 +47,32 @@ public:
     // Queues a job; `done` gets the id or the message (at once for the local
     // backend, once the server answered for the remote one). The job is known
     // to job() by the time `done` runs.
-    virtual void submit(const jobs::JobSpec& spec, Submitted done) = 0;
+    virtual void submit(const Job& spec, Submitted done) = 0;
     virtual void followUp(const std::string& parentId, const std::string& text, int followModel, Submitted done) = 0;
-    virtual void submitBatch(const std::string& jsonl, const jobs::JobSpec& defaults, const std::string& source,
+    virtual void submitBatch(const std::string& jsonl, const Job& defaults, const std::string& source,
                              BatchSubmitted done) = 0;
     // true when a cancel was started (the remote backend reports a refusal
     // with operationFailed).
     virtual bool cancelJob(const std::string& id) = 0;
+    // Re-queues what did not complete; the remote backend answers true at
+    // once and reports a refusal with operationFailed.
     virtual Result<bool> rerun(const std::string& id) = 0;
     // Deletes a job; the remote backend answers ok at once and emits
     // jobRemoved (or operationFailed) when the server did.
     virtual Result<bool> remove(const std::string& id) = 0;
     virtual Result<nlohmann::json> exportJob(const std::string& id) = 0;
-    virtual Result<std::string> importJob(const nlohmann::json& j, const std::string& source) = 0;
+    // Adds an exported job (or any result JSON) as a new job; `done` gets its
+    // id or the message (at once locally, once the server answered remotely).
+    virtual void importJob(const nlohmann::json& j, const std::string& source, Submitted done) = 0;
 
     // A snapshot of the job, with the pair results known so far.
     virtual std::optional<jobs::JobRecord> job(const std::string& id) const = 0;
     // Every job known (the store's and this session's), without results,
     // in no particular order.
     virtual std::vector<jobs::JobRecord> listJobs() const = 0;
+    // The ids of the jobs whose parent_job is `id` (a conversation's next
+    // turns), in no particular order.
+    virtual std::vector<std::string> followUps(const std::string& id) const = 0;
     // 0..1000, and the estimated seconds left (-1 when unknown).
     virtual int progress(const std::string& id) const = 0;
     virtual double etaSeconds(const std::string& id) const = 0;

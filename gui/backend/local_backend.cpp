@@ -20,13 +20,13 @@ LocalBackend::LocalBackend(jobs::JobQueue* queue, QObject* parent) : JobBackend(
 
 QString LocalBackend::description() const { return tr("this computer"); }
 
-void LocalBackend::submit(const jobs::JobSpec& spec, Submitted done) { done(m_queue->submit(spec)); }
+void LocalBackend::submit(const Job& spec, Submitted done) { done(m_queue->submit(spec)); }
 
 void LocalBackend::followUp(const std::string& parentId, const std::string& text, int followModel, Submitted done) {
     done(m_queue->followUp(parentId, text, followModel));
 }
 
-void LocalBackend::submitBatch(const std::string& jsonl, const jobs::JobSpec& defaults, const std::string& source,
+void LocalBackend::submitBatch(const std::string& jsonl, const Job& defaults, const std::string& source,
                                BatchSubmitted done) {
     done(m_queue->submitBatch(jsonl, defaults, source));
 }
@@ -35,11 +35,25 @@ bool LocalBackend::cancelJob(const std::string& id) { return m_queue->cancelJob(
 Result<bool> LocalBackend::rerun(const std::string& id) { return m_queue->rerun(id); }
 Result<bool> LocalBackend::remove(const std::string& id) { return m_queue->remove(id); }
 Result<nlohmann::json> LocalBackend::exportJob(const std::string& id) { return m_queue->exportJob(id); }
-Result<std::string> LocalBackend::importJob(const nlohmann::json& j, const std::string& source) {
-    return m_queue->importJob(j, source);
+void LocalBackend::importJob(const nlohmann::json& j, const std::string& source, Submitted done) {
+    done(m_queue->importJob(j, source));
 }
 
 std::optional<jobs::JobRecord> LocalBackend::job(const std::string& id) const { return m_queue->job(id); }
+
+std::vector<std::string> LocalBackend::followUps(const std::string& id) const {
+    // The store's (every job the queue ran is in it), else this session's jobs by parent.
+    if (jobs::JobStore* store = m_queue->store()) {
+        auto stored = store->followUps(id);
+        return stored ? stored.value() : std::vector<std::string>{};
+    }
+    std::vector<std::string> out;
+    for (const std::string& j : m_queue->jobIds()) {
+        const auto rec = m_queue->job(j);
+        if (rec && rec->spec.parentJob && *rec->spec.parentJob == id) out.push_back(j);
+    }
+    return out;
+}
 
 std::vector<jobs::JobRecord> LocalBackend::listJobs() const {
     // This session's jobs come from the queue (fresher); the others from the

@@ -19,18 +19,19 @@ public:
     bool supports(Feature) const override { return true; }
     QString unsupportedReason(Feature) const override { return {}; }
 
-    void submit(const jobs::JobSpec& spec, Submitted done) override;
+    void submit(const Job& spec, Submitted done) override;
     void followUp(const std::string& parentId, const std::string& text, int followModel, Submitted done) override;
-    void submitBatch(const std::string& jsonl, const jobs::JobSpec& defaults, const std::string& source,
+    void submitBatch(const std::string& jsonl, const Job& defaults, const std::string& source,
                      BatchSubmitted done) override;
     bool cancelJob(const std::string& id) override;
     Result<bool> rerun(const std::string& id) override;
     Result<bool> remove(const std::string& id) override;
     Result<nlohmann::json> exportJob(const std::string& id) override;
-    Result<std::string> importJob(const nlohmann::json& j, const std::string& source) override;
+    void importJob(const nlohmann::json& j, const std::string& source, Submitted done) override;
 
     std::optional<jobs::JobRecord> job(const std::string& id) const override;
     std::vector<jobs::JobRecord> listJobs() const override;
+    std::vector<std::string> followUps(const std::string& id) const override;
     int progress(const std::string& id) const override;
     double etaSeconds(const std::string& id) const override;
 

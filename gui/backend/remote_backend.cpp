@@ -1,5 +1,6 @@
 #include "backend/remote_backend.h"
 
+#include "api/wire.h"
 #include "jobs/batch.h"
 #include "result/result_json.h"
 
@@ -23,45 +24,18 @@ using jobs::JobStatus;
 
 namespace {
 
-std::string str(const json& j, const char* key) {
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::optional<std::string> optStr(const json& j, const char* key) {
-    auto it = j.find(key);
-    if (it != j.end() && it->is_string()) return it->get<std::string>();
-    return std::nullopt;
-}
-
-JobStatus statusOf(const json& j, const char* key, JobStatus fallback) {
-    auto s = jobs::statusFromName(str(j, key));
-    return s ? *s : fallback;
-}
-
-std::vector<std::string> strings(const json& j, const char* key) {
-    std::vector<std::string> out;
-    auto it = j.find(key);
-    if (it == j.end() || !it->is_array()) return out;
-    for (const auto& v : *it) {
-        if (v.is_string()) out.push_back(v.get<std::string>());
-    }
-    return out;
-}
+using api::flagOf;
+using api::optionalStringOf;
+using api::statusOf;
+using api::stringOf;
 
 template <class T>
 T num(const json& j, const char* key, T fallback) {
-    auto it = j.find(key);
-    if (it == j.end() || !it->is_number()) return fallback;
     if constexpr (std::is_integral_v<T>) {
-        if (!it->is_number_integer()) return fallback;
+        return static_cast<T>(api::integerOf(j, key, fallback));
+    } else {
+        return static_cast<T>(api::numberOf(j, key, fallback));
     }
-    return it->get<T>();
-}
-
-bool flag(const json& j, const char* key) {
-    auto it = j.find(key);
-    return it != j.end() && it->is_boolean() && it->get<bool>();
 }
 
 int permilleOf(const json& j) {
@@ -83,7 +57,7 @@ std::string nowIso() {
 
 // ------------------------------------------------------------------ address
 
-Result<server::Endpoint> parseServerUrl(const QString& url, const QString& token) {
+Result<api::Endpoint> parseServerUrl(const QString& url, const QString& token) {
     QString text = url.trimmed();
     if (text.isEmpty()) return makeError(ErrorCode::InvalidArgument, "the server URL is empty");
     if (!text.contains(QStringLiteral("://"))) text = QStringLiteral("http://") + text;
@@ -107,14 +81,14 @@ Result<server::Endpoint> parseServerUrl(const QString& url, const QString& token
             return makeError(ErrorCode::InvalidArgument, "the token must be printable ASCII without spaces");
         }
     }
-    server::Endpoint ep;
+    api::Endpoint ep;
     ep.host = u.host().toStdString();
     ep.port = static_cast<uint16_t>(u.port(8765));
     ep.token = tok.toStdString();
     return ep;
 }
 
-QString endpointText(const server::Endpoint& ep) {
+QString endpointText(const api::Endpoint& ep) {
     const QString host = QString::fromStdString(ep.host);
     return QStringLiteral("http://%1:%2").arg(host.contains(QLatin1Char(':')) ? QLatin1Char('[') + host + QLatin1Char(']') : host).arg(ep.port);
 }
@@ -144,7 +118,7 @@ bool pause(Shared& sh, int ms) {
 void RemoteBackend::startEvents() {
     m_events = std::make_shared<EventShared>();
     auto sh = m_events;
-    const server::Endpoint ep = m_endpoint;
+    const api::Endpoint ep = m_endpoint;
     const int first = m_firstRetryMs, most = m_maxRetryMs;
     QPointer<RemoteBackend> self(this);
     auto post = [self](std::function<void(RemoteBackend&)> f) {
@@ -162,7 +136,7 @@ void RemoteBackend::startEvents() {
                 std::lock_guard<std::mutex> lock(sh->mutex);
                 if (sh->stop) return;
             }
-            server::EventStream stream(ep, std::chrono::seconds(3));
+            api::EventStream stream(ep, std::chrono::seconds(3));
             const Status opened = stream.open("/api/ws/jobs");
             if (!opened) {
                 const int http = stream.httpStatus();
@@ -255,9 +229,9 @@ void RemoteBackend::onConnection(Connection c, const QString& message, int retry
 
 // ------------------------------------------------------------------- setup
 
-RemoteBackend::RemoteBackend(server::Endpoint endpoint, QObject* parent)
+RemoteBackend::RemoteBackend(api::Endpoint endpoint, QObject* parent)
     : JobBackend(parent), m_endpoint(std::move(endpoint)), m_thread(new QThread), m_worker(new QObject),
-      m_client(std::make_shared<std::unique_ptr<server::ApiClient>>()) {
+      m_client(std::make_shared<std::unique_ptr<api::ApiClient>>()) {
     m_thread->setObjectName(QStringLiteral("tokenlens-api-client"));
     m_worker->moveToThread(m_thread);
     m_thread->start();
@@ -266,25 +240,45 @@ RemoteBackend::RemoteBackend(server::Endpoint endpoint, QObject* parent)
 }
 
 RemoteBackend::~RemoteBackend() {
-    stopEvents();
+    // Both threads are told to stop, but not waited for here: a request in
+    // progress ends only within the client's timeout (15 s) and an event
+    // stream within its own (3 s), and switching backends must not freeze the
+    // window. A reaper thread joins and frees them; what they still answer is
+    // dropped (their posts hold a QPointer to this backend).
+    if (m_events) {
+        std::lock_guard<std::mutex> lock(m_events->mutex);
+        m_events->stop = true;
+    }
+    if (m_events) m_events->wake.notify_all();
     m_thread->quit();
-    m_thread->wait(); // a request in progress ends within the client's timeout
-    delete m_worker;
-    delete m_thread;
+    std::thread reaper([thread = m_thread, worker = m_worker, events = std::move(m_eventThread)]() mutable {
+        if (events.joinable()) events.join();
+        thread->wait();
+        delete worker; // its thread has finished
+        delete thread;
+    });
+    // Joined at exit at the latest, before the process's statics go away.
+    static struct Reapers {
+        std::mutex m;
+        std::vector<std::thread> threads;
+        ~Reapers() {
+            for (auto& t : threads) {
+                if (t.joinable()) t.join();
+            }
+        }
+    } reapers;
+    std::lock_guard<std::mutex> lock(reapers.m);
+    reapers.threads.push_back(std::move(reaper));
 }
 
 QString RemoteBackend::description() const { return tr("the server at %1").arg(endpointText(m_endpoint)); }
 
-bool RemoteBackend::supports(Feature f) const { return f == Feature::Export; }
+bool RemoteBackend::supports(Feature f) const { return f != Feature::AddModelFolder; }
 
 QString RemoteBackend::unsupportedReason(Feature f) const {
     switch (f) {
     case Feature::Rerun:
-        return tr("Not available in remote mode: the job API cannot re-run a job's pairs; submit it again from the "
-                  "New job page.");
     case Feature::Import:
-        return tr("Not available in remote mode: the job API cannot import job files; switch to the local backend "
-                  "(Settings) to import.");
     case Feature::AddModelFolder:
         return tr("In remote mode the server's models are listed (GET /api/models); folders are configured on the "
                   "server (tokenlens-cli serve --model-folder).");
@@ -296,12 +290,12 @@ QString RemoteBackend::unsupportedReason(Feature f) const {
 void RemoteBackend::call(Work work, Answer answer) {
     QPointer<RemoteBackend> self(this);
     auto client = m_client;
-    const server::Endpoint ep = m_endpoint;
+    const api::Endpoint ep = m_endpoint;
     QMetaObject::invokeMethod(
         m_worker,
         [self, client, ep, work = std::move(work), answer = std::move(answer)] {
-            if (!*client) *client = std::make_unique<server::ApiClient>(ep, std::chrono::seconds(15));
-            auto r = std::make_shared<server::HttpResponse>(work(**client));
+            if (!*client) *client = std::make_unique<api::ApiClient>(ep, std::chrono::seconds(15));
+            auto r = std::make_shared<api::HttpResponse>(work(**client));
             QMetaObject::invokeMethod(
                 qApp, [self, answer, r] {
                     if (self) answer(*r);
@@ -311,22 +305,22 @@ void RemoteBackend::call(Work work, Answer answer) {
         Qt::QueuedConnection);
 }
 
-QString RemoteBackend::httpMessage(const server::HttpResponse& r) const {
+QString RemoteBackend::httpMessage(const api::HttpResponse& r) const {
     if (!r.ok()) return tr("%1 cannot be reached (%2)").arg(endpointText(m_endpoint), QString::fromStdString(r.error));
     if (r.status == 401) {
         return tr("the server refused the token (HTTP 401): check the token in Settings → Backend");
     }
     QString msg = QString::fromStdString(r.message());
     const json j = r.json();
-    const std::string field = j.is_object() ? str(j, "field") : std::string();
+    const std::string field = j.is_object() ? stringOf(j, "field") : std::string();
     if (!field.empty() && !msg.contains(QString::fromStdString(field))) msg = QString::fromStdString(field) + QStringLiteral(": ") + msg;
     return msg;
 }
 
 // ----------------------------------------------------------------- static
 
-Result<std::vector<ModelEntry>> RemoteBackend::fetchModels(const server::Endpoint& ep) {
-    server::ApiClient client(ep, std::chrono::seconds(10));
+Result<std::vector<ModelEntry>> RemoteBackend::fetchModels(const api::Endpoint& ep) {
+    api::ApiClient client(ep, std::chrono::seconds(10));
     auto r = client.get("/api/models");
     if (!r.ok()) return makeError(ErrorCode::Unreadable, "cannot reach " + endpointText(ep).toStdString() + ": " + r.error);
     if (r.status == 401) return makeError(ErrorCode::InvalidArgument, "the server refused the token (HTTP 401)");
@@ -336,28 +330,28 @@ Result<std::vector<ModelEntry>> RemoteBackend::fetchModels(const server::Endpoin
     if (!j.is_object() || !j.contains("models") || !j["models"].is_array()) {
         return makeError(ErrorCode::Corrupt, "GET /api/models: the answer has no 'models' list");
     }
-    for (const auto& m : j["models"]) {
-        if (!m.is_object() || str(m, "id").empty()) continue;
+    for (const auto& mj : j["models"]) {
+        const api::ModelView m = api::modelFromJson(mj);
+        if (m.id.empty()) continue;
         ModelEntry e;
-        e.name = QString::fromStdString(str(m, "id"));
+        e.name = QString::fromStdString(m.id);
         e.path = e.name; // a job names the server's models by id
-        e.source = str(m, "source") == "demo" ? QStringLiteral("demo") : QStringLiteral("server");
-        e.architecture = QString::fromStdString(str(m, "architecture"));
-        e.dtype = QString::fromStdString(str(m, "dtype"));
-        e.parameters = num<qint64>(m, "parameters", 0);
-        e.bytes = num<qint64>(m, "bytes", 0);
-        e.maxPositions = num<qint64>(m, "max_positions", 0);
-        if (m.contains("usable") && !flag(m, "usable")) {
-            const std::string err = str(m, "error");
-            e.error = QString::fromStdString(err.empty() ? "the server cannot use this model" : err);
+        e.source = m.source == "demo" ? QStringLiteral("demo") : QStringLiteral("server");
+        e.architecture = QString::fromStdString(m.architecture);
+        e.dtype = QString::fromStdString(m.dtype);
+        e.parameters = m.parameters;
+        e.bytes = m.bytes;
+        e.maxPositions = m.maxPositions;
+        if (!m.usable) {
+            e.error = QString::fromStdString(m.error.empty() ? "the server cannot use this model" : m.error);
         }
         out.push_back(std::move(e));
     }
     return out;
 }
 
-QString RemoteBackend::testConnection(const server::Endpoint& ep) {
-    server::ApiClient client(ep, std::chrono::seconds(5));
+QString RemoteBackend::testConnection(const api::Endpoint& ep) {
+    api::ApiClient client(ep, std::chrono::seconds(5));
     auto r = client.get("/api/jobs?limit=1");
     if (!r.ok()) return QObject::tr("%1 cannot be reached: %2").arg(endpointText(ep), QString::fromStdString(r.error));
     if (r.status == 401) {
@@ -376,6 +370,14 @@ std::optional<jobs::JobRecord> RemoteBackend::job(const std::string& id) const {
     auto it = m_jobs.find(id);
     if (it == m_jobs.end()) return std::nullopt;
     return it->second.rec;
+}
+
+std::vector<std::string> RemoteBackend::followUps(const std::string& id) const {
+    std::vector<std::string> out;
+    for (const auto& [jobId, c] : m_jobs) {
+        if (c.rec.spec.parentJob && *c.rec.spec.parentJob == id) out.push_back(jobId);
+    }
+    return out;
 }
 
 std::vector<jobs::JobRecord> RemoteBackend::listJobs() const {
@@ -419,8 +421,8 @@ void RemoteBackend::wantResults(const std::string& id) {
 // ---------------------------------------------------------------- records
 
 void RemoteBackend::fetchStatus(const std::string& id) {
-    call([id](server::ApiClient& c) { return c.get("/api/jobs/" + id + "/status"); },
-         [this, id](const server::HttpResponse& r) {
+    call([id](api::ApiClient& c) { return c.get("/api/jobs/" + id + "/status"); },
+         [this, id](const api::HttpResponse& r) {
              if (r.status == 200) {
                  applyStatus(r.json());
              } else if (r.status == 404 && m_jobs.erase(id)) {
@@ -431,7 +433,8 @@ void RemoteBackend::fetchStatus(const std::string& id) {
 
 void RemoteBackend::applyStatus(const json& st) {
     if (!st.is_object()) return;
-    const std::string id = str(st, "job_id");
+    const api::StatusView v = api::statusFromJson(st);
+    const std::string& id = v.jobId;
     if (id.empty()) return;
     auto it = m_jobs.find(id);
     const bool fresh = it == m_jobs.end();
@@ -444,31 +447,26 @@ void RemoteBackend::applyStatus(const json& st) {
     const JobStatus before = r.status;
     const bool wasDetailed = c.detailed;
     r.id = id;
-    r.status = statusOf(st, "status", r.status);
-    r.error = optStr(st, "error");
-    r.createdAt = str(st, "created_at");
-    r.startedAt = str(st, "started_at");
-    r.finishedAt = str(st, "finished_at");
-    r.spec.models = strings(st, "models");
-    r.spec.methods = strings(st, "methods");
-    if (auto in = optStr(st, "input")) r.spec.input = *in;
-    if (r.prompt.empty()) r.prompt = r.spec.input;
-    r.spec.parentJob = optStr(st, "parent_job");
-    r.spec.priority = num<int>(st, "priority", r.spec.priority);
-    c.permille = permilleOf(st);
-    c.eta = etaOf(st);
+    r.status = v.status;
+    r.error = v.error;
+    r.createdAt = v.createdAt;
+    r.startedAt = v.startedAt;
+    r.finishedAt = v.finishedAt;
+    r.spec = api::jobOf(v);
+    r.prompt = v.prompt;
+    r.turns = v.turns;
+    c.permille = std::clamp(static_cast<int>(v.progress * 1000.0 + 0.5), 0, 1000);
+    c.eta = v.etaSeconds.value_or(-1.0);
     std::vector<std::pair<int, std::string>> changed;
     std::vector<jobs::PairRecord> pairs;
-    const json pairList = st.contains("pairs") && st["pairs"].is_array() ? st["pairs"] : json::array();
-    for (const auto& pj : pairList) {
-        if (!pj.is_object()) continue;
+    for (const api::PairView& pv : v.pairs) {
         jobs::PairRecord p;
-        p.modelIndex = num<int>(pj, "model_index", 0);
-        p.method = str(pj, "method");
-        p.status = statusOf(pj, "status", JobStatus::Queued);
-        p.error = optStr(pj, "error");
-        p.seconds = num<double>(pj, "seconds", 0.0);
-        p.fromCache = flag(pj, "from_cache");
+        p.modelIndex = pv.modelIndex;
+        p.method = pv.method;
+        p.status = pv.status;
+        p.error = pv.error;
+        p.seconds = pv.seconds;
+        p.fromCache = pv.fromCache;
         if (const auto* old = r.pair(p.modelIndex, p.method)) {
             if (old->status == JobStatus::Completed && p.status == JobStatus::Completed) p.result = old->result;
             if (old->status != p.status && wasDetailed) changed.emplace_back(p.modelIndex, p.method);
@@ -501,8 +499,8 @@ void RemoteBackend::fetchResults(const std::string& id) {
         return;
     }
     it->second.fetching = true;
-    call([id](server::ApiClient& c) { return c.get("/api/jobs/" + id + "/results?partial=1"); },
-         [this, id](const server::HttpResponse& r) {
+    call([id](api::ApiClient& c) { return c.get("/api/jobs/" + id + "/results?partial=1"); },
+         [this, id](const api::HttpResponse& r) {
              auto found = m_jobs.find(id);
              if (found == m_jobs.end()) return;
              found->second.fetching = false;
@@ -546,8 +544,8 @@ void RemoteBackend::applyResults(const std::string& id, const json& j) {
 
 void RemoteBackend::onEvent(const json& ev) {
     if (!ev.is_object()) return;
-    const std::string type = str(ev, "type");
-    const std::string id = str(ev, "job_id");
+    const std::string type = stringOf(ev, "type");
+    const std::string id = stringOf(ev, "job_id");
     if (type == "snapshot" || id.empty()) return; // resync() reads the whole list on connecting
     const QString qid = QString::fromStdString(id);
     auto it = m_jobs.find(id);
@@ -569,7 +567,7 @@ void RemoteBackend::onEvent(const json& ev) {
         fetchStatus(id);
     } else if (type == "status") {
         const JobStatus s = statusOf(ev, "status", r.status);
-        r.error = optStr(ev, "error");
+        r.error = optionalStringOf(ev, "error");
         if (s != r.status) {
             r.status = s;
             if (jobs::isFinal(s)) {
@@ -590,11 +588,11 @@ void RemoteBackend::onEvent(const json& ev) {
         }
     } else if (type == "pair_status" || type == "pair_failed") {
         const int model = num<int>(ev, "model_index", 0);
-        const std::string method = str(ev, "method");
+        const std::string method = stringOf(ev, "method");
         jobs::PairRecord* p = r.pair(model, method);
         if (!p) return;
         const JobStatus s = type == "pair_failed" ? JobStatus::Failed : statusOf(ev, "status", p->status);
-        if (type == "pair_failed") p->error = optStr(ev, "error");
+        if (type == "pair_failed") p->error = optionalStringOf(ev, "error");
         if (p->status != s) {
             p->status = s;
             emit pairStatusAvailable(qid, model, QString::fromStdString(method), s);
@@ -612,8 +610,8 @@ void RemoteBackend::onEvent(const json& ev) {
 }
 
 void RemoteBackend::resync() {
-    call([](server::ApiClient& c) { return c.get("/api/jobs?offset=0&limit=500"); },
-         [this](const server::HttpResponse& r) {
+    call([](api::ApiClient& c) { return c.get("/api/jobs?offset=0&limit=500"); },
+         [this](const api::HttpResponse& r) {
              if (r.status != 200) {
                  if (r.ok()) emit operationFailed(tr("The job list could not be read: %1").arg(httpMessage(r)));
                  return;
@@ -627,7 +625,7 @@ void RemoteBackend::resync() {
              const int64_t n = static_cast<int64_t>(list.size());
              int64_t index = 0;
              for (const auto& e : list) {
-                 const std::string id = e.is_object() ? str(e, "job_id") : std::string();
+                 const std::string id = e.is_object() ? stringOf(e, "job_id") : std::string();
                  ++index;
                  if (id.empty()) continue;
                  seen.insert(id);
@@ -637,15 +635,13 @@ void RemoteBackend::resync() {
                  const JobStatus before = rec.status;
                  rec.id = id;
                  rec.seq = n - index + 1; // the list is newest first
+                 const api::ListEntry entry = api::listEntryFromJson(e);
                  rec.status = statusOf(e, "status", rec.status);
-                 rec.createdAt = str(e, "created_at");
-                 rec.finishedAt = str(e, "finished_at");
+                 rec.createdAt = entry.createdAt;
+                 rec.finishedAt = entry.finishedAt;
                  if (fresh || !c.detailed) {
-                     rec.spec.models = strings(e, "models");
-                     rec.spec.methods = strings(e, "methods");
-                     if (auto in = optStr(e, "input")) rec.spec.input = *in;
+                     rec.spec = api::jobOf(entry);
                      rec.prompt = rec.spec.input;
-                     rec.spec.parentJob = optStr(e, "parent_job");
                      // Until /status says: every pair as the job (the table's counts).
                      rec.pairs = jobs::expandPairs(rec.spec);
                      for (auto& p : rec.pairs) p.status = jobs::isFinal(rec.status) ? rec.status : JobStatus::Queued;
@@ -677,16 +673,16 @@ void RemoteBackend::resync() {
 
 // ------------------------------------------------------------- operations
 
-void RemoteBackend::submit(const jobs::JobSpec& spec, Submitted done) {
-    const std::string body = jobs::toJson(spec).dump();
-    call([body](server::ApiClient& c) { return c.request("POST", "/api/jobs", body); },
-         [this, spec, done](const server::HttpResponse& r) {
+void RemoteBackend::submit(const Job& spec, Submitted done) {
+    const std::string body = toJson(spec).dump();
+    call([body](api::ApiClient& c) { return c.request("POST", "/api/jobs", body); },
+         [this, spec, done](const api::HttpResponse& r) {
              if (r.status != 201) {
                  done(makeError(ErrorCode::InvalidArgument, httpMessage(r).toStdString()));
                  return;
              }
              const json j = r.json();
-             const std::string id = j.is_object() ? str(j, "job_id") : std::string();
+             const std::string id = j.is_object() ? stringOf(j, "job_id") : std::string();
              if (id.empty()) {
                  done(makeError(ErrorCode::Corrupt, "the server's answer to POST /api/jobs has no job_id"));
                  return;
@@ -714,8 +710,9 @@ void RemoteBackend::followUp(const std::string& parentId, const std::string& tex
         done(makeError(ErrorCode::NotFound, "there is no job " + parentId));
         return;
     }
-    jobs::JobSpec spec = it->second.rec.spec;
+    Job spec = it->second.rec.spec;
     spec.input = text;
+    spec.messages = nullptr; // the server builds a chat's next turn from the parent's
     spec.parentJob = parentId;
     spec.targetText.reset();
     spec.followModel = followModel;
@@ -729,7 +726,7 @@ struct BatchRun {
     JobBackend::BatchSubmitted done;
 };
 
-void RemoteBackend::submitBatch(const std::string& jsonl, const jobs::JobSpec& defaults, const std::string& source,
+void RemoteBackend::submitBatch(const std::string& jsonl, const Job& defaults, const std::string& source,
                                 BatchSubmitted done) {
     auto parsed = jobs::parseBatch(jsonl, defaults, source);
     auto run = std::make_shared<BatchRun>();
@@ -758,8 +755,8 @@ void RemoteBackend::submitNext(std::shared_ptr<BatchRun> run) {
 bool RemoteBackend::cancelJob(const std::string& id) {
     auto it = m_jobs.find(id);
     if (it == m_jobs.end() || jobs::isFinal(it->second.rec.status)) return false;
-    call([id](server::ApiClient& c) { return c.del("/api/jobs/" + id); },
-         [this, id](const server::HttpResponse& r) {
+    call([id](api::ApiClient& c) { return c.del("/api/jobs/" + id); },
+         [this, id](const api::HttpResponse& r) {
              if (r.status == 202 || r.status == 200) {
                  if (m_conn != Connection::Connected) fetchStatus(id); // no events to say so
                  return;
@@ -769,8 +766,17 @@ bool RemoteBackend::cancelJob(const std::string& id) {
     return true;
 }
 
-Result<bool> RemoteBackend::rerun(const std::string&) {
-    return makeError(ErrorCode::InvalidArgument, unsupportedReason(Feature::Rerun).toStdString());
+Result<bool> RemoteBackend::rerun(const std::string& id) {
+    if (!m_jobs.count(id)) return makeError(ErrorCode::NotFound, "there is no job " + id);
+    call([id](api::ApiClient& c) { return c.request("POST", "/api/jobs/" + id + "/rerun"); },
+         [this, id](const api::HttpResponse& r) {
+             if (r.status == 202) {
+                 fetchStatus(id); // the pairs are queued again
+                 return;
+             }
+             emit operationFailed(tr("Job %1 was not re-run: %2").arg(QString::fromStdString(id), httpMessage(r)));
+         });
+    return true;
 }
 
 Result<bool> RemoteBackend::remove(const std::string& id) {
@@ -781,8 +787,8 @@ Result<bool> RemoteBackend::remove(const std::string& id) {
                          "job " + id + " is still " + jobs::statusName(it->second.rec.status) +
                              " on the server: cancel it first, then delete it");
     }
-    call([id](server::ApiClient& c) { return c.del("/api/jobs/" + id); },
-         [this, id](const server::HttpResponse& r) {
+    call([id](api::ApiClient& c) { return c.del("/api/jobs/" + id); },
+         [this, id](const api::HttpResponse& r) {
              if (r.status == 200 || r.status == 404) {
                  if (m_jobs.erase(id)) emit jobRemoved(QString::fromStdString(id));
                  return;
@@ -806,8 +812,24 @@ Result<nlohmann::json> RemoteBackend::exportJob(const std::string& id) {
     return jobs::exportJson(it->second.rec);
 }
 
-Result<std::string> RemoteBackend::importJob(const nlohmann::json&, const std::string&) {
-    return makeError(ErrorCode::InvalidArgument, unsupportedReason(Feature::Import).toStdString());
+void RemoteBackend::importJob(const nlohmann::json& j, const std::string& source, Submitted done) {
+    const std::string body = j.dump(-1, ' ', false, json::error_handler_t::replace);
+    call([body](api::ApiClient& c) { return c.request("POST", "/api/jobs/import", body); },
+         [this, source, done](const api::HttpResponse& r) {
+             const std::string id = r.status == 201 ? stringOf(r.json(), "job_id") : std::string();
+             if (id.empty()) {
+                 done(makeError(ErrorCode::InvalidArgument, source + ": " + httpMessage(r).toStdString()));
+                 return;
+             }
+             // Known to job() before `done` runs, as a submitted job is.
+             auto [it, fresh] = m_jobs.try_emplace(id);
+             if (fresh) {
+                 it->second.rec.id = id;
+                 it->second.rec.seq = m_nextSeq++;
+             }
+             fetchStatus(id);
+             done(id);
+         });
 }
 
 } // namespace tokenlens::gui

@@ -19,9 +19,9 @@
 // a job file, adding model folders (the server's catalog decides).
 
 #include "backend/job_backend.h"
-#include "viewmodel/model_catalog.h"
+#include "viewmodel/model_entries.h"
 
-#include "api_client.h"
+#include "api/api_client.h"
 
 #include <QElapsedTimer>
 
@@ -36,16 +36,16 @@ namespace tokenlens::gui {
 // "http://host:port", "host:port" or "host" (port 8765), with the token.
 // https is refused (the server speaks plain HTTP; use an SSH tunnel or a
 // TLS-terminating proxy in front of it).
-Result<server::Endpoint> parseServerUrl(const QString& url, const QString& token);
-QString endpointText(const server::Endpoint& ep);
+Result<api::Endpoint> parseServerUrl(const QString& url, const QString& token);
+QString endpointText(const api::Endpoint& ep);
 
 class RemoteBackend : public JobBackend {
     Q_OBJECT
 public:
-    explicit RemoteBackend(server::Endpoint endpoint, QObject* parent = nullptr);
+    explicit RemoteBackend(api::Endpoint endpoint, QObject* parent = nullptr);
     ~RemoteBackend() override;
 
-    const server::Endpoint& endpoint() const { return m_endpoint; }
+    const api::Endpoint& endpoint() const { return m_endpoint; }
     // Delay before the first retry and the most it grows to (doubling).
     void setRetryDelays(int firstMs, int maxMs);
     // Opens the event stream now (after a wrong token, or to skip a wait).
@@ -57,10 +57,10 @@ public:
 
     // The server's models as the New job page lists them (path = the id).
     // Blocks up to the timeout: call it off the GUI thread.
-    static Result<std::vector<ModelEntry>> fetchModels(const server::Endpoint& ep);
+    static Result<std::vector<ModelEntry>> fetchModels(const api::Endpoint& ep);
     // GET /api/health and an authenticated GET /api/jobs; blocks (worker
     // thread only): "" when both answer, else what is wrong.
-    static QString testConnection(const server::Endpoint& ep);
+    static QString testConnection(const api::Endpoint& ep);
 
     // Every completed pair of the job has its result here.
     bool hasResults(const std::string& id) const;
@@ -71,18 +71,19 @@ public:
     bool supports(Feature f) const override;
     QString unsupportedReason(Feature f) const override;
 
-    void submit(const jobs::JobSpec& spec, Submitted done) override;
+    void submit(const Job& spec, Submitted done) override;
     void followUp(const std::string& parentId, const std::string& text, int followModel, Submitted done) override;
-    void submitBatch(const std::string& jsonl, const jobs::JobSpec& defaults, const std::string& source,
+    void submitBatch(const std::string& jsonl, const Job& defaults, const std::string& source,
                      BatchSubmitted done) override;
     bool cancelJob(const std::string& id) override;
     Result<bool> rerun(const std::string& id) override;
     Result<bool> remove(const std::string& id) override;
     Result<nlohmann::json> exportJob(const std::string& id) override;
-    Result<std::string> importJob(const nlohmann::json& j, const std::string& source) override;
+    void importJob(const nlohmann::json& j, const std::string& source, Submitted done) override;
 
     std::optional<jobs::JobRecord> job(const std::string& id) const override;
     std::vector<jobs::JobRecord> listJobs() const override;
+    std::vector<std::string> followUps(const std::string& id) const override;
     int progress(const std::string& id) const override;
     double etaSeconds(const std::string& id) const override;
     void wantResults(const std::string& id) override;
@@ -98,10 +99,10 @@ private:
     };
     struct EventShared;
 
-    using Work = std::function<server::HttpResponse(server::ApiClient&)>;
-    using Answer = std::function<void(const server::HttpResponse&)>;
+    using Work = std::function<api::HttpResponse(api::ApiClient&)>;
+    using Answer = std::function<void(const api::HttpResponse&)>;
     void call(Work work, Answer answer);
-    QString httpMessage(const server::HttpResponse& r) const;
+    QString httpMessage(const api::HttpResponse& r) const;
 
     void startEvents();
     void stopEvents();
@@ -114,13 +115,13 @@ private:
     void applyResults(const std::string& id, const nlohmann::json& j);
     void submitNext(std::shared_ptr<struct BatchRun> run);
 
-    server::Endpoint m_endpoint;
+    api::Endpoint m_endpoint;
     std::map<std::string, Cached> m_jobs;
     int64_t m_nextSeq = 1;
 
     QThread* m_thread;
     QObject* m_worker;
-    std::shared_ptr<std::unique_ptr<server::ApiClient>> m_client; // used on m_thread only
+    std::shared_ptr<std::unique_ptr<api::ApiClient>> m_client; // used on m_thread only
 
     std::shared_ptr<EventShared> m_events;
     std::thread m_eventThread;

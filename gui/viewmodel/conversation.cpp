@@ -1,8 +1,7 @@
 #include "viewmodel/conversation.h"
 
 #include "analysis/alignment.h"
-#include "jobs/job_queue.h"
-#include "jobs/job_store.h"
+#include "backend/job_backend.h"
 
 #include <algorithm>
 #include <map>
@@ -10,15 +9,15 @@
 
 namespace tokenlens::gui {
 
-std::vector<std::string> conversationChain(const jobs::JobQueue& queue, const std::string& id) {
-    const auto self = queue.job(id);
+std::vector<std::string> conversationChain(const JobBackend& backend, const std::string& id) {
+    const auto self = backend.job(id);
     if (!self) return {};
     std::set<std::string> seen{id};
     std::vector<std::string> ancestors;
     std::optional<std::string> parent = self->spec.parentJob;
     while (parent && !parent->empty() && !seen.count(*parent) &&
            static_cast<int>(ancestors.size()) < kMaxConversationTurns) {
-        const auto rec = queue.job(*parent);
+        const auto rec = backend.job(*parent);
         if (!rec) break; // a deleted parent: the chain starts after it
         seen.insert(*parent);
         ancestors.push_back(*parent);
@@ -27,33 +26,19 @@ std::vector<std::string> conversationChain(const jobs::JobQueue& queue, const st
     std::vector<std::string> chain(ancestors.rbegin(), ancestors.rend());
     chain.push_back(id);
 
-    // Follow-ups: the store's (every job the queue ran is in it), else this
-    // session's jobs by parent.
-    jobs::JobStore* store = queue.store();
-    std::map<std::string, std::vector<std::string>> children;
-    if (!store)
-        for (const std::string& j : queue.jobIds()) {
-            const auto rec = queue.job(j);
-            if (rec && rec->spec.parentJob) children[*rec->spec.parentJob].push_back(j);
-        }
     std::string current = id;
     while (static_cast<int>(chain.size()) < kMaxConversationTurns) {
         std::string latest;
         int64_t latestSeq = -1;
-        auto consider = [&](const std::string& c) {
-            if (seen.count(c)) return;
-            const auto rec = queue.job(c);
-            if (!rec || !rec->spec.parentJob || *rec->spec.parentJob != current) return;
+        for (const std::string& c : backend.followUps(current)) {
+            if (seen.count(c)) continue;
+            const auto rec = backend.job(c);
+            if (!rec || !rec->spec.parentJob || *rec->spec.parentJob != current) continue;
             if (rec->seq >= latestSeq) {
                 latestSeq = rec->seq;
                 latest = c;
             }
-        };
-        if (auto it = children.find(current); it != children.end())
-            for (const auto& c : it->second) consider(c);
-        if (store)
-            if (auto stored = store->followUps(current); stored.ok())
-                for (const auto& c : *stored) consider(c);
+        }
         if (latest.empty()) break;
         seen.insert(latest);
         chain.push_back(latest);

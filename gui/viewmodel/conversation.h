@@ -15,21 +15,19 @@
 #include <string>
 #include <vector>
 
-namespace tokenlens::jobs {
-class JobQueue;
-}
-
 namespace tokenlens::gui {
+
+class JobBackend;
 
 inline constexpr int kMaxConversationTurns = 256;
 
 // The chain `id` belongs to: its ancestors (root first, following
-// spec.parentJob while the queue or its store knows the job), `id`, then its
-// latest follow-up, that one's latest follow-up, and so on (the latest by
-// submission order, among the store's follow-ups and this session's jobs).
-// A cycle or more than kMaxConversationTurns jobs ends the chain. Empty when
-// the queue does not know `id`.
-std::vector<std::string> conversationChain(const jobs::JobQueue& queue, const std::string& id);
+// spec.parentJob while the backend knows the job), `id`, then its latest
+// follow-up, that one's latest follow-up, and so on (the latest by
+// submission order among JobBackend::followUps). A cycle or more than
+// kMaxConversationTurns jobs ends the chain. Empty when the backend does not
+// know `id`. Works alike on the local and the remote backend.
+std::vector<std::string> conversationChain(const JobBackend& backend, const std::string& id);
 
 // Which turn each prompt token belongs to.
 struct TokenTurns {

@@ -20,15 +20,15 @@ QDateTime parseTime(const std::string& iso) {
     return QDateTime::fromString(QString::fromStdString(iso), Qt::ISODateWithMs);
 }
 
-QString modelsText(const jobs::JobSpec& spec) {
+QString modelsText(const Job& spec) {
     QStringList names;
     for (size_t i = 0; i < spec.models.size(); ++i) {
-        names << QString::fromStdString(jobs::modelName(spec, static_cast<int>(i)));
+        names << QString::fromStdString(modelName(spec, static_cast<int>(i)));
     }
     return names.join(QStringLiteral(", "));
 }
 
-QString methodsText(const jobs::JobSpec& spec) {
+QString methodsText(const Job& spec) {
     QStringList names;
     for (const auto& m : spec.methods) names << methodLabel(m);
     return names.join(QStringLiteral(", "));
@@ -254,7 +254,7 @@ QVariant JobListModel::data(const QModelIndex& index, int role) const {
         lines << oneLine(j.spec.input, 300);
         for (const auto& p : j.pairs) {
             QString line = QStringLiteral("%1 · %2: %3")
-                               .arg(QString::fromStdString(jobs::modelName(j.spec, p.modelIndex)), methodLabel(p.method),
+                               .arg(QString::fromStdString(modelName(j.spec, p.modelIndex)), methodLabel(p.method),
                                     QString::fromLatin1(jobs::statusName(p.status)));
             if (p.fromCache) line += QStringLiteral(" (from the cache)");
             if (p.error) line += QStringLiteral(" — ") + QString::fromStdString(*p.error);

@@ -1,6 +1,7 @@
 #include "new_job_page.h"
 
 #include "attribution/method.h"
+#include "run/job_runner.h"
 #include "tokenizer/tokenizer.h"
 #include "viewmodel/file_loader.h"
 #include "viewmodel/palette.h"
@@ -740,8 +741,8 @@ void NewJobPage::setForcedTarget(const QString& text) {
 
 // ------------------------------------------------------------------ submit
 
-Result<jobs::JobSpec> NewJobPage::spec() const {
-    jobs::JobSpec s;
+Result<Job> NewJobPage::spec() const {
+    Job s;
     const QStringList methods = checkedMethods();
     for (const QString& m : checkedModels()) s.models.push_back(m.toStdString());
     for (const QString& m : methods) s.methods.push_back(m.toStdString());
@@ -768,7 +769,7 @@ Result<jobs::JobSpec> NewJobPage::spec() const {
     }
     if (!per.empty()) o["methods"] = per;
     s.options = o;
-    if (auto st = jobs::checkJobSpec(s); !st && !hasBatch()) return st.error();
+    if (auto st = checkJob(s); !st && !hasBatch()) return st.error();
     return s;
 }
 

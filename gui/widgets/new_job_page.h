@@ -9,7 +9,7 @@
 // models, methods and options as the defaults of its lines.
 
 #include "jobs/job_types.h"
-#include "viewmodel/model_catalog.h"
+#include "viewmodel/model_entries.h"
 
 #include <QWidget>
 
@@ -74,7 +74,7 @@ public:
     void setMethodOption(const QString& method, const QString& key, const nlohmann::json& value);
 
     // The job the page describes, or a message saying what is missing.
-    Result<jobs::JobSpec> spec() const;
+    Result<Job> spec() const;
     // Holds a dropped batch (.jsonl text) until submitted or cleared.
     void setBatch(const QString& text, const QString& path);
     bool hasBatch() const { return !m_batchText.isEmpty(); }
@@ -87,6 +87,7 @@ public:
     QListWidget* methodList() const { return m_methodList; }
     QPlainTextEdit* promptEdit() const { return m_prompt; }
     QPushButton* submitButton() const { return m_submit; }
+    QPushButton* addFolderButton() const { return m_addFolder; }
     QComboBox* templateBox() const { return m_templates; }
 
     void saveTemplate(const QString& name);
@@ -94,8 +95,8 @@ public:
     QStringList templateNames() const;
 
 signals:
-    void submitRequested(const tokenlens::jobs::JobSpec& spec);
-    void batchSubmitRequested(const QString& jsonl, const QString& path, const tokenlens::jobs::JobSpec& defaults);
+    void submitRequested(const tokenlens::Job& spec);
+    void batchSubmitRequested(const QString& jsonl, const QString& path, const tokenlens::Job& defaults);
     void modelsChanged();
     void tokenizationChanged();
     void statusMessage(const QString& message, int timeoutMs);

@@ -1,7 +1,7 @@
 #include "widgets/timeline_panel.h"
 
 #include "analysis/temporal.h"
-#include "jobs/job_queue.h"
+#include "backend/job_backend.h"
 #include "viewmodel/palette.h"
 #include "viewmodel/result_model.h"
 #include "widgets/selection_model.h"
@@ -318,24 +318,29 @@ TimelinePanel::TimelinePanel(const ResultModel* model, SelectionModel* selection
 
 TimelinePanel::~TimelinePanel() = default;
 
-void TimelinePanel::setJobQueue(jobs::JobQueue* queue) {
-    if (m_queue) disconnect(m_queue, nullptr, this, nullptr);
-    m_queue = queue;
+void TimelinePanel::setBackend(JobBackend* backend) {
+    if (m_backend) disconnect(m_backend, nullptr, this, nullptr);
+    m_backend = backend;
     m_records.clear();
     m_results.clear();
-    if (queue) {
+    if (JobBackend* queue = backend) {
         auto changed = [this](const QString& id) {
             const std::string s = id.toStdString();
             m_records.erase(s);
             m_results.erase(s);
             scheduleRebuild();
         };
-        connect(queue, &jobs::JobQueue::jobAvailable, this, changed);
-        connect(queue, &jobs::JobQueue::jobRemoved, this, changed);
-        connect(queue, &jobs::JobQueue::jobStatusAvailable, this,
+        connect(queue, &JobBackend::jobAvailable, this, changed);
+        connect(queue, &JobBackend::jobRemoved, this, changed);
+        connect(queue, &JobBackend::jobStatusAvailable, this,
                 [changed](const QString& id, jobs::JobStatus) { changed(id); });
-        connect(queue, &jobs::JobQueue::pairResultAvailable, this,
+        connect(queue, &JobBackend::pairResultAvailable, this,
                 [changed](const QString& id, int, const QString&) { changed(id); });
+        connect(queue, &JobBackend::jobsResynced, this, [this] {
+            m_records.clear();
+            m_results.clear();
+            scheduleRebuild();
+        });
     }
     scheduleRebuild();
 }
@@ -370,11 +375,14 @@ void TimelinePanel::setWeighting(TurnWeighting w) { m_weighting->setCurrentIndex
 QString TimelinePanel::note() const { return m_note->text(); }
 
 std::shared_ptr<const jobs::JobRecord> TimelinePanel::turnRecord(int turn) {
-    if (!m_queue || turn < 0 || static_cast<size_t>(turn) >= m_chain.size()) return nullptr;
+    if (!m_backend || turn < 0 || static_cast<size_t>(turn) >= m_chain.size()) return nullptr;
     const std::string& id = m_chain[static_cast<size_t>(turn)];
     if (auto it = m_records.find(id); it != m_records.end()) return it->second;
-    auto rec = m_queue->job(id);
+    auto rec = m_backend->job(id);
     if (!rec) return nullptr;
+    // A remote backend fetches a turn's results on demand (pairResultAvailable
+    // then rebuilds); the local one has them.
+    m_backend->wantResults(id);
     auto shared = std::make_shared<const jobs::JobRecord>(std::move(*rec));
     m_records[id] = shared;
     return shared;
@@ -392,7 +400,7 @@ std::shared_ptr<const JobResult> TimelinePanel::turnResult(int turn) {
 }
 
 void TimelinePanel::refresh() {
-    const std::string id = m_queue && m_model->hasJob() ? m_model->job().jobId : std::string();
+    const std::string id = m_backend && m_model->hasJob() ? m_model->job().jobId : std::string();
     if (id.empty()) {
         if (!m_chain.empty() || isVisible()) {
             m_chain.clear();
@@ -412,7 +420,7 @@ void TimelinePanel::rebuildChain() {
     m_dirty = false;
     m_shownJob = m_model->job().jobId;
     const std::vector<std::string> before = m_chain;
-    m_chain = conversationChain(*m_queue, m_shownJob);
+    m_chain = conversationChain(*m_backend, m_shownJob);
     const auto it = std::find(m_chain.begin(), m_chain.end(), m_shownJob);
     m_current = it == m_chain.end() ? -1 : static_cast<int>(it - m_chain.begin());
     // The shown result must be the queue's job (a file may carry any job id).

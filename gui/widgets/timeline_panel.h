@@ -31,12 +31,9 @@ class QLabel;
 class QScrollArea;
 class QHBoxLayout;
 
-namespace tokenlens::jobs {
-class JobQueue;
-}
-
 namespace tokenlens::gui {
 
+class JobBackend;
 class ResultModel;
 class SelectionModel;
 class TokenView;
@@ -51,8 +48,9 @@ public:
     TimelinePanel(const ResultModel* model, SelectionModel* selection, TokenView* tokenView, QWidget* parent = nullptr);
     ~TimelinePanel() override;
 
-    // The queue whose jobs are followed (not owned; null: the panel stays hidden).
-    void setJobQueue(jobs::JobQueue* queue);
+    // The backend whose jobs are followed, local or remote (not owned; null:
+    // the panel stays hidden).
+    void setBackend(JobBackend* backend);
     // The shown result, model or methods changed.
     void refresh();
 
@@ -102,7 +100,7 @@ private:
     const ResultModel* m_model;
     SelectionModel* m_selection;
     TokenView* m_tokenView;
-    jobs::JobQueue* m_queue = nullptr;
+    JobBackend* m_backend = nullptr;
 
     QLabel* m_title;
     QComboBox* m_weighting;

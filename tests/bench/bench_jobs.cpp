@@ -57,9 +57,9 @@ bool waitUntil(const std::function<bool()>& done, int timeoutMs) {
     return done();
 }
 
-JobSpec makeSpec(const std::string& model, std::vector<std::string> methods, std::string input,
+Job makeSpec(const std::string& model, std::vector<std::string> methods, std::string input,
                  nlohmann::json options) {
-    JobSpec s;
+    Job s;
     s.models = {model};
     s.methods = std::move(methods);
     s.input = std::move(input);
@@ -96,7 +96,7 @@ double firstStagedResult(const std::string& model) {
 
 // Milliseconds from cancelPair() to the pair reported cancelled; -1 when the
 // pair finished before it could be cancelled or something failed.
-double cancelLatency(const JobSpec& s, const std::string& method, int runMs) {
+double cancelLatency(const Job& s, const std::string& method, int runMs) {
     JobQueue queue(nullptr);
     Clock::time_point cancelAt{};
     double latency = -1;

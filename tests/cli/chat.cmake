@@ -47,3 +47,16 @@ case "$msg" in *"bad.jinja: line 1, column 4: unsupported tag 'include'"*) ;; *)
 echo exit-codes-ok
 ]=] sh ${CLI} ${DATA})
 set_tests_properties(cli.chat.exit_codes PROPERTIES PASS_REGULAR_EXPRESSION "exit-codes-ok")
+
+# attribute --system ... --target-text: a chat explained; every context token
+# has a segment (system, user, assistant or template), and the file says so
+# in its schema.
+add_test(NAME cli.chat.attribute_segments COMMAND sh -c [=[
+out=$("$1" attribute --quiet --model "$2/models/tiny-qwen3" --method saliency --date 2026-07-26 \
+      --system "You answer in one word." --target-text "Blue." -- "What colour is the sky?") || { echo "exit $?"; exit 1; }
+case "$out" in *'"schema": "tokenlens.job/2"'*) ;; *) echo "schema: $out" | head -c 400; exit 1;; esac
+case "$out" in *'"role": "system"'*'"role": "user"'*'"role": "assistant"'*) ;; *) echo "roles missing"; exit 1;; esac
+case "$out" in *'"role": "template"'*) ;; *) echo "no template tokens"; exit 1;; esac
+echo chat-attribute-ok
+]=] sh ${CLI} ${DATA})
+set_tests_properties(cli.chat.attribute_segments PROPERTIES PASS_REGULAR_EXPRESSION "chat-attribute-ok")

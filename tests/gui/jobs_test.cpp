@@ -11,7 +11,7 @@
 #include "jobs/job_store.h"
 #include "mainwindow.h"
 #include "viewmodel/job_list_model.h"
-#include "viewmodel/model_catalog.h"
+#include "viewmodel/model_entries.h"
 #include "widgets/dashboard.h"
 #include "widgets/faithfulness_panel.h"
 #include "widgets/jobs_page.h"
@@ -255,7 +255,7 @@ TEST(JobListModel, PassesTheModelTesterWhileJobsRunAndFinish) {
     QAbstractItemModelTester t1(&running, QAbstractItemModelTester::FailureReportingMode::Fatal);
     QAbstractItemModelTester t2(&finished, QAbstractItemModelTester::FailureReportingMode::Fatal);
 
-    jobs::JobSpec spec;
+    Job spec;
     spec.models = {fixtureModel("tiny-gpt2").toStdString(), fixtureModel("tiny-llama").toStdString()};
     spec.methods = {"attention", "saliency"};
     spec.options = {{"max_new_tokens", 3}};
@@ -400,7 +400,7 @@ TEST(JobWindow, RunJobShowsTheQueuesResultsOnTheDashboard) {
 
 TEST(JobWindow, StagedResultsKeepTheUsersView) {
     Session s;
-    jobs::JobSpec spec;
+    Job spec;
     spec.models = {fixtureModel("tiny-llama").toStdString()};
     spec.methods = {"attention", "saliency", "integrated_gradients"};
     spec.input = "The quick brown fox jumps over the lazy dog";
@@ -528,7 +528,7 @@ TEST(JobWindow, DroppedPromptFillsTheEditor) {
 
 TEST(JobWindow, CancelFromTheJobsPage) {
     Session s;
-    jobs::JobSpec spec;
+    Job spec;
     spec.models = {fixtureModel("tiny-qwen2").toStdString()};
     spec.methods = {"integrated_gradients"};
     spec.input = "The quick brown fox jumps over the lazy dog and runs far away";

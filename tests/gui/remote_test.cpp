@@ -14,16 +14,19 @@
 #include "widgets/jobs_page.h"
 #include "widgets/message_banner.h"
 #include "widgets/new_job_page.h"
+#include "widgets/timeline_panel.h"
 
 #include "jobs/job_queue.h"
 #include "jobs/job_store.h"
 
+#include <QElapsedTimer>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QPushButton>
 #include <QRadioButton>
 #include <QTemporaryDir>
+#include <QTest>
 
 #include <gtest/gtest.h>
 
@@ -123,7 +126,7 @@ JobResult localRun(const std::vector<std::string>& methods, int newTokens) {
     auto store = jobs::JobStore::open((dir.path() + QStringLiteral("/jobs.sqlite")).toStdString());
     EXPECT_TRUE(store.ok());
     jobs::JobQueue queue(store.value().get());
-    jobs::JobSpec spec;
+    Job spec;
     spec.models = {server::testing::fixtureModel("tiny-gpt2")};
     spec.methods = methods;
     spec.input = kPrompt;
@@ -201,9 +204,83 @@ TEST(RemoteMode, NewJobPageSubmitsToTheServerAndTheDashboardShowsTheLocalMatrice
               QString::fromLatin1(kPrompt));
     EXPECT_TRUE(jobsPage->model()->data(jobsPage->model()->index(row, 0), JobListModel::FinalRole).toBool());
     EXPECT_EQ(jobsPage->finishedFilter()->rowCount(), 1);
-    // What the API does not offer is off, and says why.
-    EXPECT_FALSE(s.window->action(QStringLiteral("importJob"))->isEnabled());
-    EXPECT_TRUE(s.window->action(QStringLiteral("importJob"))->toolTip().contains(QStringLiteral("remote mode")));
+    // What the API does not offer is off, and says why: the server's models
+    // are its catalogue's. Import and re-run go through the API.
+    EXPECT_FALSE(page->addFolderButton()->isEnabled());
+    EXPECT_TRUE(page->addFolderButton()->toolTip().contains(QStringLiteral("remote mode")));
+    EXPECT_TRUE(s.window->action(QStringLiteral("importJob"))->isEnabled());
+}
+
+TEST(RemoteMode, ReRunImportAndTheConversationTimelineGoThroughTheApi) {
+    ServerProcess server;
+    ASSERT_TRUE(server.ready()) << server.err();
+    RemoteSession s(server);
+    ASSERT_TRUE(s.connected());
+    Job spec;
+    spec.models = {"tiny-gpt2"};
+    spec.methods = {"attention"};
+    spec.input = kPrompt;
+    spec.options = {{"max_new_tokens", 2}};
+    ASSERT_TRUE(s.window->submitJob(spec).ok());
+    ASSERT_TRUE(waitFor([&] { return !s.window->shownJob().isEmpty(); }, ms(5000))) << s.window->banner()->text().toStdString();
+    const QString first = s.window->shownJob();
+    ASSERT_TRUE(s.finished(first));
+
+    // A follow-up on the server: the timeline shows both turns, built from the API.
+    QString second;
+    s.backend->followUp(first.toStdString(), " and then", 0, [&](Result<std::string> id) {
+        if (id) second = QString::fromStdString(*id);
+    });
+    ASSERT_TRUE(waitFor([&] { return !second.isEmpty(); }, ms(5000)));
+    ASSERT_TRUE(s.finished(second));
+    ASSERT_TRUE(s.window->openJob(second));
+    TimelinePanel* timeline = s.window->dashboard()->timelinePanel();
+    ASSERT_TRUE(waitFor([&] { return timeline->turnCount() == 2; }, ms(8000)));
+    EXPECT_EQ(timeline->chain(), (std::vector<std::string>{first.toStdString(), second.toStdString()}));
+    const auto rec = s.backend->job(second.toStdString());
+    ASSERT_TRUE(rec);
+    EXPECT_EQ(rec->turns.size(), 3u) << "input, output, input";
+    EXPECT_EQ(rec->prompt.rfind(kPrompt, 0), 0u) << rec->prompt;
+
+    // Re-run on the server: a completed job has nothing to redo, and says so quietly.
+    JobsPage* jobsPage = s.window->jobsPage();
+    QString failure;
+    QObject::connect(s.backend, &JobBackend::operationFailed, [&](const QString& m) { failure = m; });
+    jobsPage->rerunJobs({first});
+    api::ApiClient client(server.endpoint());
+    auto rerun = client.request("POST", "/api/jobs/" + first.toStdString() + "/rerun");
+    EXPECT_EQ(rerun.status, 202) << rerun.body;
+    EXPECT_EQ(rerun.json().value("requeued", true), false);
+    EXPECT_EQ(client.request("POST", "/api/jobs/20990101-000000-deadbeef/rerun").status, 404);
+    EXPECT_EQ(client.request("GET", "/api/jobs/import").status, 405);
+
+    // Import an export of the first job: a new job on the server, opened here.
+    QTemporaryDir dir;
+    const std::string exported = (dir.path() + QStringLiteral("/first.json")).toStdString();
+    s.backend->wantResults(first.toStdString());
+    ASSERT_TRUE(waitFor([&] { return s.backend->hasResults(first.toStdString()); }, ms(5000)));
+    auto exportedJson = s.backend->exportJob(first.toStdString());
+    ASSERT_TRUE(exportedJson.ok()) << exportedJson.error().message;
+    std::ofstream(exported) << exportedJson->dump();
+    const int before = static_cast<int>(s.backend->listJobs().size());
+    EXPECT_TRUE(s.window->importJobFile(QString::fromStdString(exported)));
+    ASSERT_TRUE(waitFor([&] { return static_cast<int>(s.backend->listJobs().size()) == before + 1; }, ms(5000)));
+    ASSERT_TRUE(waitFor([&] { return s.window->shownJob() != second && !s.window->shownJob().isEmpty(); }, ms(5000)));
+    const auto imported = s.backend->job(s.window->shownJob().toStdString());
+    ASSERT_TRUE(imported);
+    EXPECT_EQ(imported->spec.input, kPrompt);
+    EXPECT_TRUE(failure.isEmpty()) << failure.toStdString();
+
+    // A request naming a folder outside the catalogue is imported, but never re-run there.
+    nlohmann::json foreign = *exportedJson;
+    foreign["tokenlens_job"]["spec"]["models"] = {"/etc"};
+    foreign["tokenlens_job"]["pairs"][0]["status"] = "failed";
+    auto posted = client.request("POST", "/api/jobs/import", foreign.dump());
+    ASSERT_EQ(posted.status, 201) << posted.body;
+    const std::string foreignId = posted.json().value("job_id", "");
+    auto refused = client.request("POST", "/api/jobs/" + foreignId + "/rerun");
+    EXPECT_EQ(refused.status, 409) << refused.body;
+    EXPECT_NE(refused.message().find("catalogue"), std::string::npos) << refused.body;
 }
 
 TEST(RemoteMode, CancelStopsARunningJobOnTheServer) {
@@ -212,7 +289,7 @@ TEST(RemoteMode, CancelStopsARunningJobOnTheServer) {
     RemoteSession s(server);
     ASSERT_TRUE(s.connected());
     // Integrated gradients with 100000 steps: minutes unless cancelled.
-    jobs::JobSpec spec;
+    Job spec;
     spec.models = {"tiny-gpt2"};
     spec.methods = {"integrated_gradients"};
     spec.input = kPrompt;
@@ -230,7 +307,7 @@ TEST(RemoteMode, CancelStopsARunningJobOnTheServer) {
     EXPECT_EQ(s.backend->job(id.toStdString())->status, jobs::JobStatus::Cancelled);
     // The row moved to the finished table, and the server agrees.
     EXPECT_TRUE(waitFor([&] { return page->runningFilter()->rowCount() == 0 && page->finishedFilter()->rowCount() == 1; }));
-    server::ApiClient client(server.endpoint());
+    api::ApiClient client(server.endpoint());
     auto st = client.status(id.toStdString());
     ASSERT_TRUE(st.ok());
     EXPECT_EQ(st->value("status", ""), "cancelled");
@@ -252,7 +329,7 @@ TEST(RemoteMode, AWrongTokenIsNamedInTheIndicatorTheBannerAndTheSettingsTest) {
     EXPECT_EQ(s.window->banner()->kind(), MessageBanner::Kind::Error);
     EXPECT_TRUE(s.window->banner()->text().contains(QStringLiteral("refused the token"))) << s.window->banner()->text().toStdString();
     // A job submitted anyway is refused with the same words.
-    jobs::JobSpec spec;
+    Job spec;
     spec.models = {"tiny-gpt2"};
     spec.methods = {"attention"};
     spec.input = kPrompt;
@@ -303,7 +380,7 @@ TEST(RemoteMode, ReconnectsAfterTheServerRestartsAndReSyncsTheJobList) {
     ASSERT_TRUE(s.connected());
 
     // Two quick jobs.
-    server::ApiClient client(first->endpoint());
+    api::ApiClient client(first->endpoint());
     std::vector<std::string> ids;
     for (const char* input : {"one two three", "four five six"}) {
         auto id = client.submit(server::testing::cheapJob("tiny-gpt2", input, {"attention"}, 2));
@@ -346,7 +423,7 @@ TEST(RemoteMode, ReconnectsAfterTheServerRestartsAndReSyncsTheJobList) {
     EXPECT_FALSE(s.backend->job(ids[0]).has_value());
     EXPECT_GE(model->rowOf(QString::fromStdString(ids[1])), 0);
     // And events flow again: a new job shows up without any request of ours.
-    server::ApiClient again(server::Endpoint{"127.0.0.1", port, ""});
+    api::ApiClient again(api::Endpoint{"127.0.0.1", port, ""});
     auto id = again.submit(server::testing::cheapJob("tiny-gpt2", "seven eight", {"attention"}, 2));
     ASSERT_TRUE(id.ok());
     EXPECT_TRUE(waitFor([&] { return model->rowOf(QString::fromStdString(*id)) >= 0; }, ms(5000)));
@@ -407,7 +484,7 @@ TEST(RemoteMode, SettingsPersistAndSwitchTheBackendBothWays) {
     ASSERT_NE(remote, nullptr);
     EXPECT_EQ(remote->endpoint().token, "tok");
     EXPECT_TRUE(w.connectionIndicator()->isVisibleTo(&w));
-    EXPECT_FALSE(w.action(QStringLiteral("importJob"))->isEnabled());
+    EXPECT_TRUE(w.action(QStringLiteral("importJob"))->isEnabled()) << "import goes through the API";
 
     b.remote = false;
     b.save();
@@ -424,6 +501,40 @@ TEST(RemoteMode, SettingsPersistAndSwitchTheBackendBothWays) {
     EXPECT_EQ(w.backend(), local);
     EXPECT_TRUE(w.banner()->text().contains(QStringLiteral("TLS"))) << w.banner()->text().toStdString();
     BackendSettings{}.save();
+}
+
+TEST(RemoteMode, SwitchingAwayFromAServerThatNeverAnswersDoesNotBlockTheWindow) {
+    // A loopback socket that accepts connections (the kernel completes them)
+    // and never answers: requests wait for the client's 15 s timeout.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(fd, 16), 0);
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    jobs::JobQueue queue(nullptr);
+    MainWindow w;
+    w.setJobQueue(&queue);
+    api::Endpoint ep;
+    ep.port = ntohs(addr.sin_port);
+    RemoteBackend* remote = w.useRemoteBackend(ep);
+    Job spec;
+    spec.models = {"tiny-gpt2"};
+    spec.methods = {"attention"};
+    spec.input = kPrompt;
+    bool answered = false;
+    remote->submit(spec, [&](Result<std::string>) { answered = true; });
+    QTest::qWait(300); // the request is on the wire, the event stream is opening
+    QElapsedTimer clock;
+    clock.start();
+    w.useLocalBackend();
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete); // the remote backend goes now
+    EXPECT_LT(clock.elapsed(), ms(1000)) << "switching waited for the silent server";
+    EXPECT_FALSE(w.backend()->isRemote());
+    EXPECT_FALSE(answered) << "an answer after the switch is dropped";
+    ::close(fd);
 }
 
 } // namespace

@@ -42,7 +42,7 @@ using test::waitFor;
 QString fixtureModel(const char* name) { return test::dataPath("models/") + QLatin1String(name); }
 
 // Runs one job on a queue without a store and returns its result.
-JobResult runJob(jobs::JobQueue& queue, const jobs::JobSpec& spec) {
+JobResult runJob(jobs::JobQueue& queue, const Job& spec) {
     auto id = queue.submit(spec);
     EXPECT_TRUE(id.ok()) << id.error().message;
     if (!id.ok()) return {};
@@ -124,7 +124,7 @@ Results& results() {
         EXPECT_TRUE(sample.ok()) << sample.error().message;
         if (sample.ok()) out.sample = *sample;
         jobs::JobQueue queue(nullptr);
-        jobs::JobSpec spec;
+        Job spec;
         spec.models = {fixtureModel("tiny-gpt2").toStdString(), fixtureModel("tiny-llama").toStdString()};
         spec.methods = {"attention", "saliency"};
         spec.options = {{"max_new_tokens", 3}};
@@ -418,7 +418,7 @@ TEST(Counterfactual, EditingAWordRunsTheEditedPromptAndComparesSideBySide) {
     window.setJobQueue(&queue);
     window.resize(1400, 900);
     window.show();
-    jobs::JobSpec spec;
+    Job spec;
     spec.models = {fixtureModel("tiny-gpt2").toStdString(), fixtureModel("tiny-llama").toStdString()};
     spec.methods = {"attention", "saliency"};
     spec.options = {{"max_new_tokens", 3}};

@@ -69,7 +69,7 @@ struct Conversation : ::testing::Test {
         window->setJobQueue(queue.get());
         window->resize(1280, 820);
         window->show();
-        jobs::JobSpec spec;
+        Job spec;
         spec.models = {fixtureModel("tiny-gpt2").toStdString()};
         spec.methods = {"attention", "saliency"};
         spec.input = "The quick brown fox";

@@ -5,7 +5,7 @@
 
 #include "../core/jobs/jobs_test_util.h"
 
-#include "api_client.h"
+#include "api/api_client.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,6 +17,12 @@
 #include <thread>
 
 namespace tokenlens::server::testing {
+
+// The client is the api library's (api/api_client.h).
+using api::ApiClient;
+using api::Endpoint;
+using api::EventStream;
+using api::HttpResponse;
 
 using jobs::testing::Child;
 using jobs::testing::fixtureModel;

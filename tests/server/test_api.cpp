@@ -58,7 +58,7 @@ TEST_F(Api, HealthModelsMethods) {
         EXPECT_FALSE(m.contains("path")) << "the server's folders are not shown to clients";
         EXPECT_TRUE(m["usable"].get<bool>()) << m.dump();
     }
-    EXPECT_EQ(ids, (std::set<std::string>{"tiny-gpt2", "tiny-llama", "tiny-qwen2"}));
+    EXPECT_EQ(ids, (std::set<std::string>{"tiny-gemma3", "tiny-gpt2", "tiny-llama", "tiny-phi3", "tiny-qwen2", "tiny-qwen3"}));
 
     auto methods = c.methods();
     ASSERT_TRUE(methods.ok());
@@ -137,6 +137,12 @@ TEST_F(Api, BadJobsAnswer400NamingTheField) {
          "parent_job"},
         {R"({"models": ["tiny-gpt2"], "methods": ["attention"], "input": "x", "priority": 1.5})", "priority"},
         {R"({"models": ["tiny-gpt2"], "methods": ["attention"], "input": "x", "path": "/etc"})", "path"},
+        {R"({"models": ["tiny-gpt2"], "methods": ["attention"], "messages": []})", "messages"},
+        {R"({"models": ["tiny-gpt2"], "methods": ["attention"], "messages": [{"content": "x"}]})", "messages[0].role"},
+        {R"({"models": ["tiny-gpt2"], "methods": ["attention"], "messages": [{"role": "user", "content": 3}]})",
+         "messages[0].content"},
+        {R"({"models": ["tiny-qwen3"], "methods": ["attention"], "input": "x", "options": {"chat": {"raw": 1}}})",
+         "options.chat.raw"},
     };
     for (const auto& k : cases) {
         auto r = c.request("POST", "/api/jobs", k.body);
@@ -153,6 +159,34 @@ TEST_F(Api, BadJobsAnswer400NamingTheField) {
                                                   "\xff\xfe" + "\"}");
     EXPECT_EQ(bad.status, 400) << bad.body;
     EXPECT_NE(bad.message().find("UTF-8"), std::string::npos) << bad.message();
+}
+
+TEST_F(Api, AChatJobIsExplainedOnTheRenderedConversation) {
+    auto c = client();
+    const json job = {{"models", {"tiny-qwen3"}},
+                      {"methods", {"attention"}},
+                      {"messages", json::array({{{"role", "system"}, {"content", "You answer in one word."}},
+                                                {{"role", "user"}, {"content", "What colour is the sky?"}}})},
+                      {"target_text", "Blue."},
+                      {"options", {{"chat", {{"date", "2026-07-26"}}}}}};
+    auto r = c.post("/api/jobs", job);
+    ASSERT_EQ(r.status, 201) << r.body;
+    const std::string id = r.json()["job_id"];
+    ASSERT_EQ(waitStatus(c, id), "completed");
+    auto res = c.results(id);
+    ASSERT_TRUE(res.ok()) << res.error().message;
+    EXPECT_EQ((*res)["schema"], "tokenlens.job/2");
+    auto parsed = jobFromJson(*res, "GET results");
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+    ASSERT_EQ(parsed->results.size(), 1u);
+    const MethodResult& m = parsed->results[0];
+    EXPECT_EQ(m.output.text, "Blue.");
+    ASSERT_EQ(m.segments.size(), m.input.ids.size() + m.output.ids.size());
+    EXPECT_EQ(m.segments.front().role, "template") << "<|im_start|>";
+    EXPECT_EQ(m.segments.back().role, "assistant");
+    ASSERT_TRUE(m.chatTemplate);
+    EXPECT_EQ(m.chatTemplate->sha256.size(), 64u);
+    EXPECT_EQ(m.messages, job["messages"]);
 }
 
 TEST_F(Api, JobLifecycleListResultsDelete) {

@@ -185,8 +185,8 @@ TEST(MethodOptions, RejectBadValuesWithTheirName) {
 TEST(Engine, FailingMethodFailsAlone) {
     auto m = fixture("tiny-gpt2");
     ASSERT_TRUE(m);
-    AttributionJob job;
-    job.prompt = "The cat sat on the mat.";
+    Job job;
+    job.input = "The cat sat on the mat.";
     job.methods = {"attention", "no_such_method", "integrated_gradients", "saliency"};
     job.options = {{"max_new_tokens", 3}, {"methods", {{"integrated_gradients", {{"steps", 0}}}}}};
     auto seq = prepareSequence(*m, job);
@@ -206,8 +206,8 @@ TEST(Engine, FailingMethodFailsAlone) {
 TEST(Engine, RejectsBadJobs) {
     auto m = fixture("tiny-llama");
     ASSERT_TRUE(m);
-    AttributionJob job;
-    job.prompt = "Hello";
+    Job job;
+    job.input = "Hello";
     job.methods = {"saliency"};
     job.targetText = "";
     auto empty = prepareSequence(*m, job);
@@ -229,14 +229,14 @@ TEST(Engine, RejectsBadJobs) {
     EXPECT_NE(tooLong.error().message.find("positions"), std::string::npos);
 
     job.options = {{"max_new_tokens", 250}, {"truncate", "left"}};
-    job.prompt = "one two three four five six seven eight nine ten";
+    job.input = "one two three four five six seven eight nine ten";
     auto truncated = prepareSequence(*m, job);
     ASSERT_TRUE(truncated.ok()) << truncated.error().message;
     EXPECT_TRUE(truncated->truncated);
     EXPECT_EQ(truncated->input.ids.size() + 250, 256u);
 
     job.options = nlohmann::json::object();
-    job.prompt = "bad \xff text";
+    job.input = "bad \xff text";
     auto invalid = prepareSequence(*m, job);
     ASSERT_FALSE(invalid.ok());
     EXPECT_NE(invalid.error().message.find("UTF-8"), std::string::npos) << invalid.error().message;
@@ -245,8 +245,8 @@ TEST(Engine, RejectsBadJobs) {
 TEST(Engine, ForcedTargetAndWorkEstimate) {
     auto m = fixture("tiny-gpt2");
     ASSERT_TRUE(m);
-    AttributionJob job;
-    job.prompt = "The cat sat on the mat.";
+    Job job;
+    job.input = "The cat sat on the mat.";
     job.targetText = " It was happy";
     job.methods = {"integrated_gradients", "occlusion"};
     auto seq = prepareSequence(*m, job);

@@ -378,8 +378,8 @@ TEST(ContrastiveTargets, DifferenceOfTheTwoTargetsForLinearMethods) {
 TEST(ContrastiveTargets, ContrastTextSingleTokenAndAlignedThroughTheEngine) {
     auto m = fixture("tiny-gpt2");
     ASSERT_TRUE(m);
-    AttributionJob job;
-    job.prompt = "The cat sat on the mat.";
+    Job job;
+    job.input = "The cat sat on the mat.";
     job.targetText = " It was happy";
     job.methods = {"occlusion"};
     job.options = {{"target_fn", "contrast_logit_diff"}};

@@ -316,8 +316,8 @@ TEST(DemoModels, ContinuationKeepsTheSpaceBeforeTheOutput) {
     for (const auto* model : {&llama(), &gpt2()}) {
         ASSERT_TRUE(*model);
         for (bool forced : {false, true}) {
-            AttributionJob job;
-            job.prompt = "anna has a red ball . tom has a blue cup . tom has a";
+            Job job;
+            job.input = "anna has a red ball . tom has a blue cup . tom has a";
             if (forced) job.targetText = "blue cup";
             job.methods = {"attention"};
             job.options["max_new_tokens"] = 3;
@@ -326,7 +326,7 @@ TEST(DemoModels, ContinuationKeepsTheSpaceBeforeTheOutput) {
             const std::string cont = seq->outputContinuation.empty() ? seq->output.text : seq->outputContinuation;
             ASSERT_FALSE(cont.empty());
             EXPECT_EQ(cont.front(), ' ') << (*model)->name << ": \"" << cont << "\"";
-            auto enc = (*model)->tokenizer->encode(job.prompt + cont);
+            auto enc = (*model)->tokenizer->encode(job.input + cont);
             ASSERT_TRUE(enc.ok());
             std::vector<int64_t> expected = seq->input.ids;
             expected.insert(expected.end(), seq->output.ids.begin(), seq->output.ids.end());
@@ -340,8 +340,8 @@ TEST(DemoModels, ContinuationKeepsTheSpaceBeforeTheOutput) {
 TEST(DemoFaithfulness, LeaveOneOutMatchesOcclusion) {
     const auto& model = llama();
     ASSERT_TRUE(model);
-    AttributionJob job;
-    job.prompt = "anna has a red ball . tom has a blue cup . tom has a";
+    Job job;
+    job.input = "anna has a red ball . tom has a blue cup . tom has a";
     job.targetText = "blue";
     job.methods = {"occlusion"};
     auto seq = prepareSequence(*model, job);

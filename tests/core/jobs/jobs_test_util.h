@@ -78,10 +78,10 @@ inline bool waitIdle(JobQueue& queue, int timeoutMs = 60000) {
     return waitUntil([&] { return queue.idle(); }, static_cast<int>(timeoutMs * kTimeScale));
 }
 
-inline JobSpec spec(std::vector<std::string> models, std::vector<std::string> methods,
+inline Job spec(std::vector<std::string> models, std::vector<std::string> methods,
                     const std::string& input = "The quick brown fox",
                     nlohmann::json options = {{"max_new_tokens", 4}}) {
-    JobSpec s;
+    Job s;
     for (auto& m : models) s.models.push_back(m.find('/') == std::string::npos ? fixtureModel(m) : m);
     s.methods = std::move(methods);
     s.input = input;

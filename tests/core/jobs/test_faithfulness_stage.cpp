@@ -23,8 +23,8 @@ std::string demoLlama() {
     return (std::filesystem::path(TOKENLENS_TEST_DATA_DIR) / ".." / ".." / "resources" / "models" / "demo-llama").string();
 }
 
-JobSpec occlusionJob() {
-    JobSpec spec;
+Job occlusionJob() {
+    Job spec;
     spec.models = {demoLlama()};
     spec.methods = {"occlusion", "saliency"};
     spec.input = "anna has a red ball . tom has a blue cup . mary has a green hat . tom has a";
@@ -75,7 +75,7 @@ TEST(FaithfulnessStage, ReportTravelsWithTheResultAndMatchesOcclusion) {
         }
         occlusionReport = occ->faithfulness;
         // A repeat without the stage is not served the staged result, and vice versa.
-        JobSpec plain = occlusionJob();
+        Job plain = occlusionJob();
         plain.options.erase("faithfulness");
         auto again = queue.submit(plain);
         ASSERT_TRUE(again.ok());
@@ -107,8 +107,8 @@ TEST(FaithfulnessStage, ReportTravelsWithTheResultAndMatchesOcclusion) {
 }
 
 TEST(FaithfulnessStage, BadOptionsAreRefusedByName) {
-    AttributionJob job;
-    job.prompt = "x";
+    Job job;
+    job.input = "x";
     job.methods = {"saliency"};
     job.options = {{"faithfulness", {{"baseline", "mean"}}}};
     auto v = validateJob(job);

@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "jobs/caches.h"
+#include "run/caches.h"
 
 #include <QTemporaryDir>
 
@@ -162,7 +162,7 @@ namespace {
 // a unit test on a shared machine cannot hold a wall-clock bound, so the tests
 // assert what cancelling means: the pair stops at its next chunk, long before
 // the work would have finished.
-double cancelLatency(const JobSpec& s, const std::string& method, bool wholeJob, int runMs, double* etaMs = nullptr) {
+double cancelLatency(const Job& s, const std::string& method, bool wholeJob, int runMs, double* etaMs = nullptr) {
     JobQueue queue(nullptr, options(1));
     Clock::time_point cancelAt{};
     double latency = -1;
@@ -229,7 +229,7 @@ TEST(JobQueue, CancelStopsOcclusionAtTheNextChunk) {
     std::string prompt;
     for (int i = 0; i < 18; ++i) prompt += "the quick brown fox jumps over the lazy dog ";
     nlohmann::json o = {{"memory_budget_mb", 4096}};
-    JobSpec s = spec({"tiny-qwen2"}, {"occlusion"}, prompt, o);
+    Job s = spec({"tiny-qwen2"}, {"occlusion"}, prompt, o);
     s.targetText = "and then the dog woke up and chased the fox all the way back to the river bank where it slept";
     double eta = 0;
     const double latency = cancelLatency(s, "occlusion", false, 300, &eta);
@@ -388,7 +388,7 @@ TEST(JobQueue, JsonlBatchQueuesGoodLinesAndReportsBadOnes) {
             << "{\"input\": \"typo\", \"method\": [\"attention\"]}\n";       // 8: unknown key
     }
     JobQueue queue(nullptr, options(2));
-    JobSpec defaults = spec({"tiny-gpt2"}, {"attention"}, "", {{"max_new_tokens", 2}});
+    Job defaults = spec({"tiny-gpt2"}, {"attention"}, "", {{"max_new_tokens", 2}});
     auto sub = queue.submitBatchFile(file, defaults);
     ASSERT_TRUE(sub.ok()) << sub.error().message;
     ASSERT_EQ(sub->jobIds.size(), 3u);

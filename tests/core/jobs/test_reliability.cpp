@@ -16,7 +16,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-void writeJobFile(const std::string& path, const JobSpec& s) {
+void writeJobFile(const std::string& path, const Job& s) {
     std::ofstream out(path);
     out << toJson(s).dump(1);
 }

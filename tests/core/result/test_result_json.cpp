@@ -112,7 +112,7 @@ TEST(ResultJson, RejectsMalformedFilesNamingTheKey) {
     EXPECT_NE(messageFor("{not json").find("bad.json: not valid JSON"), std::string::npos);
     EXPECT_NE(messageFor("[1, 2]").find("must be a JSON object"), std::string::npos);
     EXPECT_NE(edited([](auto& j) { j.erase("schema"); }).find("key 'schema' is missing"), std::string::npos);
-    EXPECT_NE(edited([](auto& j) { j["schema"] = "tokenlens.job/2"; }).find("newer"), std::string::npos);
+    EXPECT_NE(edited([](auto& j) { j["schema"] = "tokenlens.job/3"; }).find("newer"), std::string::npos);
     EXPECT_NE(edited([](auto& j) { j["schema"] = "other/1"; }).find("expected 'tokenlens.job/1'"), std::string::npos);
     EXPECT_NE(edited([](auto& j) { j["input"]["ids"][1] = "x"; }).find("'input.ids[1]' must be an integer"),
               std::string::npos);

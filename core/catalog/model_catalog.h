@@ -1,9 +1,12 @@
 #pragma once
-// The models a server offers, by id. Built once at start-up from the
-// bundled demo models, the configured folders and the Hugging Face cache;
-// clients name models only by these ids, so a request can never make the
-// server open a path of its choosing. Plain C++ (no Qt, no LibTorch): reads
-// config.json and the safetensors headers.
+// The one model catalogue of TokenLens: the bundled demo models, folders the
+// user added (each a model, or a folder of models) and the Hugging Face
+// cache, each inspected (architecture, parameters, stored dtype, size on
+// disk, or why it cannot be used). The CLI's `models`, the GUI's model list
+// and the server's /api/models all list it; the server's clients name models
+// only by its ids, so a request can never make the server open a path of its
+// choosing. Plain C++ (no Qt, no LibTorch): reads config.json and the
+// safetensors headers, so build it off the GUI thread.
 
 #include "io/model_config.h"
 
@@ -12,12 +15,12 @@
 #include <string>
 #include <vector>
 
-namespace tokenlens::server {
+namespace tokenlens {
 
 struct CatalogEntry {
     std::string id;     // "tiny-gpt2", "Qwen/Qwen2-0.5B"; unique in the catalog
     std::string source; // "demo" | "folder" | "hf-cache"
-    std::filesystem::path path;
+    std::filesystem::path path; // canonical folder holding config.json
     std::optional<ModelConfig> config; // set when the folder is usable
     std::string architecture, dtype;
     int64_t parameters = 0;
@@ -31,11 +34,20 @@ struct CatalogOptions {
     bool includeDemo = true;                    // the bundled demo models
     bool includeHfCache = true;
     std::filesystem::path hfCache; // empty: huggingFaceHubDir()
+    // An added folder holding no model is listed with an error saying so
+    // (the GUI's list), instead of being left out.
+    bool reportEmptyFolders = false;
 };
 
 // The bundled demo models: $TOKENLENS_DEMO_MODELS, else share/tokenlens/models
 // next to the executable's bin/, else the source tree's resources/models.
+// Empty when none exists.
 std::filesystem::path bundledDemoModels();
+
+// One folder, inspected (never fails: a bad folder comes back with `error`).
+// `id` empty: the folder's name.
+CatalogEntry describeModelFolder(const std::filesystem::path& dir, const std::string& source,
+                                 const std::string& id = {});
 
 class ModelCatalog {
 public:
@@ -52,4 +64,4 @@ private:
     std::vector<CatalogEntry> m_entries;
 };
 
-} // namespace tokenlens::server
+} // namespace tokenlens

@@ -1,4 +1,4 @@
-#include "api_client.h"
+#include "api/api_client.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -9,7 +9,7 @@
 #include <cctype>
 #include <thread>
 
-namespace tokenlens::server {
+namespace tokenlens::api {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -315,4 +315,4 @@ void EventStream::close() {
     m_closed = true;
 }
 
-} // namespace tokenlens::server
+} // namespace tokenlens::api

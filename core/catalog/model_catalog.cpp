@@ -1,4 +1,4 @@
-#include "model_catalog.h"
+#include "catalog/model_catalog.h"
 
 #include "io/model_folder.h"
 
@@ -8,7 +8,7 @@
 
 #include <unistd.h>
 
-namespace tokenlens::server {
+namespace tokenlens {
 
 namespace fs = std::filesystem;
 
@@ -25,11 +25,14 @@ bool hasDemoModel(const fs::path& dir) {
     return fs::exists(dir / "demo-llama" / "config.json", ec) || fs::exists(dir / "demo-gpt2" / "config.json", ec);
 }
 
-CatalogEntry describe(const ModelLocation& loc, const std::string& source) {
+} // namespace
+
+CatalogEntry describeModelFolder(const fs::path& dir, const std::string& source, const std::string& id) {
     CatalogEntry e;
-    e.id = loc.id.empty() ? loc.path.filename().string() : loc.id;
+    e.path = canonicalOr(dir);
+    const fs::path shown = dir.lexically_normal();
+    e.id = !id.empty() ? id : !shown.filename().empty() ? shown.filename().string() : shown.parent_path().filename().string();
     e.source = source;
-    e.path = canonicalOr(loc.path);
     auto info = inspectModelFolder(e.path);
     if (!info) {
         e.error = info.error().message;
@@ -45,11 +48,9 @@ CatalogEntry describe(const ModelLocation& loc, const std::string& source) {
         if (!ec) e.bytes += static_cast<int64_t>(size);
     }
     std::error_code ec;
-    if (!fs::is_regular_file(e.path / "tokenizer.json", ec)) e.error = e.id + ": no tokenizer.json in the model folder";
+    if (!fs::is_regular_file(e.path / "tokenizer.json", ec)) e.error = e.path.string() + ": no tokenizer.json in the folder";
     return e;
 }
-
-} // namespace
 
 fs::path bundledDemoModels() {
     if (const char* env = std::getenv("TOKENLENS_DEMO_MODELS"); env && *env) {
@@ -87,13 +88,28 @@ ModelCatalog ModelCatalog::discover(const CatalogOptions& options) {
     auto add = [&](const std::vector<ModelLocation>& found, const std::string& source) {
         for (const auto& loc : found) {
             if (!seen.insert(canonicalOr(loc.path).string()).second) continue;
-            out.push_back(describe(loc, source));
+            out.push_back(describeModelFolder(loc.path, source, loc.id));
         }
     };
     if (options.includeDemo) {
         if (const fs::path demo = bundledDemoModels(); !demo.empty()) add(discoverFolders({demo}), "demo");
     }
-    add(discoverFolders(options.folders), "folder");
+    for (const auto& folder : options.folders) {
+        const auto found = discoverFolders({folder});
+        if (found.empty() && options.reportEmptyFolders && seen.insert(folder.string()).second) {
+            // Say why an added folder shows nothing rather than dropping it.
+            std::error_code ec;
+            CatalogEntry e;
+            e.path = folder;
+            e.id = folder.filename().string();
+            e.source = "folder";
+            e.error = folder.string() + (fs::is_directory(folder, ec)
+                                             ? ": no config.json with safetensors weights here or one level below"
+                                             : ": no such directory");
+            out.push_back(std::move(e));
+        }
+        add(found, "folder");
+    }
     if (options.includeHfCache) {
         add(discoverHfCache(options.hfCache.empty() ? huggingFaceHubDir() : options.hfCache), "hf-cache");
     }
@@ -115,4 +131,4 @@ std::optional<std::string> ModelCatalog::idForPath(const std::string& path) cons
     return std::nullopt;
 }
 
-} // namespace tokenlens::server
+} // namespace tokenlens

@@ -1,5 +1,5 @@
 #pragma once
-// The job system's caches besides the models (ModelCache):
+// The runner's caches besides the models (ModelCache):
 //  - prepared sequences (tokenization of the prompt and target, plus the
 //    generated output and its step scores), keyed by model + prompt + target
 //    + generation options: a second method on the same input neither
@@ -22,14 +22,14 @@
 #include <optional>
 #include <string>
 
-namespace tokenlens::jobs {
+namespace tokenlens {
 
 // SHA-256 (hex) of the parts, each length-prefixed so that ("ab","c") and
 // ("a","bc") differ.
 std::string contentHash(const std::vector<std::string>& parts);
 
 // Key of a prepared sequence.
-std::string sequenceKey(const std::string& modelKey, const AttributionJob& job);
+std::string sequenceKey(const std::string& modelKey, const Job& job);
 // Key of one attribution result.
 std::string resultKey(const std::string& modelKey, const std::string& method, const nlohmann::json& resolvedOptions,
                       const PreparedSequence& seq, bool forced);
@@ -107,4 +107,4 @@ using SequenceCache = LruCache<PreparedSequence>;
 // Results: bounded by approximate bytes (default 256 MiB).
 using ResultCache = LruCache<MethodResult>;
 
-} // namespace tokenlens::jobs
+} // namespace tokenlens

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-namespace tokenlens::server {
+namespace tokenlens::api {
 
 struct Endpoint {
     std::string host = "127.0.0.1";
@@ -98,4 +98,4 @@ private:
     bool m_closed = true;
 };
 
-} // namespace tokenlens::server
+} // namespace tokenlens::api

@@ -1,8 +1,8 @@
 #pragma once
-// The models the job creation page offers: the bundled demo models, folders
-// the user added (each a model, or a folder of models) and the Hugging Face
-// cache, each with what a user picks by (architecture, size, dtype). Plain
-// value code without widgets; discoverModels() reads config.json and the
+// The models the job creation page offers, as Qt values: the entries of the
+// model catalogue (catalog/model_catalog.h: the bundled demo models, folders
+// the user added and the Hugging Face cache), each with what a user picks by
+// (architecture, size, dtype). discoverModels() reads config.json and the
 // safetensors headers of every folder, so call it off the GUI thread.
 
 #include "jobs/job_types.h"
@@ -47,7 +47,7 @@ std::vector<ModelEntry> discoverModels(const QStringList& addedFolders, bool inc
 // answer ("blue"), whose evidence is "tom" and "blue" in the second clause.
 QString samplePrompt();
 // The job a first start runs on the demo models.
-jobs::JobSpec demoJobSpec(const std::vector<ModelEntry>& models);
+Job demoJobSpec(const std::vector<ModelEntry>& models);
 
 // "0.64 M", "124 M", "7.2 B"
 QString humanCount(qint64 n);

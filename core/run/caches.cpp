@@ -1,17 +1,16 @@
-#include "jobs/caches.h"
+#include "run/caches.h"
 
-#include <QCryptographicHash>
+#include "util/sha256.h"
 
-namespace tokenlens::jobs {
+namespace tokenlens {
 
 std::string contentHash(const std::vector<std::string>& parts) {
-    QCryptographicHash h(QCryptographicHash::Sha256);
+    Sha256 h;
     for (const auto& p : parts) {
-        const QByteArray length = QByteArray::number(static_cast<qulonglong>(p.size())) + ':';
-        h.addData(length);
-        h.addData(QByteArrayView(p.data(), static_cast<qsizetype>(p.size())));
+        h.add(std::to_string(p.size()) + ':');
+        h.add(p);
     }
-    return h.result().toHex().toStdString();
+    return h.hex();
 }
 
 namespace {
@@ -26,7 +25,7 @@ std::string idsText(const std::vector<int64_t>& ids) {
 nlohmann::json sequenceOptions(const nlohmann::json& options) {
     nlohmann::json o = nlohmann::json::object();
     for (const char* k : {"max_new_tokens", "sample", "temperature", "top_k", "top_p", "seed", "stop_at_eos",
-                          "truncate"}) {
+                          "truncate", "chat"}) {
         if (options.contains(k)) o[k] = options[k];
     }
     return o;
@@ -34,9 +33,10 @@ nlohmann::json sequenceOptions(const nlohmann::json& options) {
 
 } // namespace
 
-std::string sequenceKey(const std::string& modelKey, const AttributionJob& job) {
-    return contentHash({"sequence/1", modelKey, job.prompt, job.targetText ? "forced" : "generated",
-                        job.targetText.value_or(""), sequenceOptions(job.options).dump()});
+std::string sequenceKey(const std::string& modelKey, const Job& job) {
+    return contentHash({"sequence/1", modelKey, job.input, job.targetText ? "forced" : "generated",
+                        job.targetText.value_or(""), sequenceOptions(job.options).dump(),
+                        job.messages.is_null() ? std::string() : "messages:" + job.messages.dump()});
 }
 
 std::string resultKey(const std::string& modelKey, const std::string& method, const nlohmann::json& resolvedOptions,
@@ -54,4 +54,4 @@ int64_t approximateBytes(const MethodResult& r) {
     return bytes;
 }
 
-} // namespace tokenlens::jobs
+} // namespace tokenlens
