@@ -403,10 +403,11 @@ Result<JobResult> jobFromJson(const nlohmann::json& j, const std::string& source
 Result<JobResult> readResultJson(const std::string& text, const std::string& source) {
     json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) {
-        // Re-parse with exceptions only to get the position for the message.
+        // Re-parse with exceptions only to get the position for the message
+        // (a parse error, or a number beyond double: out_of_range).
         try {
             json again = json::parse(text);
-        } catch (const json::parse_error& e) {
+        } catch (const json::exception& e) {
             return makeError(ErrorCode::Corrupt, source + ": not valid JSON (" + e.what() + ")");
         }
         return makeError(ErrorCode::Corrupt, source + ": not valid JSON");

@@ -113,6 +113,8 @@ TEST(ResultJson, RejectsMalformedFilesNamingTheKey) {
     EXPECT_NE(messageFor("[1, 2]").find("must be a JSON object"), std::string::npos);
     EXPECT_NE(edited([](auto& j) { j.erase("schema"); }).find("key 'schema' is missing"), std::string::npos);
     EXPECT_NE(edited([](auto& j) { j["schema"] = "tokenlens.job/3"; }).find("newer"), std::string::npos);
+    // A number beyond double (found by fuzz_result_json): refused with the position, not a crash.
+    EXPECT_NE(messageFor("{\"schema\": \"tokenlens.job/1\", \"x\": 2.44e7221}").find("number overflow"), std::string::npos);
     EXPECT_NE(edited([](auto& j) { j["schema"] = "other/1"; }).find("expected 'tokenlens.job/1'"), std::string::npos);
     EXPECT_NE(edited([](auto& j) { j["input"]["ids"][1] = "x"; }).find("'input.ids[1]' must be an integer"),
               std::string::npos);
