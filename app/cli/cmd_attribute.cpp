@@ -13,18 +13,6 @@
 namespace tokenlens::cli {
 namespace {
 
-std::vector<std::string> splitList(const std::vector<std::string>& values) {
-    std::vector<std::string> out;
-    for (const auto& v : values) {
-        std::stringstream ss(v);
-        std::string item;
-        while (std::getline(ss, item, ',')) {
-            if (!item.empty()) out.push_back(item);
-        }
-    }
-    return out;
-}
-
 // "7" -> 7, "1.5" -> 1.5, "true" -> true, "all" -> "all".
 nlohmann::json scalar(const std::string& v) {
     if (v == "true") return true;
@@ -86,18 +74,13 @@ int runAttribute(const Args& args) {
     addChatOptions(p);
     if (auto code = handleParse(p, args)) return *code;
     const auto modelDirs = p.values("model");
-    const auto methods = splitList(p.values("method"));
+    const auto methods = splitComma(p.values("method"));
     if (modelDirs.empty() || methods.empty()) {
         std::cerr << "tokenlens-cli attribute: --model and --method are required\n\n" << p.helpText();
         return kExitUsage;
     }
-    // With --chat the prompt is optional (the messages file may end with the user's turn).
-    const bool chatOnly = p.has("chat") && p.positional().empty() && !p.has("prompt-file");
     std::optional<std::string> prompt;
-    if (!chatOnly) {
-        prompt = readPrompt(p, cmd);
-        if (!prompt) return kExitFailure;
-    }
+    if (!readPromptOrChat(p, cmd, prompt)) return kExitFailure;
 
     Job job;
     job.models = modelDirs;

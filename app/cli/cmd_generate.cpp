@@ -35,12 +35,8 @@ int runGenerate(const Args& args) {
         std::cerr << "tokenlens-cli generate: --model DIR is required\n";
         return kExitUsage;
     }
-    const bool chatOnly = p.has("chat") && p.positional().empty() && !p.has("prompt-file");
     std::optional<std::string> prompt;
-    if (!chatOnly) {
-        prompt = readPrompt(p, cmd);
-        if (!prompt) return kExitFailure;
-    }
+    if (!readPromptOrChat(p, cmd, prompt)) return kExitFailure;
     Job chatJob;
     if (!applyChatOptions(p, cmd, prompt, chatJob)) return kExitFailure;
     auto maxNew = numberOption(p, "max-new-tokens", 16, cmd);

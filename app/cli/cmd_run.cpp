@@ -30,18 +30,6 @@ std::optional<std::string> readFile(const std::string& path) {
     return ss.str();
 }
 
-std::vector<std::string> splitComma(const std::vector<std::string>& values) {
-    std::vector<std::string> out;
-    for (const auto& v : values) {
-        std::stringstream ss(v);
-        std::string item;
-        while (std::getline(ss, item, ',')) {
-            if (!item.empty()) out.push_back(item);
-        }
-    }
-    return out;
-}
-
 } // namespace
 
 int runRun(const Args& args) {

@@ -125,4 +125,22 @@ bool applyChatOptions(const ArgParser& parser, const std::string& command, const
     return true;
 }
 
+bool readPromptOrChat(const ArgParser& parser, const std::string& command, std::optional<std::string>& prompt) {
+    if (parser.has("chat") && parser.positional().empty() && !parser.has("prompt-file")) return true;
+    prompt = readPrompt(parser, command);
+    return prompt.has_value();
+}
+
+std::vector<std::string> splitComma(const std::vector<std::string>& values) {
+    std::vector<std::string> out;
+    for (const auto& v : values) {
+        std::stringstream ss(v);
+        std::string item;
+        while (std::getline(ss, item, ',')) {
+            if (!item.empty()) out.push_back(item);
+        }
+    }
+    return out;
+}
+
 } // namespace tokenlens::cli

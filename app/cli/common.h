@@ -35,10 +35,16 @@ std::vector<std::string> displayTokens(const Tokenizer& tokenizer, const std::ve
 
 void printJson(const nlohmann::json& j);
 
+// "a,b" "c" -> a, b, c (empty items dropped).
+std::vector<std::string> splitComma(const std::vector<std::string>& values);
+
 // The chat flags of attribute and generate: --chat FILE (a messages file),
 // --system TEXT (a system message before the prompt as the user message),
 // --raw (no chat template), --template NAME, --date YYYY-MM-DD.
 void addChatOptions(ArgParser& parser);
+// The prompt (readPrompt), or none with --chat and no prompt given (the
+// messages file may end with the user's turn). false: the problem was printed.
+bool readPromptOrChat(const ArgParser& parser, const std::string& command, std::optional<std::string>& prompt);
 bool chatRequested(const ArgParser& parser);
 // The job's messages (the prompt, when given, as the last user message) and
 // options.chat from those flags. Prints the problem and returns false.

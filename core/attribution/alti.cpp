@@ -33,13 +33,13 @@ namespace {
 // as long as ~30 pairs per position of a forward pass.
 constexpr double kPairsPerPosition = 32.0;
 
-class Alti final : public AttributionMethod {
+class Alti final : public NamedMethod {
 public:
-    std::string id() const override { return "alti"; }
-    std::string description() const override {
-        return "Each layer's output decomposed into per-token contributions through attention and the residual, "
-               "scored by L1 proximity, normalised per position and rolled out across layers.";
-    }
+    Alti()
+        : NamedMethod("alti",
+                      "Each layer's output decomposed into per-token contributions through attention and the "
+                      "residual, "
+                      "scored by L1 proximity, normalised per position and rolled out across layers.") {}
 
     std::vector<OptionSpec> options() const override {
         auto o = layerRangeOptions();
@@ -200,9 +200,6 @@ private:
 
 } // namespace
 
-const AttributionMethod& altiMethod() {
-    static const Alti m;
-    return m;
-}
+TOKENLENS_METHOD_ACCESSOR(Alti, altiMethod)
 
 } // namespace tokenlens::attr

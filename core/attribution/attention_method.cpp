@@ -6,12 +6,11 @@
 namespace tokenlens::attr {
 namespace {
 
-class AttentionMethod final : public AttributionMethod {
+class AttentionMethod final : public NamedMethod {
 public:
-    std::string id() const override { return "attention"; }
-    std::string description() const override {
-        return "How much the attention of the position that predicts the output token falls on each input token.";
-    }
+    AttentionMethod()
+        : NamedMethod("attention", "How much the attention of the position that predicts the output token "
+                                   "falls on each input token.") {}
 
     std::vector<OptionSpec> options() const override {
         return {
@@ -75,9 +74,6 @@ protected:
 
 } // namespace
 
-const AttributionMethod& attentionMethod() {
-    static const AttentionMethod m;
-    return m;
-}
+TOKENLENS_METHOD_ACCESSOR(AttentionMethod, attentionMethod)
 
 } // namespace tokenlens::attr

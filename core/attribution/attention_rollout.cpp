@@ -9,13 +9,14 @@
 namespace tokenlens::attr {
 namespace {
 
-class AttentionRollout final : public AttributionMethod {
+class AttentionRollout final : public NamedMethod {
 public:
-    std::string id() const override { return "attention_rollout"; }
-    std::string description() const override {
-        return "Attention averaged over heads, with the residual connection as identity, multiplied through the "
-               "layers: how much each input token flows into the position that predicts the output token.";
-    }
+    AttentionRollout()
+        : NamedMethod(
+              "attention_rollout",
+              "Attention averaged over heads, with the residual connection as identity, multiplied through "
+              "the "
+              "layers: how much each input token flows into the position that predicts the output token.") {}
 
     std::vector<OptionSpec> options() const override {
         auto o = layerRangeOptions();
@@ -80,9 +81,6 @@ protected:
 
 } // namespace
 
-const AttributionMethod& attentionRolloutMethod() {
-    static const AttentionRollout m;
-    return m;
-}
+TOKENLENS_METHOD_ACCESSOR(AttentionRollout, attentionRolloutMethod)
 
 } // namespace tokenlens::attr

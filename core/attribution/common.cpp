@@ -353,4 +353,18 @@ GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, con
     return out;
 }
 
+std::vector<OptionSpec> gradientOptions() {
+    auto o = targetOptions();
+    o.insert(o.begin() + 1, reductionOption());
+    return o;
+}
+
+Result<BaselinedSequence> targetSequenceWithBaseline(const AttributionInput& input, const nlohmann::json& resolved) {
+    auto made = makeTargetSequence(input, resolved);
+    if (!made) return made.error();
+    auto baseline = baselineEmbeds(input, *made, resolved);
+    if (!baseline) return baseline.error();
+    return BaselinedSequence{std::move(made.value()), std::move(baseline.value())};
+}
+
 } // namespace tokenlens::attr

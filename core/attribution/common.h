@@ -29,6 +29,8 @@ std::vector<OptionSpec> targetOptions();
 std::vector<OptionSpec> targetFnOptions();
 // Options of methods that reduce a hidden-size vector: reduction.
 OptionSpec reductionOption();
+// The gradient methods' options: targetOptions() with reduction after target_fn.
+std::vector<OptionSpec> gradientOptions();
 // baseline: zero | unk.
 OptionSpec baselineOption();
 
@@ -51,6 +53,13 @@ Result<Sequence> makeTargetSequence(const AttributionInput& input, const nlohman
 // The baseline embeddings e' (L, hidden): zeros, or every row the embedding
 // of the unk token. Fails when `unk` is asked for and the model has none.
 Result<at::Tensor> baselineEmbeds(const AttributionInput& input, const Sequence& seq, const nlohmann::json& resolved);
+
+// makeTargetSequence and its baselineEmbeds, for the methods that need both.
+struct BaselinedSequence {
+    Sequence seq;
+    at::Tensor baseline; // (L, hidden)
+};
+Result<BaselinedSequence> targetSequenceWithBaseline(const AttributionInput& input, const nlohmann::json& resolved);
 
 // f(hidden) for final hidden states (B, hidden) and target ids (B), with the
 // contrast ids (B) for the contrastive targets (undefined otherwise).

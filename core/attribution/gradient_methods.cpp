@@ -9,9 +9,7 @@ namespace {
 class GradientMethod : public AttributionMethod {
 public:
     std::vector<OptionSpec> options() const override {
-        auto o = targetOptions();
-        o.insert(o.begin() + 1, reductionOption());
-        return o;
+        return gradientOptions();
     }
 
     int64_t estimateWork(int64_t n, int64_t t, const nlohmann::json&) const override {
@@ -73,14 +71,8 @@ protected:
 
 } // namespace
 
-const AttributionMethod& saliencyMethod() {
-    static const Saliency m;
-    return m;
-}
+TOKENLENS_METHOD_ACCESSOR(Saliency, saliencyMethod)
 
-const AttributionMethod& inputXGradientMethod() {
-    static const InputXGradient m;
-    return m;
-}
+TOKENLENS_METHOD_ACCESSOR(InputXGradient, inputXGradientMethod)
 
 } // namespace tokenlens::attr

@@ -13,17 +13,16 @@
 namespace tokenlens::attr {
 namespace {
 
-class GradientShap final : public AttributionMethod {
+class GradientShap final : public NamedMethod {
 public:
-    std::string id() const override { return "gradient_shap"; }
-    std::string description() const override {
-        return "Expected gradients: gradients at random points between the baseline and the (noised) input, "
-               "times their difference, averaged over samples.";
-    }
+    GradientShap()
+        : NamedMethod(
+              "gradient_shap",
+              "Expected gradients: gradients at random points between the baseline and the (noised) input, "
+              "times their difference, averaged over samples.") {}
 
     std::vector<OptionSpec> options() const override {
-        auto o = targetOptions();
-        o.insert(o.begin() + 1, reductionOption());
+        auto o = gradientOptions();
         o.push_back(baselineOption());
         o.push_back({"samples", "int", 5, 1, 100000, {}, "random points per output token"});
         o.push_back({"stdevs", "number", 0.0, 0, 1e6, {}, "standard deviation of the Gaussian noise added to the input"});
@@ -39,11 +38,10 @@ public:
 
     Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
                              const RunControl& control) const override {
-        auto made = makeTargetSequence(input, r);
+        auto made = targetSequenceWithBaseline(input, r);
         if (!made) return made.error();
-        const Sequence& seq = *made;
-        auto baseline = baselineEmbeds(input, seq, r);
-        if (!baseline) return baseline.error();
+        const Sequence& seq = made->seq;
+        const at::Tensor* baseline = &made->baseline;
         const int64_t samples = r["samples"];
         const double stdev = r["stdevs"];
         Rng rng(r["seed"].get<uint64_t>());
@@ -80,9 +78,6 @@ public:
 
 } // namespace
 
-const AttributionMethod& gradientShapMethod() {
-    static const GradientShap m;
-    return m;
-}
+TOKENLENS_METHOD_ACCESSOR(GradientShap, gradientShapMethod)
 
 } // namespace tokenlens::attr

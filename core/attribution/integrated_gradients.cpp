@@ -11,17 +11,16 @@
 namespace tokenlens::attr {
 namespace {
 
-class IntegratedGradients final : public AttributionMethod {
+class IntegratedGradients final : public NamedMethod {
 public:
-    std::string id() const override { return "integrated_gradients"; }
-    std::string description() const override {
-        return "Gradients averaged along a straight path from a baseline to the real input, times the input "
-               "difference; the scores add up to the change in the output score.";
-    }
+    IntegratedGradients()
+        : NamedMethod(
+              "integrated_gradients",
+              "Gradients averaged along a straight path from a baseline to the real input, times the input "
+              "difference; the scores add up to the change in the output score.") {}
 
     std::vector<OptionSpec> options() const override {
-        auto o = targetOptions();
-        o.insert(o.begin() + 1, reductionOption());
+        auto o = gradientOptions();
         o.push_back({"steps", "int", 50, 1, 100000, {}, "integration steps (more steps: smaller convergence delta)"});
         o.push_back({"quadrature", "choice", "gausslegendre", {}, {},
                      {"gausslegendre", "riemann_trapezoid", "riemann_left", "riemann_right", "riemann_middle"},
@@ -37,11 +36,10 @@ public:
 
     Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
                              const RunControl& control) const override {
-        auto made = makeTargetSequence(input, r);
+        auto made = targetSequenceWithBaseline(input, r);
         if (!made) return made.error();
-        const Sequence& seq = *made;
-        auto baseline = baselineEmbeds(input, seq, r);
-        if (!baseline) return baseline.error();
+        const Sequence& seq = made->seq;
+        const at::Tensor* baseline = &made->baseline;
         const int64_t steps = r["steps"];
         const auto q = quadrature(r["quadrature"], steps);
         Progress progress(control, estimateWork(seq.n, seq.t, r));
@@ -113,9 +111,6 @@ protected:
 
 } // namespace
 
-const AttributionMethod& integratedGradientsMethod() {
-    static const IntegratedGradients m;
-    return m;
-}
+TOKENLENS_METHOD_ACCESSOR(IntegratedGradients, integratedGradientsMethod)
 
 } // namespace tokenlens::attr

@@ -12,13 +12,13 @@
 namespace tokenlens::attr {
 namespace {
 
-class KernelShap final : public AttributionMethod {
+class KernelShap final : public SampledPerturbationMethod<KernelShapSettings> {
 public:
-    std::string id() const override { return "kernel_shap"; }
-    std::string description() const override {
-        return "Shapley values of the context tokens estimated by a Shapley-kernel-weighted regression on random "
-               "coalitions (absent tokens get the baseline embedding); each column adds up to f(x) - f(baseline).";
-    }
+    KernelShap()
+        : SampledPerturbationMethod("kernel_shap", "Shapley values of the context tokens estimated by a "
+                                     "Shapley-kernel-weighted regression on random "
+                                     "coalitions (absent tokens get the baseline embedding); each column "
+                                     "adds up to f(x) - f(baseline).") {}
 
     std::vector<OptionSpec> options() const override {
         auto o = perturbationOptions();
@@ -31,18 +31,13 @@ public:
         return kernelShapRows(layout, settings(r)) * layout.width;
     }
 
-    Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
-                             const RunControl& control) const override {
-        const auto s = settings(r);
-        const int64_t work = estimateWork(static_cast<int64_t>(input.promptIds.size()),
-                                          static_cast<int64_t>(input.outputIds.size()), r);
-        return runPerturbation(input, r, control, work, [&](const FeatureLayout& layout, const MaskScorer& score) {
-            return kernelShapEstimate(layout, s, score);
-        });
+
+protected:
+    Estimate estimate(const FeatureLayout& layout, const KernelShapSettings& s, const MaskScorer& score) const override {
+        return kernelShapEstimate(layout, s, score);
     }
 
-private:
-    static KernelShapSettings settings(const nlohmann::json& r) {
+    KernelShapSettings settings(const nlohmann::json& r) const override {
         KernelShapSettings s;
         s.samples = r.value("samples", s.samples);
         s.seed = r.value("seed", uint64_t{0});
@@ -52,9 +47,6 @@ private:
 
 } // namespace
 
-const AttributionMethod& kernelShapMethod() {
-    static const KernelShap m;
-    return m;
-}
+TOKENLENS_METHOD_ACCESSOR(KernelShap, kernelShapMethod)
 
 } // namespace tokenlens::attr

@@ -10,13 +10,13 @@
 namespace tokenlens::attr {
 namespace {
 
-class Lime final : public AttributionMethod {
+class Lime final : public SampledPerturbationMethod<LimeSettings> {
 public:
-    std::string id() const override { return "lime"; }
-    std::string description() const override {
-        return "Coefficients of a weighted linear model fitted to the output token's score on random maskings "
-               "of the context (masked tokens get the baseline embedding).";
-    }
+    Lime()
+        : SampledPerturbationMethod(
+              "lime",
+              "Coefficients of a weighted linear model fitted to the output token's score on random maskings "
+              "of the context (masked tokens get the baseline embedding).") {}
 
     std::vector<OptionSpec> options() const override {
         auto o = perturbationOptions();
@@ -33,15 +33,6 @@ public:
         return limeRows(settings(r)) * layoutFor(n, t).width;
     }
 
-    Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
-                             const RunControl& control) const override {
-        const auto s = settings(r);
-        const int64_t work = estimateWork(static_cast<int64_t>(input.promptIds.size()),
-                                          static_cast<int64_t>(input.outputIds.size()), r);
-        return runPerturbation(input, r, control, work, [&](const FeatureLayout& layout, const MaskScorer& score) {
-            return limeEstimate(layout, s, score);
-        });
-    }
 
 protected:
     Status checkResolved(const nlohmann::json& r, const ModelConfig*) const override {
@@ -53,8 +44,12 @@ protected:
         return {};
     }
 
-private:
-    static LimeSettings settings(const nlohmann::json& r) {
+protected:
+    Estimate estimate(const FeatureLayout& layout, const LimeSettings& s, const MaskScorer& score) const override {
+        return limeEstimate(layout, s, score);
+    }
+
+    LimeSettings settings(const nlohmann::json& r) const override {
         LimeSettings s;
         s.samples = r.value("samples", s.samples);
         s.maskProbability = r.value("mask_probability", s.maskProbability);
@@ -67,9 +62,6 @@ private:
 
 } // namespace
 
-const AttributionMethod& limeMethod() {
-    static const Lime m;
-    return m;
-}
+TOKENLENS_METHOD_ACCESSOR(Lime, limeMethod)
 
 } // namespace tokenlens::attr

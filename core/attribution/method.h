@@ -80,6 +80,24 @@ protected:
     virtual Status checkResolved(const nlohmann::json& resolved, const ModelConfig* config) const { return {}; }
 };
 
+// A method whose id and description are fixed when it is made.
+class NamedMethod : public AttributionMethod {
+public:
+    NamedMethod(std::string id, std::string description) : m_id(std::move(id)), m_description(std::move(description)) {}
+    std::string id() const override { return m_id; }
+    std::string description() const override { return m_description; }
+
+private:
+    std::string m_id, m_description;
+};
+
+// The registry's accessor of a method type: one static instance.
+#define TOKENLENS_METHOD_ACCESSOR(Type, accessor) \
+    const AttributionMethod& accessor() {         \
+        static const Type m;                      \
+        return m;                                 \
+    }
+
 const std::vector<const AttributionMethod*>& allMethods();
 const AttributionMethod* findMethod(const std::string& id);
 // Every option name some method understands (for rejecting typos).

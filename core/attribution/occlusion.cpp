@@ -9,12 +9,11 @@
 namespace tokenlens::attr {
 namespace {
 
-class Occlusion final : public AttributionMethod {
+class Occlusion final : public NamedMethod {
 public:
-    std::string id() const override { return "occlusion"; }
-    std::string description() const override {
-        return "How much the output token's score drops when one input token's embedding is replaced by the baseline.";
-    }
+    Occlusion()
+        : NamedMethod("occlusion", "How much the output token's score drops when one input token's embedding "
+                                   "is replaced by the baseline.") {}
 
     std::vector<OptionSpec> options() const override {
         auto o = targetOptions();
@@ -34,11 +33,10 @@ public:
 
     Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
                              const RunControl& control) const override {
-        auto made = makeTargetSequence(input, r);
+        auto made = targetSequenceWithBaseline(input, r);
         if (!made) return made.error();
-        const Sequence& seq = *made;
-        auto baseline = baselineEmbeds(input, seq, r);
-        if (!baseline) return baseline.error();
+        const Sequence& seq = made->seq;
+        const at::Tensor* baseline = &made->baseline;
         Progress progress(control, estimateWork(seq.n, seq.t, r));
         const auto fn = targetFnFrom(r);
         MethodOutput out;
@@ -151,9 +149,6 @@ private:
 
 } // namespace
 
-const AttributionMethod& occlusionMethod() {
-    static const Occlusion m;
-    return m;
-}
+TOKENLENS_METHOD_ACCESSOR(Occlusion, occlusionMethod)
 
 } // namespace tokenlens::attr

@@ -147,4 +147,27 @@ Result<MethodOutput> runPerturbation(const AttributionInput& input, const nlohma
                                      const RunControl& control, int64_t totalWork,
                                      const std::function<Estimate(const FeatureLayout&, const MaskScorer&)>& estimate);
 
+// A sampling perturbation method (LIME, KernelSHAP, Shapley sampling): its
+// settings read from the resolved options, and its estimator; run() is the
+// shared runPerturbation around them.
+template <class Settings>
+class SampledPerturbationMethod : public NamedMethod {
+public:
+    using NamedMethod::NamedMethod;
+
+    Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
+                             const RunControl& control) const override {
+        const Settings s = settings(r);
+        const int64_t work = estimateWork(static_cast<int64_t>(input.promptIds.size()),
+                                          static_cast<int64_t>(input.outputIds.size()), r);
+        return runPerturbation(input, r, control, work, [&](const FeatureLayout& layout, const MaskScorer& score) {
+            return estimate(layout, s, score);
+        });
+    }
+
+protected:
+    virtual Settings settings(const nlohmann::json& r) const = 0;
+    virtual Estimate estimate(const FeatureLayout& layout, const Settings& s, const MaskScorer& score) const = 0;
+};
+
 } // namespace tokenlens::attr

@@ -15,13 +15,14 @@
 namespace tokenlens::attr {
 namespace {
 
-class ShapleySampling final : public AttributionMethod {
+class ShapleySampling final : public SampledPerturbationMethod<ShapleySettings> {
 public:
-    std::string id() const override { return "shapley_sampling"; }
-    std::string description() const override {
-        return "Shapley values of the context tokens (absent tokens get the baseline embedding): exact when an "
-               "output token's context has at most exact_max_tokens tokens, else by permutation sampling.";
-    }
+    ShapleySampling()
+        : SampledPerturbationMethod(
+              "shapley_sampling",
+              "Shapley values of the context tokens (absent tokens get the baseline embedding): exact when "
+              "an "
+              "output token's context has at most exact_max_tokens tokens, else by permutation sampling.") {}
 
     std::vector<OptionSpec> options() const override {
         auto o = perturbationOptions();
@@ -36,18 +37,13 @@ public:
         return shapleyWork(layoutFor(n, t), settings(r));
     }
 
-    Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
-                             const RunControl& control) const override {
-        const auto s = settings(r);
-        const int64_t work = estimateWork(static_cast<int64_t>(input.promptIds.size()),
-                                          static_cast<int64_t>(input.outputIds.size()), r);
-        return runPerturbation(input, r, control, work, [&](const FeatureLayout& layout, const MaskScorer& score) {
-            return shapleyEstimate(layout, s, score);
-        });
+
+protected:
+    Estimate estimate(const FeatureLayout& layout, const ShapleySettings& s, const MaskScorer& score) const override {
+        return shapleyEstimate(layout, s, score);
     }
 
-private:
-    static ShapleySettings settings(const nlohmann::json& r) {
+    ShapleySettings settings(const nlohmann::json& r) const override {
         ShapleySettings s;
         s.samples = r.value("samples", s.samples);
         s.exactMaxTokens = r.value("exact_max_tokens", s.exactMaxTokens);
@@ -58,9 +54,6 @@ private:
 
 } // namespace
 
-const AttributionMethod& shapleySamplingMethod() {
-    static const ShapleySampling m;
-    return m;
-}
+TOKENLENS_METHOD_ACCESSOR(ShapleySampling, shapleySamplingMethod)
 
 } // namespace tokenlens::attr

@@ -17,13 +17,12 @@
 namespace tokenlens::attr {
 namespace {
 
-class ValueZeroing final : public AttributionMethod {
+class ValueZeroing final : public NamedMethod {
 public:
-    std::string id() const override { return "value_zeroing"; }
-    std::string description() const override {
-        return "How much each layer's output at a position changes (1 − cosine) when one input token's value vectors "
-               "are zeroed, normalised per position and rolled out across layers.";
-    }
+    ValueZeroing()
+        : NamedMethod("value_zeroing", "How much each layer's output at a position changes (1 − cosine) when "
+                                       "one input token's value vectors "
+                                       "are zeroed, normalised per position and rolled out across layers.") {}
 
     std::vector<OptionSpec> options() const override {
         auto o = layerRangeOptions();
@@ -187,9 +186,6 @@ private:
 
 } // namespace
 
-const AttributionMethod& valueZeroingMethod() {
-    static const ValueZeroing m;
-    return m;
-}
+TOKENLENS_METHOD_ACCESSOR(ValueZeroing, valueZeroingMethod)
 
 } // namespace tokenlens::attr
