@@ -17,7 +17,8 @@
 // snapshot was taken, so it misses nothing after it and sees nothing twice.
 // A subscriber whose write queue exceeds the limit is disconnected.
 //
-// See docs/api.md for the endpoints, limits and error format.
+// See docs/api.md for the endpoints, limits and error format, and
+// server_impl.h for the parts (listener, sessions, hub, route table).
 
 #include "catalog/model_catalog.h"
 
