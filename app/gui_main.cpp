@@ -1,4 +1,4 @@
-#include "app_main.h"
+#include "gui/app_main.h"
 
 #include <tokenlens/version.h>
 

@@ -1,18 +1,18 @@
 #include "app_main.h"
-#include "backend/remote_backend.h"
+#include "jobs/backend/remote_backend.h"
 
 #include "jobs/job_queue.h"
 #include "jobs/job_store.h"
-#include "mainwindow.h"
 #include "result/result_json.h"
-#include "widgets/message_banner.h"
-#include "widgets/category_controls.h"
-#include "widgets/dashboard.h"
-#include "widgets/heatmap_view.h"
-#include "widgets/selection_model.h"
-#include "widgets/split_view.h"
-#include "widgets/theme.h"
-#include "widgets/token_view.h"
+#include "results/category_controls.h"
+#include "results/dashboard.h"
+#include "results/heatmap_view.h"
+#include "results/selection_model.h"
+#include "results/split_view.h"
+#include "results/token_view.h"
+#include "shell/mainwindow.h"
+#include "shell/message_banner.h"
+#include "shell/theme.h"
 
 #include <QApplication>
 #include <QComboBox>

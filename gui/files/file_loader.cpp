@@ -1,4 +1,4 @@
-#include "viewmodel/file_loader.h"
+#include "files/file_loader.h"
 
 #include "result/result_json.h"
 #include "util/utf8.h"

@@ -1,6 +1,6 @@
 #include "job_list_model.h"
 
-#include "backend/local_backend.h"
+#include "jobs/backend/local_backend.h"
 #include "viewmodel/palette.h"
 
 #include <QColor>

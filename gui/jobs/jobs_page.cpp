@@ -1,7 +1,7 @@
 #include "jobs_page.h"
 
-#include "backend/job_backend.h"
-#include "viewmodel/job_list_model.h"
+#include "jobs/backend/job_backend.h"
+#include "jobs/job_list_model.h"
 
 #include <QApplication>
 #include <QComboBox>

@@ -1,11 +1,11 @@
 #include "new_job_page.h"
 
 #include "attribution/method.h"
+#include "files/file_loader.h"
+#include "jobs/token_preview.h"
 #include "run/job_runner.h"
-#include "tokenizer/tokenizer.h"
-#include "viewmodel/file_loader.h"
+#include "shell/theme.h"
 #include "viewmodel/palette.h"
-#include "widgets/theme.h"
 
 #include <QFontDatabase>
 
@@ -39,48 +39,10 @@
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
-#include <mutex>
-
 namespace tokenlens::gui {
 
-// Loaded tokenizers by model folder (loading Llama 3's takes ~250 ms: once).
-struct TokenizerCache {
-    std::mutex mutex;
-    std::map<QString, std::shared_ptr<Tokenizer>> byPath;
-    std::map<QString, QString> errors;
-};
-
-namespace {
-
-constexpr int kPreviewTokens = 3000; // tokens drawn in the preview; the count covers all
-constexpr int kPathRole = Qt::UserRole + 1;
-
-enum ModelColumn { ColName, ColArch, ColParams, ColDtype, ColSize, ColSource, ColCount };
-
-QString sourceLabel(const QString& s) {
-    if (s == u"demo") return QObject::tr("bundled demo");
-    if (s == u"hf-cache") return QObject::tr("Hugging Face cache");
-    if (s == u"server") return QObject::tr("on the server");
-    return QObject::tr("added folder");
-}
-
-QString tokenHtml(const QString& text) {
-    QString out;
-    for (QChar c : text) {
-        if (c == u'\n') out += QStringLiteral("<span style='color:#888'>↵</span><br>");
-        else if (c == u'\t') out += QStringLiteral("<span style='color:#888'>→</span>");
-        else if (c == u' ') out += QStringLiteral("&nbsp;");
-        else if (c == u'<') out += QStringLiteral("&lt;");
-        else if (c == u'>') out += QStringLiteral("&gt;");
-        else if (c == u'&') out += QStringLiteral("&amp;");
-        else out += c;
-    }
-    return out;
-}
-
-} // namespace
-
-NewJobPage::NewJobPage(QWidget* parent) : QWidget(parent), m_tokenizers(std::make_shared<TokenizerCache>()) {
+NewJobPage::NewJobPage(QWidget* parent) : QWidget(parent), m_preview(new TokenPreview(this)) {
+    connect(m_preview, &TokenPreview::tokenized, this, &NewJobPage::showTokens);
     auto* lay = new QHBoxLayout(this);
     auto* split = new QSplitter(Qt::Horizontal, this);
     auto* left = new QWidget(split);
@@ -129,194 +91,6 @@ NewJobPage::NewJobPage(QWidget* parent) : QWidget(parent), m_tokenizers(std::mak
 }
 
 NewJobPage::~NewJobPage() = default;
-
-// ------------------------------------------------------------------ models
-
-QWidget* NewJobPage::buildModels() {
-    auto* box = new QGroupBox(tr("Models"), this);
-    auto* lay = new QVBoxLayout(box);
-    m_modelList = new QTreeWidget(box);
-    m_modelList->setColumnCount(ColCount);
-    m_modelList->setHeaderLabels({tr("Model"), tr("Architecture"), tr("Parameters"), tr("Stored"), tr("Size"), tr("Source")});
-    m_modelList->setRootIsDecorated(false);
-    m_modelList->setAlternatingRowColors(true);
-    for (int c = ColName; c < ColCount; ++c) m_modelList->header()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
-    m_modelList->header()->setStretchLastSection(true);
-    m_modelList->setToolTip(tr("Tick the models to run; each runs every chosen method"));
-    lay->addWidget(m_modelList, 1);
-    m_modelInfo = new QLabel(tr("Looking for models…"), box);
-    m_modelInfo->setWordWrap(true);
-    m_modelInfo->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    lay->addWidget(m_modelInfo);
-    auto* row = new QHBoxLayout;
-    auto* add = m_addFolder = new QPushButton(tr("Add &Folder…"), box);
-    add->setToolTip(tr("A model folder (config.json, *.safetensors, tokenizer.json) or a folder of them"));
-    auto* refresh = new QPushButton(tr("Re&fresh"), box);
-    refresh->setToolTip(tr("Look for models again (demo models, added folders, the Hugging Face cache)"));
-    row->addWidget(add);
-    row->addWidget(refresh);
-    row->addStretch(1);
-    lay->addLayout(row);
-
-    connect(add, &QPushButton::clicked, this, [this] {
-        const QString dir = QFileDialog::getExistingDirectory(this, tr("Add Model Folder"), QDir::homePath());
-        if (!dir.isEmpty()) addModelFolder(dir);
-    });
-    connect(refresh, &QPushButton::clicked, this, &NewJobPage::refreshModels);
-    connect(m_modelList, &QTreeWidget::itemChanged, this, [this](QTreeWidgetItem*, int column) {
-        if (column != ColName) return;
-        scheduleTokenize();
-        updateSubmit();
-    });
-    connect(m_modelList, &QTreeWidget::currentItemChanged, this, [this](QTreeWidgetItem* item) {
-        if (!item) return;
-        const QString path = item->data(ColName, kPathRole).toString();
-        for (const auto& m : m_models) {
-            if (m.path == path) {
-                m_modelInfo->setText(m.usable() ? QStringLiteral("%1 — %2 positions · %3").arg(m.path).arg(m.maxPositions).arg(m.summary())
-                                                : m.error);
-            }
-        }
-    });
-    return box;
-}
-
-void NewJobPage::addModelFolder(const QString& path) {
-    const QString abs = QDir(path).absolutePath();
-    if (!m_addedFolders.contains(abs)) m_addedFolders << abs;
-    QSettings().setValue(QStringLiteral("models/folders"), m_addedFolders);
-    // Tick what the folder brings once it is read.
-    auto ticks = std::make_shared<QMetaObject::Connection>();
-    *ticks = connect(this, &NewJobPage::modelsChanged, this, [this, abs, ticks] {
-        disconnect(*ticks);
-        for (const auto& m : m_models) {
-            if (m.usable() && (m.path == abs || m.path.startsWith(abs + QLatin1Char('/')))) setModelChecked(m.path, true);
-        }
-    });
-    refreshModels();
-}
-
-void NewJobPage::setModelSource(std::function<Result<std::vector<ModelEntry>>()> source, const QString& addFolderReason) {
-    m_modelSource = std::move(source);
-    m_addFolder->setEnabled(!m_modelSource);
-    m_addFolder->setToolTip(addFolderReason);
-    refreshModels();
-}
-
-void NewJobPage::refreshModels() {
-    const quint64 serial = ++m_discoverSerial;
-    m_discovering = true;
-    m_modelInfo->setText(tr("Looking for models…"));
-    QPointer<NewJobPage> self(this);
-    if (m_modelSource) {
-        auto source = m_modelSource;
-        QThreadPool::globalInstance()->start([self, serial, source] {
-            auto found = std::make_shared<Result<std::vector<ModelEntry>>>(source());
-            QMetaObject::invokeMethod(
-                qApp,
-                [self, serial, found] {
-                    if (!self || serial != self->m_discoverSerial) return;
-                    self->m_discovering = false;
-                    if (!*found) {
-                        self->setModels({});
-                        self->m_modelInfo->setText(tr("The server's models could not be listed: %1")
-                                                       .arg(QString::fromStdString(found->error().message)));
-                        return;
-                    }
-                    self->setModels(std::move(found->value()));
-                },
-                Qt::QueuedConnection);
-        });
-        return;
-    }
-    const QStringList folders = m_addedFolders;
-    QThreadPool::globalInstance()->start([self, serial, folders] {
-        auto found = std::make_shared<std::vector<ModelEntry>>(discoverModels(folders));
-        QMetaObject::invokeMethod(
-            qApp,
-            [self, serial, found] {
-                if (!self || serial != self->m_discoverSerial) return;
-                self->m_discovering = false;
-                self->setModels(std::move(*found));
-            },
-            Qt::QueuedConnection);
-    });
-}
-
-void NewJobPage::setModels(std::vector<ModelEntry> models) {
-    const QStringList wasChecked = checkedModels();
-    const bool first = m_models.empty() && wasChecked.isEmpty();
-    m_models = std::move(models);
-    rebuildModelList();
-    if (first) {
-        // First look: the demo models ticked, so a new user can just press Run.
-        for (const auto& m : m_models) {
-            if (m.source == u"demo" && m.usable()) setModelChecked(m.path, true);
-        }
-    } else {
-        for (const QString& p : wasChecked) setModelChecked(p, true);
-    }
-    int usable = 0;
-    for (const auto& m : m_models) usable += m.usable() ? 1 : 0;
-    m_modelInfo->setText(m_models.empty() ? tr("No models found. Add a folder with config.json, *.safetensors and "
-                                               "tokenizer.json, or put models in the Hugging Face cache.")
-                                          : tr("%n model(s) found; hover one for its details.", nullptr, usable));
-    scheduleTokenize();
-    updateSubmit();
-    emit modelsChanged();
-}
-
-void NewJobPage::rebuildModelList() {
-    const QSignalBlocker block(m_modelList);
-    m_modelList->clear();
-    for (const auto& m : m_models) {
-        auto* item = new QTreeWidgetItem(m_modelList);
-        item->setText(ColName, m.name);
-        item->setData(ColName, kPathRole, m.path);
-        item->setText(ColSource, sourceLabel(m.source));
-        if (m.usable()) {
-            item->setText(ColArch, m.architecture);
-            item->setText(ColParams, humanCount(m.parameters));
-            item->setText(ColDtype, m.dtype);
-            item->setText(ColSize, humanBytes(m.bytes));
-            item->setToolTip(ColName, QStringLiteral("%1\n%2\n%3 positions").arg(m.path, m.summary()).arg(m.maxPositions));
-            item->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemIsUserCheckable);
-        } else {
-            item->setText(ColArch, tr("cannot be used"));
-            item->setToolTip(ColName, m.error);
-            item->setToolTip(ColArch, m.error);
-            item->setForeground(ColName, QApplication::palette().color(QPalette::Disabled, QPalette::Text));
-            item->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable);
-        }
-        if (m.usable()) item->setCheckState(ColName, Qt::Unchecked);
-    }
-}
-
-QStringList NewJobPage::checkedModels() const {
-    QStringList out;
-    for (int i = 0; i < m_modelList->topLevelItemCount(); ++i) {
-        auto* item = m_modelList->topLevelItem(i);
-        if ((item->flags() & Qt::ItemIsUserCheckable) && item->checkState(ColName) == Qt::Checked) {
-            out << item->data(ColName, kPathRole).toString();
-        }
-    }
-    return out;
-}
-
-void NewJobPage::setModelChecked(const QString& path, bool on) {
-    const QString abs = m_modelSource ? path : QDir(path).absolutePath(); // a server's models go by id
-    for (int i = 0; i < m_modelList->topLevelItemCount(); ++i) {
-        auto* item = m_modelList->topLevelItem(i);
-        if (item->data(ColName, kPathRole).toString() == abs && (item->flags() & Qt::ItemIsUserCheckable)) {
-            item->setCheckState(ColName, on ? Qt::Checked : Qt::Unchecked);
-        }
-    }
-}
-
-QString NewJobPage::firstCheckedModel() const {
-    const QStringList c = checkedModels();
-    return c.isEmpty() ? QString() : c.first();
-}
 
 // ----------------------------------------------------------------- methods
 
@@ -567,57 +341,7 @@ void NewJobPage::tokenize() {
         showTokens(serial, {}, tr("The server tokenizes the prompt (no preview in remote mode)."), {}, {}, 0, 0);
         return;
     }
-    const std::string text = prompt().toStdString();
-    QPointer<NewJobPage> self(this);
-    auto cache = m_tokenizers;
-    QThreadPool::globalInstance()->start([self, serial, model, text, cache, maxPositions] {
-        std::shared_ptr<Tokenizer> tok;
-        QString error;
-        {
-            std::lock_guard<std::mutex> lock(cache->mutex);
-            if (auto it = cache->byPath.find(model); it != cache->byPath.end()) tok = it->second;
-            if (auto it = cache->errors.find(model); it != cache->errors.end()) error = it->second;
-        }
-        if (!tok && error.isEmpty()) {
-            auto loaded = Tokenizer::fromFolder(std::filesystem::path(model.toStdString()));
-            std::lock_guard<std::mutex> lock(cache->mutex);
-            if (loaded) tok = cache->byPath[model] = loaded.value();
-            else error = cache->errors[model] = QString::fromStdString(loaded.error().message);
-        }
-        // Pieces to draw: tokens (0), special or inserted tokens (1), and the
-        // text between tokens that no token covers (2: spaces a WordLevel or
-        // Whitespace pre-tokenizer drops), so the preview reads like the prompt.
-        auto tokens = std::make_shared<QStringList>();
-        auto special = std::make_shared<std::vector<int>>();
-        auto count = std::make_shared<int>(0);
-        if (tok) {
-            auto enc = tok->encode(text, true);
-            if (!enc) {
-                error = QString::fromStdString(enc.error().message);
-            } else {
-                *count = static_cast<int>(enc->ids.size());
-                size_t cursor = 0;
-                for (size_t i = 0; i < enc->ids.size() && static_cast<int>(i) < kPreviewTokens; ++i) {
-                    const auto [b, e] = enc->offsets[i];
-                    const bool sp = enc->special[i] || e <= b;
-                    if (!sp && b > cursor) {
-                        tokens->append(QString::fromUtf8(text.data() + cursor, static_cast<qsizetype>(b - cursor)));
-                        special->push_back(2);
-                    }
-                    special->push_back(sp ? 1 : 0);
-                    tokens->append(sp ? QString::fromStdString(tok->displayToken(enc->ids[i]))
-                                      : QString::fromUtf8(text.data() + b, static_cast<qsizetype>(e - b)));
-                    if (!sp) cursor = std::max(cursor, e);
-                }
-            }
-        }
-        QMetaObject::invokeMethod(
-            qApp,
-            [self, serial, model, error, tokens, special, count, maxPositions] {
-                if (self) self->showTokens(serial, model, error, *tokens, *special, *count, maxPositions);
-            },
-            Qt::QueuedConnection);
-    });
+    m_preview->run(serial, model, prompt().toStdString(), maxPositions);
 }
 
 void NewJobPage::showTokens(quint64 serial, const QString& modelPath, const QString& error, const QStringList& pieces,
@@ -633,26 +357,11 @@ void NewJobPage::showTokens(quint64 serial, const QString& modelPath, const QStr
         return;
     }
     m_tokenCount = count;
-    const QColor a = isDark(QApplication::palette()) ? QColor(0x2d, 0x4a, 0x6b) : QColor(0xd6, 0xe6, 0xf7);
-    const QColor b = isDark(QApplication::palette()) ? QColor(0x5a, 0x45, 0x20) : QColor(0xf7, 0xe7, 0xc6);
-    QString html;
-    html.reserve(pieces.size() * 48);
-    int shown = 0;
-    for (int i = 0; i < pieces.size(); ++i) {
-        const int kind = kinds[static_cast<size_t>(i)];
-        if (kind == 2) {
-            html += tokenHtml(pieces[i]);
-            continue;
-        }
-        const QString body = kind == 1 ? QStringLiteral("<b>%1</b>").arg(tokenHtml(pieces[i])) : tokenHtml(pieces[i]);
-        html += QStringLiteral("<span style='background:%1'>%2</span>").arg((shown % 2 ? b : a).name(), body);
-        ++shown;
-    }
-    if (shown < count) html += tr(" … and %1 more tokens").arg(count - shown);
-    m_tokens->setHtml(html);
+    m_tokens->setHtml(TokenPreview::html(pieces, kinds, count, isDark(QApplication::palette())));
     updateSubmit();
     emit tokenizationChanged();
 }
+
 
 QString NewJobPage::tokenInfo() const { return m_tokenLabel->text(); }
 

@@ -7,6 +7,9 @@
 // continuation), the target function and the reduction, keep prompts as
 // templates, and submit. A dropped .jsonl batch is submitted with the page's
 // models, methods and options as the defaults of its lines.
+//
+// The model list's members are in new_job_page_models.cpp; the live
+// tokenization runs in TokenPreview (token_preview.h).
 
 #include "jobs/job_types.h"
 #include "viewmodel/model_entries.h"
@@ -40,6 +43,8 @@ class Tokenizer;
 }
 
 namespace tokenlens::gui {
+
+class TokenPreview;
 
 class NewJobPage : public QWidget {
     Q_OBJECT
@@ -141,8 +146,7 @@ private:
     quint64 m_tokenSerial = 0;
     int m_tokenCount = -1;
     qint64 m_tokenMaxPositions = 0;
-    // Tokenizers by folder, shared with the worker threads that load them.
-    std::shared_ptr<struct TokenizerCache> m_tokenizers;
+    TokenPreview* m_preview;
 
     QRadioButton* m_generate;
     QRadioButton* m_force;

@@ -1,6 +1,6 @@
-#include "widgets/category_controls.h"
+#include "results/category_controls.h"
 
-#include "widgets/token_view.h"
+#include "results/token_view.h"
 
 #include <QAbstractItemView>
 #include <QComboBox>

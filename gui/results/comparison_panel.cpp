@@ -3,9 +3,9 @@
 #include "analysis/alignment.h"
 #include "analysis/statistics.h"
 #include "analysis/token_importance.h"
+#include "results/selection_model.h"
 #include "viewmodel/palette.h"
 #include "viewmodel/result_model.h"
-#include "widgets/selection_model.h"
 
 #include <QLabel>
 #include <QPainter>

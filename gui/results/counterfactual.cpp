@@ -1,8 +1,8 @@
-#include "widgets/counterfactual.h"
+#include "results/counterfactual.h"
 
 #include "analysis/alignment.h"
+#include "results/token_view.h"
 #include "viewmodel/result_model.h"
-#include "widgets/token_view.h"
 
 #include <QEvent>
 #include <QKeyEvent>

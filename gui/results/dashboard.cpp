@@ -1,33 +1,28 @@
-#include "widgets/dashboard.h"
+#include "results/dashboard.h"
 
 #include "attribution/method.h"
-#include "result/result_json.h"
-#include "viewmodel/csv.h"
+#include "results/category_controls.h"
+#include "results/comparison_panel.h"
+#include "results/faithfulness_panel.h"
+#include "results/heatmap_view.h"
+#include "results/panels.h"
+#include "results/result_exporter.h"
+#include "results/selection_model.h"
+#include "results/side_panels.h"
+#include "results/split_view.h"
+#include "results/timeline_panel.h"
+#include "results/token_view.h"
 #include "viewmodel/palette.h"
-#include "widgets/category_controls.h"
-#include "widgets/faithfulness_panel.h"
-#include "widgets/comparison_panel.h"
-#include "widgets/heatmap_view.h"
-#include "widgets/panels.h"
-#include "widgets/selection_model.h"
-#include "widgets/split_view.h"
-#include "widgets/timeline_panel.h"
-#include "widgets/token_view.h"
 
 #include <QComboBox>
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
-#include <QPainter>
-#include <QPixmap>
 #include <QPushButton>
-#include <QSaveFile>
-#include <QScrollArea>
 #include <QSettings>
 #include <QSlider>
 #include <QSplitter>
@@ -42,55 +37,6 @@
 namespace tokenlens::gui {
 
 namespace an = tokenlens::analysis;
-
-namespace {
-
-const char* const kTargetFns[] = {"probability", "log_probability", "logit"};
-const char* const kReductions[] = {"l2", "sum", "mean"};
-
-// Filled swatch when the method is on, an outline when it is off.
-QIcon swatchIcon(const QColor& c) {
-    QIcon icon;
-    for (bool on : {false, true}) {
-        QPixmap pm(28, 28);
-        pm.fill(Qt::transparent);
-        QPainter p(&pm);
-        p.setRenderHint(QPainter::Antialiasing);
-        p.setPen(QPen(c, 3));
-        p.setBrush(on ? QBrush(c) : QBrush(Qt::NoBrush));
-        p.drawRoundedRect(QRectF(4.5, 4.5, 19, 19), 5, 5);
-        p.end();
-        icon.addPixmap(pm, QIcon::Normal, on ? QIcon::On : QIcon::Off);
-    }
-    return icon;
-}
-
-QString writeBytes(const QString& path, const QByteArray& bytes) {
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly)) return QObject::tr("Cannot write “%1”: %2").arg(path, f.errorString());
-    if (f.write(bytes) != bytes.size() || !f.commit()) {
-        return QObject::tr("Cannot write “%1”: %2").arg(path, f.errorString());
-    }
-    return {};
-}
-
-QString savePng(QImage img, const QString& path, double scale) {
-    // Physical size as on screen at 96 dpi: scale the resolution with the pixels.
-    const int dpm = static_cast<int>(std::lround(96.0 / 0.0254 * scale));
-    img.setDotsPerMeterX(dpm);
-    img.setDotsPerMeterY(dpm);
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly)) return QObject::tr("Cannot write “%1”: %2").arg(path, f.errorString());
-    if (!img.save(&f, "PNG") || !f.commit()) return QObject::tr("Cannot write the PNG “%1”.").arg(path);
-    return {};
-}
-
-std::string asciiLabel(int64_t k, int64_t n, const std::string& token) {
-    const QString label = QStringLiteral("%1%2 ").arg(k < n ? QLatin1Char('x') : QLatin1Char('y')).arg(k < n ? k : k - n);
-    return label.toStdString() + token;
-}
-
-} // namespace
 
 Dashboard::Dashboard(QWidget* parent) : QWidget(parent) {
     m_selection = new SelectionModel(this);
@@ -146,15 +92,19 @@ Dashboard::Dashboard(QWidget* parent) : QWidget(parent) {
     m_viewStack->addWidget(m_viewSplitter);
     m_viewStack->addWidget(m_split);
     m_mainSplitter->addWidget(m_viewStack);
-    m_mainSplitter->addWidget(buildSidePanel());
+    m_side = new SidePanels(&m_model, m_selection, this);
+    m_details = m_side->details();
+    m_stats = m_side->statistics();
+    m_comparison = m_side->comparison();
+    m_warnings = m_side->warnings();
+    m_faithfulness = m_side->faithfulness();
+    connect(m_side, &SidePanels::followUpRequested, this, &Dashboard::followUpRequested);
+    m_mainSplitter->addWidget(m_side);
     m_mainSplitter->setStretchFactor(0, 1);
     m_mainSplitter->setStretchFactor(1, 0);
     m_mainSplitter->setChildrenCollapsible(false);
     root->addWidget(m_mainSplitter, 1);
 
-    connect(m_warnings, &WarningsPanel::countChanged, this, [this](int count) {
-        m_warningsBox->setTitle(count > 0 ? tr("Warnings (%1)").arg(count) : tr("Warnings"));
-    });
     {
         // The user's categories (a bad entry in the settings is left out).
         QSettings settings;
@@ -164,259 +114,6 @@ Dashboard::Dashboard(QWidget* parent) : QWidget(parent) {
         for (const QString& p : problems) qWarning("user categories in the settings: %s", qPrintable(p));
     }
     syncControls();
-}
-
-// ------------------------------------------------------------------ header
-
-QWidget* Dashboard::buildHeader() {
-    auto* header = new QWidget(this);
-    auto* rows = new QVBoxLayout(header);
-    rows->setContentsMargins(0, 0, 0, 0);
-    rows->setSpacing(4);
-    auto* row1 = new QHBoxLayout;
-    auto* row2 = new QHBoxLayout;
-    rows->addLayout(row1);
-    rows->addLayout(row2);
-
-    auto* modelLabel = new QLabel(tr("&Model:"), header);
-    m_modelBox = new QComboBox(header);
-    m_modelBox->setSizeAdjustPolicy(QComboBox::AdjustToContents);
-    m_modelBox->setToolTip(tr("The result holds attributions of several models: choose the one to show."));
-    modelLabel->setBuddy(m_modelBox);
-    row1->addWidget(modelLabel);
-    row1->addWidget(m_modelBox);
-    m_splitButton = new QToolButton(header);
-    m_splitButton->setText(tr("Split"));
-    m_splitButton->setCheckable(true);
-    m_splitButton->setToolTip(tr("Compare two models of this result side by side, hover and selection in step "
-                                 "(Ctrl+Shift+V)"));
-    connect(m_splitButton, &QToolButton::toggled, this, [this](bool on) {
-        if (!m_syncing) setSplit(on);
-    });
-    row1->addWidget(m_splitButton);
-    row1->addSpacing(12);
-    row1->addWidget(new QLabel(tr("Methods:"), header));
-    const auto& all = allMethods();
-    for (size_t i = 0; i < all.size(); ++i) {
-        const std::string id = all[i]->id();
-        auto* b = new QToolButton(header);
-        b->setCheckable(true);
-        b->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-        b->setIcon(swatchIcon(methodColour(id)));
-        b->setText(methodLabel(id));
-        b->setAccessibleName(methodLabel(id));
-        b->setVisible(false); // shown (and numbered) by syncControls for the methods the result holds
-        connect(b, &QToolButton::toggled, this, [this, id](bool on) {
-            if (m_syncing) return;
-            setMethodActive(id, on);
-        });
-        m_methodButtons.push_back(b);
-        row1->addWidget(b);
-    }
-    row1->addStretch(1);
-
-    auto* windowLabel = new QLabel(tr("Context &window:"), header);
-    m_windowSlider = new QSlider(Qt::Horizontal, header);
-    m_windowSlider->setMinimumWidth(140);
-    m_windowSlider->setMaximumWidth(240);
-    m_windowSlider->setTracking(true);
-    m_windowSlider->setPageStep(1);
-    m_windowSlider->setToolTip(tr("c: how many neighbours on each side a hovered token's window averages over "
-                                  "(eq. 4 and 5); 1 ≤ c ≤ ⌊min(n, t)/2⌋."));
-    windowLabel->setBuddy(m_windowSlider);
-    m_windowLabel = new QLabel(header);
-    m_windowLabel->setMinimumWidth(QFontMetrics(font()).horizontalAdvance(QStringLiteral("c = 888 of 888")));
-    connect(m_windowSlider, &QSlider::valueChanged, this, [this](int c) {
-        if (m_syncing) return;
-        setWindow(c);
-    });
-    row2->addWidget(windowLabel);
-    row2->addWidget(m_windowSlider);
-    row2->addWidget(m_windowLabel);
-    row2->addSpacing(12);
-
-    auto* scopeLabel = new QLabel(tr("&Scale:"), header);
-    m_scopeBox = new QComboBox(header);
-    m_scopeBox->addItem(tr("Whole matrix (eq. 7)"), static_cast<int>(an::NormScope::Matrix));
-    m_scopeBox->addItem(tr("Per output, min–max"), static_cast<int>(an::NormScope::ColumnMinMax));
-    m_scopeBox->addItem(tr("Per output, sum 1 (Inseq)"), static_cast<int>(an::NormScope::ColumnL1));
-    m_scopeBox->setToolTip(tr("How raw scores become colour intensities: min–max over the whole prompt block, "
-                              "min–max per output token, or each output's column scaled to sum 1."));
-    scopeLabel->setBuddy(m_scopeBox);
-    connect(m_scopeBox, &QComboBox::currentIndexChanged, this, [this](int i) {
-        if (m_syncing || i < 0) return;
-        setScope(static_cast<an::NormScope>(m_scopeBox->itemData(i).toInt()));
-    });
-    row2->addWidget(scopeLabel);
-    row2->addWidget(m_scopeBox);
-    row2->addSpacing(12);
-
-    // Row 3: linguistic categories (seed §4.5).
-    auto* row3 = new QHBoxLayout;
-    rows->addLayout(row3);
-    auto* categoryLabel = new QLabel(tr("Cate&gories:"), header);
-    m_categoryModeBox = new QComboBox(header);
-    m_categoryModeBox->addItem(tr("Off"), static_cast<int>(CategoryMode::Off));
-    m_categoryModeBox->addItem(tr("Highlight"), static_cast<int>(CategoryMode::Highlight));
-    m_categoryModeBox->addItem(tr("Isolation"), static_cast<int>(CategoryMode::Isolation));
-    m_categoryModeBox->addItem(tr("Comparison (outlines)"), static_cast<int>(CategoryMode::Comparison));
-    m_categoryModeBox->setToolTip(tr("Highlight fades the tokens of other categories, isolation hides them, "
-                                     "comparison outlines every token in its category's colour. Categories are "
-                                     "given per word: a word's sub-tokens share its category."));
-    categoryLabel->setBuddy(m_categoryModeBox);
-    m_categoryBox = new CategorySelector(header);
-    m_categoryBox->setToolTip(tr("The categories highlighted or isolated: tick several in the list"));
-    m_categoryEdit = new QToolButton(header);
-    m_categoryEdit->setText(tr("Edit…"));
-    m_categoryEdit->setToolTip(tr("Add or remove your own categories: a word list or a regular expression"));
-    connect(m_categoryEdit, &QToolButton::clicked, this, &Dashboard::editCategories);
-    m_categoryLegend = new QLabel(header);
-    m_categoryLegend->setTextFormat(Qt::RichText);
-    connect(m_categoryModeBox, &QComboBox::currentIndexChanged, this, [this] { updateCategoryView(); });
-    connect(m_categoryBox, &CategorySelector::selectionChanged, this, [this] { updateCategoryView(); });
-    row3->addWidget(categoryLabel);
-    row3->addWidget(m_categoryModeBox);
-    row3->addWidget(m_categoryBox);
-    row3->addWidget(m_categoryEdit);
-    row3->addWidget(m_categoryLegend);
-    row3->addStretch(1);
-
-    m_targetBox = new QComboBox(header);
-    m_reductionBox = new QComboBox(header);
-    for (const char* t : kTargetFns) m_targetBox->addItem(QString::fromLatin1(t));
-    for (const char* r : kReductions) m_reductionBox->addItem(QString::fromLatin1(r));
-    m_targetBox->setToolTip(tr("Target function f: the score of the output token the gradients explain. A property "
-                               "of the stored result; choose another and press Re-run to compute it."));
-    m_reductionBox->setToolTip(tr("How a token's gradient vector becomes one number (eq. 9). A property of the "
-                                  "stored result; choose another and press Re-run to compute it."));
-    m_rerunButton = new QPushButton(tr("Re-run…"), header);
-    m_rerunButton->setToolTip(tr("Run this prompt again with the chosen target function and reduction."));
-    m_storedLabel = new QLabel(header);
-    connect(m_targetBox, &QComboBox::currentIndexChanged, this, &Dashboard::updateRerun);
-    connect(m_reductionBox, &QComboBox::currentIndexChanged, this, &Dashboard::updateRerun);
-    connect(m_rerunButton, &QPushButton::clicked, this,
-            [this] { emit rerunRequested(m_targetBox->currentText(), m_reductionBox->currentText()); });
-    auto* targetLabel = new QLabel(tr("&Target:"), header);
-    targetLabel->setBuddy(m_targetBox);
-    auto* reductionLabel = new QLabel(tr("&Reduction:"), header);
-    reductionLabel->setBuddy(m_reductionBox);
-    row2->addWidget(targetLabel);
-    row2->addWidget(m_targetBox);
-    row2->addWidget(reductionLabel);
-    row2->addWidget(m_reductionBox);
-    row2->addWidget(m_rerunButton);
-    row2->addWidget(m_storedLabel);
-    row2->addStretch(1);
-
-    // Exports of what is on screen: a menu, and the scale of PNG images.
-    auto* scaleLabel = new QLabel(tr("PNG ×"), header);
-    m_scaleBox = new QComboBox(header);
-    for (int sc : {1, 2, 3, 4}) m_scaleBox->addItem(QStringLiteral("%1").arg(sc), sc);
-    m_scaleBox->setCurrentIndex(1);
-    m_scaleBox->setToolTip(tr("Scale of exported PNG images: pixels per screen pixel (2 for slides and print)."));
-    scaleLabel->setBuddy(m_scaleBox);
-    auto* exportButton = new QToolButton(header);
-    exportButton->setText(tr("Export"));
-    exportButton->setToolTip(tr("Save what is on screen: the token view or the heatmap as PNG (with title and "
-                                "legend), the result JSON, the matrix as CSV."));
-    exportButton->setPopupMode(QToolButton::InstantPopup);
-    exportButton->setToolButtonStyle(Qt::ToolButtonTextOnly);
-    auto* menu = new QMenu(exportButton);
-    const std::pair<QString, ExportKind> items[] = {
-        {tr("Token View as PNG…\tCtrl+E"), ExportKind::TokenViewPng},
-        {tr("Heatmap as PNG…\tCtrl+Shift+E"), ExportKind::HeatmapPng},
-        {tr("Result JSON…\tCtrl+Shift+S"), ExportKind::ResultJson},
-        {tr("Matrix as CSV…\tCtrl+Shift+C"), ExportKind::MatrixCsv},
-    };
-    for (const auto& [text, kind] : items) {
-        connect(menu->addAction(text), &QAction::triggered, this, [this, kind = kind] { exportInteractive(kind); });
-    }
-    exportButton->setMenu(menu);
-    row2->addWidget(scaleLabel);
-    row2->addWidget(m_scaleBox);
-    row2->addWidget(exportButton);
-
-    m_sourceLabel = new QLabel(header);
-    m_sourceLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    row1->addWidget(m_sourceLabel);
-    return header;
-}
-
-QWidget* Dashboard::buildSidePanel() {
-    auto* scroll = new QScrollArea(this);
-    scroll->setWidgetResizable(true);
-    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    scroll->setFrameShape(QFrame::NoFrame);
-    auto* side = new QWidget(scroll);
-    auto* lay = new QVBoxLayout(side);
-    lay->setContentsMargins(0, 0, 4, 0);
-
-    auto* detailsBox = new QGroupBox(tr("Token"), side);
-    auto* dl = new QVBoxLayout(detailsBox);
-    m_details = new DetailsPanel(&m_model, m_selection, detailsBox);
-    dl->addWidget(m_details);
-    lay->addWidget(detailsBox);
-
-    auto* statsBox = new QGroupBox(tr("Statistics"), side);
-    auto* sl = new QVBoxLayout(statsBox);
-    m_stats = new StatisticsPanel(&m_model, m_selection, statsBox);
-    sl->addWidget(m_stats);
-    lay->addWidget(statsBox);
-
-    auto* compareBox = new QGroupBox(tr("Method comparison"), side);
-    compareBox->setToolTip(tr("Agreement of the active methods' rankings (Spearman, Kendall) and how concentrated "
-                              "each method is (Gini, entropy), for the pinned output token or the whole result"));
-    auto* cl = new QVBoxLayout(compareBox);
-    m_comparison = new MethodComparisonPanel(&m_model, m_selection, compareBox);
-    cl->addWidget(m_comparison);
-    lay->addWidget(compareBox);
-
-    m_warningsBox = new QGroupBox(tr("Warnings"), side);
-    auto* wl = new QVBoxLayout(m_warningsBox);
-    m_warnings = new WarningsPanel(&m_model, m_warningsBox);
-    wl->addWidget(m_warnings);
-    lay->addWidget(m_warningsBox);
-
-    auto* faithBox = new QGroupBox(tr("Faithfulness"), side);
-    faithBox->setToolTip(tr("How much the tokens each method ranks first really matter to the model, measured by "
-                            "removing them (see docs/faithfulness.md)"));
-    auto* fal = new QVBoxLayout(faithBox);
-    m_faithfulness = new FaithfulnessPanel(&m_model, m_selection, faithBox);
-    fal->addWidget(m_faithfulness);
-    lay->addWidget(faithBox);
-
-
-    auto* followUpBox = new QGroupBox(tr("Continue the conversation"), side);
-    auto* fl = new QVBoxLayout(followUpBox);
-    m_followUpHint = new QLabel(followUpBox);
-    m_followUpHint->setWordWrap(true);
-    fl->addWidget(m_followUpHint);
-    auto* frow = new QHBoxLayout;
-    m_followUpEdit = new QLineEdit(followUpBox);
-    m_followUpEdit->setPlaceholderText(tr("Next turn, e.g. “ . anna has a”"));
-    m_followUpEdit->setToolTip(tr("The models see this job's prompt, the shown model's output and this text, and "
-                                  "the new result shows how each turn feeds the next (Enter sends)"));
-    m_followUpButton = new QPushButton(tr("Send"), followUpBox);
-    m_followUpButton->setToolTip(m_followUpEdit->toolTip());
-    frow->addWidget(m_followUpEdit, 1);
-    frow->addWidget(m_followUpButton);
-    fl->addLayout(frow);
-    lay->addWidget(followUpBox);
-    auto send = [this] {
-        const QString text = m_followUpEdit->text();
-        if (text.trimmed().isEmpty() || !m_followUpButton->isEnabled()) return;
-        emit followUpRequested(text, m_model.currentModel());
-        m_followUpEdit->clear();
-    };
-    connect(m_followUpButton, &QPushButton::clicked, this, send);
-    connect(m_followUpEdit, &QLineEdit::returnPressed, this, send);
-    setFollowUpAvailable(false, tr("Results computed in this window (New job page) can be continued here."));
-
-    lay->addStretch(1);
-
-    scroll->setWidget(side);
-    scroll->setMinimumWidth(350);
-    return scroll;
 }
 
 // ------------------------------------------------------------------- state
@@ -752,61 +449,17 @@ QString Dashboard::title() const {
     return QStringLiteral("%1 · %2 · “%3”").arg(model, methods.isEmpty() ? tr("no method") : methods.join(QStringLiteral(" + ")), prompt);
 }
 
-// ----------------------------------------------------------------- exports
-
 QString Dashboard::exportTokenViewPng(const QString& path, double scale) {
-    if (!m_model.hasJob()) return tr("Nothing to export: open a result first.");
-    return savePng(m_tokenView->render(scale, title()), path, scale);
+    return ResultExporter(*this).tokenViewPng(path, scale);
 }
 
 QString Dashboard::exportHeatmapPng(const QString& path, double scale) {
-    if (!m_model.hasJob()) return tr("Nothing to export: open a result first.");
-    return savePng(m_heatmap->render(scale, title()), path, scale);
+    return ResultExporter(*this).heatmapPng(path, scale);
 }
 
-QString Dashboard::exportResultJson(const QString& path) {
-    if (!m_model.hasJob()) return tr("Nothing to export: open a result first.");
-    // The contract's JSON, plus (allowed extra key) how it was being viewed.
-    nlohmann::json j = toJson(m_model.job());
-    nlohmann::json methods = nlohmann::json::array();
-    for (int m : m_model.activeMethods()) methods.push_back(m_model.methods()[static_cast<size_t>(m)].id);
-    const char* scopes[] = {"matrix", "column_minmax", "column_l1"};
-    j["view"] = {{"model", m_model.currentModel() >= 0 ? m_model.models()[static_cast<size_t>(m_model.currentModel())]
-                                                       : std::string()},
-                 {"methods", methods},
-                 {"window", m_model.window()},
-                 {"scope", scopes[static_cast<int>(m_model.scope())]},
-                 {"pinned", m_selection->pinned()}};
-    const std::string text = j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    return writeBytes(path, QByteArray::fromStdString(text));
-}
+QString Dashboard::exportResultJson(const QString& path) { return ResultExporter(*this).resultJson(path); }
 
-QString Dashboard::exportMatrixCsv(const QString& path) {
-    if (!m_model.hasJob()) return tr("Nothing to export: open a result first.");
-    QString what;
-    const AttributionMatrix a = m_model.displayedMatrix(&what);
-    if (a.empty()) return tr("Nothing to export: switch a method on.");
-    const int64_t n = m_model.promptLength();
-    const auto& tokens = m_model.contextTokens();
-    std::vector<std::string> rows, cols;
-    for (int64_t k = 0; k < m_model.contextLength(); ++k) rows.push_back(asciiLabel(k, n, tokens[static_cast<size_t>(k)]));
-    for (int64_t j = 0; j < m_model.outputLength(); ++j) cols.push_back(asciiLabel(n + j, n, tokens[static_cast<size_t>(n + j)]));
-    const std::string corner = (m_model.currentModel() >= 0 ? m_model.models()[static_cast<size_t>(m_model.currentModel())] : "") +
-                               ": " + what.toStdString() + " (rows: context, columns: output)";
-    return writeBytes(path, QByteArray::fromStdString(matrixCsv(a, rows, cols, corner)));
-}
-
-QString Dashboard::suggestedFileName(ExportKind kind) const {
-    QString base = QFileInfo(m_source).completeBaseName();
-    if (base.isEmpty()) base = QStringLiteral("tokenlens");
-    switch (kind) {
-    case ExportKind::TokenViewPng: return base + QStringLiteral("-tokens.png");
-    case ExportKind::HeatmapPng: return base + QStringLiteral("-heatmap.png");
-    case ExportKind::ResultJson: return base + QStringLiteral("-result.json");
-    case ExportKind::MatrixCsv: return base + QStringLiteral("-matrix.csv");
-    }
-    return base;
-}
+QString Dashboard::exportMatrixCsv(const QString& path) { return ResultExporter(*this).matrixCsv(path); }
 
 void Dashboard::exportInteractive(ExportKind kind) {
     if (!m_model.hasJob()) {
@@ -824,7 +477,7 @@ void Dashboard::exportInteractive(ExportKind kind) {
     case ExportKind::ResultJson: filter = tr("TokenLens results (*.json)"); break;
     case ExportKind::MatrixCsv: filter = tr("CSV tables (*.csv)"); break;
     }
-    const QString path = QFileDialog::getSaveFileName(this, tr("Export"), dir + QLatin1Char('/') + suggestedFileName(kind),
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export"), dir + QLatin1Char('/') + ResultExporter::suggestedFileName(m_source, kind),
                                                       filter);
     if (path.isEmpty()) return;
     settings.setValue(QStringLiteral("export/dir"), QFileInfo(path).absolutePath());
@@ -860,10 +513,8 @@ void Dashboard::restoreSettings(QSettings& s) {
     syncControls();
 }
 
-void Dashboard::setFollowUpAvailable(bool on, const QString& hint) {
-    m_followUpEdit->setEnabled(on);
-    m_followUpButton->setEnabled(on);
-    m_followUpHint->setText(hint);
-}
+void Dashboard::setFollowUpAvailable(bool on, const QString& hint) { m_side->setFollowUpAvailable(on, hint); }
+
+QLineEdit* Dashboard::followUpEdit() const { return m_side->followUpEdit(); }
 
 } // namespace tokenlens::gui

@@ -1,21 +1,21 @@
 #pragma once
 // The attribution dashboard: header controls (model, methods, context window,
-// normalisation scope, target function and reduction with a re-run request),
-// the token view above the heatmap, and beside them the details, statistics,
-// warnings and export controls. One ResultModel and one SelectionModel are
-// shared by everything on the page.
+// normalisation scope, target function and reduction with a re-run request;
+// dashboard_header.cpp), the token view above the heatmap, and beside them
+// the side panels (side_panels.h: details, statistics, comparison, warnings,
+// faithfulness, the follow-up box); exports go through result_exporter.h.
+// One ResultModel and one SelectionModel are shared by everything on the page.
 
-#include "result/job_result.h"
 #include "analysis/categories.h"
+#include "result/job_result.h"
+#include "results/category_controls.h"
+#include "results/counterfactual.h"
 #include "viewmodel/result_model.h"
-#include "widgets/category_controls.h"
-#include "widgets/counterfactual.h"
 
 #include <QWidget>
 
 class QAbstractButton;
 class QComboBox;
-class QGroupBox;
 class QLabel;
 class QLineEdit;
 class QPushButton;
@@ -32,6 +32,7 @@ class FaithfulnessPanel;
 class MethodComparisonPanel;
 class HeatmapView;
 class SelectionModel;
+class SidePanels;
 class SplitView;
 class StatisticsPanel;
 class TimelinePanel;
@@ -52,7 +53,7 @@ public:
     void updateJob(JobResult job, const QString& source);
     // The follow-up box: enabled for a finished job of the queue.
     void setFollowUpAvailable(bool on, const QString& hint);
-    QLineEdit* followUpEdit() const { return m_followUpEdit; }
+    QLineEdit* followUpEdit() const;
     bool hasJob() const { return m_model.hasJob(); }
     const ResultModel& model() const { return m_model; }
     const QString& source() const { return m_source; }
@@ -141,7 +142,6 @@ private:
     void showJob(JobResult job, const QString& source, bool keepView);
     std::vector<std::string> activeMethodIds() const;
     QWidget* buildHeader();
-    QWidget* buildSidePanel();
     void syncControls();
     void coloursChanged();
     // Statistics are a summary: recomputed once per event-loop pass however
@@ -150,7 +150,6 @@ private:
     void updateWindowLabel();
     void updateCategoryView();
     void updateRerun();
-    QString suggestedFileName(ExportKind kind) const;
 
     ResultModel m_model;
     QString m_source;
@@ -163,7 +162,7 @@ private:
     FaithfulnessPanel* m_faithfulness = nullptr;
     MethodComparisonPanel* m_comparison = nullptr;
     TimelinePanel* m_timeline = nullptr;
-    QGroupBox* m_warningsBox;
+    SidePanels* m_side = nullptr;
 
     QComboBox* m_modelBox;
     std::vector<QToolButton*> m_methodButtons; // registry order
@@ -187,9 +186,6 @@ private:
     bool m_statsPending = false;
     QString m_storedTarget, m_storedReduction;
     std::vector<std::string> m_defaultActive;
-    QLabel* m_followUpHint = nullptr;
-    QLineEdit* m_followUpEdit = nullptr;
-    QPushButton* m_followUpButton = nullptr;
     SplitView* m_split = nullptr;
     QToolButton* m_splitButton = nullptr;
     QStackedWidget* m_viewStack = nullptr;

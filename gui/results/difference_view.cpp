@@ -1,4 +1,4 @@
-#include "widgets/difference_view.h"
+#include "results/difference_view.h"
 
 #include "viewmodel/palette.h"
 

@@ -1,8 +1,8 @@
 #include "faithfulness_panel.h"
 
+#include "results/selection_model.h"
 #include "viewmodel/palette.h"
 #include "viewmodel/result_model.h"
-#include "widgets/selection_model.h"
 
 #include <QLabel>
 #include <QVBoxLayout>

@@ -1,7 +1,7 @@
-#include "widgets/heatmap_view.h"
+#include "results/heatmap_view.h"
 
+#include "results/selection_model.h"
 #include "viewmodel/palette.h"
-#include "widgets/selection_model.h"
 
 #include <QFontMetricsF>
 #include <QKeyEvent>

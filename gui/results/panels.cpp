@@ -1,7 +1,7 @@
-#include "widgets/panels.h"
+#include "results/panels.h"
 
+#include "results/selection_model.h"
 #include "viewmodel/palette.h"
-#include "widgets/selection_model.h"
 
 #include <QFontMetricsF>
 #include <QApplication>

@@ -1,4 +1,4 @@
-#include "widgets/selection_model.h"
+#include "results/selection_model.h"
 
 namespace tokenlens::gui {
 

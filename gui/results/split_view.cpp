@@ -1,10 +1,10 @@
-#include "widgets/split_view.h"
+#include "results/split_view.h"
 
+#include "results/difference_view.h"
+#include "results/heatmap_view.h"
+#include "results/selection_model.h"
+#include "results/token_view.h"
 #include "viewmodel/palette.h"
-#include "widgets/difference_view.h"
-#include "widgets/heatmap_view.h"
-#include "widgets/selection_model.h"
-#include "widgets/token_view.h"
 
 #include <QComboBox>
 #include <QHBoxLayout>

@@ -22,8 +22,8 @@
 // the change p_edit − p_orig.
 
 #include "analysis/alignment.h"
+#include "results/counterfactual.h"
 #include "viewmodel/result_model.h"
-#include "widgets/counterfactual.h"
 
 #include <QWidget>
 

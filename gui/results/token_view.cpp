@@ -1,7 +1,7 @@
-#include "widgets/token_view.h"
+#include "results/token_view.h"
 
+#include "results/selection_model.h"
 #include "viewmodel/palette.h"
-#include "widgets/selection_model.h"
 
 #include <QEvent>
 #include <QFontMetricsF>

@@ -8,27 +8,23 @@
 // continues the conversation. Files open from the menu, the recent files
 // list, the command line or drag-and-drop, always on a worker thread; a bad
 // file leaves the current result untouched and says why in the banner.
+//
+// The window holds the pages and the status bar and wires the parts:
+// MenuBuilder (menus and keys), JobActions (jobs through the backend),
+// BackendSwitcher (local or remote), FileActions and DropHandler (files).
 
-#include "widgets/counterfactual.h"
-#include "widgets/theme.h"
+#include "shell/theme.h"
 
 #include "jobs/job_types.h"
 
 #include <QMainWindow>
 
-#include <map>
-
 class QAction;
-class QActionGroup;
 class QLabel;
-class QMenu;
-class QProgressBar;
 class QTabWidget;
-class QTimer;
 
 namespace tokenlens::jobs {
 class JobQueue;
-struct BatchSubmission;
 }
 namespace tokenlens::api {
 struct Endpoint;
@@ -36,15 +32,17 @@ struct Endpoint;
 
 namespace tokenlens::gui {
 
+class BackendSwitcher;
 class ConnectionIndicator;
 class Dashboard;
-class HeatmapView;
+class FileActions;
+class JobActions;
 class JobBackend;
 class JobsPage;
-class LocalBackend;
-class RemoteBackend;
-class NewJobPage;
+class MenuBuilder;
 class MessageBanner;
+class NewJobPage;
+class RemoteBackend;
 struct LoadedFile;
 
 class MainWindow : public QMainWindow {
@@ -64,16 +62,16 @@ public:
 
     // Opens a file on a worker thread; fileHandled() reports the outcome.
     void openFile(const QString& path);
-    bool isLoading() const { return m_pendingLoads > 0; }
+    bool isLoading() const;
 
     // Attaches the job queue (not owned; must outlive the window) and puts
     // the New job and Jobs pages in.
     void setJobQueue(jobs::JobQueue* queue);
-    jobs::JobQueue* jobQueue() const { return m_queue; }
+    jobs::JobQueue* jobQueue() const;
     // Where jobs run: the local queue's backend (setJobQueue) or a server's
     // (useRemoteBackend). The pages, the dashboard and the Job menu work
     // through it; switching rebuilds the New job and Jobs pages.
-    JobBackend* backend() const { return m_backend; }
+    JobBackend* backend() const;
     void setBackend(JobBackend* backend);
     // Runs the jobs on a `tokenlens-cli serve` server (the window owns the
     // backend); back to this computer's queue with useLocalBackend().
@@ -91,7 +89,7 @@ public:
     // while it runs); false with a message in the banner when it cannot.
     bool openJob(const QString& id);
     // The job the dashboard shows ("" for a file or nothing).
-    const QString& shownJob() const { return m_shownJob; }
+    const QString& shownJob() const;
     // First start: the bundled demo models on the sample prompt. false when
     // no demo model is installed.
     bool runDemoJob();
@@ -119,71 +117,26 @@ signals:
     void rerunRequested(const QString& targetFn, const QString& reduction);
 
 protected:
-    void dragEnterEvent(QDragEnterEvent* event) override;
-    void dragMoveEvent(QDragMoveEvent* event) override;
-    void dropEvent(QDropEvent* event) override;
     void closeEvent(QCloseEvent* event) override;
 
 private:
-    void createMenus();
-    void rebuildRecentMenu();
-    void addRecentFile(const QString& path);
-    void finishLoad(const QString& path, const LoadedFile& loaded, quint64 serial);
-    void openDialog();
-    void about();
+    void showLoadedFile(const QString& path, const LoadedFile& loaded);
     void updateHoverStatus();
     void updateActions();
     void saveSettings() const;
-    void refreshShownJob();
-    void importJobDialog();
-    void jobProgress(const QString& id, int permille, double eta);
-    void jobFinished(const QString& id);
-    void submitBatch(const QString& jsonl, const QString& path, const Job& defaults);
-    void batchSubmitted(const QString& path, const jobs::BatchSubmission& sub);
-    void backendConnectionChanged();
-    void updateBackendActions();
-    void followUp(const QString& text, int modelIndex);
-    void rerunShown(const QString& targetFn, const QString& reduction);
-    // A counterfactual edit of the shown job: the edited prompt as a new job
-    // (same models, methods, options; the original output forced); when it
-    // finishes the dashboard compares the two in the split view.
-    void runCounterfactual(const CounterfactualEdit& edit);
-    HeatmapView* shownHeatmap() const;
-    QAction* addAction(QMenu* menu, const QString& name, const QString& text, const QKeySequence& key,
-                       const QString& tip);
 
     MessageBanner* m_banner;
     QTabWidget* m_tabs;
     tokenlens::gui::Dashboard* m_dashboard;
     QLabel* m_hoverStatus;
-    QProgressBar* m_progress;
-    QTimer* m_progressTimer;
-    QMenu* m_recentMenu = nullptr;
-    QActionGroup* m_themeGroup = nullptr;
-    std::vector<QAction*> m_dashboardActions;
     Theme m_theme = Theme::System;
-    jobs::JobQueue* m_queue = nullptr;
-    JobBackend* m_backend = nullptr;
-    LocalBackend* m_local = nullptr;
-    RemoteBackend* m_remote = nullptr; // owned; the current backend or null
     ConnectionIndicator* m_connection = nullptr;
-    QMenu* m_jobMenu = nullptr;
-    bool m_wrongTokenShown = false;
-    bool m_demoPending = false;
     NewJobPage* m_newJob = nullptr;
     JobsPage* m_jobsPage = nullptr;
-    QString m_shownJob;
-    QString m_demoJob;
-    bool m_refreshPending = false;
-    QLabel* m_jobStatus = nullptr;
-    QProgressBar* m_jobProgress = nullptr;
-    int m_pendingLoads = 0;
-    quint64 m_loadSerial = 0;
-    struct PendingCounterfactual {
-        QString original;
-        CounterfactualEdit edit;
-    };
-    std::map<QString, PendingCounterfactual> m_counterfactuals; // by edited job id
+    FileActions* m_files = nullptr;
+    JobActions* m_jobs = nullptr;
+    BackendSwitcher* m_backends = nullptr;
+    MenuBuilder* m_menus = nullptr;
 };
 
 } // namespace tokenlens::gui

@@ -1,6 +1,6 @@
-#include "widgets/message_banner.h"
+#include "shell/message_banner.h"
 
-#include "widgets/theme.h"
+#include "shell/theme.h"
 
 #include <QApplication>
 #include <QEvent>

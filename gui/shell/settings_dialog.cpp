@@ -1,6 +1,6 @@
-#include "settings_dialog.h"
+#include "shell/settings_dialog.h"
 
-#include "backend/remote_backend.h"
+#include "jobs/backend/remote_backend.h"
 
 #include <QApplication>
 #include <QButtonGroup>

@@ -1,4 +1,4 @@
-#include "widgets/theme.h"
+#include "shell/theme.h"
 
 #include <QApplication>
 #include <QStyle>

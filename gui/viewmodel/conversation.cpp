@@ -1,7 +1,7 @@
 #include "viewmodel/conversation.h"
 
 #include "analysis/alignment.h"
-#include "backend/job_backend.h"
+#include "jobs/backend/job_backend.h"
 
 #include <algorithm>
 #include <map>

@@ -1,7 +1,7 @@
 #include "model_entries.h"
 
 #include "catalog/model_catalog.h"
-#include "viewmodel/file_loader.h"
+#include "files/file_loader.h"
 
 #include <filesystem>
 

@@ -13,14 +13,14 @@
 //
 //   build/<dir>/tests/bench/bench_gui [--quick] [--hover-only]
 
-#include "mainwindow.h"
+#include "shell/mainwindow.h"
 #include "result/result_json.h"
-#include "viewmodel/file_loader.h"
-#include "widgets/dashboard.h"
-#include "widgets/heatmap_view.h"
-#include "widgets/panels.h"
-#include "widgets/selection_model.h"
-#include "widgets/token_view.h"
+#include "files/file_loader.h"
+#include "results/dashboard.h"
+#include "results/heatmap_view.h"
+#include "results/panels.h"
+#include "results/selection_model.h"
+#include "results/token_view.h"
 
 #include <QApplication>
 #include <QElapsedTimer>

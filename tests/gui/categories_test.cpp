@@ -9,11 +9,11 @@
 #include "test_util.h"
 
 #include "result/result_json.h"
-#include "widgets/category_controls.h"
-#include "widgets/comparison_panel.h"
-#include "widgets/dashboard.h"
-#include "widgets/selection_model.h"
-#include "widgets/token_view.h"
+#include "results/category_controls.h"
+#include "results/comparison_panel.h"
+#include "results/dashboard.h"
+#include "results/selection_model.h"
+#include "results/token_view.h"
 
 #include <gtest/gtest.h>
 

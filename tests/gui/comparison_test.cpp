@@ -5,12 +5,12 @@
 
 #include "test_util.h"
 
-#include "mainwindow.h"
+#include "shell/mainwindow.h"
 #include "result/result_json.h"
-#include "widgets/comparison_panel.h"
-#include "widgets/dashboard.h"
-#include "widgets/selection_model.h"
-#include "widgets/token_view.h"
+#include "results/comparison_panel.h"
+#include "results/dashboard.h"
+#include "results/selection_model.h"
+#include "results/token_view.h"
 
 #include <QComboBox>
 #include <QLabel>

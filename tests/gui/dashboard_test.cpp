@@ -5,16 +5,16 @@
 #include "test_util.h"
 
 #include "analysis/aggregations.h"
-#include "mainwindow.h"
+#include "shell/mainwindow.h"
 #include "result/result_json.h"
-#include "viewmodel/file_loader.h"
+#include "files/file_loader.h"
 #include "viewmodel/palette.h"
-#include "widgets/dashboard.h"
-#include "widgets/heatmap_view.h"
-#include "widgets/message_banner.h"
-#include "widgets/panels.h"
-#include "widgets/selection_model.h"
-#include "widgets/token_view.h"
+#include "results/dashboard.h"
+#include "results/heatmap_view.h"
+#include "shell/message_banner.h"
+#include "results/panels.h"
+#include "results/selection_model.h"
+#include "results/token_view.h"
 
 #include <gtest/gtest.h>
 

@@ -9,15 +9,15 @@
 
 #include "jobs/job_queue.h"
 #include "jobs/job_store.h"
-#include "mainwindow.h"
-#include "viewmodel/job_list_model.h"
+#include "shell/mainwindow.h"
+#include "jobs/job_list_model.h"
 #include "viewmodel/model_entries.h"
-#include "widgets/dashboard.h"
-#include "widgets/faithfulness_panel.h"
-#include "widgets/jobs_page.h"
-#include "widgets/message_banner.h"
-#include "widgets/new_job_page.h"
-#include "widgets/selection_model.h"
+#include "results/dashboard.h"
+#include "results/faithfulness_panel.h"
+#include "jobs/jobs_page.h"
+#include "shell/message_banner.h"
+#include "jobs/new_job_page.h"
+#include "results/selection_model.h"
 
 #include <gtest/gtest.h>
 

@@ -10,15 +10,15 @@
 #include "analysis/alignment.h"
 #include "jobs/job_queue.h"
 #include "jobs/job_store.h"
-#include "mainwindow.h"
+#include "shell/mainwindow.h"
 #include "result/result_json.h"
-#include "widgets/counterfactual.h"
-#include "widgets/dashboard.h"
-#include "widgets/difference_view.h"
-#include "widgets/heatmap_view.h"
-#include "widgets/selection_model.h"
-#include "widgets/split_view.h"
-#include "widgets/token_view.h"
+#include "results/counterfactual.h"
+#include "results/dashboard.h"
+#include "results/difference_view.h"
+#include "results/heatmap_view.h"
+#include "results/selection_model.h"
+#include "results/split_view.h"
+#include "results/token_view.h"
 
 #include <QAction>
 #include <QComboBox>

@@ -9,12 +9,12 @@
 
 #include "jobs/job_queue.h"
 #include "jobs/job_store.h"
-#include "mainwindow.h"
+#include "shell/mainwindow.h"
 #include "viewmodel/conversation.h"
-#include "widgets/dashboard.h"
-#include "widgets/selection_model.h"
-#include "widgets/timeline_panel.h"
-#include "widgets/token_view.h"
+#include "results/dashboard.h"
+#include "results/selection_model.h"
+#include "results/timeline_panel.h"
+#include "results/token_view.h"
 
 #include <gtest/gtest.h>
 

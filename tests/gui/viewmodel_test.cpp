@@ -7,7 +7,7 @@
 #include "analysis/aggregations.h"
 #include "attribution/method.h"
 #include "viewmodel/csv.h"
-#include "viewmodel/file_loader.h"
+#include "files/file_loader.h"
 #include "viewmodel/heatmap_geometry.h"
 #include "viewmodel/palette.h"
 #include "viewmodel/result_model.h"

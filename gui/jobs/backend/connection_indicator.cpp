@@ -1,6 +1,6 @@
-#include "backend/connection_indicator.h"
+#include "jobs/backend/connection_indicator.h"
 
-#include "backend/remote_backend.h"
+#include "jobs/backend/remote_backend.h"
 
 namespace tokenlens::gui {
 

@@ -1,4 +1,4 @@
-#include "backend/local_backend.h"
+#include "jobs/backend/local_backend.h"
 
 #include <set>
 

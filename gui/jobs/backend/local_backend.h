@@ -2,7 +2,7 @@
 // The jobs run in this process: a thin layer over JobQueue (and its store),
 // forwarding its signals.
 
-#include "backend/job_backend.h"
+#include "jobs/backend/job_backend.h"
 
 namespace tokenlens::gui {
 

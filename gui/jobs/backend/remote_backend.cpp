@@ -1,6 +1,7 @@
-#include "backend/remote_backend.h"
+#include "jobs/backend/remote_backend.h"
 
 #include "api/wire.h"
+#include "jobs/backend/remote_values.h"
 #include "jobs/batch.h"
 #include "result/result_json.h"
 
@@ -21,39 +22,8 @@ namespace tokenlens::gui {
 
 using nlohmann::json;
 using jobs::JobStatus;
-
-namespace {
-
-using api::flagOf;
-using api::optionalStringOf;
-using api::statusOf;
 using api::stringOf;
-
-template <class T>
-T num(const json& j, const char* key, T fallback) {
-    if constexpr (std::is_integral_v<T>) {
-        return static_cast<T>(api::integerOf(j, key, fallback));
-    } else {
-        return static_cast<T>(api::numberOf(j, key, fallback));
-    }
-}
-
-int permilleOf(const json& j) {
-    auto it = j.find("progress");
-    if (it == j.end() || !it->is_number()) return 0;
-    return std::clamp(static_cast<int>(it->get<double>() * 1000.0 + 0.5), 0, 1000);
-}
-
-double etaOf(const json& j) {
-    auto it = j.find("eta_seconds");
-    return it != j.end() && it->is_number() ? it->get<double>() : -1.0;
-}
-
-std::string nowIso() {
-    return QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs).toStdString();
-}
-
-} // namespace
+using remote::nowIso;
 
 // ------------------------------------------------------------------ address
 
@@ -93,140 +63,6 @@ QString endpointText(const api::Endpoint& ep) {
     return QStringLiteral("http://%1:%2").arg(host.contains(QLatin1Char(':')) ? QLatin1Char('[') + host + QLatin1Char(']') : host).arg(ep.port);
 }
 
-// ------------------------------------------------------------ event thread
-
-struct RemoteBackend::EventShared {
-    std::mutex mutex;
-    std::condition_variable wake;
-    bool stop = false;
-    bool kick = false; // reconnect now
-};
-
-namespace {
-
-// Sleeps up to `ms` or until stopped or kicked; false when stopped.
-template <class Shared>
-bool pause(Shared& sh, int ms) {
-    std::unique_lock<std::mutex> lock(sh.mutex);
-    sh.wake.wait_for(lock, std::chrono::milliseconds(ms), [&] { return sh.stop || sh.kick; });
-    sh.kick = false;
-    return !sh.stop;
-}
-
-} // namespace
-
-void RemoteBackend::startEvents() {
-    m_events = std::make_shared<EventShared>();
-    auto sh = m_events;
-    const api::Endpoint ep = m_endpoint;
-    const int first = m_firstRetryMs, most = m_maxRetryMs;
-    QPointer<RemoteBackend> self(this);
-    auto post = [self](std::function<void(RemoteBackend&)> f) {
-        QMetaObject::invokeMethod(
-            qApp, [self, f = std::move(f)] {
-                if (self) f(*self);
-            },
-            Qt::QueuedConnection);
-    };
-    m_eventThread = std::thread([sh, ep, first, most, post] {
-        bool wasConnected = false;
-        int delay = first;
-        for (;;) {
-            {
-                std::lock_guard<std::mutex> lock(sh->mutex);
-                if (sh->stop) return;
-            }
-            api::EventStream stream(ep, std::chrono::seconds(3));
-            const Status opened = stream.open("/api/ws/jobs");
-            if (!opened) {
-                const int http = stream.httpStatus();
-                const QString msg = QString::fromStdString(opened.error().message);
-                if (http == 401) {
-                    post([msg](RemoteBackend& b) { b.onConnection(Connection::WrongToken, msg, -1); });
-                    // Not retried: the token will not change by itself.
-                    std::unique_lock<std::mutex> lock(sh->mutex);
-                    sh->wake.wait(lock, [&] { return sh->stop || sh->kick; });
-                    sh->kick = false;
-                    if (sh->stop) return;
-                    delay = first;
-                    continue;
-                }
-                const Connection c = wasConnected ? Connection::Reconnecting : Connection::Unreachable;
-                post([c, msg, delay](RemoteBackend& b) { b.onConnection(c, msg, delay); });
-                if (!pause(*sh, delay)) return;
-                delay = std::min(most, delay * 2);
-                continue;
-            }
-            wasConnected = true;
-            delay = first;
-            post([](RemoteBackend& b) { b.onConnection(Connection::Connected, {}, -1); });
-            for (;;) {
-                {
-                    std::lock_guard<std::mutex> lock(sh->mutex);
-                    if (sh->stop) {
-                        stream.close();
-                        return;
-                    }
-                    if (sh->kick) break;
-                }
-                auto ev = stream.next(std::chrono::milliseconds(200));
-                if (ev) {
-                    post([e = std::move(*ev)](RemoteBackend& b) { b.onEvent(e); });
-                } else if (stream.closed()) {
-                    break;
-                }
-            }
-            stream.close();
-            post([delay](RemoteBackend& b) {
-                b.onConnection(Connection::Reconnecting, tr("the connection to the server was lost"), delay);
-            });
-            if (!pause(*sh, delay)) return;
-        }
-    });
-}
-
-void RemoteBackend::stopEvents() {
-    if (!m_events) return;
-    {
-        std::lock_guard<std::mutex> lock(m_events->mutex);
-        m_events->stop = true;
-    }
-    m_events->wake.notify_all();
-    if (m_eventThread.joinable()) m_eventThread.join();
-    m_events.reset();
-}
-
-void RemoteBackend::reconnectNow() {
-    if (!m_events) return;
-    {
-        std::lock_guard<std::mutex> lock(m_events->mutex);
-        m_events->kick = true;
-    }
-    m_events->wake.notify_all();
-}
-
-void RemoteBackend::setRetryDelays(int firstMs, int maxMs) {
-    stopEvents();
-    m_firstRetryMs = std::max(50, firstMs);
-    m_maxRetryMs = std::max(m_firstRetryMs, maxMs);
-    startEvents();
-}
-
-int RemoteBackend::retryInMs() const {
-    if (m_retryMs < 0) return -1;
-    return std::max<int>(0, m_retryMs - static_cast<int>(m_retryClock.elapsed()));
-}
-
-void RemoteBackend::onConnection(Connection c, const QString& message, int retryMs) {
-    const bool back = c == Connection::Connected && m_conn != Connection::Connected;
-    m_conn = c;
-    m_connMessage = message;
-    m_retryMs = retryMs;
-    m_retryClock.start();
-    emit connectionChanged();
-    if (back) resync();
-}
-
 // ------------------------------------------------------------------- setup
 
 RemoteBackend::RemoteBackend(api::Endpoint endpoint, QObject* parent)
@@ -237,38 +73,6 @@ RemoteBackend::RemoteBackend(api::Endpoint endpoint, QObject* parent)
     m_thread->start();
     m_connMessage = tr("connecting to %1").arg(endpointText(m_endpoint));
     startEvents();
-}
-
-RemoteBackend::~RemoteBackend() {
-    // Both threads are told to stop, but not waited for here: a request in
-    // progress ends only within the client's timeout (15 s) and an event
-    // stream within its own (3 s), and switching backends must not freeze the
-    // window. A reaper thread joins and frees them; what they still answer is
-    // dropped (their posts hold a QPointer to this backend).
-    if (m_events) {
-        std::lock_guard<std::mutex> lock(m_events->mutex);
-        m_events->stop = true;
-    }
-    if (m_events) m_events->wake.notify_all();
-    m_thread->quit();
-    std::thread reaper([thread = m_thread, worker = m_worker, events = std::move(m_eventThread)]() mutable {
-        if (events.joinable()) events.join();
-        thread->wait();
-        delete worker; // its thread has finished
-        delete thread;
-    });
-    // Joined at exit at the latest, before the process's statics go away.
-    static struct Reapers {
-        std::mutex m;
-        std::vector<std::thread> threads;
-        ~Reapers() {
-            for (auto& t : threads) {
-                if (t.joinable()) t.join();
-            }
-        }
-    } reapers;
-    std::lock_guard<std::mutex> lock(reapers.m);
-    reapers.threads.push_back(std::move(reaper));
 }
 
 QString RemoteBackend::description() const { return tr("the server at %1").arg(endpointText(m_endpoint)); }
@@ -538,137 +342,6 @@ void RemoteBackend::applyResults(const std::string& id, const json& j) {
     }
     const QString qid = QString::fromStdString(id);
     for (const auto& [model, method] : added) emit pairResultAvailable(qid, model, QString::fromStdString(method));
-}
-
-// ----------------------------------------------------------------- events
-
-void RemoteBackend::onEvent(const json& ev) {
-    if (!ev.is_object()) return;
-    const std::string type = stringOf(ev, "type");
-    const std::string id = stringOf(ev, "job_id");
-    if (type == "snapshot" || id.empty()) return; // resync() reads the whole list on connecting
-    const QString qid = QString::fromStdString(id);
-    auto it = m_jobs.find(id);
-    if (type == "removed") {
-        if (it != m_jobs.end()) {
-            m_jobs.erase(it);
-            emit jobRemoved(qid);
-        }
-        return;
-    }
-    if (it == m_jobs.end()) {
-        // Submitted elsewhere (another client, a script): read it.
-        fetchStatus(id);
-        return;
-    }
-    Cached& c = it->second;
-    jobs::JobRecord& r = c.rec;
-    if (type == "job") {
-        fetchStatus(id);
-    } else if (type == "status") {
-        const JobStatus s = statusOf(ev, "status", r.status);
-        r.error = optionalStringOf(ev, "error");
-        if (s != r.status) {
-            r.status = s;
-            if (jobs::isFinal(s)) {
-                c.permille = 1000;
-                c.eta = -1;
-                if (r.finishedAt.empty()) r.finishedAt = nowIso();
-            } else if (s == JobStatus::Running && r.startedAt.empty()) {
-                r.startedAt = nowIso();
-            }
-            emit jobStatusAvailable(qid, s);
-            if (jobs::isFinal(s)) {
-                bool any = false;
-                for (const auto& p : r.pairs) any = any || p.status == JobStatus::Completed;
-                if (any) emit jobResultAvailable(qid);
-                if (s == JobStatus::Failed) emit jobFailed(qid, QString::fromStdString(r.error.value_or("")));
-                fetchStatus(id); // final timings, from_cache, errors
-            }
-        }
-    } else if (type == "pair_status" || type == "pair_failed") {
-        const int model = num<int>(ev, "model_index", 0);
-        const std::string method = stringOf(ev, "method");
-        jobs::PairRecord* p = r.pair(model, method);
-        if (!p) return;
-        const JobStatus s = type == "pair_failed" ? JobStatus::Failed : statusOf(ev, "status", p->status);
-        if (type == "pair_failed") p->error = optionalStringOf(ev, "error");
-        if (p->status != s) {
-            p->status = s;
-            emit pairStatusAvailable(qid, model, QString::fromStdString(method), s);
-        }
-        if (type == "pair_failed") emit pairFailed(qid, model, QString::fromStdString(method), QString::fromStdString(p->error.value_or("")));
-        if (s == JobStatus::Completed && c.wanted) fetchResults(id);
-    } else if (type == "result") {
-        if (c.wanted) fetchResults(id);
-    } else if (type == "progress") {
-        if (jobs::isFinal(r.status)) return; // a late one: the job has finished
-        c.permille = permilleOf(ev);
-        c.eta = etaOf(ev);
-        emit progressAvailable(qid, c.permille, c.eta);
-    }
-}
-
-void RemoteBackend::resync() {
-    call([](api::ApiClient& c) { return c.get("/api/jobs?offset=0&limit=500"); },
-         [this](const api::HttpResponse& r) {
-             if (r.status != 200) {
-                 if (r.ok()) emit operationFailed(tr("The job list could not be read: %1").arg(httpMessage(r)));
-                 return;
-             }
-             const json j = r.json();
-             const json list = j.is_object() ? j.value("jobs", json::array()) : json::array();
-             if (!list.is_array()) return;
-             const bool complete = j.is_object() && num<int64_t>(j, "total", INT64_MAX) <= static_cast<int64_t>(list.size());
-             std::set<std::string> seen;
-             std::vector<std::string> detail;
-             const int64_t n = static_cast<int64_t>(list.size());
-             int64_t index = 0;
-             for (const auto& e : list) {
-                 const std::string id = e.is_object() ? stringOf(e, "job_id") : std::string();
-                 ++index;
-                 if (id.empty()) continue;
-                 seen.insert(id);
-                 auto [it, fresh] = m_jobs.try_emplace(id);
-                 Cached& c = it->second;
-                 jobs::JobRecord& rec = c.rec;
-                 const JobStatus before = rec.status;
-                 rec.id = id;
-                 rec.seq = n - index + 1; // the list is newest first
-                 const api::ListEntry entry = api::listEntryFromJson(e);
-                 rec.status = statusOf(e, "status", rec.status);
-                 rec.createdAt = entry.createdAt;
-                 rec.finishedAt = entry.finishedAt;
-                 if (fresh || !c.detailed) {
-                     rec.spec = api::jobOf(entry);
-                     rec.prompt = rec.spec.input;
-                     // Until /status says: every pair as the job (the table's counts).
-                     rec.pairs = jobs::expandPairs(rec.spec);
-                     for (auto& p : rec.pairs) p.status = jobs::isFinal(rec.status) ? rec.status : JobStatus::Queued;
-                 }
-                 if (!fresh && before != rec.status) {
-                     emit jobStatusAvailable(QString::fromStdString(id), rec.status);
-                 }
-                 if (!jobs::isFinal(rec.status) || c.wanted || (index <= 100 && !c.detailed) ||
-                     (!fresh && before != rec.status)) {
-                     detail.push_back(id);
-                 }
-             }
-             m_nextSeq = std::max<int64_t>(m_nextSeq, n + 1);
-             if (complete) {
-                 for (auto it = m_jobs.begin(); it != m_jobs.end();) {
-                     if (seen.count(it->first)) {
-                         ++it;
-                         continue;
-                     }
-                     const QString gone = QString::fromStdString(it->first);
-                     it = m_jobs.erase(it);
-                     emit jobRemoved(gone);
-                 }
-             }
-             emit jobsResynced();
-             for (const auto& id : detail) fetchStatus(id);
-         });
 }
 
 // ------------------------------------------------------------- operations

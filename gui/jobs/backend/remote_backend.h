@@ -17,8 +17,11 @@
 //
 // Not offered over the API: re-running a job's unfinished pairs, importing
 // a job file, adding model folders (the server's catalog decides).
+//
+// Files: remote_backend.cpp (the address, calls, lookups, the record cache
+// and the operations), remote_events.cpp (the threads and the event stream).
 
-#include "backend/job_backend.h"
+#include "jobs/backend/job_backend.h"
 #include "viewmodel/model_entries.h"
 
 #include "api/api_client.h"
