@@ -23,6 +23,9 @@ namespace tokenlens::demo {
 
 // Special tokens of the demo tokenizer; corpus words follow from id 4.
 constexpr int64_t kUnkId = 0, kBosId = 1, kEosId = 2, kPadId = 3;
+inline constexpr const char* kSpecialTokens[] = {"[UNK]", "[BOS]", "[EOS]", "[PAD]"}; // by id
+// The demo models' context (max_position_embeddings): what a training row may fill.
+constexpr int64_t kMaxPositions = 64;
 // Seed of the examples train-demo watches a run on (neither a training nor the held-out seed).
 constexpr uint64_t kValidationSeed = 777;
 
@@ -109,7 +112,7 @@ struct TrainReport {
 Result<std::shared_ptr<CausalLM>> growModel(const CausalLM& trained, const ModelConfig& config, bool front,
                                             uint64_t seed);
 
-// Trains from scratch and writes the folder (created if needed).
+// Trains from scratch and writes the folder (created if needed); demo_training.cpp.
 Result<TrainReport> trainDemoModel(const TrainOptions& options);
 
 struct FamilyAccuracy {
