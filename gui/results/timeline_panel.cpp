@@ -3,7 +3,9 @@
 #include "analysis/temporal.h"
 #include "jobs/backend/job_backend.h"
 #include "results/selection_model.h"
-#include "results/timeline_widgets.h"
+#include "results/share_bar.h"
+#include "results/temporal_strip.h"
+#include "results/turn_chip.h"
 #include "results/token_view.h"
 #include "viewmodel/palette.h"
 #include "viewmodel/result_model.h"
@@ -432,7 +434,7 @@ void TimelinePanel::updateChips() {
                               .arg(status, static_cast<int>(t) == m_current ? tr(" · shown") : QString()));
         const QString typed = rec ? QString::fromStdString(rec->spec.input).simplified() : QString();
         c->excerpt->setText(c->excerpt->fontMetrics().elidedText(QStringLiteral("“%1”").arg(typed), Qt::ElideRight,
-                                                                 kChipWidth - 20));
+                                                                 TurnChip::kWidth - 20));
         // The tooltip: what was typed and what the model replied (from the shown prompt).
         QString reply;
         if (current && analysed)

@@ -232,6 +232,15 @@ QStringList MainWindow::recentFiles() const { return m_files->recent()->files();
 void MainWindow::showLoadedFile(const QString& path, const LoadedFile& loaded) {
     const QString name = QFileInfo(path).fileName();
     QString summary;
+    // A prompt or batch lands on the New job page; without one it is only said.
+    auto toNewJobPage = [&] {
+        if (m_newJob) {
+            showPage(Page::NewJob);
+            m_banner->dismiss();
+        } else {
+            m_banner->showMessage(MessageBanner::Kind::Info, summary);
+        }
+    };
     switch (loaded.kind) {
     case FileKind::Result: {
         const auto& job = loaded.result;
@@ -262,24 +271,14 @@ void MainWindow::showLoadedFile(const QString& path, const LoadedFile& loaded) {
         summary = tr("Read the prompt in %1 (%n character(s)); choose models and methods, then Run job.", nullptr,
                      static_cast<int>(loaded.text.size()))
                       .arg(name);
-        if (m_newJob) {
-            m_newJob->setPrompt(loaded.text, name);
-            showPage(Page::NewJob);
-            m_banner->dismiss();
-        } else {
-            m_banner->showMessage(MessageBanner::Kind::Info, summary);
-        }
+        if (m_newJob) m_newJob->setPrompt(loaded.text, name);
+        toNewJobPage();
         emit promptTextOpened(loaded.text, path);
         break;
     case FileKind::Batch:
         summary = tr("Read the batch in %1; Run batch queues one job per line.").arg(name);
-        if (m_newJob) {
-            m_newJob->setBatch(loaded.text, path);
-            showPage(Page::NewJob);
-            m_banner->dismiss();
-        } else {
-            m_banner->showMessage(MessageBanner::Kind::Info, summary);
-        }
+        if (m_newJob) m_newJob->setBatch(loaded.text, path);
+        toNewJobPage();
         emit batchOpened(loaded.text, path);
         break;
     case FileKind::Unknown: break;
