@@ -19,8 +19,10 @@
 // a job file, adding model folders (the server's catalog decides).
 //
 // Files: remote_backend.cpp (the address, calls, lookups, the record cache
-// and the operations), remote_events.cpp (the threads and the event stream).
+// and the operations), remote_events.cpp (the threads, the connection and
+// the events); the event stream's thread is EventStreamThread.
 
+#include "jobs/backend/event_stream_thread.h"
 #include "jobs/backend/job_backend.h"
 #include "viewmodel/model_entries.h"
 
@@ -100,7 +102,6 @@ private:
         bool wanted = false;   // the dashboard shows it: keep its results current
         bool fetching = false, fetchAgain = false;
     };
-    struct EventShared;
 
     using Work = std::function<api::HttpResponse(api::ApiClient&)>;
     using Answer = std::function<void(const api::HttpResponse&)>;
@@ -126,8 +127,7 @@ private:
     QObject* m_worker;
     std::shared_ptr<std::unique_ptr<api::ApiClient>> m_client; // used on m_thread only
 
-    std::shared_ptr<EventShared> m_events;
-    std::thread m_eventThread;
+    EventStreamThread m_events;
     int m_firstRetryMs = 500, m_maxRetryMs = 8000;
 
     Connection m_conn = Connection::Connecting;

@@ -1,6 +1,6 @@
-// RemoteBackend's threads and event stream: the WebSocket thread that follows
-// /api/ws/jobs with its retries, the connection state, and the events and
-// resyncs that keep the record cache current.
+// RemoteBackend's threads and events: the event stream's thread
+// (EventStreamThread) and the connection state, and the events and resyncs
+// that keep the record cache current.
 #include "jobs/backend/remote_backend.h"
 
 #include "api/wire.h"
@@ -11,8 +11,8 @@
 #include <QThread>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -30,41 +30,15 @@ using remote::nowIso;
 using remote::num;
 using remote::permilleOf;
 
-// ------------------------------------------------------------ event thread
-
-struct RemoteBackend::EventShared {
-    std::mutex mutex;
-    std::condition_variable wake;
-    bool stop = false;
-    bool kick = false; // reconnect now
-};
-
-namespace {
-
-// Sleeps up to `ms` or until stopped or kicked; false when stopped.
-template <class Shared>
-bool pause(Shared& sh, int ms) {
-    std::unique_lock<std::mutex> lock(sh.mutex);
-    sh.wake.wait_for(lock, std::chrono::milliseconds(ms), [&] { return sh.stop || sh.kick; });
-    sh.kick = false;
-    return !sh.stop;
-}
-
-} // namespace
-
 RemoteBackend::~RemoteBackend() {
     // Both threads are told to stop, but not waited for here: a request in
     // progress ends only within the client's timeout (15 s) and an event
     // stream within its own (3 s), and switching backends must not freeze the
     // window. A reaper thread joins and frees them; what they still answer is
     // dropped (their posts hold a QPointer to this backend).
-    if (m_events) {
-        std::lock_guard<std::mutex> lock(m_events->mutex);
-        m_events->stop = true;
-    }
-    if (m_events) m_events->wake.notify_all();
+    std::thread events = m_events.release();
     m_thread->quit();
-    std::thread reaper([thread = m_thread, worker = m_worker, events = std::move(m_eventThread)]() mutable {
+    std::thread reaper([thread = m_thread, worker = m_worker, events = std::move(events)]() mutable {
         if (events.joinable()) events.join();
         thread->wait();
         delete worker; // its thread has finished
@@ -85,10 +59,8 @@ RemoteBackend::~RemoteBackend() {
 }
 
 void RemoteBackend::startEvents() {
-    m_events = std::make_shared<EventShared>();
-    auto sh = m_events;
-    const api::Endpoint ep = m_endpoint;
-    const int first = m_firstRetryMs, most = m_maxRetryMs;
+    // The event thread's news is handled on the GUI thread, while this
+    // backend lives.
     QPointer<RemoteBackend> self(this);
     auto post = [self](std::function<void(RemoteBackend&)> f) {
         QMetaObject::invokeMethod(
@@ -97,82 +69,17 @@ void RemoteBackend::startEvents() {
             },
             Qt::QueuedConnection);
     };
-    m_eventThread = std::thread([sh, ep, first, most, post] {
-        bool wasConnected = false;
-        int delay = first;
-        for (;;) {
-            {
-                std::lock_guard<std::mutex> lock(sh->mutex);
-                if (sh->stop) return;
-            }
-            api::EventStream stream(ep, std::chrono::seconds(3));
-            const Status opened = stream.open("/api/ws/jobs");
-            if (!opened) {
-                const int http = stream.httpStatus();
-                const QString msg = QString::fromStdString(opened.error().message);
-                if (http == 401) {
-                    post([msg](RemoteBackend& b) { b.onConnection(Connection::WrongToken, msg, -1); });
-                    // Not retried: the token will not change by itself.
-                    std::unique_lock<std::mutex> lock(sh->mutex);
-                    sh->wake.wait(lock, [&] { return sh->stop || sh->kick; });
-                    sh->kick = false;
-                    if (sh->stop) return;
-                    delay = first;
-                    continue;
-                }
-                const Connection c = wasConnected ? Connection::Reconnecting : Connection::Unreachable;
-                post([c, msg, delay](RemoteBackend& b) { b.onConnection(c, msg, delay); });
-                if (!pause(*sh, delay)) return;
-                delay = std::min(most, delay * 2);
-                continue;
-            }
-            wasConnected = true;
-            delay = first;
-            post([](RemoteBackend& b) { b.onConnection(Connection::Connected, {}, -1); });
-            for (;;) {
-                {
-                    std::lock_guard<std::mutex> lock(sh->mutex);
-                    if (sh->stop) {
-                        stream.close();
-                        return;
-                    }
-                    if (sh->kick) break;
-                }
-                auto ev = stream.next(std::chrono::milliseconds(200));
-                if (ev) {
-                    post([e = std::move(*ev)](RemoteBackend& b) { b.onEvent(e); });
-                } else if (stream.closed()) {
-                    break;
-                }
-            }
-            stream.close();
-            post([delay](RemoteBackend& b) {
-                b.onConnection(Connection::Reconnecting, tr("the connection to the server was lost"), delay);
-            });
-            if (!pause(*sh, delay)) return;
-        }
-    });
+    EventStreamThread::Handlers handlers;
+    handlers.connection = [post](Connection c, const QString& message, int retryMs) {
+        post([c, message, retryMs](RemoteBackend& b) { b.onConnection(c, message, retryMs); });
+    };
+    handlers.event = [post](json ev) { post([e = std::move(ev)](RemoteBackend& b) { b.onEvent(e); }); };
+    m_events.start(m_endpoint, m_firstRetryMs, m_maxRetryMs, std::move(handlers));
 }
 
-void RemoteBackend::stopEvents() {
-    if (!m_events) return;
-    {
-        std::lock_guard<std::mutex> lock(m_events->mutex);
-        m_events->stop = true;
-    }
-    m_events->wake.notify_all();
-    if (m_eventThread.joinable()) m_eventThread.join();
-    m_events.reset();
-}
+void RemoteBackend::stopEvents() { m_events.stop(); }
 
-void RemoteBackend::reconnectNow() {
-    if (!m_events) return;
-    {
-        std::lock_guard<std::mutex> lock(m_events->mutex);
-        m_events->kick = true;
-    }
-    m_events->wake.notify_all();
-}
+void RemoteBackend::reconnectNow() { m_events.kick(); }
 
 void RemoteBackend::setRetryDelays(int firstMs, int maxMs) {
     stopEvents();
