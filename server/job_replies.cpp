@@ -118,23 +118,18 @@ ApiServer::Reply ApiServer::rerunJob(const std::string& id) {
 
 ApiServer::Reply ApiServer::importJob(const json& body) {
     if (m_impl->shutting.load()) return m_impl->retryLater(503, "the server is shutting down");
-    // Model folders of the file that name a catalogue model (by id or folder
-    // name) become that model's folder; the others keep their name only.
-    json j = body;
-    if (j.is_object() && j.contains("tokenlens_job") && j["tokenlens_job"].is_object() &&
-        j["tokenlens_job"].contains("spec") && j["tokenlens_job"]["spec"].is_object()) {
-        json& models = j["tokenlens_job"]["spec"]["models"];
-        if (models.is_array()) {
-            for (auto& m : models) {
-                if (!m.is_string()) continue;
-                Job one;
-                one.models = {m.get<std::string>()};
-                const std::string name = modelName(one, 0);
-                const CatalogEntry* e = m_catalog.find(name);
-                m = e ? e->path.string() : name;
-            }
-        }
+    // Read with the one job parser; then model folders of the file that name
+    // a catalogue model (by id or folder name) become that model's folder,
+    // the others keep their name only (never a path of this server).
+    auto parsed = jobs::importJson(body, "the request body");
+    if (!parsed) return Reply::error(400, parsed.error().message);
+    jobs::JobRecord rec = std::move(parsed.value());
+    for (int i = 0; i < static_cast<int>(rec.spec.models.size()); ++i) {
+        const std::string name = modelName(rec.spec, i);
+        const CatalogEntry* e = m_catalog.find(name);
+        rec.spec.models[static_cast<size_t>(i)] = e ? e->path.string() : name;
     }
+    const json j = jobs::exportJson(rec);
     auto id = m_queue.importJob(j, "the request body");
     if (!id) return Reply::error(400, id.error().message);
     return created(id.value(), false);
