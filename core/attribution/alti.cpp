@@ -33,20 +33,15 @@ namespace {
 // as long as ~30 pairs per position of a forward pass.
 constexpr double kPairsPerPosition = 32.0;
 
-class Alti final : public NamedMethod {
+class Alti final : public ContextMixingMethod {
 public:
     Alti()
-        : NamedMethod("alti",
+        : ContextMixingMethod("alti",
                       "Each layer's output decomposed into per-token contributions through attention and the "
                       "residual, "
                       "scored by L1 proximity, normalised per position and rolled out across layers.") {}
 
-    std::vector<OptionSpec> options() const override {
-        auto o = layerRangeOptions();
-        o.push_back(combineOption());
-        for (auto& c : chunkOptions()) o.push_back(c);
-        return o;
-    }
+    std::vector<OptionSpec> options() const override { return decompositionOptions(); }
 
     // The clean pass, one more pass block by block, and the decomposition of
     // every (query, key) pair of the computed layers.
@@ -128,12 +123,6 @@ public:
         return out;
     }
 
-protected:
-    Status checkResolved(const nlohmann::json& r, const ModelConfig* config) const override {
-        auto span = layerSpan(id(), r, config ? config->numLayers : -1);
-        if (!span) return span.error();
-        return {};
-    }
 
 private:
     // Normalised contributions C[i - qmin, j] of layer l for positions

@@ -9,10 +9,10 @@
 namespace tokenlens::attr {
 namespace {
 
-class AttentionRollout final : public NamedMethod {
+class AttentionRollout final : public ContextMixingMethod {
 public:
     AttentionRollout()
-        : NamedMethod(
+        : ContextMixingMethod(
               "attention_rollout",
               "Attention averaged over heads, with the residual connection as identity, multiplied through "
               "the "
@@ -71,12 +71,6 @@ public:
         return out;
     }
 
-protected:
-    Status checkResolved(const nlohmann::json& r, const ModelConfig* config) const override {
-        auto span = layerSpan(id(), r, config ? config->numLayers : -1);
-        if (!span) return span.error();
-        return {};
-    }
 };
 
 } // namespace

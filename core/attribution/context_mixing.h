@@ -31,6 +31,27 @@ Result<LayerSpan> layerSpan(const std::string& method, const nlohmann::json& res
 // The layers a method computes: first..last for rollout, last alone for last_layer.
 bool combineIsRollout(const nlohmann::json& resolved);
 
+// A context-mixing method: its layer range is checked against the model.
+class ContextMixingMethod : public NamedMethod {
+public:
+    using NamedMethod::NamedMethod;
+
+protected:
+    Status checkResolved(const nlohmann::json& r, const ModelConfig* config) const override {
+        auto span = layerSpan(id(), r, config ? config->numLayers : -1);
+        if (!span) return span.error();
+        return {};
+    }
+    // The options of the methods that decompose layers (alti, value_zeroing):
+    // the layer range, combine, memory_budget_mb and chunk_seconds.
+    static std::vector<OptionSpec> decompositionOptions() {
+        auto o = layerRangeOptions();
+        o.push_back(combineOption());
+        for (auto& c : chunkOptions()) o.push_back(c);
+        return o;
+    }
+};
+
 // Rows [rowBegin, width) of C_last · … · C_first, for matrices added in layer
 // order. Keeps the matrices while they fit `budgetBytes` (then the result
 // costs rows · width² per layer); beyond it, multiplies them out as they

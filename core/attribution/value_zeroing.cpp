@@ -17,19 +17,14 @@
 namespace tokenlens::attr {
 namespace {
 
-class ValueZeroing final : public NamedMethod {
+class ValueZeroing final : public ContextMixingMethod {
 public:
     ValueZeroing()
-        : NamedMethod("value_zeroing", "How much each layer's output at a position changes (1 − cosine) when "
+        : ContextMixingMethod("value_zeroing", "How much each layer's output at a position changes (1 − cosine) when "
                                        "one input token's value vectors "
                                        "are zeroed, normalised per position and rolled out across layers.") {}
 
-    std::vector<OptionSpec> options() const override {
-        auto o = layerRangeOptions();
-        o.push_back(combineOption());
-        for (auto& c : chunkOptions()) o.push_back(c);
-        return o;
-    }
+    std::vector<OptionSpec> options() const override { return decompositionOptions(); }
 
     // The clean pass, then per computed layer the tokens' recomputations of
     // one block: Σ_i (width − i) positions through 1 of the model's layers
@@ -105,12 +100,6 @@ public:
         return out;
     }
 
-protected:
-    Status checkResolved(const nlohmann::json& r, const ModelConfig* config) const override {
-        auto span = layerSpan(id(), r, config ? config->numLayers : -1);
-        if (!span) return span.error();
-        return {};
-    }
 
 private:
     // Raw scores S[p - qmin, i] = 1 − cos(h_p, h_p^(¬i)) of layer l for
