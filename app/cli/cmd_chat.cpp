@@ -53,21 +53,6 @@ std::optional<nlohmann::ordered_json> readMessages(const std::string& file, cons
     return j;
 }
 
-chat::DateTime nowLocal() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    localtime_r(&t, &tm);
-    return chat::DateTime{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec};
-}
-
-std::optional<chat::DateTime> parseDate(const std::string& s) {
-    int y = 0, m = 0, d = 0;
-    char tail = 0;
-    if (std::sscanf(s.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return std::nullopt;
-    if (y < 1900 || m < 1 || m > 12 || d < 1 || d > 31) return std::nullopt;
-    return chat::DateTime{y, m, d, 0, 0, 0};
-}
-
 void reportRenderError(const Error& e, const std::string& command) {
     if (chat::Template::isRaisedError(e)) {
         std::cerr << "tokenlens-cli " << command << ": the chat template refused the conversation: " << e.message << "\n";
@@ -92,7 +77,7 @@ std::optional<std::string> renderChatForModel(const std::string& modelDir, const
     auto messages = readMessages(messagesFile, command);
     if (!messages) return std::nullopt;
     chat::ChatRequest request = formatter->request(std::move(*messages), addGenerationPrompt);
-    request.options.now = nowLocal();
+    request.options.now = chat::localNow();
     auto rendered = formatter->render(request);
     if (!rendered) {
         reportRenderError(rendered.error(), command);
@@ -142,9 +127,9 @@ int runChat(const Args& args) {
                               io_detail::jsonErrorText(e));
         }
     }
-    chat::DateTime now = nowLocal();
+    chat::DateTime now = chat::localNow();
     if (auto d = parser.value("date")) {
-        auto parsed = parseDate(*d);
+        auto parsed = chat::parseDate(*d);
         if (!parsed) return usageError("--date expects YYYY-MM-DD, got '" + *d + "'");
         now = *parsed;
     }

@@ -4,9 +4,6 @@
 #include "chat/chat_template.h"
 #include "run/chat_prompt.h"
 
-#include <cstdio>
-#include <ctime>
-
 #include "model/generation.h"
 
 #include <iostream>
@@ -65,13 +62,14 @@ int runGenerate(const Args& args) {
         formatter = std::move(f.value());
     }
     if (formatter) {
-        chat::DateTime date;
-        const std::time_t now = std::time(nullptr);
-        std::tm tm{};
-        localtime_r(&now, &tm);
-        date = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec};
-        if (auto d = p.value("date"); d && std::sscanf(d->c_str(), "%4d-%2d-%2d", &date.year, &date.month, &date.day) == 3) {
-            date.hour = date.minute = date.second = 0;
+        chat::DateTime date = chat::localNow();
+        if (auto d = p.value("date")) {
+            auto parsed = chat::parseDate(*d);
+            if (!parsed) {
+                std::cerr << "tokenlens-cli generate: --date must be YYYY-MM-DD, got '" << *d << "'\n";
+                return kExitUsage;
+            }
+            date = *parsed;
         }
         auto built = buildChatPrompt(*formatter, tok, chatJob.messages, p.value("target-text"), nlohmann::json::object(), date);
         if (!built) {
@@ -82,15 +80,7 @@ int runGenerate(const Args& args) {
         forced = built->replyIds;
         stopIds = built->stopIds;
     } else {
-        std::string text = prompt.value_or("");
-        if (!chatJob.messages.is_null()) {
-            text.clear();
-            for (size_t i = 0; i < chatJob.messages.size(); ++i) {
-                const auto& c = chatJob.messages[i]["content"];
-                if (i > 0) text.push_back('\n');
-                if (c.is_string()) text.append(c.get_ref<const std::string&>());
-            }
-        }
+        const std::string text = chatJob.messages.is_null() ? prompt.value_or("") : plainChatText(chatJob.messages);
         auto enc = tok.encode(text);
         if (!enc) {
             std::cerr << "tokenlens-cli generate: " << enc.error().message << "\n";

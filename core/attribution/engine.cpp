@@ -7,8 +7,6 @@
 #include <torch/torch.h>
 
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <new>
 #include <set>
 
@@ -37,17 +35,9 @@ struct ChatInput {
 };
 
 chat::DateTime chatDate(const ChatOptions& o) {
-    chat::DateTime d;
-    if (o.date) {
-        std::sscanf(o.date->c_str(), "%4d-%2d-%2d", &d.year, &d.month, &d.day);
-        d.hour = d.minute = d.second = 0;
-        return d;
-    }
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    localtime_r(&now, &tm);
-    d = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec};
-    return d;
+    // validateJob checked the date; without one, now.
+    if (o.date) return chat::parseDate(*o.date).value_or(chat::DateTime{});
+    return chat::localNow();
 }
 
 Result<ChatInput> chatInput(const LoadedModel& model, const Job& job, const ChatOptions& o) {
@@ -74,17 +64,7 @@ Result<ChatInput> chatInput(const LoadedModel& model, const Job& job, const Chat
         out.warnings.push_back(model.name + " has no chat template: the messages were joined as plain text, one per line");
     }
     if (auto st = checkMessages(job.messages); !st) return st.error();
-    for (size_t i = 0; i < job.messages.size(); ++i) {
-        const auto& c = job.messages[i]["content"];
-        if (i > 0) out.text += "\n";
-        if (c.is_string()) {
-            out.text += c.get<std::string>();
-        } else {
-            for (const auto& part : c) {
-                if (part.is_object() && part.contains("text") && part["text"].is_string()) out.text += part["text"].get<std::string>();
-            }
-        }
-    }
+    out.text = plainChatText(job.messages);
     auto enc = tok.encode(out.text);
     if (!enc) return makeError(enc.error().code, "messages: " + enc.error().message);
     out.promptIds.assign(enc->ids.begin(), enc->ids.end());
@@ -173,11 +153,7 @@ Result<EngineOptions> validateJob(const Job& job, const ModelConfig* config) {
                 e.chat.vars = v;
             } else if (k == "date") {
                 const std::string day = v.is_string() ? v.get<std::string>() : std::string();
-                int y = 0, mo = 0, da = 0;
-                if (day.size() != 10 || std::sscanf(day.c_str(), "%4d-%2d-%2d", &y, &mo, &da) != 3 || mo < 1 || mo > 12 ||
-                    da < 1 || da > 31) {
-                    return bad("date' must be YYYY-MM-DD");
-                }
+                if (!chat::parseDate(day)) return bad("date' must be YYYY-MM-DD");
                 e.chat.date = day;
             } else {
                 return bad(k + "' is unknown (raw, template, vars, date)");

@@ -6,6 +6,8 @@
 #include "chat/parser.h"
 #include "util/utf8.h"
 
+#include <ctime>
+
 namespace tokenlens::chat {
 
 namespace {
@@ -52,5 +54,27 @@ Result<std::string> Template::render(const nlohmann::ordered_json& variables, co
 }
 
 bool Template::isRaisedError(const Error& error) { return error.code == ErrorCode::InvalidArgument; }
+
+std::optional<DateTime> parseDate(std::string_view ymd) {
+    const auto digits = [&](size_t from, size_t n) {
+        int v = 0;
+        for (size_t i = from; i < from + n; ++i) {
+            if (ymd[i] < '0' || ymd[i] > '9') return -1;
+            v = v * 10 + (ymd[i] - '0');
+        }
+        return v;
+    };
+    if (ymd.size() != 10 || ymd[4] != '-' || ymd[7] != '-') return std::nullopt;
+    const int y = digits(0, 4), m = digits(5, 2), d = digits(8, 2);
+    if (y < 1900 || m < 1 || m > 12 || d < 1 || d > 31) return std::nullopt;
+    return DateTime{y, m, d, 0, 0, 0};
+}
+
+DateTime localNow() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    return DateTime{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec};
+}
 
 } // namespace tokenlens::chat

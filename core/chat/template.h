@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,10 @@ struct Program;
 struct DateTime {
     int year = 2026, month = 7, day = 26, hour = 12, minute = 0, second = 0;
 };
+// "YYYY-MM-DD" as that day at 00:00:00; nullopt when it is not such a date.
+std::optional<DateTime> parseDate(std::string_view ymd);
+// The local time now (what transformers passes to strftime_now).
+DateTime localNow();
 
 // Bounds that keep a hostile template from running away. Exceeding one fails
 // the render with a message naming the bound.

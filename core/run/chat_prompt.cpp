@@ -84,6 +84,16 @@ std::vector<int64_t> endOfTurnIds(const chat::ChatFormatter& formatter, const To
 
 } // namespace
 
+std::string plainChatText(const json& messages) {
+    std::string text;
+    if (!messages.is_array()) return text;
+    for (size_t i = 0; i < messages.size(); ++i) {
+        if (i > 0) text.push_back('\n');
+        for (const std::string& part : contentTexts(messages[i])) text += part;
+    }
+    return text;
+}
+
 Status checkMessages(const json& messages) {
     auto bad = [](const std::string& m) { return makeError(ErrorCode::InvalidArgument, m); };
     if (!messages.is_array()) return bad("messages must be an array of {\"role\", \"content\"} objects");

@@ -53,6 +53,10 @@ Result<ChatPrompt> buildChatPrompt(const chat::ChatFormatter& formatter, const T
 // other token (role markers, BOS, separators) the role "template".
 std::vector<TokenSegment> segmentTokens(const std::string& text, const Encoding& enc, const nlohmann::json& messages);
 
+// The messages as plain text, without a template: each message's text (its
+// string content, or its text parts joined), one message per line.
+std::string plainChatText(const nlohmann::json& messages);
+
 // A messages list's problems, or ok: an array of objects whose "role" is a
 // string and whose "content" is a string or a list of parts.
 Status checkMessages(const nlohmann::json& messages);
