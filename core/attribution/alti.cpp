@@ -45,49 +45,29 @@ public:
 
     // The clean pass, one more pass block by block, and the decomposition of
     // every (query, key) pair of the computed layers.
-    // The depth is not known here: an upper bound (every layer counted as a
-    // full one); run() reports the exact total for the model.
-    int64_t estimateWork(int64_t n, int64_t t, const nlohmann::json& r) const override { return work(n, t, r, -1); }
-
-    // Work units for a model of numLayers layers (< 0: unknown, an upper bound).
-    static int64_t work(int64_t n, int64_t t, const nlohmann::json& r, int64_t numLayers) {
+    // Without the depth: an upper bound (every layer counted as a full one).
+    int64_t runWork(int64_t n, int64_t t, const nlohmann::json& r, int64_t numLayers) const override {
         const int64_t width = n + t - 1;
         const double w = static_cast<double>(width);
         const double pairs = w * (w + 1) / 2.0;
         if (numLayers <= 0) {
             return 2 * width + static_cast<int64_t>(std::ceil(layerFraction(r) * pairs / kPairsPerPosition));
         }
-        auto span = layerSpan("alti", r, numLayers);
-        if (!span) return 2 * width;
-        const int64_t computed = combineIsRollout(r) ? span->last - span->first + 1 : 1;
+        const auto computed = computedLayers(r, numLayers);
+        if (!computed) return 2 * width;
         // Each computed layer: one block pass of width positions, and its
         // (query, key) pairs; the last layer's queries start at n − 1.
         const double nn = static_cast<double>(n);
         const double lastPairs = pairs - (nn - 1) * nn / 2.0;
-        const double units = (static_cast<double>(computed) * w +
-                              (static_cast<double>(computed - 1) * pairs + lastPairs) / kPairsPerPosition) /
+        const double units = (static_cast<double>(*computed) * w +
+                              (static_cast<double>(*computed - 1) * pairs + lastPairs) / kPairsPerPosition) /
                              static_cast<double>(numLayers);
         return width + static_cast<int64_t>(std::ceil(units - 1e-9));
     }
 
-    Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
-                             const RunControl& control) const override {
-        if (input.promptIds.empty()) return makeError(ErrorCode::InvalidArgument, id() + ": the prompt has no tokens");
-        if (input.outputIds.empty()) return emptyOutput(input);
-        const auto& cfg = input.model->config();
-        auto span = layerSpan(id(), r, cfg.numLayers);
-        if (!span) return span.error();
-        const Sequence seq = makeSequence(input);
-        const int64_t total = work(seq.n, seq.t, r, cfg.numLayers);
-        Progress progress(control, total);
+    Status mix(const MixingRun& run, MethodOutput& out) const override {
+        const auto& [input, r, seq, span, width, total, progress] = run;
         FractionalProgress fp(progress);
-        MethodOutput out;
-        if (progress.cancelled()) {
-            out.cancelled = true;
-            return out;
-        }
-        torch::NoGradGuard noGrad;
-        const int64_t width = seq.length() - 1;
         ForwardOptions fo;
         fo.computeLogits = false;
         fo.outputHiddenStates = true;
@@ -98,29 +78,24 @@ public:
         const bool rollout = combineIsRollout(r);
         Rollout product(memoryBudgetBytes(r));
         ChunkSizer sizer(chunkSeconds(r), 8);
-        at::Tensor lastRows;
-        for (int64_t l = rollout ? span->first : span->last; l <= span->last; ++l) {
+        for (int64_t l = rollout ? span.first : span.last; l <= span.last; ++l) {
             if (fp.cancelled()) {
                 out.cancelled = true;
-                return out;
+                return {};
             }
-            const bool last = l == span->last;
+            const bool last = l == span.last;
             auto c = layerContributions(*input.model, cleanOut.hiddenStates[static_cast<size_t>(l)], l,
                                         last ? seq.n - 1 : 0, memoryBudgetBytes(r), sizer, fp);
             ++out.forwardPasses;
             if (!c.defined()) {
                 out.cancelled = true;
-                return out;
+                return {};
             }
-            if (last) {
-                lastRows = c;
-            } else {
-                product.add(c);
-            }
+            product.addLayer(c, last);
         }
-        out.matrix = matrixFromColumns(seq, product.finish(lastRows));
+        out.matrix = matrixFromColumns(seq, product.finish());
         fp.finish(total);
-        return out;
+        return {};
     }
 
 

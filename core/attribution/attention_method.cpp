@@ -40,8 +40,9 @@ public:
         const int64_t width = seq.length() - 1;
         std::vector<at::Tensor> selected; // each (heads', t, L-1)
         fo.capture = [&](const std::string& name, const at::Tensor& value) {
-            if (!name.ends_with(".attn.probs")) return;
-            const int64_t layer = std::stoll(name.substr(7, name.find('.', 7) - 7)); // "layers.N.attn.probs"
+            const auto probsLayer = attentionProbsLayer(name);
+            if (!probsLayer) return;
+            const int64_t layer = *probsLayer;
             if (r["layer"].is_number() && r["layer"].get<int64_t>() != layer) return;
             auto probs = value.squeeze(0).slice(1, seq.n - 1, seq.n - 1 + seq.t); // (heads, t, L-1)
             if (r["head"].is_number()) probs = probs.slice(0, r["head"].get<int64_t>(), r["head"].get<int64_t>() + 1);

@@ -27,48 +27,32 @@ public:
         return o;
     }
 
-    int64_t estimateWork(int64_t n, int64_t t, const nlohmann::json&) const override { return n + t; }
+    int64_t runWork(int64_t n, int64_t t, const nlohmann::json&, int64_t) const override { return n + t; }
+    int64_t passesFromStart() const override { return 1; }
 
-    Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
-                             const RunControl& control) const override {
-        if (input.promptIds.empty()) return makeError(ErrorCode::InvalidArgument, id() + ": the prompt has no tokens");
-        if (input.outputIds.empty()) return emptyOutput(input);
-        auto span = layerSpan(id(), r, input.model->config().numLayers);
-        if (!span) return span.error();
-        const Sequence seq = makeSequence(input);
-        Progress progress(control, estimateWork(seq.n, seq.t, r));
-        MethodOutput out;
-        out.forwardPasses = 1;
-        if (progress.cancelled()) {
-            out.cancelled = true;
-            return out;
-        }
-        torch::NoGradGuard noGrad;
-        const int64_t width = seq.length() - 1;
+    Status mix(const MixingRun& run, MethodOutput& out) const override {
+        const auto& [input, r, seq, span, width, total, progress] = run;
         const double w = r["residual_weight"].get<double>();
         Rollout rollout(memoryBudgetBytes(r));
-        at::Tensor lastRows;
         const auto eye = torch::eye(width, seq.embeds.options().dtype(torch::kFloat32));
         ForwardOptions fo;
         fo.computeLogits = false;
         fo.capture = [&](const std::string& name, const at::Tensor& value) {
-            if (!name.ends_with(".attn.probs")) return;
-            const int64_t layer = std::stoll(name.substr(7, name.find('.', 7) - 7)); // "layers.N.attn.probs"
-            if (layer < span->first || layer > span->last) return;
+            const auto probsLayer = attentionProbsLayer(name);
+            if (!probsLayer) return;
+            const int64_t layer = *probsLayer;
+            if (layer < span.first || layer > span.last) return;
             auto a = value.squeeze(0).to(torch::kFloat32).mean(0); // (width, width), heads averaged
             a = (1.0 - w) * a + w * eye;
             a = a / a.sum(-1, /*keepdim=*/true);
-            if (layer == span->last) {
-                lastRows = a.slice(0, seq.n - 1, width); // rows p_j only
-            } else {
-                rollout.add(a);
-            }
+            const bool last = layer == span.last;
+            rollout.addLayer(last ? a.slice(0, seq.n - 1, width) : a, last); // the last layer: rows p_j only
         };
         input.model->forward(seq.embeds.slice(0, 0, width).unsqueeze(0), fo);
-        if (!lastRows.defined()) return makeError(ErrorCode::Internal, id() + ": the model reported no attention");
-        out.matrix = matrixFromColumns(seq, rollout.finish(lastRows));
+        if (!rollout.hasLastLayer()) return makeError(ErrorCode::Internal, id() + ": the model reported no attention");
+        out.matrix = matrixFromColumns(seq, rollout.finish());
         progress.add(seq.n + seq.t);
-        return out;
+        return {};
     }
 
 };

@@ -268,6 +268,24 @@ at::Tensor gradientPass(const CausalLM& model, const at::Tensor& inputs, const a
 
 } // namespace
 
+std::optional<int64_t> attentionProbsLayer(const std::string& name) {
+    static const std::string prefix = "layers.";
+    if (!name.starts_with(prefix) || !name.ends_with(".attn.probs")) return std::nullopt;
+    return std::stoll(name.substr(prefix.size(), name.find('.', prefix.size()) - prefix.size()));
+}
+
+GradientSums gradientPasses(const AttributionInput& input, const Sequence& seq, const at::Tensor& baseline,
+                            const std::vector<GradientItem>& items, const nlohmann::json& resolved,
+                            Progress& progress, MethodOutput& out, const GradientExtras& extras) {
+    auto sums = accumulateGradients(*input.model, seq, baseline, items, targetFnFrom(resolved), strategyFrom(resolved),
+                                    memoryBudgetBytes(resolved), chunkSeconds(resolved), progress, extras);
+    out.targetFn = resolved["target_fn"];
+    out.reduction = resolved["reduction"];
+    out.forwardPasses = sums.forwardPasses;
+    out.cancelled = sums.cancelled;
+    return sums;
+}
+
 GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, const at::Tensor& baseline,
                                  const std::vector<GradientItem>& items, TargetFn fn, Strategy strategy,
                                  int64_t budget, double chunkSecs, Progress& progress, const GradientExtras& extras) {

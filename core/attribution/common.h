@@ -156,6 +156,17 @@ GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, con
                                  int64_t memoryBudgetBytes, double chunkSeconds, Progress& progress,
                                  const GradientExtras& extras = {});
 
+// accumulateGradients with the options of `resolved` (target_fn, strategy,
+// memory_budget_mb, chunk_seconds), and the output's bookkeeping: `out` gets
+// the target function, the reduction, the forward passes and, when the passes
+// were cancelled, `cancelled`.
+GradientSums gradientPasses(const AttributionInput& input, const Sequence& seq, const at::Tensor& baseline,
+                            const std::vector<GradientItem>& items, const nlohmann::json& resolved,
+                            Progress& progress, MethodOutput& out, const GradientExtras& extras = {});
+
+// The layer of a captured "layers.N.attn.probs" tensor; nullopt for any other name.
+std::optional<int64_t> attentionProbsLayer(const std::string& captureName);
+
 // Bytes of activations one token position of one batch row keeps for backward.
 int64_t activationBytesPerToken(const ModelConfig& c, int64_t seqLen);
 

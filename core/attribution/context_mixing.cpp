@@ -32,6 +32,27 @@ MethodOutput emptyOutput(const AttributionInput& input) {
     return out;
 }
 
+Result<MethodOutput> ContextMixingMethod::run(const AttributionInput& input, const nlohmann::json& r,
+                                              const RunControl& control) const {
+    if (input.promptIds.empty()) return makeError(ErrorCode::InvalidArgument, id() + ": the prompt has no tokens");
+    if (input.outputIds.empty()) return emptyOutput(input);
+    const int64_t numLayers = input.model->config().numLayers;
+    auto span = layerSpan(id(), r, numLayers);
+    if (!span) return span.error();
+    const Sequence seq = makeSequence(input);
+    const int64_t total = runWork(seq.n, seq.t, r, numLayers);
+    Progress progress(control, total);
+    MethodOutput out;
+    out.forwardPasses = passesFromStart();
+    if (progress.cancelled()) {
+        out.cancelled = true;
+        return out;
+    }
+    torch::NoGradGuard noGrad;
+    if (auto st = mix(MixingRun{input, r, seq, *span, seq.length() - 1, total, progress}, out); !st) return st.error();
+    return out;
+}
+
 bool combineIsRollout(const nlohmann::json& r) { return r.value("combine", std::string("rollout")) == "rollout"; }
 
 Result<LayerSpan> layerSpan(const std::string& method, const nlohmann::json& r, int64_t numLayers) {
@@ -82,8 +103,8 @@ void Rollout::add(const at::Tensor& c) {
     m_stored.assign(1, torch::matmul(c, product));
 }
 
-at::Tensor Rollout::finish(const at::Tensor& lastRows) const {
-    at::Tensor v = lastRows;
+at::Tensor Rollout::finish() const {
+    at::Tensor v = m_lastRows;
     for (auto it = m_stored.rbegin(); it != m_stored.rend(); ++it) v = torch::matmul(v, *it);
     return v;
 }

@@ -31,12 +31,46 @@ Result<LayerSpan> layerSpan(const std::string& method, const nlohmann::json& res
 // The layers a method computes: first..last for rollout, last alone for last_layer.
 bool combineIsRollout(const nlohmann::json& resolved);
 
-// A context-mixing method: its layer range is checked against the model.
+// A run of a context-mixing method past the common checks.
+struct MixingRun {
+    const AttributionInput& input;
+    const nlohmann::json& resolved;
+    const Sequence& seq;
+    LayerSpan span;
+    int64_t width; // n + t − 1 positions
+    int64_t total; // work units of the run
+    Progress& progress;
+};
+
+// A context-mixing method: its layer range is checked against the model, and
+// run() does what every such method does first (a prompt, output tokens, a
+// layer range that fits, the sequence, progress, no gradients) before mix().
 class ContextMixingMethod : public NamedMethod {
 public:
     using NamedMethod::NamedMethod;
 
+    Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& resolved,
+                             const RunControl& control) const final;
+
 protected:
+    // Fills out.matrix (and its pass count), or sets out.cancelled.
+    virtual Status mix(const MixingRun& run, MethodOutput& out) const = 0;
+    // The work units of a run on a model of `numLayers` layers (< 0: the
+    // depth is unknown, an upper bound), which is what estimateWork() gives.
+    virtual int64_t runWork(int64_t n, int64_t t, const nlohmann::json& resolved, int64_t numLayers) const = 0;
+    int64_t estimateWork(int64_t n, int64_t t, const nlohmann::json& resolved) const override {
+        return runWork(n, t, resolved, -1);
+    }
+    // The passes a run reports from its start, even when cancelled before
+    // the first (attention_rollout: its one pass).
+    virtual int64_t passesFromStart() const { return 0; }
+    // How many layers a run on `numLayers` layers computes; nullopt when
+    // the layer range does not fit.
+    std::optional<int64_t> computedLayers(const nlohmann::json& resolved, int64_t numLayers) const {
+        auto span = layerSpan(id(), resolved, numLayers);
+        if (!span) return std::nullopt;
+        return combineIsRollout(resolved) ? span->last - span->first + 1 : 1;
+    }
     Status checkResolved(const nlohmann::json& r, const ModelConfig* config) const override {
         auto span = layerSpan(id(), r, config ? config->numLayers : -1);
         if (!span) return span.error();
@@ -60,11 +94,22 @@ class Rollout {
 public:
     explicit Rollout(int64_t budgetBytes) : m_budget(budgetBytes) {}
     void add(const at::Tensor& c); // (width, width), a layer below the last
-    // `lastRows` (k, width): rows of the last layer's matrix; returns (k, width).
-    at::Tensor finish(const at::Tensor& lastRows) const;
+    // A layer's matrix: add(c) below the last layer; for the last, `c` is
+    // (k, width), the rows of its matrix the result needs.
+    void addLayer(const at::Tensor& c, bool last) {
+        if (last) {
+            m_lastRows = c;
+        } else {
+            add(c);
+        }
+    }
+    bool hasLastLayer() const { return m_lastRows.defined(); }
+    // The (k, width) rows of the product, from the last layer's rows.
+    at::Tensor finish() const;
 
 private:
     int64_t m_budget;
+    at::Tensor m_lastRows;
     std::vector<at::Tensor> m_stored; // in layer order; a collapsed product counts as one
 };
 

@@ -24,17 +24,9 @@ public:
         Progress progress(control, estimateWork(seq.n, seq.t, r));
         std::vector<GradientItem> items;
         for (int64_t j = 0; j < seq.t; ++j) items.push_back({j, 1.0, 1.0});
-        const auto fn = targetFnFrom(r);
-        auto sums = accumulateGradients(*input.model, seq, torch::zeros_like(seq.embeds), items, fn, strategyFrom(r),
-                                        memoryBudgetBytes(r), chunkSeconds(r), progress);
         MethodOutput out;
-        out.targetFn = r["target_fn"];
-        out.reduction = r["reduction"];
-        out.forwardPasses = sums.forwardPasses;
-        if (sums.cancelled) {
-            out.cancelled = true;
-            return out;
-        }
+        auto sums = gradientPasses(input, seq, torch::zeros_like(seq.embeds), items, r, progress, out);
+        if (out.cancelled) return out;
         torch::NoGradGuard noGrad;
         auto vectors = perTokenVectors(sums.grads, seq.embeds.slice(0, 0, seq.length() - 1)); // (t, L-1, hidden)
         out.matrix = matrixFromColumns(seq, reduceHidden(vectors, reductionFrom(r)));

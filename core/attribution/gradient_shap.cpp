@@ -40,8 +40,7 @@ public:
                              const RunControl& control) const override {
         auto made = targetSequenceWithBaseline(input, r);
         if (!made) return made.error();
-        const Sequence& seq = made->seq;
-        const at::Tensor* baseline = &made->baseline;
+        const auto& [seq, baseline] = *made;
         const int64_t samples = r["samples"];
         const double stdev = r["stdevs"];
         Rng rng(r["seed"].get<uint64_t>());
@@ -60,16 +59,9 @@ public:
             }
         }
         Progress progress(control, estimateWork(seq.n, seq.t, r));
-        auto sums = accumulateGradients(*input.model, seq, *baseline, items, targetFnFrom(r), strategyFrom(r),
-                                        memoryBudgetBytes(r), chunkSeconds(r), progress, extras);
         MethodOutput out;
-        out.targetFn = r["target_fn"];
-        out.reduction = r["reduction"];
-        out.forwardPasses = sums.forwardPasses;
-        if (sums.cancelled) {
-            out.cancelled = true;
-            return out;
-        }
+        auto sums = gradientPasses(input, seq, baseline, items, r, progress, out, extras);
+        if (out.cancelled) return out;
         torch::NoGradGuard noGrad;
         out.matrix = matrixFromColumns(seq, reduceHidden(sums.grads, reductionFrom(r)));
         return out;

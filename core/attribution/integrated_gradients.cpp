@@ -38,8 +38,7 @@ public:
                              const RunControl& control) const override {
         auto made = targetSequenceWithBaseline(input, r);
         if (!made) return made.error();
-        const Sequence& seq = made->seq;
-        const at::Tensor* baseline = &made->baseline;
+        const auto& [seq, baseline] = *made;
         const int64_t steps = r["steps"];
         const auto q = quadrature(r["quadrature"], steps);
         Progress progress(control, estimateWork(seq.n, seq.t, r));
@@ -48,24 +47,18 @@ public:
             for (size_t k = 0; k < q.alphas.size(); ++k) items.push_back({j, q.alphas[k], q.weights[k]});
         }
         const auto fn = targetFnFrom(r);
-        auto sums = accumulateGradients(*input.model, seq, *baseline, items, fn, strategyFrom(r),
-                                        memoryBudgetBytes(r), chunkSeconds(r), progress);
         MethodOutput out;
-        out.targetFn = r["target_fn"];
-        out.reduction = r["reduction"];
-        out.forwardPasses = sums.forwardPasses + 2;
-        if (sums.cancelled) {
-            out.cancelled = true;
-            return out;
-        }
+        auto sums = gradientPasses(input, seq, baseline, items, r, progress, out);
+        if (out.cancelled) return out;
+        out.forwardPasses += 2;
         torch::NoGradGuard noGrad;
         const int64_t width = seq.length() - 1;
-        auto diff = (seq.embeds - *baseline).slice(0, 0, width);   // (L-1, hidden)
+        auto diff = (seq.embeds - baseline).slice(0, 0, width);   // (L-1, hidden)
         auto vectors = sums.grads * diff.unsqueeze(0);             // (t, L-1, hidden)
         out.matrix = matrixFromColumns(seq, reduceHidden(vectors, reductionFrom(r)));
 
         auto fInput = targetsAllColumns(*input.model, seq, seq.embeds, fn).to(torch::kCPU, torch::kFloat64);
-        auto fBase = targetsAllColumns(*input.model, seq, *baseline, fn).to(torch::kCPU, torch::kFloat64);
+        auto fBase = targetsAllColumns(*input.model, seq, baseline, fn).to(torch::kCPU, torch::kFloat64);
         progress.add(2 * (seq.n + seq.t));
         auto total = vectors.sum({1, 2}).to(torch::kCPU, torch::kFloat64); // (t)
         auto delta = total - (fInput - fBase);

@@ -35,8 +35,7 @@ public:
                              const RunControl& control) const override {
         auto made = targetSequenceWithBaseline(input, r);
         if (!made) return made.error();
-        const Sequence& seq = made->seq;
-        const at::Tensor* baseline = &made->baseline;
+        const auto& [seq, baseline] = *made;
         Progress progress(control, estimateWork(seq.n, seq.t, r));
         const auto fn = targetFnFrom(r);
         MethodOutput out;
@@ -45,8 +44,8 @@ public:
         const int64_t width = seq.length() - 1;
         auto values = torch::zeros({seq.t, width}, seq.embeds.options()); // (t, L-1)
         const bool ok = strategyFrom(r) == Strategy::PerStep
-                            ? perStep(*input.model, seq, *baseline, fn, values, progress, out)
-                            : batched(*input.model, seq, *baseline, fn, memoryBudgetBytes(r), chunkSeconds(r), values, progress, out);
+                            ? perStep(*input.model, seq, baseline, fn, values, progress, out)
+                            : batched(*input.model, seq, baseline, fn, memoryBudgetBytes(r), chunkSeconds(r), values, progress, out);
         if (!ok) {
             out.cancelled = true;
             return out;

@@ -28,43 +28,23 @@ public:
 
     // The clean pass, then per computed layer the tokens' recomputations of
     // one block: Σ_i (width − i) positions through 1 of the model's layers
-    // (the last layer only positions ≥ n − 1). The depth is not known here:
-    // an upper bound (every layer counted as a full one); run() reports the
-    // exact total for the model.
-    int64_t estimateWork(int64_t n, int64_t t, const nlohmann::json& r) const override { return work(n, t, r, -1); }
-
-    // Work units for a model of numLayers layers (< 0: unknown, an upper bound).
-    static int64_t work(int64_t n, int64_t t, const nlohmann::json& r, int64_t numLayers) {
+    // (the last layer only positions ≥ n − 1). Without the depth: an upper
+    // bound (every layer counted as a full one).
+    int64_t runWork(int64_t n, int64_t t, const nlohmann::json& r, int64_t numLayers) const override {
         const double width = static_cast<double>(n + t - 1);
         const double full = width * (width + 1) / 2.0;
         if (numLayers <= 0) return static_cast<int64_t>(width) + static_cast<int64_t>(std::ceil(layerFraction(r) * full));
-        auto span = layerSpan("value_zeroing", r, numLayers);
-        if (!span) return static_cast<int64_t>(width);
-        const int64_t computed = combineIsRollout(r) ? span->last - span->first + 1 : 1;
+        const auto computed = computedLayers(r, numLayers);
+        if (!computed) return static_cast<int64_t>(width);
         const double tail = width - static_cast<double>(n - 1); // positions n-1 .. width-1
         const double last = static_cast<double>(n - 1) * tail + tail * (tail + 1) / 2.0; // Σ_i (width − max(i, n−1))
-        const double units = (static_cast<double>(computed - 1) * full + last) / static_cast<double>(numLayers);
+        const double units = (static_cast<double>(*computed - 1) * full + last) / static_cast<double>(numLayers);
         return static_cast<int64_t>(width) + static_cast<int64_t>(std::ceil(units - 1e-9));
     }
 
-    Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
-                             const RunControl& control) const override {
-        if (input.promptIds.empty()) return makeError(ErrorCode::InvalidArgument, id() + ": the prompt has no tokens");
-        if (input.outputIds.empty()) return emptyOutput(input);
-        const auto& cfg = input.model->config();
-        auto span = layerSpan(id(), r, cfg.numLayers);
-        if (!span) return span.error();
-        const Sequence seq = makeSequence(input);
-        const int64_t total = work(seq.n, seq.t, r, cfg.numLayers);
-        Progress progress(control, total);
+    Status mix(const MixingRun& run, MethodOutput& out) const override {
+        const auto& [input, r, seq, span, width, total, progress] = run;
         FractionalProgress fp(progress);
-        MethodOutput out;
-        if (progress.cancelled()) {
-            out.cancelled = true;
-            return out;
-        }
-        torch::NoGradGuard noGrad;
-        const int64_t width = seq.length() - 1;
         KvCache clean;
         ForwardOptions fo;
         fo.computeLogits = false;
@@ -76,28 +56,23 @@ public:
 
         const bool rollout = combineIsRollout(r);
         Rollout product(memoryBudgetBytes(r));
-        const int64_t firstLayer = rollout ? span->first : span->last;
+        const int64_t firstLayer = rollout ? span.first : span.last;
         ChunkSizer sizer(chunkSeconds(r), 1);
-        at::Tensor lastRows;
-        for (int64_t l = firstLayer; l <= span->last; ++l) {
-            const bool last = l == span->last;
+        for (int64_t l = firstLayer; l <= span.last; ++l) {
+            const bool last = l == span.last;
             const int64_t qmin = last ? seq.n - 1 : 0; // first position this layer's matrix needs
             auto scores = layerScores(*input.model, cleanOut, clean, l, qmin, width, memoryBudgetBytes(r), sizer, fp,
                                       out.forwardPasses);
             if (!scores.defined()) {
                 out.cancelled = true;
-                return out;
+                return {};
             }
             auto c = normalizeRows(scores, qmin); // (width - qmin, width)
-            if (last) {
-                lastRows = c;
-            } else {
-                product.add(c);
-            }
+            product.addLayer(c, last);
         }
-        out.matrix = matrixFromColumns(seq, product.finish(lastRows));
+        out.matrix = matrixFromColumns(seq, product.finish());
         fp.finish(total);
-        return out;
+        return {};
     }
 
 
@@ -162,7 +137,7 @@ private:
             auto tok = torch::arange(i0, i0 + rows, torch::TensorOptions().dtype(torch::kInt64).device(dev)).unsqueeze(1);
             s = s.masked_fill(pos < tok, 0.0);
             scores.slice(0, q0 - qmin, width - qmin).slice(1, i0, i0 + rows).copy_(s.t());
-            // Progress counts the positions each row needs (from its token, or qmin), as work() does.
+            // Progress counts the positions each row needs (from its token, or qmin), as runWork() does.
             double needed = 0;
             for (int64_t b = 0; b < rows; ++b) needed += static_cast<double>(width - std::max(i0 + b, qmin));
             fp.add(needed / static_cast<double>(cfg.numLayers));
