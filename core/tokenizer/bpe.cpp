@@ -9,8 +9,7 @@ namespace tokenlens::tok {
 
 BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges,
                    BpeOptions options)
-    : m_vocab(std::move(vocab)), m_options(std::move(options)) {
-    if (!m_vocab.finalize()) throw ConfigError(ErrorCode::Corrupt, "model BPE: vocabulary ids are far too sparse");
+    : VocabModel(std::move(vocab), "BPE"), m_options(std::move(options)) {
     if (m_options.unkToken) m_unkId = m_vocab.find(*m_options.unkToken);
     static const char* hex = "0123456789ABCDEF";
     for (int b = 0; b < 256; ++b) {

@@ -3,8 +3,7 @@
 // per character (or per byte with byte_fallback, or unk), then the adjacent
 // pair of lowest merge rank is merged until none is left.
 
-#include "tokenizer/components.h"
-#include "tokenizer/vocab.h"
+#include "tokenizer/vocab_model.h"
 
 #include <array>
 #include <optional>
@@ -25,17 +24,13 @@ struct BpeOptions {
     bool ignoreMerges = false;
 };
 
-class BpeModel final : public Model {
+class BpeModel final : public VocabModel {
 public:
     // Throws ConfigError when a merge refers to tokens missing from the vocabulary.
     BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options);
 
     std::string type() const override { return "BPE"; }
     Status tokenize(std::string_view word, std::vector<ModelToken>& out) const override;
-    std::optional<int32_t> tokenToId(std::string_view token) const override { return m_vocab.find(token); }
-    const std::string* idToToken(int32_t id) const override { return m_vocab.token(id); }
-    size_t vocabSize() const override { return m_vocab.size(); }
-    size_t idLimit() const override { return m_vocab.idLimit(); }
 
 private:
     struct Symbol {
@@ -56,7 +51,6 @@ private:
     void initialSymbols(std::string_view word, std::vector<Symbol>& symbols) const;
     void mergeSymbols(std::vector<Symbol>& symbols) const;
 
-    Vocab m_vocab;
     std::unordered_map<uint64_t, MergeInfo> m_merges;
     BpeOptions m_options;
     std::optional<int32_t> m_unkId;

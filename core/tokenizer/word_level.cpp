@@ -3,9 +3,7 @@
 namespace tokenlens::tok {
 
 WordLevelModel::WordLevelModel(Vocab vocab, std::string unkToken)
-    : m_vocab(std::move(vocab)), m_unkToken(std::move(unkToken)) {
-    if (!m_vocab.finalize())
-        throw ConfigError(ErrorCode::Corrupt, "model WordLevel: vocabulary ids are far too sparse");
+    : VocabModel(std::move(vocab), "WordLevel"), m_unkToken(std::move(unkToken)) {
     m_unkId = m_vocab.find(m_unkToken);
 }
 
