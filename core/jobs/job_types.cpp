@@ -3,6 +3,7 @@
 #include "attribution/engine.h"
 #include "attribution/method.h"
 #include "result/result_json.h"
+#include "util/clock.h"
 
 #include <algorithm>
 #include <chrono>
@@ -314,15 +315,11 @@ Result<JobRecord> importJson(const json& j, const std::string& source) {
 }
 
 std::string newJobId() {
-    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    const std::string stamp = utcNow("%Y%m%d-%H%M%S");
     thread_local std::mt19937_64 rng{std::random_device{}()};
     char suffix[16];
     std::snprintf(suffix, sizeof suffix, "%08x", static_cast<unsigned>(rng() & 0xffffffffu));
-    return std::string(stamp) + "-" + suffix;
+    return stamp + "-" + suffix;
 }
 
 } // namespace tokenlens::jobs

@@ -1,6 +1,7 @@
 #include "result/result_json.h"
 
 #include "analysis/token_importance.h"
+#include "util/clock.h"
 
 #include <algorithm>
 #include <charconv>
@@ -22,14 +23,7 @@ const char* runStatusName(RunStatus s) {
     return "failed";
 }
 
-std::string isoNow() {
-    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
+std::string isoNow() { return utcNow("%Y-%m-%dT%H:%M:%SZ"); }
 
 namespace {
 

@@ -3,33 +3,9 @@
 namespace tokenlens::utf8 {
 
 std::optional<size_t> firstInvalid(std::string_view s) {
-    size_t i = 0;
-    const size_t n = s.size();
-    while (i < n) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        size_t len = 0;
-        char32_t cp = 0;
-        char32_t min = 0;
-        if ((c & 0xE0) == 0xC0) {
-            len = 2, cp = c & 0x1F, min = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3, cp = c & 0x0F, min = 0x800;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return i;
-        }
-        if (i + len > n) return i;
-        for (size_t k = 1; k < len; ++k) {
-            const auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xC0) != 0x80) return i;
-            cp = (cp << 6) | (cc & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    for (size_t i = 0; i < s.size();) {
+        const size_t len = validSequenceAt(s, i);
+        if (len == 0) return i;
         i += len;
     }
     return std::nullopt;
@@ -123,37 +99,41 @@ size_t maximalSubpart(std::string_view s, size_t pos) {
     return k;
 }
 
-} // namespace
-
-void appendLossy(std::string& out, std::string_view bytes) {
+// Copies the valid sequences of `bytes` to `out` as they are; at an
+// ill-formed one `replace(pos)` appends what stands for it and returns how
+// many bytes it covers.
+template <class Replace>
+void copyValid(std::string& out, std::string_view bytes, Replace replace) {
     size_t i = 0;
     while (i < bytes.size()) {
         if (size_t n = validSequenceAt(bytes, i)) {
             out.append(bytes.substr(i, n));
             i += n;
         } else {
-            out.append("\xEF\xBF\xBD");
-            i += maximalSubpart(bytes, i);
+            i += replace(i);
         }
     }
+}
+
+} // namespace
+
+void appendLossy(std::string& out, std::string_view bytes) {
+    copyValid(out, bytes, [&](size_t i) {
+        out.append("\xEF\xBF\xBD");
+        return maximalSubpart(bytes, i);
+    });
 }
 
 std::string escapeInvalid(std::string_view bytes) {
     static const char* hex = "0123456789ABCDEF";
     std::string out;
-    size_t i = 0;
-    while (i < bytes.size()) {
-        if (size_t n = validSequenceAt(bytes, i)) {
-            out.append(bytes.substr(i, n));
-            i += n;
-        } else {
-            const auto c = static_cast<unsigned char>(bytes[i]);
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-            ++i;
-        }
-    }
+    copyValid(out, bytes, [&](size_t i) {
+        const auto c = static_cast<unsigned char>(bytes[i]);
+        out += "\\x";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+        return size_t{1};
+    });
     return out;
 }
 
