@@ -88,20 +88,31 @@ Row taskRow(const Example& e) {
     return r;
 }
 
-Row copyRow(Rng& rng, int64_t shortest, int64_t longest) {
+// `k` distinct corpus words, drawn in order.
+std::vector<int64_t> distinctWords(Rng& rng, size_t k) {
     const auto& words = corpusWords();
-    const auto k = static_cast<size_t>(rng.range(shortest, longest));
     std::vector<int64_t> seq;
     while (seq.size() < k) {
         const auto id = static_cast<int64_t>(4 + rng.below(words.size()));
         if (std::find(seq.begin(), seq.end(), id) == seq.end()) seq.push_back(id);
     }
+    return seq;
+}
+
+// BOS, `seq` twice, and the loss on the second copy from its word `from` on.
+Row repeatedRow(const std::vector<int64_t>& seq, size_t from) {
     Row r;
     r.ids.push_back(kBosId);
     r.ids.insert(r.ids.end(), seq.begin(), seq.end());
     r.ids.insert(r.ids.end(), seq.begin(), seq.end());
-    for (size_t i = 1; i < k; ++i) r.loss.push_back({static_cast<int64_t>(k + i), seq[i]}); // predicts second copy's w_{i+1}
+    const size_t k = seq.size();
+    for (size_t i = from; i < k; ++i) r.loss.push_back({static_cast<int64_t>(k + i), seq[i]});
     return r;
+}
+
+Row copyRow(Rng& rng, int64_t shortest, int64_t longest) {
+    const auto seq = distinctWords(rng, static_cast<size_t>(rng.range(shortest, longest)));
+    return repeatedRow(seq, 1); // predicts the second copy's w_{i+1}
 }
 
 // Copy rows over a small alphabet (5-8 words drawn with repetition): a word,
@@ -110,35 +121,20 @@ Row copyRow(Rng& rng, int64_t shortest, int64_t longest) {
 // n-grams, as the key-value lookup "tom has a" -> the word after the earlier
 // "tom has a" needs. Loss on the second copy from its fourth word on.
 Row ngramCopyRow(Rng& rng, int64_t shortest, int64_t longest) {
-    const auto& words = corpusWords();
     const auto alphabet = static_cast<size_t>(rng.range(5, 8));
-    std::vector<int64_t> letters;
-    while (letters.size() < alphabet) {
-        const auto id = static_cast<int64_t>(4 + rng.below(words.size()));
-        if (std::find(letters.begin(), letters.end(), id) == letters.end()) letters.push_back(id);
-    }
+    const auto letters = distinctWords(rng, alphabet);
     const auto k = static_cast<size_t>(rng.range(shortest, longest));
     std::vector<int64_t> seq;
     for (size_t i = 0; i < k; ++i) seq.push_back(letters[rng.below(alphabet)]);
-    Row r;
-    r.ids.push_back(kBosId);
-    r.ids.insert(r.ids.end(), seq.begin(), seq.end());
-    r.ids.insert(r.ids.end(), seq.begin(), seq.end());
-    for (size_t i = 3; i < k; ++i) r.loss.push_back({static_cast<int64_t>(k + i), seq[i]});
-    return r;
+    return repeatedRow(seq, 3);
 }
 
 // Distinct words, then several (A, B) pairs of adjacent words from them:
 // each A follows an unrelated word, so only single-token matching finds its
 // successor — what the induction family asks, with several answers per row.
 Row pairsRow(Rng& rng) {
-    const auto& words = corpusWords();
     const auto k = static_cast<size_t>(rng.range(6, 16));
-    std::vector<int64_t> seq;
-    while (seq.size() < k) {
-        const auto id = static_cast<int64_t>(4 + rng.below(words.size()));
-        if (std::find(seq.begin(), seq.end(), id) == seq.end()) seq.push_back(id);
-    }
+    const auto seq = distinctWords(rng, k);
     Row r;
     r.ids.push_back(kBosId);
     r.ids.insert(r.ids.end(), seq.begin(), seq.end());

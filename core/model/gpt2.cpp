@@ -99,18 +99,9 @@ public:
             if (o.capture) o.capture(prefix + "attn.out", attnOut);
             h = h + attnOut;
             auto mlpOut = b->cMlpProj->forward(geluNew(b->cFc->forward(b->ln2->forward(h))));
-            if (o.capture) o.capture(prefix + "mlp.out", mlpOut);
-            h = h + mlpOut;
-            if (o.capture) o.capture(prefix + "output", h);
+            h = addMlpOutput(h, mlpOut, o, prefix);
         }
-        if (o.outputHiddenStates) out.hiddenStates.push_back(h);
-        if (o.cache && fullMask.defined()) o.cache->attentionMask = fullMask;
-        out.lastHidden = h;
-        if (o.blocks) return out;
-        out.finalHidden = m_lnf->forward(h);
-        if (o.capture) o.capture("final_hidden", out.finalHidden);
-        if (o.computeLogits) out.logits = lmHead(out.finalHidden);
-        return out;
+        return finishForward(*this, std::move(out), h, o, fullMask, [this](const at::Tensor& x) { return m_lnf->forward(x); });
     }
 
 private:

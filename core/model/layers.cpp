@@ -147,6 +147,26 @@ int64_t countParameters(const torch::nn::Module& module) {
     return n;
 }
 
+at::Tensor addMlpOutput(const at::Tensor& h, const at::Tensor& mlpOut, const ForwardOptions& o,
+                        const std::string& prefix) {
+    if (o.capture) o.capture(prefix + "mlp.out", mlpOut);
+    auto sum = h + mlpOut;
+    if (o.capture) o.capture(prefix + "output", sum);
+    return sum;
+}
+
+ForwardOutput finishForward(const CausalLM& model, ForwardOutput out, const at::Tensor& h, const ForwardOptions& o,
+                            const at::Tensor& fullMask, const std::function<at::Tensor(const at::Tensor&)>& finalNorm) {
+    if (o.outputHiddenStates) out.hiddenStates.push_back(h);
+    if (o.cache && fullMask.defined()) o.cache->attentionMask = fullMask;
+    out.lastHidden = h;
+    if (o.blocks) return out;
+    out.finalHidden = finalNorm(h);
+    if (o.capture) o.capture("final_hidden", out.finalHidden);
+    if (o.computeLogits) out.logits = model.lmHead(out.finalHidden);
+    return out;
+}
+
 } // namespace tokenlens::layers
 
 namespace tokenlens {

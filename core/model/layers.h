@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 
 namespace tokenlens::layers {
@@ -94,6 +95,17 @@ std::pair<at::Tensor, at::Tensor> updateCache(KvCache* cache, size_t layer, cons
                                               const at::Tensor& v);
 
 int64_t countParameters(const torch::nn::Module& module);
+
+// h + an MLP's output, captured as "<prefix>mlp.out" and the sum as "<prefix>output".
+at::Tensor addMlpOutput(const at::Tensor& h, const at::Tensor& mlpOut, const ForwardOptions& options,
+                        const std::string& prefix);
+
+// The end of a forward pass after its blocks: the last hidden state (and the
+// cache's mask), then, unless only blocks were asked for, `finalNorm` of it
+// and the logits when asked.
+ForwardOutput finishForward(const CausalLM& model, ForwardOutput out, const at::Tensor& h,
+                            const ForwardOptions& options, const at::Tensor& fullMask,
+                            const std::function<at::Tensor(const at::Tensor&)>& finalNorm);
 
 // The blocks a forward runs: options.blocks, checked against `numBlocks`, or all.
 std::pair<size_t, size_t> blockRange(const ForwardOptions& options, size_t numBlocks);
