@@ -1,4 +1,7 @@
 #include "args.h"
+#include "commands.h"
+
+#include <iostream>
 
 #include <sstream>
 
@@ -10,6 +13,18 @@ ArgParser::ArgParser(std::string command, std::string usage)
 void ArgParser::flag(const std::string& name, const std::string& help) {
     m_order.push_back(name);
     m_specs[name] = Spec{false, false, {}, help};
+}
+
+void ArgParser::add(const std::vector<Row>& rows) {
+    for (const auto& r : rows) {
+        if (r.metavar.empty()) flag(r.name, r.help);
+        else option(r.name, r.metavar, r.help, r.repeatable);
+    }
+}
+
+int ArgParser::usageError(const std::string& message) const {
+    std::cerr << "tokenlens-cli " << m_command << ": " << message << "\n\n" << helpText();
+    return kExitUsage;
 }
 
 void ArgParser::option(const std::string& name, const std::string& metavar, const std::string& help,

@@ -20,6 +20,15 @@ public:
     void option(const std::string& name, const std::string& metavar, const std::string& help,
                 bool repeatable = false);
 
+    // Several options at once, as a table: a row without a metavar is a flag.
+    struct Row {
+        std::string name;
+        std::string metavar; // empty: a flag
+        std::string help;
+        bool repeatable = false;
+    };
+    void add(const std::vector<Row>& rows);
+
     // Returns false and fills error() on a usage error.
     bool parse(const std::vector<std::string>& args);
 
@@ -28,9 +37,13 @@ public:
     std::vector<std::string> values(const std::string& name) const;
     const std::vector<std::string>& positional() const { return m_positional; }
 
+    const std::string& command() const { return m_command; }
     const std::string& error() const { return m_error; }
     bool helpRequested() const { return m_help; }
     std::string helpText() const;
+    // Prints "tokenlens-cli COMMAND: message" and the help to standard error;
+    // returns the usage exit code.
+    int usageError(const std::string& message) const;
 
 private:
     struct Spec {

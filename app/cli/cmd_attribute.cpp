@@ -119,13 +119,7 @@ int runAttribute(const Args& args) {
         }
     }
     std::optional<std::ofstream> file;
-    if (auto out = p.value("output")) {
-        file.emplace(*out, std::ios::binary | std::ios::trunc);
-        if (!*file) {
-            std::cerr << "tokenlens-cli attribute: " << *out << ": cannot open for writing\n";
-            return kExitFailure;
-        }
-    }
+    if (!openOutput(p, file)) return kExitFailure;
 
     LoadOptions lo;
     lo.device = p.value("device").value_or("cpu");

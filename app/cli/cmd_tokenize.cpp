@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "common.h"
 
 #include "tokenizer/tokenizer.h"
 
@@ -19,19 +20,14 @@ namespace tokenlens::cli {
 
 int runTokenize(const Args& args) {
     ArgParser parser("tokenize", "--model DIR [--no-special] [--] TEXT | --chat FILE.json");
-    parser.option("model", "DIR", "model folder holding tokenizer.json (and tokenizer_config.json)");
-    parser.flag("no-special", "do not add the tokenizer's special tokens (BOS, ...)");
-    parser.option("chat", "FILE.json", "tokenize these messages rendered through the model's chat template");
-    parser.flag("no-generation-prompt", "with --chat: render without add_generation_prompt");
-    auto usageError = [&parser](const std::string& message) {
-        std::cerr << "tokenlens-cli tokenize: " << message << "\n\n" << parser.helpText();
-        return kExitUsage;
-    };
-    if (!parser.parse(args)) return usageError(parser.error());
-    if (parser.helpRequested()) {
-        std::cout << parser.helpText();
-        return kExitOk;
-    }
+    parser.add({
+        {"model", "DIR", "model folder holding tokenizer.json (and tokenizer_config.json)"},
+        {"no-special", "", "do not add the tokenizer's special tokens (BOS, ...)"},
+        {"chat", "FILE.json", "tokenize these messages rendered through the model's chat template"},
+        {"no-generation-prompt", "", "with --chat: render without add_generation_prompt"},
+    });
+    if (auto code = handleParse(parser, args)) return *code;
+    auto usageError = [&parser](const std::string& message) { return parser.usageError(message); };
     const auto model = parser.value("model");
     if (!model) return usageError("--model DIR is required");
     std::optional<std::string> chatText;

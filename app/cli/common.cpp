@@ -11,15 +11,21 @@
 namespace tokenlens::cli {
 
 std::optional<int> handleParse(ArgParser& parser, const std::vector<std::string>& args) {
-    if (!parser.parse(args)) {
-        std::cerr << parser.error() << "\n\n" << parser.helpText();
-        return kExitUsage;
-    }
+    if (!parser.parse(args)) return parser.usageError(parser.error());
     if (parser.helpRequested()) {
         std::cout << parser.helpText();
         return kExitOk;
     }
     return std::nullopt;
+}
+
+bool openOutput(const ArgParser& parser, std::optional<std::ofstream>& file) {
+    const auto path = parser.value("output");
+    if (!path) return true;
+    file.emplace(*path, std::ios::binary | std::ios::trunc);
+    if (*file) return true;
+    std::cerr << "tokenlens-cli " << parser.command() << ": " << *path << ": cannot open for writing\n";
+    return false;
 }
 
 std::optional<std::string> readPrompt(const ArgParser& parser, const std::string& command) {

@@ -30,6 +30,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <variant>
 
 namespace tokenlens::gui {
 
@@ -198,67 +199,74 @@ int runApplication(QApplication& app) {
     parser.addHelpOption();
     parser.addVersionOption();
     parser.addPositionalArgument(QStringLiteral("files"), QStringLiteral("Result .json files to open."), QStringLiteral("[FILE...]"));
-    auto opt = [&](const char* name, const char* desc, const char* value) {
-        QCommandLineOption o(QString::fromLatin1(name), QString::fromLatin1(desc), QString::fromLatin1(value));
-        parser.addOption(o);
-        return o;
+    // Every option: its name, help, value name (none: a switch) and, for
+    // those read as they are, the field of Options it fills.
+    using Field = std::variant<std::monostate, QString Options::*, QStringList Options::*, bool Options::*>;
+    struct OptionRow {
+        const char* name;
+        const char* help;
+        const char* value;
+        Field field;
     };
-    const auto theme = opt("theme", "Palette: system, light or dark.", "theme");
-    const auto screenshot = opt("screenshot", "Save the window as PNG once ready, then quit.", "png");
-    const auto size = opt("size", "Window size for --screenshot (WxH).", "size");
-    const auto delay = opt("delay", "Milliseconds to wait before --screenshot.", "ms");
-    const auto methods = opt("methods", "Methods to switch on (comma-separated ids).", "ids");
-    const auto window = opt("window", "Context window c.", "c");
-    const auto scope = opt("scope", "Normalisation: matrix, column or l1.", "scope");
-    const auto categories = opt("categories", "Category view: off, highlight, isolation or comparison, optionally "
-                                              ":CATEGORY (e.g. \"isolation:content word\").", "mode");
-    const auto hover = opt("hover", "Hover the token at this context index.", "k");
-    const auto pin = opt("pin", "Pin the token at this context index.", "k");
-    const auto cell = opt("cell", "Hover the heatmap cell ROW,COL.", "row,col");
-    const auto heatmap = opt("heatmap", "Heatmap zoom: fit, reset or a cell size in pixels.", "zoom");
-    const auto page = opt("page", "Page to show: newjob, jobs or dashboard.", "page");
-    const auto showModel = opt("show-model", "Show this model of a multi-model result.", "name");
-    const auto thenOpen = opt("then-open", "Open this file after the first (e.g. to show an error).", "file");
-    const auto splitOpt = opt("split", "Split view with these two models of the result (MODEL_A,MODEL_B).", "models");
-    const auto counterfactualOpt = opt("counterfactual", "Split view of the result and this edited result of the "
-                                       "same model (with --screenshot).", "file");
-    const QCommandLineOption differenceOpt(QStringLiteral("difference"), QStringLiteral("Split view in difference mode."));
-    parser.addOption(differenceOpt);
-    const auto exportTokens = opt("export-tokens", "Export the token view PNG before quitting (with --screenshot).", "png");
-    const auto exportHeatmap = opt("export-heatmap", "Export the heatmap PNG before quitting (with --screenshot).", "png");
-    const auto scale = opt("scale", "Scale factor of the exported PNGs.", "s");
-    const auto storeOpt = opt("store", "The results store (SQLite) to use instead of the default one.", "path");
-    QCommandLineOption demoOpt(QStringLiteral("demo"), QStringLiteral("Run the demo job on the bundled models (with "
-                                                                      "--screenshot: shoot once it has finished)."));
-    parser.addOption(demoOpt);
-    const auto followUp = opt("follow-up", "With --demo: continue the conversation with this turn once the job has "
-                                           "finished (repeatable, in order).", "text");
-    const auto userCategory = opt("user-category", "A user category: NAME=word,word or NAME=/regex/ (repeatable).",
-                                  "spec");
-    QCommandLineOption categoryEditorOpt(QStringLiteral("category-editor"),
-                                         QStringLiteral("Show the user category editor (with --screenshot)."));
-    parser.addOption(categoryEditorOpt);
-    const auto serverOpt = opt("server", "Run jobs on this TokenLens server (tokenlens-cli serve), e.g. "
-                                         "http://127.0.0.1:8765, instead of the backend in Settings.", "url");
-    const auto tokenFileOpt = opt("token-file", "The server's token (first line of this file), with --server.", "file");
-    QCommandLineOption localOpt(QStringLiteral("local"), QStringLiteral("Run jobs on this computer whatever the "
-                                                                        "Settings say."));
-    parser.addOption(localOpt);
+    static const OptionRow kOptions[] = {
+        {"theme", "Palette: system, light or dark.", "theme", &Options::theme},
+        {"screenshot", "Save the window as PNG once ready, then quit.", "png", &Options::screenshot},
+        {"size", "Window size for --screenshot (WxH).", "size", {}},
+        {"delay", "Milliseconds to wait before --screenshot.", "ms", {}},
+        {"methods", "Methods to switch on (comma-separated ids).", "ids", &Options::methods},
+        {"window", "Context window c.", "c", {}},
+        {"scope", "Normalisation: matrix, column or l1.", "scope", &Options::scope},
+        {"categories", "Category view: off, highlight, isolation or comparison, optionally :CATEGORY "
+                       "(e.g. \"isolation:content word\").", "mode", &Options::categories},
+        {"hover", "Hover the token at this context index.", "k", {}},
+        {"pin", "Pin the token at this context index.", "k", {}},
+        {"cell", "Hover the heatmap cell ROW,COL.", "row,col", {}},
+        {"heatmap", "Heatmap zoom: fit, reset or a cell size in pixels.", "zoom", &Options::heatmap},
+        {"page", "Page to show: newjob, jobs or dashboard.", "page", &Options::page},
+        {"show-model", "Show this model of a multi-model result.", "name", &Options::showModel},
+        {"then-open", "Open this file after the first (e.g. to show an error).", "file", &Options::thenOpen},
+        {"split", "Split view with these two models of the result (MODEL_A,MODEL_B).", "models", &Options::split},
+        {"counterfactual", "Split view of the result and this edited result of the same model (with --screenshot).",
+         "file", &Options::counterfactual},
+        {"difference", "Split view in difference mode.", nullptr, &Options::difference},
+        {"export-tokens", "Export the token view PNG before quitting (with --screenshot).", "png", &Options::exportTokens},
+        {"export-heatmap", "Export the heatmap PNG before quitting (with --screenshot).", "png", &Options::exportHeatmap},
+        {"scale", "Scale factor of the exported PNGs.", "s", {}},
+        {"store", "The results store (SQLite) to use instead of the default one.", "path", &Options::store},
+        {"demo", "Run the demo job on the bundled models (with --screenshot: shoot once it has finished).", nullptr,
+         &Options::demo},
+        {"follow-up", "With --demo: continue the conversation with this turn once the job has finished (repeatable, "
+                      "in order).", "text", &Options::followUps},
+        {"user-category", "A user category: NAME=word,word or NAME=/regex/ (repeatable).", "spec",
+         &Options::userCategories},
+        {"category-editor", "Show the user category editor (with --screenshot).", nullptr, &Options::categoryEditor},
+        {"server", "Run jobs on this TokenLens server (tokenlens-cli serve), e.g. http://127.0.0.1:8765, instead of the "
+                   "backend in Settings.", "url", {}},
+        {"token-file", "The server's token (first line of this file), with --server.", "file", {}},
+        {"local", "Run jobs on this computer whatever the Settings say.", nullptr, {}},
+    };
+    for (const auto& row : kOptions) {
+        const QString name = QString::fromLatin1(row.name), help = QString::fromLatin1(row.help);
+        parser.addOption(row.value ? QCommandLineOption(name, help, QString::fromLatin1(row.value))
+                                   : QCommandLineOption(name, help));
+    }
     parser.process(app);
 
+    const auto value = [&](const char* name) { return parser.value(QString::fromLatin1(name)); };
+    const auto isSet = [&](const char* name) { return parser.isSet(QString::fromLatin1(name)); };
     std::optional<api::Endpoint> remote;
-    if (parser.isSet(serverOpt)) {
+    if (isSet("server")) {
         QString token;
-        if (parser.isSet(tokenFileOpt)) {
-            QFile f(parser.value(tokenFileOpt));
+        if (isSet("token-file")) {
+            QFile f(value("token-file"));
             if (!f.open(QIODevice::ReadOnly)) {
-                std::fprintf(stderr, "tokenlens: --token-file %s: %s\n", qPrintable(parser.value(tokenFileOpt)),
+                std::fprintf(stderr, "tokenlens: --token-file %s: %s\n", qPrintable(value("token-file")),
                              qPrintable(f.errorString()));
                 return 2;
             }
             token = QString::fromUtf8(f.readLine()).trimmed();
         }
-        auto ep = parseServerUrl(parser.value(serverOpt), token);
+        auto ep = parseServerUrl(value("server"), token);
         if (!ep) {
             std::fprintf(stderr, "tokenlens: --server: %s\n", ep.error().message.c_str());
             return 2;
@@ -268,39 +276,30 @@ int runApplication(QApplication& app) {
 
     auto o = std::make_shared<Options>();
     o->files = parser.positionalArguments();
-    o->theme = parser.value(theme);
-    o->screenshot = parser.value(screenshot);
-    o->methods = parser.value(methods);
-    o->scope = parser.value(scope);
-    o->categories = parser.value(categories);
-    o->split = parser.value(splitOpt);
-    o->counterfactual = parser.value(counterfactualOpt);
-    o->difference = parser.isSet(differenceOpt);
-    o->heatmap = parser.value(heatmap);
-    o->page = parser.value(page);
-    o->showModel = parser.value(showModel);
-    o->thenOpen = parser.value(thenOpen);
-    o->exportTokens = parser.value(exportTokens);
-    o->exportHeatmap = parser.value(exportHeatmap);
-    o->store = parser.value(storeOpt);
-    o->demo = parser.isSet(demoOpt);
-    o->followUps = parser.values(followUp);
-    o->userCategories = parser.values(userCategory);
-    o->categoryEditor = parser.isSet(categoryEditorOpt);
-    if (parser.isSet(delay)) o->delay = parser.value(delay).toInt();
-    if (parser.isSet(window)) o->window = parser.value(window).toInt();
-    if (parser.isSet(hover)) o->hover = parser.value(hover).toLongLong();
-    if (parser.isSet(pin)) o->pin = parser.value(pin).toLongLong();
-    if (parser.isSet(scale)) o->scale = parser.value(scale).toDouble();
-    if (parser.isSet(cell)) {
-        const QStringList rc = parser.value(cell).split(QLatin1Char(','));
+    for (const auto& row : kOptions) {
+        const QString name = QString::fromLatin1(row.name);
+        if (const auto* text = std::get_if<QString Options::*>(&row.field)) {
+            (*o).*(*text) = parser.value(name);
+        } else if (const auto* list = std::get_if<QStringList Options::*>(&row.field)) {
+            (*o).*(*list) = parser.values(name);
+        } else if (const auto* flag = std::get_if<bool Options::*>(&row.field)) {
+            (*o).*(*flag) = parser.isSet(name);
+        }
+    }
+    if (isSet("delay")) o->delay = value("delay").toInt();
+    if (isSet("window")) o->window = value("window").toInt();
+    if (isSet("hover")) o->hover = value("hover").toLongLong();
+    if (isSet("pin")) o->pin = value("pin").toLongLong();
+    if (isSet("scale")) o->scale = value("scale").toDouble();
+    if (isSet("cell")) {
+        const QStringList rc = value("cell").split(QLatin1Char(','));
         if (rc.size() == 2) {
             o->cellRow = rc[0].toLongLong();
             o->cellCol = rc[1].toLongLong();
         }
     }
-    if (parser.isSet(size)) {
-        const QStringList wh = parser.value(size).split(QLatin1Char('x'));
+    if (isSet("size")) {
+        const QStringList wh = value("size").split(QLatin1Char('x'));
         if (wh.size() == 2) o->size = QSize(wh[0].toInt(), wh[1].toInt());
     }
 
@@ -320,7 +319,7 @@ int runApplication(QApplication& app) {
     w->setAttribute(Qt::WA_DeleteOnClose);
     w->setJobQueue(queue.get());
     if (remote) w->useRemoteBackend(*remote);
-    else if (!parser.isSet(localOpt)) w->applyBackendSettings();
+    else if (!isSet("local")) w->applyBackendSettings();
     const bool remoteMode = w->backend()->isRemote();
     if (!storeError.isEmpty()) {
         w->banner()->showMessage(MessageBanner::Kind::Warning,
