@@ -225,6 +225,7 @@ QWidget* NewJobPage::buildPrompt() {
     modeRow->addWidget(buildModeSwitch(box));
     modeRow->addSpacing(12);
     modeRow->addWidget(m_promptTools, 1);
+    modeRow->addStretch(0);
     m_templates = new QComboBox(box);
     m_templates->setToolTip(tr("Saved prompts: pick one to put it in the editor"));
     m_templates->setMinimumWidth(200);

@@ -39,6 +39,7 @@ QWidget* NewJobPage::buildModeSwitch(QWidget* parent) {
     }
     group->setExclusive(true);
     m_textMode->setChecked(true);
+    w->setSizePolicy(QSizePolicy::Fixed, QSizePolicy::Fixed);
 
     m_chat = new ChatEditor(parent);
     m_chatNote = new QLabel(parent);
@@ -50,12 +51,13 @@ QWidget* NewJobPage::buildModeSwitch(QWidget* parent) {
         // The reply box is the forced target in Chat mode.
         m_force->setEnabled(!on);
         m_target->setEnabled(!on && m_force->isChecked());
-        m_maxNew->setEnabled(on || !m_force->isChecked());
+        m_maxNew->setEnabled(on ? m_chat->reply().trimmed().isEmpty() : !m_force->isChecked());
         updateChatNote();
         scheduleTokenize();
         updateSubmit();
     });
     connect(m_chat, &ChatEditor::changed, this, [this] {
+        if (chatMode()) m_maxNew->setEnabled(m_chat->reply().trimmed().isEmpty()); // a reply is explained, not generated
         updateChatNote();
         scheduleTokenize();
         updateSubmit();
@@ -97,8 +99,10 @@ void NewJobPage::updateChatNote() {
         if (m_chat->raw()) {
             note = tr("Raw text: the messages are sent one per line, without any chat template.");
         } else if (!plain.isEmpty()) {
-            note = tr("%1 has no chat template: it reads the messages as plain text, one per line (the result says "
-                      "so in its warnings).")
+            note = (plain.size() == 1 ? tr("%1 has no chat template: it reads the messages as plain text, one per "
+                                           "line (the result says so in its warnings).")
+                                        : tr("%1 have no chat template: they read the messages as plain text, one per "
+                                             "line (the results say so in their warnings)."))
                        .arg(plain.join(QStringLiteral(", ")));
         }
     }
