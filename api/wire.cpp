@@ -109,7 +109,8 @@ json toJson(const ModelView& m) {
             {"bytes", m.bytes},
             {"max_positions", m.maxPositions},
             {"usable", m.usable},
-            {"error", m.usable ? json(nullptr) : json(m.error)}};
+            {"error", m.usable ? json(nullptr) : json(m.error)},
+            {"chat_templates", m.chatTemplates}};
 }
 
 StatusView statusFromJson(const json& j) {
@@ -177,6 +178,11 @@ ModelView modelFromJson(const json& j) {
     m.maxPositions = integerOf(j, "max_positions", 0);
     m.usable = !(j.is_object() && j.contains("usable")) || flagOf(j, "usable");
     m.error = stringOf(j, "error");
+    if (j.is_object() && j.contains("chat_templates") && j["chat_templates"].is_array()) {
+        for (const auto& t : j["chat_templates"]) {
+            if (t.is_string()) m.chatTemplates.push_back(t.get<std::string>());
+        }
+    }
     return m;
 }
 

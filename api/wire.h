@@ -66,6 +66,7 @@ struct ModelView {
     int64_t parameters = 0, bytes = 0, maxPositions = 0;
     bool usable = true;
     std::string error;
+    std::vector<std::string> chatTemplates; // names; empty: no chat template
 };
 
 nlohmann::json toJson(const PairView& p);

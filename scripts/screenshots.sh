@@ -82,6 +82,11 @@ shoot split-view "$WORK/words.json" --split tiny-gpt2,tiny-llama --hover 3
 shoot difference-mode "$WORK/forced.json" --split tiny-gpt2,tiny-llama --difference --hover 3
 shoot counterfactual "$WORK/orig.json" --counterfactual "$WORK/edited.json" --pin 8
 shoot bad-file "$SAMPLE" --then-open "$WORK/random.json"
+# A chat explained (docs/chat.md): tiny-qwen3 through its chat template, the reply forced.
+printf '%s' '[{"role": "system", "content": "You answer in one word."}, {"role": "user", "content": "What colour is the sky on a clear day?"}]' >"$WORK/chat-messages.json"
+"$CLI" attribute --quiet --model "$MODELS/tiny-qwen3" --method attention,saliency --chat "$WORK/chat-messages.json" \
+    --target-text "Blue." --date 2026-07-26 --output "$WORK/chat.json"
+SIZE=1400x1000 shoot chat "$WORK/chat.json" --methods attention --hover 33
 shoot export "$SAMPLE" --hover 9 --export-tokens "$OUT/export-tokens.png" --export-heatmap "$OUT/export-heatmap.png" \
     --scale 2
 rm -f "$OUT/export.png"

@@ -93,7 +93,7 @@ std::string optionField(const std::string& message) {
     return "options." + message.substr(at + marker.size(), end - at - marker.size());
 }
 
-std::variant<Job, SpecError> specFromRequest(const json& j, const ModelCatalog& catalog) {
+std::variant<Job, SpecError> specFromRequest(const nlohmann::ordered_json& j, const ModelCatalog& catalog) {
     if (!j.is_object()) return SpecError{"", "the request body must be a JSON object"};
     std::vector<const CatalogEntry*> entries;
     JobReading how;
@@ -189,6 +189,7 @@ json modelsJson(const ModelCatalog& catalog) {
         m.maxPositions = e.config ? e.config->maxPositions : 0;
         m.usable = e.usable();
         m.error = e.error;
+        m.chatTemplates = e.chatTemplates;
         out.push_back(api::toJson(m));
     }
     return {{"models", std::move(out)}};

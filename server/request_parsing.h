@@ -45,7 +45,7 @@ struct SpecError {
 
 // The request body of POST /api/jobs as a Job with the catalog's
 // folders; every problem names its field.
-std::variant<Job, SpecError> specFromRequest(const nlohmann::json& j, const ModelCatalog& catalog);
+std::variant<Job, SpecError> specFromRequest(const nlohmann::ordered_json& j, const ModelCatalog& catalog);
 
 // Whether an Authorization header carries "Bearer <token>".
 bool bearerMatches(std::string_view authorization, const std::string& token);

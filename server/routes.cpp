@@ -72,9 +72,9 @@ struct ApiServer::Impl::Call {
         toQt([srv = impl.server, offset, limit] { return srv->listJobs(offset, limit); });
     }
     void submitJob() const {
-        json body;
+        nlohmann::ordered_json body; // ordered: the messages keep their keys' order
         try {
-            body = json::parse(req.body());
+            body = nlohmann::ordered_json::parse(req.body());
         } catch (const json::exception& e) { // parse errors, and numbers beyond double
             answer(Reply::error(400, std::string("the request body is not valid JSON: ") + e.what()));
             return;

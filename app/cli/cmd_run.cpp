@@ -110,7 +110,7 @@ int runRun(const Args& args) {
                 return kExitFailure;
             }
         } else {
-            const auto j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+            const auto j = nlohmann::ordered_json::parse(*text, nullptr, /*allow_exceptions=*/false); // messages keep their key order
             if (j.is_discarded()) {
                 std::cerr << "tokenlens-cli run: " << file << ": not valid JSON\n";
                 return kExitFailure;

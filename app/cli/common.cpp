@@ -112,14 +112,14 @@ bool applyChatOptions(const ArgParser& parser, const std::string& command, const
     if (auto d = parser.value("date")) chat["date"] = *d;
     if (!chat.empty()) job.options["chat"] = chat;
     if (!chatRequested(parser)) return true;
-    nlohmann::json messages = nlohmann::json::array();
+    nlohmann::ordered_json messages = nlohmann::ordered_json::array(); // the file's key order kept
     if (auto file = parser.value("chat")) {
         auto read = readMessagesFile(*file, command);
         if (!read) return false;
-        for (const auto& m : *read) messages.push_back(nlohmann::json::parse(m.dump()));
+        for (const auto& m : *read) messages.push_back(m);
     }
     if (auto system = parser.value("system")) {
-        messages.insert(messages.begin(), nlohmann::json{{"role", "system"}, {"content", *system}});
+        messages.insert(messages.begin(), nlohmann::ordered_json{{"role", "system"}, {"content", *system}});
     }
     if (prompt) messages.push_back({{"role", "user"}, {"content", *prompt}});
     if (messages.empty()) {

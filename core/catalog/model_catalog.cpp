@@ -1,5 +1,6 @@
 #include "catalog/model_catalog.h"
 
+#include "chat/chat_template.h"
 #include "io/model_folder.h"
 
 #include <cstdlib>
@@ -49,6 +50,7 @@ CatalogEntry describeModelFolder(const fs::path& dir, const std::string& source,
     }
     std::error_code ec;
     if (!fs::is_regular_file(e.path / "tokenizer.json", ec)) e.error = e.path.string() + ": no tokenizer.json in the folder";
+    if (auto chat = chat::findChatTemplate(e.path)) e.chatTemplates = chat->names;
     return e;
 }
 

@@ -26,6 +26,9 @@ struct CatalogEntry {
     int64_t parameters = 0;
     int64_t bytes = 0;
     std::string error; // non-empty: listed, but jobs cannot use it, and why
+    // The chat templates the folder offers by name ("default", "tool_use",
+    // ...; chat/chat_template.h); empty when it has none (or a broken one).
+    std::vector<std::string> chatTemplates;
     bool usable() const { return error.empty(); }
 };
 

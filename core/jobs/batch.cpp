@@ -22,7 +22,8 @@ ParsedBatch parseBatch(const std::string& text, const Job& defaults, const std::
             out.jobs.push_back({number, std::move(spec)});
             continue;
         }
-        const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+        // Ordered: the messages of a chat line keep their keys' order.
+        const nlohmann::ordered_json j = nlohmann::ordered_json::parse(line, nullptr, /*allow_exceptions=*/false);
         if (j.is_discarded()) {
             out.errors.push_back({number, where + ": not valid JSON (a job object or a JSON string was expected)"});
             continue;

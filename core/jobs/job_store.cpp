@@ -263,7 +263,7 @@ Status JobStore::migrate(int from) {
         }
         job.id = id;
         job.createdAt = s(rows.value(1));
-        const json specJson = json::parse(s(rows.value(3)), nullptr, false);
+        const auto specJson = nlohmann::ordered_json::parse(s(rows.value(3)), nullptr, false);
         if (specJson.is_object()) {
             if (auto spec = readJob(specJson, JobReading::file(source + " spec")); spec) {
                 // Keep the pairs read from the result: they index the spec's
@@ -435,7 +435,7 @@ Result<JobRecord> jobFromRow(const QSqlQuery& row, const std::string& store) {
     job.id = s(row.value(0));
     job.seq = row.value(1).toLongLong();
     const std::string source = store + ": job " + job.id;
-    const json spec = json::parse(s(row.value(2)), nullptr, false);
+    const auto spec = nlohmann::ordered_json::parse(s(row.value(2)), nullptr, false); // messages keep their key order
     auto parsed = readJob(spec, JobReading::file(source + " spec"));
     if (!parsed) return parsed.error();
     job.spec = std::move(parsed.value());

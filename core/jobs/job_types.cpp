@@ -108,13 +108,13 @@ std::string withoutTrailingSpecialTokens(std::string text) {
 
 } // namespace
 
-Result<nlohmann::json> followUpMessages(const JobRecord& parent, const std::string& newText, int followModel) {
+Result<nlohmann::ordered_json> followUpMessages(const JobRecord& parent, const std::string& newText, int followModel) {
     if (!parent.spec.messages.is_array()) {
         return makeError(ErrorCode::InvalidArgument, "job " + parent.id + " is not a chat (it has no messages)");
     }
     for (const auto& p : parent.pairs) {
         if (p.modelIndex != followModel || p.status != JobStatus::Completed || !p.result) continue;
-        json messages = parent.spec.messages;
+        nlohmann::ordered_json messages = parent.spec.messages;
         messages.push_back({{"role", "assistant"}, {"content", withoutTrailingSpecialTokens(p.result->output.text)}});
         messages.push_back({{"role", "user"}, {"content", newText}});
         return messages;

@@ -88,7 +88,7 @@ struct FollowUp {
 // A chat's next turn (seed eq. 8 as chat turns): the parent's messages, then
 // {"role": "assistant", "content": the reply of its `followModel`, without the
 // end-of-turn token generation stopped at}, then {"role": "user", "content": newText}.
-Result<nlohmann::json> followUpMessages(const JobRecord& parent, const std::string& newText, int followModel);
+Result<nlohmann::ordered_json> followUpMessages(const JobRecord& parent, const std::string& newText, int followModel);
 
 Result<FollowUp> buildFollowUpPrompt(const JobRecord& parent, const std::string& childId, const std::string& newText,
                                      int followModel);

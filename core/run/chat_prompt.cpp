@@ -5,14 +5,15 @@
 namespace tokenlens {
 
 using nlohmann::json;
+using ojson = nlohmann::ordered_json; // messages keep their keys' order
 
 namespace {
 
 // The text parts of a message's content, in order.
-std::vector<std::string> contentTexts(const json& message) {
+std::vector<std::string> contentTexts(const ojson& message) {
     std::vector<std::string> out;
     if (!message.is_object() || !message.contains("content")) return out;
-    const json& c = message["content"];
+    const ojson& c = message["content"];
     if (c.is_string()) {
         out.push_back(c.get<std::string>());
     } else if (c.is_array()) {
@@ -41,7 +42,7 @@ struct Range {
 // Where each message's content stands in `text`, searched in order from the
 // end of the previous one (the content as given, else trimmed, as templates
 // that strip it print it).
-std::vector<Range> contentRanges(const std::string& text, const json& messages) {
+std::vector<Range> contentRanges(const std::string& text, const ojson& messages) {
     std::vector<Range> out;
     size_t cursor = 0;
     for (size_t m = 0; m < messages.size(); ++m) {
@@ -65,7 +66,7 @@ std::vector<Range> contentRanges(const std::string& text, const json& messages) 
 std::vector<int64_t> endOfTurnIds(const chat::ChatFormatter& formatter, const Tokenizer& tokenizer, const json& vars,
                                   const chat::DateTime& date) {
     const std::string marker = "tokenlensendofturnmarker";
-    chat::ChatRequest req = formatter.request(json::array({{{"role", "user"}, {"content", "hi"}},
+    chat::ChatRequest req = formatter.request(ojson::array({{{"role", "user"}, {"content", "hi"}},
                                                            {{"role", "assistant"}, {"content", marker}}}),
                                               /*addGenerationPrompt=*/false);
     for (const auto& [k, v] : vars.items()) req.extras[k] = v;
@@ -84,7 +85,7 @@ std::vector<int64_t> endOfTurnIds(const chat::ChatFormatter& formatter, const To
 
 } // namespace
 
-std::string plainChatText(const json& messages) {
+std::string plainChatText(const ojson& messages) {
     std::string text;
     if (!messages.is_array()) return text;
     for (size_t i = 0; i < messages.size(); ++i) {
@@ -94,13 +95,13 @@ std::string plainChatText(const json& messages) {
     return text;
 }
 
-Status checkMessages(const json& messages) {
+Status checkMessages(const ojson& messages) {
     auto bad = [](const std::string& m) { return makeError(ErrorCode::InvalidArgument, m); };
     if (!messages.is_array()) return bad("messages must be an array of {\"role\", \"content\"} objects");
     if (messages.empty()) return bad("messages is empty");
     for (size_t i = 0; i < messages.size(); ++i) {
         const std::string at = "messages[" + std::to_string(i) + "]";
-        const json& m = messages[i];
+        const ojson& m = messages[i];
         if (!m.is_object()) return bad(at + " must be an object");
         if (!m.contains("role") || !m["role"].is_string() || m["role"].get<std::string>().empty()) {
             return bad(at + ".role must be a non-empty string (system, user, assistant, ...)");
@@ -113,7 +114,7 @@ Status checkMessages(const json& messages) {
     return {};
 }
 
-std::vector<TokenSegment> segmentTokens(const std::string& text, const Encoding& enc, const json& messages) {
+std::vector<TokenSegment> segmentTokens(const std::string& text, const Encoding& enc, const ojson& messages) {
     const std::vector<Range> ranges = contentRanges(text, messages);
     std::vector<TokenSegment> out(enc.ids.size(), TokenSegment{"template", -1});
     for (size_t i = 0; i < enc.ids.size(); ++i) {
@@ -131,11 +132,11 @@ std::vector<TokenSegment> segmentTokens(const std::string& text, const Encoding&
 }
 
 Result<ChatPrompt> buildChatPrompt(const chat::ChatFormatter& formatter, const Tokenizer& tokenizer,
-                                   const json& messages, const std::optional<std::string>& reply, const json& vars,
+                                   const ojson& messages, const std::optional<std::string>& reply, const json& vars,
                                    const chat::DateTime& date) {
     if (auto st = checkMessages(messages); !st) return st.error();
     ChatPrompt out;
-    json conversation = messages;
+    ojson conversation = messages;
     if (reply) conversation.push_back({{"role", "assistant"}, {"content", *reply}});
     chat::ChatRequest req = formatter.request(conversation, /*addGenerationPrompt=*/!reply);
     if (vars.is_object()) {

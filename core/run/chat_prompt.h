@@ -39,11 +39,11 @@ struct ChatPrompt {
 };
 
 // `messages`: [{"role", "content"}, ...] (content a string or a list of
-// parts). `reply`: the forced assistant reply, if any. `vars`: extra template
+// parts), ordered: the template sees each message's keys in the given order. `reply`: the forced assistant reply, if any. `vars`: extra template
 // variables (enable_thinking, ...). Errors name the problem: a template that
 // refuses the conversation (raise_exception) fails with its message.
 Result<ChatPrompt> buildChatPrompt(const chat::ChatFormatter& formatter, const Tokenizer& tokenizer,
-                                   const nlohmann::json& messages, const std::optional<std::string>& reply,
+                                   const nlohmann::ordered_json& messages, const std::optional<std::string>& reply,
                                    const nlohmann::json& vars = nlohmann::json::object(),
                                    const chat::DateTime& date = {});
 
@@ -51,14 +51,15 @@ Result<ChatPrompt> buildChatPrompt(const chat::ChatFormatter& formatter, const T
 // gives them), from where each message's content stands in the rendering:
 // a token overlapping a message's content gets that message's role, any
 // other token (role markers, BOS, separators) the role "template".
-std::vector<TokenSegment> segmentTokens(const std::string& text, const Encoding& enc, const nlohmann::json& messages);
+std::vector<TokenSegment> segmentTokens(const std::string& text, const Encoding& enc,
+                                        const nlohmann::ordered_json& messages);
 
 // The messages as plain text, without a template: each message's text (its
 // string content, or its text parts joined), one message per line.
-std::string plainChatText(const nlohmann::json& messages);
+std::string plainChatText(const nlohmann::ordered_json& messages);
 
 // A messages list's problems, or ok: an array of objects whose "role" is a
 // string and whose "content" is a string or a list of parts.
-Status checkMessages(const nlohmann::json& messages);
+Status checkMessages(const nlohmann::ordered_json& messages);
 
 } // namespace tokenlens

@@ -6,7 +6,8 @@
 
 namespace tokenlens {
 
-using nlohmann::json;
+// Ordered: a message's keys keep the order they were written in.
+using json = nlohmann::ordered_json;
 
 namespace {
 
@@ -149,7 +150,7 @@ private:
         return true;
     }
 
-    bool readOptions(json& options) {
+    bool readOptions(nlohmann::json& options) {
         if (!m_j.contains("options")) return true;
         if (!m_j["options"].is_object()) return (failKey("options", "must be an object"), false);
         // Job options go over the defaults key by key.
@@ -195,6 +196,10 @@ Result<Job> readJob(const json& j, const JobReading& how, std::string* field) {
     auto job = reader.read();
     if (field) *field = job ? std::string() : reader.field;
     return job;
+}
+
+Result<Job> readJob(const nlohmann::json& j, const JobReading& how, std::string* field) {
+    return readJob(json(j), how, field);
 }
 
 json toJson(const Job& s) {

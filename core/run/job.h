@@ -35,7 +35,9 @@ struct Job {
     // the job is plain text. `input` then holds the last user message (what a
     // list shows); the models see the conversation rendered through their
     // chat template (run/chat_prompt.h).
-    nlohmann::json messages = nullptr;
+    // Ordered: templates may iterate message.items(), so a message's keys
+    // keep the order the user wrote them in.
+    nlohmann::ordered_json messages = nullptr;
     nlohmann::json options = nlohmann::json::object();
     std::optional<std::string> targetText; // forced continuation
     std::optional<std::string> parentJob;
@@ -74,8 +76,13 @@ struct JobReading {
 
 // `field` (optional) receives the key a failure is about ("models[1]",
 // "options", "input", ...), for the API's 400 answers.
+// Parse job text with nlohmann::ordered_json so that the messages keep their
+// keys' order; a nlohmann::json object (keys sorted) is read too.
+Result<Job> readJob(const nlohmann::ordered_json& j, const JobReading& how, std::string* field = nullptr);
 Result<Job> readJob(const nlohmann::json& j, const JobReading& how, std::string* field = nullptr);
-nlohmann::json toJson(const Job& job);
+// Ordered, so that written jobs (store, exports, API bodies) keep the
+// messages' key order; converts to nlohmann::json where order does not matter.
+nlohmann::ordered_json toJson(const Job& job);
 
 // Structural checks of a job about to run: non-empty models, methods and
 // input, no method twice, follow_model in range. Engine options are checked
@@ -83,7 +90,7 @@ nlohmann::json toJson(const Job& job);
 Status checkJobShape(const Job& job);
 
 // The text of the last user message of a messages list ("" when none).
-std::string lastUserText(const nlohmann::json& messages);
+std::string lastUserText(const nlohmann::ordered_json& messages);
 
 // The display name of model `index` ("tiny-gpt2" for ".../tiny-gpt2/").
 std::string modelName(const Job& job, int index);

@@ -1,6 +1,7 @@
 #include "files/file_loader.h"
 
 #include "result/result_json.h"
+#include "run/chat_prompt.h"
 #include "util/utf8.h"
 
 #include <QElapsedTimer>
@@ -43,6 +44,7 @@ const char* kindNoun(FileKind kind) {
     case FileKind::Result: return "result files";
     case FileKind::PromptText: return "prompt files";
     case FileKind::Batch: return "batch files";
+    case FileKind::Messages: return "messages files";
     case FileKind::Unknown: break;
     }
     return "files of an unknown type";
@@ -54,7 +56,37 @@ bool looksLikeResult(std::string_view text) {
            text.substr(0, 4096).find("\"schema\"") != std::string_view::npos;
 }
 
+// A .json that is a messages list rather than a result: an array, or an
+// object with "messages" and no "schema".
+bool looksLikeMessages(std::string_view text) {
+    const size_t p = text.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
+    if (p == std::string_view::npos) return false;
+    if (text[p] == '[') return true;
+    if (text[p] != '{' || looksLikeResult(text)) return false;
+    const auto j = nlohmann::json::parse(text, nullptr, false);
+    return j.is_object() && j.contains("messages") && !j.contains("schema");
+}
+
 } // namespace
+
+Result<nlohmann::ordered_json> readMessagesText(const std::string& text, const QString& name) {
+    const std::string file = "“" + name.toStdString() + "”";
+    nlohmann::ordered_json j;
+    try {
+        j = nlohmann::ordered_json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        return makeError(ErrorCode::Corrupt, file + " is not valid JSON: " + e.what());
+    }
+    if (j.is_object()) {
+        if (!j.contains("messages")) {
+            return makeError(ErrorCode::InvalidArgument, file + " holds no messages: expected a list of {\"role\", "
+                                                                "\"content\"} or an object with a \"messages\" list");
+        }
+        j = nlohmann::ordered_json(j["messages"]);
+    }
+    if (auto st = checkMessages(j); !st) return makeError(ErrorCode::InvalidArgument, file + ": " + st.error().message);
+    return j;
+}
 
 LoadedFile loadFile(const QString& path) {
     QElapsedTimer timer;
@@ -95,6 +127,7 @@ LoadedFile loadFile(const QString& path) {
                                  .arg(static_cast<qulonglong>(*bad)));
     }
     if (kind == FileKind::Unknown && looksLikeResult(view)) kind = FileKind::Result;
+    if (kind == FileKind::Result && looksLikeMessages(view)) kind = FileKind::Messages;
     LoadedFile out;
     out.kind = kind;
     out.bytes = bytes.size();
@@ -112,6 +145,12 @@ LoadedFile loadFile(const QString& path) {
     case FileKind::Batch:
         out.text = QString::fromUtf8(bytes);
         break;
+    case FileKind::Messages: {
+        auto messages = readMessagesText(std::string(view), name);
+        if (!messages) return failure(kind, QString::fromStdString(messages.error().message));
+        out.messages = std::move(messages.value());
+        break;
+    }
     case FileKind::Unknown:
         return failure(kind, QStringLiteral("TokenLens opens results (.json), prompts (.txt, .md) and batches "
                                             "(.jsonl); “%1” is none of these.")

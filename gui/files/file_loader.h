@@ -1,7 +1,10 @@
 #pragma once
 // What happens to a file the user opens or drops on the window, decided
 // without widgets (and safe to run on a worker thread):
-//   *.json            a result of the contract (tokenlens.job/1) → opens it
+//   *.json            a result of the contract (tokenlens.job/1) → opens it;
+//                     a messages list ([{"role", "content"}, ...] or an object
+//                     with a "messages" list and no "schema") → the New job
+//                     page's Chat mode
 //   *.txt, *.md       prompt text for the job creation page
 //   *.jsonl           a batch of prompts for the job creation page
 //   anything else     sniffed: a JSON object with a "schema" key is a result
@@ -12,6 +15,9 @@
 // that is not valid UTF-8, a malformed result.
 
 #include "result/job_result.h"
+#include "util/result.h"
+
+#include <nlohmann/json.hpp>
 
 #include <QString>
 
@@ -22,7 +28,7 @@ namespace tokenlens::gui {
 inline constexpr int64_t kMaxTextFileBytes = 10LL * 1024 * 1024;
 inline constexpr int64_t kMaxResultFileBytes = 512LL * 1024 * 1024;
 
-enum class FileKind { Result, PromptText, Batch, Unknown };
+enum class FileKind { Result, PromptText, Batch, Messages, Unknown };
 
 // By the name alone.
 FileKind fileKindOf(const QString& path);
@@ -33,6 +39,7 @@ struct LoadedFile {
     FileKind kind = FileKind::Unknown;
     JobResult result; // kind == Result
     QString text;     // kind == PromptText or Batch
+    nlohmann::ordered_json messages; // kind == Messages: the list, keys in the file's order
     QString message;  // Error: what is wrong and what to do
     int64_t bytes = 0;
     double seconds = 0; // reading and parsing
@@ -40,6 +47,11 @@ struct LoadedFile {
 };
 
 LoadedFile loadFile(const QString& path);
+
+// A messages file's text: a list of {"role", "content"} objects, or an object
+// with such a list under "messages". Errors start with the file's `name` and
+// say what is wrong ("“chat.json”: messages[1].role must be …").
+Result<nlohmann::ordered_json> readMessagesText(const std::string& text, const QString& name);
 
 // "3.4 MB"
 QString humanBytes(int64_t bytes);

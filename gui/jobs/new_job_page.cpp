@@ -2,6 +2,7 @@
 
 #include "attribution/method.h"
 #include "files/file_loader.h"
+#include "jobs/chat_editor.h"
 #include "jobs/token_preview.h"
 #include "run/job_runner.h"
 #include "shell/theme.h"
@@ -33,6 +34,7 @@
 #include <QShortcut>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QStackedWidget>
 #include <QTextBrowser>
 #include <QThreadPool>
 #include <QTimer>
@@ -216,7 +218,14 @@ void NewJobPage::setMethodOption(const QString& method, const QString& key, cons
 QWidget* NewJobPage::buildPrompt() {
     auto* box = new QGroupBox(tr("Prompt"), this);
     auto* lay = new QVBoxLayout(box);
-    auto* row = new QHBoxLayout;
+    auto* modeRow = new QHBoxLayout;
+    m_promptTools = new QWidget(box);
+    auto* row = new QHBoxLayout(m_promptTools);
+    row->setContentsMargins(0, 0, 0, 0);
+    modeRow->addWidget(buildModeSwitch(box));
+    modeRow->addSpacing(12);
+    modeRow->addWidget(m_promptTools, 1);
+    modeRow->addStretch(0);
     m_templates = new QComboBox(box);
     m_templates->setToolTip(tr("Saved prompts: pick one to put it in the editor"));
     m_templates->setMinimumWidth(200);
@@ -230,11 +239,13 @@ QWidget* NewJobPage::buildPrompt() {
     row->addWidget(save);
     row->addWidget(remove);
     row->addStretch(1);
-    row->addWidget(m_promptSource);
-    lay->addLayout(row);
+    modeRow->addWidget(m_promptSource);
+    lay->addLayout(modeRow);
+    lay->addWidget(m_chatNote);
 
     auto* split = new QSplitter(Qt::Vertical, box);
-    m_prompt = new QPlainTextEdit(split);
+    m_inputStack = new QStackedWidget(split);
+    m_prompt = new QPlainTextEdit(m_inputStack);
     m_prompt->setPlaceholderText(tr("Type a prompt, pick a template, or drop a .txt / .md file on the window"));
     m_prompt->setToolTip(tr("The text the models continue; its tokens are shown below as you type"));
     QFont mono = QFontDatabase::systemFont(QFontDatabase::FixedFont);
@@ -249,7 +260,9 @@ QWidget* NewJobPage::buildPrompt() {
     m_tokens->setFont(mono);
     tokLay->addWidget(m_tokenLabel);
     tokLay->addWidget(m_tokens, 1);
-    split->addWidget(m_prompt);
+    m_inputStack->addWidget(m_prompt);
+    m_inputStack->addWidget(m_chat);
+    split->addWidget(m_inputStack);
     split->addWidget(tokBox);
     lay->addWidget(split, 1);
 
@@ -339,6 +352,13 @@ void NewJobPage::tokenize() {
     }
     if (m_modelSource) {
         showTokens(serial, {}, tr("The server tokenizes the prompt (no preview in remote mode)."), {}, {}, 0, 0);
+        return;
+    }
+    if (chatMode()) {
+        const QString reply = chatEditor()->reply();
+        m_preview->runChat(serial, model, chatEditor()->messages(),
+                           reply.trimmed().isEmpty() ? std::nullopt : std::optional<std::string>(reply.toStdString()),
+                           chatEditor()->templateName().toStdString(), chatEditor()->raw(), maxPositions);
         return;
     }
     m_preview->run(serial, model, prompt().toStdString(), maxPositions);
@@ -458,11 +478,11 @@ Result<Job> NewJobPage::spec() const {
     s.input = prompt().toStdString();
     if (s.models.empty()) return makeError(ErrorCode::InvalidArgument, tr("Tick at least one model.").toStdString());
     if (s.methods.empty()) return makeError(ErrorCode::InvalidArgument, tr("Tick at least one method.").toStdString());
-    if (!hasBatch() && QString::fromStdString(s.input).trimmed().isEmpty()) {
+    if (!hasBatch() && !chatMode() && QString::fromStdString(s.input).trimmed().isEmpty()) {
         return makeError(ErrorCode::InvalidArgument, tr("Write a prompt (or drop a .txt file on the window).").toStdString());
     }
     nlohmann::json o = nlohmann::json::object();
-    if (m_force->isChecked()) {
+    if (m_force->isChecked() && !chatMode()) {
         const std::string t = m_target->toPlainText().toStdString();
         if (t.empty()) return makeError(ErrorCode::InvalidArgument, tr("Write the continuation to force, or choose Generate.").toStdString());
         s.targetText = t;
@@ -478,6 +498,9 @@ Result<Job> NewJobPage::spec() const {
     }
     if (!per.empty()) o["methods"] = per;
     s.options = o;
+    if (chatMode()) {
+        if (auto st = applyChat(s); !st && !hasBatch()) return st.error();
+    }
     if (auto st = checkJob(s); !st && !hasBatch()) return st.error();
     return s;
 }
@@ -488,7 +511,7 @@ void NewJobPage::updateSubmit() {
     if (!s) problem = QString::fromStdString(s.error().message);
     if (s && m_discovering && checkedModels().isEmpty()) problem = tr("Looking for models…");
     if (s && m_tokenCount >= 0) {
-        const int extra = m_force->isChecked() ? 0 : m_maxNew->value();
+        const int extra = s->targetText ? 0 : m_maxNew->value();
         QString info = tr("%n token(s)", nullptr, m_tokenCount);
         if (m_tokenMaxPositions > 0) {
             info += tr(" · the model takes %1 positions").arg(m_tokenMaxPositions);

@@ -8,8 +8,14 @@
 // templates, and submit. A dropped .jsonl batch is submitted with the page's
 // models, methods and options as the defaults of its lines.
 //
-// The model list's members are in new_job_page_models.cpp; the live
-// tokenization runs in TokenPreview (token_preview.h).
+// Ticking a model whose folder has a chat template switches the page to Chat
+// mode (ChatEditor: system, user, optional assistant reply; the job carries
+// `messages`), unticking the last such model back to Text; the Text / Chat
+// switch overrides it in between.
+//
+// The model list's members are in new_job_page_models.cpp, the Chat mode's in
+// new_job_page_chat.cpp; the live tokenization runs in TokenPreview
+// (token_preview.h).
 
 #include "jobs/job_types.h"
 #include "viewmodel/model_entries.h"
@@ -37,6 +43,8 @@ class QTextBrowser;
 class QTimer;
 class QTreeWidget;
 class QGroupBox;
+class QStackedWidget;
+class QToolButton;
 
 namespace tokenlens {
 class Tokenizer;
@@ -44,6 +52,7 @@ class Tokenizer;
 
 namespace tokenlens::gui {
 
+class ChatEditor;
 class TokenPreview;
 
 class NewJobPage : public QWidget {
@@ -78,6 +87,17 @@ public:
     // Per-method option (as the job file spells it), for the options form.
     void setMethodOption(const QString& method, const QString& key, const nlohmann::json& value);
 
+    // Chat mode: the job is a conversation (messages) instead of a prompt.
+    bool chatMode() const;
+    void setChatMode(bool on);
+    ChatEditor* chatEditor() const { return m_chat; }
+    QToolButton* textModeButton() const { return m_textMode; }
+    QToolButton* chatModeButton() const { return m_chatMode; }
+    // Fills the chat from a messages list (a dropped file named `source`)
+    // and switches to Chat mode; fails, naming `source`, when it is not one.
+    Status setChatMessages(const nlohmann::ordered_json& messages, const QString& source = {});
+    QString chatNote() const;
+
     // The job the page describes, or a message saying what is missing.
     Result<Job> spec() const;
     // Holds a dropped batch (.jsonl text) until submitted or cleared.
@@ -111,6 +131,13 @@ private:
     QWidget* buildMethods();
     QWidget* buildPrompt();
     QWidget* buildTarget();
+    QWidget* buildModeSwitch(QWidget* parent);
+    // Follows the ticked models: the templates of the first one that has
+    // any, and Chat mode when one has (switched only when that changes).
+    void followModelForMode();
+    // Chat mode: the messages, the forced reply and options.chat of `s`.
+    Status applyChat(Job& s) const;
+    void updateChatNote();
     void rebuildModelList();
     void showMethodOptions();
     void scheduleTokenize();
@@ -139,6 +166,13 @@ private:
 
     QComboBox* m_templates;
     QPlainTextEdit* m_prompt;
+    QStackedWidget* m_inputStack = nullptr;
+    ChatEditor* m_chat = nullptr;
+    QToolButton* m_textMode = nullptr;
+    QToolButton* m_chatMode = nullptr;
+    QLabel* m_chatNote = nullptr;
+    QWidget* m_promptTools = nullptr;
+    int m_modeWanted = -1; // whether a ticked model has a chat template (-1: not looked yet)
     QLabel* m_promptSource;
     QTextBrowser* m_tokens;
     QLabel* m_tokenLabel;

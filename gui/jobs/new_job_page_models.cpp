@@ -91,6 +91,7 @@ QWidget* NewJobPage::buildModels() {
     connect(refresh, &QPushButton::clicked, this, &NewJobPage::refreshModels);
     connect(m_modelList, &QTreeWidget::itemChanged, this, [this](QTreeWidgetItem*, int column) {
         if (column != ColName) return;
+        followModelForMode();
         scheduleTokenize();
         updateSubmit();
     });
@@ -187,6 +188,7 @@ void NewJobPage::setModels(std::vector<ModelEntry> models) {
     m_modelInfo->setText(m_models.empty() ? tr("No models found. Add a folder with config.json, *.safetensors and "
                                                "tokenizer.json, or put models in the Hugging Face cache.")
                                           : tr("%n model(s) found; hover one for its details.", nullptr, usable));
+    followModelForMode();
     scheduleTokenize();
     updateSubmit();
     emit modelsChanged();

@@ -1,5 +1,7 @@
 #include "jobs/token_preview.h"
 
+#include "chat/chat_template.h"
+#include "run/chat_prompt.h"
 #include "tokenizer/tokenizer.h"
 
 #include <QApplication>
@@ -45,12 +47,42 @@ TokenPreview::TokenPreview(QObject* parent) : QObject(parent), m_cache(std::make
 TokenPreview::~TokenPreview() = default;
 
 void TokenPreview::run(quint64 serial, const QString& model, const std::string& text, qint64 maxPositions) {
+    start(serial, model, maxPositions, [text] { return Text{text, true, {}}; });
+}
+
+void TokenPreview::runChat(quint64 serial, const QString& model, const nlohmann::ordered_json& messages,
+                           const std::optional<std::string>& reply, const std::string& templateName, bool raw,
+                           qint64 maxPositions) {
+    start(serial, model, maxPositions, [model, messages, reply, templateName, raw]() -> Text {
+        if (auto st = checkMessages(messages); !st) return {{}, false, QString::fromStdString(st.error().message)};
+        if (!raw) {
+            auto formatter = chat::ChatFormatter::fromModelFolder(model.toStdString(), templateName);
+            if (formatter) {
+                nlohmann::ordered_json conversation = messages;
+                if (reply) conversation.push_back({{"role", "assistant"}, {"content", *reply}});
+                chat::ChatRequest req = formatter->request(conversation, /*addGenerationPrompt=*/!reply);
+                req.options.now = chat::localNow();
+                auto text = reply ? formatter->renderContinuing(req) : formatter->render(req);
+                if (!text) return {{}, false, QString::fromStdString(text.error().message)};
+                return {text.value(), false, {}}; // the template writes BOS itself
+            }
+            if (formatter.error().code != ErrorCode::NotFound || !templateName.empty()) {
+                return {{}, false, QString::fromStdString(formatter.error().message)};
+            }
+        }
+        return {plainChatText(messages), true, {}};
+    });
+}
+
+void TokenPreview::start(quint64 serial, const QString& model, qint64 maxPositions, std::function<Text()> textOf) {
     QPointer<TokenPreview> self(this);
     auto cache = m_cache;
-    QThreadPool::globalInstance()->start([self, serial, model, text, cache, maxPositions] {
+    QThreadPool::globalInstance()->start([self, serial, model, textOf, cache, maxPositions] {
         std::shared_ptr<Tokenizer> tok;
-        QString error;
-        {
+        const Text what = textOf();
+        const std::string& text = what.text;
+        QString error = what.error;
+        if (error.isEmpty()) {
             std::lock_guard<std::mutex> lock(cache->mutex);
             if (auto it = cache->byPath.find(model); it != cache->byPath.end()) tok = it->second;
             if (auto it = cache->errors.find(model); it != cache->errors.end()) error = it->second;
@@ -67,8 +99,8 @@ void TokenPreview::run(quint64 serial, const QString& model, const std::string& 
         auto tokens = std::make_shared<QStringList>();
         auto special = std::make_shared<std::vector<int>>();
         auto count = std::make_shared<int>(0);
-        if (tok) {
-            auto enc = tok->encode(text, true);
+        if (tok && what.error.isEmpty()) {
+            auto enc = tok->encode(text, what.addSpecialTokens);
             if (!enc) {
                 error = QString::fromStdString(enc.error().message);
             } else {
@@ -77,14 +109,16 @@ void TokenPreview::run(quint64 serial, const QString& model, const std::string& 
                 for (size_t i = 0; i < enc->ids.size() && static_cast<int>(i) < kPreviewTokens; ++i) {
                     const auto [b, e] = enc->offsets[i];
                     const bool sp = enc->special[i] || e <= b;
-                    if (!sp && b > cursor) {
+                    // Special tokens written in the text (a chat template's
+                    // <|im_start|>) cover their text too; inserted ones (BOS) none.
+                    if (e > b && b > cursor) {
                         tokens->append(QString::fromUtf8(text.data() + cursor, static_cast<qsizetype>(b - cursor)));
                         special->push_back(2);
                     }
                     special->push_back(sp ? 1 : 0);
                     tokens->append(sp ? QString::fromStdString(tok->displayToken(enc->ids[i]))
                                       : QString::fromUtf8(text.data() + b, static_cast<qsizetype>(e - b)));
-                    if (!sp) cursor = std::max(cursor, e);
+                    if (e > b) cursor = std::max(cursor, e);
                 }
             }
         }

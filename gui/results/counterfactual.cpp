@@ -71,6 +71,11 @@ bool TokenEditor::isOpen() const { return m_token >= 0 && !m_edit->isHidden(); }
 
 bool TokenEditor::open(int64_t k) {
     if (!m_model->hasJob() || k < 0 || k >= m_model->promptLength()) return false;
+    if (!m_model->segments().empty()) {
+        // The prompt is a rendered chat: an edit belongs in its messages.
+        emit message(tr("A chat's tokens cannot be edited in place: change the messages on the New job page."));
+        return false;
+    }
     const std::string& text = m_model->job().input.text;
     const auto& ctx = m_model->contextTokens();
     std::vector<std::string> prompt(ctx.begin(), ctx.begin() + m_model->promptLength());

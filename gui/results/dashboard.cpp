@@ -14,6 +14,7 @@
 #include "results/token_view.h"
 #include "viewmodel/palette.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
 #include <QFileDialog>
@@ -310,6 +311,8 @@ void Dashboard::syncControls() {
     m_windowSlider->setRange(std::min(1, std::max(maxC, 0)), std::max(maxC, 0));
     m_windowSlider->setValue(static_cast<int>(m_model.window()));
     m_scopeBox->setCurrentIndex(m_scopeBox->findData(static_cast<int>(m_model.scope())));
+    m_templateBox->setVisible(!m_model.segments().empty());
+    m_templateBox->setChecked(m_model.includeTemplate());
     const bool hasTarget = !m_storedTarget.isEmpty();
     m_targetBox->setEnabled(hasTarget);
     m_reductionBox->setEnabled(!m_storedReduction.isEmpty());
@@ -394,6 +397,15 @@ void Dashboard::setScope(an::NormScope scope) {
     m_model.setScope(scope);
     m_syncing = true;
     m_scopeBox->setCurrentIndex(m_scopeBox->findData(static_cast<int>(scope)));
+    m_syncing = false;
+    coloursChanged();
+}
+
+void Dashboard::setIncludeTemplate(bool on) {
+    if (on == m_model.includeTemplate()) return;
+    m_model.setIncludeTemplate(on);
+    m_syncing = true;
+    m_templateBox->setChecked(on);
     m_syncing = false;
     coloursChanged();
 }

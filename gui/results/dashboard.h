@@ -15,6 +15,7 @@
 #include <QWidget>
 
 class QAbstractButton;
+class QCheckBox;
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -71,6 +72,9 @@ public:
     QSlider* windowSlider() const { return m_windowSlider; }
     QComboBox* modelBox() const { return m_modelBox; }
     QComboBox* scopeBox() const { return m_scopeBox; }
+    // A chat result: whether the template's own tokens count in the
+    // aggregations and the colour scale (off by default; shown for chats).
+    QCheckBox* templateBox() const { return m_templateBox; }
     // Category view: mode (off, highlight, isolation, comparison) and the
     // categories shown in highlight / isolation (several may be checked;
     // choosing one with setCurrentIndex selects it alone).
@@ -90,6 +94,7 @@ public:
     void setCurrentModel(int model);
     void setWindow(int c);
     void setScope(analysis::NormScope scope);
+    void setIncludeTemplate(bool on);
     void setMethodActive(const std::string& id, bool on);
     // Toggles the result's `order`-th method (0-based, registry order; the
     // 1–9 keys); false when the result has fewer methods.
@@ -169,6 +174,7 @@ private:
     QSlider* m_windowSlider;
     QLabel* m_windowLabel;
     QComboBox* m_scopeBox;
+    QCheckBox* m_templateBox = nullptr;
     QComboBox* m_categoryModeBox = nullptr;
     CategorySelector* m_categoryBox = nullptr;
     QToolButton* m_categoryEdit = nullptr;

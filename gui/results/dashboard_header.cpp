@@ -9,6 +9,7 @@
 #include "results/token_view.h"
 #include "viewmodel/palette.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -129,6 +130,15 @@ QWidget* Dashboard::buildHeader() {
     });
     row2->addWidget(scopeLabel);
     row2->addWidget(m_scopeBox);
+    m_templateBox = new QCheckBox(tr("Te&mplate tokens"), header);
+    m_templateBox->setToolTip(tr("A chat: count the chat template's own tokens (role markers, BOS, separators; "
+                                 "dimmed) in the colours, statistics and heatmap. Off, they are left out, as the "
+                                 "result's token importance leaves them out."));
+    connect(m_templateBox, &QCheckBox::toggled, this, [this](bool on) {
+        if (!m_syncing) setIncludeTemplate(on);
+    });
+    m_templateBox->hide();
+    row2->addWidget(m_templateBox);
     row2->addSpacing(12);
 
     // Row 3: linguistic categories (seed §4.5).

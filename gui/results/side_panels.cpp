@@ -86,6 +86,11 @@ SidePanels::SidePanels(const ResultModel* model, SelectionModel* selection, QWid
 }
 
 void SidePanels::setFollowUpAvailable(bool on, const QString& hint) {
+    // A chat continues as the next user message (the parent's messages and
+    // reply rendered again through the template).
+    const bool chat = !m_model->segments().empty();
+    m_followUpEdit->setPlaceholderText(chat ? tr("Next user message, e.g. “And the sea?”")
+                                            : tr("Next turn, e.g. “ . anna has a”"));
     m_followUpEdit->setEnabled(on);
     m_followUpButton->setEnabled(on);
     m_followUpHint->setText(hint);

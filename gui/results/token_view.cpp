@@ -64,6 +64,7 @@ void TokenView::tokensChanged() {
     m_texts.assign(tokens.size(), QStaticText());
     m_textReady.assign(tokens.size(), false);
     m_colourDirty = true;
+    updateBands();
     relayout();
 }
 
@@ -94,7 +95,11 @@ void TokenView::relayout() {
     const auto& tokens = m_model->contextTokens();
     std::vector<int> breaks;
     breaks.reserve(tokens.size());
-    for (size_t k = 0; k < tokens.size(); ++k) breaks.push_back(newlineCount(tokens[k]));
+    for (size_t k = 0; k < tokens.size(); ++k) {
+        // In a chat's bands the template's own line breaks ("</think>\n\n") end a line, no more.
+        const int n = newlineCount(tokens[k]);
+        breaks.push_back(!m_bands.empty() && m_model->isTemplateToken(static_cast<int64_t>(k)) ? std::min(n, 1) : n);
+    }
     if (m_display.size() != tokens.size()) {
         m_display.clear();
         for (const auto& t : tokens) m_display.push_back(displayToken(t));
@@ -107,9 +112,12 @@ void TokenView::relayout() {
         widths.insert(s, w);
         return w;
     };
-    const double width = viewport()->width() - 2 * m_margin;
-    m_layout.compute(m_display, breaks, m_model->promptLength(), layoutParams(fm, m_margin, legendHeight(), width),
-                     measure);
+    const double width = viewport()->width() - 2 * m_margin - m_gutter;
+    TokenLayoutParams params = layoutParams(fm, m_margin + m_gutter, legendHeight(), width);
+    std::vector<int64_t> bandStarts;
+    for (const auto& b : m_bands) bandStarts.push_back(b.first);
+    if (!m_bands.empty()) params.bandGap = 8;
+    m_layout.compute(m_display, breaks, m_model->promptLength(), params, measure, bandStarts);
     updateScrollBar();
     viewport()->update();
 }
@@ -180,7 +188,11 @@ QString TokenView::modeDescription() const {
     ensureColouring();
     const int64_t n = m_model->promptLength();
     const auto& c = m_colouring;
-    const QString scope = QStringLiteral(" · scale: %1").arg(scopeLabel(m_model->scope()));
+    QString scope = QStringLiteral(" · scale: %1").arg(scopeLabel(m_model->scope()));
+    if (!m_model->segments().empty()) {
+        scope += m_model->includeTemplate() ? tr(" · template tokens (dimmed) included")
+                                            : tr(" · template tokens (dimmed) left out");
+    }
     if (c.mode == ColourMode::Importance) {
         return tr("Token importance (eq. 6) of every token — hover a token for its context window, click to pin") +
                scope;
@@ -423,6 +435,7 @@ void TokenView::paintContent(QPainter& p, double top, double bottom, const QPale
                tr("Output · %n token(s)", nullptr, static_cast<int>(t)));
     p.setFont(font());
 
+    paintBands(p, top, bottom);
     const auto& boxes = m_layout.boxes();
     const auto [firstLine, endLine] = m_layout.linesBetween(top - 4, bottom + 4);
     const auto& lines = m_layout.lines();
@@ -449,6 +462,12 @@ void TokenView::paintContent(QPainter& p, double top, double bottom, const QPale
                 }
                 if (m_categoryMode == CategoryMode::Comparison && k < m_categories.size())
                     outline = QPen(categoryColour(m_categories[k]), 2.5);
+            }
+            if (m_model->isTemplateToken(box.index)) { // the chat template's own: dimmed
+                fill.setAlphaF(fill.alphaF() * 0.5f);
+                textColour = pal.color(QPalette::Text);
+                textColour.setAlphaF(0.42f);
+                outline = QPen(border, 1, Qt::DotLine);
             }
             p.setPen(outline);
             p.setBrush(fill.alpha() > 0 ? QBrush(fill) : QBrush(Qt::NoBrush));

@@ -2,9 +2,12 @@
 // The token view: prompt and output as running text, each token a box whose
 // fill shows the current colouring (ResultModel::colouring). Hover a token to
 // see its context window, click to pin it, Esc to clear. A legend on top says
-// what the colours mean; it is part of the PNG export.
+// what the colours mean; it is part of the PNG export. A chat result gets a
+// band per message behind its tokens, its role in a gutter on the left, and
+// the chat template's own tokens dimmed (token_view_bands.cpp).
 
 #include "viewmodel/result_model.h"
+#include "viewmodel/role_bands.h"
 #include "viewmodel/token_layout.h"
 
 #include <QAbstractScrollArea>
@@ -65,6 +68,14 @@ public:
     void setTurnTints(std::vector<QColor> tints);
     const std::vector<QColor>& turnTints() const { return m_turnTints; }
 
+    // A chat result's role bands (one per message, in token order) and the
+    // rectangle of band i in viewport coordinates; empty for plain text.
+    const std::vector<RoleBand>& roleBands() const { return m_bands; }
+    QRectF bandRect(size_t i) const;
+    // The band's role label, in the gutter left of its first line.
+    QRectF bandLabelRect(size_t i) const;
+    double gutterWidth() const { return m_gutter; }
+
     // One line saying what the colours currently show.
     QString modeDescription() const;
 
@@ -110,6 +121,10 @@ private:
     // translated so that content y = 0 is at the painter's origin.
     void paintContent(QPainter& p, double top, double bottom, const QPalette& pal) const;
     void paintLegend(QPainter& p, const QPalette& pal, double width) const;
+    // The role bands (content coordinates) meeting rows [top, bottom).
+    void paintBands(QPainter& p, double top, double bottom) const;
+    QRectF bandContentRect(size_t i) const;
+    void updateBands();
 
     const ResultModel* m_model;
     SelectionModel* m_selection;
@@ -127,6 +142,8 @@ private:
     std::vector<QColor> m_turnTints;
     std::vector<unsigned char> m_marks;
     bool m_editable = false;
+    std::vector<RoleBand> m_bands;
+    double m_gutter = 0; // role labels, left of the tokens (0 without bands)
 
     mutable bool m_colourDirty = true;
     mutable int64_t m_colouredFocus = -2;

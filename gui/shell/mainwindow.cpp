@@ -281,6 +281,19 @@ void MainWindow::showLoadedFile(const QString& path, const LoadedFile& loaded) {
         toNewJobPage();
         emit batchOpened(loaded.text, path);
         break;
+    case FileKind::Messages:
+        summary = tr("Read the conversation in %1 (%n message(s)); choose models and methods, then Run job.", nullptr,
+                     static_cast<int>(loaded.messages.size()))
+                      .arg(name);
+        if (m_newJob) {
+            if (auto st = m_newJob->setChatMessages(loaded.messages, name); !st) {
+                m_banner->showMessage(MessageBanner::Kind::Error, QString::fromStdString(st.error().message));
+                emit fileHandled(path, false, QString::fromStdString(st.error().message));
+                return;
+            }
+        }
+        toNewJobPage();
+        break;
     case FileKind::Unknown: break;
     }
     statusBar()->showMessage(summary, 8000);

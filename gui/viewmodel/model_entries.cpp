@@ -35,6 +35,7 @@ ModelEntry entryOf(const CatalogEntry& c) {
     e.bytes = c.bytes;
     e.maxPositions = c.config ? c.config->maxPositions : 0;
     e.error = QString::fromStdString(c.error);
+    for (const auto& t : c.chatTemplates) e.chatTemplates << QString::fromStdString(t);
     return e;
 }
 

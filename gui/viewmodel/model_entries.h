@@ -25,8 +25,12 @@ struct ModelEntry {
     qint64 bytes = 0;        // weight files on disk
     qint64 maxPositions = 0; // positions the model was made for
     QString error;           // non-empty: the folder cannot be used, and why
+    // The folder's chat templates by name ("default", "tool_use", ...): a
+    // model with one opens the New job page in Chat mode. Empty: none.
+    QStringList chatTemplates;
 
     bool usable() const { return error.isEmpty(); }
+    bool hasChatTemplate() const { return !chatTemplates.isEmpty(); }
     // "LlamaForCausalLM · 0.64 M parameters · F32 · 2.4 MiB"
     QString summary() const;
 };

@@ -3,6 +3,7 @@
 #include "viewmodel/palette.h"
 
 #include <algorithm>
+#include <limits>
 #include <span>
 
 namespace tokenlens::gui {
@@ -123,6 +124,7 @@ void ResultModel::selectModel(int model) {
     m_hidden.clear();
     m_tokens.clear();
     m_ids.clear();
+    m_segments.clear();
     m_n = m_t = 0;
     if (model >= 0) {
         const std::string& name = m_models[static_cast<size_t>(model)];
@@ -147,6 +149,7 @@ void ResultModel::selectModel(int model) {
                 m_t = r.raw.cols;
                 m_n = r.raw.rows - r.raw.cols;
                 m_tokens = r.contextTokens;
+                if (static_cast<int64_t>(r.segments.size()) == r.raw.rows) m_segments = r.segments;
                 m_ids = r.input.ids;
                 m_ids.insert(m_ids.end(), r.output.ids.begin(), r.output.ids.end());
             } else if (r.raw.rows != ref->raw.rows || r.raw.cols != ref->raw.cols || r.output.ids != ref->output.ids ||
@@ -216,12 +219,56 @@ void ResultModel::setScope(an::NormScope scope) {
     }
 }
 
+bool ResultModel::isTemplateToken(int64_t k) const {
+    return k >= 0 && static_cast<size_t>(k) < m_segments.size() && m_segments[static_cast<size_t>(k)].role == "template";
+}
+
+void ResultModel::setIncludeTemplate(bool on) {
+    if (on == m_includeTemplate) return;
+    m_includeTemplate = on;
+    invalidate();
+}
+
+std::vector<bool> ResultModel::leftOutRows() const {
+    std::vector<bool> rows;
+    if (m_includeTemplate || m_segments.empty()) return rows;
+    rows.resize(m_segments.size());
+    bool any = false;
+    for (size_t k = 0; k < m_segments.size(); ++k) any |= (rows[k] = m_segments[k].role == "template");
+    if (!any) rows.clear();
+    return rows;
+}
+
 // ------------------------------------------------------------------ caches
+
+namespace {
+
+AttributionMatrix withoutRows(const AttributionMatrix& raw, const std::vector<bool>& rows) {
+    AttributionMatrix m = raw;
+    for (int64_t r = 0; r < m.rows && static_cast<size_t>(r) < rows.size(); ++r) {
+        if (!rows[static_cast<size_t>(r)]) continue;
+        for (int64_t c = 0; c < m.cols; ++c) m.at(r, c) = std::numeric_limits<float>::quiet_NaN();
+    }
+    return m;
+}
+
+} // namespace
+
+const AttributionMatrix& ResultModel::shownRaw(int m) const {
+    Cache& c = m_cache[static_cast<size_t>(m)];
+    const auto rows = leftOutRows();
+    if (rows.empty()) return methodResult(m).raw;
+    if (!c.shownValid) {
+        c.shown = withoutRows(methodResult(m).raw, rows);
+        c.shownValid = true;
+    }
+    return c.shown;
+}
 
 const AttributionMatrix& ResultModel::normalized(int m) const {
     Cache& c = m_cache[static_cast<size_t>(m)];
     if (!c.normalizedValid) {
-        c.normalized = an::normalize(methodResult(m).raw, m_scope, m_n);
+        c.normalized = an::normalize(shownRaw(m), m_scope, m_n);
         c.normalizedValid = true;
     }
     return c.normalized;
@@ -230,7 +277,7 @@ const AttributionMatrix& ResultModel::normalized(int m) const {
 const ResultModel::Cache& ResultModel::rawCache(int m) const {
     Cache& c = m_cache[static_cast<size_t>(m)];
     if (!c.rawValid) {
-        c.raw = an::tokenImportance(methodResult(m).raw, m_n);
+        c.raw = an::tokenImportance(shownRaw(m), m_n);
         c.rawRankInput = an::rank(std::span<const double>(c.raw.input));
         c.rawRankOutput = an::rank(std::span<const double>(c.raw.output));
         c.rawValid = true;
@@ -366,6 +413,7 @@ StatisticsRequest ResultModel::statisticsRequest(int64_t focus, int64_t topCount
     if (r.focus >= 0) r.focusToken = m_tokens[static_cast<size_t>(r.focus)];
     r.topCount = topCount;
     r.bins = bins;
+    r.leftOutRows = leftOutRows();
     return r;
 }
 
@@ -382,14 +430,15 @@ AttributionMatrix displayedMatrix(const StatisticsRequest& rq, QString* what) {
         if (what) *what = QStringLiteral("no method");
         return {};
     }
+    const QString leftOut = rq.leftOutRows.empty() ? QString() : QStringLiteral(", template tokens left out");
     if (rq.results.size() == 1) {
-        if (what) *what = QStringLiteral("%1, raw").arg(QString::fromStdString(rq.methodLabels[0]));
-        return rq.job->results[rq.results[0]].raw;
+        if (what) *what = QStringLiteral("%1, raw%2").arg(QString::fromStdString(rq.methodLabels[0]), leftOut);
+        return withoutRows(rq.job->results[rq.results[0]].raw, rq.leftOutRows);
     }
     std::vector<AttributionMatrix> raws;
-    for (size_t i : rq.results) raws.push_back(rq.job->results[i].raw);
+    for (size_t i : rq.results) raws.push_back(withoutRows(rq.job->results[i].raw, rq.leftOutRows));
     auto mm = an::multiMethod(raws, rq.scope, rq.n);
-    if (what) *what = QStringLiteral("mean of %1 methods (eq. 10)").arg(rq.results.size());
+    if (what) *what = QStringLiteral("mean of %1 methods (eq. 10)%2").arg(rq.results.size()).arg(leftOut);
     return mm ? std::move(mm.value()) : AttributionMatrix{};
 }
 

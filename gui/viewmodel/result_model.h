@@ -101,6 +101,9 @@ struct StatisticsRequest {
     analysis::NormScope scope = analysis::NormScope::Matrix;
     int64_t n = 0, t = 0, window = 1, focus = -1, topCount = 10, bins = 0;
     std::string focusToken;
+    // Rows left out (NaN) before aggregating: a chat's template tokens,
+    // unless the user included them. Empty: none.
+    std::vector<bool> leftOutRows;
     int64_t cells() const { return (n + t) * t * static_cast<int64_t>(results.size()); }
 };
 Statistics computeStatistics(const StatisticsRequest& request);
@@ -157,6 +160,16 @@ public:
     analysis::NormScope scope() const { return m_scope; }
     void setScope(analysis::NormScope scope);
 
+    // A chat result: each context token's role and message index (the
+    // current model's segments, one per context token; empty for plain text).
+    const std::vector<TokenSegment>& segments() const { return m_segments; }
+    bool isTemplateToken(int64_t k) const;
+    // Off (the default): the chat template's own tokens are left out of every
+    // aggregation and of the colour scale (their rows are NaN), as the
+    // result's token_importance leaves them out; on: they count like any token.
+    bool includeTemplate() const { return m_includeTemplate; }
+    void setIncludeTemplate(bool on);
+
     // normalize(raw, scope, n) of method m (cached).
     const AttributionMatrix& normalized(int m) const;
 
@@ -195,10 +208,18 @@ private:
     int64_t m_window = 1;
     int64_t m_preferredWindow = 1; // what the user chose; results that admit less get less
     analysis::NormScope m_scope = analysis::NormScope::Matrix;
+    std::vector<TokenSegment> m_segments;
+    bool m_includeTemplate = false;
+    // Rows left out of the aggregations (template tokens), empty when none.
+    std::vector<bool> leftOutRows() const;
+    // The raw matrix of method m with the left-out rows NaN (cached).
+    const AttributionMatrix& shownRaw(int m) const;
 
     // Caches (per method): normalised matrix, its token importance
     // intensities, raw importance and ranks.
     struct Cache {
+        bool shownValid = false;
+        AttributionMatrix shown;
         bool normalizedValid = false;
         AttributionMatrix normalized;
         bool importanceValid = false;

@@ -5,8 +5,13 @@
 namespace tokenlens::gui {
 
 void TokenLayout::compute(const std::vector<QString>& display, const std::vector<int>& newlines, int64_t n,
-                          const TokenLayoutParams& params, const Measure& measure) {
+                          const TokenLayoutParams& params, const Measure& measure,
+                          const std::vector<int64_t>& lineStarts) {
     m_params = params;
+    std::vector<bool> startsLine(display.size(), false);
+    for (int64_t k : lineStarts) {
+        if (k >= 0 && static_cast<size_t>(k) < display.size()) startsLine[static_cast<size_t>(k)] = true;
+    }
     m_boxes.assign(display.size(), TokenBox{});
     m_lines.clear();
     const double right = params.left + params.width;
@@ -34,6 +39,11 @@ void TokenLayout::compute(const std::vector<QString>& display, const std::vector
         for (size_t k = begin; k < end; ++k) {
             const QString& text = display[k];
             const double w = std::min(measure(text) + 2 * params.padding, params.width);
+            if (startsLine[k] && k > begin) {
+                if (lineOpen && line.end > line.first) closeLine();
+                y += params.bandGap;
+                lineOpen = false;
+            }
             if (!lineOpen) openLine(k);
             if (x > params.left && x + w > right) {
                 closeLine();

@@ -30,6 +30,7 @@ struct TokenLayoutParams {
     double boxGap = 1;      // horizontal space between boxes
     double headingHeight = 24;
     double sectionGap = 14; // above the output heading
+    double bandGap = 0;     // extra space above a line that `lineStarts` opens (role bands)
 };
 
 struct TokenBox {
@@ -48,9 +49,11 @@ public:
     using Measure = std::function<double(const QString&)>;
 
     // `display[k]` is the text of context token k, `newlines[k]` the line
-    // breaks after it; the first n tokens are the prompt.
+    // breaks after it; the first n tokens are the prompt. Each token of
+    // `lineStarts` (a chat's role bands) starts a line of its own, `bandGap`
+    // below the previous one.
     void compute(const std::vector<QString>& display, const std::vector<int>& newlines, int64_t n,
-                 const TokenLayoutParams& params, const Measure& measure);
+                 const TokenLayoutParams& params, const Measure& measure, const std::vector<int64_t>& lineStarts = {});
 
     const std::vector<TokenBox>& boxes() const { return m_boxes; } // boxes()[k].index == k
     const std::vector<TokenLine>& lines() const { return m_lines; }

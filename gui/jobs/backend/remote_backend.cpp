@@ -146,6 +146,7 @@ Result<std::vector<ModelEntry>> RemoteBackend::fetchModels(const api::Endpoint& 
         e.parameters = m.parameters;
         e.bytes = m.bytes;
         e.maxPositions = m.maxPositions;
+        for (const auto& t : m.chatTemplates) e.chatTemplates << QString::fromStdString(t);
         if (!m.usable) {
             e.error = QString::fromStdString(m.error.empty() ? "the server cannot use this model" : m.error);
         }

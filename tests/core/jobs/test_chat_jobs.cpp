@@ -1,10 +1,12 @@
 // Chat jobs in the job system: the one job codec reads and writes `messages`
 // (files, batches, the store, the API's complete mode), and a follow-up of a
-// chat continues it as chat turns, rendered again through the template.
+// chat continues it as chat turns, rendered again through the template; the
+// messages keep their keys' order from the text to the template.
 
 #include "jobs_test_util.h"
 
 #include "chat/chat_template.h"
+#include "jobs/batch.h"
 #include "run/job.h"
 
 #include <gtest/gtest.h>
@@ -15,15 +17,16 @@ namespace {
 using namespace jobs;
 using namespace jobs::testing;
 using nlohmann::json;
+using ojson = nlohmann::ordered_json;
 
-const json kMessages = json::array({{{"role", "system"}, {"content", "Be brief."}},
+const ojson kMessages = ojson::array({{{"role", "system"}, {"content", "Be brief."}},
                                      {{"role", "user"}, {"content", "Name a colour."}}});
 
 TEST(JobCodec, MessagesAreReadWrittenAndCheckedWithTheirField) {
     const json file = {{"models", {"m"}}, {"methods", {"attention"}}, {"messages", kMessages}};
     auto job = readJob(file, JobReading::file("chat.json"));
     ASSERT_TRUE(job) << job.error().message;
-    EXPECT_EQ(job->messages, kMessages);
+    EXPECT_EQ(json(job->messages), json(kMessages)) << "a sorted (nlohmann::json) file reads as written";
     EXPECT_EQ(job->input, "Name a colour.") << "input holds the last user message";
     EXPECT_TRUE(checkJobShape(*job)) << "messages stand for the input";
     auto again = readJob(toJson(*job), JobReading::file("again"));
@@ -85,7 +88,7 @@ TEST(JobQueue, AChatFollowUpIsTheNextChatTurnRenderedThroughTheTemplate) {
     std::string reply = r1.output.text;
     if (const auto end = reply.find("<|im_end|>"); end != std::string::npos) reply.erase(end);
     EXPECT_EQ(child->spec.messages[2]["content"], reply) << "the reply without the end-of-turn token";
-    EXPECT_EQ(child->spec.messages[3], json({{"role", "user"}, {"content", "And another?"}}));
+    EXPECT_EQ(child->spec.messages[3], ojson({{"role", "user"}, {"content", "And another?"}}));
 
     // What the model saw: the whole chat rendered again, as the template renders it directly.
     const auto pair = child->pair(0, "attention");
@@ -97,10 +100,63 @@ TEST(JobQueue, AChatFollowUpIsTheNextChatTurnRenderedThroughTheTemplate) {
     auto rendered = f->render(req);
     ASSERT_TRUE(rendered) << rendered.error().message;
     EXPECT_EQ(pair->result->input.text, *rendered);
-    EXPECT_EQ(pair->result->messages, child->spec.messages);
+    EXPECT_EQ(pair->result->messages, json(child->spec.messages));
     int assistantTokens = 0;
     for (const auto& s : pair->result->segments) assistantTokens += s.role == "assistant" && s.message == 2;
     EXPECT_GT(assistantTokens, 0) << "the first reply is a message of the second turn";
+}
+
+// The keys of each message, in order, as a template iterating message.items() sees them.
+std::string itemsRendering(const ojson& messages) {
+    auto f = chat::ChatFormatter::fromText(
+        "{% for m in messages %}{% for k, v in m.items() %}{{ k }}={{ v }};{% endfor %}|{% endfor %}", ojson::object());
+    if (!f) return "template: " + f.error().message;
+    auto text = f->render(f->request(messages, false));
+    return text ? *text : "render: " + text.error().message;
+}
+
+TEST(JobCodec, MessageKeysKeepTheUsersOrderFromTextToTemplate) {
+    // Written content first, then role, then a name: not the sorted order.
+    const std::string text = R"({"models": ["m"], "methods": ["attention"], "messages": [)"
+                             R"({"content": "Be brief.", "role": "system"},)"
+                             R"({"role": "user", "name": "ann", "content": "Hi"}]})";
+    const std::string expected = "content=Be brief.;role=system;|role=user;name=ann;content=Hi;|";
+    auto job = readJob(ojson::parse(text), JobReading::file("chat.json"));
+    ASSERT_TRUE(job) << job.error().message;
+    EXPECT_EQ(itemsRendering(job->messages), expected);
+    // Written again (store rows, API bodies) and read again: the same order.
+    const std::string written = toJson(*job).dump();
+    EXPECT_NE(written.find(R"({"content":"Be brief.","role":"system"})"), std::string::npos) << written;
+    auto again = readJob(ojson::parse(written), JobReading::file("again"));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(itemsRendering(again->messages), expected);
+    // A batch line.
+    auto batch = parseBatch(text + "\n", Job{}, "chats.jsonl");
+    ASSERT_EQ(batch.jobs.size(), 1u);
+    EXPECT_EQ(itemsRendering(batch.jobs[0].spec.messages), expected);
+    // Through the queue and its store: the job read back from the store.
+    QTemporaryDir dir;
+    auto store = JobStore::open((dir.path() + QStringLiteral("/jobs.sqlite")).toStdString());
+    ASSERT_TRUE(store) << store.error().message;
+    Job queued = spec({"tiny-qwen3"}, {"attention"}, "", {{"max_new_tokens", 1}});
+    queued.messages = job->messages;
+    queued.input = job->input;
+    std::string id;
+    {
+        JobQueue queue(store.value().get());
+        auto submitted = queue.submit(queued);
+        ASSERT_TRUE(submitted) << submitted.error().message;
+        id = *submitted;
+        ASSERT_TRUE(waitFinished(queue, id));
+    }
+    auto stored = store.value()->loadJob(id, false);
+    ASSERT_TRUE(stored) << stored.error().message;
+    ASSERT_TRUE(stored->has_value());
+    EXPECT_EQ(itemsRendering((*stored)->spec.messages), expected);
+    // The sorted reading (a nlohmann::json object) is what the order fix avoids.
+    auto sorted = readJob(json::parse(text), JobReading::file("sorted.json"));
+    ASSERT_TRUE(sorted);
+    EXPECT_NE(itemsRendering(sorted->messages), expected);
 }
 
 } // namespace
