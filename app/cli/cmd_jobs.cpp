@@ -80,7 +80,7 @@ int runJobs(const Args& args) {
     const std::string cmd = "jobs";
     ArgParser p(cmd, "list | show ID | export ID | import FILE | delete ID  [--store PATH]");
     p.option("store", "PATH", "results store (default: the app's, in the user's data folder)");
-    p.option("output", "FILE", "export: write the job here (default: standard output)");
+    addExportOptions(p); // export: --format F writes the job's results as `tokenlens-cli export` does
     p.flag("json", "list: one JSON object per job instead of a table");
     if (auto code = handleParse(p, args)) return *code;
     const auto& pos = p.positional();
@@ -91,6 +91,7 @@ int runJobs(const Args& args) {
                   << p.helpText();
         return kExitUsage;
     }
+    auto figureApp = action == "export" && figureFormat(p) ? makeFigureApplication() : nullptr;
     HeadlessApp app;
     auto store = openStoreOrReport(p.value("store"), cmd);
     if (!store) return kExitFailure;
@@ -177,6 +178,7 @@ int runJobs(const Args& args) {
         if (chain) s["conversation"] = chain.value();
         return writeOut(s.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", p.value("output"));
     }
+    if (p.has("format")) return exportResult(toJobResult(**job), p, cmd);
     return writeOut(exportJson(**job).dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
                     p.value("output"));
 }
