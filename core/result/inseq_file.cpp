@@ -21,7 +21,7 @@ static_assert(std::endian::native == std::endian::little, "safetensors data are 
 
 constexpr const char* kBase64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 // Largest decompressed Inseq file accepted.
-constexpr size_t kMaxInseqBytes = size_t{2} << 30;
+constexpr size_t kMaxInseqBytes = size_t{512} << 20;
 
 json instance(const char* module, const char* cls, json attributes) {
     return json{{"__instance_type__", json::array({module, cls})}, {"attributes", std::move(attributes)}};
@@ -102,6 +102,7 @@ Result<Tensor> tensorFromSafetensors(std::span<const std::byte> bytes, const std
 
 // Nested lists of numbers (use_primitives files, or __ndarray__ lists); null is NaN.
 bool nestedList(const json& j, size_t depth, Tensor& t) {
+    if (depth > 3) return false; // attributions have 2 or 3 dimensions, step scores 1
     if (!j.is_array()) {
         if (depth != t.shape.size()) return false;
         if (j.is_null()) t.data.push_back(NAN);
@@ -482,6 +483,7 @@ Result<JobResult> readInseq(std::string_view bytes, const std::string& source, s
         r.output.tokens = tgtTokens;
         r.output.ids = tgtIds;
     }
+    if (r.raw.cols == 0) return bad(where + " holds no generated tokens");
     r.contextTokens = r.input.tokens;
     r.contextTokens.insert(r.contextTokens.end(), r.output.tokens.begin(), r.output.tokens.end());
     const size_t t = r.output.tokens.size();

@@ -283,6 +283,14 @@ TEST(InseqFile, DamagedFilesFailNamingTheFile) {
     root = json::parse(good);
     root["attributes"]["sequence_attributions"][0]["attributes"]["target_attributions"]["__bytes_b64__"] = "@@@@";
     expectError(readInseq(root.dump(), "bad.json"), "base64");
+    // Nothing generated: a 1 x 0 matrix (nested lists, as use_primitives files hold them).
+    json empty = {{"source", {token("a", 1)}}, {"target", {token("a", 1)}}, {"source_attributions", nullptr},
+                  {"target_attributions", json::array({json::array()})}, {"attr_pos_start", 1}};
+    expectError(readInseq(inseqFile(empty, json::object()).dump(), "bad.json"), "no generated tokens");
+    // Arrays nested deeper than any attribution tensor.
+    json deep = empty;
+    deep["target_attributions"] = json::parse("[[[[[1]]]]]");
+    expectError(readInseq(inseqFile(deep, json::object()).dump(), "bad.json"), "expected a tensor");
     // A sequence the file does not have.
     auto r = readInseq(good, "bad.json", 3);
     ASSERT_FALSE(r.ok());
