@@ -18,6 +18,7 @@
 #include <QApplication>
 #endif
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -123,7 +124,13 @@ int exportResult(const JobResult& job, const ArgParser& p, const std::string& cm
         return writeText(text.value(), output, cmd);
     }
     if (format == "html") {
-        const std::string title = p.value("title").value_or("TokenLens · " + job.input.text.substr(0, 80));
+        std::string prompt = job.input.text.substr(0, 80);
+        // Not half a UTF-8 character at the cut.
+        while (prompt.size() < job.input.text.size() && !prompt.empty() &&
+               (static_cast<unsigned char>(job.input.text[prompt.size()]) & 0xC0) == 0x80) {
+            prompt.pop_back();
+        }
+        const std::string title = p.value("title").value_or("TokenLens · " + prompt);
         return writeText(writeHtmlPage(job, title), output, cmd);
     }
     if (format == "markdown") return writeText(importanceMarkdown(job), output, cmd);

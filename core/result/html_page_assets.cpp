@@ -76,10 +76,12 @@ const char* const kHtmlPageScript = R"js(
   function intensities(r, focus) {
     var total = r.rows, n = r.n, t = r.cols, v = new Array(total).fill(NaN), i, j;
     if (focus < 0) {
+      if (r.importance) return r.importance;
       var imp = [], out = [];
       for (i = 0; i < n; ++i) { var s = 0, any = false; for (j = 0; j < t; ++j) { var a = at(r, i, j); if (isFinite(a)) { s += a; any = true; } } imp.push(any ? s : NaN); }
       for (j = 0; j < t; ++j) { var s2 = 0, any2 = false; for (i = 0; i < n; ++i) { var b = at(r, i, j); if (isFinite(b)) { s2 += b; any2 = true; } } out.push(any2 ? s2 : NaN); }
-      return minmax(imp).concat(minmax(out));
+      r.importance = minmax(imp).concat(minmax(out));
+      return r.importance;
     }
     if (focus >= n) { j = focus - n; for (i = 0; i < total; ++i) v[i] = norm(r, at(r, i, j)); }
     else { for (j = 0; j < t; ++j) v[n + j] = norm(r, at(r, focus, j)); }
@@ -159,13 +161,19 @@ const char* const kHtmlPageScript = R"js(
       return r.label + (v ? ' (' + v + ')' : '');
     }).join(' \u00b7 ');
   }
-  function paintHeatmap() {
-    var rs = activeResults(), r0 = results()[0], rows = r0.rows, ncol = r0.cols;
+  // The cells and labels are drawn once per model, method set and width into
+  // an offscreen canvas; a hover only copies it and draws the outline.
+  var cached = { key: '', canvas: null };
+  function heatmapCells(rs, r0) {
+    var rows = r0.rows, ncol = r0.cols;
     var wrapW = Math.max(320, document.getElementById('heatmap-wrap').clientWidth || 800);
     cell = Math.max(4, Math.min(28, Math.floor((wrapW - labelW - 10) / ncol)));
-    canvas.width = labelW + ncol * cell + 2; canvas.height = labelH + rows * cell + 2;
-    var g = g2d, cols = rs.map(function (r) { return rgb(r.colour); });
-    g.fillStyle = '#ffffff'; g.fillRect(0, 0, canvas.width, canvas.height);
+    var key = state.model + '|' + rs.map(function (r) { return r.method; }).join(',') + '|' + cell;
+    if (cached.key === key) return cached.canvas;
+    var off = document.createElement('canvas');
+    off.width = labelW + ncol * cell + 2; off.height = labelH + rows * cell + 2;
+    var g = off.getContext('2d'), cols = rs.map(function (r) { return rgb(r.colour); });
+    g.fillStyle = '#ffffff'; g.fillRect(0, 0, off.width, off.height);
     g.font = Math.min(12, cell) + 'px sans-serif'; g.fillStyle = '#1b1b1b'; g.textBaseline = 'middle';
     var i, j;
     if (cell >= 8) {
@@ -188,6 +196,15 @@ const char* const kHtmlPageScript = R"js(
         g.fillStyle = css(blend(vals, cols)); g.fillRect(x, y, cell, cell);
       }
     }
+    cached = { key: key, canvas: off };
+    return off;
+  }
+  function paintHeatmap() {
+    var rs = activeResults(), r0 = results()[0], rows = r0.rows, ncol = r0.cols;
+    var off = heatmapCells(rs, r0);
+    if (canvas.width !== off.width || canvas.height !== off.height) { canvas.width = off.width; canvas.height = off.height; }
+    var g = g2d;
+    g.drawImage(off, 0, 0);
     var f = focus();
     g.strokeStyle = '#1b1b1b'; g.lineWidth = 2;
     if (f >= r0.n) g.strokeRect(labelW + (f - r0.n) * cell, labelH, cell, rows * cell);
@@ -244,6 +261,9 @@ const char* const kHtmlPageScript = R"js(
     return;
   }
   reset();
+  // #pin=K opens the page with context token K pinned (a link to a view).
+  var pin = /^#pin=(\d+)$/.exec(location.hash);
+  if (pin && +pin[1] < results()[0].rows) { state.pinned = +pin[1]; paint(); }
   if (location.hash === '#selftest') selftest();
 })();
 )js";
