@@ -1,6 +1,7 @@
 #include "result/html_page.h"
 
 #include "result/method_style.h"
+#include "util/html.h"
 
 #include <cmath>
 #include <cstdio>
@@ -14,20 +15,6 @@ extern const char* const kHtmlPageScript;
 namespace {
 
 using nlohmann::json;
-
-std::string escapeHtml(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        default: out += c;
-        }
-    }
-    return out;
-}
 
 std::string hexColour(uint32_t rgb) {
     char buf[8];
@@ -75,8 +62,8 @@ std::string writeHtmlPage(const JobResult& job, const std::string& title) {
                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
                       "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n<title>" +
-                      escapeHtml(title) + "</title>\n<style>\n" + kHtmlPageStyle + "</style>\n</head>\n<body>\n";
-    out += "<header><h1>" + escapeHtml(title) + "</h1><div id=\"controls\"></div></header>\n"
+                      htmlEscape(title) + "</title>\n<style>\n" + kHtmlPageStyle + "</style>\n</head>\n<body>\n";
+    out += "<header><h1>" + htmlEscape(title) + "</h1><div id=\"controls\"></div></header>\n"
            "<main><section id=\"tokens-section\"><h2>Tokens</h2><p id=\"mode\"></p><div id=\"tokens\"></div>"
            "<p id=\"details\"></p></section>\n"
            "<section id=\"heatmap-section\"><h2>Heatmap</h2><div id=\"heatmap-wrap\"><canvas id=\"heatmap\">"

@@ -4,6 +4,8 @@
 
 #include "results/heatmap_view.h"
 
+#include "results/figure_image.h"
+
 #include <QFontMetricsF>
 #include <QPaintEngine>
 #include <QPainter>
@@ -74,16 +76,8 @@ void HeatmapView::paintFigure(QPainter& p, const QString& title) const {
 }
 
 QImage HeatmapView::render(double scale, const QString& title) const {
-    scale = std::clamp(scale, 0.25, 8.0);
-    const QSizeF size = figureSize(title);
-    QImage img(static_cast<int>(std::ceil(size.width() * scale)), static_cast<int>(std::ceil(size.height() * scale)),
-               QImage::Format_ARGB32_Premultiplied);
-    img.setDevicePixelRatio(scale);
-    img.fill(palette().color(QPalette::Base));
-    QPainter p(&img);
-    paintFigure(p, title);
-    p.end();
-    return img;
+    return figureImage(figureSize(title), scale, palette().color(QPalette::Base),
+                       [&](QPainter& p) { paintFigure(p, title); });
 }
 
 } // namespace tokenlens::gui

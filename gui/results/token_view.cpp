@@ -1,5 +1,6 @@
 #include "results/token_view.h"
 
+#include "results/figure_image.h"
 #include "results/selection_model.h"
 #include "viewmodel/palette.h"
 
@@ -556,16 +557,8 @@ void TokenView::paintFigure(QPainter& p, const QString& title) const {
 }
 
 QImage TokenView::render(double scale, const QString& title) const {
-    scale = std::clamp(scale, 0.25, 8.0);
-    const QSizeF size = figureSize(title);
-    QImage img(static_cast<int>(std::ceil(size.width() * scale)), static_cast<int>(std::ceil(size.height() * scale)),
-               QImage::Format_ARGB32_Premultiplied);
-    img.setDevicePixelRatio(scale);
-    img.fill(palette().color(QPalette::Base));
-    QPainter p(&img);
-    paintFigure(p, title);
-    p.end();
-    return img;
+    return figureImage(figureSize(title), scale, palette().color(QPalette::Base),
+                       [&](QPainter& p) { paintFigure(p, title); });
 }
 
 } // namespace tokenlens::gui
