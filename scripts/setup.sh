@@ -11,13 +11,14 @@ PACKAGES=(
     build-essential cmake ninja-build pkg-config
     qt6-base-dev libqt6sql6-sqlite
     libtorch-dev libopenblas0-pthread
-    libeigen3-dev libboost-dev nlohmann-json3-dev libpcre2-dev libicu-dev
+    libeigen3-dev libboost-dev nlohmann-json3-dev libpcre2-dev libicu-dev zlib1g-dev qt6-svg-dev
     libgtest-dev libbenchmark-dev
 )
 if [[ "${1:-}" == "--with-test-tools" ]]; then
     # clang + its runtime build the libFuzzer target; xvfb/xauth/imagemagick
-    # run and photograph the real window.
-    PACKAGES+=(clang libclang-rt-14-dev xvfb xauth imagemagick)
+    # run and photograph the real window; chromium runs the exported HTML
+    # page's self-test (tests/cli/export_html.cmake).
+    PACKAGES+=(clang libclang-rt-14-dev xvfb xauth imagemagick chromium)
 fi
 
 missing=()

@@ -11,6 +11,6 @@ if command -v clang++ >/dev/null 2>&1; then
     cd "$ROOT"
     if [[ ! -f build/fuzz/build.ninja ]]; then cmake --preset fuzz >/dev/null; fi
     cmake --build build/fuzz --parallel "$(nproc)" --target fuzz_safetensors_header fuzz_model_config fuzz_chat_template \
-        fuzz_tokenizer_json fuzz_result_json fuzz_job_file
+        fuzz_tokenizer_json fuzz_result_json fuzz_inseq_file fuzz_job_file
     ctest --test-dir build/fuzz --output-on-failure
 fi

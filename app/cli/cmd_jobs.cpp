@@ -5,6 +5,8 @@
 #include "job_cli.h"
 
 #include "jobs/job_types.h"
+#include "result/inseq_file.h"
+#include "result/result_json.h"
 
 #include <fstream>
 #include <iomanip>
@@ -78,9 +80,10 @@ int writeOut(const std::string& text, const std::optional<std::string>& path) {
 
 int runJobs(const Args& args) {
     const std::string cmd = "jobs";
-    ArgParser p(cmd, "list | show ID | export ID | import FILE | delete ID  [--store PATH]");
+    ArgParser p(cmd, "list | show ID | export ID | import FILE | delete ID  [--store PATH]\n"
+                     "(import takes an exported job, a result JSON or an Inseq file)");
     p.option("store", "PATH", "results store (default: the app's, in the user's data folder)");
-    p.option("output", "FILE", "export: write the job here (default: standard output)");
+    addExportOptions(p); // export: --format F writes the job's results as `tokenlens-cli export` does
     p.flag("json", "list: one JSON object per job instead of a table");
     if (auto code = handleParse(p, args)) return *code;
     const auto& pos = p.positional();
@@ -91,6 +94,7 @@ int runJobs(const Args& args) {
                   << p.helpText();
         return kExitUsage;
     }
+    auto figureApp = action == "export" && figureFormat(p) ? makeFigureApplication() : nullptr;
     HeadlessApp app;
     auto store = openStoreOrReport(p.value("store"), cmd);
     if (!store) return kExitFailure;
@@ -127,7 +131,18 @@ int runJobs(const Args& args) {
         }
         std::ostringstream ss;
         ss << in.rdbuf();
-        const auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+        nlohmann::json j;
+        if (looksLikeInseq(ss.str())) {
+            // An Inseq file goes in as the one-result job it reads as.
+            auto inseq = readInseq(ss.str(), arg);
+            if (!inseq) {
+                std::cerr << "tokenlens-cli jobs: " << inseq.error().message << "\n";
+                return kExitFailure;
+            }
+            j = toJson(inseq.value());
+        } else {
+            j = nlohmann::json::parse(ss.str(), nullptr, false);
+        }
         if (j.is_discarded()) {
             std::cerr << "tokenlens-cli jobs: " << arg << ": not valid JSON\n";
             return kExitFailure;
@@ -177,6 +192,7 @@ int runJobs(const Args& args) {
         if (chain) s["conversation"] = chain.value();
         return writeOut(s.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", p.value("output"));
     }
+    if (p.has("format")) return exportResult(toJobResult(**job), p, cmd);
     return writeOut(exportJson(**job).dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
                     p.value("output"));
 }

@@ -5,9 +5,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include <QObject>
+
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace tokenlens {
+struct JobResult;
+}
 
 namespace tokenlens::cli {
 
@@ -35,6 +42,7 @@ int runEvalDemo(const Args& args);
 int runFaithfulness(const Args& args);
 int runServe(const Args& args);
 int runChat(const Args& args);
+int runExport(const Args& args);
 
 // tokenize --chat: the messages file rendered with the model folder's chat
 // template (cmd_chat.cpp); prints the problem and returns nullopt on failure.
@@ -46,5 +54,14 @@ std::optional<std::string> renderChatForModel(const std::string& modelDir, const
 std::optional<nlohmann::ordered_json> readMessagesFile(const std::string& file, const std::string& command);
 
 const std::vector<Command>& commands();
+
+class ArgParser;
+// export and jobs export (cmd_export.cpp): the --format options, whether
+// they ask for a figure (svg, pdf: a QApplication first, makeFigureApplication),
+// and writing `job` as asked. Returns the exit code.
+void addExportOptions(ArgParser& parser);
+bool figureFormat(const ArgParser& parser);
+std::unique_ptr<QObject> makeFigureApplication();
+int exportResult(const tokenlens::JobResult& job, const ArgParser& parser, const std::string& command);
 
 } // namespace tokenlens::cli

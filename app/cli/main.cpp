@@ -17,6 +17,7 @@ const std::vector<Command>& commands() {
         {"attribute", "attribution matrices of one or more models and methods, as result JSON", &runAttribute},
         {"run", "run a job file (or a .jsonl batch) through the job queue and results store", &runRun},
         {"jobs", "list, show, export, import or delete jobs in the results store", &runJobs},
+        {"export", "a result file as an Inseq file, HTML page, SVG/PDF figure, CSV, Markdown or LaTeX", &runExport},
         {"train-demo", "train a demo model on the synthetic task corpus and write a Hugging Face folder", &runTrainDemo},
         {"eval-demo", "held-out accuracy of a demo model per task family", &runEvalDemo},
         {"serve", "serve the job API over HTTP and WebSocket (docs/api.md), headless", &runServe},

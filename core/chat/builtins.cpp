@@ -3,6 +3,7 @@
 #include "chat/error.h"
 #include "chat/interpreter.h"
 #include "chat/pystr.h"
+#include "util/html.h"
 
 #include <algorithm>
 #include <cmath>
@@ -95,21 +96,6 @@ size_t length(const Value& v) {
     case Value::Kind::Dict: return v.dictRef().items.size();
     default: runtimeError("object of type '" + v.typeName() + "' has no len()");
     }
-}
-
-std::string htmlEscape(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&#34;"; break;
-        case '\'': out += "&#39;"; break;
-        default: out += c;
-        }
-    }
-    return out;
 }
 
 std::string center(const std::string& s, int64_t width) {

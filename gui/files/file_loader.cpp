@@ -1,5 +1,6 @@
 #include "files/file_loader.h"
 
+#include "result/inseq_file.h"
 #include "result/result_json.h"
 #include "run/chat_prompt.h"
 #include "util/utf8.h"
@@ -24,7 +25,7 @@ QString humanBytes(int64_t bytes) {
 
 FileKind fileKindOf(const QString& path) {
     const QString suffix = QFileInfo(path).suffix().toLower();
-    if (suffix == u"json") return FileKind::Result;
+    if (suffix == u"json" || suffix == u"gz") return FileKind::Result; // .gz: a compressed Inseq file
     if (suffix == u"txt" || suffix == u"md") return FileKind::PromptText;
     if (suffix == u"jsonl") return FileKind::Batch;
     return FileKind::Unknown;
@@ -115,6 +116,21 @@ LoadedFile loadFile(const QString& path) {
         return failure(kind, QStringLiteral("“%1” is larger than %2. Nothing was changed.").arg(name, humanBytes(limit)));
     }
     const std::string_view view(bytes.constData(), static_cast<size_t>(bytes.size()));
+    // Inseq's saved attributions (plain or gzip-compressed) open like results.
+    if ((kind == FileKind::Result || kind == FileKind::Unknown) && looksLikeInseq(view)) {
+        auto job = readInseq(view, name.toStdString());
+        if (!job) {
+            return failure(FileKind::Result, QStringLiteral("“%1” is not an Inseq file TokenLens can read: %2")
+                                                 .arg(name, QString::fromStdString(job.error().message)));
+        }
+        LoadedFile out;
+        out.kind = FileKind::Result;
+        out.bytes = bytes.size();
+        out.result = std::move(job.value());
+        out.status = LoadedFile::Status::Ok;
+        out.seconds = static_cast<double>(timer.nsecsElapsed()) / 1e9;
+        return out;
+    }
     if (view.find('\0') != std::string_view::npos) {
         return failure(kind, QStringLiteral("“%1” is a binary file, not a result (.json), prompt (.txt, .md) or batch "
                                             "(.jsonl). Nothing was changed.")

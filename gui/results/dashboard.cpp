@@ -482,24 +482,12 @@ void Dashboard::exportInteractive(ExportKind kind) {
     const QString dir = settings.value(QStringLiteral("export/dir"),
                                        QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation))
                             .toString();
-    QString filter;
-    switch (kind) {
-    case ExportKind::TokenViewPng:
-    case ExportKind::HeatmapPng: filter = tr("PNG images (*.png)"); break;
-    case ExportKind::ResultJson: filter = tr("TokenLens results (*.json)"); break;
-    case ExportKind::MatrixCsv: filter = tr("CSV tables (*.csv)"); break;
-    }
+    const QString filter = ResultExporter::fileFilter(kind);
     const QString path = QFileDialog::getSaveFileName(this, tr("Export"), dir + QLatin1Char('/') + ResultExporter::suggestedFileName(m_source, kind),
                                                       filter);
     if (path.isEmpty()) return;
     settings.setValue(QStringLiteral("export/dir"), QFileInfo(path).absolutePath());
-    QString error;
-    switch (kind) {
-    case ExportKind::TokenViewPng: error = exportTokenViewPng(path, exportScale()); break;
-    case ExportKind::HeatmapPng: error = exportHeatmapPng(path, exportScale()); break;
-    case ExportKind::ResultJson: error = exportResultJson(path); break;
-    case ExportKind::MatrixCsv: error = exportMatrixCsv(path); break;
-    }
+    const QString error = ResultExporter(*this).write(kind, path, exportScale());
     emit statusMessage(error.isEmpty() ? tr("Exported %1").arg(QDir::toNativeSeparators(path)) : error,
                        error.isEmpty() ? 5000 : 0);
 }

@@ -40,7 +40,11 @@ class TimelinePanel;
 class TokenView;
 class WarningsPanel;
 
-enum class ExportKind { TokenViewPng, HeatmapPng, ResultJson, MatrixCsv };
+enum class ExportKind {
+    TokenViewPng, HeatmapPng, ResultJson, MatrixCsv,
+    TokenViewSvg, TokenViewPdf, HeatmapSvg, HeatmapPdf,
+    InseqJson, HtmlPage, ImportanceMarkdown, ImportanceLatex
+};
 
 class Dashboard : public QWidget {
     Q_OBJECT

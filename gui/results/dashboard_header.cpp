@@ -207,8 +207,9 @@ QWidget* Dashboard::buildHeader() {
     scaleLabel->setBuddy(m_scaleBox);
     auto* exportButton = new QToolButton(header);
     exportButton->setText(tr("Export"));
-    exportButton->setToolTip(tr("Save what is on screen: the token view or the heatmap as PNG (with title and "
-                                "legend), the result JSON, the matrix as CSV."));
+    exportButton->setToolTip(tr("Save what is on screen: the token view or the heatmap as PNG, SVG or PDF (with "
+                                "title and legend), the result JSON, the matrix as CSV, an Inseq file, an HTML "
+                                "page, the token importance table."));
     exportButton->setPopupMode(QToolButton::InstantPopup);
     exportButton->setToolButtonStyle(Qt::ToolButtonTextOnly);
     auto* menu = new QMenu(exportButton);
@@ -217,8 +218,22 @@ QWidget* Dashboard::buildHeader() {
         {tr("Heatmap as PNG…\tCtrl+Shift+E"), ExportKind::HeatmapPng},
         {tr("Result JSON…\tCtrl+Shift+S"), ExportKind::ResultJson},
         {tr("Matrix as CSV…\tCtrl+Shift+C"), ExportKind::MatrixCsv},
+        {QString(), ExportKind::MatrixCsv},
+        {tr("Token View as SVG…"), ExportKind::TokenViewSvg},
+        {tr("Token View as PDF…"), ExportKind::TokenViewPdf},
+        {tr("Heatmap as SVG…"), ExportKind::HeatmapSvg},
+        {tr("Heatmap as PDF…"), ExportKind::HeatmapPdf},
+        {QString(), ExportKind::MatrixCsv},
+        {tr("HTML Page…"), ExportKind::HtmlPage},
+        {tr("Inseq File…"), ExportKind::InseqJson},
+        {tr("Importance Table as Markdown…"), ExportKind::ImportanceMarkdown},
+        {tr("Importance Table as LaTeX…"), ExportKind::ImportanceLatex},
     };
     for (const auto& [text, kind] : items) {
+        if (text.isEmpty()) {
+            menu->addSeparator();
+            continue;
+        }
         connect(menu->addAction(text), &QAction::triggered, this, [this, kind = kind] { exportInteractive(kind); });
     }
     exportButton->setMenu(menu);

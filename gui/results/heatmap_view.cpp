@@ -18,7 +18,6 @@ namespace {
 
 constexpr double kMaxRowLabel = 150;
 constexpr double kMaxColLabel = 96;
-constexpr double kGap = 6;
 
 QColor nanBackground(const QPalette& pal) {
     const QColor base = pal.color(QPalette::Base);
@@ -344,7 +343,7 @@ void HeatmapView::paintAll(QPainter& p, QSizeF size, const QPalette& pal) const 
     p.fillRect(content, QBrush(hatchColour(pal), Qt::BDiagPattern));
     const auto [lx, ly] = m_geom.pyramidLevel();
     const QImage& img = levelImage(lx, ly);
-    if (!img.isNull()) {
+    if (!img.isNull() && !paintCellsAsRects(p)) {
         for (const auto& tile : m_geom.visibleTiles(img.width(), img.height())) {
             p.drawImage(tile.target, img, QRectF(tile.source));
         }
@@ -531,40 +530,6 @@ QString HeatmapView::legendText() const {
                              .arg(m_geom.cols())
                              .arg(cellSize);
     return text;
-}
-
-QImage HeatmapView::render(double scale, const QString& title) const {
-    scale = std::clamp(scale, 0.25, 8.0);
-    QFont titleFont = font();
-    titleFont.setBold(true);
-    titleFont.setPointSizeF(font().pointSizeF() * 1.25);
-    const QFontMetricsF tfm(titleFont);
-    const double titleH = title.isEmpty() ? 0 : std::ceil(tfm.height()) + 16;
-    // What is on screen, cropped to the matrix, its labels and the legend
-    // (a small matrix does not export a mostly empty canvas).
-    const QFontMetricsF fm(font());
-    const QRectF content = m_geom.contentRect().intersected(m_geom.plot());
-    const double legendW = m_rowLabelW + fm.height() + 6 + fm.horizontalAdvance(legendText()) + 2 * kGap;
-    const double titleW = title.isEmpty() ? 0 : tfm.horizontalAdvance(title) + 24;
-    const QSizeF body(std::min<double>(width(), std::max({content.right() + 2 * kGap, legendW, titleW})),
-                      std::min<double>(height(), content.bottom() + legendHeight() + 4));
-    QImage img(static_cast<int>(std::ceil(body.width() * scale)),
-               static_cast<int>(std::ceil((body.height() + titleH) * scale)), QImage::Format_ARGB32_Premultiplied);
-    img.setDevicePixelRatio(scale);
-    const QPalette& pal = palette();
-    img.fill(pal.color(QPalette::Base));
-    QPainter p(&img);
-    p.setRenderHint(QPainter::TextAntialiasing);
-    if (!title.isEmpty()) {
-        p.setFont(titleFont);
-        p.setPen(pal.color(QPalette::Text));
-        p.drawText(QRectF(12, 8, body.width() - 24, tfm.height()), Qt::AlignLeft | Qt::AlignVCenter,
-                   tfm.elidedText(title, Qt::ElideRight, body.width() - 24));
-    }
-    p.translate(0, titleH);
-    paintAll(p, body, pal);
-    p.end();
-    return img;
 }
 
 } // namespace tokenlens::gui

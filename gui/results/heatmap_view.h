@@ -34,6 +34,10 @@ public:
 
     // What is on screen (same zoom and pan) under `title`, with the legend.
     QImage render(double scale, const QString& title) const;
+    // The same figure for any paint device (SVG, PDF); cells become
+    // rectangles of the cell image's colours there.
+    QSizeF figureSize(const QString& title, double* titleHeight = nullptr) const;
+    void paintFigure(QPainter& p, const QString& title) const;
 
     // Takes the other view's zoom and pan (cell size and offset) without
     // emitting viewChanged (the split view keeps its panes in step).
@@ -74,10 +78,12 @@ private:
     double legendHeight() const;
     const QImage& levelImage(int lx, int ly) const;
     void paintAll(QPainter& p, QSizeF size, const QPalette& pal) const;
+    bool paintCellsAsRects(QPainter& p) const;
     void paintLabels(QPainter& p, const QPalette& pal) const;
     void paintLegend(QPainter& p, QSizeF size, const QPalette& pal) const;
     QString legendText() const;
 
+    static constexpr double kGap = 6; // between labels, plot and legend
     const ResultModel* m_model;
     SelectionModel* m_selection;
     HeatmapGeometry m_geom;

@@ -1,5 +1,6 @@
 #include "results/token_view.h"
 
+#include "results/figure_image.h"
 #include "results/selection_model.h"
 #include "viewmodel/palette.h"
 
@@ -536,22 +537,28 @@ void TokenView::paintContent(QPainter& p, double top, double bottom, const QPale
     }
 }
 
-QImage TokenView::render(double scale, const QString& title) const {
-    ensureColouring();
-    scale = std::clamp(scale, 0.25, 8.0);
+QFont TokenView::figureTitleFont() const {
     QFont titleFont = font();
     titleFont.setBold(true);
     titleFont.setPointSizeF(font().pointSizeF() * 1.25);
+    return titleFont;
+}
+
+QSizeF TokenView::figureSize(const QString& title) const {
+    ensureColouring();
+    const QFontMetricsF tfm(figureTitleFont());
+    const double titleH = title.isEmpty() ? 0 : std::ceil(tfm.height()) + 2 * m_margin;
+    return {std::max(640.0, static_cast<double>(viewport()->width())), titleH + m_layout.height() + m_margin};
+}
+
+void TokenView::paintFigure(QPainter& p, const QString& title) const {
+    ensureColouring();
+    const QFont titleFont = figureTitleFont();
     const QFontMetricsF tfm(titleFont);
     const double titleH = title.isEmpty() ? 0 : std::ceil(tfm.height()) + 2 * m_margin;
-    const double width = std::max(640.0, static_cast<double>(viewport()->width()));
-    const double height = titleH + m_layout.height() + m_margin;
-    QImage img(static_cast<int>(std::ceil(width * scale)), static_cast<int>(std::ceil(height * scale)),
-               QImage::Format_ARGB32_Premultiplied);
-    img.setDevicePixelRatio(scale);
+    const double width = figureSize(title).width();
     const QPalette& pal = palette();
-    img.fill(pal.color(QPalette::Base));
-    QPainter p(&img);
+    p.fillRect(QRectF(QPointF(0, 0), figureSize(title)), pal.color(QPalette::Base));
     p.setRenderHint(QPainter::Antialiasing);
     p.setRenderHint(QPainter::TextAntialiasing);
     if (!title.isEmpty()) {
@@ -565,8 +572,12 @@ QImage TokenView::render(double scale, const QString& title) const {
     // The layout is the one on screen (same width, same wrapping) when the
     // view is at least 640 pixels wide.
     paintContent(p, 0, m_layout.height() + m_margin, pal);
-    p.end();
-    return img;
+    p.translate(0, -titleH);
+}
+
+QImage TokenView::render(double scale, const QString& title) const {
+    return figureImage(figureSize(title), scale, palette().color(QPalette::Base),
+                       [&](QPainter& p) { paintFigure(p, title); });
 }
 
 } // namespace tokenlens::gui

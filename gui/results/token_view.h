@@ -48,6 +48,10 @@ public:
     // The whole view (legend and every token, not only the visible part) with
     // `title` above it, at `scale` device pixels per pixel.
     QImage render(double scale, const QString& title) const;
+    // The same figure for any paint device (SVG, PDF): its size in pixels
+    // and the painting, which is the screen's (paintContent).
+    QSizeF figureSize(const QString& title) const;
+    void paintFigure(QPainter& p, const QString& title) const;
 
     // Category view: `categories` holds each context token's built-in category
     // (index of analysis::Category), `selected` a bit per category.
@@ -125,6 +129,7 @@ private:
     void paintBands(QPainter& p, double top, double bottom) const;
     QRectF bandContentRect(size_t i) const;
     void updateBands();
+    QFont figureTitleFont() const;
 
     const ResultModel* m_model;
     SelectionModel* m_selection;

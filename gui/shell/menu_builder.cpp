@@ -9,6 +9,8 @@
 #include "model/torch_info.h"
 #include "results/dashboard.h"
 #include "results/heatmap_view.h"
+
+#include <tuple>
 #include "results/selection_model.h"
 #include "results/split_view.h"
 #include "shell/job_actions.h"
@@ -52,8 +54,8 @@ void MenuBuilder::createMenus() {
     m_files->recent()->setMenu(file->addMenu(tr("Open &Recent")));
     file->addSeparator();
     auto exportAction = [&](const QString& name, const QString& text, const QKeySequence& key, const QString& tip,
-                            ExportKind kind) {
-        QAction* a = addAction(file, name, text, key, tip);
+                            ExportKind kind, QMenu* menu = nullptr) {
+        QAction* a = addAction(menu ? menu : file, name, text, key, tip);
         connect(a, &QAction::triggered, this, [this, kind] { m_window->dashboard()->exportInteractive(kind); });
         m_dashboardActions.push_back(a);
     };
@@ -65,6 +67,25 @@ void MenuBuilder::createMenus() {
                  tr("The whole result in the contract's JSON"), ExportKind::ResultJson);
     exportAction(QStringLiteral("exportCsv"), tr("Export Matrix as &CSV…"), QKeySequence(tr("Ctrl+Shift+C")),
                  tr("The matrix shown, as a table"), ExportKind::MatrixCsv);
+    QMenu* more = file->addMenu(tr("Export &As"));
+    const std::tuple<const char*, QString, QString, ExportKind> formats[] = {
+        {"exportHtml", tr("&HTML Page…"), tr("One self-contained page: tokens with hover and pinning, methods, heatmap"),
+         ExportKind::HtmlPage},
+        {"exportTokensSvg", tr("Token View as &SVG…"), tr("The token view as vector graphics, text kept as text"),
+         ExportKind::TokenViewSvg},
+        {"exportTokensPdf", tr("Token View as &PDF…"), tr("The token view as a one-page PDF"), ExportKind::TokenViewPdf},
+        {"exportHeatmapSvg", tr("Heatmap as S&VG…"), tr("The heatmap as vector graphics"), ExportKind::HeatmapSvg},
+        {"exportHeatmapPdf", tr("Heatmap as P&DF…"), tr("The heatmap as a one-page PDF"), ExportKind::HeatmapPdf},
+        {"exportInseq", tr("&Inseq File…"), tr("The current model and method as Inseq's FeatureAttributionOutput"),
+         ExportKind::InseqJson},
+        {"exportMarkdown", tr("Importance Table as &Markdown…"), tr("Token importance per method"),
+         ExportKind::ImportanceMarkdown},
+        {"exportLatex", tr("Importance Table as &LaTeX…"), tr("Token importance per method (booktabs)"),
+         ExportKind::ImportanceLatex},
+    };
+    for (const auto& [name, text, tip, kind] : formats) {
+        exportAction(QString::fromLatin1(name), text, QKeySequence(), tip, kind, more);
+    }
     file->addSeparator();
     connect(addAction(file, QStringLiteral("settings"), tr("&Settings…"), QKeySequence(tr("Ctrl+,")),
                       tr("Where jobs run: this computer, or a TokenLens server (URL and token)")),

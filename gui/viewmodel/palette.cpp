@@ -1,6 +1,7 @@
 #include "viewmodel/palette.h"
 
 #include "attribution/method.h"
+#include "result/method_style.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,31 +9,6 @@
 namespace tokenlens::gui {
 
 namespace {
-
-struct MethodStyle {
-    const char* id;
-    const char* label;
-    QRgb colour;
-};
-
-// One fixed colour per method id (the registry decides the order and the
-// number keys); the first five are the original palette, the others come
-// from the same colour-blind-safe sets (Okabe–Ito, IBM, Tol).
-constexpr MethodStyle kStyles[] = {
-    {"attention", "Attention", 0x648FFF},             // IBM blue
-    {"saliency", "Saliency", 0xFE6100},               // IBM orange
-    {"input_x_gradient", "Input × gradient", 0xFFB000}, // IBM gold
-    {"occlusion", "Occlusion", 0x009E73},             // Okabe–Ito bluish green
-    {"integrated_gradients", "Integrated gradients", 0xDC267F}, // IBM magenta
-    {"attention_rollout", "Attention rollout", 0x785EF0}, // IBM purple
-    {"alti", "ALTI", 0x56B4E9},                       // Okabe–Ito sky blue
-    {"value_zeroing", "Value zeroing", 0xD55E00},     // Okabe–Ito vermillion
-    {"deeplift", "DeepLIFT", 0x999933},               // Tol olive
-    {"gradient_shap", "Gradient SHAP", 0xCC79A7},     // Okabe–Ito reddish purple
-    {"lime", "LIME", 0xF0E442},                       // Okabe–Ito yellow
-    {"kernel_shap", "Kernel SHAP", 0x0072B2},         // Okabe–Ito blue
-    {"shapley_sampling", "Shapley sampling", 0x882255}, // Tol wine
-};
 
 double channelToLinear(double c) {
     c /= 255.0;
@@ -42,17 +18,13 @@ double channelToLinear(double c) {
 } // namespace
 
 QColor methodColour(const std::string& methodId) {
-    for (const auto& s : kStyles) {
-        if (methodId == s.id) return QColor::fromRgb(s.colour);
-    }
-    return QColor(0x80, 0x80, 0x80);
+    const auto* s = findMethodStyle(methodId);
+    return QColor::fromRgb(s ? s->rgb : kUnknownMethodRgb);
 }
 
 QString methodLabel(const std::string& methodId) {
-    for (const auto& s : kStyles) {
-        if (methodId == s.id) return QString::fromUtf8(s.label);
-    }
-    return QString::fromStdString(methodId);
+    const auto* s = findMethodStyle(methodId);
+    return s ? QString::fromUtf8(s->label) : QString::fromStdString(methodId);
 }
 
 QString methodDescription(const std::string& methodId) {

@@ -12,6 +12,8 @@
 // (integrated gradients) at equal strength give purple; a token only one
 // method rates high shows that method's colour at half strength.
 
+#include "result/method_style.h"
+
 #include <QColor>
 #include <QString>
 
@@ -30,7 +32,7 @@ QString methodDescription(const std::string& methodId);
 int methodOrder(const std::string& methodId);
 
 // Largest opacity a token box or heatmap cell reaches (intensity 1).
-inline constexpr double kMaxFillAlpha = 0.88;
+using tokenlens::kMaxFillAlpha;
 
 // The blend above; `intensities` and `colours` have one entry per active
 // method. NaN intensities are skipped; values are clamped to [0,1]. No finite

@@ -6,7 +6,7 @@
 
 #include "analysis/aggregations.h"
 #include "attribution/method.h"
-#include "viewmodel/csv.h"
+#include "result/csv.h"
 #include "files/file_loader.h"
 #include "viewmodel/heatmap_geometry.h"
 #include "viewmodel/palette.h"

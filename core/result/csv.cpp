@@ -1,9 +1,9 @@
-#include "viewmodel/csv.h"
+#include "result/csv.h"
 
 #include <cmath>
 #include <cstdio>
 
-namespace tokenlens::gui {
+namespace tokenlens {
 
 std::string csvField(const std::string& s) {
     if (s.find_first_of(",\"\r\n") == std::string::npos && (s.empty() || (s.front() != ' ' && s.back() != ' '))) {
@@ -42,4 +42,4 @@ std::string matrixCsv(const AttributionMatrix& a, const std::vector<std::string>
     return out;
 }
 
-} // namespace tokenlens::gui
+} // namespace tokenlens

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-namespace tokenlens::gui {
+namespace tokenlens {
 
 std::string csvField(const std::string& s);
 std::string matrixCsv(const AttributionMatrix& a, const std::vector<std::string>& rowLabels,
                       const std::vector<std::string>& colLabels, const std::string& corner);
 
-} // namespace tokenlens::gui
+} // namespace tokenlens

@@ -1,0 +1,161 @@
+// The exported HTML page in a real headless Chromium (Debian's `chromium`,
+// installed by scripts/setup.sh --with-test-tools). The page's #selftest mode
+// moves the mouse onto the last output token, clicks, leaves, toggles a
+// method, and writes what it highlighted into <pre id="selftest">; the test
+// checks each token's opacity against the blend computed here from the result
+// file's matrices (whole-matrix min–max per method, mean intensity × 0.88),
+// a heatmap pixel against the same blend over white, and that Chromium
+// logged no console message at all.
+
+#include "result/html_page.h"
+#include "result/result_json.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <unistd.h>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace tokenlens;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string readAll(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string unescapeHtml(std::string s) {
+    const std::pair<const char*, const char*> entities[] = {{"&quot;", "\""}, {"&lt;", "<"}, {"&gt;", ">"},
+                                                            {"&#39;", "'"},   {"&amp;", "&"}};
+    for (const auto& [from, to] : entities) {
+        for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + 1)) s.replace(p, strlen(from), to);
+    }
+    return s;
+}
+
+std::string findChromium() {
+    for (const char* c : {"chromium", "chromium-browser", "google-chrome"}) {
+        if (std::system((std::string("command -v ") + c + " >/dev/null 2>&1").c_str()) == 0) return c;
+    }
+    return {};
+}
+
+// The palette of docs/gui.md (IBM / Okabe–Ito), written out here.
+std::array<double, 3> colourOf(const std::string& method) {
+    if (method == "attention") return {0x64, 0x8F, 0xFF};
+    if (method == "saliency") return {0xFE, 0x61, 0x00};
+    if (method == "integrated_gradients") return {0xDC, 0x26, 0x7F};
+    ADD_FAILURE() << "no colour for " << method;
+    return {128, 128, 128};
+}
+
+// Intensity of cell (i, j) of one result: min–max over the finite entries.
+double intensity(const MethodResult& r, int64_t i, int64_t j) {
+    const float v = r.raw.at(i, j);
+    if (!std::isfinite(v)) return NAN;
+    float lo = INFINITY, hi = -INFINITY;
+    for (float x : r.raw.data) {
+        if (std::isfinite(x)) {
+            lo = std::min(lo, x);
+            hi = std::max(hi, x);
+        }
+    }
+    return hi > lo ? (static_cast<double>(v) - lo) / (static_cast<double>(hi) - lo) : 0.0;
+}
+
+// {r, g, b, alpha} of the blend of the results' intensities at (i, j).
+std::array<double, 4> blendAt(const std::vector<const MethodResult*>& rs, int64_t i, int64_t j) {
+    double sum = 0, count = 0;
+    std::array<double, 3> c{0, 0, 0};
+    for (const auto* r : rs) {
+        const double v = intensity(*r, i, j);
+        if (!std::isfinite(v)) continue;
+        const double w = std::clamp(v, 0.0, 1.0);
+        ++count;
+        sum += w;
+        const auto col = colourOf(r->method);
+        for (int k = 0; k < 3; ++k) c[static_cast<size_t>(k)] += w * col[static_cast<size_t>(k)];
+    }
+    if (count == 0 || sum <= 0) return {0, 0, 0, 0};
+    return {c[0] / sum, c[1] / sum, c[2] / sum, sum / count * 0.88};
+}
+
+} // namespace
+
+TEST(HtmlPage, HoverPinAndTogglesWorkInChromium) {
+    const std::string chromium = findChromium();
+    ASSERT_FALSE(chromium.empty()) << "chromium is not installed: run scripts/setup.sh --with-test-tools";
+    auto job = readResultFile(std::string(TOKENLENS_TEST_DATA_DIR) + "/results/two-models.json");
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    const fs::path dir = fs::temp_directory_path() / ("tokenlens-html-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const fs::path page = dir / "page.html";
+    {
+        std::ofstream out(page, std::ios::binary);
+        out << writeHtmlPage(job.value(), "The cat </script> <b>sat</b>");
+    }
+    const std::string cmd = chromium + " --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir=" +
+                            (dir / "profile").string() + " --enable-logging=stderr --v=0 --virtual-time-budget=5000" +
+                            " --dump-dom 'file://" + page.string() + "#selftest' > " + (dir / "dom.html").string() +
+                            " 2> " + (dir / "stderr.txt").string();
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << readAll(dir / "stderr.txt");
+    const std::string dom = readAll(dir / "dom.html");
+    const std::string log = readAll(dir / "stderr.txt");
+    // No console message of any kind (errors, warnings, logs): Chromium logs
+    // them as "INFO:CONSOLE:<line>] ..." (older versions "CONSOLE(<line>)").
+    EXPECT_EQ(log.find("CONSOLE"), std::string::npos) << log;
+    const size_t a = dom.find("<pre id=\"selftest\">");
+    ASSERT_NE(a, std::string::npos) << "the page did not run its self-test:\n" << dom.substr(0, 2000) << log;
+    const size_t b = dom.find("</pre>", a);
+    const json st = json::parse(unescapeHtml(dom.substr(a + 19, b - a - 19)));
+    EXPECT_TRUE(st.at("errors").empty()) << st.dump();
+
+    // The first model with all its methods on; the last output token hovered.
+    std::vector<const MethodResult*> rs;
+    for (const auto& r : job->results) {
+        if (r.model == st.at("model").get<std::string>()) rs.push_back(&r);
+    }
+    ASSERT_EQ(rs.size(), 3u);
+    ASSERT_EQ(st.at("methods").size(), 3u);
+    const int64_t n = static_cast<int64_t>(rs[0]->input.tokens.size());
+    const int64_t rows = rs[0]->raw.rows, j = rs[0]->raw.cols - 1;
+    ASSERT_EQ(st.at("hovered"), rows - 1);
+    ASSERT_EQ(st.at("n"), n);
+    const auto& after = st.at("after");
+    ASSERT_EQ(static_cast<int64_t>(after.size()), rows);
+    int64_t lit = 0;
+    for (int64_t i = 0; i < rows; ++i) {
+        const double expected = blendAt(rs, i, j)[3];
+        EXPECT_NEAR(after[static_cast<size_t>(i)].get<double>(), expected, 0.0015) << "token " << i;
+        lit += expected > 0 ? 1 : 0;
+    }
+    // y_j drew on the tokens before it only: the token itself and later are dark.
+    EXPECT_EQ(after[static_cast<size_t>(rows - 1)].get<double>(), 0.0);
+    EXPECT_GE(lit, n);
+    EXPECT_NE(st.at("before"), after) << "hovering did not change the highlighted tokens";
+    EXPECT_TRUE(st.at("focusClass").get<bool>());
+    // Pinned: leaving the token keeps its colours; clicking again unpins.
+    EXPECT_EQ(st.at("pinned"), rows - 1);
+    EXPECT_EQ(st.at("pinnedAfterLeave"), after);
+    EXPECT_TRUE(st.at("unpinned").get<bool>());
+    EXPECT_TRUE(st.at("backgroundsChanged").get<bool>()) << "switching a method off changed no colour";
+
+    // Heatmap: cell (0, j) in the blend over white; a NaN cell grey.
+    const auto c = blendAt(rs, 0, j);
+    const auto& px = st.at("heatmapFocusPixel");
+    for (size_t k = 0; k < 3; ++k) {
+        EXPECT_NEAR(px[k].get<double>(), c[k] * c[3] + 255 * (1 - c[3]), 3.0) << "channel " << k;
+    }
+    EXPECT_EQ(st.at("heatmapNaNPixel"), json::array({236, 236, 236}));
+    fs::remove_all(dir);
+}

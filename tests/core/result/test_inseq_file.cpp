@@ -1,0 +1,312 @@
+// Inseq files: what writeInseq produces is decoded here by a decoder of the
+// test's own, written from Inseq's save() (json-tricks objects, safetensors
+// bytes in base64): no call into our reader. Round trips keep tokens, ids and
+// matrices; files written the way Inseq writes them (by hand here: a granular
+// hidden dimension, a float16 payload, an encoder-decoder result) are read;
+// damaged files fail with the file named.
+
+#include "result/inseq_file.h"
+#include "result/result_json.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+
+using namespace tokenlens;
+using nlohmann::json;
+
+namespace {
+
+const std::string kResults = std::string(TOKENLENS_TEST_DATA_DIR) + "/results/two-models.json";
+
+// --- the independent decoder -------------------------------------------
+
+std::string decodeBase64(const std::string& s) {
+    std::map<char, int> value;
+    const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < alphabet.size(); ++i) value[alphabet[i]] = static_cast<int>(i);
+    std::string out;
+    for (size_t i = 0; i + 3 < s.size(); i += 4) {
+        int q[4];
+        int pads = 0;
+        for (int k = 0; k < 4; ++k) {
+            if (s[i + k] == '=') {
+                q[k] = 0;
+                ++pads;
+            } else {
+                q[k] = value.at(s[i + k]);
+            }
+        }
+        const unsigned v = (q[0] << 18) | (q[1] << 12) | (q[2] << 6) | q[3];
+        out += static_cast<char>((v >> 16) & 0xFF);
+        if (pads < 2) out += static_cast<char>((v >> 8) & 0xFF);
+        if (pads < 1) out += static_cast<char>(v & 0xFF);
+    }
+    return out;
+}
+
+struct Decoded {
+    std::string dtype;
+    std::vector<int64_t> shape;
+    std::vector<float> values;
+};
+
+// safetensors: u64 little-endian header length, JSON header, data block.
+Decoded decodeSafetensors(const std::string& bytes) {
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<size_t>(i)]);
+    const json header = json::parse(bytes.substr(8, n));
+    const json& t = header.at("attribution");
+    Decoded d;
+    d.dtype = t.at("dtype");
+    d.shape = t.at("shape").get<std::vector<int64_t>>();
+    const size_t begin = t.at("data_offsets")[0], end = t.at("data_offsets")[1];
+    EXPECT_EQ(8 + n + end, bytes.size());
+    for (size_t off = 8 + n + begin; off + 4 <= 8 + n + end; off += 4) {
+        uint32_t bits = 0;
+        for (int k = 3; k >= 0; --k) bits = (bits << 8) | static_cast<unsigned char>(bytes[off + static_cast<size_t>(k)]);
+        float f;
+        std::memcpy(&f, &bits, 4);
+        d.values.push_back(f);
+    }
+    return d;
+}
+
+// json-tricks object: {"__instance_type__": [module, class], "attributes": {...}}.
+const json& attributesOf(const json& j, const std::string& cls) {
+    EXPECT_TRUE(j.contains("__instance_type__")) << j.dump().substr(0, 200);
+    EXPECT_EQ(j["__instance_type__"][1], cls);
+    return j.at("attributes");
+}
+
+Decoded tensorField(const json& j) { return decodeSafetensors(decodeBase64(j.at("__bytes_b64__").get<std::string>())); }
+
+// --- files written the way Inseq writes them --------------------------------
+
+std::string safetensorsOf(const std::string& dtype, std::vector<int64_t> shape, const std::string& data) {
+    json h;
+    h["attribution"] = {{"dtype", dtype}, {"shape", shape}, {"data_offsets", {0, data.size()}}};
+    std::string text = h.dump();
+    while (text.size() % 8) text += ' ';
+    std::string out;
+    for (int i = 0; i < 8; ++i) out += static_cast<char>((text.size() >> (8 * i)) & 0xFF);
+    return out + text + data;
+}
+
+std::string floatBytes(const std::vector<float>& v) {
+    return std::string(reinterpret_cast<const char*>(v.data()), v.size() * 4);
+}
+
+json b64(const std::string& bytes) {
+    return {{"__bytes_b64__", base64Encode(std::as_bytes(std::span(bytes.data(), bytes.size())))}};
+}
+
+json token(const std::string& t, int64_t id) {
+    return {{"__instance_type__", {"inseq.utils.typing", "TokenWithId"}}, {"attributes", {{"token", t}, {"id", id}}}};
+}
+
+json inseqFile(json seq, json info) {
+    return {{"__instance_type__", {"inseq.data.attribution", "FeatureAttributionOutput"}},
+            {"attributes",
+             {{"sequence_attributions",
+               {{{"__instance_type__", {"inseq.data.attribution", "FeatureAttributionSequenceOutput"}},
+                 {"attributes", seq}}}},
+              {"step_attributions", nullptr},
+              {"info", info}}}};
+}
+
+JobResult sample() {
+    auto job = readResultFile(kResults);
+    EXPECT_TRUE(job.ok()) << (job.ok() ? "" : job.error().message);
+    return job.value();
+}
+
+} // namespace
+
+TEST(InseqFile, DecodesWithAnIndependentDecoder) {
+    const JobResult job = sample();
+    for (size_t pair = 0; pair < job.results.size(); ++pair) {
+        const MethodResult& r = job.results[pair];
+        auto text = writeInseq(job, pair);
+        ASSERT_TRUE(text.ok()) << text.error().message;
+        const json root = json::parse(text.value());
+        const json& out = attributesOf(root, "FeatureAttributionOutput");
+        EXPECT_EQ(root["__instance_type__"][0], "inseq.data.attribution");
+        ASSERT_EQ(out.at("sequence_attributions").size(), 1u);
+        const json& seq = attributesOf(out["sequence_attributions"][0], "FeatureAttributionSequenceOutput");
+        const size_t n = r.input.tokens.size(), t = r.output.tokens.size();
+        // Decoder-only: source is the prompt, target the prompt and the output.
+        ASSERT_EQ(seq.at("source").size(), n);
+        ASSERT_EQ(seq.at("target").size(), n + t);
+        for (size_t k = 0; k < n + t; ++k) {
+            const json& tok = attributesOf(seq["target"][k], "TokenWithId");
+            EXPECT_EQ(tok.at("token"), r.contextTokens[k]);
+            EXPECT_EQ(tok.at("id"), k < n ? r.input.ids[k] : r.output.ids[k - n]);
+        }
+        EXPECT_EQ(seq.at("attr_pos_start"), n);
+        EXPECT_EQ(seq.at("attr_pos_end"), n + t);
+        EXPECT_TRUE(seq.at("source_attributions").is_null());
+        const Decoded m = tensorField(seq.at("target_attributions"));
+        EXPECT_EQ(m.dtype, "F32");
+        ASSERT_EQ(m.shape, (std::vector<int64_t>{static_cast<int64_t>(n + t), static_cast<int64_t>(t)}));
+        ASSERT_EQ(m.values.size(), r.raw.data.size());
+        for (size_t i = 0; i < m.values.size(); ++i) {
+            ASSERT_EQ(std::isnan(m.values[i]), std::isnan(r.raw.data[i])) << i;
+            if (!std::isnan(m.values[i])) {
+                EXPECT_NEAR(m.values[i], r.raw.data[i], 1e-6) << i;
+            }
+        }
+        const Decoded p = tensorField(seq.at("step_scores").at("probability"));
+        ASSERT_EQ(p.values.size(), t);
+        for (size_t j = 0; j < t; ++j) EXPECT_NEAR(p.values[j], r.stepProbability[j], 1e-6);
+        EXPECT_EQ(out.at("info").at("model_name"), r.model);
+        EXPECT_EQ(out.at("info").at("attribution_method"), r.method);
+        EXPECT_EQ(out.at("info").at("input_texts")[0], r.input.text);
+    }
+}
+
+TEST(InseqFile, RoundTripKeepsTokensIdsAndMatrices) {
+    const JobResult job = sample();
+    for (bool compress : {false, true}) {
+        for (size_t pair = 0; pair < job.results.size(); ++pair) {
+            const MethodResult& r = job.results[pair];
+            auto text = writeInseq(job, pair, {compress});
+            ASSERT_TRUE(text.ok()) << text.error().message;
+            EXPECT_EQ(static_cast<unsigned char>(text.value()[0]) == 0x1f, compress);
+            EXPECT_TRUE(looksLikeInseq(text.value()));
+            auto back = readInseq(text.value(), "file.json");
+            ASSERT_TRUE(back.ok()) << back.error().message;
+            ASSERT_EQ(back->results.size(), 1u);
+            const MethodResult& b = back->results[0];
+            EXPECT_EQ(b.input, r.input);
+            EXPECT_EQ(b.output, r.output);
+            EXPECT_EQ(b.contextTokens, r.contextTokens);
+            EXPECT_EQ(b.model, r.model);
+            EXPECT_EQ(b.method, r.method);
+            EXPECT_EQ(b.targetFn, r.targetFn);
+            ASSERT_EQ(b.raw.rows, r.raw.rows);
+            ASSERT_EQ(b.raw.cols, r.raw.cols);
+            for (size_t i = 0; i < r.raw.data.size(); ++i) {
+                ASSERT_EQ(std::isnan(b.raw.data[i]), std::isnan(r.raw.data[i]));
+                if (!std::isnan(r.raw.data[i])) {
+                    EXPECT_NEAR(b.raw.data[i], r.raw.data[i], 1e-6);
+                }
+            }
+            ASSERT_EQ(b.stepEntropy.size(), r.stepEntropy.size());
+            for (size_t j = 0; j < r.stepEntropy.size(); ++j) EXPECT_NEAR(b.stepEntropy[j], r.stepEntropy[j], 1e-6);
+            EXPECT_EQ(back->jobId, job.jobId);
+        }
+    }
+}
+
+TEST(InseqFile, ReadsAGranularFloat16FileAsInseqWritesIt) {
+    // Prompt "a b" (2 tokens), output "c" (1): target_attributions 3 x 1 x 2
+    // (hidden 2), float16. Row 0: (3, 4) -> L2 5; row 1: (0.5, 0) -> 0.5; row 2: NaN.
+    const uint16_t h3 = 0x4200, h4 = 0x4400, hHalf = 0x3800, h0 = 0, hNan = 0x7E00;
+    std::vector<uint16_t> halves = {h3, h4, hHalf, h0, hNan, hNan};
+    std::string data(reinterpret_cast<const char*>(halves.data()), halves.size() * 2);
+    json seq = {{"source", {token("a", 10), token(" b", 11)}},
+                {"target", {token("a", 10), token(" b", 11), token(" c", 12)}},
+                {"source_attributions", nullptr},
+                {"target_attributions", b64(safetensorsOf("F16", {3, 1, 2}, data))},
+                {"step_scores", {{"probability", b64(safetensorsOf("F32", {1}, floatBytes({0.75f})))},
+                                 {"perplexity", b64(safetensorsOf("F32", {1}, floatBytes({1.5f})))}}},
+                {"sequence_scores", nullptr},
+                {"attr_pos_start", 2},
+                {"attr_pos_end", 3}};
+    json info = {{"model_name", "gpt2"}, {"attribution_method", "saliency"}, {"attributed_fn", "probability"},
+                 {"input_texts", {"a b"}}, {"generated_texts", {"a b c"}}};
+    auto job = readInseq(inseqFile(seq, info).dump(4), "inseq.json");
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    const MethodResult& r = job->results[0];
+    EXPECT_EQ(r.model, "gpt2");
+    EXPECT_EQ(r.method, "saliency");
+    EXPECT_EQ(r.input.tokens, (std::vector<std::string>{"a", " b"}));
+    EXPECT_EQ(r.output.ids, (std::vector<int64_t>{12}));
+    EXPECT_EQ(r.output.text, " c");
+    ASSERT_EQ(r.raw.rows, 3);
+    ASSERT_EQ(r.raw.cols, 1);
+    EXPECT_FLOAT_EQ(r.raw.at(0, 0), 5.0f);
+    EXPECT_FLOAT_EQ(r.raw.at(1, 0), 0.5f);
+    EXPECT_TRUE(std::isnan(r.raw.at(2, 0)));
+    ASSERT_EQ(r.stepProbability.size(), 1u);
+    EXPECT_DOUBLE_EQ(r.stepProbability[0], 0.75);
+    // The step score TokenLens has no place for is named in a warning.
+    bool warned = false;
+    for (const auto& w : r.warnings) warned = warned || w.find("perplexity") != std::string::npos;
+    EXPECT_TRUE(warned);
+}
+
+TEST(InseqFile, ReadsAnEncoderDecoderFileWithTheSourceAsPrompt) {
+    // source 2 tokens, target 2 tokens: source_attributions 2 x 2, target 2 x 2.
+    json seq = {{"source", {token("Hallo", 1), token("Welt", 2)}},
+                {"target", {token("Hello", 3), token(" world", 4)}},
+                {"source_attributions", b64(safetensorsOf("F32", {2, 2}, floatBytes({0.9f, 0.1f, 0.2f, 0.7f})))},
+                {"target_attributions", b64(safetensorsOf("F32", {2, 2}, floatBytes({NAN, 0.4f, NAN, NAN})))},
+                {"attr_pos_start", 0},
+                {"attr_pos_end", 2}};
+    auto job = readInseq(inseqFile(seq, {{"model_name", "opus-mt"}}).dump(), "mt.json");
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    const MethodResult& r = job->results[0];
+    ASSERT_EQ(r.raw.rows, 4);
+    EXPECT_FLOAT_EQ(r.raw.at(0, 0), 0.9f);
+    EXPECT_FLOAT_EQ(r.raw.at(1, 1), 0.7f);
+    EXPECT_FLOAT_EQ(r.raw.at(2, 1), 0.4f); // target token 0 for step 1
+    EXPECT_TRUE(std::isnan(r.raw.at(3, 1)));
+}
+
+TEST(InseqFile, DamagedFilesFailNamingTheFile) {
+    const JobResult job = sample();
+    const std::string good = writeInseq(job, 0).value();
+    auto expectError = [](const Result<JobResult>& r, const std::string& part) {
+        ASSERT_FALSE(r.ok());
+        EXPECT_NE(r.error().message.find("bad.json"), std::string::npos) << r.error().message;
+        EXPECT_NE(r.error().message.find(part), std::string::npos) << r.error().message;
+    };
+    expectError(readInseq("{not json", "bad.json"), "not valid JSON");
+    expectError(readInseq("{\"info\": {}}", "bad.json"), "sequence_attributions");
+    // A cut payload: base64 shortened.
+    json root = json::parse(good);
+    auto& seq = root["attributes"]["sequence_attributions"][0]["attributes"];
+    std::string payload = seq["target_attributions"]["__bytes_b64__"];
+    seq["target_attributions"]["__bytes_b64__"] = payload.substr(0, payload.size() / 2);
+    expectError(readInseq(root.dump(), "bad.json"), "target_attributions");
+    // A matrix of the wrong shape for the tokens.
+    root = json::parse(good);
+    root["attributes"]["sequence_attributions"][0]["attributes"]["attr_pos_start"] = 1;
+    expectError(readInseq(root.dump(), "bad.json"), "expected");
+    // gzip magic, garbage after it.
+    expectError(readInseq(std::string("\x1f\x8b\x08\x00garbage", 11), "bad.json"), "gzip");
+    // Not base64 at all.
+    root = json::parse(good);
+    root["attributes"]["sequence_attributions"][0]["attributes"]["target_attributions"]["__bytes_b64__"] = "@@@@";
+    expectError(readInseq(root.dump(), "bad.json"), "base64");
+    // Nothing generated: a 1 x 0 matrix (nested lists, as use_primitives files hold them).
+    json empty = {{"source", {token("a", 1)}}, {"target", {token("a", 1)}}, {"source_attributions", nullptr},
+                  {"target_attributions", json::array({json::array()})}, {"attr_pos_start", 1}};
+    expectError(readInseq(inseqFile(empty, json::object()).dump(), "bad.json"), "no generated tokens");
+    // Arrays nested deeper than any attribution tensor.
+    json deep = empty;
+    deep["target_attributions"] = json::parse("[[[[[1]]]]]");
+    expectError(readInseq(inseqFile(deep, json::object()).dump(), "bad.json"), "expected a tensor");
+    // A sequence the file does not have.
+    auto r = readInseq(good, "bad.json", 3);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("no sequence 3"), std::string::npos);
+}
+
+TEST(InseqFile, Base64MatchesKnownVectors) {
+    // RFC 4648 §10 test vectors.
+    const std::pair<const char*, const char*> cases[] = {
+        {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"}};
+    for (const auto& [plain, coded] : cases) {
+        const std::string p = plain;
+        EXPECT_EQ(base64Encode(std::as_bytes(std::span(p.data(), p.size()))), coded);
+        auto d = base64Decode(coded, "x");
+        ASSERT_TRUE(d.ok());
+        EXPECT_EQ(std::string(reinterpret_cast<const char*>(d->data()), d->size()), p);
+    }
+}
