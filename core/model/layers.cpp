@@ -118,8 +118,10 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
         vv = v.unsqueeze(2).expand({batch, kvHeads, groups, v.size(2), dim}).reshape({batch, heads, v.size(2), dim});
     }
     const bool uniform = lrp == LrpMode::AttnLrp;
-    auto scores = uniform ? torch::matmul(halfGradient(q), halfGradient(kk).transpose(-1, -2))
-                          : torch::matmul(q, kk.transpose(-1, -2)); // (b, heads, seq, T)
+    // The uniform rule halves the gradient of both factors, as halving the
+    // product's gradient does.
+    auto scores = torch::matmul(q, kk.transpose(-1, -2)); // (b, heads, seq, T)
+    if (uniform) scores = halfGradient(scores);
     if (scale > 0) {
         scores = scores * scale;
     } else if (divideBy) {
@@ -135,7 +137,7 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
     auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
     at::Tensor out;                                                       // (b, heads, seq, d)
     if (uniform) {
-        out = torch::matmul(halfGradient(probs), halfGradient(vv));
+        out = halfGradient(torch::matmul(probs, vv));
     } else if (lrp == LrpMode::CpLrp) {
         out = torch::matmul(probs.detach(), vv);
     } else {

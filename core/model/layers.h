@@ -40,8 +40,8 @@ struct LinearImpl : ParamModule {
 TORCH_MODULE(Linear);
 
 // LRP rules as modified gradients (see LrpMode): `x` with its gradient
-// halved (the uniform rule of a product of two activations: each factor
-// goes through halfGradient), and `y = act(x)` with gradient y/x (the
+// halved (the uniform rule of a product of two activations a·b: halving the
+// product's gradient halves both factors' gradients), and `y = act(x)` with gradient y/x (the
 // identity rule; 0 where x is 0, whose relevance x·g is 0 anyway).
 at::Tensor halfGradient(const at::Tensor& x);
 at::Tensor identityRule(const at::Tensor& x, const at::Tensor& y);

@@ -137,7 +137,7 @@ public:
         auto gated = [&](const at::Tensor& gate, const at::Tensor& up) {
             auto a = activate(m_config.activation, gate);
             if (!lrp) return a * up;
-            return halfGradient(identityRule(gate, a)) * halfGradient(up);
+            return halfGradient(identityRule(gate, a) * up); // both factors' gradients halved
         };
 
         ForwardOutput out;
