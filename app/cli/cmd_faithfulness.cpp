@@ -110,9 +110,7 @@ int runFaithfulness(const Args& args) {
             all.push_back(demo::toJson(*r));
         } else if (p.has("markdown")) {
             std::cout << demo::formatMarkdown(*r);
-            std::printf("(`tokenlens-cli faithfulness%s --examples %lld --markdown`: %lld examples per family, held-out "
-                        "seed %llu, %.0f s)\n\n",
-                        p.has("all") ? " --all" : "", static_cast<long long>(o.perFamily),
+            std::printf("(%lld examples per family, held-out seed %llu, %.0f s on this machine)\n\n",
                         static_cast<long long>(o.perFamily), static_cast<unsigned long long>(o.seed), secs);
         } else {
             std::cout << demo::formatTable(*r);
