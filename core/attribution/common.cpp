@@ -246,16 +246,31 @@ namespace {
 
 // One forward/backward over `rows` batch rows cut to `len` tokens; returns the
 // input gradients (rows, len, hidden) weighted per row.
+// The logits of final hidden states h (B, hidden) under the LRP rules: a
+// final softcap cap·tanh(z/cap) is an element-wise activation (identity rule).
+at::Tensor lrpLogits(const CausalLM& model, const at::Tensor& h) {
+    auto raw = torch::matmul(h, model.headMatrix().t());
+    const double cap = *model.config().finalLogitSoftcap;
+    auto rd = raw.detach();
+    auto capped = torch::tanh(rd / cap) * cap;
+    auto ratio = torch::where(rd != 0, capped / rd, torch::zeros_like(rd));
+    return capped + (raw - rd) * ratio;
+}
+
 at::Tensor gradientPass(const CausalLM& model, const at::Tensor& inputs, const at::Tensor& positions,
                         const at::Tensor& targets, const at::Tensor& contrasts, const at::Tensor& weights, TargetFn fn,
-                        bool fullLogits) {
+                        bool fullLogits, LrpMode lrp) {
     auto x = inputs.detach().requires_grad_(true); // (B, len, hidden)
+    const bool lrpSoftcap = lrp != LrpMode::Off && model.config().finalLogitSoftcap.has_value();
     ForwardOptions fo;
-    fo.computeLogits = fullLogits;
+    fo.computeLogits = fullLogits && !lrpSoftcap;
+    fo.lrp = lrp;
     auto out = model.forward(x, fo);
     const auto rowIdx = torch::arange(x.size(0), torch::kInt64).to(x.device());
     at::Tensor f;
-    if (fullLogits) {
+    if (lrpSoftcap) {
+        f = targetFromLogits(lrpLogits(model, out.finalHidden.index({rowIdx, positions})), targets, fn, contrasts);
+    } else if (fullLogits) {
         // Inseq's way: logits at every position, then the target's position.
         auto logits = out.logits.index({rowIdx, positions}); // (B, vocab)
         f = targetFromLogits(logits, targets, fn, contrasts);
@@ -356,7 +371,8 @@ GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, con
         auto inputs = base.slice(0, 0, len).unsqueeze(0) + alpha * rowDelta;
         auto g = gradientPass(model, inputs, torch::tensor(positions).to(dev), torch::tensor(targets).to(dev),
                               contrasts.empty() ? at::Tensor() : torch::tensor(contrasts).to(dev),
-                              torch::tensor(weights, torch::kFloat64).to(torch::kFloat32).to(dev), fn, perStep);
+                              torch::tensor(weights, torch::kFloat64).to(torch::kFloat32).to(dev), fn, perStep,
+                              extras.lrp);
         if (extras.timesDelta) g = g * rowDelta;
         // Rows of the same column add up; rows past p_j carry zero gradient.
         auto colIdx = torch::tensor(columns).to(dev);

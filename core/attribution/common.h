@@ -134,9 +134,12 @@ struct GradientItem {
 // What gradient_shap adds: the item's input is baseline + alpha (e + noise_k
 // − baseline), and with timesDelta each gradient is multiplied by (e +
 // noise_k − baseline) before it is summed.
+// attnlrp and cp_lrp: the forward in an LRP mode (ForwardOptions::lrp), a
+// final logit softcap through the identity rule.
 struct GradientExtras {
     at::Tensor noise; // (K, L-1, hidden) or undefined
     bool timesDelta = false;
+    LrpMode lrp = LrpMode::Off;
 };
 
 struct GradientSums {

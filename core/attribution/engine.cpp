@@ -358,6 +358,7 @@ MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, co
     in.promptIds = seq.input.ids;
     in.outputIds = seq.output.ids;
     in.unkBaselineId = unkBaselineToken(model);
+    in.promptTokens = seq.input.tokens;
     if (auto contrast = contrastTextIds(model, *opts); !contrast) {
         return fail(RunStatus::Failed, methodId + ": " + contrast.error().message);
     } else {
@@ -377,6 +378,7 @@ MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, co
         r.convergenceDelta = out->convergenceDelta;
         r.fInput = out->fInput;
         r.fBaseline = out->fBaseline;
+        r.featureSegments = out->featureSegments;
         r.warnings.insert(r.warnings.end(), out->warnings.begin(), out->warnings.end());
         return {};
     });

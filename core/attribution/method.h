@@ -38,6 +38,9 @@ struct AttributionInput {
     // special tokens); the engine fills it. One id: the alternative of every
     // column; t ids: one per column.
     std::vector<int64_t> contrastIds;
+    // The prompt tokens' display texts (n, or empty when unknown); the
+    // engine fills it. context_cite finds sentences in it.
+    std::vector<std::string> promptTokens;
 };
 
 struct RunControl {
@@ -52,6 +55,8 @@ struct MethodOutput {
     std::vector<double> convergenceDelta, fInput, fBaseline; // integrated gradients
     std::vector<std::string> warnings;
     int64_t forwardPasses = 0; // batched forward calls issued (for benchmarks)
+    // context_cite: the prompt segments [start, end) that were its features.
+    std::vector<std::pair<int64_t, int64_t>> featureSegments;
     bool cancelled = false;
 };
 

@@ -126,6 +126,29 @@ struct ShapleySettings {
 int64_t shapleyWork(const FeatureLayout& layout, const ShapleySettings& s);
 Estimate shapleyEstimate(const FeatureLayout& layout, const ShapleySettings& s, const MaskScorer& score);
 
+// context_cite: features are segments [start, end) of the prompt positions
+// (the output positions are always kept). `ablations` random keep-masks
+// over the segments (each kept with probability 1/2), the response the
+// scorer's log-probability turned into the log-odds log(p/(1−p)), per
+// column a LASSO (λ = lambdaRatio · λ_max) whose weights are the segment
+// scores; leaveOneOut: the exact drop of the log-odds when one segment is
+// removed (segments + 1 rows). values spreads a segment's score evenly over
+// its tokens; segmentScores (t, segments) holds the scores themselves.
+using Segments = std::vector<std::pair<int64_t, int64_t>>;
+struct ContextCiteSettings {
+    int64_t ablations = 64;
+    double lambdaRatio = 0.01;
+    bool leaveOneOut = false;
+    uint64_t seed = 0;
+};
+int64_t contextCiteRows(const Segments& segments, const ContextCiteSettings& s);
+Estimate contextCiteEstimate(const FeatureLayout& layout, const Segments& segments, const ContextCiteSettings& s,
+                             const MaskScorer& score, at::Tensor* segmentScores = nullptr);
+// Sentences of the prompt from its tokens' display texts: a sentence ends
+// with a token whose text, trailing spaces aside, ends in '.', '!' or '?', or
+// that holds a line break.
+Segments sentenceSegments(const std::vector<std::string>& tokens);
+
 // Scores masks with the model: each mask becomes one batch row (kept
 // positions from the sequence, the others from the baseline), every requested
 // column's target read from that row's one teacher-forced pass over the

@@ -8,6 +8,8 @@ namespace tokenlens {
 namespace attr {
 const AttributionMethod& saliencyMethod();
 const AttributionMethod& inputXGradientMethod();
+const AttributionMethod& attnLrpMethod();
+const AttributionMethod& cpLrpMethod();
 const AttributionMethod& integratedGradientsMethod();
 const AttributionMethod& attentionMethod();
 const AttributionMethod& occlusionMethod();
@@ -15,6 +17,7 @@ const AttributionMethod& gradientShapMethod();
 const AttributionMethod& limeMethod();
 const AttributionMethod& kernelShapMethod();
 const AttributionMethod& shapleySamplingMethod();
+const AttributionMethod& contextCiteMethod();
 const AttributionMethod& attentionRolloutMethod();
 const AttributionMethod& altiMethod();
 const AttributionMethod& valueZeroingMethod();
@@ -27,11 +30,14 @@ const std::vector<const AttributionMethod*>& allMethods() {
         &attr::altiMethod(),               // two passes and a per-layer decomposition
         &attr::saliencyMethod(),
         &attr::inputXGradientMethod(),
+        &attr::attnLrpMethod(),            // one backward per output token, as saliency
+        &attr::cpLrpMethod(),
         &attr::occlusionMethod(),
         &attr::valueZeroingMethod(),       // one block per zeroed token and layer: about occlusion's cost
         &attr::gradientShapMethod(),       // samples (5) gradients per output token
         &attr::limeMethod(),               // samples (200) forward passes' worth of rows, no backward
         &attr::kernelShapMethod(),         // samples + 2 rows
+        &attr::contextCiteMethod(),        // ablations (64) rows, no backward
         &attr::shapleySamplingMethod(),    // samples x (L-2) rows, or 2^tokens for short contexts
         &attr::integratedGradientsMethod(),
     };

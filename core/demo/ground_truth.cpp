@@ -4,12 +4,14 @@
 #include "attribution/engine.h"
 #include "run/job_runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <map>
 #include <set>
+#include <sstream>
 
 namespace tokenlens::demo {
 namespace {
@@ -19,8 +21,9 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 struct Accumulator {
     int64_t examples = 0, failed = 0;
     double hit = 0, rr = 0, randomHit = 0, randomRr = 0, seconds = 0;
-    double sums[5] = {0, 0, 0, 0, 0};
-    int64_t counts[5] = {0, 0, 0, 0, 0};
+    // AOPCc, AOPCs, delAUC, insAUC, τ, fixed comprehensiveness, fixed sufficiency, |delta|
+    double sums[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t counts[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     void addMetric(int k, double v) {
         if (std::isfinite(v)) {
             sums[k] += v;
@@ -77,8 +80,13 @@ Result<GroundTruthReport> evaluateGroundTruth(const LoadedModel& model, const Gr
         const auto ev = static_cast<int64_t>(evidence.size());
         const double floorHit = analysis::randomHitAt1(m, ev), floorRr = analysis::randomReciprocalRank(m, ev);
         const std::string family = familyName(e.family);
+        // Index of the fixed-retention fraction among the report's fractions.
+        const auto& fractions = o.faithfulness.settings.fractions;
+        const auto fixedAt = std::find_if(fractions.begin(), fractions.end(),
+                                          [](double q) { return std::abs(q - kFixedRetention) < 1e-12; });
+        const auto fixedIndex = static_cast<size_t>(fixedAt - fractions.begin());
         auto record = [&](const std::string& method, const analysis::EvidenceRank* r, bool failed, double seconds,
-                          const analysis::FaithfulnessReport* f) {
+                          const analysis::FaithfulnessReport* f, const std::vector<double>* deltas = nullptr) {
             for (const std::string& fam : {family, std::string("all")}) {
                 Accumulator& a = acc[{method, fam}];
                 ++a.examples;
@@ -97,6 +105,13 @@ Result<GroundTruthReport> evaluateGroundTruth(const LoadedModel& model, const Gr
                     a.addMetric(2, f->mean.deletionAuc);
                     a.addMetric(3, f->mean.insertionAuc);
                     a.addMetric(4, f->mean.kendallTau);
+                    if (fixedIndex < f->mean.comprehensiveness.size()) {
+                        a.addMetric(5, f->mean.comprehensiveness[fixedIndex]);
+                        a.addMetric(6, f->mean.sufficiency[fixedIndex]);
+                    }
+                }
+                if (deltas) {
+                    for (double d : *deltas) a.addMetric(7, std::abs(d));
                 }
             }
         };
@@ -118,7 +133,8 @@ Result<GroundTruthReport> evaluateGroundTruth(const LoadedModel& model, const Gr
                 if (!fr) return fr.error();
                 f = std::move(fr.value());
             }
-            record(method, &rank, false, r.seconds, f ? &*f : nullptr);
+            record(method, &rank, false, r.seconds, f ? &*f : nullptr,
+                   r.convergenceDelta.empty() ? nullptr : &r.convergenceDelta);
         }
         if (withRandom) {
             // Hit@1 and MRR of the floor are exact expectations; the ERASER
@@ -170,6 +186,9 @@ Result<GroundTruthReport> evaluateGroundTruth(const LoadedModel& model, const Gr
             c.deletionAuc = a.metric(2);
             c.insertionAuc = a.metric(3);
             c.kendallTau = a.metric(4);
+            c.fixedComprehensiveness = a.metric(5);
+            c.fixedSufficiency = a.metric(6);
+            c.meanAbsDelta = a.metric(7);
             c.seconds = a.seconds;
             report.cells.push_back(c);
         }
@@ -193,6 +212,9 @@ nlohmann::json toJson(const GroundTruthReport& r) {
                          {"deletion_auc", num(c.deletionAuc)},
                          {"insertion_auc", num(c.insertionAuc)},
                          {"kendall_tau_loo", num(c.kendallTau)},
+                         {"fixed_comprehensiveness", num(c.fixedComprehensiveness)},
+                         {"fixed_sufficiency", num(c.fixedSufficiency)},
+                         {"mean_abs_delta", num(c.meanAbsDelta)},
                          {"seconds", c.seconds}});
     }
     return {{"model", r.model}, {"baseline", r.baseline}, {"cells", cells}};
@@ -218,6 +240,62 @@ std::string formatTable(const GroundTruthReport& r) {
         out += line;
     }
     return out;
+}
+
+std::string formatMarkdown(const GroundTruthReport& r) {
+    auto f = [](double v, const char* fmt = "%.3f") {
+        if (!std::isfinite(v)) return std::string("–");
+        char buf[32];
+        std::snprintf(buf, sizeof buf, fmt, v);
+        return std::string(buf);
+    };
+    std::vector<std::string> methods, families;
+    for (const auto& c : r.cells) {
+        if (std::find(methods.begin(), methods.end(), c.method) == methods.end()) methods.push_back(c.method);
+        if (c.family != "all" && std::find(families.begin(), families.end(), c.family) == families.end()) {
+            families.push_back(c.family);
+        }
+    }
+    auto cell = [&](const std::string& m, const std::string& fam) -> const GroundTruthCell* {
+        for (const auto& c : r.cells) {
+            if (c.method == m && c.family == fam) return &c;
+        }
+        return nullptr;
+    };
+    std::ostringstream out;
+    out << "#### " << r.model << " (removal baseline: " << r.baseline << " embedding)\n\n"
+        << "| method | n | hit@1 | MRR | AOPC comp. | AOPC suff. | del. AUC | ins. AUC | comp. @20 % | suff. @20 % | "
+           "mean abs delta | ms / example | failed |\n"
+        << "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    for (const auto& m : methods) {
+        const auto* c = cell(m, "all");
+        if (!c) continue;
+        const double perExample = c->examples ? 1000.0 * c->seconds / static_cast<double>(c->examples) : 0.0;
+        out << "| " << m << " | " << c->examples << " | " << f(c->hitAt1) << " | " << f(c->mrr) << " | "
+            << f(c->aopcComprehensiveness) << " | " << f(c->aopcSufficiency) << " | " << f(c->deletionAuc) << " | "
+            << f(c->insertionAuc) << " | " << f(c->fixedComprehensiveness) << " | " << f(c->fixedSufficiency)
+            << " | " << f(c->meanAbsDelta, "%.2g") << " | "
+            << (m == kRandomMethod ? std::string("–") : f(perExample, "%.1f")) << " | " << c->failed << " |\n";
+    }
+    out << "\nhit@1 / MRR per family:\n\n| method |";
+    for (const auto& fam : families) out << " " << fam << " |";
+    out << "\n|---|";
+    for (size_t i = 0; i < families.size(); ++i) out << "---|";
+    out << "\n";
+    for (const auto& m : methods) {
+        out << "| " << m << " |";
+        for (const auto& fam : families) {
+            const auto* c = cell(m, fam);
+            if (c) {
+                out << " " << f(c->hitAt1) << " / " << f(c->mrr) << " |";
+            } else {
+                out << " – |";
+            }
+        }
+        out << "\n";
+    }
+    out << "\n";
+    return out.str();
 }
 
 } // namespace tokenlens::demo

@@ -18,6 +18,10 @@
 
 namespace tokenlens::demo {
 
+// The fraction of the candidates the fixed-retention columns remove or keep
+// (one of FaithfulnessSettings::fractions).
+inline constexpr double kFixedRetention = 0.20;
+
 // The name of the random attribution's row.
 inline constexpr const char* kRandomMethod = "random";
 
@@ -41,6 +45,13 @@ struct GroundTruthCell { // one (method, family)
     double randomHitAt1 = 0, randomMrr = 0; // exact expectation of a random order on the same examples
     // Means of the evidence-free metrics (NaN when not computed).
     double aopcComprehensiveness = 0, aopcSufficiency = 0, deletionAuc = 0, insertionAuc = 0, kendallTau = 0;
+    // Fixed retention: comprehensiveness and sufficiency with the top
+    // kFixedRetention of the candidates (k = ceil(0.2 m), the same k for every
+    // method on an example).
+    double fixedComprehensiveness = 0, fixedSufficiency = 0;
+    // Mean |convergence delta| of the methods that report one (integrated
+    // gradients; attnlrp and cp_lrp: what their rules absorb), NaN otherwise.
+    double meanAbsDelta = 0;
     double seconds = 0;  // attribution time
 };
 
@@ -56,5 +67,8 @@ Result<GroundTruthReport> evaluateGroundTruth(const LoadedModel& model, const Gr
 nlohmann::json toJson(const GroundTruthReport& report);
 // A fixed-width text table, one line per (method, family).
 std::string formatTable(const GroundTruthReport& report);
+// Markdown tables for docs/faithfulness.md: the overall table (one row per
+// method, with the time per example), then hit@1 per family and method.
+std::string formatMarkdown(const GroundTruthReport& report);
 
 } // namespace tokenlens::demo

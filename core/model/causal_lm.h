@@ -54,6 +54,17 @@ struct BlockRange {
     int64_t last = 0;
 };
 
+// Layer-wise relevance propagation as modified gradients (attnlrp, cp_lrp):
+// the forward's values are unchanged, its gradient follows the LRP rules, so
+// that relevance = input ⊙ gradient at every layer. Norms: the scale 1/σ
+// (1/rms) is a constant; element-wise activations: the identity rule
+// (gradient act(x)/x); products of two activations (gate·up, q·kᵀ,
+// attention·v): the uniform rule (each factor gets half the gradient);
+// softmax, linear layers, RoPE and constant scalings: the ordinary gradient.
+// CpLrp detaches the attention weights instead (no relevance to q and k,
+// the whole gradient of attention·v to v).
+enum class LrpMode { Off, AttnLrp, CpLrp };
+
 struct ForwardOptions {
     bool outputAttentions = false;   // fill ForwardOutput::attentions
     bool outputHiddenStates = false; // fill ForwardOutput::hiddenStates
@@ -66,6 +77,7 @@ struct ForwardOptions {
     CaptureHook capture;
     ValueHook valueHook;             // unset: values as computed
     std::optional<BlockRange> blocks; // unset: the whole model
+    LrpMode lrp = LrpMode::Off;       // see LrpMode
 };
 
 struct ForwardOutput {

@@ -75,6 +75,7 @@ public:
         TORCH_CHECK(pos.max().item<int64_t>() < m_config.maxPositions, "position ", pos.max().item<int64_t>(),
                     " is beyond the model's ", m_config.maxPositions, " positions");
         const at::Tensor allowed = allowedMask(fullMask, batch, seq, past, inputsEmbeds.device());
+        const bool lrp = o.lrp != LrpMode::Off;
 
         ForwardOutput out;
         at::Tensor h = inputsEmbeds; // (b, seq, hidden)
@@ -86,22 +87,24 @@ public:
             const auto& b = m_blocks[i];
             const std::string prefix = "layers." + std::to_string(i) + ".";
             if (o.outputHiddenStates) out.hiddenStates.push_back(h);
-            auto qkv = b->cAttn->forward(b->ln1->forward(h)).split(m_config.hiddenSize, -1);
+            auto qkv = b->cAttn->forward(b->ln1->forward(h, lrp)).split(m_config.hiddenSize, -1);
             auto split = [&](const at::Tensor& x) { return x.view({batch, seq, heads, hd}).transpose(1, 2); };
             at::Tensor newV = split(qkv[2]);
             if (o.valueHook) newV = o.valueHook(static_cast<int64_t>(i), newV);
             if (o.capture) o.capture(prefix + "attn.values", newV);
             auto [k, v] = updateCache(o.cache, i, split(qkv[1]), newV);
-            auto att = attend(split(qkv[0]), k, v, allowed, /*divideBy=*/true);
+            auto att = attend(split(qkv[0]), k, v, allowed, /*divideBy=*/true, 0, 0, o.lrp);
             if (o.outputAttentions) out.attentions.push_back(att.probs);
             if (o.capture) o.capture(prefix + "attn.probs", att.probs);
             auto attnOut = b->cAttnProj->forward(att.output);
             if (o.capture) o.capture(prefix + "attn.out", attnOut);
             h = h + attnOut;
-            auto mlpOut = b->cMlpProj->forward(geluNew(b->cFc->forward(b->ln2->forward(h))));
+            auto fc = b->cFc->forward(b->ln2->forward(h, lrp));
+            auto mlpOut = b->cMlpProj->forward(lrp ? identityRule(fc, geluNew(fc)) : geluNew(fc));
             h = addMlpOutput(h, mlpOut, o, prefix);
         }
-        return finishForward(*this, std::move(out), h, o, fullMask, [this](const at::Tensor& x) { return m_lnf->forward(x); });
+        return finishForward(*this, std::move(out), h, o, fullMask,
+                             [this, lrp](const at::Tensor& x) { return m_lnf->forward(x, lrp); });
     }
 
 private:

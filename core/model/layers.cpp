@@ -32,17 +32,31 @@ LayerNormImpl::LayerNormImpl(int64_t dim, double epsilon) : eps(epsilon) {
     bias = param("bias", {dim});
 }
 
-at::Tensor LayerNormImpl::forward(const at::Tensor& x) const {
-    return torch::layer_norm(x, {weight.size(0)}, weight, bias, eps);
+at::Tensor halfGradient(const at::Tensor& x) {
+    // 0.5 x + 0.5 x is x exactly in floating point.
+    return 0.5 * x + 0.5 * x.detach();
+}
+
+at::Tensor identityRule(const at::Tensor& x, const at::Tensor& y) {
+    auto xd = x.detach();
+    auto ratio = torch::where(xd != 0, y.detach() / xd, torch::zeros_like(xd));
+    return y.detach() + (x - xd) * ratio; // the value y, the gradient y/x
+}
+
+at::Tensor LayerNormImpl::forward(const at::Tensor& x, bool lrp) const {
+    if (!lrp) return torch::layer_norm(x, {weight.size(0)}, weight, bias, eps);
+    auto centered = x - x.mean(-1, /*keepdim=*/true);
+    auto variance = centered.detach().pow(2).mean(-1, /*keepdim=*/true);
+    return centered * torch::rsqrt(variance + eps) * weight + bias;
 }
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double epsilon, bool offset) : eps(epsilon), offsetOne(offset) {
     weight = param("weight", {dim});
 }
 
-at::Tensor RMSNormImpl::forward(const at::Tensor& x) const {
+at::Tensor RMSNormImpl::forward(const at::Tensor& x, bool lrp) const {
     auto h = x.to(torch::kFloat32);
-    auto variance = h.pow(2).mean(-1, /*keepdim=*/true);
+    auto variance = (lrp ? h.detach() : h).pow(2).mean(-1, /*keepdim=*/true);
     h = h * torch::rsqrt(variance + eps);
     if (offsetOne) return (h * (1.0 + weight)).to(x.scalar_type());
     return weight * h.to(x.scalar_type());
@@ -93,7 +107,7 @@ at::Tensor allowedMask(const at::Tensor& fullMask, int64_t batch, int64_t seq, i
 }
 
 AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
-                       bool divideBy, double scale, double softcap) {
+                       bool divideBy, double scale, double softcap, LrpMode lrp) {
     const int64_t batch = q.size(0), heads = q.size(1), seq = q.size(2), dim = q.size(3);
     const int64_t kvHeads = k.size(1);
     at::Tensor kk = k, vv = v;
@@ -103,7 +117,11 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
         kk = k.unsqueeze(2).expand({batch, kvHeads, groups, k.size(2), dim}).reshape({batch, heads, k.size(2), dim});
         vv = v.unsqueeze(2).expand({batch, kvHeads, groups, v.size(2), dim}).reshape({batch, heads, v.size(2), dim});
     }
+    const bool uniform = lrp == LrpMode::AttnLrp;
+    // The uniform rule halves the gradient of both factors, as halving the
+    // product's gradient does.
     auto scores = torch::matmul(q, kk.transpose(-1, -2)); // (b, heads, seq, T)
+    if (uniform) scores = halfGradient(scores);
     if (scale > 0) {
         scores = scores * scale;
     } else if (divideBy) {
@@ -111,10 +129,20 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
     } else {
         scores = scores * (1.0 / std::sqrt(static_cast<double>(dim)));
     }
-    if (softcap > 0) scores = torch::tanh(scores / softcap) * softcap;
+    if (softcap > 0) {
+        auto capped = torch::tanh(scores / softcap) * softcap;
+        scores = lrp != LrpMode::Off ? identityRule(scores, capped) : capped;
+    }
     scores = scores.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
     auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
-    auto out = torch::matmul(probs, vv);                                  // (b, heads, seq, d)
+    at::Tensor out;                                                       // (b, heads, seq, d)
+    if (uniform) {
+        out = halfGradient(torch::matmul(probs, vv));
+    } else if (lrp == LrpMode::CpLrp) {
+        out = torch::matmul(probs.detach(), vv);
+    } else {
+        out = torch::matmul(probs, vv);
+    }
     out = out.transpose(1, 2).contiguous().view({batch, seq, heads * dim}); // (b, seq, heads*d)
     return {out, probs};
 }

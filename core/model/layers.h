@@ -40,9 +40,17 @@ struct LinearImpl : ParamModule {
 };
 TORCH_MODULE(Linear);
 
+// LRP rules as modified gradients (see LrpMode): `x` with its gradient
+// halved (the uniform rule of a product of two activations a·b: halving the
+// product's gradient halves both factors' gradients), and `y = act(x)` with gradient y/x (the
+// identity rule; 0 where x is 0, whose relevance x·g is 0 anyway).
+at::Tensor halfGradient(const at::Tensor& x);
+at::Tensor identityRule(const at::Tensor& x, const at::Tensor& y);
+
 struct LayerNormImpl : ParamModule {
     LayerNormImpl(int64_t dim, double eps);
-    at::Tensor forward(const at::Tensor& x) const;
+    // lrp: (x − mean) / σ with σ a constant (the centering is linear).
+    at::Tensor forward(const at::Tensor& x, bool lrp = false) const;
     at::Tensor weight, bias;
     double eps;
 };
@@ -52,7 +60,8 @@ TORCH_MODULE(LayerNorm);
 // (offsetOne) scales by (1 + w), its stored weights being offsets from 1.
 struct RMSNormImpl : ParamModule {
     RMSNormImpl(int64_t dim, double eps, bool offsetOne = false);
-    at::Tensor forward(const at::Tensor& x) const;
+    // lrp: 1/rms a constant.
+    at::Tensor forward(const at::Tensor& x, bool lrp = false) const;
     // The per-element factor forward applies to x: (…, dim), so that forward(x) = x · scale(x).
     at::Tensor scale(const at::Tensor& x) const;
     at::Tensor weight;
@@ -86,8 +95,9 @@ struct AttentionResult {
 // over q kᵀ · d^-0.5 (Llama) to follow each reference's rounding; a
 // positive `scale` replaces d^-0.5 (Gemma's query_pre_attn_scalar^-0.5), a
 // positive `softcap` caps the scores at cap · tanh(s / cap) before the mask.
+// `lrp` applies the LRP rules of LrpMode to q·kᵀ, the softcap and probs·v.
 AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
-                       bool divideBy, double scale = 0, double softcap = 0);
+                       bool divideBy, double scale = 0, double softcap = 0, LrpMode lrp = LrpMode::Off);
 
 // Appends new keys/values for `layer` to the cache (if any) and returns the
 // full keys/values to attend over.

@@ -132,6 +132,13 @@ public:
         at::Tensor localCos, localSin;
         if (m_localRope) std::tie(localCos, localSin) = m_localRope->cosSin(pos);
         const double softcap = m_config.attnLogitSoftcap.value_or(0.0);
+        const bool lrp = o.lrp != LrpMode::Off;
+        // The gated MLP's act(gate) · up under the LRP rules: identity, then uniform.
+        auto gated = [&](const at::Tensor& gate, const at::Tensor& up) {
+            auto a = activate(m_config.activation, gate);
+            if (!lrp) return a * up;
+            return halfGradient(identityRule(gate, a) * up); // both factors' gradients halved
+        };
 
         ForwardOutput out;
         at::Tensor h = inputsEmbeds; // (b, seq, hidden)
@@ -145,7 +152,7 @@ public:
             }
             const bool local = window > 0 && m_localRope.has_value();
             if (o.outputHiddenStates) out.hiddenStates.push_back(h);
-            auto x = l->inputNorm->forward(h);
+            auto x = l->inputNorm->forward(h, lrp);
             at::Tensor q, k, v; // (b, seq, heads or kv heads, hd)
             if (l->qkv) {
                 auto qkv = l->qkv->forward(x); // (b, seq, (heads + 2 kv heads) hd): q, then k, then v
@@ -158,8 +165,8 @@ public:
                 v = l->v->forward(x).reshape({batch, seq, kvHeads, hd});
             }
             if (l->qNorm) {
-                q = l->qNorm->forward(q);
-                k = l->kNorm->forward(k);
+                q = l->qNorm->forward(q, lrp);
+                k = l->kNorm->forward(k, lrp);
             }
             q = q.transpose(1, 2); // (b, heads, seq, hd)
             k = k.transpose(1, 2); // (b, kvh, seq, hd)
@@ -170,30 +177,31 @@ public:
             k = Rope::apply(k, local ? localCos : cos, local ? localSin : sin);
             auto [kAll, vAll] = updateCache(o.cache, i, k, v);
             auto att = attend(q, kAll, vAll, window > 0 ? allowedSliding : allowedFull, /*divideBy=*/false, m_scale,
-                              softcap);
+                              softcap, o.lrp);
             if (o.outputAttentions) out.attentions.push_back(att.probs);
             if (o.capture) o.capture(prefix + "attn.probs", att.probs);
             auto attnOut = l->o->forward(att.output);
             if (l->attnPostNorm) {
                 // Gemma: the block output is normed before the residual addition.
                 if (o.capture) o.capture(prefix + "attn.out_scale", l->attnPostNorm->scale(attnOut));
-                attnOut = l->attnPostNorm->forward(attnOut);
+                attnOut = l->attnPostNorm->forward(attnOut, lrp);
             }
             if (o.capture) o.capture(prefix + "attn.out", attnOut);
             h = h + attnOut;
-            x = l->mlpNorm->forward(h);
+            x = l->mlpNorm->forward(h, lrp);
             at::Tensor mlpOut;
             if (l->gateUp) {
                 auto gu = l->gateUp->forward(x); // (b, seq, 2 I): gate, then up
                 const int64_t I = m_config.intermediateSize;
-                mlpOut = l->down->forward(gu.slice(-1, I) * activate(m_config.activation, gu.slice(-1, 0, I)));
+                mlpOut = l->down->forward(gated(gu.slice(-1, 0, I), gu.slice(-1, I)));
             } else {
-                mlpOut = l->down->forward(activate(m_config.activation, l->gate->forward(x)) * l->up->forward(x));
+                mlpOut = l->down->forward(gated(l->gate->forward(x), l->up->forward(x)));
             }
-            if (l->mlpPostNorm) mlpOut = l->mlpPostNorm->forward(mlpOut);
+            if (l->mlpPostNorm) mlpOut = l->mlpPostNorm->forward(mlpOut, lrp);
             h = addMlpOutput(h, mlpOut, o, prefix);
         }
-        return finishForward(*this, std::move(out), h, o, fullMask, [this](const at::Tensor& x) { return m_norm->forward(x); });
+        return finishForward(*this, std::move(out), h, o, fullMask,
+                             [this, lrp](const at::Tensor& x) { return m_norm->forward(x, lrp); });
     }
 
 private:

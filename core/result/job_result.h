@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -57,8 +58,10 @@ struct MethodResult {
     AttributionMatrix raw;                  // (n+t) x t
     std::string targetFn;                   // empty for attention
     std::string reduction;                  // empty where it does not apply
-    std::vector<double> convergenceDelta;   // integrated_gradients only (t)
-    std::vector<double> fInput, fBaseline;  // integrated_gradients only (t)
+    std::vector<double> convergenceDelta;   // integrated_gradients, attnlrp, cp_lrp (t)
+    std::vector<double> fInput, fBaseline;  // integrated_gradients, attnlrp, cp_lrp (t)
+    // context_cite: its features, prompt token ranges [start, end).
+    std::vector<std::pair<int64_t, int64_t>> featureSegments;
     std::vector<double> stepProbability;    // t
     std::vector<double> stepEntropy;        // t
     std::vector<std::string> warnings;      // for people: what is off and what to do

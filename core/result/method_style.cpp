@@ -21,6 +21,9 @@ constexpr MethodStyle kStyles[] = {
     {"lime", "LIME", 0xF0E442},                       // Okabe–Ito yellow
     {"kernel_shap", "Kernel SHAP", 0x0072B2},         // Okabe–Ito blue
     {"shapley_sampling", "Shapley sampling", 0x882255}, // Tol wine
+    {"attnlrp", "AttnLRP", 0x44AA99},                 // Tol teal
+    {"cp_lrp", "CP-LRP", 0x332288},                   // Tol indigo
+    {"context_cite", "ContextCite", 0xDDCC77},        // Tol sand
 };
 
 } // namespace

@@ -256,6 +256,19 @@ struct Reader {
                                 std::pair{"f_input", &out.fInput}, std::pair{"f_baseline", &out.fBaseline}}) {
             if (attribution->contains(key) && !numbers((*attribution)[key], ap + "." + key, *vec)) return false;
         }
+        if (attribution->contains("feature_segments")) {
+            const json& fs = (*attribution)["feature_segments"];
+            const std::string fp = ap + ".feature_segments";
+            if (!fs.is_array()) return fail(fp, "must be an array of [start, end] pairs");
+            for (const auto& pair : fs) {
+                if (!pair.is_array() || pair.size() != 2 || !pair[0].is_number_integer() ||
+                    !pair[1].is_number_integer() || pair[0].get<int64_t>() < 0 ||
+                    pair[1].get<int64_t>() <= pair[0].get<int64_t>()) {
+                    return fail(fp, "must be an array of [start, end] pairs with 0 <= start < end");
+                }
+                out.featureSegments.emplace_back(pair[0].get<int64_t>(), pair[1].get<int64_t>());
+            }
+        }
         const json* prob = need(*steps, path + ".step_scores", "probability");
         const json* ent = need(*steps, path + ".step_scores", "entropy");
         if (!prob || !ent) return false;
@@ -321,6 +334,11 @@ nlohmann::json toJson(const MethodResult& r) {
     if (!r.convergenceDelta.empty()) a["convergence_delta"] = doubles(r.convergenceDelta);
     if (!r.fInput.empty()) a["f_input"] = doubles(r.fInput);
     if (!r.fBaseline.empty()) a["f_baseline"] = doubles(r.fBaseline);
+    if (!r.featureSegments.empty()) {
+        json fs = json::array();
+        for (const auto& [start, end] : r.featureSegments) fs.push_back({start, end});
+        a["feature_segments"] = std::move(fs);
+    }
     const auto imp = analysis::tokenImportance(withoutTemplateRows(r), r.raw.rows - r.raw.cols);
     a["aggregated"] = {{"token_importance", {{"input", doubles(imp.input)}, {"output", doubles(imp.output)}}}};
     if (!r.segments.empty()) {

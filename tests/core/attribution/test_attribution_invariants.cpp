@@ -32,6 +32,8 @@ TEST_P(Invariants, BatchedAndPerStepAgree) {
         {"integrated_gradients", {{"steps", 8}, {"baseline", "unk"}}},
         {"occlusion", {{"target_fn", "log_probability"}}},
         {"occlusion", {{"baseline", "unk"}}},
+        {"attnlrp", nlohmann::json::object()},
+        {"cp_lrp", {{"target_fn", "probability"}, {"reduction", "l2"}}},
     };
     for (auto [method, opts] : runs) {
         opts["strategy"] = "batched";

@@ -34,6 +34,7 @@ JobResult sampleJob() {
     r.convergenceDelta = {1.25e-5, -3.0e-9};
     r.fInput = {0.5, 0.25};
     r.fBaseline = {1.0 / 3.0, 0.0};
+    r.featureSegments = {{0, 1}, {1, 2}};
     r.stepProbability = {0.123456789012345, 0.5};
     r.stepEntropy = {2.0, 1.0 / 7.0};
     r.warnings = {"integrated gradients has not converged"};
@@ -58,6 +59,7 @@ JobResult sampleJob() {
     cancelled.convergenceDelta.clear();
     cancelled.fInput.clear();
     cancelled.fBaseline.clear();
+    cancelled.featureSegments.clear();
     cancelled.targetFn.clear();
     cancelled.reduction.clear();
     job.results.push_back(cancelled);
@@ -95,6 +97,7 @@ TEST(ResultJson, FollowsTheContract) {
     EXPECT_NEAR(ti["output"][0].get<double>(), 0.4, 1e-6);
     EXPECT_NEAR(ti["output"][1].get<double>(), -2.4999999, 1e-6);
     EXPECT_EQ(r["step_scores"]["probability"].size(), 2u);
+    EXPECT_EQ(r["attribution"]["feature_segments"], nlohmann::json::parse("[[0, 1], [1, 2]]"));
     EXPECT_EQ(j["results"][1]["status"], "failed");
     EXPECT_EQ(j["results"][1]["error"], "occlusion: out of memory");
     EXPECT_FALSE(j["results"][1].contains("attribution"));
@@ -134,6 +137,9 @@ TEST(ResultJson, RejectsMalformedFilesNamingTheKey) {
               std::string::npos);
     EXPECT_NE(edited([](auto& j) { j["results"][0].erase("step_scores"); })
                   .find("'results[0].step_scores' is missing"),
+              std::string::npos);
+    EXPECT_NE(edited([](auto& j) { j["results"][0]["attribution"]["feature_segments"][1] = {2, 2}; })
+                  .find("'results[0].attribution.feature_segments' must be an array of [start, end] pairs"),
               std::string::npos);
     EXPECT_NE(edited([](auto& j) { j["results"] = 3; }).find("'results' must be an array"), std::string::npos);
     EXPECT_NE(edited([](auto& j) { j["results"][0]["faithfulness"] = {{"columns", 1}}; })
