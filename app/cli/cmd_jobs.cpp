@@ -5,6 +5,7 @@
 #include "job_cli.h"
 
 #include "jobs/job_types.h"
+#include "util/atomic_file.h"
 
 #include <fstream>
 #include <iomanip>
@@ -65,10 +66,9 @@ int writeOut(const std::string& text, const std::optional<std::string>& path) {
         std::cout << text;
         return kExitOk;
     }
-    std::ofstream out(*path, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) {
-        std::cerr << "tokenlens-cli jobs: " << *path << ": cannot write\n";
+    // All or nothing: a process killed while writing leaves no half file.
+    if (auto st = writeFileAtomically(*path, text); !st) {
+        std::cerr << "tokenlens-cli jobs: " << st.error().message << "\n";
         return kExitFailure;
     }
     return kExitOk;
