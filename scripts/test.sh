@@ -17,10 +17,14 @@ if command -v clang++ >/dev/null 2>&1; then
     ctest --test-dir build/fuzz --output-on-failure
 fi
 
-# Sanitizer stage. ASan + UBSan: the suites that use neither LibTorch nor Qt.
-# TSan: the job queue and the server (LibTorch, OpenMP, OpenBLAS and Qt are
-# not instrumented: tests/core/jobs/tsan.supp names them). A report fails the
-# test: UBSan aborts, ASan and LSan exit non-zero, TSan halts on the first.
+# Sanitizer stage (docs/reliability.md: what it runs and its measured time).
+# ASan + UBSan: the suites that use neither LibTorch nor Qt. A report fails
+# the test: UBSan aborts, ASan and LSan exit non-zero.
+# TSan (the job queue and the server, TOKENLENS_TSAN=1): not in CI yet, since
+# its tree (LibTorch layer, CLI, both suites) has not been built and timed
+# within CI's budget; tests/core/jobs/tsan.supp names the uninstrumented
+# libraries, and the first report stops the process.
+# TOKENLENS_SANITIZERS=0 skips the stage.
 if [[ "${TOKENLENS_SANITIZERS:-1}" != 0 ]]; then
     cd "$ROOT"
     stage_start=$SECONDS
@@ -34,10 +38,12 @@ if [[ "${TOKENLENS_SANITIZERS:-1}" != 0 ]]; then
               -L "^($(IFS='|'; echo "${asan_suites[*]}"))\$"
     echo "sanitizer stage: ASan + UBSan done after $((SECONDS - stage_start)) s"
 
-    if [[ ! -f build/ci-tsan/build.ninja ]]; then cmake --preset ci-tsan >/dev/null; fi
-    cmake --build build/ci-tsan --parallel "$(nproc)" --target tokenlens-cli tokenlens_jobs_tests tokenlens_server_tests
-    # TSAN_OPTIONS (suppressions, halt_on_error) is set per test by tests/CMakeLists.txt.
-    ctest --test-dir build/ci-tsan --output-on-failure --parallel "$(nproc)" \
-          -L '^(tokenlens_jobs_tests|tokenlens_server_tests)$' -E "${TOKENLENS_TSAN_EXCLUDE:-^$}"
-    echo "sanitizer stage: done after $((SECONDS - stage_start)) s"
+    if [[ "${TOKENLENS_TSAN:-0}" == 1 ]]; then
+        if [[ ! -f build/ci-tsan/build.ninja ]]; then cmake --preset ci-tsan >/dev/null; fi
+        cmake --build build/ci-tsan --parallel "$(nproc)" --target tokenlens-cli tokenlens_jobs_tests tokenlens_server_tests
+        # TSAN_OPTIONS (suppressions, halt_on_error) is set per test by tests/CMakeLists.txt.
+        ctest --test-dir build/ci-tsan --output-on-failure --parallel "$(nproc)" \
+              -L '^(tokenlens_jobs_tests|tokenlens_server_tests)$'
+        echo "sanitizer stage: TSan done after $((SECONDS - stage_start)) s"
+    fi
 fi

@@ -3,9 +3,14 @@
 // new one), the disk full while a job runs (the job says so, finished
 // results stay readable), kill -9 during an export and during a store write
 // (nothing half-written is read back), a model folder deleted or changed
-// while a job runs on it.
+// while a job runs on it, out of memory in a pair.
+
+// LibTorch before Qt, whose `slots` macro it uses as a name.
+#include <ATen/ATen.h>
 
 #include "jobs_test_util.h"
+
+#include "run/guarded.h"
 
 #include <QDir>
 #include <QFile>
@@ -355,4 +360,21 @@ TEST(Faults, AModelFolderDeletedOrChangedWhileAJobRuns) {
     const std::string msg = rec->error.value_or(rec->pairs[0].error.value_or(""));
     std::printf("[ faults  ] weights cut short: %s: %s\n", statusName(rec->status), msg.c_str());
     EXPECT_NE(msg.find("model.safetensors"), std::string::npos) << msg;
+}
+
+// Out of memory in a pair: std::bad_alloc, and LibTorch's allocator refusing
+// a tensor, become that pair's error through the one catch (run/guarded.h)
+// that every pair runs in; the queue then fails that pair alone
+// (JobQueue.FailingPairFailsAlone).
+TEST(Faults, OutOfMemoryInAPairBecomesItsErrorAndNothingThrows) {
+    auto injected = guarded("integrated_gradients", "out of memory", []() -> Status { throw std::bad_alloc(); });
+    ASSERT_FALSE(injected);
+    EXPECT_EQ(injected.error().message, "integrated_gradients: out of memory");
+    auto real = guarded("saliency", "out of memory", []() -> Status {
+        (void)at::empty({int64_t{1} << 50}); // 4 PiB of floats
+        return {};
+    });
+    ASSERT_FALSE(real);
+    EXPECT_EQ(real.error().message.rfind("saliency: ", 0), 0u) << real.error().message;
+    EXPECT_NE(real.error().message.find("memory"), std::string::npos) << real.error().message;
 }
