@@ -24,6 +24,7 @@ ApiServer::ApiServer(jobs::JobQueue& queue, ModelCatalog catalog, ServerOptions 
       m_impl(std::make_unique<Impl>(this, m_options)) {
     m_impl->modelsBody = dump(modelsJson(m_catalog));
     m_impl->methodsBody = dump(methodsJson());
+    m_impl->routing = RouteContext{m_options.token, [this](const nlohmann::ordered_json& j) { return specFromRequest(j, m_catalog); }};
     using jobs::JobQueue;
     connect(&m_queue, &JobQueue::jobAvailable, this, [this](const QString& q) {
         const std::string id = q.toStdString();

@@ -21,6 +21,7 @@
 // server_impl.h for the parts (listener, sessions, hub, route table).
 
 #include "catalog/model_catalog.h"
+#include "request_parsing.h"
 
 #include "jobs/job_queue.h"
 #include "util/result.h"
@@ -54,10 +55,9 @@ struct ServerOptions {
     int retryAfterSeconds = 2;
 };
 
-// Loopback: 127.0.0.0/8, ::1 or "localhost".
-bool isLoopbackHost(const std::string& host);
-// Constant-time (in the length of `expected`) comparison of secrets.
-bool constantTimeEquals(const std::string& given, const std::string& expected);
+struct Reply; // reply.h
+
+// isLoopbackHost and constantTimeEquals: request_parsing.h.
 
 class ApiServer : public QObject {
     Q_OBJECT
@@ -89,7 +89,7 @@ signals:
 
 public:
     struct Impl;
-    struct Reply;
+    using Reply = server::Reply;
 
 private:
     friend struct Impl;

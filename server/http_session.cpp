@@ -1,7 +1,5 @@
 #include "http_session.h"
 
-#include <tokenlens/version.h>
-
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
@@ -23,42 +21,17 @@ void HttpSession::read() {
 }
 
 void HttpSession::onRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
-        ec == net::error::connection_reset || ec == net::error::eof) {
-        close();
-        return;
-    }
-    if (ec == http::error::body_limit) {
-        reply(Reply::error(413, "the request body exceeds " + std::to_string(impl->opts.bodyLimit) + " bytes"), 11,
-              false);
-        return;
-    }
-    if (ec == http::error::header_limit) {
-        reply(Reply::error(431, "the request headers exceed " + std::to_string(impl->opts.headerLimit) + " bytes"),
-              11, false);
-        return;
-    }
     if (ec) {
-        if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
-            reply(Reply::error(400, "malformed HTTP request: " + ec.message()), 11, false);
-        } else {
-            close();
-        }
+        if (auto r = readFailure(ec, impl->opts.headerLimit, impl->opts.bodyLimit)) reply(std::move(*r), 11, false);
+        else close();
         return;
     }
     impl->handle(shared_from_this(), parser->release());
 }
 
 void HttpSession::reply(Reply r, unsigned version, bool keepAlive) {
-    res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version);
-    res->set(http::field::server, std::string("TokenLens/") + TOKENLENS_VERSION);
-    res->set(http::field::content_type, "application/json");
-    res->set(http::field::cache_control, "no-store");
-    for (auto& [k, v] : r.headers) res->set(k, v);
-    const bool keep = keepAlive && !r.close && !impl->shutting.load();
-    res->keep_alive(keep);
-    res->body() = std::move(r.body);
-    res->prepare_payload();
+    res = std::make_shared<Response>(makeResponse(std::move(r), version, keepAlive && !impl->shutting.load()));
+    const bool keep = res->keep_alive();
     stream.expires_after(impl->opts.writeTimeout);
     http::async_write(stream, *res, [self = shared_from_this(), keep](beast::error_code ec, size_t) {
         self->res.reset();

@@ -15,7 +15,7 @@ struct ApiServer::Impl::HttpSession : std::enable_shared_from_this<HttpSession> 
     beast::tcp_stream stream;
     beast::flat_buffer buffer;
     std::optional<http::request_parser<http::string_body>> parser;
-    std::shared_ptr<http::response<http::string_body>> res;
+    std::shared_ptr<Response> res;
     bool overloaded = false;
     bool released = false; // the socket went to a WebSocket session
 

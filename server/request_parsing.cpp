@@ -1,12 +1,5 @@
 #include "request_parsing.h"
 
-#include "api_server.h"
-
-#include "api/wire.h"
-#include "attribution/engine.h"
-#include "attribution/method.h"
-#include "run/job_runner.h"
-
 #include <boost/asio/ip/address.hpp>
 
 #include <algorithm>
@@ -93,7 +86,8 @@ std::string optionField(const std::string& message) {
     return "options." + message.substr(at + marker.size(), end - at - marker.size());
 }
 
-std::variant<Job, SpecError> specFromRequest(const nlohmann::ordered_json& j, const ModelCatalog& catalog) {
+std::variant<Job, SpecError> readJobRequest(const nlohmann::ordered_json& j, const ModelCatalog& catalog,
+                                            std::vector<const CatalogEntry*>* entriesOut) {
     if (!j.is_object()) return SpecError{"", "the request body must be a JSON object"};
     std::vector<const CatalogEntry*> entries;
     JobReading how;
@@ -112,28 +106,8 @@ std::variant<Job, SpecError> specFromRequest(const nlohmann::ordered_json& j, co
     std::string field;
     auto read = readJob(j, how, &field);
     if (!read) return SpecError{field, read.error().message};
-    Job spec = std::move(read.value());
-    for (size_t i = 0; i < spec.methods.size(); ++i) {
-        if (!findMethod(spec.methods[i])) {
-            std::string ids;
-            for (const auto* m : allMethods()) ids += (ids.empty() ? "" : ", ") + m->id();
-            const std::string f = "methods[" + std::to_string(i) + "]";
-            return SpecError{f, f + ": unknown method '" + spec.methods[i] + "' (one of " + ids + ")"};
-        }
-    }
-    // The engine's own checks: job-level options, then each method's options
-    // (ranges, choices, layer indices) against each model's configuration.
-    if (auto st = checkJob(spec); !st) return SpecError{optionField(st.error().message), st.error().message};
-    for (const std::string& m : spec.methods) {
-        for (size_t i = 0; i < entries.size(); ++i) {
-            auto resolved = methodOptions(spec, m, entries[i]->config ? &*entries[i]->config : nullptr);
-            if (!resolved) {
-                return SpecError{optionField(resolved.error().message),
-                                 resolved.error().message + " (model " + entries[i]->id + ")"};
-            }
-        }
-    }
-    return spec;
+    if (entriesOut) *entriesOut = std::move(entries);
+    return std::move(read.value());
 }
 
 bool bearerMatches(std::string_view authorization, const std::string& token) {
@@ -158,41 +132,6 @@ bool constantTimeEquals(const std::string& given, const std::string& expected) {
         diff |= static_cast<unsigned char>(g ^ static_cast<unsigned char>(expected[i]));
     }
     return diff == 0;
-}
-
-json methodsJson() {
-    json out = json::array();
-    for (const AttributionMethod* m : allMethods()) {
-        json opts = json::array();
-        for (const OptionSpec& o : m->options()) {
-            json oj = {{"name", o.name}, {"type", o.type}, {"default", o.defaultValue}, {"help", o.help}};
-            oj["min"] = o.min ? json(*o.min) : json(nullptr);
-            oj["max"] = o.max ? json(*o.max) : json(nullptr);
-            if (!o.choices.empty()) oj["choices"] = o.choices;
-            opts.push_back(std::move(oj));
-        }
-        out.push_back({{"id", m->id()}, {"description", m->description()}, {"options", std::move(opts)}});
-    }
-    return {{"methods", std::move(out)}};
-}
-
-json modelsJson(const ModelCatalog& catalog) {
-    json out = json::array();
-    for (const CatalogEntry& e : catalog.entries()) {
-        api::ModelView m;
-        m.id = e.id;
-        m.source = e.source;
-        m.architecture = e.architecture;
-        m.dtype = e.dtype;
-        m.parameters = e.parameters;
-        m.bytes = e.bytes;
-        m.maxPositions = e.config ? e.config->maxPositions : 0;
-        m.usable = e.usable();
-        m.error = e.error;
-        m.chatTemplates = e.chatTemplates;
-        out.push_back(api::toJson(m));
-    }
-    return {{"models", std::move(out)}};
 }
 
 } // namespace tokenlens::server

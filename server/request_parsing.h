@@ -2,7 +2,9 @@
 // What a request says, read on the session's strand: the target's path and
 // query, query parameters, the body of POST /api/jobs, the bearer token; and
 // the catalogue and method list as JSON (built once). Thread-safe: reads only
-// the immutable catalogue and method registry.
+// the immutable catalogue and method registry. request_parsing.cpp uses
+// neither Qt nor LibTorch (the HTTP fuzzer builds it); request_checks.cpp
+// holds what needs the engine.
 
 #include "catalog/model_catalog.h"
 #include "run/job.h"
@@ -43,13 +45,24 @@ struct SpecError {
     std::string field, message;
 };
 
-// The request body of POST /api/jobs as a Job with the catalog's
-// folders; every problem names its field.
-std::variant<Job, SpecError> specFromRequest(const nlohmann::ordered_json& j, const ModelCatalog& catalog);
+// The request body of POST /api/jobs as a Job with the catalog's folders
+// (`entries`, if given, receives the catalogue entry of each model); every
+// problem names its field. Neither Qt nor LibTorch.
+std::variant<Job, SpecError> readJobRequest(const nlohmann::ordered_json& j, const ModelCatalog& catalog,
+                                            std::vector<const CatalogEntry*>* entries = nullptr);
 
 // Whether an Authorization header carries "Bearer <token>".
 bool bearerMatches(std::string_view authorization, const std::string& token);
 
+// Loopback: 127.0.0.0/8, ::1 or "localhost".
+bool isLoopbackHost(const std::string& host);
+// Constant-time (in the length of `expected`) comparison of secrets.
+bool constantTimeEquals(const std::string& given, const std::string& expected);
+
+// request_checks.cpp (the engine and the wire format):
+// readJobRequest, then every method's id and options checked against each
+// model's configuration.
+std::variant<Job, SpecError> specFromRequest(const nlohmann::ordered_json& j, const ModelCatalog& catalog);
 nlohmann::json methodsJson();
 nlohmann::json modelsJson(const ModelCatalog& catalog);
 

@@ -1,162 +1,42 @@
-// The checks every request passes (shutdown, connection limit, bearer token)
-// and the route table: one small handler per endpoint. Handlers run on the
-// session's strand; those that need the queue hand a computation to the Qt
-// thread (toQt), whose Reply is posted back to the session.
+// The checks every request passes before the route table (shutdown, the
+// connection limit), then what each endpoint does (route_table.h says which):
+// health, models and methods answer on the session's strand; those that need
+// the queue hand a computation to the Qt thread (toQt), whose Reply is
+// posted back to the session; an event stream takes the connection over.
 
 #include "http_session.h"
-#include "request_parsing.h"
 
 #include <tokenlens/version.h>
 
-#include <boost/beast/websocket/rfc6455.hpp>
-
 namespace tokenlens::server {
-
-using nlohmann::json;
-
-// One request on its way through the route table.
-struct ApiServer::Impl::Call {
-    Impl& impl;
-    const std::shared_ptr<HttpSession>& session;
-    http::request<http::string_body>& req;
-    const Target& target;
-    const unsigned version;
-    const bool keep;
-    std::string id; // the job id of a route with "{id}"
-
-    void answer(Reply r) const { session->reply(std::move(r), version, keep); }
-    void notFound() const { answer(Reply::error(404, "no such resource: " + target.path)); }
-    void notAllowed(const std::string& allow) const {
-        Reply r = Reply::error(405, std::string(req.method_string()) + " is not allowed on " + target.path +
-                                        " (allowed: " + allow + ")");
-        r.header("Allow", allow);
-        answer(std::move(r));
-    }
-    // Computes the reply on the Qt thread; 503 when too many calls wait.
-    template <class F>
-    void toQt(F compute) const {
-        const bool queued = impl.onQt([s = session, compute, version = version, keep = keep]() mutable {
-            Reply r;
-            try {
-                r = compute();
-            } catch (const std::exception& e) {
-                r = Reply::error(500, std::string("internal error: ") + e.what());
-            }
-            s->post(std::move(r), version, keep);
-        });
-        if (!queued) answer(impl.retryLater(503, "the server is busy"));
-    }
-
-    void health() const {
-        const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - impl.started).count();
-        answer(Reply::ofJson(200, {{"status", "ok"},
-                                   {"version", TOKENLENS_VERSION},
-                                   {"jobs_pending", impl.pendingJobs.load()},
-                                   {"jobs_running", impl.runningJobs.load()},
-                                   {"connections", impl.connections.load()},
-                                   {"uptime_seconds", uptime}}));
-    }
-    void models() const { answer(Reply{200, impl.modelsBody, {}, false}); }
-    void methods() const { answer(Reply{200, impl.methodsBody, {}, false}); }
-
-    void listJobs() const {
-        int64_t offset = 0, limit = 50;
-        std::string error;
-        const auto& query = target.query;
-        if (!queryInt(query, "offset", 0, 1'000'000'000, offset, error) ||
-            !queryInt(query, "limit", 1, 500, limit, error)) {
-            answer(Reply::error(400, error,
-                                query.count("offset") && error.find("offset") != std::string::npos ? "offset" : "limit"));
-            return;
-        }
-        toQt([srv = impl.server, offset, limit] { return srv->listJobs(offset, limit); });
-    }
-    void submitJob() const {
-        nlohmann::ordered_json body; // ordered: the messages keep their keys' order
-        try {
-            body = nlohmann::ordered_json::parse(req.body());
-        } catch (const json::exception& e) { // parse errors, and numbers beyond double
-            answer(Reply::error(400, std::string("the request body is not valid JSON: ") + e.what()));
-            return;
-        }
-        auto spec = specFromRequest(body, impl.server->m_catalog);
-        if (auto* e = std::get_if<SpecError>(&spec)) {
-            answer(Reply::error(400, e->message, e->field));
-            return;
-        }
-        toQt([srv = impl.server, spec = std::get<Job>(std::move(spec))] { return srv->submitJob(spec); });
-    }
-    void importJob() const {
-        json body = json::parse(req.body(), nullptr, false);
-        if (body.is_discarded()) {
-            answer(Reply::error(400, "the request body is not valid JSON (an exported job or result JSON)"));
-            return;
-        }
-        toQt([srv = impl.server, body = std::move(body)] { return srv->importJob(body); });
-    }
-    void rerunJob() const { toQt([srv = impl.server, id = id] { return srv->rerunJob(id); }); }
-    void deleteJob() const { toQt([srv = impl.server, id = id] { return srv->deleteJob(id); }); }
-    void jobStatus() const { toQt([srv = impl.server, id = id] { return srv->jobStatus(id); }); }
-    void jobResults() const {
-        const auto p = target.query.find("partial");
-        const bool partial = p != target.query.end() && (p->second == "1" || p->second == "true");
-        toQt([srv = impl.server, id = id, partial] { return srv->jobResults(id, partial); });
-    }
-    void events() const {
-        if (!beast::websocket::is_upgrade(req)) {
-            Reply r = Reply::error(426, target.path + " is a WebSocket endpoint");
-            r.header("Upgrade", "websocket");
-            answer(std::move(r));
-            return;
-        }
-        impl.upgrade(session, std::move(req), id);
-    }
-};
 
 namespace {
 
-using Call = ApiServer::Impl::Call;
+using Impl = ApiServer::Impl;
 
-struct Route {
-    std::vector<std::string_view> pattern; // the segments after /api; "{id}" stands for a job id
-    std::vector<std::pair<http::verb, void (Call::*)() const>> methods;
-};
-
-// The first route whose pattern matches a path answers it: by the handler of
-// the request's verb, or 405 with the verbs it has.
-const std::vector<Route>& routes() {
-    using http::verb;
-    static const std::vector<Route> table = {
-        {{"health"}, {{verb::get, &Call::health}}},
-        {{"models"}, {{verb::get, &Call::models}}},
-        {{"methods"}, {{verb::get, &Call::methods}}},
-        {{"jobs"}, {{verb::get, &Call::listJobs}, {verb::post, &Call::submitJob}}},
-        {{"jobs", "import"}, {{verb::post, &Call::importJob}}},
-        {{"jobs", "{id}", "rerun"}, {{verb::post, &Call::rerunJob}}},
-        {{"jobs", "{id}"}, {{verb::delete_, &Call::deleteJob}}},
-        {{"jobs", "{id}", "status"}, {{verb::get, &Call::jobStatus}}},
-        {{"jobs", "{id}", "results"}, {{verb::get, &Call::jobResults}}},
-        {{"ws", "jobs"}, {{verb::get, &Call::events}}},
-        {{"ws", "jobs", "{id}"}, {{verb::get, &Call::events}}},
-    };
-    return table;
+// Computes the reply on the Qt thread; 503 when too many calls wait.
+template <class F>
+void toQt(Impl& impl, const std::shared_ptr<Impl::HttpSession>& s, unsigned version, bool keep, F compute) {
+    const bool queued = impl.onQt([s, compute, version, keep]() mutable {
+        Reply r;
+        try {
+            r = compute();
+        } catch (const std::exception& e) {
+            r = Reply::error(500, std::string("internal error: ") + e.what());
+        }
+        s->post(std::move(r), version, keep);
+    });
+    if (!queued) s->reply(impl.retryLater(503, "the server is busy"), version, keep);
 }
 
-// `segments` starts with "api"; `id` receives the "{id}" segment.
-bool matches(const Route& r, const std::vector<std::string>& segments, std::string& id) {
-    if (segments.size() != r.pattern.size() + 1) return false;
-    std::string found;
-    for (size_t i = 0; i < r.pattern.size(); ++i) {
-        const std::string& s = segments[i + 1];
-        if (r.pattern[i] == "{id}") {
-            if (!validJobId(s)) return false;
-            found = s;
-        } else if (s != r.pattern[i]) {
-            return false;
-        }
-    }
-    id = std::move(found);
-    return true;
+Reply health(const Impl& impl) {
+    const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - impl.started).count();
+    return Reply::ofJson(200, {{"status", "ok"},
+                               {"version", TOKENLENS_VERSION},
+                               {"jobs_pending", impl.pendingJobs.load()},
+                               {"jobs_running", impl.runningJobs.load()},
+                               {"connections", impl.connections.load()},
+                               {"uptime_seconds", uptime}});
 }
 
 } // namespace
@@ -174,42 +54,49 @@ void ApiServer::Impl::handle(const std::shared_ptr<HttpSession>& s, http::reques
         s->reply(std::move(r), version, false);
         return;
     }
-    if (!opts.token.empty()) {
-        const auto auth = req[http::field::authorization];
-        if (!bearerMatches(auth, opts.token)) {
-            Reply r = Reply::error(401, auth.empty() ? "this server needs 'Authorization: Bearer <token>'"
-                                                     : "the bearer token is wrong");
-            r.header("WWW-Authenticate", "Bearer");
-            s->reply(std::move(r), version, keep);
+    try {
+        auto routed = routeRequest(req, routing);
+        if (auto* r = std::get_if<Reply>(&routed)) {
+            s->reply(std::move(*r), version, keep);
             return;
         }
-    }
-    try {
-        route(s, req);
+        execute(s, std::move(req), std::get<EndpointCall>(std::move(routed)));
     } catch (const std::exception& e) {
         if (!s->released) s->reply(Reply::error(500, std::string("internal error: ") + e.what()), version, false);
     }
 }
 
-void ApiServer::Impl::route(const std::shared_ptr<HttpSession>& s, http::request<http::string_body>& req) {
-    const std::string raw(req.target());
-    if (raw.empty() || raw[0] != '/') {
-        s->reply(Reply::error(400, "the request target must be a path"), req.version(), req.keep_alive());
-        return;
+void ApiServer::Impl::execute(const std::shared_ptr<HttpSession>& s, http::request<http::string_body>&& req,
+                              EndpointCall call) {
+    const unsigned version = req.version();
+    const bool keep = req.keep_alive();
+    ApiServer* srv = server;
+    auto later = [&](auto compute) { toQt(*this, s, version, keep, std::move(compute)); };
+    const std::string id = call.id;
+    switch (call.endpoint) {
+    case Endpoint::Health:
+        return s->reply(health(*this), version, keep);
+    case Endpoint::Models:
+        return s->reply(Reply{200, modelsBody, {}, false}, version, keep);
+    case Endpoint::Methods:
+        return s->reply(Reply{200, methodsBody, {}, false}, version, keep);
+    case Endpoint::ListJobs:
+        return later([srv, offset = call.offset, limit = call.limit] { return srv->listJobs(offset, limit); });
+    case Endpoint::SubmitJob:
+        return later([srv, job = std::move(*call.job)] { return srv->submitJob(job); });
+    case Endpoint::ImportJob:
+        return later([srv, body = std::move(call.body)] { return srv->importJob(body); });
+    case Endpoint::RerunJob:
+        return later([srv, id] { return srv->rerunJob(id); });
+    case Endpoint::DeleteJob:
+        return later([srv, id] { return srv->deleteJob(id); });
+    case Endpoint::JobStatus:
+        return later([srv, id] { return srv->jobStatus(id); });
+    case Endpoint::JobResults:
+        return later([srv, id, partial = call.partial] { return srv->jobResults(id, partial); });
+    case Endpoint::Events:
+        return upgrade(s, std::move(req), id);
     }
-    const Target target = parseTarget(raw);
-    Call call{*this, s, req, target, req.version(), req.keep_alive(), {}};
-    if (target.segments.size() < 2 || target.segments[0] != "api") return call.notFound();
-    for (const Route& r : routes()) {
-        if (!matches(r, target.segments, call.id)) continue;
-        std::string allow;
-        for (const auto& [verb, handler] : r.methods) {
-            if (verb == req.method()) return (call.*handler)();
-            allow += (allow.empty() ? "" : ", ") + std::string(http::to_string(verb));
-        }
-        return call.notAllowed(allow);
-    }
-    call.notFound();
 }
 
 } // namespace tokenlens::server

@@ -3,7 +3,8 @@
 // example/advanced/server and websocket/server/chat-multi):
 //   listener.cpp          Impl: the io_context, the accept loop
 //   http_session.cpp      one HTTP connection: read, limits, write
-//   routes.cpp            auth and the route table (one small handler per endpoint)
+//   route_table.cpp       auth and the route table, without sockets or threads
+//   routes.cpp            what each endpoint does (strand, Qt thread, upgrade)
 //   request_parsing.cpp   targets, query parameters, request bodies, catalogue JSON
 //   websocket_session.cpp an event stream's connection and its write queue
 //   event_hub.cpp         the subscribers of the event streams
@@ -12,6 +13,8 @@
 // Threads and ordering: api_server.h.
 
 #include "api_server.h"
+#include "reply.h"
+#include "route_table.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -33,33 +36,10 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-inline std::string dump(const nlohmann::json& j) {
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-struct ApiServer::Reply {
-    unsigned status = 200;
-    std::string body;
-    std::vector<std::pair<std::string, std::string>> headers;
-    bool close = false;
-
-    static Reply ofJson(unsigned status, const nlohmann::json& j) { return Reply{status, dump(j), {}, false}; }
-    static Reply error(unsigned status, const std::string& message, const std::string& field = {}) {
-        nlohmann::json j = {{"error", message}};
-        if (!field.empty()) j["field"] = field;
-        return ofJson(status, j);
-    }
-    Reply& header(std::string k, std::string v) {
-        headers.emplace_back(std::move(k), std::move(v));
-        return *this;
-    }
-};
-
 struct ApiServer::Impl {
     struct HttpSession; // http_session.h
     struct WsSession;   // websocket_session.h
     struct Hub;         // event_hub.h
-    struct Call;        // routes.cpp
 
     ApiServer* server;
     ServerOptions opts;
@@ -82,9 +62,11 @@ struct ApiServer::Impl {
     // listener.cpp: binds and listens (nothing bound on failure), then accepts.
     beast::error_code listen(const net::ip::address& addr, uint16_t port);
     void accept();
-    // routes.cpp: the checks every request passes, then the route table.
+    // routes.cpp: the checks every request passes, the route table
+    // (route_table.h, reading with `routing`), then the endpoint's work.
+    RouteContext routing;
     void handle(const std::shared_ptr<HttpSession>& s, http::request<http::string_body>&& req);
-    void route(const std::shared_ptr<HttpSession>& s, http::request<http::string_body>& req);
+    void execute(const std::shared_ptr<HttpSession>& s, http::request<http::string_body>&& req, EndpointCall call);
     // websocket_session.cpp: hands the connection to an event stream.
     void upgrade(const std::shared_ptr<HttpSession>& s, http::request<http::string_body>&& req, const std::string& job);
 

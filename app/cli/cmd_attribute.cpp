@@ -4,6 +4,7 @@
 #include "attribution/engine.h"
 #include "run/job_runner.h"
 #include "result/result_json.h"
+#include "util/atomic_file.h"
 
 #include <chrono>
 #include <fstream>
@@ -118,8 +119,13 @@ int runAttribute(const Args& args) {
             std::cerr << "tokenlens-cli attribute: " << opts.error().message << " (that method will fail; the others run)\n";
         }
     }
-    std::optional<std::ofstream> file;
-    if (!openOutput(p, file)) return kExitFailure;
+    const auto output = p.value("output");
+    if (output) {
+        if (auto st = checkWritable(*output); !st) {
+            std::cerr << "tokenlens-cli attribute: " << st.error().message << "\n";
+            return kExitFailure;
+        }
+    }
 
     LoadOptions lo;
     lo.device = p.value("device").value_or("cpu");
@@ -151,10 +157,10 @@ int runAttribute(const Args& args) {
     JobResult result = JobRunner({}, lo).run(job, listener);
     result.jobId = "cli-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
     const std::string text = writeResultJson(result);
-    if (file) {
-        *file << text;
-        if (!*file) {
-            std::cerr << "tokenlens-cli attribute: " << *p.value("output") << ": write failed\n";
+    if (output) {
+        // All or nothing: a process killed while writing leaves no half file.
+        if (auto st = writeFileAtomically(*output, text); !st) {
+            std::cerr << "tokenlens-cli attribute: " << st.error().message << "\n";
             return kExitFailure;
         }
     } else {

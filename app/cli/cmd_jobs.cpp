@@ -7,6 +7,7 @@
 #include "jobs/job_types.h"
 #include "result/inseq_file.h"
 #include "result/result_json.h"
+#include "util/atomic_file.h"
 
 #include <fstream>
 #include <iomanip>
@@ -67,10 +68,9 @@ int writeOut(const std::string& text, const std::optional<std::string>& path) {
         std::cout << text;
         return kExitOk;
     }
-    std::ofstream out(*path, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) {
-        std::cerr << "tokenlens-cli jobs: " << *path << ": cannot write\n";
+    // All or nothing: a process killed while writing leaves no half file.
+    if (auto st = writeFileAtomically(*path, text); !st) {
+        std::cerr << "tokenlens-cli jobs: " << st.error().message << "\n";
         return kExitFailure;
     }
     return kExitOk;

@@ -7,6 +7,7 @@
 
 #include "jobs/job_queue.h"
 #include "result/result_json.h"
+#include "util/atomic_file.h"
 
 #include <QFile>
 #include <QTimer>
@@ -71,7 +72,7 @@ int runRun(const Args& args) {
     HeadlessApp app;
     std::unique_ptr<JobStore> store;
     if (!p.has("no-store")) {
-        store = openStoreOrReport(p.value("store"), cmd);
+        store = openStoreOrReport(p.value("store"), cmd, true);
         if (!store) return kExitFailure;
     }
     QueueOptions qo;
@@ -168,9 +169,9 @@ int runRun(const Args& args) {
     QTimer::singleShot(0, checkDone);
     QCoreApplication::exec();
 
-    std::optional<std::ofstream> out;
-    if (!openOutput(p, out)) return kExitFailure;
-    std::ostream& os = out ? static_cast<std::ostream&>(*out) : std::cout;
+    const auto output = p.value("output");
+    std::ostringstream buffered;
+    std::ostream& os = output ? static_cast<std::ostream&>(buffered) : std::cout;
     bool allCompleted = true;
     for (const auto& id : ids) {
         auto rec = queue.job(id);
@@ -185,6 +186,13 @@ int runRun(const Args& args) {
     if (!os) {
         std::cerr << "tokenlens-cli run: write failed\n";
         return kExitFailure;
+    }
+    if (output) {
+        // All or nothing: a process killed while writing leaves no half file.
+        if (auto st = writeFileAtomically(*output, buffered.str()); !st) {
+            std::cerr << "tokenlens-cli run: " << st.error().message << "\n";
+            return kExitFailure;
+        }
     }
     return allCompleted ? kExitOk : kExitFailure;
 }

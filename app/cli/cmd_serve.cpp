@@ -122,7 +122,7 @@ int runServe(const Args& args) {
     }
 
     HeadlessApp app;
-    auto store = openStoreOrReport(p.value("store"), "serve");
+    auto store = openStoreOrReport(p.value("store"), "serve", true);
     if (!store) return kExitFailure;
 
     CatalogOptions co;

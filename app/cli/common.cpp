@@ -19,15 +19,6 @@ std::optional<int> handleParse(ArgParser& parser, const std::vector<std::string>
     return std::nullopt;
 }
 
-bool openOutput(const ArgParser& parser, std::optional<std::ofstream>& file) {
-    const auto path = parser.value("output");
-    if (!path) return true;
-    file.emplace(*path, std::ios::binary | std::ios::trunc);
-    if (*file) return true;
-    std::cerr << "tokenlens-cli " << parser.command() << ": " << *path << ": cannot open for writing\n";
-    return false;
-}
-
 std::optional<std::string> readPrompt(const ArgParser& parser, const std::string& command) {
     std::string text;
     if (auto file = parser.value("prompt-file")) {

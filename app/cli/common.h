@@ -7,7 +7,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <iosfwd>
 #include <memory>
 #include <optional>
@@ -18,11 +17,6 @@ namespace tokenlens::cli {
 
 // Prints the parser's help (exit 0) or usage error (exit 2); nullopt when parsing succeeded.
 std::optional<int> handleParse(ArgParser& parser, const std::vector<std::string>& args);
-
-// Opens --output FILE for writing (truncating it) into `file`; without
-// --output, leaves `file` empty. False, with the message printed, when the
-// file cannot be opened.
-bool openOutput(const ArgParser& parser, std::optional<std::ofstream>& file);
 
 // The prompt: the positional text (several words joined by spaces) or --prompt-file.
 // Reports a clear error (file, problem) and returns nullopt on failure.

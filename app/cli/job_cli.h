@@ -33,15 +33,19 @@ private:
     std::unique_ptr<QCoreApplication> m_app;
 };
 
-// --store PATH, else the default store; prints the error and returns null on failure.
+// --store PATH, else the default store; prints the error and returns null on
+// failure. `setAside` (the commands that write: run, serve): a damaged store
+// is moved aside and a new one created, as the app does, saying so.
 inline std::unique_ptr<jobs::JobStore> openStoreOrReport(const std::optional<std::string>& path,
-                                                         const std::string& command) {
+                                                         const std::string& command, bool setAside = false) {
     const std::string where = path ? *path : jobs::JobStore::defaultPath();
-    auto store = jobs::JobStore::open(where);
+    std::string notice;
+    auto store = setAside ? jobs::JobStore::openOrSetAside(where, &notice) : jobs::JobStore::open(where);
     if (!store) {
         std::cerr << "tokenlens-cli " << command << ": " << store.error().message << "\n";
         return nullptr;
     }
+    if (!notice.empty()) std::cerr << "tokenlens-cli " << command << ": " << notice << "\n";
     for (const auto& id : store.value()->interruptedOnOpen()) {
         std::cerr << "tokenlens-cli " << command << ": job " << id
                   << " was interrupted (its process ended); re-run it with: tokenlens-cli run --rerun " << id << "\n";

@@ -307,8 +307,9 @@ int runApplication(QApplication& app) {
     // before it is shown, destroyed after the event loop: queue, then store).
     std::unique_ptr<jobs::JobStore> store;
     QString storeError;
+    std::string storeNotice; // a damaged store moved aside
     const std::string storePath = o->store.isEmpty() ? jobs::JobStore::defaultPath() : o->store.toStdString();
-    if (auto opened = jobs::JobStore::open(storePath)) {
+    if (auto opened = jobs::JobStore::openOrSetAside(storePath, &storeNotice)) {
         store = std::move(opened.value());
     } else {
         storeError = QString::fromStdString(opened.error().message);
@@ -326,6 +327,9 @@ int runApplication(QApplication& app) {
                                  QObject::tr("The results store could not be opened (%1). Jobs run, but are kept only "
                                              "until the window closes; export what you want to keep.")
                                      .arg(storeError));
+    }
+    if (!storeNotice.empty()) {
+        w->banner()->showMessage(MessageBanner::Kind::Warning, QString::fromStdString(storeNotice));
     }
     if (!o->theme.isEmpty()) w->setTheme(themeFromKey(o->theme));
     const bool shooting = !o->screenshot.isEmpty() || !o->exportTokens.isEmpty() || !o->exportHeatmap.isEmpty();

@@ -40,24 +40,16 @@ public:
         Progress progress(control, estimateWork(seq.n, seq.t, r));
         std::vector<GradientItem> items;
         for (int64_t j = 0; j < seq.t; ++j) items.push_back({j, 1.0, 1.0});
-        const auto fn = targetFnFrom(r);
         GradientExtras extras;
         extras.lrp = m_mode;
-        auto sums = accumulateGradients(*input.model, seq, torch::zeros_like(seq.embeds), items, fn, strategyFrom(r),
-                                        memoryBudgetBytes(r), chunkSeconds(r), progress, extras);
         MethodOutput out;
-        out.targetFn = r["target_fn"];
-        out.reduction = r["reduction"];
-        out.forwardPasses = sums.forwardPasses;
-        if (sums.cancelled) {
-            out.cancelled = true;
-            return out;
-        }
+        auto sums = gradientPasses(input, seq, torch::zeros_like(seq.embeds), items, r, progress, out, extras);
+        if (out.cancelled) return out;
         torch::NoGradGuard noGrad;
         auto relevance = sums.grads * seq.embeds.slice(0, 0, seq.length() - 1).unsqueeze(0); // (t, L-1, hidden)
         out.matrix = matrixFromColumns(seq, reduceHidden(relevance, reductionFrom(r)));
         auto total = relevance.sum({1, 2}).to(torch::kCPU, torch::kFloat64);
-        auto f = targetsAllColumns(*input.model, seq, seq.embeds, fn).to(torch::kCPU, torch::kFloat64);
+        auto f = targetsAllColumns(*input.model, seq, seq.embeds, targetFnFrom(r)).to(torch::kCPU, torch::kFloat64);
         for (int64_t j = 0; j < seq.t; ++j) {
             out.fInput.push_back(f[j].item<double>());
             out.fBaseline.push_back(0.0);

@@ -150,6 +150,7 @@ Status JobStore::exec(const QString& sql) {
 }
 
 Status JobStore::init() {
+    if (auto st = checkIntact(); !st) return st;
     QSqlDatabase db = QSqlDatabase::database(m_connection, false);
     const QStringList tables = db.tables();
     if (tables.contains(QStringLiteral("schema_version"))) {

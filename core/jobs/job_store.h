@@ -47,7 +47,15 @@ public:
 
     // Creates the file (and its folder) when missing. Needs a QCoreApplication
     // (the SQLite driver is a plugin).
+    // A file SQLite cannot read (cut short, overwritten, not a database) is
+    // refused with a message naming it as damaged.
     static Result<std::unique_ptr<JobStore>> open(const std::string& path);
+    // As open(), but a damaged file is renamed "<path>.damaged-<UTC time>"
+    // (with its -wal and -shm) and a new store is created in its place;
+    // `notice` then names both files. A store of a newer version or another
+    // application's database is refused as by open(), never moved. What the
+    // app, `run` and `serve` open (store_damage.cpp).
+    static Result<std::unique_ptr<JobStore>> openOrSetAside(const std::string& path, std::string* notice);
     ~JobStore();
     JobStore(const JobStore&) = delete;
     JobStore& operator=(const JobStore&) = delete;
@@ -82,6 +90,7 @@ public:
 private:
     JobStore() = default;
     Status init();
+    Status checkIntact(); // store_damage.cpp
     Status migrate(int from);
     Status createSchema();
     Status createTables();

@@ -158,6 +158,7 @@ public:
     void signal(int sig) {
         if (m_pid > 0 && !m_done) ::kill(m_pid, sig);
     }
+    pid_t pid() const { return m_pid; }
     bool killedBySignal() const { return m_signalled; }
     int exitCode() const { return m_exitCode; }
     std::string out() const { return read(m_out); }

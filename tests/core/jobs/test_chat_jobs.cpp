@@ -1,7 +1,7 @@
-// Chat jobs in the job system: the one job codec reads and writes `messages`
-// (files, batches, the store, the API's complete mode), and a follow-up of a
-// chat continues it as chat turns, rendered again through the template; the
-// messages keep their keys' order from the text to the template.
+// Chat jobs in the job system: a follow-up of a chat continues it as chat
+// turns, rendered again through the template, and the messages keep their
+// keys' order from the text to the template. (The codec's reading and
+// writing of `messages`: tests/core/job/test_job_codec.cpp.)
 
 #include "jobs_test_util.h"
 
@@ -21,46 +21,6 @@ using ojson = nlohmann::ordered_json;
 
 const ojson kMessages = ojson::array({{{"role", "system"}, {"content", "Be brief."}},
                                      {{"role", "user"}, {"content", "Name a colour."}}});
-
-TEST(JobCodec, MessagesAreReadWrittenAndCheckedWithTheirField) {
-    const json file = {{"models", {"m"}}, {"methods", {"attention"}}, {"messages", kMessages}};
-    auto job = readJob(file, JobReading::file("chat.json"));
-    ASSERT_TRUE(job) << job.error().message;
-    EXPECT_EQ(json(job->messages), json(kMessages)) << "a sorted (nlohmann::json) file reads as written";
-    EXPECT_EQ(job->input, "Name a colour.") << "input holds the last user message";
-    EXPECT_TRUE(checkJobShape(*job)) << "messages stand for the input";
-    auto again = readJob(toJson(*job), JobReading::file("again"));
-    ASSERT_TRUE(again);
-    EXPECT_EQ(*again, *job);
-
-    JobReading api;
-    api.complete = true;
-    EXPECT_TRUE(readJob(file, api)) << "the API takes messages instead of input";
-    struct Case {
-        json messages;
-        std::string field;
-    };
-    const std::vector<Case> cases = {
-        {json::array(), "messages"},
-        {"hello", "messages"},
-        {json::array({"hello"}), "messages[0]"},
-        {json::array({{{"content", "x"}}}), "messages[0].role"},
-        {json::array({{{"role", ""}, {"content", "x"}}}), "messages[0].role"},
-        {json::array({{{"role", "user"}}}), "messages[0].content"},
-        {json::array({{{"role", "user"}, {"content", 5}}}), "messages[0].content"},
-    };
-    for (const auto& c : cases) {
-        json bad = file;
-        bad["messages"] = c.messages;
-        std::string field;
-        auto r = readJob(bad, api, &field);
-        EXPECT_FALSE(r) << c.messages.dump();
-        EXPECT_EQ(field, c.field) << c.messages.dump();
-        if (!r) {
-            EXPECT_NE(r.error().message.find(c.field), std::string::npos) << r.error().message;
-        }
-    }
-}
 
 TEST(JobQueue, AChatFollowUpIsTheNextChatTurnRenderedThroughTheTemplate) {
     JobQueue queue(nullptr);
