@@ -10,6 +10,7 @@
 #include "result/inseq_file.h"
 #include "result/result_json.h"
 #include "result/tables.h"
+#include "util/atomic_file.h"
 
 #ifdef TOKENLENS_CLI_FIGURES
 #include "results/dashboard.h"
@@ -69,11 +70,8 @@ int writeText(const std::string& text, const std::optional<std::string>& path, c
         std::cout << text;
         return kExitOk;
     }
-    std::ofstream out(*path, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) {
-        std::cerr << "tokenlens-cli " << cmd << ": " << *path << ": cannot write\n";
+    if (auto st = writeFileAtomically(*path, text); !st) { // all or nothing: no half-written export
+        std::cerr << "tokenlens-cli " << cmd << ": " << st.error().message << "\n";
         return kExitFailure;
     }
     return kExitOk;
