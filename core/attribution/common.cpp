@@ -283,6 +283,19 @@ at::Tensor gradientPass(const CausalLM& model, const at::Tensor& inputs, const a
 
 } // namespace
 
+Result<ColumnGradients> columnGradients(const AttributionInput& input, const nlohmann::json& r,
+                                        const RunControl& control, MethodOutput& out, const GradientExtras& extras) {
+    auto made = makeTargetSequence(input, r);
+    if (!made) return made.error();
+    ColumnGradients cg{std::move(*made), {}};
+    const Sequence& seq = cg.seq;
+    Progress progress(control, columnGradientWork(seq.n, seq.t));
+    std::vector<GradientItem> items;
+    for (int64_t j = 0; j < seq.t; ++j) items.push_back({j, 1.0, 1.0});
+    cg.grads = gradientPasses(input, seq, torch::zeros_like(seq.embeds), items, r, progress, out, extras).grads;
+    return cg;
+}
+
 std::optional<int64_t> attentionProbsLayer(const std::string& name) {
     static const std::string prefix = "layers.";
     if (!name.starts_with(prefix) || !name.ends_with(".attn.probs")) return std::nullopt;

@@ -170,6 +170,21 @@ GradientSums gradientPasses(const AttributionInput& input, const Sequence& seq, 
 // The layer of a captured "layers.N.attn.probs" tensor; nullopt for any other name.
 std::optional<int64_t> attentionProbsLayer(const std::string& captureName);
 
+// Work units of one gradient per output column: a forward and a backward
+// over each column's prefix.
+inline int64_t columnGradientWork(int64_t n, int64_t t) { return 2 * (t * n + t * (t - 1) / 2); }
+
+// The target sequence and one gradient per output column at the input itself
+// (saliency, input × gradient, the LRP methods), through gradientPasses;
+// `out` gets its bookkeeping (check out.cancelled).
+struct ColumnGradients {
+    Sequence seq;
+    at::Tensor grads; // (t, L-1, hidden)
+};
+Result<ColumnGradients> columnGradients(const AttributionInput& input, const nlohmann::json& resolved,
+                                        const RunControl& control, MethodOutput& out,
+                                        const GradientExtras& extras = {});
+
 // Bytes of activations one token position of one batch row keeps for backward.
 int64_t activationBytesPerToken(const ModelConfig& c, int64_t seqLen);
 

@@ -13,22 +13,18 @@ public:
     }
 
     int64_t estimateWork(int64_t n, int64_t t, const nlohmann::json&) const override {
-        return 2 * (t * n + t * (t - 1) / 2); // forward + backward over each column's prefix
+        return columnGradientWork(n, t);
     }
 
     Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
                              const RunControl& control) const override {
-        auto made = makeTargetSequence(input, r);
-        if (!made) return made.error();
-        const Sequence& seq = *made;
-        Progress progress(control, estimateWork(seq.n, seq.t, r));
-        std::vector<GradientItem> items;
-        for (int64_t j = 0; j < seq.t; ++j) items.push_back({j, 1.0, 1.0});
         MethodOutput out;
-        auto sums = gradientPasses(input, seq, torch::zeros_like(seq.embeds), items, r, progress, out);
+        auto cg = columnGradients(input, r, control, out);
+        if (!cg) return cg.error();
         if (out.cancelled) return out;
         torch::NoGradGuard noGrad;
-        auto vectors = perTokenVectors(sums.grads, seq.embeds.slice(0, 0, seq.length() - 1)); // (t, L-1, hidden)
+        const Sequence& seq = cg->seq;
+        auto vectors = perTokenVectors(cg->grads, seq.embeds.slice(0, 0, seq.length() - 1)); // (t, L-1, hidden)
         out.matrix = matrixFromColumns(seq, reduceHidden(vectors, reductionFrom(r)));
         return out;
     }
