@@ -35,6 +35,7 @@ int runEvalDemo(const Args& args);
 int runFaithfulness(const Args& args);
 int runServe(const Args& args);
 int runChat(const Args& args);
+int runMakeModel(const Args& args);
 
 // tokenize --chat: the messages file rendered with the model folder's chat
 // template (cmd_chat.cpp); prints the problem and returns nullopt on failure.
