@@ -112,6 +112,9 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
         scores = scores * (1.0 / std::sqrt(static_cast<double>(dim)));
     }
     if (softcap > 0) scores = torch::tanh(scores / softcap) * softcap;
+    // Masked and normalised in float32 (a bfloat16 compute dtype cannot hold
+    // float32's lowest value), the probabilities then in q's dtype.
+    if (scores.scalar_type() != torch::kFloat32) scores = scores.to(torch::kFloat32);
     scores = scores.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
     auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
     auto out = torch::matmul(probs, vv);                                  // (b, heads, seq, d)
