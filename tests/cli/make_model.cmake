@@ -21,7 +21,7 @@ if(CMAKE_SCRIPT_MODE_FILE)
     if(NOT rc EQUAL 0 OR NOT out MATCHES "\"id\": \"gpt2-small-1layer\",[^}]*\"architecture\": \"GPT2LMHeadModel\",[^}]*\"parameters\": 46473216")
         message(FATAL_ERROR "models: exit ${rc}\nstdout: ${out}")
     endif()
-    if(out MATCHES "\"error\"")
+    if(NOT out MATCHES "\"usable\": true,[^}]*\"error\": null")
         message(FATAL_ERROR "models lists the folder as unusable: ${out}")
     endif()
     execute_process(COMMAND "${CLI}" attribute --model "${dir}" --method saliency --max-new-tokens 2 -- "Hello world"
