@@ -68,6 +68,8 @@ int runAttribute(const Args& args) {
     p.option("option", "KEY=VALUE", "any other option, e.g. attention.layer=1 or quadrature=riemann_trapezoid", true);
     p.option("output", "FILE", "write the result JSON here (default: standard output)");
     p.option("device", "DEV", "cpu (default) or cuda");
+    p.option("compute-dtype", "D", "float32 (default) or bfloat16: the dtype the model computes in "
+                                   "(attributions still sum in float32; docs/methods.md)");
     p.flag("faithfulness", "also measure each result's faithfulness (ERASER AOPC, deletion/insertion AUC, "
                            "Kendall tau vs leave-one-out; zero-embedding removal, or --option "
                            "faithfulness={\"baseline\":\"unk\"})");
@@ -90,7 +92,7 @@ int runAttribute(const Args& args) {
     job.targetText = p.value("target-text");
     const std::pair<const char*, const char*> direct[] = {
         {"max-new-tokens", "max_new_tokens"}, {"target-fn", "target_fn"}, {"reduction", "reduction"},
-        {"steps", "steps"}, {"baseline", "baseline"}, {"strategy", "strategy"}};
+        {"steps", "steps"}, {"baseline", "baseline"}, {"strategy", "strategy"}, {"compute-dtype", "compute_dtype"}};
     for (const auto& [flag, key] : direct) {
         if (auto v = p.value(flag)) job.options[key] = scalar(*v);
     }

@@ -43,6 +43,7 @@ int runFaithfulness(const Args& args);
 int runServe(const Args& args);
 int runChat(const Args& args);
 int runExport(const Args& args);
+int runMakeModel(const Args& args);
 
 // tokenize --chat: the messages file rendered with the model folder's chat
 // template (cmd_chat.cpp); prints the problem and returns nullopt on failure.

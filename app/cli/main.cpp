@@ -19,6 +19,7 @@ const std::vector<Command>& commands() {
         {"jobs", "list, show, export, import or delete jobs in the results store", &runJobs},
         {"export", "a result file as an Inseq file, HTML page, SVG/PDF figure, CSV, Markdown or LaTeX", &runExport},
         {"train-demo", "train a demo model on the synthetic task corpus and write a Hugging Face folder", &runTrainDemo},
+        {"make-model", "write a model folder with random weights in the real shapes of a public checkpoint", &runMakeModel},
         {"eval-demo", "held-out accuracy of a demo model per task family", &runEvalDemo},
         {"serve", "serve the job API over HTTP and WebSocket (docs/api.md), headless", &runServe},
         {"faithfulness", "evidence hit@1 / MRR and ERASER metrics of attribution methods on the demo tasks", &runFaithfulness},

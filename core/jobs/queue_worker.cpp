@@ -71,7 +71,7 @@ JobQueue::Outcome JobQueue::Core::run(PairTask& task) {
         std::lock_guard lock(slot.m);
         if (!slot.loadTried) {
             slot.loadTried = true;
-            auto got = runner.load(ctx.dirs[static_cast<size_t>(task.modelIndex)]);
+            auto got = runner.load(ctx.dirs[static_cast<size_t>(task.modelIndex)], jobComputeDtype(ctx.job));
             if (got) {
                 slot.model = got->model;
                 slot.key = got->key;

@@ -133,6 +133,9 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
         auto capped = torch::tanh(scores / softcap) * softcap;
         scores = lrp != LrpMode::Off ? identityRule(scores, capped) : capped;
     }
+    // Masked and normalised in float32 (a bfloat16 compute dtype cannot hold
+    // float32's lowest value), the probabilities then in q's dtype.
+    if (scores.scalar_type() != torch::kFloat32) scores = scores.to(torch::kFloat32);
     scores = scores.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
     auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
     at::Tensor out;                                                       // (b, heads, seq, d)

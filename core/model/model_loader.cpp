@@ -2,6 +2,7 @@
 
 #include "io/safetensors.h"
 #include "model/architectures.h"
+#include "model/compute_dtype.h"
 
 #include <torch/torch.h>
 
@@ -168,6 +169,18 @@ Result<std::string> checkDevice(const std::string& device) {
     return makeError(ErrorCode::InvalidArgument, "unknown device '" + device + "' (use cpu or cuda)");
 }
 
+Result<std::vector<ParameterSpec>> parameterSpecs(const ModelConfig& config) {
+    // The parameters are torch::empty: their pages are never touched, so
+    // even an 8B architecture costs address space here, not memory.
+    auto arch = makeArchitecture(config);
+    if (!arch) return arch.error();
+    std::vector<ParameterSpec> specs;
+    for (const auto& item : arch.value()->module().named_parameters()) {
+        specs.push_back({item.key(), item.value().sizes().vec()});
+    }
+    return specs;
+}
+
 Result<std::shared_ptr<CausalLM>> createModel(const ModelConfig& config, const LoadOptions& options) {
     auto m = createOnDevice(config, options);
     if (!m) return m.error();
@@ -177,6 +190,11 @@ Result<std::shared_ptr<CausalLM>> createModel(const ModelConfig& config, const L
 
 Result<std::shared_ptr<LoadedModel>> loadModelFolder(const std::filesystem::path& dir, const LoadOptions& options) {
     const auto start = std::chrono::steady_clock::now();
+    const auto computeType = computeScalarType(options.computeDtype);
+    if (!computeType) {
+        return makeError(ErrorCode::InvalidArgument,
+                         "compute_dtype: '" + options.computeDtype + "' is not float32 or bfloat16");
+    }
     auto config = loadModelConfig(dir);
     if (!config) return config.error();
     auto weights = WeightSet::openFolder(dir);
@@ -190,7 +208,12 @@ Result<std::shared_ptr<LoadedModel>> loadModelFolder(const std::filesystem::path
     loaded->name = dir.filename().empty() ? dir.parent_path().filename().string() : dir.filename().string();
     loaded->config = *config;
     loaded->storedDtype = dtypeTorchName(weights->dominantDType());
-    loaded->model = std::shared_ptr<const CausalLM>(std::move(model.value()));
+    loaded->computeDtype = options.computeDtype;
+    if (*computeType == torch::kFloat32) {
+        loaded->model = std::shared_ptr<const CausalLM>(std::move(model.value()));
+    } else {
+        loaded->model = computeIn(std::move(model.value()), *computeType);
+    }
     if (options.loadTokenizer) {
         auto tok = Tokenizer::fromFolder(dir);
         if (!tok) return tok.error();

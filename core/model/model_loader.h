@@ -10,12 +10,16 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace tokenlens {
 
 struct LoadOptions {
     std::string device = "cpu"; // "cpu" or "cuda" (when LibTorch was built with it)
     bool loadTokenizer = true;
+    // "float32" (the goldens) or "bfloat16": the dtype forward passes run in
+    // (weights converted once at load); inputs and outputs stay float32.
+    std::string computeDtype = "float32";
 };
 
 // A model ready to run: what the engine, the CLI and the GUI pass around.
@@ -26,11 +30,22 @@ struct LoadedModel {
     std::shared_ptr<const CausalLM> model;
     std::shared_ptr<const Tokenizer> tokenizer; // null when LoadOptions::loadTokenizer is false
     std::string storedDtype;    // "float32", "float16", "bfloat16"
+    std::string computeDtype = "float32"; // LoadOptions::computeDtype
     double loadSeconds = 0;
 };
 
 Result<std::shared_ptr<LoadedModel>> loadModelFolder(const std::filesystem::path& dir,
                                                      const LoadOptions& options = {});
+
+// A parameter of an architecture: its Hugging Face name and shape.
+struct ParameterSpec {
+    std::string name;
+    std::vector<int64_t> shape;
+};
+// The parameters the architecture for `config` has, in module order (the
+// order of Hugging Face's state dict), without filling any: the weights a
+// folder must hold for the loader (a tied head has none of its own).
+Result<std::vector<ParameterSpec>> parameterSpecs(const ModelConfig& config);
 
 // An architecture with uninitialised parameters (for tests and benchmarks).
 Result<std::shared_ptr<CausalLM>> createModel(const ModelConfig& config, const LoadOptions& options = {});

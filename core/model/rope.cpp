@@ -84,7 +84,10 @@ at::Tensor Rope::apply(const at::Tensor& x, const at::Tensor& cos, const at::Ten
     auto x1 = x.slice(-1, 0, half);
     auto x2 = x.slice(-1, half);
     auto rotated = torch::cat({-x2, x1}, -1);
-    return x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
+    // The float32 tables in x's dtype (bfloat16 compute), as the reference does.
+    const auto c = cos.scalar_type() == x.scalar_type() ? cos : cos.to(x.scalar_type());
+    const auto s = sin.scalar_type() == x.scalar_type() ? sin : sin.to(x.scalar_type());
+    return x * c.unsqueeze(1) + rotated * s.unsqueeze(1);
 }
 
 } // namespace tokenlens

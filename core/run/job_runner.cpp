@@ -14,16 +14,23 @@ Status checkJob(const Job& job) {
 
 JobRunner::JobRunner(RunnerCaches caches, LoadOptions load) : m_caches(std::move(caches)), m_load(std::move(load)) {}
 
-Result<RunnerModel> JobRunner::load(const std::string& dir) const {
+std::string jobComputeDtype(const Job& job) {
+    const auto it = job.options.find("compute_dtype");
+    return it != job.options.end() && it->is_string() ? it->get<std::string>() : std::string("float32");
+}
+
+Result<RunnerModel> JobRunner::load(const std::string& dir, const std::string& computeDtype) const {
     RunnerModel out;
+    LoadOptions options = m_load;
+    options.computeDtype = computeDtype;
     auto st = guarded(dir, "out of memory while loading the model", [&]() -> Status {
-        if (m_caches.models || m_caches.sequences || m_caches.results) out.key = ModelCache::keyFor(dir, m_load);
+        if (m_caches.models || m_caches.sequences || m_caches.results) out.key = ModelCache::keyFor(dir, options);
         if (m_caches.models) {
-            auto got = m_caches.models->get(dir, m_load);
+            auto got = m_caches.models->get(dir, options);
             if (!got) return got.error();
             out.model = got.value();
         } else {
-            auto got = loadModelFolder(dir, m_load);
+            auto got = loadModelFolder(dir, options);
             if (!got) return got.error();
             out.model = got.value();
         }
@@ -131,7 +138,7 @@ JobResult JobRunner::run(const Job& job, const RunListener& listener) const {
         }
     };
     for (const auto& dir : job.models) {
-        auto loaded = load(dir);
+        auto loaded = load(dir, jobComputeDtype(job));
         if (!loaded) {
             failAll(dir, loaded.error().message);
             continue;

@@ -27,6 +27,10 @@ namespace tokenlens {
 // about to run. A method's own options are checked when its pair runs.
 Status checkJob(const Job& job);
 
+// The job's "compute_dtype" option: "float32" (default) or "bfloat16"
+// (checkJob has checked it).
+std::string jobComputeDtype(const Job& job);
+
 struct RunnerCaches {
     std::shared_ptr<ModelCache> models;       // null: every load reads the folder
     std::shared_ptr<SequenceCache> sequences; // null: no reuse of prepared sequences
@@ -66,7 +70,9 @@ public:
 
     const RunnerCaches& caches() const { return m_caches; }
 
-    Result<RunnerModel> load(const std::string& dir) const;
+    // `computeDtype`: the job's compute_dtype option (jobComputeDtype); a
+    // model is cached once per compute dtype.
+    Result<RunnerModel> load(const std::string& dir, const std::string& computeDtype = "float32") const;
     // The input tokenized and the output generated (or the target tokenized),
     // with step scores. ErrorCode::Cancelled when control cancels it.
     Result<std::shared_ptr<const PreparedSequence>> prepare(const LoadedModel& model, const std::string& modelKey,
