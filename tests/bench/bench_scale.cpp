@@ -1,0 +1,317 @@
+// Scale benchmark (issue 17): random-weight models in the real shapes of
+// GPT-2 small, Qwen2.5-0.5B, Llama 3.2 1B and Llama 3.1 8B (written once by
+// make-model into --models-dir), prompts of 128, 1,024 and 4,096 tokens, the
+// methods people run on long contexts, in both compute dtypes. For each cell:
+// wall time, the FLOP lower bound at the matmul throughput measured in this
+// run for that dtype, their ratio, peak RSS, and the cancel latency (p50/p99
+// of --cancels cancels requested at random points of a saliency run).
+//
+//   build/release/tests/bench/bench_scale [--workloads gpt2-small,qwen2.5-0.5b,...]
+//       [--lengths 128,1024,4096] [--methods attention,saliency,...] [--dtypes float32,bfloat16]
+//       [--output-tokens 8] [--cap-seconds 300] [--cancels 20] [--models-dir DIR]
+//
+// A cell whose lower bound × 2 exceeds --cap-seconds is printed as skipped
+// with its bound, so the table says what was not run and why. Prompts are
+// English text (the demo sentences repeated) tokenized by the family's
+// tokenizer, so sentence granularity has sentences to work on.
+
+#include "attribution/method.h"
+#include "bench_util.h"
+#include "model/model_loader.h"
+#include "model/model_maker.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <thread>
+
+using namespace tokenlens;
+using namespace tokenlens::bench;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> splitList(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        if (!item.empty()) out.push_back(item);
+    }
+    return out;
+}
+
+void resetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+double matmulGflops(at::ScalarType dtype) {
+    torch::NoGradGuard noGrad;
+    double best = 0;
+    const int64_t shapes[][3] = {{512, 2048, 2048}, {1024, 1024, 4096}, {128, 896, 4864}};
+    for (const auto& s : shapes) {
+        auto a = torch::randn({s[0], s[1]}).to(dtype);
+        auto b = torch::randn({s[1], s[2]}).to(dtype);
+        const double secs = bestOf(5, [&] { (void)torch::matmul(a, b); });
+        best = std::max(best, 2.0 * static_cast<double>(s[0] * s[1] * s[2]) / secs / 1e9);
+    }
+    return best;
+}
+
+// FLOPs of the model's forward, by position.
+struct FlopModel {
+    double body = 0;    // per position through the blocks, excluding attention scores
+    double attnPer = 0; // per (query, key) pair over all layers
+    double head = 0;    // the full head at one position
+    double forward(int64_t from, int64_t to) const {
+        double f = 0;
+        for (int64_t q = from; q < to; ++q) f += body + attnPer * static_cast<double>(q + 1);
+        return f;
+    }
+};
+
+FlopModel flopModel(const ModelConfig& c) {
+    const double h = static_cast<double>(c.hiddenSize), layers = static_cast<double>(c.numLayers);
+    const double qDim = static_cast<double>(c.numHeads * c.headDim), kvDim = static_cast<double>(c.numKvHeads * c.headDim);
+    const double mlpMats = c.family == ArchFamily::Gpt2 ? 2.0 : 3.0; // gated MLPs have three matrices
+    const double perLayer = h * qDim + 2 * h * kvDim + qDim * h + mlpMats * h * static_cast<double>(c.intermediateSize);
+    return {2.0 * layers * perLayer, 4.0 * layers * qDim, 2.0 * h * static_cast<double>(c.vocabSize)};
+}
+
+// Sentences for the prompts (plain English, varied lengths).
+const char* kSentences[] = {
+    "The committee met on a grey morning to review the harbour plans. ",
+    "Several engineers argued that the northern wall needed repair before winter. ",
+    "A report from the survey team listed cracks along the old stone pier. ",
+    "Funding had been promised twice and delayed both times. ",
+    "The mayor asked whether the ferries could keep running during the works. ",
+    "Nobody could say how long the repairs would take. ",
+    "In the end the vote was close, and the plan passed by a single voice. ",
+    "Local fishermen welcomed the decision but worried about the noise. ",
+};
+
+std::vector<int64_t> promptOf(const Tokenizer& tok, int64_t n) {
+    std::string text;
+    std::vector<int64_t> ids;
+    for (size_t i = 0; static_cast<int64_t>(ids.size()) < n; ++i) {
+        text += kSentences[i % (sizeof kSentences / sizeof *kSentences)];
+        if (i % 8 == 7) text += "\n\n";
+        if (i % 4 != 3 && static_cast<int64_t>(ids.size()) + 40 < n) continue;
+        auto enc = tok.encode(text, true);
+        if (!enc) return {};
+        ids.assign(enc->ids.begin(), enc->ids.end());
+    }
+    ids.resize(static_cast<size_t>(n));
+    return ids;
+}
+
+struct Cell {
+    double seconds = NAN, bound = NAN, peakMiB = NAN;
+    int64_t passes = 0;
+    std::string note;
+};
+
+double percentile(std::vector<double> v, double p) {
+    if (v.empty()) return NAN;
+    std::sort(v.begin(), v.end());
+    const size_t i = std::min(v.size() - 1, static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())) - 1));
+    return v[i];
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> workloads = {"gpt2-small", "qwen2.5-0.5b", "llama-3.2-1b", "llama-3.1-8b"};
+    std::vector<int64_t> lengths = {128, 1024, 4096};
+    std::vector<std::string> methods = {"attention", "saliency", "input_x_gradient", "integrated_gradients",
+                                        "occlusion", "kernel_shap"};
+    std::vector<std::string> dtypes = {"float32", "bfloat16"};
+    int64_t outputTokens = 8, cancels = 20;
+    double capSeconds = 300;
+    fs::path modelsDir = fs::temp_directory_path() / "tokenlens-bench-models";
+    for (int a = 1; a + 1 < argc; a += 2) {
+        const std::string k = argv[a], v = argv[a + 1];
+        if (k == "--workloads") workloads = splitList(v);
+        else if (k == "--lengths") {
+            lengths.clear();
+            for (const auto& s : splitList(v)) lengths.push_back(std::stoll(s));
+        } else if (k == "--methods") methods = splitList(v);
+        else if (k == "--dtypes") dtypes = splitList(v);
+        else if (k == "--output-tokens") outputTokens = std::stoll(v);
+        else if (k == "--cap-seconds") capSeconds = std::stod(v);
+        else if (k == "--cancels") cancels = std::stoll(v);
+        else if (k == "--models-dir") modelsDir = v;
+        else {
+            std::fprintf(stderr, "bench_scale: unknown option %s\n", k.c_str());
+            return 2;
+        }
+    }
+    at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    std::printf("ATen intra-op threads: %d\n", at::get_num_threads());
+    std::map<std::string, double> gflops;
+    for (const auto& d : dtypes) {
+        gflops[d] = matmulGflops(d == "bfloat16" ? torch::kBFloat16 : torch::kFloat32);
+        std::printf("matmul throughput %s: %.1f GFLOP/s\n", d.c_str(), gflops[d]);
+    }
+    std::printf("output tokens %lld, integrated gradients 16 steps, occlusion and kernel_shap at sentence granularity,"
+                " cap %.0f s per cell\n\n",
+                static_cast<long long>(outputTokens), capSeconds);
+    std::printf("| workload | dtype | prompt | method | wall s | bound s | ratio | peak RSS MiB | passes | note |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    std::fflush(stdout);
+
+    struct CancelRow {
+        std::string workload, dtype;
+        int64_t n;
+        double p50, p99;
+        int64_t count;
+    };
+    std::vector<CancelRow> cancelRows;
+
+    for (const auto& w : workloads) {
+        const fs::path dir = modelsDir / w;
+        if (!fs::exists(dir / "config.json")) {
+            std::fprintf(stderr, "writing %s ...\n", dir.c_str());
+            MakeModelOptions mo;
+            mo.like = w;
+            mo.out = dir;
+            mo.seed = 1;
+            auto made = makeModel(mo);
+            if (!made) {
+                std::fprintf(stderr, "make-model %s: %s\n", w.c_str(), made.error().message.c_str());
+                return 1;
+            }
+        }
+        for (const auto& d : dtypes) {
+            const double rssBefore = currentRssMiB();
+            LoadOptions lo;
+            lo.computeDtype = d;
+            auto loaded = loadModelFolder(dir, lo);
+            if (!loaded) {
+                std::printf("| %s | %s | – | load | – | – | – | – | – | %s |\n", w.c_str(), d.c_str(),
+                            loaded.error().message.c_str());
+                continue;
+            }
+            const LoadedModel& lm = **loaded;
+            std::fprintf(stderr, "%s %s loaded in %.1f s, RSS +%.0f MiB\n", w.c_str(), d.c_str(), lm.loadSeconds,
+                         currentRssMiB() - rssBefore);
+            const FlopModel fm = flopModel(lm.config);
+            const double rate = gflops[d] * 1e9;
+            for (const int64_t n : lengths) {
+                if (w == "llama-3.1-8b" && n > 128) continue; // the 8B at 128 only
+                const int64_t L = n + outputTokens, t = outputTokens;
+                if (L > lm.config.maxPositions) {
+                    std::printf("| %s | %s | %lld | – | – | – | – | – | – | beyond the model's %lld positions |\n",
+                                w.c_str(), d.c_str(), static_cast<long long>(n),
+                                static_cast<long long>(lm.config.maxPositions));
+                    continue;
+                }
+                AttributionInput in;
+                in.model = lm.model.get();
+                in.promptIds = promptOf(*lm.tokenizer, n);
+                std::mt19937_64 rng(5);
+                for (int64_t j = 0; j < t; ++j) in.outputIds.push_back(static_cast<int64_t>(rng() % 1000) + 100);
+                in.unkBaselineId = lm.tokenizer->specialTokens().unk ? std::optional<int64_t>(*lm.tokenizer->specialTokens().unk)
+                                                                    : std::nullopt;
+                double prefixes = 0;
+                for (int64_t j = 0; j < t; ++j) prefixes += fm.forward(0, n + j);
+                const double shared = fm.forward(0, L - 1);
+                const double heads = 2.0 * static_cast<double>(t) * fm.head;
+                for (const auto& m : methods) {
+                    const auto* method = findMethod(m);
+                    if (!method) {
+                        std::fprintf(stderr, "unknown method %s\n", m.c_str());
+                        return 2;
+                    }
+                    nlohmann::json opts = nlohmann::json::object();
+                    opts["chunk_seconds"] = 30;
+                    if (m == "integrated_gradients") opts["steps"] = 16;
+                    bool hasGranularity = false;
+                    for (const auto& o : method->options()) hasGranularity = hasGranularity || o.name == "granularity";
+                    if ((m == "occlusion" || m == "kernel_shap") && hasGranularity) opts["granularity"] = "sentence";
+                    auto resolved = method->resolveOptions(opts, &lm.config, false);
+                    if (!resolved) {
+                        std::fprintf(stderr, "%s: %s\n", m.c_str(), resolved.error().message.c_str());
+                        return 1;
+                    }
+                    // Lower bounds (input-only backward ≈ forward FLOPs).
+                    double flops = shared;
+                    if (m == "saliency" || m == "input_x_gradient") flops = shared + prefixes + heads;
+                    if (m == "integrated_gradients") flops = 16 * (shared + prefixes + heads) + 2 * shared;
+                    const int64_t features = hasGranularity ? std::max<int64_t>(1, n / 14) : n; // ~14 tokens a sentence
+                    if (m == "occlusion") {
+                        flops = shared + static_cast<double>(t) * fm.head;
+                        for (int64_t f = 0; f < features; ++f) {
+                            flops += fm.forward(f * n / features, L - 1) + static_cast<double>(t) * fm.head;
+                        }
+                    }
+                    if (m == "kernel_shap") {
+                        const double samples = resolved->value("samples", 200.0);
+                        flops = samples * (shared + static_cast<double>(t) * fm.head);
+                    }
+                    Cell cell;
+                    cell.bound = flops / rate;
+                    if (!hasGranularity && (m == "occlusion" || m == "kernel_shap")) cell.note = "token granularity";
+                    if (cell.bound * 2 > capSeconds) {
+                        std::printf("| %s | %s | %lld | %s | skipped | %.1f | – | – | – | bound × 2 over the %.0f s cap |\n",
+                                    w.c_str(), d.c_str(), static_cast<long long>(n), m.c_str(), cell.bound, capSeconds);
+                        std::fflush(stdout);
+                        continue;
+                    }
+                    const double base = currentRssMiB();
+                    resetPeakRss();
+                    const auto t0 = std::chrono::steady_clock::now();
+                    auto out = method->run(in, *resolved, {});
+                    cell.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                    cell.peakMiB = peakRssMiB();
+                    if (!out) cell.note = out.error().message;
+                    else cell.passes = out->forwardPasses;
+                    std::printf("| %s | %s | %lld | %s | %.2f | %.2f | %.2f | %.0f (+%.0f) | %lld | %s |\n", w.c_str(),
+                                d.c_str(), static_cast<long long>(n), m.c_str(), cell.seconds, cell.bound,
+                                cell.seconds / cell.bound, cell.peakMiB, cell.peakMiB - base,
+                                static_cast<long long>(cell.passes), cell.note.c_str());
+                    std::fflush(stdout);
+                    if (m != "saliency" || cancels <= 0 || !out) continue;
+                    // Cancels at random points of a saliency run.
+                    std::vector<double> latencies;
+                    std::uniform_real_distribution<double> at(0.0, std::max(0.01, cell.seconds * 0.9));
+                    for (int64_t c = 0; c < cancels; ++c) {
+                        std::atomic<bool> flag{false};
+                        std::atomic<double> flippedAt{0};
+                        RunControl control;
+                        control.isCancelled = [&] { return flag.load(); };
+                        const double delay = at(rng);
+                        const auto start = std::chrono::steady_clock::now();
+                        std::thread canceller([&] {
+                            std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+                            flippedAt = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                            flag = true;
+                        });
+                        (void)method->run(in, *resolved, control);
+                        const double ended = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                        canceller.join();
+                        if (flippedAt.load() > 0 && flippedAt.load() <= ended) latencies.push_back(ended - flippedAt.load());
+                    }
+                    cancelRows.push_back({w, d, n, percentile(latencies, 0.5), percentile(latencies, 0.99), cancels});
+                }
+            }
+        }
+    }
+    if (!cancelRows.empty()) {
+        std::printf("\ncancel latency (saliency, cancel at a uniform random point of the run):\n\n");
+        std::printf("| workload | dtype | prompt | cancels | p50 ms | p99 ms |\n|---|---|---|---|---|---|\n");
+        for (const auto& r : cancelRows) {
+            std::printf("| %s | %s | %lld | %lld | %.0f | %.0f |\n", r.workload.c_str(), r.dtype.c_str(),
+                        static_cast<long long>(r.n), static_cast<long long>(r.count), r.p50 * 1e3, r.p99 * 1e3);
+        }
+    }
+    std::printf("\nPeak RSS is the process's peak during the cell (weights included); (+x) is above the resident size before it.\n");
+    return 0;
+}
