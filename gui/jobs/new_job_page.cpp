@@ -433,6 +433,15 @@ QWidget* NewJobPage::buildTarget() {
     row->addSpacing(16);
     row->addWidget(new QLabel(tr("Reduction:"), box));
     row->addWidget(m_reduction);
+    m_computeDtype = new QComboBox(box);
+    m_computeDtype->addItem(tr("float32"), QStringLiteral("float32"));
+    m_computeDtype->addItem(tr("bfloat16 (faster, approximate)"), QStringLiteral("bfloat16"));
+    m_computeDtype->setToolTip(tr("The dtype the model computes in. float32 matches the reference numbers; bfloat16 "
+                                  "runs matrix products several times faster on CPUs with bfloat16 support and "
+                                  "moves attributions by a few percent (docs/methods.md gives the measured distance)"));
+    row->addSpacing(16);
+    row->addWidget(new QLabel(tr("Compute in:"), box));
+    row->addWidget(m_computeDtype);
     row->addStretch(1);
     grid->addRow(row);
     m_faithfulness = new QCheckBox(tr("Faithfulness &metrics (ERASER comprehensiveness and sufficiency, deletion and "
@@ -458,6 +467,13 @@ void NewJobPage::setMaxNewTokens(int n) {
 }
 
 void NewJobPage::setFaithfulness(bool on) { m_faithfulness->setChecked(on); }
+
+bool NewJobPage::setComputeDtype(const QString& dtype) {
+    const int i = m_computeDtype->findData(dtype);
+    if (i < 0) return false;
+    m_computeDtype->setCurrentIndex(i);
+    return true;
+}
 
 void NewJobPage::setForcedTarget(const QString& text) {
     if (text.isEmpty()) {
@@ -492,6 +508,7 @@ Result<Job> NewJobPage::spec() const {
     o["target_fn"] = m_targetFn->currentData().toString().toStdString();
     o["reduction"] = m_reduction->currentData().toString().toStdString();
     if (m_faithfulness->isChecked()) o["faithfulness"] = true;
+    if (m_computeDtype->currentIndex() > 0) o["compute_dtype"] = m_computeDtype->currentData().toString().toStdString();
     nlohmann::json per = nlohmann::json::object();
     for (const auto& [id, opts] : m_methodOptions) {
         if (!opts.empty() && methods.contains(id)) per[id.toStdString()] = opts;

@@ -84,6 +84,8 @@ public:
     void setMaxNewTokens(int n);
     void setForcedTarget(const QString& text); // empty: generate
     void setFaithfulness(bool on);
+    // "float32" or "bfloat16" (the job's compute_dtype); false for anything else.
+    bool setComputeDtype(const QString& dtype);
     // Per-method option (as the job file spells it), for the options form.
     void setMethodOption(const QString& method, const QString& key, const nlohmann::json& value);
 
@@ -188,6 +190,7 @@ private:
     QPlainTextEdit* m_target;
     QComboBox* m_targetFn;
     QComboBox* m_reduction;
+    QComboBox* m_computeDtype;
     QCheckBox* m_faithfulness;
 
     QLabel* m_batchLabel;

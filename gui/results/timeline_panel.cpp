@@ -237,7 +237,10 @@ void TimelinePanel::rebuildChain() {
     m_current = it == m_chain.end() ? -1 : static_cast<int>(it - m_chain.begin());
     // The shown result must be the queue's job (a file may carry any job id).
     const auto rec = m_current >= 0 ? turnRecord(m_current) : nullptr;
-    if (m_chain.size() < 2 || !rec || rec->prompt != m_model->job().input.text) {
+    // A chat chain is matched by its messages (the shown text is the rendered
+    // template, the record's prompt the joined turns).
+    const bool chat = rec && rec->spec.messages.is_array() && !m_model->segments().empty();
+    if (m_chain.size() < 2 || !rec || (!chat && rec->prompt != m_model->job().input.text)) {
         m_chain.clear();
         m_current = -1;
     }
@@ -270,8 +273,18 @@ void TimelinePanel::recompute() {
     const int64_t n = m_model->promptLength();
     const auto& ctx = m_model->contextTokens();
     const std::vector<std::string> prompt(ctx.begin(), ctx.begin() + std::min<int64_t>(n, static_cast<int64_t>(ctx.size())));
-    m_tokenTurns = gui::tokenTurns(rec ? rec->prompt : m_model->job().input.text, prompt,
-                                   rec ? rec->turns : std::vector<jobs::Turn>{});
+    if (rec && rec->spec.messages.is_array() && !m_model->segments().empty()) {
+        // A chat: turns from the messages each job of the chain sent.
+        std::vector<int> counts;
+        for (int t = 0; t <= m_current; ++t) { // the shown job and the turns before it
+            const auto r = turnRecord(t);
+            counts.push_back(r && r->spec.messages.is_array() ? static_cast<int>(r->spec.messages.size()) : 0);
+        }
+        m_tokenTurns = gui::tokenTurnsFromMessages(m_model->segments(), counts, prompt.size());
+    } else {
+        m_tokenTurns = gui::tokenTurns(rec ? rec->prompt : m_model->job().input.text, prompt,
+                                       rec ? rec->turns : std::vector<jobs::Turn>{});
+    }
     std::vector<QColor> tints(static_cast<size_t>(m_model->contextLength()));
     for (size_t k = 0; k < m_tokenTurns.turn.size() && k < tints.size(); ++k)
         tints[k] = turnQColour(m_tokenTurns.turn[k], m_tokenTurns.reply[k] ? 120 : 255);

@@ -136,6 +136,48 @@ TokenTurns tokenTurns(const std::string& prompt, const std::vector<std::string>&
     return out;
 }
 
+TokenTurns tokenTurnsFromMessages(const std::vector<TokenSegment>& segments, const std::vector<int>& messageCounts,
+                                  size_t promptTokens) {
+    TokenTurns out;
+    out.turn.assign(promptTokens, 0);
+    out.reply.assign(promptTokens, false);
+    const int jobs = static_cast<int>(messageCounts.size());
+    bool growing = jobs > 0;
+    for (int t = 1; t < jobs; ++t) growing = growing && messageCounts[t] > messageCounts[t - 1];
+    if (!growing) {
+        out.turns = promptTokens == 0 ? 0 : 1;
+        return out;
+    }
+    out.turns = jobs;
+    std::fill(out.turn.begin(), out.turn.end(), jobs - 1);
+    auto turnOf = [&](int message, bool* reply) {
+        *reply = false;
+        for (int t = 0; t < jobs; ++t) {
+            if (message < messageCounts[static_cast<size_t>(t)]) {
+                if (t > 0 && message == messageCounts[static_cast<size_t>(t - 1)]) {
+                    *reply = true;
+                    return t - 1;
+                }
+                return t;
+            }
+        }
+        *reply = message == messageCounts.back(); // the last job's reply (not in its own prompt)
+        return jobs - 1;
+    };
+    const size_t n = std::min(promptTokens, segments.size());
+    int next = jobs - 1; // the turn of the next message token, walking backwards
+    for (size_t k = n; k-- > 0;) {
+        const TokenSegment& seg = segments[k];
+        if (seg.message >= 0) {
+            bool reply = false;
+            next = turnOf(seg.message, &reply);
+            out.reply[k] = reply;
+        }
+        out.turn[k] = next;
+    }
+    return out;
+}
+
 TurnShares turnShares(const AttributionMatrix& a, int64_t n, const TokenTurns& turns, int64_t column) {
     TurnShares s;
     const auto k = static_cast<size_t>(std::max(turns.turns, 0));

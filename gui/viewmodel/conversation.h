@@ -9,6 +9,7 @@
 
 #include "jobs/job_types.h"
 #include "result/attribution_matrix.h"
+#include "result/job_result.h"
 
 #include <cmath>
 #include <cstdint>
@@ -43,6 +44,19 @@ struct TokenTurns {
 // job's JobRecord::turns. Without segments every token is in turn 0.
 TokenTurns tokenTurns(const std::string& prompt, const std::vector<std::string>& tokens,
                       const std::vector<jobs::Turn>& segments);
+
+// The same for a chat chain, from the messages instead of byte ranges:
+// `segments` are the shown result's per-token chat segments
+// (MethodResult::segments: role and message index) and messageCounts[t] is
+// how many messages job t of the chain sent (its spec.messages). Job t+1
+// sends job t's messages, job t's reply as an assistant message, then the new
+// user message, so message i belongs to the first job t with i < counts[t],
+// and is job t−1's reply when it is the message right after job t−1's own
+// (i == counts[t−1]). Template tokens (message −1) take the turn of the next
+// message token (the last turn when none follows), never the reply flag.
+// Counts that do not grow put every token in turn 0.
+TokenTurns tokenTurnsFromMessages(const std::vector<TokenSegment>& segments, const std::vector<int>& messageCounts,
+                                  size_t promptTokens);
 
 // Attribution mass the current generation draws from each turn: over the
 // prompt rows r < n of `a` (context × output), mass = Σ |a[r, j]| over finite

@@ -17,6 +17,8 @@
 #include "jobs/new_job_page.h"
 #include "result/result_json.h"
 #include "results/dashboard.h"
+#include "results/timeline_panel.h"
+#include "viewmodel/conversation.h"
 #include "results/token_view.h"
 #include "shell/mainwindow.h"
 #include "shell/message_banner.h"
@@ -453,6 +455,27 @@ TEST(ChatView, AFollowUpFromTheDashboardContinuesTheChatAsTheTemplateRendersIt) 
     ASSERT_GE(roles.size(), 5u);
     EXPECT_EQ(std::vector<std::string>(roles.begin(), roles.begin() + 5),
               (std::vector<std::string>{"system", "user", "assistant", "user", "assistant"}));
+    // The conversation timeline takes its turns from the messages: the system
+    // and first user message are turn 1, the reply "Blue." is turn 1's reply,
+    // the new user message turn 2 (template tokens go with the message after them).
+    TimelinePanel* timeline = d->timelinePanel();
+    ASSERT_TRUE(waitFor([&] { return timeline->isVisible() && timeline->turnCount() == 2; }, 5000));
+    const TokenTurns& tt = timeline->tokenTurns();
+    const MethodResult& shown = d->model().job().results[0];
+    const auto n = static_cast<size_t>(shown.input.ids.size());
+    ASSERT_EQ(tt.turn.size(), n);
+    ASSERT_GE(shown.segments.size(), n);
+    int replyTokens = 0;
+    for (size_t k = 0; k < n; ++k) {
+        const TokenSegment& seg = shown.segments[k];
+        if (seg.message < 0) continue;
+        EXPECT_EQ(tt.turn[k], seg.message <= 2 ? 0 : 1) << "token " << k << " of message " << seg.message;
+        EXPECT_EQ(tt.reply[k], seg.message == 2) << "token " << k;
+        replyTokens += seg.message == 2;
+    }
+    EXPECT_GT(replyTokens, 0);
+    // Turn shares sum to one over the two turns.
+    ASSERT_EQ(timeline->shares().share.size(), 2u);
 }
 
 TEST(ChatMode, ARemoteServerGetsTheMessagesAndListsTheTemplates) {

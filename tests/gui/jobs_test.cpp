@@ -224,6 +224,13 @@ TEST(NewJobPage, BuildsTheSpecAndSaysWhatIsMissing) {
     ASSERT_TRUE(s.ok());
     EXPECT_FALSE(s->targetText);
     EXPECT_EQ(s->options["max_new_tokens"], 5);
+    // float32 is the default and is left out; bfloat16 is the job's compute_dtype.
+    EXPECT_FALSE(s->options.contains("compute_dtype"));
+    EXPECT_FALSE(page.setComputeDtype(QStringLiteral("float16")));
+    ASSERT_TRUE(page.setComputeDtype(QStringLiteral("bfloat16")));
+    s = page.spec();
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->options["compute_dtype"], "bfloat16");
 }
 
 TEST(NewJobPage, TemplatesAreKept) {

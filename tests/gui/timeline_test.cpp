@@ -291,5 +291,25 @@ TEST(ConversationTurns, TokensBelongToTheSegmentOfTheirFirstByte) {
     EXPECT_DOUBLE_EQ(s.share[1], 0.4);
 }
 
+TEST(ConversationTurns, ChatTokensTakeTheirTurnFromTheMessages) {
+    // Three jobs: system + user (2 messages), then + reply + user (4), then + reply + user (6).
+    auto seg = [](int m) { return TokenSegment{m < 0 ? "template" : "x", m}; };
+    const std::vector<TokenSegment> segs{seg(-1), seg(0), seg(-1), seg(1), seg(1), seg(-1), seg(2),
+                                         seg(-1), seg(3), seg(-1), seg(4), seg(4), seg(-1), seg(5), seg(-1)};
+    const auto tt = tokenTurnsFromMessages(segs, {2, 4, 6}, segs.size());
+    EXPECT_EQ(tt.turns, 3);
+    EXPECT_EQ(tt.turn, (std::vector<int>{0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2}));
+    EXPECT_EQ(tt.reply, (std::vector<bool>{false, false, false, false, false, false, true, false, false, false, true,
+                                           true, false, false, false}));
+    // Counts that do not grow (not a chain of follow-ups): one turn.
+    const auto flat = tokenTurnsFromMessages(segs, {2, 2}, segs.size());
+    EXPECT_EQ(flat.turns, 1);
+    EXPECT_EQ(flat.turn, std::vector<int>(segs.size(), 0));
+    // Fewer segments than prompt tokens: the rest belong to the last turn.
+    const auto shortSegs = tokenTurnsFromMessages({seg(0), seg(2)}, {2, 4}, 3);
+    EXPECT_EQ(shortSegs.turn, (std::vector<int>{0, 0, 1}));
+    EXPECT_EQ(shortSegs.reply, (std::vector<bool>{false, true, false}));
+}
+
 } // namespace
 } // namespace tokenlens::gui
