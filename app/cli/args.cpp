@@ -2,6 +2,7 @@
 #include "commands.h"
 
 #include <iostream>
+#include <stdexcept>
 
 #include <sstream>
 
@@ -20,6 +21,38 @@ void ArgParser::add(const std::vector<Row>& rows) {
         if (r.metavar.empty()) flag(r.name, r.help);
         else option(r.name, r.metavar, r.help, r.repeatable);
     }
+}
+
+void ArgParser::add(std::string_view table) {
+    std::vector<Row> rows;
+    while (!table.empty()) {
+        const size_t eol = table.find('\n');
+        std::string_view line = table.substr(0, eol);
+        table = eol == std::string_view::npos ? std::string_view() : table.substr(eol + 1);
+        while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+        while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
+        if (line.empty()) continue;
+        const size_t gap = line.find("  ");
+        if (!line.starts_with("--") || gap == std::string_view::npos) {
+            throw std::logic_error("option table line '" + std::string(line) + "' is not '--name [METAVAR]  help'");
+        }
+        std::string_view left = line.substr(2, gap - 2), help = line.substr(gap);
+        while (!help.empty() && help.front() == ' ') help.remove_prefix(1);
+        Row row;
+        const size_t space = left.find(' ');
+        row.name = std::string(left.substr(0, space));
+        if (space != std::string_view::npos) {
+            std::string_view meta = left.substr(space + 1);
+            if (meta.ends_with("...")) {
+                row.repeatable = true;
+                meta.remove_suffix(3);
+            }
+            row.metavar = std::string(meta);
+        }
+        row.help = std::string(help);
+        rows.push_back(std::move(row));
+    }
+    add(rows);
 }
 
 int ArgParser::usageError(const std::string& message) const {

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tokenlens::cli {
@@ -28,6 +29,11 @@ public:
         bool repeatable = false;
     };
     void add(const std::vector<Row>& rows);
+    // The same as help-like lines, one option a line: "--name METAVAR  help"
+    // (two spaces end the name part; "METAVAR..." makes it repeatable) or
+    // "--name  help" for a flag. A line that is not of that form is a
+    // programming error (std::logic_error).
+    void add(std::string_view table);
 
     // Returns false and fills error() on a usage error.
     bool parse(const std::vector<std::string>& args);

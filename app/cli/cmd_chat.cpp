@@ -90,16 +90,16 @@ std::optional<std::string> renderChatForModel(const std::string& modelDir, const
 int runChat(const Args& args) {
     ArgParser parser("chat", "render (--model DIR | --tokenizer-config FILE) [--template FILE] [--template-name NAME] "
                              "--messages FILE.json [--no-generation-prompt] [--var KEY=JSON ...] [--date YYYY-MM-DD]");
-    parser.add({
-        {"model", "DIR", "model folder: chat_template.jinja, else tokenizer_config.json's chat_template"},
-        {"tokenizer-config", "FILE", "a tokenizer_config.json (its chat_template and special tokens)"},
-        {"template", "FILE", "render this template file instead (special tokens still from the model)"},
-        {"template-name", "NAME", "pick a named template of the folder (default: 'default')"},
-        {"messages", "FILE.json", "the conversation: [{\"role\": \"user\", \"content\": \"...\"}, ...]"},
-        {"no-generation-prompt", "", "render without add_generation_prompt (it is on by default)"},
-        {"var", "KEY=JSON", "one more template variable, e.g. enable_thinking=false (repeatable)", true},
-        {"date", "YYYY-MM-DD", "the date strftime_now() sees (default: now)"},
-    });
+    parser.add(R"(
+        --model DIR  model folder: chat_template.jinja, else tokenizer_config.json's chat_template
+        --tokenizer-config FILE  a tokenizer_config.json (its chat_template and special tokens)
+        --template FILE  render this template file instead (special tokens still from the model)
+        --template-name NAME  pick a named template of the folder (default: 'default')
+        --messages FILE.json  the conversation: [{"role": "user", "content": "..."}, ...]
+        --no-generation-prompt  render without add_generation_prompt (it is on by default)
+        --var KEY=JSON...  one more template variable, e.g. enable_thinking=false (repeatable)
+        --date YYYY-MM-DD  the date strftime_now() sees (default: now)
+    )");
     if (auto code = handleParse(parser, args)) return *code;
     auto usageError = [&parser](const std::string& message) { return parser.usageError(message); };
     if (parser.positional().size() != 1 || parser.positional().front() != "render") {

@@ -15,26 +15,26 @@ namespace tokenlens::cli {
 int runTrainDemo(const Args& args) {
     const std::string cmd = "train-demo";
     ArgParser p(cmd, "--arch llama|gpt2 --out DIR [--steps N] [--seed S] [--batch B] [--lr LR]");
-    p.add({
-        {"arch", "A", "llama or gpt2 (the two shipped sizes)"},
-        {"out", "DIR", "folder to write the Hugging Face model into"},
-        {"steps", "N", "optimizer steps (default: llama 1400, gpt2 1600)"},
-        {"seed", "S", "seed of initialisation and of the training stream (default 1)"},
-        {"batch", "B", "examples per step (default 64)"},
-        {"lr", "LR", "peak learning rate of AdamW (default: llama 2e-3, gpt2 3e-3)"},
-        {"hidden", "H", "model width instead of the shipped one (llama 128, gpt2 96; a multiple of 4)"},
-        {"layers", "L", "model depth instead of the shipped 3"},
-        {"heads", "N", "attention heads instead of the shipped 4 (must divide the width)"},
-        {"grow", "front|back", "with --init and a larger --layers: put the new layers before or after the trained ones"},
-        {"init", "DIR", "continue training from the weights in DIR (a folder train-demo wrote) instead of random ones"},
-        {"focus", "FAMILY", "train more on one task family (key_value, agreement, induction, arithmetic, coreference)"},
-        {"copy-steps", "N", "steps of the copy phase at the start (default: a quarter of --steps)"},
-        {"threads", "T", "LibTorch intra-op threads (default 1: the matrices are small; more threads are slower on a busy machine)"},
-        {"ngram-rows", "", "gpt2: add n-gram copy rows (small-alphabet sequences repeated) to the copy phase and the mix"},
-        {"sinusoidal-positions", "", "gpt2, from scratch: start the position embeddings as sinusoids instead of noise"},
-        {"recall-clauses", "N", "recall rows hold up to N key-value clauses (default 4, as the key_value family; at most 9 fit)"},
-        {"eval-every", "N", "print the accuracy on validation examples (not the held-out ones) every N steps"},
-    });
+    p.add(R"(
+        --arch A  llama or gpt2 (the two shipped sizes)
+        --out DIR  folder to write the Hugging Face model into
+        --steps N  optimizer steps (default: llama 1400, gpt2 1600)
+        --seed S  seed of initialisation and of the training stream (default 1)
+        --batch B  examples per step (default 64)
+        --lr LR  peak learning rate of AdamW (default: llama 2e-3, gpt2 3e-3)
+        --hidden H  model width instead of the shipped one (llama 128, gpt2 96; a multiple of 4)
+        --layers L  model depth instead of the shipped 3
+        --heads N  attention heads instead of the shipped 4 (must divide the width)
+        --grow front|back  with --init and a larger --layers: put the new layers before or after the trained ones
+        --init DIR  continue training from the weights in DIR (a folder train-demo wrote) instead of random ones
+        --focus FAMILY  train more on one task family (key_value, agreement, induction, arithmetic, coreference)
+        --copy-steps N  steps of the copy phase at the start (default: a quarter of --steps)
+        --threads T  LibTorch intra-op threads (default 1: the matrices are small; more threads are slower on a busy machine)
+        --ngram-rows  gpt2: add n-gram copy rows (small-alphabet sequences repeated) to the copy phase and the mix
+        --sinusoidal-positions  gpt2, from scratch: start the position embeddings as sinusoids instead of noise
+        --recall-clauses N  recall rows hold up to N key-value clauses (default 4, as the key_value family; at most 9 fit)
+        --eval-every N  print the accuracy on validation examples (not the held-out ones) every N steps
+    )");
     if (auto code = handleParse(p, args)) return *code;
     auto arch = p.value("arch");
     auto out = p.value("out");
@@ -116,22 +116,20 @@ int runTrainDemo(const Args& args) {
 int runEvalDemo(const Args& args) {
     const std::string cmd = "eval-demo";
     ArgParser p(cmd, "--model DIR [--examples N] [--seed S]");
-    p.add({
-        {"model", "DIR", "a demo model folder", true},
-        {"examples", "N", "held-out examples per task family (default 200)"},
-        {"seed", "S", "seed of the held-out examples (default: the held-out seed, never used for training)"},
-        {"threads", "T", "LibTorch intra-op threads (default 1)"},
-        {"json", "", "print the figures as JSON"},
-    });
+    p.add(R"(
+        --model DIR...  a demo model folder
+        --examples N  held-out examples per task family (default 200)
+        --seed S  seed of the held-out examples (default: the held-out seed, never used for training)
+        --threads T  LibTorch intra-op threads (default 1)
+        --json  print the figures as JSON
+    )");
     if (auto code = handleParse(p, args)) return *code;
     const auto dirs = p.values("model");
     if (dirs.empty()) {
         std::cerr << "tokenlens-cli eval-demo: --model is required\n\n" << p.helpText();
         return kExitUsage;
     }
-    auto threads = numberOption(p, "threads", 1, cmd);
-    if (!threads || *threads < 0) return kExitUsage;
-    if (*threads > 0) at::set_num_threads(static_cast<int>(*threads));
+    if (!applyThreadsOption(p, cmd)) return kExitUsage;
     auto examples = numberOption(p, "examples", 200, cmd);
     auto seed = numberOption(p, "seed", static_cast<double>(demo::kHeldOutSeed), cmd);
     if (!examples || !seed) return kExitUsage;

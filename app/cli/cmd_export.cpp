@@ -175,14 +175,9 @@ int runExport(const Args& args) {
         return kExitUsage;
     }
     const std::string file = p.positional().front();
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        std::cerr << "tokenlens-cli export: " << file << ": cannot open\n";
-        return kExitFailure;
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    const std::string bytes = ss.str();
+    const auto read = readFileOrReport(file, "export");
+    if (!read) return kExitFailure;
+    const std::string& bytes = *read;
     auto job = looksLikeInseq(bytes) ? readInseq(bytes, file) : readResultJson(bytes, file);
     if (!job) {
         std::cerr << "tokenlens-cli export: " << job.error().message << "\n";

@@ -47,9 +47,7 @@ int runFaithfulness(const Args& args) {
         std::cerr << "tokenlens-cli faithfulness: --model (or --all) is required\n\n" << p.helpText();
         return kExitUsage;
     }
-    auto threads = numberOption(p, "threads", 1, cmd);
-    if (!threads || *threads < 0) return kExitUsage;
-    if (*threads > 0) at::set_num_threads(static_cast<int>(*threads));
+    if (!applyThreadsOption(p, cmd)) return kExitUsage;
     demo::GroundTruthOptions o;
     if (auto list = p.value("methods")) {
         std::stringstream ss(*list);

@@ -13,21 +13,21 @@ namespace tokenlens::cli {
 int runGenerate(const Args& args) {
     const std::string cmd = "generate";
     ArgParser p(cmd, "--model DIR [options] [--] PROMPT | --prompt-file FILE");
-    p.add({
-        {"model", "DIR", "model folder (config.json, *.safetensors, tokenizer.json)"},
-        {"prompt-file", "FILE", "read the prompt from a UTF-8 file"},
-        {"max-new-tokens", "N", "tokens to generate (default 16)"},
-        {"sample", "", "sample instead of greedy decoding"},
-        {"temperature", "T", "sampling temperature (default 1.0)"},
-        {"top-k", "K", "keep the K most likely tokens when sampling (default 0 = off)"},
-        {"top-p", "P", "nucleus sampling mass (default 1.0 = off)"},
-        {"seed", "S", "random seed for sampling (default 0)"},
-        {"target-text", "TEXT", "score this continuation instead of generating (forced decoding)"},
-        {"no-stop", "", "do not stop at the end-of-sequence token"},
-        {"no-cache", "", "recompute the whole sequence every step (slow; for checking)"},
-        {"truncate", "", "drop the oldest prompt tokens when the prompt is too long"},
-        {"device", "DEV", "cpu (default) or cuda"},
-    });
+    p.add(R"(
+        --model DIR  model folder (config.json, *.safetensors, tokenizer.json)
+        --prompt-file FILE  read the prompt from a UTF-8 file
+        --max-new-tokens N  tokens to generate (default 16)
+        --sample  sample instead of greedy decoding
+        --temperature T  sampling temperature (default 1.0)
+        --top-k K  keep the K most likely tokens when sampling (default 0 = off)
+        --top-p P  nucleus sampling mass (default 1.0 = off)
+        --seed S  random seed for sampling (default 0)
+        --target-text TEXT  score this continuation instead of generating (forced decoding)
+        --no-stop  do not stop at the end-of-sequence token
+        --no-cache  recompute the whole sequence every step (slow; for checking)
+        --truncate  drop the oldest prompt tokens when the prompt is too long
+        --device DEV  cpu (default) or cuda
+    )");
     addChatOptions(p);
     if (auto code = handleParse(p, args)) return *code;
     if (!p.has("model")) {

@@ -124,24 +124,19 @@ int runJobs(const Args& args) {
     }
     const std::string arg = pos[1];
     if (action == "import") {
-        std::ifstream in(arg, std::ios::binary);
-        if (!in) {
-            std::cerr << "tokenlens-cli jobs: " << arg << ": cannot open\n";
-            return kExitFailure;
-        }
-        std::ostringstream ss;
-        ss << in.rdbuf();
+        const auto bytes = readFileOrReport(arg, "jobs");
+        if (!bytes) return kExitFailure;
         nlohmann::json j;
-        if (looksLikeInseq(ss.str())) {
+        if (looksLikeInseq(*bytes)) {
             // An Inseq file goes in as the one-result job it reads as.
-            auto inseq = readInseq(ss.str(), arg);
+            auto inseq = readInseq(*bytes, arg);
             if (!inseq) {
                 std::cerr << "tokenlens-cli jobs: " << inseq.error().message << "\n";
                 return kExitFailure;
             }
             j = toJson(inseq.value());
         } else {
-            j = nlohmann::json::parse(ss.str(), nullptr, false);
+            j = nlohmann::json::parse(*bytes, nullptr, false);
         }
         if (j.is_discarded()) {
             std::cerr << "tokenlens-cli jobs: " << arg << ": not valid JSON\n";

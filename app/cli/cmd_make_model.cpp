@@ -39,16 +39,16 @@ std::string presetNames() {
 int runMakeModel(const Args& args) {
     const std::string cmd = "make-model";
     ArgParser p(cmd, "--like NAME --out DIR [--seed S] [--dtype float32|bfloat16] [--layers N] [--max-shard-size SIZE]");
-    p.add({
-        {"like", "NAME", "the public checkpoint whose shapes to use: " + presetNames()},
-        {"out", "DIR", "folder to write (created; must be empty)"},
-        {"seed", "S", "seed of the random weights (default 1); the same options write byte-identical files"},
-        {"dtype", "D", "stored dtype, float32 or bfloat16 (default: the checkpoint's: float32 for gpt2-small, else bfloat16)"},
-        {"layers", "N", "number of layers instead of the checkpoint's (quick tries, tests)"},
-        {"max-shard-size", "SIZE", "largest weight file, e.g. 2GB (default), 500MB or a byte count"},
-        {"tokenizer", "DIR", "take tokenizer.json (and tokenizer_config.json) from DIR instead of the bundled one of the family"},
-        {"quiet", "", "no progress lines"},
-    });
+    p.add("--like NAME  the public checkpoint whose shapes to use: " + presetNames());
+    p.add(R"(
+        --out DIR  folder to write (created; must be empty)
+        --seed S  seed of the random weights (default 1); the same options write byte-identical files
+        --dtype D  stored dtype, float32 or bfloat16 (default: the checkpoint's: float32 for gpt2-small, else bfloat16)
+        --layers N  number of layers instead of the checkpoint's (quick tries, tests)
+        --max-shard-size SIZE  largest weight file, e.g. 2GB (default), 500MB or a byte count
+        --tokenizer DIR  take tokenizer.json (and tokenizer_config.json) from DIR instead of the bundled one of the family
+        --quiet  no progress lines
+    )");
     if (auto code = handleParse(p, args)) return *code;
     auto like = p.value("like");
     auto out = p.value("out");

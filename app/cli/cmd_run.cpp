@@ -40,16 +40,16 @@ int runRun(const Args& args) {
                      "           \"target_text\": \"...\", \"parent_job\": \"ID\", \"priority\": 0}\n"
                      "BATCH.jsonl: one prompt (JSON string or plain text) or one job object per line;\n"
                      "             --model / --method give what a line leaves out.");
-    p.add({
-        {"store", "PATH", "results store (default: the app's, in the user's data folder)"},
-        {"no-store", "", "keep nothing: run without a results store"},
-        {"output", "FILE", "write the result JSON here (default: standard output; a batch writes one line per job)"},
-        {"rerun", "ID", "re-run the pairs of a stored job that did not complete (interrupted, failed, cancelled)"},
-        {"model", "DIR", "model folder for batch lines without models (repeatable)", true},
-        {"method", "LIST", "methods for batch lines without methods (comma-separated, repeatable)", true},
-        {"workers", "N", "worker threads (1 or 2; default: 2 on a machine with 2 or more cores)"},
-        {"quiet", "", "no progress on standard error"},
-    });
+    p.add(R"(
+        --store PATH  results store (default: the app's, in the user's data folder)
+        --no-store  keep nothing: run without a results store
+        --output FILE  write the result JSON here (default: standard output; a batch writes one line per job)
+        --rerun ID  re-run the pairs of a stored job that did not complete (interrupted, failed, cancelled)
+        --model DIR...  model folder for batch lines without models (repeatable)
+        --method LIST...  methods for batch lines without methods (comma-separated, repeatable)
+        --workers N  worker threads (1 or 2; default: 2 on a machine with 2 or more cores)
+        --quiet  no progress on standard error
+    )");
     if (auto code = handleParse(p, args)) return *code;
     const bool rerunMode = p.has("rerun");
     if ((rerunMode && !p.positional().empty()) || (!rerunMode && p.positional().size() != 1)) {

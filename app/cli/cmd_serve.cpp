@@ -44,23 +44,23 @@ int runServe(const Args& args) {
                          "Serves the job API (docs/api.md) until SIGINT or SIGTERM. Models are offered by id:\n"
                          "the bundled demo models, the folders configured in the app (or --model-folder),\n"
                          "and the Hugging Face cache.");
-    p.add({
-        {"host", "ADDR", "address to listen on (default 127.0.0.1; another than loopback needs --token-file)"},
-        {"port", "N", "port (default 8765; 0 picks a free one, printed on standard output)"},
-        {"token-file", "F", "file holding the bearer token every request must carry"},
-        {"max-queued", "N", "jobs waiting or running at most; more are answered 429 (default 64)"},
-        {"store", "PATH", "results store (default: the app's, in the user's data folder)"},
-        {"model-folder", "DIR", "a model folder or a folder of models to offer (repeatable; replaces the app's folders)", true},
-        {"hf-cache", "DIR", "Hugging Face hub cache to offer (default: $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)"},
-        {"no-hf-cache", "", "do not offer the Hugging Face cache"},
-        {"no-demo-models", "", "do not offer the bundled demo models"},
-        {"on-shutdown", "MODE", "cancel (default): running jobs are cancelled; finish: they run to the end"},
-        {"workers", "N", "job worker threads (1 or 2; default: 2 on a machine with 2 or more cores)"},
-        {"io-threads", "N", "network threads (default 1)"},
-        {"body-limit", "BYTES", "largest request body (default 1048576)"},
-        {"read-timeout", "MS", "a request must arrive within this (default 15000)"},
-        {"ws-queue-bytes", "BYTES", "events waiting for one WebSocket client at most; a slower client is dropped (default 16777216)"},
-    });
+    p.add(R"(
+        --host ADDR  address to listen on (default 127.0.0.1; another than loopback needs --token-file)
+        --port N  port (default 8765; 0 picks a free one, printed on standard output)
+        --token-file F  file holding the bearer token every request must carry
+        --max-queued N  jobs waiting or running at most; more are answered 429 (default 64)
+        --store PATH  results store (default: the app's, in the user's data folder)
+        --model-folder DIR...  a model folder or a folder of models to offer (repeatable; replaces the app's folders)
+        --hf-cache DIR  Hugging Face hub cache to offer (default: $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)
+        --no-hf-cache  do not offer the Hugging Face cache
+        --no-demo-models  do not offer the bundled demo models
+        --on-shutdown MODE  cancel (default): running jobs are cancelled; finish: they run to the end
+        --workers N  job worker threads (1 or 2; default: 2 on a machine with 2 or more cores)
+        --io-threads N  network threads (default 1)
+        --body-limit BYTES  largest request body (default 1048576)
+        --read-timeout MS  a request must arrive within this (default 15000)
+        --ws-queue-bytes BYTES  events waiting for one WebSocket client at most; a slower client is dropped (default 16777216)
+    )");
     if (auto code = handleParse(p, args)) return *code;
     if (!p.positional().empty()) {
         std::cerr << "tokenlens-cli serve: unexpected argument '" << p.positional().front() << "'\n\n" << p.helpText();

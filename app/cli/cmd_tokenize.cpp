@@ -20,12 +20,12 @@ namespace tokenlens::cli {
 
 int runTokenize(const Args& args) {
     ArgParser parser("tokenize", "--model DIR [--no-special] [--] TEXT | --chat FILE.json");
-    parser.add({
-        {"model", "DIR", "model folder holding tokenizer.json (and tokenizer_config.json)"},
-        {"no-special", "", "do not add the tokenizer's special tokens (BOS, ...)"},
-        {"chat", "FILE.json", "tokenize these messages rendered through the model's chat template"},
-        {"no-generation-prompt", "", "with --chat: render without add_generation_prompt"},
-    });
+    parser.add(R"(
+        --model DIR  model folder holding tokenizer.json (and tokenizer_config.json)
+        --no-special  do not add the tokenizer's special tokens (BOS, ...)
+        --chat FILE.json  tokenize these messages rendered through the model's chat template
+        --no-generation-prompt  with --chat: render without add_generation_prompt
+    )");
     if (auto code = handleParse(parser, args)) return *code;
     auto usageError = [&parser](const std::string& message) { return parser.usageError(message); };
     const auto model = parser.value("model");

@@ -3,6 +3,8 @@
 #include "commands.h"
 #include "util/utf8.h"
 
+#include <ATen/Parallel.h>
+
 #include <cmath>
 #include <fstream>
 #include <iostream>
@@ -57,6 +59,24 @@ std::shared_ptr<LoadedModel> loadModelOrReport(const std::string& dir, const std
         return nullptr;
     }
     return loaded.value();
+}
+
+bool applyThreadsOption(const ArgParser& parser, const std::string& command) {
+    auto threads = numberOption(parser, "threads", 1, command);
+    if (!threads || *threads < 0) return false;
+    if (*threads > 0) at::set_num_threads(static_cast<int>(*threads));
+    return true;
+}
+
+std::optional<std::string> readFileOrReport(const std::string& file, const std::string& command) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        std::cerr << "tokenlens-cli " << command << ": " << file << ": cannot open\n";
+        return std::nullopt;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
 }
 
 std::optional<double> numberOption(const ArgParser& parser, const std::string& name, double fallback,

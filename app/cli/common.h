@@ -30,6 +30,13 @@ std::shared_ptr<LoadedModel> loadModelOrReport(const std::string& dir, const std
 std::optional<double> numberOption(const ArgParser& parser, const std::string& name, double fallback,
                                    const std::string& command);
 
+// --threads T (default 1; 0 keeps LibTorch's default): sets LibTorch's
+// intra-op threads. false: the problem was printed.
+bool applyThreadsOption(const ArgParser& parser, const std::string& command);
+
+// The whole file, or nullopt after printing "tokenlens-cli CMD: FILE: cannot open".
+std::optional<std::string> readFileOrReport(const std::string& file, const std::string& command);
+
 // Display strings of the tokens (Ġ/▁ shown as spaces).
 std::vector<std::string> displayTokens(const Tokenizer& tokenizer, const std::vector<int64_t>& ids);
 
