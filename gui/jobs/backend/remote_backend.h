@@ -15,8 +15,9 @@
 // meanwhile is missed. A 401 (wrong or missing token) is WrongToken and not
 // retried until reconnectNow().
 //
-// Not offered over the API: re-running a job's unfinished pairs, importing
-// a job file, adding model folders (the server's catalog decides).
+// Re-running a job's unfinished pairs and importing a job file go through
+// the API's endpoints; adding model folders is not offered (the server's
+// catalogue decides).
 //
 // Files: remote_backend.cpp (the address, calls, lookups, the record cache
 // and the operations), remote_events.cpp (the threads, the connection and
