@@ -183,7 +183,9 @@ int runExport(const Args& args) {
     std::ostringstream ss;
     ss << in.rdbuf();
     const std::string bytes = ss.str();
-    auto job = looksLikeInseq(bytes) ? readInseq(bytes, file) : readResultJson(bytes, file);
+    auto job = looksLikeInseq(bytes) ? readInseq(bytes, file) : readResultJson(bytes, file, std::filesystem::path(file).has_parent_path()
+                                                                               ? std::filesystem::path(file).parent_path()
+                                                                               : std::filesystem::path("."));
     if (!job) {
         std::cerr << "tokenlens-cli export: " << job.error().message << "\n";
         return kExitFailure;
