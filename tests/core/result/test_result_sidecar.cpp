@@ -28,8 +28,11 @@ namespace {
 struct TempDir {
     fs::path path;
     TempDir() {
-        path = fs::temp_directory_path() /
-               ("tokenlens-sidecar-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+        std::string name = "tokenlens-sidecar-";
+        name += std::to_string(::getpid());
+        name += '-';
+        name += std::to_string(counter()++);
+        path = fs::temp_directory_path() / name;
         fs::create_directories(path);
     }
     ~TempDir() {
@@ -42,6 +45,13 @@ struct TempDir {
     }
 };
 
+// "x12": a token name (appended, not "x" + to_string, which trips GCC 12's -Wrestrict).
+std::string tokenName(char c, int64_t i) {
+    std::string s(1, c);
+    s += std::to_string(i);
+    return s;
+}
+
 // A completed result of n prompt tokens and t output tokens: NaN where
 // i > p_j as the contract has it, other cells distinct values.
 MethodResult result(const std::string& method, int64_t n, int64_t t, float scale) {
@@ -49,11 +59,11 @@ MethodResult result(const std::string& method, int64_t n, int64_t t, float scale
     r.model = "tiny";
     r.method = method;
     for (int64_t i = 0; i < n; ++i) {
-        r.input.tokens.push_back("x" + std::to_string(i));
+        r.input.tokens.push_back(tokenName('x', i));
         r.input.ids.push_back(i);
     }
     for (int64_t j = 0; j < t; ++j) {
-        r.output.tokens.push_back("y" + std::to_string(j));
+        r.output.tokens.push_back(tokenName('y', j));
         r.output.ids.push_back(1000 + j);
     }
     r.contextTokens = r.input.tokens;
