@@ -67,7 +67,8 @@ json toJson(const PairView& p) {
             {"progress", p.progress},
             {"error", optional(p.error)},
             {"seconds", p.seconds},
-            {"from_cache", p.fromCache}};
+            {"from_cache", p.fromCache},
+            {"from_store", p.fromStore}};
 }
 
 json toJson(const StatusView& s) {
@@ -149,6 +150,7 @@ StatusView statusFromJson(const json& j) {
         p.error = optionalStringOf(pj, "error");
         p.seconds = numberOf(pj, "seconds", 0.0);
         p.fromCache = flagOf(pj, "from_cache");
+        p.fromStore = flagOf(pj, "from_store");
         s.pairs.push_back(std::move(p));
     }
     return s;

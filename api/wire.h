@@ -31,6 +31,7 @@ struct PairView {
     std::optional<std::string> error;
     double seconds = 0;
     bool fromCache = false;
+    bool fromStore = false; // served from the store: finished by an earlier job or process
 };
 
 struct StatusView {

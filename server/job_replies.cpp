@@ -83,6 +83,7 @@ json ApiServer::statusJson(const jobs::JobRecord& rec) {
         pv.error = p.error;
         pv.seconds = p.seconds;
         pv.fromCache = p.fromCache;
+        pv.fromStore = p.fromStore;
         v.pairs.push_back(std::move(pv));
     }
     return api::toJson(v);

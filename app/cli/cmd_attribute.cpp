@@ -4,6 +4,7 @@
 #include "attribution/engine.h"
 #include "run/job_runner.h"
 #include "result/result_json.h"
+#include "result/result_sidecar.h"
 #include "util/atomic_file.h"
 
 #include <chrono>
@@ -158,15 +159,15 @@ int runAttribute(const Args& args) {
     };
     JobResult result = JobRunner({}, lo).run(job, listener);
     result.jobId = "cli-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
-    const std::string text = writeResultJson(result);
     if (output) {
-        // All or nothing: a process killed while writing leaves no half file.
-        if (auto st = writeFileAtomically(*output, text); !st) {
+        // All or nothing: a process killed while writing leaves no half
+        // file. Large matrices go to a sidecar beside it.
+        if (auto st = writeResultFiles(*output, toJson(result, kInlineMaxCells), result); !st) {
             std::cerr << "tokenlens-cli attribute: " << st.error().message << "\n";
             return kExitFailure;
         }
     } else {
-        std::cout << text;
+        std::cout << writeResultJson(result);
     }
     return anyFailed ? kExitFailure : kExitOk;
 }

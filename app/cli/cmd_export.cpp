@@ -178,7 +178,9 @@ int runExport(const Args& args) {
     const auto read = readFileOrReport(file, "export");
     if (!read) return kExitFailure;
     const std::string& bytes = *read;
-    auto job = looksLikeInseq(bytes) ? readInseq(bytes, file) : readResultJson(bytes, file);
+    const std::filesystem::path folder =
+        std::filesystem::path(file).has_parent_path() ? std::filesystem::path(file).parent_path() : ".";
+    auto job = looksLikeInseq(bytes) ? readInseq(bytes, file) : readResultJson(bytes, file, folder);
     if (!job) {
         std::cerr << "tokenlens-cli export: " << job.error().message << "\n";
         return kExitFailure;

@@ -7,6 +7,7 @@
 #include "jobs/job_types.h"
 #include "result/inseq_file.h"
 #include "result/result_json.h"
+#include "result/result_sidecar.h"
 #include "util/atomic_file.h"
 
 #include <fstream>
@@ -54,6 +55,7 @@ nlohmann::json summary(const JobRecord& job) {
                              {"status", statusName(p.status)},
                              {"error", p.error ? nlohmann::json(*p.error) : nlohmann::json(nullptr)},
                              {"from_cache", p.fromCache},
+                             {"from_store", p.fromStore},
                              {"seconds", p.seconds},
                              {"started_at", p.startedAt},
                              {"finished_at", p.finishedAt}};
@@ -142,7 +144,13 @@ int runJobs(const Args& args) {
             std::cerr << "tokenlens-cli jobs: " << arg << ": not valid JSON\n";
             return kExitFailure;
         }
-        auto job = importJson(j, arg);
+        const std::filesystem::path file(arg);
+        auto matrices = sidecarSource(j, arg, file.has_parent_path() ? file.parent_path() : std::filesystem::path("."));
+        if (!matrices) {
+            std::cerr << "tokenlens-cli jobs: " << matrices.error().message << "\n";
+            return kExitFailure;
+        }
+        auto job = importJson(j, arg, &matrices.value());
         if (!job) {
             std::cerr << "tokenlens-cli jobs: " << job.error().message << "\n";
             return kExitFailure;
@@ -188,6 +196,14 @@ int runJobs(const Args& args) {
         return writeOut(s.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", p.value("output"));
     }
     if (p.has("format")) return exportResult(toJobResult(**job), p, cmd);
+    if (const auto output = p.value("output")) {
+        // To a file: large matrices go to a sidecar beside it.
+        if (auto st = writeResultFiles(*output, exportJson(**job, kInlineMaxCells), toJobResult(**job)); !st) {
+            std::cerr << "tokenlens-cli jobs: " << st.error().message << "\n";
+            return kExitFailure;
+        }
+        return kExitOk;
+    }
     return writeOut(exportJson(**job).dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
                     p.value("output"));
 }

@@ -7,6 +7,7 @@
 
 #include "jobs/job_queue.h"
 #include "result/result_json.h"
+#include "result/result_sidecar.h"
 #include "util/atomic_file.h"
 
 #include <QFile>
@@ -141,7 +142,8 @@ int runRun(const Args& args) {
         const PairRecord* pr = rec ? rec->pair(mi, method.toStdString()) : nullptr;
         std::cerr << "[" << (rec ? modelName(rec->spec, mi) : std::to_string(mi)) << "] " << method.toStdString()
                   << " " << statusName(st);
-        if (pr && pr->fromCache) std::cerr << " (from cache)";
+        if (pr && pr->fromStore) std::cerr << " (from the store)";
+        else if (pr && pr->fromCache) std::cerr << " (from cache)";
         else if (pr) std::cerr << " (" << pr->seconds << " s)";
         if (pr && pr->error && st != JobStatus::Completed) std::cerr << ": " << *pr->error;
         std::cerr << "\n";
@@ -170,6 +172,19 @@ int runRun(const Args& args) {
     QCoreApplication::exec();
 
     const auto output = p.value("output");
+    bool allCompletedOne = true;
+    if (output && !batch && ids.size() == 1) {
+        // One job to a file: its large matrices go to a sidecar beside it.
+        auto rec = queue.job(ids.front());
+        if (rec) {
+            for (const auto& pr : rec->pairs) allCompletedOne &= pr.status == JobStatus::Completed;
+            if (auto st = writeResultFiles(*output, exportJson(*rec, kInlineMaxCells), toJobResult(*rec)); !st) {
+                std::cerr << "tokenlens-cli run: " << st.error().message << "\n";
+                return kExitFailure;
+            }
+            return allCompletedOne ? kExitOk : kExitFailure;
+        }
+    }
     std::ostringstream buffered;
     std::ostream& os = output ? static_cast<std::ostream&>(buffered) : std::cout;
     bool allCompleted = true;

@@ -35,7 +35,8 @@ JobQueue::JobQueue(JobStore* store, QueueOptions options, QObject* parent)
 
     m_models = m_options.models ? m_options.models : std::make_shared<ModelCache>(int64_t{4} << 30);
     m_core = std::make_shared<Core>(m_models, std::max<int64_t>(1, m_options.sequenceCacheEntries),
-                                    m_options.resultCacheBytes);
+                                    m_options.resultCacheBytes,
+                                    m_store && m_options.reuseStoredResults ? storedResultsOf(m_store->path()) : nullptr);
     m_core->intraOpThreads = intra;
     setBlasThreads(intra);
     m_core->target = this;
@@ -222,12 +223,14 @@ void JobQueue::applyOutcome(Outcome& o) {
     p.seconds = o.seconds;
     p.cacheKey = o.cacheKey;
     p.fromCache = o.fromCache;
+    p.fromStore = o.fromStore;
     if (r.userCancelled || a->cancelRequested) {
         // Asked to stop: whatever it produced meanwhile is dropped.
         p.status = JobStatus::Cancelled;
         p.error = "cancelled";
         p.result.reset();
         p.fromCache = false;
+        p.fromStore = false;
     } else {
         p.status = o.status;
         if (o.status == JobStatus::Cancelled && m_shuttingDown) p.status = JobStatus::Interrupted;

@@ -65,6 +65,10 @@ struct QueueOptions {
     int progressIntervalMs = 100; // how often progressAvailable may fire while a job runs
     // Finished jobs kept in memory (with their results) when a store holds them too.
     int keepFinishedJobs = 64;
+    // A pair whose result key matches a completed pair in the store (an
+    // earlier job, process or session) is served from the store, flagged
+    // fromStore, instead of computed again.
+    bool reuseStoredResults = true;
 };
 
 struct BatchSubmission {

@@ -198,6 +198,7 @@ int JobQueue::requeue(Active& a, int modelIndex, const std::string& method) {
         p.error.reset();
         p.result.reset();
         p.fromCache = false;
+        p.fromStore = false;
         p.cacheKey.clear();
         p.seconds = 0;
         p.startedAt.clear();

@@ -12,7 +12,9 @@
 #include <QVariant>
 
 #include <atomic>
+#include <bit>
 #include <cerrno>
+#include <cstring>
 #include <csignal>
 #include <fstream>
 #include <set>
@@ -87,21 +89,73 @@ std::string JobStore::defaultPath() {
     return QDir(dir).filePath(QStringLiteral("jobs.sqlite")).toStdString();
 }
 
+namespace {
+
+// A result blob with its matrix outside the JSON: the magic, the length of
+// the compressed JSON (uint64 little-endian), qCompress(JSON with a raw_ref
+// to "raw"), then the matrix as float32 little-endian, row-major.
+constexpr char kMatrixBlobMagic[4] = {'T', 'L', 'R', 'B'};
+constexpr qsizetype kMatrixBlobHeader = 4 + 8;
+
+} // namespace
+
 QByteArray compressResult(const MethodResult& r) {
-    const std::string text = toJson(r).dump(-1, ' ', false, json::error_handler_t::replace);
-    return qCompress(QByteArray(text.data(), static_cast<qsizetype>(text.size())), 6);
+    const bool outside = r.raw.rows * r.raw.cols > kStoreInlineMaxCells;
+    const std::string text = toJson(r, outside ? std::string("raw") : std::string())
+                                 .dump(-1, ' ', false, json::error_handler_t::replace);
+    QByteArray compressed = qCompress(QByteArray(text.data(), static_cast<qsizetype>(text.size())), 6);
+    if (!outside) return compressed;
+    QByteArray blob;
+    const auto matrixBytes = static_cast<qsizetype>(r.raw.data.size() * sizeof(float));
+    blob.reserve(kMatrixBlobHeader + compressed.size() + matrixBytes);
+    blob.append(kMatrixBlobMagic, 4);
+    const auto n = static_cast<uint64_t>(compressed.size());
+    for (int b = 0; b < 8; ++b) blob.append(static_cast<char>((n >> (8 * b)) & 0xff));
+    blob.append(compressed);
+    blob.append(reinterpret_cast<const char*>(r.raw.data.data()), matrixBytes);
+    return blob;
 }
 
 Result<MethodResult> uncompressResult(const QByteArray& blob, const std::string& source) {
-    const QByteArray raw = qUncompress(blob);
+    QByteArray compressed = blob;
+    const char* matrix = nullptr;
+    qsizetype matrixBytes = 0;
+    if (blob.size() >= kMatrixBlobHeader && std::memcmp(blob.constData(), kMatrixBlobMagic, 4) == 0) {
+        uint64_t n = 0;
+        for (int b = 0; b < 8; ++b) n |= uint64_t{static_cast<unsigned char>(blob[4 + b])} << (8 * b);
+        if (n > static_cast<uint64_t>(blob.size() - kMatrixBlobHeader)) {
+            return makeError(ErrorCode::Corrupt, source + ": the stored result is cut short");
+        }
+        compressed = blob.mid(kMatrixBlobHeader, static_cast<qsizetype>(n));
+        matrix = blob.constData() + kMatrixBlobHeader + static_cast<qsizetype>(n);
+        matrixBytes = blob.size() - kMatrixBlobHeader - static_cast<qsizetype>(n);
+    }
+    const QByteArray raw = qUncompress(compressed);
     if (raw.isEmpty()) return makeError(ErrorCode::Corrupt, source + ": the stored result does not uncompress");
     json r = json::parse(raw.constData(), raw.constData() + raw.size(), nullptr, false);
     if (r.is_discarded()) return makeError(ErrorCode::Corrupt, source + ": the stored result is not valid JSON");
     // Read it through the contract reader (one result of a minimal job).
-    json wrapper = {{"schema", "tokenlens.job/1"}, {"job_id", ""}, {"created_at", ""}, {"completed_at", ""},
+    json wrapper = {{"schema", "tokenlens.job/3"}, {"job_id", ""}, {"created_at", ""}, {"completed_at", ""},
                     {"input", {{"text", ""}, {"tokens", json::array()}, {"ids", json::array()}}},
                     {"options", json::object()}, {"results", json::array({r})}};
-    auto job = jobFromJson(wrapper, source);
+    const MatrixSource matrices = [&](const std::string& tensor, int64_t rows,
+                                      int64_t cols) -> Result<AttributionMatrix> {
+        if (!matrix || tensor != "raw") {
+            return makeError(ErrorCode::Corrupt, source + ": the stored result refers to a matrix it does not hold");
+        }
+        if (static_cast<uint64_t>(matrixBytes) != static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols) * 4) {
+            return makeError(ErrorCode::Corrupt, source + ": the stored matrix has " + std::to_string(matrixBytes) +
+                                                     " bytes, not the " + std::to_string(rows) + " x " +
+                                                     std::to_string(cols) + " float32 its JSON gives");
+        }
+        AttributionMatrix m;
+        m.rows = rows;
+        m.cols = cols;
+        m.data.resize(static_cast<size_t>(rows * cols));
+        std::memcpy(m.data.data(), matrix, static_cast<size_t>(matrixBytes));
+        return m;
+    };
+    auto job = jobFromJson(wrapper, source, &matrices);
     if (!job) return job.error();
     return std::move(job.value().results.front());
 }
@@ -186,6 +240,8 @@ Status JobStore::init() {
     } else if (m_versionOnOpen < kSchemaVersion) {
         if (auto st = migrate(m_versionOnOpen); !st) return st;
     }
+    // Stores of earlier builds lack the index of the stored-result lookup.
+    if (auto st = exec(QStringLiteral("CREATE INDEX IF NOT EXISTS pairs_cache_key ON pairs(cache_key)")); !st) return st;
     return recoverInterrupted();
 }
 
@@ -366,7 +422,7 @@ Status JobStore::writePairRow(const std::string& jobId, int position, const Pair
     query.addBindValue(q(p.method));
     query.addBindValue(QString::fromUtf8(statusName(p.status)));
     query.addBindValue(optionalText(p.error));
-    query.addBindValue(p.fromCache ? 1 : 0);
+    query.addBindValue(p.fromStore ? 2 : p.fromCache ? 1 : 0);
     query.addBindValue(nullableText(p.cacheKey));
     query.addBindValue(p.seconds);
     query.addBindValue(nullableText(p.startedAt));
@@ -485,6 +541,7 @@ Result<std::optional<JobRecord>> JobStore::loadJob(const std::string& id, bool w
         p.status = statusFromName(s(pairs.value(2))).value_or(JobStatus::Failed);
         if (!pairs.value(3).isNull()) p.error = s(pairs.value(3));
         p.fromCache = pairs.value(4).toInt() != 0;
+        p.fromStore = pairs.value(4).toInt() == 2;
         p.cacheKey = s(pairs.value(5));
         p.seconds = pairs.value(6).toDouble();
         p.startedAt = s(pairs.value(7));
@@ -567,5 +624,46 @@ Result<std::vector<std::string>> JobStore::followUps(const std::string& id) {
     while (rows.next()) out.push_back(s(rows.value(0)));
     return out;
 }
+
+namespace {
+
+class StoreLookup final : public StoredResults {
+public:
+    explicit StoreLookup(std::string path) : m_path(std::move(path)) {}
+
+    std::shared_ptr<const MethodResult> find(const std::string& key) override {
+        if (key.empty()) return nullptr;
+        const QString name = QStringLiteral("tokenlens-lookup-%1").arg(g_connections.fetch_add(1));
+        std::shared_ptr<const MethodResult> out;
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+            db.setDatabaseName(q(m_path));
+            db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY;QSQLITE_BUSY_TIMEOUT=2000"));
+            if (db.open()) {
+                QSqlQuery row(db);
+                row.setForwardOnly(true);
+                row.prepare(QStringLiteral("SELECT job_id, method, result FROM pairs WHERE cache_key = ? AND "
+                                           "status = 'completed' AND result IS NOT NULL ORDER BY rowid DESC LIMIT 1"));
+                row.addBindValue(q(key));
+                if (row.exec() && row.next()) {
+                    auto r = uncompressResult(row.value(2).toByteArray(),
+                                              m_path + ": job " + s(row.value(0)) + " " + s(row.value(1)));
+                    if (r) out = std::make_shared<const MethodResult>(std::move(r.value()));
+                }
+                row.finish();
+                db.close();
+            }
+        }
+        QSqlDatabase::removeDatabase(name);
+        return out;
+    }
+
+private:
+    std::string m_path;
+};
+
+} // namespace
+
+std::shared_ptr<StoredResults> storedResultsOf(const std::string& path) { return std::make_shared<StoreLookup>(path); }
 
 } // namespace tokenlens::jobs

@@ -10,7 +10,12 @@
 //        created_at, started_at, finished_at, owner)
 //   pairs(job_id, position, model_index, method, status, error, from_cache,
 //         cache_key, seconds, started_at, finished_at,
-//         result BLOB = qCompress(the pair's contract result JSON))
+//         result BLOB = qCompress(the pair's contract result JSON), or for a
+//                       large matrix "TLRB" + the JSON + the float32 matrix)
+//   index pairs_cache_key on pairs(cache_key) (added on open when missing)
+// from_cache: 0 computed, 1 served from this process's result cache, 2
+// served from the store (a finished pair with the same cache_key, from an
+// earlier job or process; readers before 2 see it as 1, "from the cache").
 // Version 0 (prototype builds) had one table jobs(id, created_at, status,
 // spec, result) with the whole uncompressed result JSON; it is migrated in
 // one transaction on open. A store with a newer version is refused with a
@@ -24,6 +29,7 @@
 // per thread); JobQueue keeps its store on the GUI thread.
 
 #include "jobs/job_types.h"
+#include "run/caches.h"
 #include "util/result.h"
 
 #include <QString>
@@ -106,7 +112,19 @@ private:
     std::vector<std::string> m_interrupted;
 };
 
-// The pair's result as stored: qCompress of its contract result JSON.
+// The store's completed results by cache key, for the JobRunner
+// (StoredResults, run/caches.h): JobQueue gives it to its workers so that a
+// pair finished before — in this process or another, before a restart — is
+// served from the store. Each lookup opens its own read connection to the
+// file, so it may run on any thread; a damaged row is a miss.
+std::shared_ptr<StoredResults> storedResultsOf(const std::string& path);
+
+// The pair's result as stored: qCompress of its contract result JSON; a
+// matrix of more than kStoreInlineMaxCells cells is kept outside the JSON
+// as float32 bytes after it ("TLRB" blob, job_store.cpp), so that reading a
+// large result back copies it instead of parsing and uncompressing it.
+// Builds before this read such blobs as damaged ("does not uncompress").
+constexpr int64_t kStoreInlineMaxCells = 65536;
 QByteArray compressResult(const MethodResult& r);
 Result<MethodResult> uncompressResult(const QByteArray& blob, const std::string& source);
 

@@ -185,8 +185,8 @@ JobResult toJobResult(const JobRecord& job) {
     return r;
 }
 
-json exportJson(const JobRecord& job) {
-    json j = toJson(toJobResult(job));
+json exportJson(const JobRecord& job, int64_t inlineMaxCells) {
+    json j = toJson(toJobResult(job), inlineMaxCells);
     json t;
     t["spec"] = toJson(job.spec);
     t["status"] = statusName(job.status);
@@ -204,6 +204,7 @@ json exportJson(const JobRecord& job) {
                               {"status", statusName(p.status)},
                               {"error", p.error ? json(*p.error) : json(nullptr)},
                               {"from_cache", p.fromCache},
+                              {"from_store", p.fromStore},
                               {"cache_key", p.cacheKey},
                               {"seconds", p.seconds},
                               {"started_at", p.startedAt},
@@ -212,7 +213,10 @@ json exportJson(const JobRecord& job) {
     }
     j["tokenlens_job"] = std::move(t);
     // The pair flag next to each result too, for readers of the results alone.
-    for (size_t i = 0; i < job.pairs.size(); ++i) j["results"][i]["from_cache"] = job.pairs[i].fromCache;
+    for (size_t i = 0; i < job.pairs.size(); ++i) {
+        j["results"][i]["from_cache"] = job.pairs[i].fromCache;
+        j["results"][i]["from_store"] = job.pairs[i].fromStore;
+    }
     return j;
 }
 
@@ -225,8 +229,8 @@ std::string str(const json& o, const char* key) {
 
 } // namespace
 
-Result<JobRecord> importJson(const json& j, const std::string& source) {
-    auto parsed = jobFromJson(j, source);
+Result<JobRecord> importJson(const json& j, const std::string& source, const MatrixSource* matrices) {
+    auto parsed = jobFromJson(j, source, matrices);
     if (!parsed) return parsed.error();
     JobResult& res = parsed.value();
     JobRecord job;
@@ -269,7 +273,8 @@ Result<JobRecord> importJson(const json& j, const std::string& source) {
             }
             p.status = *ps;
             if (pj.contains("error") && pj["error"].is_string()) p.error = pj["error"].get<std::string>();
-            p.fromCache = pj.value("from_cache", false);
+            p.fromCache = pj.contains("from_cache") && pj["from_cache"].is_boolean() && pj["from_cache"].get<bool>();
+            p.fromStore = pj.contains("from_store") && pj["from_store"].is_boolean() && pj["from_store"].get<bool>();
             p.cacheKey = str(pj, "cache_key");
             p.seconds = pj.value("seconds", 0.0);
             p.startedAt = str(pj, "started_at");

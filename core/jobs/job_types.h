@@ -7,6 +7,7 @@
 // and options, expanded into every (model, method) pair.
 
 #include "result/job_result.h"
+#include "result/result_json.h"
 #include "run/job.h"
 #include "util/result.h"
 
@@ -38,7 +39,8 @@ struct PairRecord {
     std::string method;
     JobStatus status = JobStatus::Queued;
     std::optional<std::string> error;
-    bool fromCache = false;  // the result was served from the result cache
+    bool fromCache = false;  // the result was served, not computed: from the result cache or the store
+    bool fromStore = false;  // served from the store: a pair finished earlier (another job, process or session)
     std::string cacheKey;    // content hash of what the result depends on
     double seconds = 0;      // wall time of this run (near 0 when from the cache)
     std::string startedAt, finishedAt;
@@ -99,10 +101,14 @@ Result<FollowUp> buildFollowUpPrompt(const JobRecord& parent, const std::string&
 // "tokenlens_job" carries the spec, statuses and the conversation, so an
 // export can be imported again without loss.
 JobResult toJobResult(const JobRecord& job);
-nlohmann::json exportJson(const JobRecord& job);
+// `inlineMaxCells`: larger matrices become raw_refs (result_json.h), for
+// writeResultFiles to put in a sidecar.
+nlohmann::json exportJson(const JobRecord& job, int64_t inlineMaxCells = kAllInline);
 // Reads an export (or any contract result JSON: then the spec is
 // reconstructed from the results, models by name).
-Result<JobRecord> importJson(const nlohmann::json& j, const std::string& source);
+// `matrices`: where raw_refs of a result file with a sidecar are read
+// (sidecarSource, result/result_sidecar.h).
+Result<JobRecord> importJson(const nlohmann::json& j, const std::string& source, const MatrixSource* matrices = nullptr);
 
 // A job id: sortable by creation time, unique ("20261126-141151-3f9a2c01").
 std::string newJobId();

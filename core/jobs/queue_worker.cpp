@@ -135,6 +135,7 @@ JobQueue::Outcome JobQueue::Core::run(PairTask& task) {
     o.work = run.work;
     o.cacheKey = run.cacheKey;
     o.fromCache = run.fromCache;
+    o.fromStore = run.fromStore;
     const RunStatus rs = run.result->status;
     const JobStatus status = rs == RunStatus::Completed   ? JobStatus::Completed
                              : rs == RunStatus::Cancelled ? JobStatus::Cancelled

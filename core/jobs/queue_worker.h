@@ -70,6 +70,7 @@ struct JobQueue::Outcome {
     std::optional<std::string> error;
     std::shared_ptr<const MethodResult> result;
     bool fromCache = false;
+    bool fromStore = false;
     std::string cacheKey;
     double seconds = 0;
     int64_t work = 0;
@@ -89,9 +90,11 @@ struct JobQueue::Core {
     QPointer<JobQueue> target; // cleared when the queue is being destroyed
     int intraOpThreads = 1;
 
-    Core(std::shared_ptr<ModelCache> cache, int64_t sequenceEntries, int64_t resultBytes)
+    Core(std::shared_ptr<ModelCache> cache, int64_t sequenceEntries, int64_t resultBytes,
+         std::shared_ptr<StoredResults> stored)
         : sequences(std::make_shared<SequenceCache>(sequenceEntries)),
-          results(std::make_shared<ResultCache>(resultBytes)), runner(RunnerCaches{std::move(cache), sequences, results}) {}
+          results(std::make_shared<ResultCache>(resultBytes)),
+          runner(RunnerCaches{std::move(cache), sequences, results, std::move(stored)}) {}
 
     // On a pool thread: runs the next task of the inbox and posts its outcome.
     void runOne();

@@ -1,6 +1,7 @@
 #include "result/result_json.h"
 
 #include "analysis/token_importance.h"
+#include "result/result_sidecar.h"
 #include "util/clock.h"
 
 #include <algorithm>
@@ -67,6 +68,7 @@ json sequenceJson(const TokenSequence& s) { return {{"text", s.text}, {"tokens",
 struct Reader {
     std::string source;
     std::string error;
+    const MatrixSource* matrices = nullptr;
 
     bool fail(const std::string& key, const std::string& what) {
         if (error.empty()) error = source + ": key '" + key + "' " + what;
@@ -158,6 +160,30 @@ struct Reader {
         }
         return true;
     }
+    // "raw_ref": {"tensor", "shape": [rows, cols], "dtype": "F32"}, read through `matrices`.
+    bool matrixRef(const json& v, const std::string& path, AttributionMatrix& m) {
+        if (!v.is_object() || !v.contains("tensor") || !v["tensor"].is_string() || !v.contains("shape") ||
+            !v["shape"].is_array() || v["shape"].size() != 2 || !v["shape"][0].is_number_integer() ||
+            !v["shape"][1].is_number_integer()) {
+            return fail(path, "must be {\"tensor\": name, \"shape\": [rows, columns], \"dtype\": \"F32\"}");
+        }
+        if (v.contains("dtype") && v["dtype"] != "F32") return fail(path + ".dtype", "must be \"F32\"");
+        const int64_t rows = v["shape"][0].get<int64_t>(), cols = v["shape"][1].get<int64_t>();
+        if (rows < 0 || cols < 0 || (cols > 0 && rows > (int64_t{1} << 40) / cols)) {
+            return fail(path + ".shape", "must be two counts of at most 2^40 cells in all");
+        }
+        if (!matrices || !*matrices) {
+            return fail(path, "names a tensor kept outside the JSON, but no sidecar file was given to read it from");
+        }
+        auto got = (*matrices)(v["tensor"].get<std::string>(), rows, cols);
+        if (!got) {
+            if (error.empty()) error = got.error().message;
+            return false;
+        }
+        m = std::move(got.value());
+        if (m.rows != rows || m.cols != cols) return fail(path + ".shape", "does not match the stored tensor");
+        return true;
+    }
     bool methodResult(const json& r, const std::string& path, MethodResult& out) {
         if (!r.is_object()) return fail(path, "must be an object");
         std::string status;
@@ -242,8 +268,12 @@ struct Reader {
         if (!sequence(*output, path + ".output", out.output)) return false;
         if (!strings(*context, path + ".context_tokens", out.contextTokens)) return false;
         const std::string ap = path + ".attribution";
-        const json* raw = need(*attribution, ap, "raw");
-        if (!raw || !matrix(*raw, ap + ".raw", out.raw)) return false;
+        if (attribution->is_object() && attribution->contains("raw_ref") && !attribution->contains("raw")) {
+            if (!matrixRef((*attribution)["raw_ref"], ap + ".raw_ref", out.raw)) return false;
+        } else {
+            const json* raw = need(*attribution, ap, "raw");
+            if (!raw || !matrix(*raw, ap + ".raw", out.raw)) return false;
+        }
         if (attribution->contains("target_fn") && !(*attribution)["target_fn"].is_null() &&
             !str(*attribution, ap, "target_fn", out.targetFn)) {
             return false;
@@ -296,7 +326,9 @@ struct Reader {
 
 } // namespace
 
-nlohmann::json toJson(const MethodResult& r) {
+std::string rawTensorName(size_t index) { return "results." + std::to_string(index) + ".raw"; }
+
+nlohmann::json toJson(const MethodResult& r, const std::string& rawRef) {
     json j;
     j["model"] = r.model;
     j["method"] = r.method;
@@ -321,14 +353,18 @@ nlohmann::json toJson(const MethodResult& r) {
         j["step_scores"] = {{"probability", doubles(r.stepProbability)}, {"entropy", doubles(r.stepEntropy)}};
     }
     if (r.status != RunStatus::Completed && r.raw.empty()) return j;
-    json raw = json::array();
-    for (int64_t i = 0; i < r.raw.rows; ++i) {
-        json row = json::array();
-        for (int64_t c = 0; c < r.raw.cols; ++c) row.push_back(floatValue(r.raw.at(i, c)));
-        raw.push_back(std::move(row));
-    }
     json a;
-    a["raw"] = std::move(raw);
+    if (!rawRef.empty()) {
+        a["raw_ref"] = {{"tensor", rawRef}, {"shape", {r.raw.rows, r.raw.cols}}, {"dtype", "F32"}};
+    } else {
+        json raw = json::array();
+        for (int64_t i = 0; i < r.raw.rows; ++i) {
+            json row = json::array();
+            for (int64_t c = 0; c < r.raw.cols; ++c) row.push_back(floatValue(r.raw.at(i, c)));
+            raw.push_back(std::move(row));
+        }
+        a["raw"] = std::move(raw);
+    }
     a["target_fn"] = r.targetFn.empty() ? json(nullptr) : json(r.targetFn);
     a["reduction"] = r.reduction.empty() ? json(nullptr) : json(r.reduction);
     if (!r.convergenceDelta.empty()) a["convergence_delta"] = doubles(r.convergenceDelta);
@@ -351,19 +387,28 @@ nlohmann::json toJson(const MethodResult& r) {
     return j;
 }
 
-nlohmann::json toJson(const JobResult& job) {
+nlohmann::json toJson(const JobResult& job, int64_t inlineMaxCells) {
     json j;
-    bool chat = false;
-    for (const auto& r : job.results) chat = chat || !r.segments.empty() || !r.messages.is_null();
-    // A chat result needs a reader of /2; a plain one stays readable by /1 readers.
-    j["schema"] = chat && job.schema == "tokenlens.job/1" ? std::string("tokenlens.job/2") : job.schema;
+    bool chat = false, outside = false;
+    for (const auto& r : job.results) {
+        chat = chat || !r.segments.empty() || !r.messages.is_null();
+        outside = outside || r.raw.rows * r.raw.cols > inlineMaxCells;
+    }
+    // A chat result needs a reader of /2; a plain one stays readable by /1
+    // readers; matrices outside the JSON need a reader of /3.
+    j["schema"] = outside ? std::string("tokenlens.job/3")
+                  : chat && job.schema == "tokenlens.job/1" ? std::string("tokenlens.job/2")
+                                                            : job.schema;
     j["job_id"] = job.jobId;
     j["created_at"] = job.createdAt;
     j["completed_at"] = job.completedAt;
     j["input"] = sequenceJson(job.input);
     j["options"] = job.options;
     j["results"] = json::array();
-    for (const auto& r : job.results) j["results"].push_back(toJson(r));
+    for (size_t i = 0; i < job.results.size(); ++i) {
+        const MethodResult& r = job.results[i];
+        j["results"].push_back(toJson(r, r.raw.rows * r.raw.cols > inlineMaxCells ? rawTensorName(i) : std::string()));
+    }
     return j;
 }
 
@@ -371,8 +416,8 @@ std::string writeResultJson(const JobResult& job, int indent) {
     return toJson(job).dump(indent, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-Result<JobResult> jobFromJson(const nlohmann::json& j, const std::string& source) {
-    Reader rd{source, {}};
+Result<JobResult> jobFromJson(const nlohmann::json& j, const std::string& source, const MatrixSource* matrices) {
+    Reader rd{source, {}, matrices};
     JobResult job;
     auto bad = [&]() -> Result<JobResult> { return makeError(ErrorCode::Corrupt, rd.error); };
     if (!j.is_object()) return makeError(ErrorCode::Corrupt, source + ": the result must be a JSON object");
@@ -381,9 +426,9 @@ Result<JobResult> jobFromJson(const nlohmann::json& j, const std::string& source
         return makeError(ErrorCode::Unsupported, source + ": key 'schema' is '" + job.schema +
                                                      "', expected 'tokenlens.job/1'");
     }
-    if (job.schema != "tokenlens.job/1" && job.schema != "tokenlens.job/2") {
+    if (job.schema != "tokenlens.job/1" && job.schema != "tokenlens.job/2" && job.schema != "tokenlens.job/3") {
         return makeError(ErrorCode::Unsupported, source + ": schema '" + job.schema +
-                                                     "' is newer than this TokenLens reads (tokenlens.job/1 and /2)");
+                                                     "' is newer than this TokenLens reads (tokenlens.job/1 to /3)");
     }
     if (!rd.str(j, "", "job_id", job.jobId) || !rd.str(j, "", "created_at", job.createdAt) ||
         !rd.str(j, "", "completed_at", job.completedAt, /*nullable=*/true)) {
@@ -412,7 +457,7 @@ Result<JobResult> jobFromJson(const nlohmann::json& j, const std::string& source
     return job;
 }
 
-Result<JobResult> readResultJson(const std::string& text, const std::string& source) {
+Result<JobResult> readResultJson(const std::string& text, const std::string& source, const std::filesystem::path& dir) {
     json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) {
         // Re-parse with exceptions only to get the position for the message
@@ -424,7 +469,9 @@ Result<JobResult> readResultJson(const std::string& text, const std::string& sou
         }
         return makeError(ErrorCode::Corrupt, source + ": not valid JSON");
     }
-    return jobFromJson(j, source);
+    auto matrices = sidecarSource(j, source, dir);
+    if (!matrices) return matrices.error();
+    return jobFromJson(j, source, &matrices.value());
 }
 
 Result<JobResult> readResultFile(const std::filesystem::path& file) {
@@ -432,7 +479,7 @@ Result<JobResult> readResultFile(const std::filesystem::path& file) {
     if (!in) return makeError(ErrorCode::NotFound, file.string() + ": cannot open the result file");
     std::ostringstream ss;
     ss << in.rdbuf();
-    return readResultJson(ss.str(), file.string());
+    return readResultJson(ss.str(), file.string(), file.has_parent_path() ? file.parent_path() : std::filesystem::path("."));
 }
 
 } // namespace tokenlens

@@ -9,6 +9,10 @@
 //    its config, tokenizer and weight files), the method, its resolved
 //    options, the input text and the output token ids.
 // Both are bounded LRU maps, safe to use from several worker threads.
+// Results also outlive the process through StoredResults: the job store
+// (core/jobs) answers a result key with a finished result it holds, so the
+// same pair asked for again after a restart, or from another process sharing
+// the store, is not computed again.
 
 #include "attribution/engine.h"
 
@@ -100,6 +104,16 @@ private:
     int64_t m_hits = 0, m_misses = 0;
     std::list<Entry> m_lru;
     std::map<std::string, typename std::list<Entry>::iterator> m_index;
+};
+
+// Finished results kept beyond this process, looked up by resultKey (plus
+// the faithfulness suffix JobRunner::runPair adds). Called from worker
+// threads: implementations must be safe to call from any thread.
+class StoredResults {
+public:
+    virtual ~StoredResults() = default;
+    // A completed result stored under `key`, or null.
+    virtual std::shared_ptr<const MethodResult> find(const std::string& key) = 0;
 };
 
 // Prepared sequences: at most 256 (cost 1 each).

@@ -81,7 +81,18 @@ PairRun JobRunner::runPair(const LoadedModel& model, const std::string& modelKey
         if (auto resolved = methodOptions(job, method, &model.config); resolved && !modelKey.empty()) {
             out.cacheKey = resultKey(modelKey, method, *resolved, seq, job.targetText.has_value());
             if (faith) out.cacheKey += "+faithfulness:" + job.options.at("faithfulness").dump();
-            if (auto hit = m_caches.results ? m_caches.results->get(out.cacheKey) : nullptr) {
+            auto hit = m_caches.results ? m_caches.results->get(out.cacheKey) : nullptr;
+            if (!hit && m_caches.stored) {
+                hit = m_caches.stored->find(out.cacheKey);
+                // A stored result of another model or method under this key
+                // would be a hash collision or a damaged row: not served.
+                if (hit && (hit->method != method || hit->model != model.name || hit->status != RunStatus::Completed)) {
+                    hit = nullptr;
+                }
+                out.fromStore = hit != nullptr;
+                if (hit && m_caches.results) m_caches.results->put(out.cacheKey, hit, approximateBytes(*hit));
+            }
+            if (hit) {
                 out.result = hit;
                 out.fromCache = true;
                 if (control.progress) control.progress(std::max<int64_t>(out.work, 1), std::max<int64_t>(out.work, 1));
@@ -104,6 +115,9 @@ PairRun JobRunner::runPair(const LoadedModel& model, const std::string& modelKey
             m_caches.results->put(out.cacheKey, shared, approximateBytes(*shared));
         }
         out.result = std::move(shared);
+        // A result without the faithfulness stage it was asked with is not
+        // what the key stands for: not to be served again from the store.
+        if (!out.complete) out.cacheKey.clear();
         return {};
     });
     if (!st) {

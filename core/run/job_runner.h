@@ -35,6 +35,7 @@ struct RunnerCaches {
     std::shared_ptr<ModelCache> models;       // null: every load reads the folder
     std::shared_ptr<SequenceCache> sequences; // null: no reuse of prepared sequences
     std::shared_ptr<ResultCache> results;     // null: no reuse of results
+    std::shared_ptr<StoredResults> stored;    // null: no reuse of results across processes
 };
 
 // A loaded model and its content key (ModelCache::keyFor; "" when unknown,
@@ -47,7 +48,8 @@ struct RunnerModel {
 // What became of one pair.
 struct PairRun {
     std::shared_ptr<const MethodResult> result; // status completed, failed or cancelled
-    bool fromCache = false;
+    bool fromCache = false;  // served, not computed: from the result cache or the store
+    bool fromStore = false;  // served from the store (StoredResults): computed by an earlier process or job
     std::string cacheKey;
     int64_t work = 0;      // work units of the method plus the faithfulness stage
     bool complete = true;  // false: the faithfulness stage was cancelled (the attribution is kept)
@@ -78,7 +80,8 @@ public:
     Result<std::shared_ptr<const PreparedSequence>> prepare(const LoadedModel& model, const std::string& modelKey,
                                                             const Job& job, const RunControl& control = {}) const;
     // The method, then the faithfulness stage when the job asks for it. The
-    // result comes from the result cache when a finished one matches.
+    // result comes from the result cache when a finished one matches, else
+    // from the store (caches.stored) when it holds one.
     PairRun runPair(const LoadedModel& model, const std::string& modelKey, const PreparedSequence& seq, const Job& job,
                     const std::string& method, const RunControl& control = {}) const;
 

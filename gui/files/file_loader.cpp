@@ -10,6 +10,7 @@
 #include <QFileInfo>
 
 #include <cstring>
+#include <filesystem>
 #include <string_view>
 
 namespace tokenlens::gui {
@@ -149,7 +150,9 @@ LoadedFile loadFile(const QString& path) {
     out.bytes = bytes.size();
     switch (kind) {
     case FileKind::Result: {
-        auto job = readResultJson(std::string(view), name.toStdString());
+        // A sidecar of large matrices is looked for beside the file.
+        auto job = readResultJson(std::string(view), name.toStdString(),
+                                  std::filesystem::path(QFileInfo(path).absolutePath().toStdString()));
         if (!job) {
             return failure(kind, QStringLiteral("“%1” is not a TokenLens result: %2")
                                      .arg(name, QString::fromStdString(job.error().message)));

@@ -194,15 +194,17 @@ QString JobListModel::statusText(const Row& row) const {
     const auto& j = row.job;
     QString s = QString::fromLatin1(jobs::statusName(j.status));
     if (!s.isEmpty()) s[0] = s[0].toUpper();
-    int failed = 0, done = 0, cached = 0;
+    int failed = 0, done = 0, cached = 0, stored = 0;
     for (const auto& p : j.pairs) {
         failed += p.status == jobs::JobStatus::Failed ? 1 : 0;
         done += p.status == jobs::JobStatus::Completed ? 1 : 0;
-        cached += p.fromCache ? 1 : 0;
+        cached += p.fromCache && !p.fromStore ? 1 : 0;
+        stored += p.fromStore ? 1 : 0;
     }
     if (j.status == jobs::JobStatus::Completed && failed > 0) s += QStringLiteral(" (%1 failed)").arg(failed);
     if (j.status == jobs::JobStatus::Running) s += QStringLiteral(" %1/%2").arg(done).arg(j.pairs.size());
-    if (cached > 0 && j.status == jobs::JobStatus::Completed) s += QStringLiteral(" · cached");
+    if (stored > 0 && j.status == jobs::JobStatus::Completed) s += QStringLiteral(" · from the store");
+    else if (cached > 0 && j.status == jobs::JobStatus::Completed) s += QStringLiteral(" · cached");
     return s;
 }
 
@@ -256,7 +258,8 @@ QVariant JobListModel::data(const QModelIndex& index, int role) const {
             QString line = QStringLiteral("%1 · %2: %3")
                                .arg(QString::fromStdString(modelName(j.spec, p.modelIndex)), methodLabel(p.method),
                                     QString::fromLatin1(jobs::statusName(p.status)));
-            if (p.fromCache) line += QStringLiteral(" (from the cache)");
+            if (p.fromStore) line += QStringLiteral(" (from the store: computed by an earlier job)");
+            else if (p.fromCache) line += QStringLiteral(" (from the cache)");
             if (p.error) line += QStringLiteral(" — ") + QString::fromStdString(*p.error);
             lines << line;
         }

@@ -3,6 +3,7 @@
 #include "result/html_page.h"
 #include "result/inseq_file.h"
 #include "result/result_json.h"
+#include "result/result_sidecar.h"
 #include "result/tables.h"
 #include "results/dashboard.h"
 #include "results/heatmap_view.h"
@@ -67,7 +68,7 @@ QString ResultExporter::resultJson(const QString& path) const {
     const ResultModel& model = m_dashboard.model();
     if (!model.hasJob()) return tr("Nothing to export: open a result first.");
     // The contract's JSON, plus (allowed extra key) how it was being viewed.
-    nlohmann::json j = toJson(model.job());
+    nlohmann::json j = toJson(model.job(), kInlineMaxCells);
     nlohmann::json methods = nlohmann::json::array();
     for (int m : model.activeMethods()) methods.push_back(model.methods()[static_cast<size_t>(m)].id);
     const char* scopes[] = {"matrix", "column_minmax", "column_l1"};
@@ -77,8 +78,11 @@ QString ResultExporter::resultJson(const QString& path) const {
                  {"window", model.window()},
                  {"scope", scopes[static_cast<int>(model.scope())]},
                  {"pinned", m_dashboard.selection()->pinned()}};
-    const std::string text = j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    return writeBytes(path, QByteArray::fromStdString(text));
+    // Large matrices go to a sidecar beside the file (result_sidecar.h).
+    if (auto st = writeResultFiles(path.toStdString(), std::move(j), model.job()); !st) {
+        return QString::fromStdString(st.error().message);
+    }
+    return {};
 }
 
 QString ResultExporter::matrixCsv(const QString& path) const {

@@ -115,7 +115,21 @@ bool JobActions::importJobFile(const QString& path) {
         return false;
     }
     const QByteArray bytes = f.readAll();
-    const auto json = nlohmann::json::parse(bytes.constData(), bytes.constData() + bytes.size(), nullptr, false);
+    auto json = nlohmann::json::parse(bytes.constData(), bytes.constData() + bytes.size(), nullptr, false);
+    if (json.is_object() && json.contains("sidecar") && json.contains("results") && json["results"].is_array()) {
+        // Matrices in a sidecar (read by loadFile above) go into the import
+        // inline: the job store and the server take one JSON.
+        for (size_t i = 0; i < json["results"].size() && i < loaded.result.results.size(); ++i) {
+            auto& r = json["results"][i];
+            if (r.contains("attribution") && r["attribution"].contains("raw_ref")) {
+                r["attribution"] = toJson(loaded.result.results[i])["attribution"];
+            }
+        }
+        json.erase("sidecar");
+        bool chat = false;
+        for (const auto& r : loaded.result.results) chat = chat || !r.segments.empty() || !r.messages.is_null();
+        json["schema"] = chat ? "tokenlens.job/2" : "tokenlens.job/1";
+    }
     if (!m_backend) return false;
     // Locally `done` runs before importJob returns, so the answer is known
     // here; remotely it runs once the server answered (the import started).
@@ -239,16 +253,18 @@ void JobActions::jobFinished(const QString& id) {
     m_jobProgress->hide();
     const auto rec = m_backend->job(id.toStdString());
     if (!rec) return;
-    int done = 0, failed = 0, cached = 0;
+    int done = 0, failed = 0, cached = 0, stored = 0;
     for (const auto& p : rec->pairs) {
         done += p.status == jobs::JobStatus::Completed ? 1 : 0;
         failed += p.status == jobs::JobStatus::Failed ? 1 : 0;
-        cached += p.fromCache ? 1 : 0;
+        cached += p.fromCache && !p.fromStore ? 1 : 0;
+        stored += p.fromStore ? 1 : 0;
     }
     QString text = tr("job %1 %2: %3/%4 pairs").arg(id.right(8), QString::fromLatin1(jobs::statusName(rec->status)))
                        .arg(done)
                        .arg(rec->pairs.size());
     if (cached) text += tr(" (%1 from the cache)").arg(cached);
+    if (stored) text += tr(" (%1 from the store)").arg(stored);
     m_jobStatus->setText(text);
     m_jobStatus->show();
     const bool canFollow = done > 0 && rec->status == jobs::JobStatus::Completed;

@@ -6,6 +6,7 @@
 
 
 #include <fstream>
+#include <map>
 
 using namespace tokenlens;
 using namespace tokenlens::jobs;
@@ -122,4 +123,84 @@ TEST(Cli, RunReportsBadJobFilesAndBatches) {
     EXPECT_EQ(cli({"jobs", "frobnicate"}).code, 2);
     auto refused = cli({"jobs", "list", "--store", QString::fromStdString(bad)});
     EXPECT_EQ(refused.code, 1);
+}
+
+namespace {
+
+// The pairs' from_store flags of a `run --output` file, by method.
+std::map<std::string, bool> fromStoreFlags(const std::string& file) {
+    std::ifstream in(file);
+    const auto j = nlohmann::json::parse(in, nullptr, false);
+    std::map<std::string, bool> flags;
+    if (!j.is_object() || !j.contains("tokenlens_job")) return flags;
+    for (const auto& p : j["tokenlens_job"]["pairs"]) flags[p["method"].get<std::string>()] = p.value("from_store", false);
+    // The same flag next to each result.
+    for (const auto& r : j["results"]) {
+        if (r.value("from_store", false) != flags[r["method"].get<std::string>()]) flags["mismatch"] = true;
+    }
+    return flags;
+}
+
+} // namespace
+
+// "Computed once": the second run of the same job file in another process
+// with the same store is served from the store; another option or a touched
+// model file is computed again.
+TEST(Cli, SecondRunOfTheSameJobIsServedFromTheStore) {
+    TempStore ts;
+    QTemporaryDir dir;
+    const QString store = QString::fromStdString(ts.path());
+    // A copy of the fixture model, so that touching its weights is allowed.
+    const std::filesystem::path model = std::filesystem::path(dir.path().toStdString()) / "tiny-gpt2";
+    std::filesystem::copy(fixtureModel("tiny-gpt2"), model, std::filesystem::copy_options::recursive);
+    auto writeJob = [&](const std::string& name, const nlohmann::json& options) {
+        const std::string file = dir.filePath(QString::fromStdString(name)).toStdString();
+        std::ofstream out(file);
+        out << nlohmann::json{{"models", {model.string()}},
+                              {"methods", {"attention", "occlusion"}},
+                              {"input", "The same job twice"},
+                              {"options", options}}
+                   .dump();
+        return QString::fromStdString(file);
+    };
+    const QString job = writeJob("job.json", {{"max_new_tokens", 3}});
+    auto runOnce = [&](const QString& jobFile, const std::string& out) {
+        const QString result = dir.filePath(QString::fromStdString(out));
+        auto run = cli({"run", jobFile, "--store", store, "--output", result});
+        EXPECT_EQ(run.code, 0) << run.err;
+        return std::make_pair(fromStoreFlags(result.toStdString()), run.err);
+    };
+
+    auto [first, firstLog] = runOnce(job, "first.json");
+    EXPECT_EQ(first, (std::map<std::string, bool>{{"attention", false}, {"occlusion", false}})) << firstLog;
+    auto [second, secondLog] = runOnce(job, "second.json");
+    EXPECT_EQ(second, (std::map<std::string, bool>{{"attention", true}, {"occlusion", true}})) << secondLog;
+    EXPECT_NE(secondLog.find("(from the store)"), std::string::npos) << secondLog;
+    // The served results are the computed ones.
+    auto a = readResultFile(dir.filePath(QStringLiteral("first.json")).toStdString());
+    auto b = readResultFile(dir.filePath(QStringLiteral("second.json")).toStdString());
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_EQ(a->results.size(), b->results.size());
+    for (size_t i = 0; i < a->results.size(); ++i) {
+        EXPECT_TRUE(a->results[i].raw == b->results[i].raw) << a->results[i].method;
+        EXPECT_EQ(a->results[i].output.ids, b->results[i].output.ids);
+    }
+    // `jobs show` tells it too.
+    auto show = cli({"jobs", "show", QString::fromStdString(b->jobId), "--store", store});
+    ASSERT_EQ(show.code, 0) << show.err;
+    const auto shown = nlohmann::json::parse(show.out);
+    for (const auto& p : shown["pairs"]) EXPECT_TRUE(p.value("from_store", false)) << show.out;
+
+    // Another occlusion option: occlusion is computed, attention still served.
+    const QString changed = writeJob("changed.json", {{"max_new_tokens", 3},
+                                                      {"methods", {{"occlusion", {{"baseline", "unk"}}}}}});
+    auto [third, thirdLog] = runOnce(changed, "third.json");
+    EXPECT_EQ(third, (std::map<std::string, bool>{{"attention", true}, {"occlusion", false}})) << thirdLog;
+
+    // A touched weight file is another model: everything is computed again.
+    const auto weights = model / "model.safetensors";
+    ASSERT_TRUE(std::filesystem::exists(weights));
+    std::filesystem::last_write_time(weights, std::filesystem::last_write_time(weights) + std::chrono::seconds(5));
+    auto [fourth, fourthLog] = runOnce(job, "fourth.json");
+    EXPECT_EQ(fourth, (std::map<std::string, bool>{{"attention", false}, {"occlusion", false}})) << fourthLog;
 }

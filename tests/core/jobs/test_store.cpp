@@ -296,3 +296,98 @@ TEST(JobStore, ImportExportRoundTrip) {
     EXPECT_EQ(job->status, JobStatus::Completed);
     EXPECT_FALSE(queue.importJob(nlohmann::json{{"schema", "tokenlens.job/9"}}, "bad.json").ok());
 }
+
+namespace {
+
+// A completed result with a (n + t) x t matrix, NaN where i > p_j.
+MethodResult storedResult(int64_t n, int64_t t) {
+    MethodResult r;
+    r.model = "tiny";
+    r.method = "saliency";
+    for (int64_t i = 0; i < n; ++i) {
+        r.input.tokens.push_back("x");
+        r.input.ids.push_back(i);
+    }
+    for (int64_t j = 0; j < t; ++j) {
+        r.output.tokens.push_back("y");
+        r.output.ids.push_back(j);
+    }
+    r.contextTokens = r.input.tokens;
+    r.contextTokens.insert(r.contextTokens.end(), r.output.tokens.begin(), r.output.tokens.end());
+    r.raw = AttributionMatrix::filled(n + t, t);
+    for (int64_t i = 0; i < n + t; ++i) {
+        for (int64_t j = 0; j < t; ++j) {
+            if (i <= n + j - 1) r.raw.at(i, j) = static_cast<float>(i - 2 * j) / 3.0f;
+        }
+    }
+    r.stepProbability.assign(static_cast<size_t>(t), 0.5);
+    r.stepEntropy.assign(static_cast<size_t>(t), 1.0);
+    return r;
+}
+
+} // namespace
+
+// Large matrices are stored as float32 bytes beside the result's JSON, not
+// as JSON text; blobs written before (compressed JSON) still read.
+TEST(JobStore, LargeMatricesAreStoredAsBinaryAndOldBlobsStillRead) {
+    const MethodResult large = storedResult(400, 200); // 120,000 cells
+    ASSERT_GT(large.raw.rows * large.raw.cols, kStoreInlineMaxCells);
+    const QByteArray blob = compressResult(large);
+    EXPECT_TRUE(blob.startsWith("TLRB"));
+    // The matrix bytes are there as they are in memory (after the JSON).
+    const QByteArray cells(reinterpret_cast<const char*>(large.raw.data.data()),
+                           static_cast<qsizetype>(large.raw.data.size() * sizeof(float)));
+    EXPECT_TRUE(blob.endsWith(cells));
+    auto back = uncompressResult(blob, "test blob");
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_TRUE(back.value() == large);
+
+    // A small result keeps the compressed JSON form.
+    const MethodResult small = storedResult(6, 3);
+    EXPECT_FALSE(compressResult(small).startsWith("TLRB"));
+    auto smallBack = uncompressResult(compressResult(small), "small blob");
+    ASSERT_TRUE(smallBack.ok()) << smallBack.error().message;
+    EXPECT_TRUE(smallBack.value() == small);
+
+    // The form earlier builds wrote for any size: qCompress of the JSON.
+    const std::string text = toJson(large).dump();
+    auto old = uncompressResult(qCompress(QByteArray::fromStdString(text)), "old blob");
+    ASSERT_TRUE(old.ok()) << old.error().message;
+    EXPECT_TRUE(old.value() == large);
+
+    // Cut short: refused naming the source.
+    auto cut = uncompressResult(blob.left(blob.size() - 4), "cut blob");
+    ASSERT_FALSE(cut.ok());
+    EXPECT_NE(cut.error().message.find("cut blob"), std::string::npos) << cut.error().message;
+    auto header = uncompressResult(blob.left(20), "header only");
+    ASSERT_FALSE(header.ok());
+    EXPECT_NE(header.error().message.find("header only"), std::string::npos);
+}
+
+// Through the store: a job with a large result saved and loaded back.
+TEST(JobStore, LargeResultSurvivesReopen) {
+    TempStore ts;
+    JobRecord job;
+    job.id = "large-job";
+    job.spec.models = {"tiny"};
+    job.spec.methods = {"saliency"};
+    job.spec.input = "x";
+    job.prompt = "x";
+    job.createdAt = job.finishedAt = "2026-12-07T00:00:00Z";
+    job.status = JobStatus::Completed;
+    PairRecord p;
+    p.method = "saliency";
+    p.status = JobStatus::Completed;
+    p.result = std::make_shared<const MethodResult>(storedResult(500, 300));
+    job.pairs.push_back(p);
+    {
+        auto store = ts.open();
+        ASSERT_TRUE(store->insertJob(job).ok());
+    }
+    auto store = ts.open();
+    auto loaded = store->loadJob("large-job");
+    ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+    ASSERT_TRUE(loaded->has_value());
+    ASSERT_TRUE((*loaded)->pairs.at(0).result);
+    EXPECT_TRUE(*(*loaded)->pairs[0].result == *p.result);
+}

@@ -115,7 +115,7 @@ TEST(ResultJson, RejectsMalformedFilesNamingTheKey) {
     EXPECT_NE(messageFor("{not json").find("bad.json: not valid JSON"), std::string::npos);
     EXPECT_NE(messageFor("[1, 2]").find("must be a JSON object"), std::string::npos);
     EXPECT_NE(edited([](auto& j) { j.erase("schema"); }).find("key 'schema' is missing"), std::string::npos);
-    EXPECT_NE(edited([](auto& j) { j["schema"] = "tokenlens.job/3"; }).find("newer"), std::string::npos);
+    EXPECT_NE(edited([](auto& j) { j["schema"] = "tokenlens.job/4"; }).find("newer"), std::string::npos);
     // A number beyond double (found by fuzz_result_json): refused with the position, not a crash.
     EXPECT_NE(messageFor("{\"schema\": \"tokenlens.job/1\", \"x\": 2.44e7221}").find("number overflow"), std::string::npos);
     EXPECT_NE(edited([](auto& j) { j["schema"] = "other/1"; }).find("expected 'tokenlens.job/1'"), std::string::npos);
