@@ -152,13 +152,42 @@ Segments sentenceSegments(const std::vector<std::string>& tokens);
 // Scores masks with the model: each mask becomes one batch row (kept
 // positions from the sequence, the others from the baseline), every requested
 // column's target read from that row's one teacher-forced pass over the
-// request's positions. A request with prefixes runs the prefixes first
-// (keeping their KV cache) and then the suffix rows on top of it. Rows are
+// request's positions. A request without prefixes goes through
+// scoreSharingCleanPrefix (rows start at their first replaced position, on
+// the unperturbed sequence's cache, computed once per scorer). A request
+// with prefixes runs the prefixes first (keeping their KV cache) and then
+// the suffix rows on top of it. Rows are
 // chunked to the memory budget and to chunkSecs per pass; cancellation is
 // checked between passes; progress advances by the token positions each pass
 // computes (rows x positions).
 MaskScorer modelScorer(const CausalLM& model, const Sequence& seq, const at::Tensor& baseline, TargetFn fn,
                        int64_t budgetBytes, double chunkSecs, Progress& progress, int64_t& forwardPasses);
+
+// The unperturbed sequence's one pass, shared by the perturbed rows: its
+// keys and values at every position (the past of any row up to its first
+// replaced position) and the target of every column. Filled on first use.
+struct CleanPrefix {
+    KvCache cache;
+    at::Tensor scores; // (1, t) float64 on the CPU: f_j of the unperturbed sequence
+    bool computed() const { return scores.defined(); }
+};
+
+// Scores keep-masks (R, len) over positions 0..len-1 for columns [c0, c1)
+// into scores (R, c1 - c0) float64 on the CPU, like modelScorer's whole
+// rows, but each row runs only from its first replaced position f_r: up to
+// there it is the unperturbed sequence, whose keys and values `clean` holds
+// (a row's columns before f_r are the unperturbed scores). Rows are
+// ordered by f_r and a chunk of them runs from its smallest one on top of
+// the cached past; a chunk holds only rows whose own span len - f_r is more
+// than half of its first row's, so no row computes more than twice what it
+// needs. When the unperturbed cache of `width` positions would
+// take more than a quarter of the budget, every row runs whole. Progress
+// advances by len per row (reused positions count as done); false when
+// cancelled. The forward/batching layer of the perturbation methods:
+// whatever their features (tokens, segments), they come down to keep-masks.
+bool scoreSharingCleanPrefix(const CausalLM& model, const Sequence& seq, const at::Tensor& baseline, TargetFn fn,
+                             const at::Tensor& masks, int64_t c0, int64_t c1, int64_t budgetBytes, ChunkSizer& sizer,
+                             Progress& progress, int64_t& forwardPasses, CleanPrefix& clean, at::Tensor& scores);
 
 // The options shared by the perturbation methods: target_fn, the contrast
 // options, baseline, memory_budget_mb, chunk_seconds, seed.

@@ -21,6 +21,16 @@ struct KvCache {
     std::vector<at::Tensor> keys;   // per layer (batch, kv_heads, past, head_dim), RoPE already applied
     std::vector<at::Tensor> values; // per layer (batch, kv_heads, past, head_dim)
     at::Tensor attentionMask;       // (batch, past) 1 = real token; undefined = all real
+    // With a capacity (reserve), a forward writes new keys and values in
+    // place into one buffer per layer of that many positions, and keys/values
+    // are views of the buffers: no concatenation and no new memory per step
+    // (generation reserves prompt + new tokens). Beyond the capacity it
+    // concatenates as without one. For passes without gradients: the
+    // buffers are written in place.
+    int64_t capacity = 0;
+    std::vector<at::Tensor> keyBuffers;   // per layer (batch, kv_heads, capacity, head_dim)
+    std::vector<at::Tensor> valueBuffers;
+    void reserve(int64_t positions);
     int64_t length() const;
     int64_t lengthAt(size_t layer) const; // positions cached for `layer` (0 when none)
     void clear();

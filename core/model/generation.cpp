@@ -102,6 +102,8 @@ Result<Generation> generate(const CausalLM& model, std::span<const int64_t> prom
     std::mt19937_64 rng(o.seed);
     Generation gen;
     KvCache cache;
+    // Keys and values written in place: no concatenation, no new memory per step.
+    cache.reserve(static_cast<int64_t>(promptIds.size()) + o.maxNewTokens);
     std::vector<int64_t> sequence(promptIds.begin(), promptIds.end());
     at::Tensor stepInput = idsTensor(promptIds).to(device); // what the next forward consumes
     std::vector<at::Tensor> chosenLogits;

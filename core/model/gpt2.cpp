@@ -59,7 +59,7 @@ public:
     at::Tensor embed(const at::Tensor& ids) const override { return torch::embedding(m_wte, ids); }
     at::Tensor embeddingMatrix() const override { return m_wte; }
     at::Tensor headMatrix() const override { return m_head; }
-    at::Tensor lmHead(const at::Tensor& hidden) const override { return torch::matmul(hidden, m_head.t()); }
+    at::Tensor lmHead(const at::Tensor& hidden) const override { return project(hidden, m_head); }
     OutputProjection attentionOutputProjection(int64_t layer) const override {
         const auto& p = m_blocks.at(static_cast<size_t>(layer))->cAttnProj; // Conv1D: stored [in, out]
         return {p->weight, p->bias};

@@ -1,5 +1,6 @@
 #include "model/layers.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace tokenlens::layers {
@@ -9,7 +10,20 @@ Conv1DImpl::Conv1DImpl(int64_t in, int64_t out) {
     bias = param("bias", {out});
 }
 
+at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+    const bool oneRow = x.dim() >= 1 && x.numel() == x.size(-1);
+    if (oneRow && x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32) {
+        auto outShape = x.sizes().vec();
+        outShape.back() = weight.size(0);
+        auto row = x.reshape({x.size(-1)});
+        auto y = bias.defined() ? torch::addmv(bias, weight, row) : torch::mv(weight, row);
+        return y.view(outShape);
+    }
+    return torch::nn::functional::linear(x, weight, bias);
+}
+
 at::Tensor Conv1DImpl::forward(const at::Tensor& x) const {
+    if (x.numel() == x.size(-1)) return project(x, weight.t(), bias);
     auto outShape = x.sizes().vec();
     outShape.back() = weight.size(1);
     return torch::addmm(bias, x.reshape({-1, x.size(-1)}), weight).view(outShape);
@@ -25,7 +39,7 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool withBias) {
     if (withBias) bias = param("bias", {out});
 }
 
-at::Tensor LinearImpl::forward(const at::Tensor& x) const { return torch::nn::functional::linear(x, weight, bias); }
+at::Tensor LinearImpl::forward(const at::Tensor& x) const { return project(x, weight, bias); }
 
 LayerNormImpl::LayerNormImpl(int64_t dim, double epsilon) : eps(epsilon) {
     weight = param("weight", {dim});
@@ -159,6 +173,34 @@ std::pair<at::Tensor, at::Tensor> updateCache(KvCache* cache, size_t layer, cons
     }
     auto& ck = cache->keys[layer];
     auto& cv = cache->values[layer];
+    const int64_t past = ck.defined() ? ck.size(2) : 0;
+    const int64_t total = past + k.size(2);
+    if (cache->capacity >= total) {
+        if (cache->keyBuffers.size() <= layer) {
+            cache->keyBuffers.resize(layer + 1);
+            cache->valueBuffers.resize(layer + 1);
+        }
+        auto& kb = cache->keyBuffers[layer];
+        auto& vb = cache->valueBuffers[layer];
+        auto fits = [&](const at::Tensor& buffer, const at::Tensor& x, const at::Tensor& held) {
+            // The buffer must match the new rows and already hold the past (its views).
+            return buffer.defined() && buffer.size(0) == x.size(0) && buffer.size(1) == x.size(1) &&
+                   buffer.size(3) == x.size(3) && buffer.scalar_type() == x.scalar_type() &&
+                   buffer.device() == x.device() && (!held.defined() || held.data_ptr() == buffer.data_ptr());
+        };
+        auto place = [&](at::Tensor& buffer, const at::Tensor& x, at::Tensor& held) {
+            if (!fits(buffer, x, held)) {
+                // Sized once to the capacity; pages are touched only as positions are written.
+                buffer = torch::empty({x.size(0), x.size(1), cache->capacity, x.size(3)}, x.options());
+                if (held.defined()) buffer.narrow(2, 0, past).copy_(held);
+            }
+            buffer.narrow(2, past, x.size(2)).copy_(x);
+            held = buffer.narrow(2, 0, total);
+        };
+        place(kb, k, ck);
+        place(vb, v, cv);
+        return {ck, cv};
+    }
     ck = ck.defined() ? torch::cat({ck, k}, 2) : k;
     cv = cv.defined() ? torch::cat({cv, v}, 2) : v;
     return {ck, cv};
@@ -208,9 +250,13 @@ int64_t KvCache::lengthAt(size_t layer) const {
     return layer >= keys.size() || !keys[layer].defined() ? 0 : keys[layer].size(2);
 }
 
+void KvCache::reserve(int64_t positions) { capacity = std::max<int64_t>(capacity, positions); }
+
 void KvCache::clear() {
     keys.clear();
     values.clear();
+    keyBuffers.clear();
+    valueBuffers.clear();
     attentionMask = at::Tensor();
 }
 

@@ -19,6 +19,14 @@ struct ParamModule : torch::nn::Module {
     }
 };
 
+// x (..., in) times `weight` (out, in), plus `bias` (out) when defined. One
+// float32 row (a generation step) goes through a matrix-vector product:
+// OpenBLAS's matrix product packs the whole weight matrix before using it,
+// which about doubles a single token's memory traffic, while the weights
+// streamed once are the step's floor. Other shapes and dtypes: the matrix
+// product (bfloat16 rows go to oneDNN, faster than its matrix-vector path).
+at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
+
 // y = x W + b with W stored [in, out] (GPT-2's Conv1D).
 struct Conv1DImpl : ParamModule {
     Conv1DImpl(int64_t in, int64_t out);
@@ -100,7 +108,9 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
                        bool divideBy, double scale = 0, double softcap = 0, LrpMode lrp = LrpMode::Off);
 
 // Appends new keys/values for `layer` to the cache (if any) and returns the
-// full keys/values to attend over.
+// full keys/values to attend over. A cache with a capacity (KvCache::reserve)
+// writes them in place into its per-layer buffers while they fit, and
+// returns views of the buffers; otherwise the old and new are concatenated.
 std::pair<at::Tensor, at::Tensor> updateCache(KvCache* cache, size_t layer, const at::Tensor& k,
                                               const at::Tensor& v);
 

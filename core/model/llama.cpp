@@ -109,7 +109,7 @@ public:
     at::Tensor embeddingMatrix() const override { return m_embed; }
     at::Tensor headMatrix() const override { return m_head; }
     at::Tensor lmHead(const at::Tensor& hidden) const override {
-        auto logits = torch::matmul(hidden, m_head.t());
+        auto logits = project(hidden, m_head);
         if (const auto& cap = m_config.finalLogitSoftcap) logits = torch::tanh(logits / *cap) * *cap;
         return logits;
     }

@@ -216,6 +216,95 @@ TEST(ShapleySampling, PrefixRequestsEqualWholeRowsOnTheModel) {
     }
 }
 
+// ------------------------------------------------ shared clean prefix
+
+namespace {
+
+// Delegates to a model and counts the token positions its forwards run.
+class CountingModel final : public CausalLM {
+public:
+    explicit CountingModel(const CausalLM& inner) : m_inner(inner) {}
+    const ModelConfig& config() const override { return m_inner.config(); }
+    at::Tensor embed(const at::Tensor& ids) const override { return m_inner.embed(ids); }
+    ForwardOutput forward(const at::Tensor& e, const ForwardOptions& o) const override {
+        positions += e.size(0) * e.size(1);
+        return m_inner.forward(e, o);
+    }
+    at::Tensor lmHead(const at::Tensor& h) const override { return m_inner.lmHead(h); }
+    at::Tensor embeddingMatrix() const override { return m_inner.embeddingMatrix(); }
+    at::Tensor headMatrix() const override { return m_inner.headMatrix(); }
+    OutputProjection attentionOutputProjection(int64_t l) const override {
+        return m_inner.attentionOutputProjection(l);
+    }
+    int64_t parameterCount() const override { return m_inner.parameterCount(); }
+    int64_t parameterBytes() const override { return m_inner.parameterBytes(); }
+    std::string device() const override { return m_inner.device(); }
+    mutable int64_t positions = 0;
+
+private:
+    const CausalLM& m_inner;
+};
+
+} // namespace
+
+TEST(PerturbationScorer, RowsStartAtTheirFirstReplacedPositionAndScoreAsWholeRows) {
+    // Whole keep-masks scored on the unperturbed sequence's cache up to each
+    // row's first replaced position equal the model's full forward of the
+    // written-out row (no cache), in every family (RoPE positions continuing
+    // from the cache, GPT-2's learned positions, Gemma's sliding window),
+    // and the model runs fewer positions than rows x length.
+    for (const auto& name : fixtureNames()) {
+        auto m = fixture(name);
+        ASSERT_TRUE(m);
+        const auto in = inputFor(*m, goldenFor(name)["cases"][2], 0, 4);
+        const auto seq = attr::makeSequence(in);
+        const int64_t width = seq.length() - 1, n = seq.n;
+        ASSERT_GE(width, 6) << name;
+        // Rows: every position kept; one replaced late, in the middle, first;
+        // two replaced; a row keeping only the first position.
+        std::vector<std::vector<bool>> rows;
+        rows.emplace_back(static_cast<size_t>(width), true);
+        for (int64_t at : {width - 1, width / 2, int64_t{0}, n - 1}) {
+            rows.emplace_back(static_cast<size_t>(width), true);
+            rows.back()[static_cast<size_t>(at)] = false;
+        }
+        rows.emplace_back(static_cast<size_t>(width), true);
+        rows.back()[1] = rows.back()[static_cast<size_t>(width - 2)] = false;
+        rows.emplace_back(static_cast<size_t>(width), false);
+        rows.back()[0] = true;
+        const auto r = static_cast<int64_t>(rows.size());
+        auto masks = torch::zeros({r, width}, torch::kBool);
+        int64_t lowerBound = width; // the unperturbed pass, then each row from its first replaced position
+        for (int64_t i = 0; i < r; ++i) {
+            int64_t f = width;
+            for (int64_t p = 0; p < width; ++p) {
+                masks[i][p] = static_cast<bool>(rows[static_cast<size_t>(i)][static_cast<size_t>(p)]);
+                if (!rows[static_cast<size_t>(i)][static_cast<size_t>(p)] && f == width) f = p;
+            }
+            lowerBound += width - f;
+        }
+        CountingModel counting(*in.model);
+        RunControl control;
+        attr::Progress progress(control, r * width);
+        int64_t passes = 0;
+        const auto baseline = torch::zeros_like(seq.embeds);
+        auto scorer = attr::modelScorer(counting, seq, baseline, attr::TargetFn::LogProbability, int64_t{1} << 30,
+                                        3600, progress, passes);
+        at::Tensor scores;
+        ASSERT_TRUE(scorer(masks, scores));
+        ASSERT_EQ(scores.sizes(), (std::vector<int64_t>{r, seq.t}));
+        EXPECT_LT(counting.positions, r * width) << name;
+        EXPECT_GE(counting.positions, lowerBound) << name;
+        for (int64_t i = 0; i < r; ++i) {
+            for (int64_t j = 0; j < seq.t; ++j) {
+                const double direct = scoreWith(*m, in, j, rows[static_cast<size_t>(i)], "log_probability");
+                EXPECT_NEAR(scores[i][j].item<double>(), direct, 1e-4 * (1 + std::abs(direct)))
+                    << name << " row " << i << " column " << j;
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------- surrogates
 
 TEST(Surrogates, LimeAndKernelShapRecoverALinearScorer) {

@@ -55,6 +55,70 @@ TEST_P(ModelInvariants, KvCacheEqualsFullRecomputation) {
     }
 }
 
+// Generation's cache writes keys and values in place into buffers reserved
+// for prompt + new tokens, and a one-token step's products are
+// matrix-vector products: step by step, every logit must match the full
+// recomputation (no cache) of the same sequence, the cache must stay in
+// its buffers (no new memory per step), and a cache that outgrows its
+// capacity must go on by concatenation with the same logits.
+TEST_P(ModelInvariants, ReservedCacheStepsEqualFullRecomputation) {
+    auto m = load(GetParam());
+    ASSERT_TRUE(m);
+    torch::NoGradGuard noGrad;
+    const CausalLM& model = *m->model;
+    auto golden = goldenFor(GetParam())["cases"][1];
+    std::vector<int64_t> ids = golden["sequence_ids"].get<std::vector<int64_t>>();
+    const auto n = static_cast<int64_t>(golden["prompt_ids"].size());
+    const auto total = static_cast<int64_t>(ids.size());
+    ASSERT_GT(total, n + 2);
+    auto full = model.forward(model.embed(torch::tensor(ids).unsqueeze(0)), {}).logits.squeeze(0); // (total, vocab)
+    const double scale = full.abs().max().item<double>();
+    for (int64_t capacity : {total, n + 2}) { // the whole sequence; then too small: falls back after two steps
+        KvCache cache;
+        cache.reserve(capacity);
+        ForwardOptions fo;
+        fo.cache = &cache;
+        auto prompt = torch::tensor(std::vector<int64_t>(ids.begin(), ids.begin() + n)).unsqueeze(0);
+        auto first = model.forward(model.embed(prompt), fo).logits.squeeze(0);
+        EXPECT_LT((first - full.slice(0, 0, n)).abs().max().item<double>(), 1e-5 * scale + 1e-5);
+        ASSERT_EQ(cache.keyBuffers.size(), static_cast<size_t>(m->config.numLayers));
+        const void* buffer0 = cache.keyBuffers[0].data_ptr();
+        for (int64_t p = n; p < total; ++p) {
+            auto step = torch::full({1, 1}, ids[static_cast<size_t>(p)], torch::kInt64);
+            auto logits = model.forward(model.embed(step), fo).logits.reshape({-1}); // (vocab)
+            const double err = (logits - full[p]).abs().max().item<double>();
+            EXPECT_LT(err, 1e-5 * scale + 1e-5) << "capacity " << capacity << ", position " << p;
+            EXPECT_EQ(logits.argmax().item<int64_t>(), full[p].argmax().item<int64_t>()) << "position " << p;
+            ASSERT_EQ(cache.length(), p + 1);
+            if (p + 1 <= capacity) {
+                // Still the same buffer, and the cache's keys are a view of it.
+                EXPECT_EQ(cache.keyBuffers[0].data_ptr(), buffer0);
+                EXPECT_EQ(cache.keys[0].data_ptr(), buffer0);
+            } else {
+                EXPECT_NE(cache.keys[0].data_ptr(), buffer0); // concatenated beyond the capacity
+            }
+        }
+    }
+}
+
+// A single row (generation's step) through the matrix-vector path gives the
+// row the matrix product gives it inside a batch.
+TEST_P(ModelInvariants, SingleRowEqualsRowOfBatch) {
+    auto m = load(GetParam());
+    ASSERT_TRUE(m);
+    torch::NoGradGuard noGrad;
+    const CausalLM& model = *m->model;
+    const auto ids = goldenFor(GetParam())["cases"][0]["prompt_ids"].get<std::vector<int64_t>>();
+    auto batch = torch::tensor(std::vector<int64_t>(ids.begin(), ids.begin() + 3)).view({3, 1}); // three 1-token rows
+    auto together = model.forward(model.embed(batch), {}).logits;                              // (3, 1, vocab)
+    const double scale = together.abs().max().item<double>();
+    for (int64_t r = 0; r < 3; ++r) {
+        auto alone = model.forward(model.embed(batch.slice(0, r, r + 1)), {}).logits;
+        EXPECT_LT((alone - together.slice(0, r, r + 1)).abs().max().item<double>(), 1e-5 * scale + 1e-5)
+            << "row " << r;
+    }
+}
+
 TEST_P(ModelInvariants, SamplingIsReproducibleWithSeed) {
     auto m = load(GetParam());
     ASSERT_TRUE(m);
