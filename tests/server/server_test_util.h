@@ -27,6 +27,7 @@ using api::HttpResponse;
 using jobs::testing::Child;
 using jobs::testing::fixtureModel;
 using jobs::testing::kTimeScale;
+using jobs::testing::scaledMs;
 using jobs::testing::TempStore;
 
 inline std::string modelsDir() { return (std::filesystem::path(TOKENLENS_TEST_DATA_DIR) / "models").string(); }
