@@ -20,10 +20,16 @@ fi
 # Sanitizer stage (docs/reliability.md: what it runs and its measured time).
 # ASan + UBSan: the suites that use neither LibTorch nor Qt. A report fails
 # the test: UBSan aborts, ASan and LSan exit non-zero.
-# TSan (the job queue and the server, TOKENLENS_TSAN=1): not in CI yet, since
-# its tree (LibTorch layer, CLI, both suites) has not been built and timed
-# within CI's budget; tests/core/jobs/tsan.supp names the uninstrumented
-# libraries, and the first report stops the process.
+# TSan: the job queue and the server (tokenlens_jobs_tests,
+# tokenlens_server_tests, whose children are tokenlens-cli under TSan too).
+# Its tree rebuilds the whole LibTorch layer instrumented, too long to build
+# and run on every CI run within CI's budget, so by default
+# (TOKENLENS_TSAN=changed) a suite runs when the sources it covers changed
+# since its last clean TSan run on this machine (a stamp in build/ci-tsan;
+# no stamp: it runs). TOKENLENS_TSAN=1 runs both suites, TOKENLENS_TSAN=0
+# none. tests/core/jobs/tsan.supp names the uninstrumented libraries; the
+# first report stops the process (halt_on_error), so the test fails. Waits
+# in the tests are scaled by TOKENLENS_TEST_TIME_SCALE (default 10 here).
 # TOKENLENS_SANITIZERS=0 skips the stage.
 if [[ "${TOKENLENS_SANITIZERS:-1}" != 0 ]]; then
     cd "$ROOT"
@@ -38,12 +44,48 @@ if [[ "${TOKENLENS_SANITIZERS:-1}" != 0 ]]; then
               -L "^($(IFS='|'; echo "${asan_suites[*]}"))\$"
     echo "sanitizer stage: ASan + UBSan done after $((SECONDS - stage_start)) s"
 
-    if [[ "${TOKENLENS_TSAN:-0}" == 1 ]]; then
+    # The sources each TSan suite covers: the threaded layers and the tests.
+    tsan_common=(core/jobs core/run core/util app/cli api CMakeLists.txt CMakePresets.json cmake
+                 tests/CMakeLists.txt tests/core/jobs/jobs_test_util.h tests/core/jobs/tsan.supp scripts/test.sh)
+    declare -A tsan_sources=(
+        [tokenlens_jobs_tests]="${tsan_common[*]} tests/core/jobs"
+        [tokenlens_server_tests]="${tsan_common[*]} server tests/server"
+    )
+    # A fingerprint of a suite's sources: their blobs in the index plus any
+    # uncommitted change (git), or empty without git (then the suite runs).
+    tsan_fingerprint() {
+        # shellcheck disable=SC2086
+        { git -C "$ROOT" ls-files -s -- $1 && git -C "$ROOT" diff HEAD -- $1 || true; } 2>/dev/null | sha1sum | cut -d' ' -f1
+    }
+    tsan_mode="${TOKENLENS_TSAN:-changed}"
+    tsan_suites=()
+    for suite in tokenlens_jobs_tests tokenlens_server_tests; do
+        stamp="build/ci-tsan/tsan-clean-$suite"
+        if [[ "$tsan_mode" == 1 ]]; then
+            tsan_suites+=("$suite")
+        elif [[ "$tsan_mode" == changed ]]; then
+            if ! git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1 || [[ ! -f "$stamp" ]] ||
+               [[ "$(cat "$stamp")" != "$(tsan_fingerprint "${tsan_sources[$suite]}")" ]]; then
+                tsan_suites+=("$suite")
+            else
+                echo "sanitizer stage: TSan of $suite skipped (its sources have not changed since its last clean run)"
+            fi
+        elif [[ "$tsan_mode" != 0 ]]; then
+            echo "TOKENLENS_TSAN must be 1, 0 or changed (got '$tsan_mode')" >&2
+            exit 2
+        fi
+    done
+    if ((${#tsan_suites[@]})); then
         if [[ ! -f build/ci-tsan/build.ninja ]]; then cmake --preset ci-tsan >/dev/null; fi
-        cmake --build build/ci-tsan --parallel "$(nproc)" --target tokenlens-cli tokenlens_jobs_tests tokenlens_server_tests
+        cmake --build build/ci-tsan --parallel "$(nproc)" --target tokenlens-cli "${tsan_suites[@]}"
+        echo "sanitizer stage: TSan tree built after $((SECONDS - stage_start)) s"
         # TSAN_OPTIONS (suppressions, halt_on_error) is set per test by tests/CMakeLists.txt.
-        ctest --test-dir build/ci-tsan --output-on-failure --parallel "$(nproc)" \
-              -L '^(tokenlens_jobs_tests|tokenlens_server_tests)$'
-        echo "sanitizer stage: TSan done after $((SECONDS - stage_start)) s"
+        TOKENLENS_TEST_TIME_SCALE="${TOKENLENS_TEST_TIME_SCALE:-10}" \
+            ctest --test-dir build/ci-tsan --output-on-failure --parallel "$(nproc)" \
+                  -L "^($(IFS='|'; echo "${tsan_suites[*]}"))\$"
+        for suite in "${tsan_suites[@]}"; do
+            tsan_fingerprint "${tsan_sources[$suite]}" > "build/ci-tsan/tsan-clean-$suite"
+        done
+        echo "sanitizer stage: TSan (${tsan_suites[*]}) done after $((SECONDS - stage_start)) s"
     fi
 fi

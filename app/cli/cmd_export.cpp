@@ -87,6 +87,7 @@ void addExportOptions(ArgParser& p) {
     p.option("view", "V", "svg, pdf: tokens (default) or heatmap");
     p.option("title", "TEXT", "html: the page's title (default: the prompt)");
     p.flag("compress", "inseq: gzip the file, as Inseq's save(compress=True)");
+    p.option("inseq-tensors", "T", "inseq: safetensors (Inseq 0.6+, default) or ndarray (Inseq 0.5 and earlier)");
 }
 
 bool figureFormat(const ArgParser& p) {
@@ -114,7 +115,14 @@ int exportResult(const JobResult& job, const ArgParser& p, const std::string& cm
         const auto pair = choosePair(job, p, cmd, code);
         if (!pair) return code;
         if (format == "csv") return writeText(pairMatrixCsv(job, *pair), output, cmd);
-        auto text = writeInseq(job, *pair, {p.has("compress")});
+        InseqWriteOptions how{p.has("compress")};
+        const std::string tensors = p.value("inseq-tensors").value_or("safetensors");
+        if (tensors == "ndarray") how.tensors = InseqTensors::Ndarray;
+        else if (tensors != "safetensors") {
+            std::cerr << "tokenlens-cli " << cmd << ": --inseq-tensors must be safetensors or ndarray\n";
+            return kExitUsage;
+        }
+        auto text = writeInseq(job, *pair, how);
         if (!text) {
             std::cerr << "tokenlens-cli " << cmd << ": " << text.error().message << "\n";
             return kExitFailure;

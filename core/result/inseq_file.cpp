@@ -55,9 +55,26 @@ json tokensWithIds(const std::vector<std::string>& tokens, const std::vector<int
     return out;
 }
 
-json vectorTensor(const std::vector<double>& v) {
+// json-tricks' compact numpy form (Inseq's ndarray_encode with
+// ndarray_compact=True): the raw float32 bytes in C order behind "b64:", the
+// dtype and shape, and "Corder" for two or more dimensions. Inseq gzips the
+// array ("b64.gz:") only when the file itself is not compressed and that saves
+// 10 %; writing it uncompressed is always read back.
+json ndarrayValue(const std::vector<int64_t>& shape, const std::vector<float>& data) {
+    json out = {{"__ndarray__", "b64:" + base64Encode(std::as_bytes(std::span(data.data(), data.size())))},
+                {"dtype", "float32"},
+                {"shape", shape}};
+    if (shape.size() > 1) out["Corder"] = true;
+    return out;
+}
+
+json tensorValue(const std::vector<int64_t>& shape, const std::vector<float>& data, InseqTensors how) {
+    return how == InseqTensors::Ndarray ? ndarrayValue(shape, data) : bytesValue(safetensorBytes(shape, data));
+}
+
+json vectorTensor(const std::vector<double>& v, InseqTensors how) {
     std::vector<float> f(v.begin(), v.end());
-    return bytesValue(safetensorBytes({static_cast<int64_t>(f.size())}, f));
+    return tensorValue({static_cast<int64_t>(f.size())}, f, how);
 }
 
 // A decoded tensor: shape and row-major values.
@@ -100,6 +117,62 @@ Result<Tensor> tensorFromSafetensors(std::span<const std::byte> bytes, const std
     return out;
 }
 
+// json-tricks' compact numpy array: "b64:" or "b64.gz:" (gzip) before the
+// base64 of the raw data, with "dtype" and "shape"; "Corder": false (Fortran
+// order) is refused, as Inseq's own bin_str_to_ndarray refuses it.
+Result<Tensor> tensorFromNdarray(const json& j, const std::string& what) {
+    const std::string& text = j["__ndarray__"].get_ref<const std::string&>();
+    if (!j.contains("dtype") || !j["dtype"].is_string() || !j.contains("shape") || !j["shape"].is_array()) {
+        return makeError(ErrorCode::Corrupt, what + ": a numpy array needs \"dtype\" and \"shape\"");
+    }
+    if (j.contains("Corder") && j["Corder"].is_boolean() && !j["Corder"].get<bool>()) {
+        return makeError(ErrorCode::Unsupported, what + ": Fortran-order arrays are not read");
+    }
+    Tensor out;
+    int64_t count = 1;
+    for (const auto& d : j["shape"]) {
+        if (!d.is_number_integer() || d.get<int64_t>() < 0 || d.get<int64_t>() > (int64_t{1} << 32)) {
+            return makeError(ErrorCode::Corrupt, what + ": bad shape");
+        }
+        out.shape.push_back(d.get<int64_t>());
+        count *= out.shape.back();
+        if (count > (int64_t{1} << 32)) return makeError(ErrorCode::Corrupt, what + ": bad shape");
+    }
+    const std::string& dtype = j["dtype"].get_ref<const std::string&>();
+    DType type;
+    if (dtype == "float32") type = DType::F32;
+    else if (dtype == "float16") type = DType::F16;
+    else if (dtype == "float64") type = DType::F64;
+    else {
+        return makeError(ErrorCode::Unsupported,
+                         what + ": numpy dtype " + dtype + " is not read (float32, float16 and float64 are)");
+    }
+    std::string_view payload = text;
+    const bool gz = payload.starts_with("b64.gz:");
+    if (gz) payload.remove_prefix(7);
+    else if (payload.starts_with("b64:")) payload.remove_prefix(4);
+    else return makeError(ErrorCode::Corrupt, what + ": a numpy array string must start with b64: or b64.gz:");
+    auto bytes = base64Decode(payload, what);
+    if (!bytes) return bytes.error();
+    std::string raw(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+    if (gz) {
+        auto d = gzipDecompress(raw, what, kMaxInseqBytes);
+        if (!d) return d.error();
+        raw = std::move(d.value());
+    }
+    const size_t width = type == DType::F16 ? 2 : type == DType::F64 ? 8 : 4;
+    if (raw.size() != static_cast<size_t>(count) * width) {
+        return makeError(ErrorCode::Corrupt, what + ": the array holds " + std::to_string(raw.size()) +
+                                                 " bytes, its shape and dtype need " +
+                                                 std::to_string(static_cast<size_t>(count) * width));
+    }
+    out.data.resize(static_cast<size_t>(count));
+    if (!convertToFloat32(type, std::as_bytes(std::span(raw.data(), raw.size())), out.data.data(), out.data.size())) {
+        return makeError(ErrorCode::Corrupt, what + ": the array's data are shorter than its shape");
+    }
+    return out;
+}
+
 // Nested lists of numbers (use_primitives files, or __ndarray__ lists); null is NaN.
 bool nestedList(const json& j, size_t depth, Tensor& t) {
     if (depth > 3) return false; // attributions have 2 or 3 dimensions, step scores 1
@@ -131,6 +204,11 @@ Result<std::optional<Tensor>> readTensor(const json& j, const std::string& what)
     if (j.is_object() && j.contains("__bytes_utf8__") && j["__bytes_utf8__"].is_string()) {
         const auto& s = j["__bytes_utf8__"].get_ref<const std::string&>();
         auto t = tensorFromSafetensors(std::as_bytes(std::span(s.data(), s.size())), what);
+        if (!t) return t.error();
+        return std::optional<Tensor>(std::move(t.value()));
+    }
+    if (j.is_object() && j.contains("__ndarray__") && j["__ndarray__"].is_string()) {
+        auto t = tensorFromNdarray(j, what);
         if (!t) return t.error();
         return std::optional<Tensor>(std::move(t.value()));
     }
@@ -312,7 +390,7 @@ Result<std::string> writeInseq(const JobResult& job, size_t pair, const InseqWri
     json stepNames = json::array();
     auto addScore = [&](const char* name, const std::vector<double>& v) {
         if (v.empty()) return;
-        stepScores[name] = vectorTensor(v);
+        stepScores[name] = vectorTensor(v, options.tensors);
         stepNames.push_back(name);
     };
     addScore("probability", r.stepProbability);
@@ -323,16 +401,14 @@ Result<std::string> writeInseq(const JobResult& job, size_t pair, const InseqWri
         {"source", tokensWithIds(r.input.tokens, r.input.ids)},
         {"target", tokensWithIds(r.contextTokens, ids)},
         {"source_attributions", nullptr},
-        {"target_attributions", bytesValue(safetensorBytes({r.raw.rows, r.raw.cols}, r.raw.data))},
+        {"target_attributions", tensorValue({r.raw.rows, r.raw.cols}, r.raw.data, options.tensors)},
         {"step_scores", stepScores.empty() ? json(nullptr) : stepScores},
         {"sequence_scores", nullptr},
         {"attr_pos_start", n},
         {"attr_pos_end", n + t},
-        {"_aggregator", "scores"},
-        {"_dict_aggregate_fn",
-         {{"source_attributions", {{"spans", "absmax"}}},
-          {"target_attributions", {{"spans", "absmax"}}},
-          {"step_scores", {{"spans", {{"probability", "prod"}, {"entropy", "sum"}, {"deltas", "sum"}}}}}}},
+        // No "_aggregator" / "_dict_aggregate_fn": Inseq's TensorWrapper
+        // encodes to_dict(), which leaves out every field starting with "_",
+        // and load() falls back to the class defaults of the running Inseq.
     };
     // What Inseq's info has no key for rides along under "tokenlens".
     json own = {{"job_id", job.jobId},

@@ -4,9 +4,13 @@
 //
 // The file is JSON as Inseq's json-tricks encoder writes it (sort_keys,
 // indent 4): every object is {"__instance_type__": [module, class],
-// "attributes": {...}}; tensors are safetensors byte strings (one tensor named
-// "attribution") written as {"__bytes_b64__": base64}; the whole file may be
-// gzip-compressed (save(compress=True)). For a decoder-only model Inseq keeps
+// "attributes": {...}}; the whole file may be gzip-compressed
+// (save(compress=True)). Tensors come in two encodings (docs/export.md):
+// Inseq up to 0.5 stores numpy arrays as {"__ndarray__": "b64:<base64 of
+// the raw little-endian C-order data>", "dtype", "shape", "Corder"} (the
+// form checked against Inseq's source here); Inseq 0.6+ stores safetensors
+// byte strings (one tensor named "attribution") as {"__bytes_b64__": base64}.
+// The reader takes both; the writer writes either. For a decoder-only model Inseq keeps
 // no source_attributions: `source` is the prompt, `target` the prompt and the
 // generated tokens, and target_attributions is (len(target), generated) —
 // exactly our (n+t) × t matrix, with attr_pos_start = n.
@@ -23,8 +27,13 @@
 
 namespace tokenlens {
 
+// How tensors are written: safetensors bytes (Inseq 0.6 and later) or numpy
+// arrays in json-tricks' compact form (Inseq 0.5 and earlier).
+enum class InseqTensors { Safetensors, Ndarray };
+
 struct InseqWriteOptions {
     bool compress = false; // gzip the whole file, as save(compress=True)
+    InseqTensors tensors = InseqTensors::Safetensors;
 };
 
 // Result `pair` of `job` as an Inseq file (the bytes to write). Fails for a

@@ -40,7 +40,7 @@ using server::testing::ServerProcess;
 using test::waitFor;
 using Connection = JobBackend::Connection;
 
-constexpr double kScale = server::testing::kTimeScale;
+const double kScale = server::testing::kTimeScale;
 int ms(int base) { return static_cast<int>(base * kScale); }
 
 const char* kPrompt = "The quick brown fox";
@@ -399,7 +399,7 @@ TEST(RemoteMode, ReconnectsAfterTheServerRestartsAndReSyncsTheJobList) {
 
     // The server goes away: the indicator counts down to the next attempt.
     first->terminate();
-    ASSERT_TRUE(first->child().wait(ms(10000)));
+    ASSERT_TRUE(first->child().wait(10000));
     ASSERT_TRUE(waitFor([&] { return s.backend->connection() == Connection::Reconnecting; }, ms(5000)))
         << s.indicator().toStdString();
     EXPECT_TRUE(s.indicator().startsWith(QStringLiteral("Reconnecting"))) << s.indicator().toStdString();

@@ -27,6 +27,7 @@ using api::HttpResponse;
 using jobs::testing::Child;
 using jobs::testing::fixtureModel;
 using jobs::testing::kTimeScale;
+using jobs::testing::scaledMs;
 using jobs::testing::TempStore;
 
 inline std::string modelsDir() { return (std::filesystem::path(TOKENLENS_TEST_DATA_DIR) / "models").string(); }
@@ -69,10 +70,12 @@ public:
         if (m_child.running()) {
             terminate();
             if (!m_child.wait(30000)) m_child.kill();
-        } else if (m_started && m_child.killedBySignal()) {
-            // A crash leaves no other trace than what it said.
-            std::fprintf(stderr, "[ server  ] the server child ended by a signal (a crash, unless the test killed it); "
-                                 "its standard error:\n%s\n", err().c_str());
+        } else if (m_started && (m_child.killedBySignal() || m_child.exitCode() != 0)) {
+            // A crash, or a sanitizer report (TSan exits 66 with halt_on_error),
+            // leaves no other trace than what it said.
+            std::fprintf(stderr, "[ server  ] the server child ended by a signal or exit code %d (a crash or a "
+                                 "sanitizer report, unless the test killed it); its standard error:\n%s\n",
+                         m_child.exitCode(), err().c_str());
         }
         std::filesystem::remove(m_base + ".out");
         std::filesystem::remove(m_base + ".err");

@@ -343,7 +343,7 @@ TEST_F(Api, WebSocketEventsOfOneJobInOrder) {
 
     EventStream all(s_server->endpoint());
     ASSERT_TRUE(all.open("/api/ws/jobs").ok());
-    auto hello = all.next(std::chrono::seconds(10));
+    auto hello = all.next(std::chrono::milliseconds(scaledMs(10000)));
     ASSERT_TRUE(hello.has_value());
     EXPECT_EQ((*hello)["type"], "snapshot");
     uint64_t seq = (*hello)["seq"].get<uint64_t>();
@@ -356,7 +356,7 @@ TEST_F(Api, WebSocketEventsOfOneJobInOrder) {
     int results = 0;
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(static_cast<int>(60 * kTimeScale));
     while (std::chrono::steady_clock::now() < end && lastStatus != "completed") {
-        auto e = all.next(std::chrono::seconds(5));
+        auto e = all.next(std::chrono::milliseconds(scaledMs(5000)));
         if (!e) continue;
         EXPECT_EQ((*e)["seq"].get<uint64_t>(), seq + 1) << "events numbered without gaps: " << e->dump();
         seq = (*e)["seq"].get<uint64_t>();
@@ -380,7 +380,7 @@ TEST_F(Api, WebSocketEventsOfOneJobInOrder) {
     // A subscriber of the finished job gets its snapshot at once.
     EventStream one(s_server->endpoint());
     ASSERT_TRUE(one.open("/api/ws/jobs/" + id).ok());
-    auto snap = one.next(std::chrono::seconds(10));
+    auto snap = one.next(std::chrono::milliseconds(scaledMs(10000)));
     ASSERT_TRUE(snap.has_value());
     EXPECT_EQ((*snap)["type"], "snapshot");
     EXPECT_EQ((*snap)["status"]["status"], "completed");
@@ -427,7 +427,7 @@ TEST(ApiAuth, TokenRequiredOnEveryRequestAndUpgrade) {
     EXPECT_EQ(wsWrong.httpStatus(), 401);
     EventStream wsGood(server.endpoint(token));
     ASSERT_TRUE(wsGood.open("/api/ws/jobs/" + *id).ok());
-    auto snap = wsGood.next(std::chrono::seconds(10));
+    auto snap = wsGood.next(std::chrono::milliseconds(scaledMs(10000)));
     ASSERT_TRUE(snap.has_value());
     EXPECT_EQ((*snap)["type"], "snapshot");
 }
@@ -479,7 +479,7 @@ TEST(ApiResults, IdenticalToCliAttribute) {
                            "--method", "attention,saliency,input_x_gradient", "--max-new-tokens", "4", "--output", out,
                            "--quiet", "--", prompt},
                           out + ".stdout", out + ".stderr"));
-    ASSERT_TRUE(cli.wait(static_cast<int>(120000 * kTimeScale)));
+    ASSERT_TRUE(cli.wait(120000));
     ASSERT_EQ(cli.exitCode(), 0) << cli.err();
     auto viaCli = readResultFile(out);
     ASSERT_TRUE(viaCli.ok()) << viaCli.error().message;

@@ -25,7 +25,7 @@ TEST(Load, PollersSubmitterAndSubscribers) {
     for (int i = 0; i < kSubscribers; ++i) {
         subs.push_back(std::make_unique<EventStream>(server.endpoint()));
         ASSERT_TRUE(subs.back()->open("/api/ws/jobs").ok());
-        auto snap = subs.back()->next(std::chrono::seconds(10));
+        auto snap = subs.back()->next(std::chrono::milliseconds(scaledMs(10000)));
         ASSERT_TRUE(snap && (*snap)["type"] == "snapshot");
         startSeq.push_back((*snap)["seq"].get<uint64_t>());
     }
@@ -54,7 +54,7 @@ TEST(Load, PollersSubmitterAndSubscribers) {
         if (errorSamples.size() < 5) errorSamples.push_back(what);
     };
     const auto t0 = std::chrono::steady_clock::now();
-    const auto deadline = t0 + std::chrono::seconds(30);
+    const auto deadline = t0 + std::chrono::milliseconds(scaledMs(30000));
 
     std::thread submitter([&] {
         ApiClient c(server.endpoint());

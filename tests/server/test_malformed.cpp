@@ -188,7 +188,7 @@ TEST(Malformed, SlowWebSocketConsumerIsDropped) {
 
     EventStream good(server.endpoint());
     ASSERT_TRUE(good.open("/api/ws/jobs").ok());
-    ASSERT_TRUE(good.next(std::chrono::seconds(10)).has_value()); // snapshot
+    ASSERT_TRUE(good.next(std::chrono::milliseconds(scaledMs(10000))).has_value()); // snapshot
 
     // The good subscriber reads all the time, as a live client does (its
     // socket buffer alone need not hold a whole run's events).
@@ -230,7 +230,7 @@ TEST(Malformed, SlowWebSocketConsumerIsDropped) {
     // The stalled one was cut off: draining its socket ends in EOF (or a reset).
     size_t drained = 0;
     bool eof = false;
-    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(scaledMs(10000));
     while (std::chrono::steady_clock::now() < end) {
         pollfd p{fd, POLLIN, 0};
         if (::poll(&p, 1, 1000) <= 0) break;

@@ -47,7 +47,7 @@ TEST(Shutdown, SigtermCancelsRunningJobsAndLeavesAConsistentStore) {
         ASSERT_TRUE(waitRunning(c, running));
         const auto t0 = std::chrono::steady_clock::now();
         server.terminate(SIGTERM);
-        ASSERT_TRUE(server.child().wait(static_cast<int>(30000 * kTimeScale))) << "the server did not exit";
+        ASSERT_TRUE(server.child().wait(30000)) << "the server did not exit";
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         std::printf("[ shutdown] SIGTERM -> exit in %.0f ms\n", ms);
         EXPECT_FALSE(server.child().killedBySignal());
@@ -88,7 +88,7 @@ TEST(Shutdown, FinishModeRunsJobsToTheEndAndAnswers503Meanwhile) {
         // While the job finishes, the open connection is answered 503 with Retry-After.
         int status = 0;
         std::string retry;
-        const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(scaledMs(10000));
         while (std::chrono::steady_clock::now() < end) {
             auto r = c.get("/api/health");
             status = r.status;
@@ -101,7 +101,7 @@ TEST(Shutdown, FinishModeRunsJobsToTheEndAndAnswers503Meanwhile) {
             EXPECT_EQ(status, 503);
             EXPECT_FALSE(retry.empty());
         }
-        ASSERT_TRUE(server.child().wait(static_cast<int>(60000 * kTimeScale)));
+        ASSERT_TRUE(server.child().wait(60000));
         EXPECT_EQ(server.child().exitCode(), 0) << server.err();
     }
     auto s = store.open();

@@ -14,6 +14,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -31,23 +33,39 @@ extern char** environ;
 
 namespace tokenlens::jobs::testing {
 
-// Time bounds are asserted as given in Release; sanitizer builds (Debug,
-// instrumented, dev-asan / dev-tsan presets) run several times slower, so
-// their bounds are this many times looser.
+// Time bounds are asserted as given in Release; sanitizer builds run several
+// times slower, so their waits and bounds are kTimeScale times looser:
+// $TOKENLENS_TEST_TIME_SCALE when set (1 to 100; scripts/test.sh sets it for
+// its TSan stage), else 5 in a sanitizer build and 1 otherwise.
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 constexpr bool kSanitized = true;
-constexpr double kTimeScale = 5;
 #else
 constexpr bool kSanitized = false;
-constexpr double kTimeScale = 1;
 #endif
+
+inline double readTimeScale() {
+    if (const char* s = std::getenv("TOKENLENS_TEST_TIME_SCALE")) {
+        char* end = nullptr;
+        const double v = std::strtod(s, &end);
+        if (end != s && *end == '\0' && v >= 1 && v <= 100) return v;
+        std::fprintf(stderr, "TOKENLENS_TEST_TIME_SCALE=%s is not a number from 1 to 100; ignored\n", s);
+    }
+    return kSanitized ? 5 : 1;
+}
+inline const double kTimeScale = readTimeScale();
+
+// A wait of `ms` milliseconds scaled by kTimeScale.
+inline int scaledMs(int ms) { return static_cast<int>(ms * kTimeScale); }
 
 inline std::string fixtureModel(const std::string& name) {
     return (std::filesystem::path(TOKENLENS_TEST_DATA_DIR) / "models" / name).string();
 }
 
-// Runs the event loop until `done()` or `timeoutMs`; returns done().
-inline bool waitUntil(const std::function<bool()>& done, int timeoutMs = 30000) {
+// Runs the event loop until `done()` or `timeoutMs` (by default 30 s scaled
+// by kTimeScale); returns done(). A timeout given is used as given (some
+// callers sleep with it).
+inline bool waitUntil(const std::function<bool()>& done, int timeoutMs = -1) {
+    if (timeoutMs < 0) timeoutMs = scaledMs(30000);
     if (done()) return true;
     QEventLoop loop;
     QTimer poll;
@@ -143,9 +161,9 @@ public:
         if (r == m_pid) finish(status);
         return !m_done;
     }
-    // Waits up to `timeoutMs`; false on timeout.
+    // Waits up to `timeoutMs` scaled by kTimeScale; false on timeout.
     bool wait(int timeoutMs) {
-        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(scaledMs(timeoutMs));
         while (running()) {
             if (std::chrono::steady_clock::now() > end) return false;
             ::usleep(5000);

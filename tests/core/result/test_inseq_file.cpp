@@ -83,6 +83,30 @@ const json& attributesOf(const json& j, const std::string& cls) {
 
 Decoded tensorField(const json& j) { return decodeSafetensors(decodeBase64(j.at("__bytes_b64__").get<std::string>())); }
 
+// json-tricks' compact numpy array (Inseq <= 0.5, inseq/utils/serialization.py
+// ndarray_encode + misc.py ndarray_to_bin_str): "b64:" + base64 of the raw
+// C-order float32 data, "dtype", "shape", and "Corder": true for 2+ dims.
+Decoded ndarrayField(const json& j) {
+    Decoded d;
+    const std::string s = j.at("__ndarray__");
+    EXPECT_EQ(s.substr(0, 4), "b64:");
+    d.dtype = j.at("dtype");
+    d.shape = j.at("shape").get<std::vector<int64_t>>();
+    if (d.shape.size() > 1) {
+        EXPECT_EQ(j.at("Corder"), true);
+    }
+    const std::string bytes = decodeBase64(s.substr(4));
+    EXPECT_EQ(bytes.size() % 4, 0u);
+    for (size_t off = 0; off + 4 <= bytes.size(); off += 4) {
+        uint32_t bits = 0;
+        for (int k = 3; k >= 0; --k) bits = (bits << 8) | static_cast<unsigned char>(bytes[off + static_cast<size_t>(k)]);
+        float f;
+        std::memcpy(&f, &bits, 4);
+        d.values.push_back(f);
+    }
+    return d;
+}
+
 // --- files written the way Inseq writes them --------------------------------
 
 std::string safetensorsOf(const std::string& dtype, std::vector<int64_t> shape, const std::string& data) {
@@ -167,12 +191,108 @@ TEST(InseqFile, DecodesWithAnIndependentDecoder) {
     }
 }
 
+TEST(InseqFile, NdarrayFilesDecodeAsInseq05WritesThem) {
+    // --inseq-tensors ndarray: every tensor as json-tricks' compact numpy form,
+    // decoded here without our reader.
+    const JobResult job = sample();
+    for (size_t pair = 0; pair < job.results.size(); ++pair) {
+        const MethodResult& r = job.results[pair];
+        auto text = writeInseq(job, pair, {false, InseqTensors::Ndarray});
+        ASSERT_TRUE(text.ok()) << text.error().message;
+        const json root = json::parse(text.value());
+        const json& out = attributesOf(root, "FeatureAttributionOutput");
+        const json& seq = attributesOf(out["sequence_attributions"][0], "FeatureAttributionSequenceOutput");
+        EXPECT_FALSE(seq.contains("__bytes_b64__"));
+        const Decoded m = ndarrayField(seq.at("target_attributions"));
+        EXPECT_EQ(m.dtype, "float32");
+        const size_t n = r.input.tokens.size(), t = r.output.tokens.size();
+        ASSERT_EQ(m.shape, (std::vector<int64_t>{static_cast<int64_t>(n + t), static_cast<int64_t>(t)}));
+        ASSERT_EQ(m.values.size(), r.raw.data.size());
+        for (size_t i = 0; i < m.values.size(); ++i) {
+            ASSERT_EQ(std::isnan(m.values[i]), std::isnan(r.raw.data[i])) << i;
+            if (!std::isnan(m.values[i])) {
+                EXPECT_NEAR(m.values[i], r.raw.data[i], 1e-6) << i;
+            }
+        }
+        const Decoded p = ndarrayField(seq.at("step_scores").at("probability"));
+        ASSERT_EQ(p.shape, (std::vector<int64_t>{static_cast<int64_t>(t)}));
+        EXPECT_FALSE(seq.at("step_scores").at("probability").contains("Corder")); // 1-D: no Corder
+        for (size_t j = 0; j < t; ++j) EXPECT_NEAR(p.values[j], r.stepProbability[j], 1e-6);
+    }
+}
+
+TEST(InseqFile, WritesNoPrivateFields) {
+    // Inseq's TensorWrapper.__json_encode__ saves to_dict(), which drops every
+    // attribute starting with "_" (_aggregator, _dict_aggregate_fn).
+    const JobResult job = sample();
+    for (auto how : {InseqTensors::Safetensors, InseqTensors::Ndarray}) {
+        const json root = json::parse(writeInseq(job, 0, {false, how}).value());
+        const json& seq = root["attributes"]["sequence_attributions"][0]["attributes"];
+        for (const auto& [key, value] : seq.items()) EXPECT_NE(key[0], '_') << key;
+    }
+}
+
+TEST(InseqFile, ReadsNdarrayPayloadsOfInseq05) {
+    // Prompt "a b", output " c": target_attributions 3 x 1 as "b64.gz:" float64
+    // (gzip inside the array, as Inseq writes it for uncompressed files), step
+    // score probability as "b64:" float32; a Fortran-order array is refused.
+    const std::vector<double> m = {0.25, -0.5, std::nan("")};
+    const std::string raw(reinterpret_cast<const char*>(m.data()), m.size() * 8);
+    const std::string gz = gzipCompress(raw).value();
+    const std::string p = floatBytes({0.75f});
+    json seq = {{"source", {token("a", 10), token(" b", 11)}},
+                {"target", {token("a", 10), token(" b", 11), token(" c", 12)}},
+                {"source_attributions", nullptr},
+                {"target_attributions",
+                 {{"Corder", true},
+                  {"__ndarray__", "b64.gz:" + base64Encode(std::as_bytes(std::span(gz.data(), gz.size())))},
+                  {"dtype", "float64"},
+                  {"shape", {3, 1}}}},
+                {"step_scores",
+                 {{"probability",
+                   {{"__ndarray__", "b64:" + base64Encode(std::as_bytes(std::span(p.data(), p.size())))},
+                    {"dtype", "float32"},
+                    {"shape", {1}}}}}},
+                {"sequence_scores", nullptr},
+                {"attr_pos_start", 2},
+                {"attr_pos_end", 3}};
+    json info = {{"model_name", "gpt2"}, {"attribution_method", "saliency"}};
+    auto job = readInseq(inseqFile(seq, info).dump(4), "inseq05.json");
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    const MethodResult& r = job->results[0];
+    ASSERT_EQ(r.raw.rows, 3);
+    ASSERT_EQ(r.raw.cols, 1);
+    EXPECT_FLOAT_EQ(r.raw.at(0, 0), 0.25f);
+    EXPECT_FLOAT_EQ(r.raw.at(1, 0), -0.5f);
+    EXPECT_TRUE(std::isnan(r.raw.at(2, 0)));
+    ASSERT_EQ(r.stepProbability.size(), 1u);
+    EXPECT_DOUBLE_EQ(r.stepProbability[0], 0.75);
+
+    json fortran = seq;
+    fortran["target_attributions"]["Corder"] = false;
+    auto f = readInseq(inseqFile(fortran, info).dump(), "inseq05.json");
+    ASSERT_FALSE(f.ok());
+    EXPECT_NE(f.error().message.find("inseq05.json"), std::string::npos);
+    EXPECT_NE(f.error().message.find("Fortran"), std::string::npos);
+    json shortData = seq;
+    shortData["target_attributions"]["shape"] = {4, 1};
+    auto s = readInseq(inseqFile(shortData, info).dump(), "inseq05.json");
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.error().message.find("target_attributions"), std::string::npos) << s.error().message;
+    json noHeader = seq;
+    noHeader["target_attributions"]["__ndarray__"] = "AAAA";
+    auto h = readInseq(inseqFile(noHeader, info).dump(), "inseq05.json");
+    ASSERT_FALSE(h.ok());
+    EXPECT_NE(h.error().message.find("b64:"), std::string::npos) << h.error().message;
+}
+
 TEST(InseqFile, RoundTripKeepsTokensIdsAndMatrices) {
     const JobResult job = sample();
+    for (auto how : {InseqTensors::Safetensors, InseqTensors::Ndarray})
     for (bool compress : {false, true}) {
         for (size_t pair = 0; pair < job.results.size(); ++pair) {
             const MethodResult& r = job.results[pair];
-            auto text = writeInseq(job, pair, {compress});
+            auto text = writeInseq(job, pair, {compress, how});
             ASSERT_TRUE(text.ok()) << text.error().message;
             EXPECT_EQ(static_cast<unsigned char>(text.value()[0]) == 0x1f, compress);
             EXPECT_TRUE(looksLikeInseq(text.value()));
