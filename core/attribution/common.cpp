@@ -163,11 +163,13 @@ at::Tensor targetValues(const CausalLM& model, const at::Tensor& h, const at::Te
     if (model.config().finalLogitSoftcap) return targetFromLogits(model.lmHead(h), targets, fn, contrasts);
     if (fn == TargetFn::Logit) {
         // logits[y] = h · W[y]: one head row per target, not the whole vocabulary.
-        return (h * model.headMatrix().index_select(0, targets)).sum(-1);
+        // Rows in h's dtype: a head stored narrower (mapped bfloat16) is converted row by row.
+        return (h * model.headMatrix().index_select(0, targets).to(h.scalar_type())).sum(-1);
     }
     if (fn == TargetFn::ContrastLogitDiff) {
         const auto& w = model.headMatrix();
-        return (h * (w.index_select(0, targets) - w.index_select(0, contrasts))).sum(-1);
+        return (h * (w.index_select(0, targets).to(h.scalar_type()) - w.index_select(0, contrasts).to(h.scalar_type())))
+            .sum(-1);
     }
     return targetFromLogits(model.lmHead(h), targets, fn, contrasts);
 }
@@ -254,7 +256,7 @@ namespace {
 // The logits of final hidden states h (B, hidden) under the LRP rules: a
 // final softcap cap·tanh(z/cap) is an element-wise activation (identity rule).
 at::Tensor lrpLogits(const CausalLM& model, const at::Tensor& h) {
-    auto raw = torch::matmul(h, model.headMatrix().t());
+    auto raw = torch::matmul(h, model.headMatrix().t().to(h.scalar_type())); // a head stored narrower: converted
     const double cap = *model.config().finalLogitSoftcap;
     auto rd = raw.detach();
     auto capped = torch::tanh(rd / cap) * cap;
