@@ -1,5 +1,7 @@
 #include "attribution/common.h"
 
+#include "util/memory.h"
+
 #include <limits>
 #include <stdexcept>
 
@@ -26,7 +28,8 @@ Strategy strategyFrom(const nlohmann::json& r) {
 }
 
 int64_t memoryBudgetBytes(const nlohmann::json& r) {
-    return static_cast<int64_t>(r.value("memory_budget_mb", 1024.0) * 1024.0 * 1024.0);
+    // 0 (the default): TOKENLENS_MEMORY_BUDGET_MB, else free memory minus a margin (util/memory.h).
+    return memoryBudgetBytesFor(r.value("memory_budget_mb", 0.0));
 }
 
 double chunkSeconds(const nlohmann::json& r) { return r.value("chunk_seconds", kDefaultChunkSeconds); }
@@ -50,8 +53,10 @@ std::vector<OptionSpec> targetOptions() {
     std::vector<OptionSpec> rest = {
         {"strategy", "choice", "batched", {}, {}, {"batched", "per_step"},
          "batched: many columns per pass (fast); per_step: one column per pass on its own prefix, as Inseq"},
-        {"memory_budget_mb", "number", 1024, 16, 1 << 20, {},
-         "memory the activations of one batched pass may take; larger jobs are split into chunks"},
+        {"memory_budget_mb", "number", 0, 0, 1 << 20, {},
+         "memory the activations of one batched pass may take; larger jobs are split into chunks. 0: "
+         "TOKENLENS_MEMORY_BUDGET_MB if set, else the memory available (MemAvailable) minus the larger of 1 GiB "
+         "and 1/8 of RAM"},
         {"chunk_seconds", "number", kDefaultChunkSeconds, 0.005, 3600, {},
          "time one batched pass aims at; a cancel is seen between passes: smaller stops sooner, larger puts "
          "more rows in each pass (faster on large models)"},
@@ -158,11 +163,13 @@ at::Tensor targetValues(const CausalLM& model, const at::Tensor& h, const at::Te
     if (model.config().finalLogitSoftcap) return targetFromLogits(model.lmHead(h), targets, fn, contrasts);
     if (fn == TargetFn::Logit) {
         // logits[y] = h · W[y]: one head row per target, not the whole vocabulary.
-        return (h * model.headMatrix().index_select(0, targets)).sum(-1);
+        // Rows in h's dtype: a head stored narrower (mapped bfloat16) is converted row by row.
+        return (h * model.headMatrix().index_select(0, targets).to(h.scalar_type())).sum(-1);
     }
     if (fn == TargetFn::ContrastLogitDiff) {
         const auto& w = model.headMatrix();
-        return (h * (w.index_select(0, targets) - w.index_select(0, contrasts))).sum(-1);
+        return (h * (w.index_select(0, targets).to(h.scalar_type()) - w.index_select(0, contrasts).to(h.scalar_type())))
+            .sum(-1);
     }
     return targetFromLogits(model.lmHead(h), targets, fn, contrasts);
 }
@@ -249,7 +256,7 @@ namespace {
 // The logits of final hidden states h (B, hidden) under the LRP rules: a
 // final softcap cap·tanh(z/cap) is an element-wise activation (identity rule).
 at::Tensor lrpLogits(const CausalLM& model, const at::Tensor& h) {
-    auto raw = torch::matmul(h, model.headMatrix().t());
+    auto raw = torch::matmul(h, model.headMatrix().t().to(h.scalar_type())); // a head stored narrower: converted
     const double cap = *model.config().finalLogitSoftcap;
     auto rd = raw.detach();
     auto capped = torch::tanh(rd / cap) * cap;

@@ -273,7 +273,9 @@ Result<TrainReport> trainDemoModel(const TrainOptions& o) {
     std::shared_ptr<CausalLM> model;
     if (!o.init.empty()) {
         // Continue from a folder this command wrote earlier (same architecture).
-        auto loaded = loadModelFolder(o.init, LoadOptions{"cpu", false});
+        LoadOptions load{"cpu", false};
+        load.mapWeights = false; // training writes the weights
+        auto loaded = loadModelFolder(o.init, load);
         if (!loaded) return loaded.error();
         const ModelConfig& from = loaded.value()->config;
         const bool deeper = o.growAt != GrowAt::None && from.numLayers < config->numLayers;

@@ -21,6 +21,16 @@ public:
     int64_t parameterCount() const override;
     int64_t parameterBytes() const override;
     std::string device() const override;
+
+    // The dtype forward passes run in (set by the loader). Weights may be
+    // stored narrower (a bfloat16 checkpoint computing in float32): the
+    // layers then convert each matrix as they use it (layers::linear), and
+    // embed() and attentionOutputProjection() give this dtype.
+    at::ScalarType computeType() const { return m_computeType; }
+    void setComputeType(at::ScalarType t) { m_computeType = t; }
+
+private:
+    at::ScalarType m_computeType = at::kFloat;
 };
 
 // Fail (Unsupported) for settings the implementation does not cover.

@@ -65,11 +65,12 @@ std::optional<at::ScalarType> computeScalarType(const std::string& computeDtype)
     return std::nullopt;
 }
 
-std::shared_ptr<const CausalLM> computeIn(std::unique_ptr<TorchCausalLM> model, at::ScalarType dtype) {
-    {
+std::shared_ptr<const CausalLM> computeIn(std::unique_ptr<TorchCausalLM> model, at::ScalarType dtype, bool convert) {
+    if (convert) {
         torch::NoGradGuard noGrad;
         model->module().to(dtype);
     }
+    model->setComputeType(dtype);
     model->finishLoading(); // ties the head again, to the converted matrix
     return std::make_shared<ComputeDtypeLM>(std::move(model), dtype);
 }

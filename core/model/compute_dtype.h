@@ -13,11 +13,13 @@ namespace tokenlens {
 // "float32" -> Float, "bfloat16" -> BFloat16; nullopt for anything else.
 std::optional<at::ScalarType> computeScalarType(const std::string& computeDtype);
 
-// Converts the model's parameters to `dtype` (once: the float32 ones are
-// freed) and wraps it: forward passes run in `dtype`, while inputs are taken
+// With `convert`, converts the model's parameters to `dtype` (once: the
+// float32 ones are freed; the loader places mapped weights itself and passes
+// false). Wraps the model: forward passes run in `dtype`, while inputs are taken
 // and every output (embeddings, logits, hidden states, attentions, captured
 // activations, projections) is given in float32, so gradients w.r.t. the
 // input embeddings and the attribution sums stay float32.
-std::shared_ptr<const CausalLM> computeIn(std::unique_ptr<TorchCausalLM> model, at::ScalarType dtype);
+std::shared_ptr<const CausalLM> computeIn(std::unique_ptr<TorchCausalLM> model, at::ScalarType dtype,
+                                          bool convert = true);
 
 } // namespace tokenlens

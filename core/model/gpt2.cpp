@@ -56,13 +56,13 @@ public:
         if (m_config.tieWordEmbeddings) m_head = m_wte;
     }
 
-    at::Tensor embed(const at::Tensor& ids) const override { return torch::embedding(m_wte, ids); }
+    at::Tensor embed(const at::Tensor& ids) const override { return torch::embedding(m_wte, ids).to(computeType()); }
     at::Tensor embeddingMatrix() const override { return m_wte; }
     at::Tensor headMatrix() const override { return m_head; }
     at::Tensor lmHead(const at::Tensor& hidden) const override { return project(hidden, m_head); }
     OutputProjection attentionOutputProjection(int64_t layer) const override {
         const auto& p = m_blocks.at(static_cast<size_t>(layer))->cAttnProj; // Conv1D: stored [in, out]
-        return {p->weight, p->bias};
+        return {p->weight.to(computeType()), p->bias};
     }
 
     ForwardOutput forward(const at::Tensor& inputsEmbeds, const ForwardOptions& o) const override {
@@ -80,7 +80,7 @@ public:
         ForwardOutput out;
         at::Tensor h = inputsEmbeds; // (b, seq, hidden)
         if (!o.blocks) {
-            h = h + torch::embedding(m_wpe, pos.to(inputsEmbeds.device()));
+            h = h + torch::embedding(m_wpe, pos.to(inputsEmbeds.device())).to(h.scalar_type());
             if (o.capture) o.capture("embeddings", h);
         }
         for (size_t i = first; i < last; ++i) {

@@ -5,6 +5,111 @@
 
 namespace tokenlens::layers {
 
+namespace {
+
+thread_local at::Tensor t_scratch; // flat; grows to the largest slice converted
+
+// `w` (rows, in) converted to `dtype` in the thread's scratch buffer; valid
+// until the next conversion on this thread.
+at::Tensor converted(const at::Tensor& w, at::ScalarType dtype) {
+    const int64_t n = w.numel();
+    if (!t_scratch.defined() || t_scratch.scalar_type() != dtype || t_scratch.numel() < n) {
+        t_scratch = at::Tensor(); // free the old one first
+        t_scratch = torch::empty({n}, torch::TensorOptions().dtype(dtype).device(w.device()));
+    }
+    auto view = t_scratch.narrow(0, 0, n).view(w.sizes());
+    view.copy_(w);
+    return view;
+}
+
+int64_t rowsPerChunk(const at::Tensor& w) { return std::max<int64_t>(1, kConvertChunkElements / std::max<int64_t>(w.size(1), 1)); }
+
+// x2 (n, in) · wᵀ (+ bias) with w (out, in) converted slice by slice; the
+// bias added by the product as torch's linear adds it.
+at::Tensor forwardConverted(const at::Tensor& x2, const at::Tensor& w, const at::Tensor& bias) {
+    const int64_t out = w.size(0), step = rowsPerChunk(w);
+    auto product = [&](int64_t r, int64_t e) {
+        auto wt = converted(out <= step ? w : w.slice(0, r, e), x2.scalar_type()).t();
+        if (!bias.defined()) return torch::mm(x2, wt);
+        return torch::addmm(out <= step ? bias : bias.slice(0, r, e), x2, wt);
+    };
+    if (out <= step) return product(0, out);
+    std::vector<at::Tensor> parts;
+    for (int64_t r = 0; r < out; r += step) parts.push_back(product(r, std::min(out, r + step)));
+    return torch::cat(parts, 1);
+}
+
+// g2 (n, out) · w with w (out, in) converted slice by slice.
+at::Tensor backwardConverted(const at::Tensor& g2, const at::Tensor& w) {
+    const int64_t out = w.size(0), step = rowsPerChunk(w);
+    if (out <= step) return torch::mm(g2, converted(w, g2.scalar_type()));
+    at::Tensor gx;
+    for (int64_t r = 0; r < out; r += step) {
+        const int64_t e = std::min(out, r + step);
+        auto part = converted(w.slice(0, r, e), g2.scalar_type());
+        if (gx.defined()) {
+            gx.addmm_(g2.slice(1, r, e), part);
+        } else {
+            gx = torch::mm(g2.slice(1, r, e), part);
+        }
+    }
+    return gx;
+}
+
+// The product's autograd node: saves the stored matrix (a view of the file,
+// no copy) and converts it again for the backward. The weight gets no
+// gradient (loaded weights never require one); a bias that does gets the
+// column sums. LibTorch's custom functions take no undefined inputs, hence
+// the two forms.
+at::Tensor backwardInput(torch::autograd::AutogradContext* ctx, const at::Tensor& g) {
+    return backwardConverted(g.contiguous(), ctx->saved_data["w"].toTensor());
+}
+
+struct ConvertedLinear : torch::autograd::Function<ConvertedLinear> {
+    static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x2, const at::Tensor& w) {
+        ctx->saved_data["w"] = w;
+        return forwardConverted(x2, w, {});
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads) {
+        if (!grads[0].defined()) return {at::Tensor(), at::Tensor()};
+        return {backwardInput(ctx, grads[0]), at::Tensor()};
+    }
+};
+
+struct ConvertedLinearBias : torch::autograd::Function<ConvertedLinearBias> {
+    static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x2, const at::Tensor& w,
+                              const at::Tensor& bias) {
+        ctx->saved_data["w"] = w;
+        return forwardConverted(x2, w, bias);
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads) {
+        const at::Tensor& g = grads[0];
+        if (!g.defined()) return {at::Tensor(), at::Tensor(), at::Tensor()};
+        return {backwardInput(ctx, g), at::Tensor(), g.sum(0)};
+    }
+};
+
+} // namespace
+
+at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias) {
+    if (w.scalar_type() == x.scalar_type()) return torch::nn::functional::linear(x, w, bias);
+    auto outShape = x.sizes().vec();
+    outShape.back() = w.size(0);
+    const auto x2 = x.reshape({-1, x.size(-1)});
+    const at::Tensor b = bias.defined() ? bias.to(x.scalar_type()) : bias;
+    const bool tracked = torch::GradMode::is_enabled() && (x.requires_grad() || (b.defined() && b.requires_grad()));
+    at::Tensor y = !tracked      ? forwardConverted(x2, w, b)
+                   : b.defined() ? ConvertedLinearBias::apply(x2, w, b)
+                                 : ConvertedLinear::apply(x2, w);
+    return y.view(outShape);
+}
+
+int64_t conversionScratchBytes() {
+    return t_scratch.defined() ? t_scratch.numel() * static_cast<int64_t>(t_scratch.element_size()) : 0;
+}
+
 Conv1DImpl::Conv1DImpl(int64_t in, int64_t out) {
     weight = param("weight", {in, out});
     bias = param("bias", {out});
@@ -19,11 +124,11 @@ at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tens
         auto y = bias.defined() ? torch::addmv(bias, weight, row) : torch::mv(weight, row);
         return y.view(outShape);
     }
-    return torch::nn::functional::linear(x, weight, bias);
+    return linear(x, weight, bias); // stored narrower than x: converted as used
 }
 
 at::Tensor Conv1DImpl::forward(const at::Tensor& x) const {
-    if (x.numel() == x.size(-1)) return project(x, weight.t(), bias);
+    if (x.numel() == x.size(-1) || weight.scalar_type() != x.scalar_type()) return project(x, weight.t(), bias);
     auto outShape = x.sizes().vec();
     outShape.back() = weight.size(1);
     return torch::addmm(bias, x.reshape({-1, x.size(-1)}), weight).view(outShape);

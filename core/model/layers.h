@@ -11,6 +11,19 @@
 
 namespace tokenlens::layers {
 
+// x (…, in) · wᵀ (+ bias) for a weight w (out, in) — any strides, e.g. a
+// Conv1D weight's transpose — whose dtype may differ from x's. Same dtype:
+// torch's linear. Otherwise w stays as stored (a bfloat16 matrix mapped from
+// its file) and is converted to x's dtype as it is used, a slice of at most
+// kConvertChunkElements at a time, into a scratch buffer each thread keeps
+// and reuses (fresh memory costs far more to write than converting does):
+// no float32 copy of the weights is ever held. The gradient w.r.t. x is
+// taken the same way (the backward converts again); w gets none.
+at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias = {});
+constexpr int64_t kConvertChunkElements = int64_t{8} << 20; // 32 MB of float32
+// Bytes of the calling thread's conversion buffer (0 until it converts).
+int64_t conversionScratchBytes();
+
 // A module whose only job is to own parameters under Hugging Face names.
 // Parameters start uninitialised (torch::empty): loading fills them.
 struct ParamModule : torch::nn::Module {
@@ -24,7 +37,8 @@ struct ParamModule : torch::nn::Module {
 // OpenBLAS's matrix product packs the whole weight matrix before using it,
 // which about doubles a single token's memory traffic, while the weights
 // streamed once are the step's floor. Other shapes and dtypes: the matrix
-// product (bfloat16 rows go to oneDNN, faster than its matrix-vector path).
+// product through linear() (bfloat16 rows go to oneDNN, faster than its
+// matrix-vector path; a weight stored narrower than x is converted as used).
 at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
 
 // y = x W + b with W stored [in, out] (GPT-2's Conv1D).

@@ -104,6 +104,7 @@ public:
     // the scaled rows are the inputs the engine attributes to.
     at::Tensor embed(const at::Tensor& ids) const override {
         auto e = torch::embedding(m_embed, ids);
+        if (e.scalar_type() != computeType()) e = e.to(computeType()); // rows of a narrower stored matrix
         return m_embedScale ? e * static_cast<double>(*m_embedScale) : e;
     }
     at::Tensor embeddingMatrix() const override { return m_embed; }
@@ -115,7 +116,7 @@ public:
     }
     OutputProjection attentionOutputProjection(int64_t layer) const override {
         const auto& o = m_layers.at(static_cast<size_t>(layer))->o; // Linear: stored [out, in]
-        return {o->weight.t(), o->bias};
+        return {o->weight.t().to(computeType()), o->bias};
     }
 
     ForwardOutput forward(const at::Tensor& inputsEmbeds, const ForwardOptions& o) const override {

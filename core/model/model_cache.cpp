@@ -13,6 +13,7 @@ std::string ModelCache::keyFor(const std::filesystem::path& dir, const LoadOptio
     if (ec) return {};
     std::string key = canonical.string() + "|" + options.device + (options.loadTokenizer ? "|tok" : "|notok");
     if (options.computeDtype != "float32") key += "|compute:" + options.computeDtype;
+    if (!options.mapWeights) key += "|copied";
     std::map<std::string, std::string> files; // sorted for a stable key
     for (const auto& entry : fs::directory_iterator(canonical, ec)) {
         const std::string name = entry.path().filename().string();

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -72,12 +74,63 @@ Result<std::unique_ptr<TorchCausalLM>> makeArchitecture(const ModelConfig& confi
     return makeLlama(config);
 }
 
-Status fillWeights(TorchCausalLM& model, const WeightSet& weights, const std::filesystem::path& dir) {
+std::optional<at::ScalarType> storedScalarType(DType d) {
+    switch (d) {
+    case DType::F32: return torch::kFloat32;
+    case DType::BF16: return torch::kBFloat16;
+    case DType::F16: return torch::kFloat16;
+    case DType::F64: return torch::kFloat64;
+    default: return std::nullopt;
+    }
+}
+
+// How the weights were placed (see placeWeight).
+struct Placement {
+    uint64_t mapped = 0;    // bytes used in place from the mapping
+    uint64_t converted = 0; // bytes of copies in the compute dtype (vectors; matrices stored wider)
+    uint64_t unaligned = 0; // bytes copied because the file placed them unaligned for their dtype
+};
+
+// The tensor a parameter uses, from a tensor's bytes in a mapped file: on
+// the CPU with mapping on, a tensor over the mapping itself (kept alive by
+// the tensor's deleter), unless the bytes are not aligned for their dtype
+// (copied as stored). Then, if the stored dtype differs from the compute
+// dtype, vectors (norms, biases) and matrices stored at least as wide as the
+// compute dtype are converted once (a copy no larger than what is stored);
+// a matrix stored narrower (bfloat16 computing in float32) stays as stored
+// and is converted as it is used (layers::linear).
+at::Tensor placeWeight(const std::shared_ptr<SafetensorsFile>& file, const TensorInfo& info, at::ScalarType stored,
+                       at::ScalarType compute, Placement& placement) {
+    auto bytes = file->bytes(info);
+    const auto elem = static_cast<uintptr_t>(dtypeSize(info.dtype));
+    at::Tensor t;
+    const bool aligned = reinterpret_cast<uintptr_t>(bytes.data()) % elem == 0;
+    if (aligned) {
+        // Read-only memory (PROT_READ): nothing writes to loaded weights.
+        void* data = const_cast<std::byte*>(bytes.data());
+        t = torch::from_blob(data, info.shape, [keep = file](void*) mutable { keep.reset(); },
+                             torch::TensorOptions().dtype(stored));
+    } else {
+        t = torch::empty(info.shape, torch::TensorOptions().dtype(stored));
+        if (!bytes.empty()) std::memcpy(t.data_ptr(), bytes.data(), bytes.size());
+    }
+    if (stored != compute && (t.dim() < 2 || c10::elementSize(stored) >= c10::elementSize(compute))) {
+        placement.converted += static_cast<uint64_t>(t.numel()) * c10::elementSize(compute);
+        return t.to(compute);
+    }
+    (aligned ? placement.mapped : placement.unaligned) += bytes.size();
+    return t;
+}
+
+Status fillWeights(TorchCausalLM& model, const WeightSet& weights, const std::filesystem::path& dir,
+                   const LoadOptions& options, at::ScalarType compute, Placement& placement) {
     torch::NoGradGuard noGrad;
     std::vector<std::string> missing;
     std::set<std::string> used;
     std::string firstFile = weights.files().empty() ? "model.safetensors"
                                                     : weights.files().front()->path().filename().string();
+    std::map<const SafetensorsFile*, std::shared_ptr<SafetensorsFile>> owners;
+    for (const auto& f : weights.files()) owners[f.get()] = f;
     for (auto& item : model.module().named_parameters()) {
         const std::string& name = item.key();
         at::Tensor& param = item.value();
@@ -114,13 +167,21 @@ Status fillWeights(TorchCausalLM& model, const WeightSet& weights, const std::fi
                                                       shapeString(info.shape) + " but config.json implies " +
                                                       shapeString(param.sizes()));
         }
-        auto bytes = entry->file->bytes(info);
-        at::Tensor cpu = param.device().is_cpu() ? param : torch::empty(param.sizes(), torch::kFloat32);
-        if (!convertToFloat32(info.dtype, bytes, cpu.data_ptr<float>(), static_cast<size_t>(cpu.numel()))) {
+        const auto stored = storedScalarType(info.dtype);
+        if (!stored) {
             return makeError(ErrorCode::Unsupported, file + ": tensor '" + name + "' is stored as " +
                                                          dtypeName(info.dtype) +
                                                          "; weights must be F32, F16, BF16 or F64");
         }
+        if (param.device().is_cpu() && options.mapWeights) {
+            // set_data swaps the parameter's storage (and dtype) in place, so
+            // the modules holding it (and a tied head) see the new tensor.
+            param.set_data(placeWeight(owners.at(entry->file), info, *stored, compute, placement));
+            continue;
+        }
+        auto bytes = entry->file->bytes(info);
+        at::Tensor cpu = param.device().is_cpu() ? param : torch::empty(param.sizes(), torch::kFloat32);
+        convertToFloat32(info.dtype, bytes, cpu.data_ptr<float>(), static_cast<size_t>(cpu.numel()));
         if (!param.device().is_cpu()) param.copy_(cpu);
     }
     if (!missing.empty()) {
@@ -201,7 +262,11 @@ Result<std::shared_ptr<LoadedModel>> loadModelFolder(const std::filesystem::path
     if (!weights) return weights.error();
     auto model = createOnDevice(*config, options);
     if (!model) return model.error();
-    if (auto st = fillWeights(*model.value(), *weights, dir); !st) return st.error();
+    const bool mapped = options.mapWeights && model.value()->device() == "cpu";
+    Placement placement;
+    if (auto st = fillWeights(*model.value(), *weights, dir, options, *computeType, placement); !st) {
+        return st.error();
+    }
 
     auto loaded = std::make_shared<LoadedModel>();
     loaded->dir = dir;
@@ -209,11 +274,17 @@ Result<std::shared_ptr<LoadedModel>> loadModelFolder(const std::filesystem::path
     loaded->config = *config;
     loaded->storedDtype = dtypeTorchName(weights->dominantDType());
     loaded->computeDtype = options.computeDtype;
+    loaded->mappedBytes = placement.mapped;
+    loaded->copiedBytes = placement.converted + placement.unaligned;
+    loaded->unalignedBytes = placement.unaligned;
+    model.value()->setComputeType(*computeType);
     if (*computeType == torch::kFloat32) {
         loaded->model = std::shared_ptr<const CausalLM>(std::move(model.value()));
     } else {
-        loaded->model = computeIn(std::move(model.value()), *computeType);
+        // Mapped weights are already in their place; copied ones are float32.
+        loaded->model = computeIn(std::move(model.value()), *computeType, /*convert=*/!mapped);
     }
+    if (!mapped) loaded->copiedBytes = static_cast<uint64_t>(loaded->model->parameterBytes());
     if (options.loadTokenizer) {
         auto tok = Tokenizer::fromFolder(dir);
         if (!tok) return tok.error();

@@ -1,6 +1,6 @@
 #pragma once
 // Loading a Hugging Face model folder into a CausalLM: config -> architecture
-// -> weights matched by name (upcast to float32) -> tokenizer.
+// -> weights matched by name (memory-mapped in their stored dtype) -> tokenizer.
 
 #include "io/model_config.h"
 #include "model/causal_lm.h"
@@ -17,9 +17,14 @@ namespace tokenlens {
 struct LoadOptions {
     std::string device = "cpu"; // "cpu" or "cuda" (when LibTorch was built with it)
     bool loadTokenizer = true;
-    // "float32" (the goldens) or "bfloat16": the dtype forward passes run in
-    // (weights converted once at load); inputs and outputs stay float32.
+    // "float32" (the goldens) or "bfloat16": the dtype forward passes run in;
+    // inputs and outputs stay float32.
     std::string computeDtype = "float32";
+    // On the CPU, weights are used in place from the memory-mapped files
+    // (read-only) rather than copied; see docs/architecture.md, "Weights in
+    // memory". false: every weight is copied into writable float32 memory
+    // first (training continues from a folder with it).
+    bool mapWeights = true;
 };
 
 // A model ready to run: what the engine, the CLI and the GUI pass around.
@@ -32,6 +37,13 @@ struct LoadedModel {
     std::string storedDtype;    // "float32", "float16", "bfloat16"
     std::string computeDtype = "float32"; // LoadOptions::computeDtype
     double loadSeconds = 0;
+    // Weight bytes used in place from the mapped files, and bytes of
+    // copies: vectors and wider-stored matrices in the compute dtype,
+    // tensors the file placed unaligned for their dtype (unalignedBytes, also
+    // in copiedBytes), or everything when weights are not mapped.
+    uint64_t mappedBytes = 0;
+    uint64_t copiedBytes = 0;
+    uint64_t unalignedBytes = 0;
 };
 
 Result<std::shared_ptr<LoadedModel>> loadModelFolder(const std::filesystem::path& dir,
