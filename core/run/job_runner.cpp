@@ -81,6 +81,14 @@ PairRun JobRunner::runPair(const LoadedModel& model, const std::string& modelKey
         if (auto resolved = methodOptions(job, method, &model.config); resolved && !modelKey.empty()) {
             out.cacheKey = resultKey(modelKey, method, *resolved, seq, job.targetText.has_value());
             if (faith) out.cacheKey += "+faithfulness:" + job.options.at("faithfulness").dump();
+            if (!seq.promptSegments.empty()) {
+                // The segments are part of the result (and the features of the perturbation methods).
+                std::string segs = seq.granularity;
+                for (const auto& g : seq.promptSegments) {
+                    segs += ";" + std::to_string(g.tokenStart) + "-" + std::to_string(g.tokenEnd) + ":" + g.label;
+                }
+                out.cacheKey += "+granularity:" + contentHash({segs});
+            }
             if (auto hit = m_caches.results ? m_caches.results->get(out.cacheKey) : nullptr) {
                 out.result = hit;
                 out.fromCache = true;
