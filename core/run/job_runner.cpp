@@ -83,11 +83,9 @@ PairRun JobRunner::runPair(const LoadedModel& model, const std::string& modelKey
             if (faith) out.cacheKey += "+faithfulness:" + job.options.at("faithfulness").dump();
             if (!seq.promptSegments.empty()) {
                 // The segments are part of the result (and the features of the perturbation methods).
-                std::string segs = seq.granularity;
-                for (const auto& g : seq.promptSegments) {
-                    segs += ";" + std::to_string(g.tokenStart) + "-" + std::to_string(g.tokenEnd) + ":" + g.label;
-                }
-                out.cacheKey += "+granularity:" + contentHash({segs});
+                nlohmann::json segs = nlohmann::json::array();
+                for (const auto& g : seq.promptSegments) segs.push_back({g.tokenStart, g.tokenEnd, g.label});
+                out.cacheKey += "+granularity:" + contentHash({seq.granularity, segs.dump()});
             }
             if (auto hit = m_caches.results ? m_caches.results->get(out.cacheKey) : nullptr) {
                 out.result = hit;
