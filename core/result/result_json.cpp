@@ -315,7 +315,7 @@ struct Reader {
         }
         if (!out.promptSegments.empty()) {
             if (auto st = analysis::checkSegments(out.promptSegments, out.raw.rows - out.raw.cols); !st) {
-                return fail(path + ".prompt_segments", st.error().message);
+                return fail(path + ".prompt_segments", "does not fit the prompt: " + st.error().message);
             }
         }
         if (static_cast<int64_t>(out.contextTokens.size()) != out.raw.rows) {
