@@ -280,9 +280,8 @@ Result<PreparedSequence> prepareSequence(const LoadedModel& model, const Job& jo
             special = enc->special;
         } else if (engine->granularity.kind == analysis::Granularity::Spans) {
             return makeError(ErrorCode::InvalidArgument,
-                             model.name + ": option 'segments' (spans) needs the prompt's character offsets, and the "
-                                          "rendered chat does not tokenize back to its tokens; use granularity word, "
-                                          "sentence, line or paragraph");
+                             "option 'segments' (spans) needs the prompt's character offsets, and the rendered chat "
+                             "does not tokenize back to its tokens; use granularity word, sentence, line or paragraph");
         } else {
             auto joined = analysis::joinTokens(display(tok, promptIds));
             segmentText = std::move(joined.first);
@@ -326,7 +325,7 @@ Result<PreparedSequence> prepareSequence(const LoadedModel& model, const Job& jo
         }
         auto segs = analysis::segmentPrompt(segmentText.empty() ? promptText : segmentText, offsets, special,
                                             engine->granularity);
-        if (!segs) return makeError(segs.error().code, model.name + ": " + segs.error().message);
+        if (!segs) return segs.error(); // the runner names the model
         p.granularity = analysis::granularityName(engine->granularity.kind);
         p.promptSegments = std::move(*segs);
     }
