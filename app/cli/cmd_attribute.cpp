@@ -75,6 +75,7 @@ int runAttribute(const Args& args) {
                            "Kendall tau vs leave-one-out; zero-embedding removal, or --option "
                            "faithfulness={\"baseline\":\"unk\"})");
     p.flag("quiet", "no progress on standard error");
+    addGranularityOptions(p);
     addChatOptions(p);
     if (auto code = handleParse(p, args)) return *code;
     const auto modelDirs = p.values("model");
@@ -113,6 +114,7 @@ int runAttribute(const Args& args) {
         }
     }
     if (!applyChatOptions(p, cmd, prompt, job)) return kExitFailure;
+    if (!applyGranularityOptions(p, cmd, job.options)) return kExitFailure;
     if (auto valid = validateJob(job); !valid) {
         std::cerr << "tokenlens-cli attribute: " << valid.error().message << "\n";
         return kExitUsage;

@@ -51,6 +51,7 @@ int runRun(const Args& args) {
         --workers N  worker threads (1 or 2; default: 2 on a machine with 2 or more cores)
         --quiet  no progress on standard error
     )");
+    addGranularityOptions(p);
     if (auto code = handleParse(p, args)) return *code;
     const bool rerunMode = p.has("rerun");
     if ((rerunMode && !p.positional().empty()) || (!rerunMode && p.positional().size() != 1)) {
@@ -104,6 +105,7 @@ int runRun(const Args& args) {
             Job defaults;
             defaults.models = p.values("model");
             defaults.methods = splitComma(p.values("method"));
+            if (!applyGranularityOptions(p, cmd, defaults.options)) return kExitFailure;
             auto sub = queue.submitBatch(*text, defaults, file);
             for (const auto& e : sub.errors) std::cerr << "tokenlens-cli run: " << e.message << "\n";
             ids = sub.jobIds;
@@ -122,6 +124,7 @@ int runRun(const Args& args) {
                 std::cerr << "tokenlens-cli run: " << spec.error().message << "\n";
                 return kExitFailure;
             }
+            if (!applyGranularityOptions(p, cmd, spec->options)) return kExitFailure;
             auto id = queue.submit(spec.value());
             if (!id) {
                 std::cerr << "tokenlens-cli run: " << file << ": " << id.error().message << "\n";

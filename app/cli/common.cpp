@@ -160,4 +160,35 @@ std::vector<std::string> splitComma(const std::vector<std::string>& values) {
     return out;
 }
 
+void addGranularityOptions(ArgParser& parser) {
+    parser.option("granularity", "G",
+                  "token (default), word, sentence, line, paragraph or spans: occlusion, lime, kernel_shap and "
+                  "shapley_sampling perturb whole segments, and every result records them (docs/methods.md)");
+    parser.option("segments", "FILE",
+                  "a JSON file with the spans of granularity spans: [{\"start\": 0, \"end\": 120, \"label\": "
+                  "\"doc 1\"}, ...] (character ranges of the prompt)");
+}
+
+bool applyGranularityOptions(const ArgParser& parser, const std::string& command, nlohmann::json& options) {
+    if (auto g = parser.value("granularity")) options["granularity"] = *g;
+    if (auto file = parser.value("segments")) {
+        std::ifstream in(*file, std::ios::binary);
+        if (!in) {
+            std::cerr << "tokenlens-cli " << command << ": " << *file << ": cannot open the segments file\n";
+            return false;
+        }
+        std::stringstream ss;
+        ss << in.rdbuf();
+        auto j = nlohmann::json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
+        if (j.is_discarded() || !j.is_array()) {
+            std::cerr << "tokenlens-cli " << command << ": " << *file
+                      << ": not a JSON array of spans [{\"start\", \"end\", \"label\"}, ...]\n";
+            return false;
+        }
+        options["segments"] = std::move(j);
+        if (!parser.value("granularity")) options["granularity"] = "spans";
+    }
+    return true;
+}
+
 } // namespace tokenlens::cli

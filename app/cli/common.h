@@ -58,4 +58,12 @@ bool chatRequested(const ArgParser& parser);
 bool applyChatOptions(const ArgParser& parser, const std::string& command, const std::optional<std::string>& prompt,
                       Job& job);
 
+// --granularity G (token, word, sentence, line, paragraph, spans) and
+// --segments FILE (a JSON array of spans [{"start", "end", "label"}], which
+// implies spans) of attribute and run.
+void addGranularityOptions(ArgParser& parser);
+// Sets options.granularity / options.segments from those flags (nothing when
+// neither is given). Prints the problem (naming the file) and returns false.
+bool applyGranularityOptions(const ArgParser& parser, const std::string& command, nlohmann::json& options);
+
 } // namespace tokenlens::cli

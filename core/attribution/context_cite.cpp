@@ -8,6 +8,7 @@
 // exact drop when it alone is removed.
 
 #include "analysis/lasso.h"
+#include "analysis/segments.h"
 #include "attribution/perturbation.h"
 
 #include <cctype>
@@ -17,21 +18,18 @@
 namespace tokenlens::attr {
 
 Segments sentenceSegments(const std::vector<std::string>& tokens) {
-    Segments out;
-    int64_t start = 0;
-    const auto n = static_cast<int64_t>(tokens.size());
-    for (int64_t i = 0; i < n; ++i) {
-        const auto& text = tokens[static_cast<size_t>(i)];
-        size_t end = text.find_last_not_of(" \t");
-        const bool ends = text.find('\n') != std::string::npos ||
-                          (end != std::string::npos && (text[end] == '.' || text[end] == '!' || text[end] == '?'));
-        if (ends) {
-            out.emplace_back(start, i + 1);
-            start = i + 1;
-        }
+    // The sentences of the job option granularity (analysis/segments.h), found
+    // in the tokens' display texts joined.
+    const auto [text, offsets] = analysis::joinTokens(tokens);
+    analysis::GranularitySpec sentences;
+    sentences.kind = analysis::Granularity::Sentence;
+    auto segs = analysis::segmentPrompt(text, offsets, {}, sentences);
+    if (!segs) { // offsets made from the text itself always fit it
+        Segments one;
+        if (!tokens.empty()) one.emplace_back(0, static_cast<int64_t>(tokens.size()));
+        return one;
     }
-    if (start < n) out.emplace_back(start, n);
-    return out;
+    return analysis::tokenRanges(*segs);
 }
 
 int64_t contextCiteRows(const Segments& segments, const ContextCiteSettings& s) {

@@ -16,7 +16,7 @@ namespace {
 const std::set<std::string>& engineKeys() {
     static const std::set<std::string> keys = {"max_new_tokens", "sample", "temperature", "top_k", "top_p",
                                                "seed", "stop_at_eos", "truncate", "methods",
-                                               "faithfulness", "chat", "compute_dtype"};
+                                               "faithfulness", "chat", "compute_dtype", "granularity"};
     return keys;
 }
 
@@ -141,6 +141,16 @@ Result<EngineOptions> validateJob(const Job& job, const ModelConfig* config) {
         return makeError(ErrorCode::InvalidArgument, "option 'compute_dtype' must be 'float32' or 'bfloat16'");
     }
     if (auto f = jobFaithfulnessOptions(o); !f) return f.error();
+    if (auto spec = analysis::granularityFromOptions(o); !spec) {
+        return spec.error();
+    } else {
+        e.granularity = std::move(*spec);
+    }
+    if (o.contains("segments") && !o["segments"].is_string() && !o["segments"].is_array()) {
+        return makeError(ErrorCode::InvalidArgument,
+                         "option 'segments' must be a list of spans [{\"start\", \"end\", \"label\"}] (with "
+                         "granularity 'spans'), or context_cite's choice of features");
+    }
     if (o.contains("chat")) {
         const auto& c = o["chat"];
         auto bad = [](const std::string& m) { return makeError(ErrorCode::InvalidArgument, "option 'chat." + m); };
@@ -182,6 +192,8 @@ Result<nlohmann::json> methodOptions(const Job& job, const std::string& id, cons
     if (!method) return makeError(ErrorCode::InvalidArgument, "unknown method '" + id + "'");
     nlohmann::json merged = nlohmann::json::object();
     for (const auto& spec : method->options()) {
+        // A list of "segments" is the job's granularity spans, not context_cite's choice.
+        if (spec.name == "segments" && job.options.contains("segments") && job.options["segments"].is_array()) continue;
         if (job.options.contains(spec.name)) merged[spec.name] = job.options[spec.name];
     }
     if (job.options.contains("methods") && job.options["methods"].contains(id)) {
@@ -231,6 +243,10 @@ Result<PreparedSequence> prepareSequence(const LoadedModel& model, const Job& jo
     std::vector<int64_t> promptIds;
     std::vector<int64_t> forced;
     std::string promptText = job.input;
+    // The prompt tokens' byte offsets in promptText and special flags (granularity).
+    std::vector<std::pair<size_t, size_t>> offsets;
+    std::vector<bool> special;
+    std::string segmentText; // the text the offsets point into (promptText, unless a chat falls back)
     if (!job.messages.is_null()) {
         auto chat = chatInput(model, job, engine->chat);
         if (!chat) return chat.error();
@@ -250,6 +266,33 @@ Result<PreparedSequence> prepareSequence(const LoadedModel& model, const Job& jo
         auto enc = tok.encode(job.input);
         if (!enc) return makeError(enc.error().code, "prompt: " + enc.error().message);
         promptIds.assign(enc->ids.begin(), enc->ids.end());
+        offsets = enc->offsets;
+        special = enc->special;
+    }
+    if (!engine->granularity.isToken() && offsets.empty()) {
+        // A chat: the rendered text encoded again gives the offsets when it
+        // gives the same tokens; otherwise the tokens' display texts stand in.
+        auto enc = tok.encode(promptText, /*addSpecialTokens=*/false);
+        std::vector<int64_t> ids;
+        if (enc) ids.assign(enc->ids.begin(), enc->ids.end());
+        if (enc && ids == promptIds) {
+            offsets = enc->offsets;
+            special = enc->special;
+        } else if (engine->granularity.kind == analysis::Granularity::Spans) {
+            return makeError(ErrorCode::InvalidArgument,
+                             "option 'segments' (spans) needs the prompt's character offsets, and the rendered chat "
+                             "does not tokenize back to its tokens; use granularity word, sentence, line or paragraph");
+        } else {
+            auto joined = analysis::joinTokens(display(tok, promptIds));
+            segmentText = std::move(joined.first);
+            offsets = std::move(joined.second);
+            special.clear();
+            for (int64_t id : promptIds) special.push_back(tok.specialTokenList().end() !=
+                                                           std::find_if(tok.specialTokenList().begin(),
+                                                                        tok.specialTokenList().end(),
+                                                                        [id](const auto& s) { return s.first == id; }));
+            p.warnings.push_back("granularity: the chat's segments were found in its tokens' display text");
+        }
     }
     if (job.targetText && !p.forced) {
         if (job.targetText->empty()) return makeError(ErrorCode::InvalidArgument, "the target text is empty");
@@ -268,11 +311,23 @@ Result<PreparedSequence> prepareSequence(const LoadedModel& model, const Job& jo
             const auto dropped = static_cast<int64_t>(promptIds.size()) - room;
             promptIds.erase(promptIds.begin(), promptIds.begin() + dropped);
             if (!p.segments.empty()) p.segments.erase(p.segments.begin(), p.segments.begin() + dropped);
+            if (static_cast<int64_t>(offsets.size()) >= dropped) offsets.erase(offsets.begin(), offsets.begin() + dropped);
+            if (static_cast<int64_t>(special.size()) >= dropped) special.erase(special.begin(), special.begin() + dropped);
             p.truncated = true;
             p.warnings.push_back("the prompt was truncated: its first " + std::to_string(dropped) +
                                  " tokens were dropped to fit the model's " +
                                  std::to_string(model.config.maxPositions) + " positions");
         }
+    }
+    if (!engine->granularity.isToken()) {
+        if (offsets.size() != promptIds.size()) {
+            return makeError(ErrorCode::Internal, model.name + ": the prompt's token offsets are missing (granularity)");
+        }
+        auto segs = analysis::segmentPrompt(segmentText.empty() ? promptText : segmentText, offsets, special,
+                                            engine->granularity);
+        if (!segs) return segs.error(); // the runner names the model
+        p.granularity = analysis::granularityName(engine->granularity.kind);
+        p.promptSegments = std::move(*segs);
     }
     Result<Generation> gen = makeError(ErrorCode::Internal, "not run");
     if (p.forced) {
@@ -316,8 +371,11 @@ int64_t estimateMethodWork(const PreparedSequence& seq, const Job& job, const st
     const AttributionMethod* m = findMethod(methodId);
     auto opts = methodOptions(job, methodId);
     if (!m || !opts) return 0;
-    return m->estimateWork(static_cast<int64_t>(seq.input.ids.size()), static_cast<int64_t>(seq.output.ids.size()),
-                           *opts);
+    const auto n = static_cast<int64_t>(seq.input.ids.size()), t = static_cast<int64_t>(seq.output.ids.size());
+    if (!seq.promptSegments.empty() && perturbsSegments(methodId)) {
+        return groupedWork(*m, n, static_cast<int64_t>(seq.promptSegments.size()), t, *opts);
+    }
+    return m->estimateWork(n, t, *opts);
 }
 
 MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, const Job& job,
@@ -365,7 +423,13 @@ MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, co
                              "saliency matrices by up to 6 % of their largest value against float32 "
                              "(docs/methods.md); use compute_dtype float32 for exact figures");
     }
+    r.granularity = seq.granularity;
+    r.promptSegments = seq.promptSegments;
     AttributionInput in;
+    if (!seq.promptSegments.empty() && perturbsSegments(methodId)) {
+        in.promptGroups = analysis::tokenRanges(seq.promptSegments);
+        r.options["granularity"] = seq.granularity;
+    }
     in.model = model.model.get();
     in.promptIds = seq.input.ids;
     in.outputIds = seq.output.ids;

@@ -3,6 +3,7 @@
 // tokenizes the forced target), computes step scores, then every requested
 // method. A failing method fails alone; the others still complete.
 
+#include "analysis/segments.h"
 #include "attribution/method.h"
 #include "model/generation.h"
 #include "model/model_loader.h"
@@ -20,7 +21,8 @@ namespace tokenlens {
 // A Job (run/job.h) as the engine sees it: `input` is the text the models
 // see, `targetText` the forced continuation. Keys of the job's options that
 // are not method options: max_new_tokens, sample, temperature, top_k, top_p,
-// seed, stop_at_eos, truncate ("none" | "left"), faithfulness, and
+// seed, stop_at_eos, truncate ("none" | "left"), faithfulness, granularity
+// (with "segments": [{start, end, label}] for spans), and
 // "methods": {id: {per-method options}}.
 
 // The validated job options with defaults filled in (engine keys only).
@@ -38,6 +40,8 @@ struct ChatOptions {
 
 struct EngineOptions {
     int64_t maxNewTokens = 8;
+    // Options "granularity" and "segments" (analysis/segments.h).
+    analysis::GranularitySpec granularity;
     GenerationOptions generation;
     bool truncateLeft = false;
     ChatOptions chat;
@@ -66,6 +70,10 @@ struct PreparedSequence {
     nlohmann::json messages = nullptr;
     std::optional<ChatTemplateRef> chatTemplate;
     std::vector<TokenSegment> segments;
+    // The job's granularity and, when it is not "token", the prompt's
+    // segments (analysis::segmentPrompt over the prompt's token offsets).
+    std::string granularity = "token";
+    std::vector<PromptSegment> promptSegments;
 };
 
 Result<PreparedSequence> prepareSequence(const LoadedModel& model, const Job& job,

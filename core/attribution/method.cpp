@@ -111,4 +111,15 @@ Result<nlohmann::json> AttributionMethod::resolveOptions(const nlohmann::json& g
     return out;
 }
 
+bool perturbsSegments(const std::string& id) {
+    return id == "occlusion" || id == "lime" || id == "kernel_shap" || id == "shapley_sampling";
+}
+
+int64_t groupedWork(const AttributionMethod& m, int64_t n, int64_t groups, int64_t t, const nlohmann::json& r) {
+    const int64_t work = m.estimateWork(groups, t, r);
+    const int64_t features = std::max<int64_t>(groups + t - 1, 1);
+    return static_cast<int64_t>(static_cast<double>(work) * static_cast<double>(std::max<int64_t>(n + t - 1, 1)) /
+                                static_cast<double>(features));
+}
+
 } // namespace tokenlens

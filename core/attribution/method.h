@@ -41,7 +41,14 @@ struct AttributionInput {
     // The prompt tokens' display texts (n, or empty when unknown); the
     // engine fills it. context_cite finds sentences in it.
     std::vector<std::string> promptTokens;
+    // The job's granularity (analysis/segments.h) as prompt token ranges
+    // [start, end) covering 0..n-1 in order; empty: every token is a feature.
+    // The perturbation methods (occlusion, lime, kernel_shap,
+    // shapley_sampling) perturb each range as one feature (the output tokens
+    // stay features of their own) and spread its score evenly over its tokens.
+    std::vector<std::pair<int64_t, int64_t>> promptGroups;
 };
+
 
 struct RunControl {
     std::function<bool()> isCancelled;                          // checked between chunks
@@ -107,5 +114,11 @@ const std::vector<const AttributionMethod*>& allMethods();
 const AttributionMethod* findMethod(const std::string& id);
 // Every option name some method understands (for rejecting typos).
 bool isKnownOption(const std::string& name);
+// Whether method `id` perturbs AttributionInput::promptGroups as features.
+bool perturbsSegments(const std::string& id);
+// The work estimate of a method that perturbs `groups` prompt segments
+// instead of n tokens: its estimate for `groups` features scaled to the
+// positions the model still computes ((n + t - 1) / (groups + t - 1)).
+int64_t groupedWork(const AttributionMethod& m, int64_t n, int64_t groups, int64_t t, const nlohmann::json& r);
 
 } // namespace tokenlens

@@ -596,6 +596,71 @@ MaskScorer modelScorer(const CausalLM& model, const Sequence& seq, const at::Ten
     });
 }
 
+Status checkPromptGroups(const std::vector<std::pair<int64_t, int64_t>>& groups, int64_t n) {
+    int64_t at = 0;
+    bool ordered = !groups.empty();
+    for (const auto& [a, b] : groups) {
+        ordered = ordered && a == at && b > a;
+        at = b;
+    }
+    if (!ordered || at != n) {
+        return makeError(ErrorCode::InvalidArgument, "the prompt's segments do not cover its " + std::to_string(n) +
+                                                         " tokens in order (granularity)");
+    }
+    return {};
+}
+
+FeatureGroups featureGroupsFor(const std::vector<std::pair<int64_t, int64_t>>& promptGroups, int64_t n, int64_t t) {
+    FeatureGroups g;
+    const int64_t width = std::max<int64_t>(n + t - 1, 0);
+    g.featureOf.assign(static_cast<size_t>(width), 0);
+    auto add = [&](int64_t a, int64_t b) {
+        for (int64_t p = a; p < b && p < width; ++p) g.featureOf[static_cast<size_t>(p)] = g.features();
+        g.start.push_back(a);
+        g.end.push_back(b);
+    };
+    if (promptGroups.empty()) {
+        for (int64_t p = 0; p < n; ++p) add(p, p + 1);
+    } else {
+        for (const auto& [a, b] : promptGroups) add(a, b);
+    }
+    g.promptFeatures = g.features();
+    for (int64_t p = n; p < width; ++p) add(p, p + 1);
+    return g;
+}
+
+MaskScorer groupedScorer(MaskScorer positions, const FeatureLayout& positionLayout, FeatureGroups groups) {
+    return MaskScorer::fromRequests([positions = std::move(positions), positionLayout,
+                                     groups = std::move(groups)](const ScoreRequest& r, at::Tensor& scores) {
+        // The positions of features [from, to), as indices into a mask of features starting at `from`.
+        auto expand = [&](const at::Tensor& masks, int64_t from, int64_t to) {
+            const int64_t a = groups.start[static_cast<size_t>(from)], b = groups.end[static_cast<size_t>(to - 1)];
+            std::vector<int64_t> idx;
+            idx.reserve(static_cast<size_t>(b - a));
+            for (int64_t p = a; p < b; ++p) idx.push_back(groups.featureOf[static_cast<size_t>(p)] - from);
+            return masks.index_select(1, torch::tensor(idx, torch::kInt64));
+        };
+        ScoreRequest out;
+        const int64_t d = r.prefixLength(), len = r.length();
+        out.firstColumn = r.firstColumn;
+        out.lastColumn = r.lastColumn < 0 ? positionLayout.columns() : r.lastColumn;
+        if (d > 0) out.prefixes = expand(r.prefixes, 0, d);
+        out.masks = expand(r.masks, d, len);
+        return positions(positionLayout, out, scores);
+    });
+}
+
+at::Tensor spreadOverPositions(const at::Tensor& values, const FeatureGroups& groups) {
+    const int64_t width = static_cast<int64_t>(groups.featureOf.size());
+    auto index = torch::tensor(groups.featureOf, torch::kInt64);
+    auto sizes = torch::zeros({groups.features()}, torch::kFloat64);
+    for (int64_t f = 0; f < groups.features(); ++f) {
+        sizes[f] = static_cast<double>(groups.end[static_cast<size_t>(f)] - groups.start[static_cast<size_t>(f)]);
+    }
+    if (width == 0) return torch::zeros({values.size(0), 0}, values.options());
+    return values.index_select(1, index) / sizes.index_select(0, index).to(values.dtype()).unsqueeze(0);
+}
+
 std::vector<OptionSpec> perturbationOptions() {
     auto o = targetFnOptions();
     o.push_back(baselineOption());
@@ -625,7 +690,18 @@ Result<MethodOutput> runPerturbation(const AttributionInput& input, const nlohma
     torch::NoGradGuard noGrad;
     auto scorer = modelScorer(*input.model, seq, *baseline, targetFnFrom(r), memoryBudgetBytes(r), chunkSeconds(r),
                               progress, out.forwardPasses);
-    Estimate e = estimate(layoutFor(seq.n, seq.t), scorer);
+    Estimate e;
+    if (input.promptGroups.empty()) {
+        e = estimate(layoutFor(seq.n, seq.t), scorer);
+    } else {
+        // Whole segments are the features; the estimators see them as a shorter sequence.
+        if (auto st = checkPromptGroups(input.promptGroups, seq.n); !st) return st.error();
+        auto groups = featureGroupsFor(input.promptGroups, seq.n, seq.t);
+        const int64_t promptFeatures = groups.promptFeatures;
+        auto grouped = groupedScorer(scorer, layoutFor(seq.n, seq.t), groups);
+        e = estimate(layoutFor(promptFeatures, seq.t), grouped);
+        if (!e.cancelled) e.values = spreadOverPositions(e.values, groups);
+    }
     if (e.cancelled) {
         out.cancelled = true;
         return out;

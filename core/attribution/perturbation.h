@@ -144,10 +144,29 @@ struct ContextCiteSettings {
 int64_t contextCiteRows(const Segments& segments, const ContextCiteSettings& s);
 Estimate contextCiteEstimate(const FeatureLayout& layout, const Segments& segments, const ContextCiteSettings& s,
                              const MaskScorer& score, at::Tensor* segmentScores = nullptr);
-// Sentences of the prompt from its tokens' display texts: a sentence ends
-// with a token whose text, trailing spaces aside, ends in '.', '!' or '?', or
-// that holds a line break.
+// Sentences of the prompt from its tokens' display texts joined, by the rule
+// of granularity "sentence" (analysis/segments.h): a sentence ends after '.',
+// '!' or '?' (and closing quotes) followed by a space, or at a line break.
 Segments sentenceSegments(const std::vector<std::string>& tokens);
+
+// Features made of whole runs of positions (AttributionInput::promptGroups):
+// feature f covers positions [start[f], end[f]); the prompt's groups come
+// first, then each output position but the last on its own. Without groups
+// every position is a feature.
+struct FeatureGroups {
+    std::vector<int64_t> start, end;
+    std::vector<int64_t> featureOf; // per position 0..width-1
+    int64_t features() const { return static_cast<int64_t>(start.size()); }
+    int64_t promptFeatures = 0;     // the groups of the prompt (n without groups)
+};
+// The groups cover positions 0..n-1 in order, without gaps or empty groups.
+Status checkPromptGroups(const std::vector<std::pair<int64_t, int64_t>>& groups, int64_t n);
+FeatureGroups featureGroupsFor(const std::vector<std::pair<int64_t, int64_t>>& promptGroups, int64_t n, int64_t t);
+// A scorer of feature masks over a scorer of position masks: a request over
+// features (prefixes and masks) becomes the request over their positions.
+MaskScorer groupedScorer(MaskScorer positions, const FeatureLayout& positionLayout, FeatureGroups groups);
+// Feature values (t, features) spread evenly over each feature's positions: (t, width).
+at::Tensor spreadOverPositions(const at::Tensor& values, const FeatureGroups& groups);
 
 // Scores masks with the model: each mask becomes one batch row (kept
 // positions from the sequence, the others from the baseline), every requested
@@ -210,8 +229,10 @@ public:
     Result<MethodOutput> run(const AttributionInput& input, const nlohmann::json& r,
                              const RunControl& control) const override {
         const Settings s = settings(r);
-        const int64_t work = estimateWork(static_cast<int64_t>(input.promptIds.size()),
-                                          static_cast<int64_t>(input.outputIds.size()), r);
+        const auto n = static_cast<int64_t>(input.promptIds.size()), t = static_cast<int64_t>(input.outputIds.size());
+        const int64_t work = input.promptGroups.empty()
+                                 ? estimateWork(n, t, r)
+                                 : groupedWork(*this, n, static_cast<int64_t>(input.promptGroups.size()), t, r);
         return runPerturbation(input, r, control, work, [&](const FeatureLayout& layout, const MaskScorer& score) {
             return estimate(layout, s, score);
         });

@@ -38,6 +38,19 @@ struct ChatTemplateRef {
     bool operator==(const ChatTemplateRef&) const = default;
 };
 
+// A segment of the prompt (job option "granularity", analysis/segments.h):
+// prompt tokens [tokenStart, tokenEnd), the characters (Unicode code points)
+// [charStart, charEnd) of the prompt text it stands for, and the user's label
+// (spans) or "".
+struct PromptSegment {
+    int64_t tokenStart = 0;
+    int64_t tokenEnd = 0;
+    int64_t charStart = 0;
+    int64_t charEnd = 0;
+    std::string label;
+    bool operator==(const PromptSegment&) const = default;
+};
+
 enum class RunStatus { Completed, Failed, Cancelled };
 const char* runStatusName(RunStatus s);
 
@@ -75,6 +88,13 @@ struct MethodResult {
     nlohmann::json messages = nullptr;
     std::optional<ChatTemplateRef> chatTemplate;
     std::vector<TokenSegment> segments;
+    // The job's granularity ("token" when it has none) and, when it is not
+    // "token", the prompt's segments (covering tokens 0..n-1 in order).
+    // Perturbation methods perturbed these segments as whole features (their
+    // options then hold "granularity"); for every method they are what the
+    // views fold and sum rows into.
+    std::string granularity = "token";
+    std::vector<PromptSegment> promptSegments;
     bool operator==(const MethodResult&) const = default;
 };
 

@@ -1,5 +1,6 @@
 #include "result/result_json.h"
 
+#include "analysis/segments.h"
 #include "analysis/token_importance.h"
 #include "result/result_sidecar.h"
 #include "util/clock.h"
@@ -241,6 +242,33 @@ struct Reader {
                                         static_cast<int>(std::clamp<int64_t>(segs[i]["message"].get<int64_t>(), -1, 1 << 20))});
             }
         }
+        if (r.contains("granularity") && !r["granularity"].is_null() &&
+            !str(r, path, "granularity", out.granularity)) {
+            return false;
+        }
+        if (r.contains("prompt_segments") && !r["prompt_segments"].is_null()) {
+            const json& segs = r["prompt_segments"];
+            const char* shape = "must be {\"tokens\": [start, end], \"chars\": [start, end], \"label\": text}";
+            if (!segs.is_array()) return fail(path + ".prompt_segments", "must be an array of segments");
+            auto range = [](const json& a, int64_t& from, int64_t& to) {
+                if (!a.is_array() || a.size() != 2 || !a[0].is_number_integer() || !a[1].is_number_integer()) return false;
+                from = a[0].get<int64_t>();
+                to = a[1].get<int64_t>();
+                return from >= 0 && to >= from;
+            };
+            for (size_t i = 0; i < segs.size(); ++i) {
+                const std::string sp = path + ".prompt_segments[" + std::to_string(i) + "]";
+                const json& g = segs[i];
+                PromptSegment seg;
+                if (!g.is_object() || !g.contains("tokens") || !range(g["tokens"], seg.tokenStart, seg.tokenEnd) ||
+                    (g.contains("chars") && !range(g["chars"], seg.charStart, seg.charEnd)) ||
+                    (g.contains("label") && !g["label"].is_string())) {
+                    return fail(sp, shape);
+                }
+                if (g.contains("label")) seg.label = g["label"].get<std::string>();
+                out.promptSegments.push_back(std::move(seg));
+            }
+        }
         // A failed or cancelled pair may carry no matrix (and no output).
         if (out.status != RunStatus::Completed && !r.contains("attribution")) {
             if (r.contains("output") && !sequence(r["output"], path + ".output", out.output)) return false;
@@ -315,6 +343,11 @@ struct Reader {
             return fail(path + ".segments", "has " + std::to_string(out.segments.size()) +
                                                 " entries but attribution.raw has " + std::to_string(out.raw.rows) + " rows");
         }
+        if (!out.promptSegments.empty()) {
+            if (auto st = analysis::checkSegments(out.promptSegments, out.raw.rows - out.raw.cols); !st) {
+                return fail(path + ".prompt_segments", "does not fit the prompt: " + st.error().message);
+            }
+        }
         if (static_cast<int64_t>(out.contextTokens.size()) != out.raw.rows) {
             return fail(path + ".context_tokens", "has " + std::to_string(out.contextTokens.size()) +
                                                       " entries but attribution.raw has " +
@@ -344,6 +377,16 @@ nlohmann::json toJson(const MethodResult& r, const std::string& rawRef) {
         json segs = json::array();
         for (const auto& seg : r.segments) segs.push_back({{"role", seg.role}, {"message", seg.message}});
         j["segments"] = std::move(segs);
+    }
+    if (r.granularity != "token" || !r.promptSegments.empty()) {
+        j["granularity"] = r.granularity;
+        json segs = json::array();
+        for (const auto& seg : r.promptSegments) {
+            segs.push_back({{"tokens", {seg.tokenStart, seg.tokenEnd}},
+                            {"chars", {seg.charStart, seg.charEnd}},
+                            {"label", seg.label}});
+        }
+        j["prompt_segments"] = std::move(segs);
     }
     if (!r.output.ids.empty() || r.status == RunStatus::Completed) {
         j["input"] = sequenceJson(r.input);

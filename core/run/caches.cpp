@@ -28,6 +28,9 @@ nlohmann::json sequenceOptions(const nlohmann::json& options) {
                           "truncate", "chat"}) {
         if (options.contains(k)) o[k] = options[k];
     }
+    // The prompt's segments (a string "segments" is context_cite's own option).
+    if (options.contains("granularity")) o["granularity"] = options["granularity"];
+    if (options.contains("segments") && options["segments"].is_array()) o["segments"] = options["segments"];
     return o;
 }
 

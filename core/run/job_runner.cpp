@@ -81,6 +81,12 @@ PairRun JobRunner::runPair(const LoadedModel& model, const std::string& modelKey
         if (auto resolved = methodOptions(job, method, &model.config); resolved && !modelKey.empty()) {
             out.cacheKey = resultKey(modelKey, method, *resolved, seq, job.targetText.has_value());
             if (faith) out.cacheKey += "+faithfulness:" + job.options.at("faithfulness").dump();
+            if (!seq.promptSegments.empty()) {
+                // The segments are part of the result (and the features of the perturbation methods).
+                nlohmann::json segs = nlohmann::json::array();
+                for (const auto& g : seq.promptSegments) segs.push_back({g.tokenStart, g.tokenEnd, g.label});
+                out.cacheKey += "+granularity:" + contentHash({seq.granularity, segs.dump()});
+            }
             auto hit = m_caches.results ? m_caches.results->get(out.cacheKey) : nullptr;
             if (!hit && m_caches.stored) {
                 hit = m_caches.stored->find(out.cacheKey);

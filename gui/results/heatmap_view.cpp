@@ -44,10 +44,90 @@ HeatmapView::HeatmapView(const ResultModel* model, SelectionModel* selection, QW
     tokensChanged();
 }
 
+namespace {
+
+// The prompt's own text of the segment starting at token `first` (its
+// characters in the input text, whitespace runs as single spaces), or ""
+// when the result does not say (display tokens may have lost spaces).
+QString segmentSourceText(const ResultModel& m, int64_t first) {
+    if (m.methods().empty()) return {};
+    for (const auto& g : m.promptSegments()) {
+        if (g.tokenStart != first) continue;
+        if (g.charEnd <= g.charStart) return {};
+        const QList<uint> ucs = QString::fromStdString(m.methodResult(0).input.text).toUcs4();
+        if (g.charEnd > ucs.size()) return {};
+        return QString::fromUcs4(reinterpret_cast<const char32_t*>(ucs.constData()) + g.charStart,
+                                 static_cast<qsizetype>(g.charEnd - g.charStart))
+            .simplified();
+    }
+    return {};
+}
+
+} // namespace
+
+void HeatmapView::updateRows() {
+    const int64_t n = m_model->promptLength(), total = m_model->contextLength();
+    m_rowFirst.clear();
+    m_rowEnd.clear();
+    m_rowOfToken.assign(static_cast<size_t>(std::max<int64_t>(total, 0)), -1);
+    const auto& segs = m_model->promptSegments();
+    if (m_segmentRows && !segs.empty()) {
+        for (const auto& g : segs) {
+            for (int64_t k = g.tokenStart; k < g.tokenEnd && k < total; ++k) {
+                m_rowOfToken[static_cast<size_t>(k)] = static_cast<int64_t>(m_rowFirst.size());
+            }
+            m_rowFirst.push_back(g.tokenStart);
+            m_rowEnd.push_back(g.tokenEnd);
+        }
+    } else {
+        for (int64_t k = 0; k < n; ++k) {
+            m_rowOfToken[static_cast<size_t>(k)] = k;
+            m_rowFirst.push_back(k);
+            m_rowEnd.push_back(k + 1);
+        }
+    }
+    m_promptRows = static_cast<int64_t>(m_rowFirst.size());
+    for (int64_t k = n; k < total; ++k) {
+        m_rowOfToken[static_cast<size_t>(k)] = static_cast<int64_t>(m_rowFirst.size());
+        m_rowFirst.push_back(k);
+        m_rowEnd.push_back(k + 1);
+    }
+}
+
+void HeatmapView::setSegmentRows(bool on) {
+    if (on == m_segmentRows) return;
+    m_segmentRows = on;
+    tokensChanged();
+}
+
+int64_t HeatmapView::displayRowOf(int64_t k) const {
+    return k >= 0 && static_cast<size_t>(k) < m_rowOfToken.size() ? m_rowOfToken[static_cast<size_t>(k)] : -1;
+}
+
+int64_t HeatmapView::firstTokenOfRow(int64_t row) const {
+    return row >= 0 && static_cast<size_t>(row) < m_rowFirst.size() ? m_rowFirst[static_cast<size_t>(row)] : -1;
+}
+
+QString HeatmapView::rowText(int64_t row) const {
+    if (row < 0 || static_cast<size_t>(row) >= m_rowFirst.size()) return {};
+    const auto& tokens = m_model->contextTokens();
+    const int64_t a = m_rowFirst[static_cast<size_t>(row)], b = m_rowEnd[static_cast<size_t>(row)];
+    if (b - a == 1) return displayToken(tokens[static_cast<size_t>(a)]);
+    QString text = segmentSourceText(*m_model, a);
+    if (text.isEmpty()) {
+        for (int64_t k = a; k < b; ++k) text += displayToken(tokens[static_cast<size_t>(k)]);
+    }
+    const auto& segs = m_model->promptSegments();
+    const QString label = row < static_cast<int64_t>(segs.size()) ? QString::fromStdString(segs[static_cast<size_t>(row)].label)
+                                                                  : QString();
+    return (label.isEmpty() ? QString() : label + QStringLiteral(": ")) + text.trimmed();
+}
+
 void HeatmapView::tokensChanged() {
+    updateRows();
     measureLabels();
     updatePlot();
-    m_geom.setShape(m_model->contextLength(), m_model->outputLength());
+    m_geom.setShape(displayRows(), m_model->outputLength());
     m_zoomMode = ZoomMode::Auto;
     m_imageDirty = true;
     update();
@@ -66,10 +146,11 @@ const QStaticText& HeatmapView::label(int64_t k, bool column) const {
     const auto i = static_cast<size_t>(k);
     if (!ready[i]) {
         QFont f = font();
-        f.setItalic(!column && k >= m_model->promptLength());
+        f.setItalic(!column && k >= m_promptRows);
         const QFontMetricsF fm(f);
         const double w = (column ? m_colLabelH : m_rowLabelW) - 2 * kGap;
-        texts[i].setText(fm.elidedText(displayToken(m_model->contextTokens()[i]), Qt::ElideRight, w));
+        const QString text = column ? displayToken(m_model->contextTokens()[i]) : rowText(k);
+        texts[i].setText(fm.elidedText(text, Qt::ElideRight, w));
         texts[i].setTextFormat(Qt::PlainText);
         texts[i].setPerformanceHint(QStaticText::AggressiveCaching);
         texts[i].prepare(QTransform(), f);
@@ -92,7 +173,8 @@ void HeatmapView::measureLabels() {
     // Labels are cut at kMaxRowLabel / kMaxColLabel; long prompts need not be
     // measured past the point where the cap is reached.
     for (size_t k = 0; k < tokens.size(); ++k) {
-        const double w = fm.horizontalAdvance(displayToken(tokens[k]));
+        const double w = fm.horizontalAdvance(k < m_rowFirst.size() ? rowText(static_cast<int64_t>(k))
+                                                                    : displayToken(tokens[k]));
         rowW = std::max(rowW, w);
         if (static_cast<int64_t>(k) >= m_model->promptLength()) colW = std::max(colW, w);
         if (rowW >= kMaxRowLabel && colW >= kMaxColLabel) break;
@@ -132,7 +214,13 @@ void HeatmapView::prepareImage() const {
     const QColor base = palette().color(QPalette::Base);
     if (!m_imageDirty && base == m_imageBase) return;
     m_levels.clear();
-    m_levels[{0, 0}] = m_model->heatmapImage(base);
+    if (displayRows() != m_model->contextLength()) {
+        std::vector<std::pair<int64_t, int64_t>> groups;
+        for (size_t r = 0; r < m_rowFirst.size(); ++r) groups.emplace_back(m_rowFirst[r], m_rowEnd[r]);
+        m_levels[{0, 0}] = m_model->heatmapImage(base, groups);
+    } else {
+        m_levels[{0, 0}] = m_model->heatmapImage(base);
+    }
     m_imageBase = base;
     m_imageDirty = false;
 }
@@ -182,12 +270,12 @@ void HeatmapView::hover(const Hit& hit) {
     const int64_t n = m_model->promptLength();
     switch (hit.kind) {
     case Hit::Cell:
-        m_selection->setCell(hit.row, hit.col);
+        m_selection->setCell(firstTokenOfRow(hit.row), hit.col);
         m_selection->setHovered(n + hit.col);
         break;
     case Hit::RowLabel:
         m_selection->setCell(-1, -1);
-        m_selection->setHovered(hit.row);
+        m_selection->setHovered(firstTokenOfRow(hit.row));
         break;
     case Hit::ColLabel:
         m_selection->setCell(-1, -1);
@@ -236,7 +324,7 @@ void HeatmapView::mouseReleaseEvent(QMouseEvent* event) {
     switch (h.kind) {
     case Hit::Cell:
     case Hit::ColLabel: m_selection->togglePinned(n + h.col); break;
-    case Hit::RowLabel: m_selection->togglePinned(h.row); break;
+    case Hit::RowLabel: m_selection->togglePinned(firstTokenOfRow(h.row)); break;
     case Hit::None: m_selection->setPinned(-1); break;
     }
 }
@@ -367,7 +455,7 @@ void HeatmapView::paintAll(QPainter& p, QSizeF size, const QPalette& pal) const 
     }
     // Prompt / output boundary.
     {
-        const double y = m_geom.cellRect(n, 0).top();
+        const double y = m_geom.cellRect(m_promptRows, 0).top();
         p.setPen(QPen(pal.color(QPalette::Text), 1.5));
         p.drawLine(QPointF(content.left(), y), QPointF(content.right(), y));
     }
@@ -391,14 +479,14 @@ void HeatmapView::paintAll(QPainter& p, QSizeF size, const QPalette& pal) const 
         p.drawLine(b.topLeft(), b.bottomLeft());
         p.drawLine(b.topRight(), b.bottomRight());
     };
-    if (m_selection->cellRow() >= 0) {
-        rowBand(m_selection->cellRow());
+    if (const int64_t row = displayRowOf(m_selection->cellRow()); row >= 0) {
+        rowBand(row);
         colBand(m_selection->cellCol());
         p.setPen(QPen(pal.color(QPalette::Text), 2));
         p.setBrush(Qt::NoBrush);
-        p.drawRect(m_geom.cellRect(m_selection->cellRow(), m_selection->cellCol()).adjusted(-1, -1, 1, 1));
-    } else if (const int64_t f = m_selection->focus(); f >= 0 && f < m_geom.rows()) {
-        rowBand(f);
+        p.drawRect(m_geom.cellRect(row, m_selection->cellCol()).adjusted(-1, -1, 1, 1));
+    } else if (const int64_t f = m_selection->focus(); f >= 0 && displayRowOf(f) >= 0) {
+        rowBand(displayRowOf(f));
         if (f >= n) colBand(f - n);
     }
     p.restore();
@@ -412,7 +500,7 @@ void HeatmapView::paintLabels(QPainter& p, const QPalette& pal) const {
     const QRectF plot = m_geom.plot();
     const int64_t n = m_model->promptLength();
     const auto& tokens = m_model->contextTokens();
-    const int64_t hovRow = m_selection->cellRow() >= 0 ? m_selection->cellRow() : m_selection->focus();
+    const int64_t hovRow = displayRowOf(m_selection->cellRow() >= 0 ? m_selection->cellRow() : m_selection->focus());
     const int64_t hovCol = m_selection->cellCol() >= 0 ? m_selection->cellCol()
                            : m_selection->focus() >= n ? m_selection->focus() - n
                                                        : -1;
@@ -439,8 +527,7 @@ void HeatmapView::paintLabels(QPainter& p, const QPalette& pal) const {
         const QRectF rect(kGap, y - fh / 2, m_rowLabelW - 2 * kGap, fh);
         if (highlighted) {
             const QFontMetricsF bfm(boldFont);
-            const QString text =
-                bfm.elidedText(displayToken(tokens[static_cast<size_t>(r)]), Qt::ElideRight, rect.width());
+            const QString text = bfm.elidedText(rowText(r), Qt::ElideRight, rect.width());
             const double w = bfm.horizontalAdvance(text) + 6;
             p.fillRect(QRectF(rect.right() - w + 3, rect.top(), w, rect.height()), highlightBg);
             p.setFont(boldFont);
@@ -449,8 +536,8 @@ void HeatmapView::paintLabels(QPainter& p, const QPalette& pal) const {
             return;
         }
         const QStaticText& st = label(r, false);
-        p.setFont(r >= n ? outFont : font());
-        p.setPen(pal.color(r >= n ? QPalette::PlaceholderText : QPalette::Text));
+        p.setFont(r >= m_promptRows ? outFont : font());
+        p.setPen(pal.color(r >= m_promptRows ? QPalette::PlaceholderText : QPalette::Text));
         p.drawStaticText(QPointF(rect.right() - st.size().width(), y - st.size().height() / 2), st);
     };
     const auto [r0, r1] = m_geom.visibleRows();

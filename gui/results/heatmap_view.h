@@ -43,6 +43,18 @@ public:
     // emitting viewChanged (the split view keeps its panes in step).
     void matchView(const HeatmapView& other);
 
+    // With the job's segments (ResultModel::promptSegments): one row per
+    // prompt segment, its cells the sum of its tokens' values (on by
+    // default when the result has segments), then the output rows. The
+    // selection still speaks of context tokens: a segment row stands for its
+    // first token.
+    bool segmentRows() const { return m_segmentRows; }
+    void setSegmentRows(bool on);
+    int64_t displayRows() const { return static_cast<int64_t>(m_rowFirst.size()); }
+    int64_t displayRowOf(int64_t contextIndex) const; // -1: none
+    int64_t firstTokenOfRow(int64_t row) const;       // -1: none
+    QString rowText(int64_t row) const;
+
     QSize sizeHint() const override { return {640, 360}; }
     QSize minimumSizeHint() const override { return {200, 160}; }
 
@@ -93,6 +105,13 @@ private:
     const QStaticText& label(int64_t k, bool column) const;
     mutable std::vector<QStaticText> m_labels[2];
     mutable std::vector<bool> m_labelReady[2];
+
+    bool m_segmentRows = true;
+    int64_t m_promptRows = 0;            // display rows of the prompt
+    std::vector<int64_t> m_rowFirst;     // display row -> its first context index
+    std::vector<int64_t> m_rowEnd;       // display row -> one past its last context index
+    std::vector<int64_t> m_rowOfToken;   // context index -> display row
+    void updateRows();
 
     mutable bool m_imageDirty = true;
     mutable QColor m_imageBase;

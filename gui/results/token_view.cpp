@@ -64,8 +64,80 @@ void TokenView::tokensChanged() {
     for (const auto& t : tokens) m_display.push_back(displayToken(t));
     m_texts.assign(tokens.size(), QStaticText());
     m_textReady.assign(tokens.size(), false);
+    m_segmentRanges.clear();
+    m_segmentLabels.clear();
+    m_segmentOfToken.assign(tokens.size(), -1);
+    for (const auto& seg : m_model->promptSegments()) {
+        if (seg.tokenEnd - seg.tokenStart < 2 || seg.tokenEnd > static_cast<int64_t>(tokens.size())) continue;
+        for (int64_t k = seg.tokenStart; k < seg.tokenEnd; ++k) {
+            m_segmentOfToken[static_cast<size_t>(k)] = static_cast<int>(m_segmentRanges.size());
+        }
+        m_segmentRanges.emplace_back(seg.tokenStart, seg.tokenEnd);
+        m_segmentLabels.push_back(QString::fromStdString(seg.label));
+    }
+    m_segmentOpen.assign(m_segmentRanges.size(), false); // folded at first
     m_colourDirty = true;
     updateBands();
+    relayout();
+}
+
+namespace {
+
+// The prompt's own text of the segment starting at token `first` (its
+// characters in the input text, whitespace runs as single spaces), or ""
+// when the result does not say (display tokens may have lost spaces).
+QString segmentSourceText(const ResultModel& m, int64_t first) {
+    if (m.methods().empty()) return {};
+    for (const auto& g : m.promptSegments()) {
+        if (g.tokenStart != first) continue;
+        if (g.charEnd <= g.charStart) return {};
+        const QList<uint> ucs = QString::fromStdString(m.methodResult(0).input.text).toUcs4();
+        if (g.charEnd > ucs.size()) return {};
+        return QString::fromUcs4(reinterpret_cast<const char32_t*>(ucs.constData()) + g.charStart,
+                                 static_cast<qsizetype>(g.charEnd - g.charStart))
+            .simplified();
+    }
+    return {};
+}
+
+} // namespace
+
+int TokenView::segmentOf(int64_t k) const {
+    return k >= 0 && static_cast<size_t>(k) < m_segmentOfToken.size() ? m_segmentOfToken[static_cast<size_t>(k)] : -1;
+}
+
+bool TokenView::isChip(int64_t k) const {
+    const int s = segmentOf(k);
+    return s >= 0 && !m_segmentOpen[static_cast<size_t>(s)] && m_segmentRanges[static_cast<size_t>(s)].first == k;
+}
+
+bool TokenView::isFoldedAway(int64_t k) const {
+    const int s = segmentOf(k);
+    return s >= 0 && !m_segmentOpen[static_cast<size_t>(s)] && m_segmentRanges[static_cast<size_t>(s)].first != k;
+}
+
+QString TokenView::chipText(size_t s) const {
+    if (s >= m_segmentRanges.size()) return {};
+    QString text = segmentSourceText(*m_model, m_segmentRanges[s].first);
+    if (text.isEmpty()) {
+        for (int64_t k = m_segmentRanges[s].first; k < m_segmentRanges[s].second; ++k) text += m_display[static_cast<size_t>(k)];
+    }
+    // "▸" says the chip opens; a label (a user span's) comes first.
+    return QStringLiteral("\u25B8 ") + (m_segmentLabels[s].isEmpty() ? QString() : m_segmentLabels[s] + QStringLiteral(": ")) +
+           text.trimmed();
+}
+
+void TokenView::setSegmentFolded(size_t s, bool folded) {
+    if (s >= m_segmentOpen.size() || m_segmentOpen[s] == !folded) return;
+    m_segmentOpen[s] = !folded;
+    m_colourDirty = true;
+    relayout();
+}
+
+void TokenView::setAllSegmentsFolded(bool folded) {
+    if (m_segmentOpen.empty()) return;
+    m_segmentOpen.assign(m_segmentOpen.size(), !folded);
+    m_colourDirty = true;
     relayout();
 }
 
@@ -118,7 +190,22 @@ void TokenView::relayout() {
     std::vector<int64_t> bandStarts;
     for (const auto& b : m_bands) bandStarts.push_back(b.first);
     if (!m_bands.empty()) params.bandGap = 8;
-    m_layout.compute(m_display, breaks, m_model->promptLength(), params, measure, bandStarts);
+    if (m_segmentRanges.empty()) {
+        m_layout.compute(m_display, breaks, m_model->promptLength(), params, measure, bandStarts);
+    } else {
+        // Folded segments: the chip on the first token, the others hidden; the
+        // chip ends its line where the segment's last token did.
+        std::vector<QString> shown = m_display;
+        std::vector<bool> hidden(shown.size(), false);
+        for (size_t s = 0; s < m_segmentRanges.size(); ++s) {
+            if (m_segmentOpen[s]) continue;
+            const auto [a, b] = m_segmentRanges[s];
+            shown[static_cast<size_t>(a)] = chipText(s);
+            breaks[static_cast<size_t>(a)] = breaks[static_cast<size_t>(b - 1)];
+            for (int64_t k = a + 1; k < b; ++k) hidden[static_cast<size_t>(k)] = true;
+        }
+        m_layout.compute(shown, breaks, m_model->promptLength(), params, measure, bandStarts, hidden);
+    }
     updateScrollBar();
     viewport()->update();
 }
@@ -171,6 +258,26 @@ void TokenView::ensureColouring() const {
     for (size_t k = 0; k < m_colouring.fills.size(); ++k) {
         const QColor& f = m_colouring.fills[k];
         m_textColours[k] = f.alpha() == 0 ? text : readableTextOn(composite(f, base));
+    }
+    // A chip's colour: the sum of its tokens' intensities per method (at most 1), blended.
+    m_chipFills.assign(m_segmentRanges.size(), QColor());
+    m_chipTextColours.assign(m_segmentRanges.size(), text);
+    const std::vector<QColor> colours = m_model->activeColours();
+    std::vector<double> vals(m_colouring.intensity.size());
+    for (size_t s = 0; s < m_segmentRanges.size(); ++s) {
+        for (size_t a = 0; a < m_colouring.intensity.size(); ++a) {
+            double sum = 0;
+            bool any = false;
+            for (int64_t k = m_segmentRanges[s].first; k < m_segmentRanges[s].second; ++k) {
+                const double v = m_colouring.intensity[a][static_cast<size_t>(k)];
+                if (std::isnan(v)) continue;
+                sum += v;
+                any = true;
+            }
+            vals[a] = any ? std::min(sum, 1.0) : NAN;
+        }
+        m_chipFills[s] = blendIntensities(vals, colours);
+        if (m_chipFills[s].alpha() > 0) m_chipTextColours[s] = readableTextOn(composite(m_chipFills[s], base));
     }
 }
 
@@ -235,6 +342,10 @@ void TokenView::mouseMoveEvent(QMouseEvent* event) {
 void TokenView::mousePressEvent(QMouseEvent* event) {
     if (event->button() != Qt::LeftButton) return QAbstractScrollArea::mousePressEvent(event);
     const int64_t k = tokenAt(event->position());
+    if (isChip(k)) { // a folded segment opens
+        setSegmentFolded(static_cast<size_t>(segmentOf(k)), false);
+        return;
+    }
     if (k >= 0) m_selection->togglePinned(k);
     else m_selection->setPinned(-1);
 }
@@ -250,11 +361,29 @@ void TokenView::mouseDoubleClickEvent(QMouseEvent* event) {
 
 void TokenView::contextMenuEvent(QContextMenuEvent* event) {
     const int64_t k = tokenAt(QPointF(viewport()->mapFrom(this, event->pos())));
-    if (!m_editable || k < 0 || k >= m_model->promptLength()) return QAbstractScrollArea::contextMenuEvent(event);
+    const bool canEdit = m_editable && k >= 0 && k < m_model->promptLength() && !isChip(k);
+    if (!canEdit && m_segmentRanges.empty()) return QAbstractScrollArea::contextMenuEvent(event);
     QMenu menu(this);
-    QAction* edit = menu.addAction(tr("Edit token…"));
-    edit->setToolTip(tr("Run the job again with this token changed and compare the two results side by side"));
-    if (menu.exec(event->globalPos()) == edit) emit editRequested(k);
+    QAction* edit = nullptr;
+    if (canEdit) {
+        edit = menu.addAction(tr("Edit token…"));
+        edit->setToolTip(tr("Run the job again with this token changed and compare the two results side by side"));
+    }
+    QAction* fold = nullptr;
+    QAction* unfold = nullptr;
+    if (segmentOf(k) >= 0) {
+        if (isChip(k)) unfold = menu.addAction(tr("Unfold segment"));
+        else fold = menu.addAction(tr("Fold segment"));
+    }
+    QAction* foldAll = m_segmentRanges.empty() ? nullptr : menu.addAction(tr("Fold all segments"));
+    QAction* unfoldAll = m_segmentRanges.empty() ? nullptr : menu.addAction(tr("Unfold all segments"));
+    QAction* chosen = menu.exec(event->globalPos());
+    if (!chosen) return;
+    if (chosen == edit) emit editRequested(k);
+    else if (chosen == fold) setSegmentFolded(static_cast<size_t>(segmentOf(k)), true);
+    else if (chosen == unfold) setSegmentFolded(static_cast<size_t>(segmentOf(k)), false);
+    else if (chosen == foldAll) setAllSegmentsFolded(true);
+    else if (chosen == unfoldAll) setAllSegmentsFolded(false);
 }
 
 void TokenView::setTokenMarks(std::vector<unsigned char> marks) {
@@ -448,8 +577,10 @@ void TokenView::paintContent(QPainter& p, double top, double bottom, const QPale
         for (size_t b = lines[l].first; b < lines[l].end; ++b) {
             const TokenBox& box = boxes[b];
             const auto k = static_cast<size_t>(box.index);
-            QColor fill = m_colouring.fills[k];
-            QColor textColour = m_textColours[k];
+            if (box.rect.width() <= 0) continue; // folded into its segment's chip
+            const bool chip = isChip(box.index);
+            QColor fill = chip ? m_chipFills[static_cast<size_t>(segmentOf(box.index))] : m_colouring.fills[k];
+            QColor textColour = chip ? m_chipTextColours[static_cast<size_t>(segmentOf(box.index))] : m_textColours[k];
             QPen outline(border, 1);
             if (m_categoryMode != CategoryMode::Off) {
                 if (!tokenShown(box.index)) continue;
@@ -476,6 +607,17 @@ void TokenView::paintContent(QPainter& p, double top, double bottom, const QPale
             if (k < m_turnTints.size() && m_turnTints[k].isValid())
                 p.fillRect(QRectF(box.rect.left() + 2, box.rect.bottom() - 3.5, box.rect.width() - 4, 3), m_turnTints[k]);
             p.setPen(textColour);
+            if (chip) {
+                // The segment's text, elided to the chip; a dashed outline says it opens.
+                p.drawText(box.rect.adjusted(pad, 0, -pad, 0), Qt::AlignVCenter | Qt::AlignLeft,
+                           fm.elidedText(box.text, Qt::ElideRight, box.rect.width() - 2 * pad));
+                QColor edge = pal.color(QPalette::Text);
+                edge.setAlphaF(0.45f);
+                p.setPen(QPen(edge, 1, Qt::DashLine));
+                p.setBrush(Qt::NoBrush);
+                p.drawRoundedRect(box.rect.adjusted(0.5, 0.5, -0.5, -0.5), kRadius, kRadius);
+                continue;
+            }
             const QStaticText& st = staticText(k);
             const QSizeF ts = st.size();
             const QPointF at(box.rect.left() + pad, box.rect.top() + (box.rect.height() - ts.height()) / 2);

@@ -96,6 +96,22 @@ public:
     void setEditable(bool on) { m_editable = on; }
     bool editable() const { return m_editable; }
 
+    // Segments of the job's granularity (ResultModel::promptSegments): a
+    // segment of several tokens is drawn folded, as one chip on its first
+    // token holding its text (and label) and coloured by the sum of its
+    // tokens' intensities; a click on the chip unfolds it, the context menu
+    // folds it again (or every segment).
+    size_t segmentCount() const { return m_segmentOpen.size(); }
+    int segmentOf(int64_t k) const; // -1: not in a foldable segment
+    bool segmentFolded(size_t s) const { return s < m_segmentOpen.size() && !m_segmentOpen[s]; }
+    void setSegmentFolded(size_t s, bool folded);
+    void setAllSegmentsFolded(bool folded);
+    // Token k is the first token of a folded segment (its chip).
+    bool isChip(int64_t k) const;
+    // Token k is inside a folded segment and not drawn.
+    bool isFoldedAway(int64_t k) const;
+    QString chipText(size_t s) const;
+
     QSize sizeHint() const override;
 
 signals:
@@ -149,6 +165,14 @@ private:
     bool m_editable = false;
     std::vector<RoleBand> m_bands;
     double m_gutter = 0; // role labels, left of the tokens (0 without bands)
+
+    // Foldable segments (two tokens or more): token ranges, open flags, and
+    // each context token's segment (-1: none).
+    std::vector<std::pair<int64_t, int64_t>> m_segmentRanges;
+    std::vector<QString> m_segmentLabels;
+    std::vector<bool> m_segmentOpen;
+    std::vector<int> m_segmentOfToken;
+    mutable std::vector<QColor> m_chipFills, m_chipTextColours; // per segment
 
     mutable bool m_colourDirty = true;
     mutable int64_t m_colouredFocus = -2;

@@ -1,5 +1,7 @@
 #include "viewmodel/result_model.h"
 
+#include "analysis/segments.h"
+
 #include "viewmodel/palette.h"
 
 #include <algorithm>
@@ -125,6 +127,7 @@ void ResultModel::selectModel(int model) {
     m_tokens.clear();
     m_ids.clear();
     m_segments.clear();
+    m_promptSegments.clear();
     m_n = m_t = 0;
     if (model >= 0) {
         const std::string& name = m_models[static_cast<size_t>(model)];
@@ -150,6 +153,9 @@ void ResultModel::selectModel(int model) {
                 m_n = r.raw.rows - r.raw.cols;
                 m_tokens = r.contextTokens;
                 if (static_cast<int64_t>(r.segments.size()) == r.raw.rows) m_segments = r.segments;
+                if (!r.promptSegments.empty() && analysis::checkSegments(r.promptSegments, m_n).ok()) {
+                    m_promptSegments = r.promptSegments;
+                }
                 m_ids = r.input.ids;
                 m_ids.insert(m_ids.end(), r.output.ids.begin(), r.output.ids.end());
             } else if (r.raw.rows != ref->raw.rows || r.raw.cols != ref->raw.cols || r.output.ids != ref->output.ids ||
@@ -490,15 +496,40 @@ Statistics computeStatistics(const StatisticsRequest& rq) {
 
 // ----------------------------------------------------------------- heatmap
 
-QImage ResultModel::heatmapImage(const QColor& base) const {
+QImage ResultModel::heatmapImage(const QColor& base) const { return heatmapImage(base, {}); }
+
+QImage ResultModel::heatmapImage(const QColor& base, const std::vector<std::pair<int64_t, int64_t>>& rowGroups) const {
     if (m_methods.empty() || m_t == 0) return {};
     const auto active = activeMethods();
-    const int rows = static_cast<int>(m_n + m_t), cols = static_cast<int>(m_t);
+    const bool grouped = !rowGroups.empty();
+    const int rows = grouped ? static_cast<int>(rowGroups.size()) : static_cast<int>(m_n + m_t),
+              cols = static_cast<int>(m_t);
+    // Grouped rows: each row the sum of its context rows' values (NaN only when all are).
+    auto groupedRows = [&](const AttributionMatrix& m) {
+        AttributionMatrix out = AttributionMatrix::filled(rows, cols);
+        for (int r = 0; r < rows; ++r) {
+            const auto [a, b] = rowGroups[static_cast<size_t>(r)];
+            for (int c = 0; c < cols; ++c) {
+                float sum = 0;
+                bool any = false;
+                for (int64_t k = std::max<int64_t>(a, 0); k < b && k < m.rows; ++k) {
+                    const float v = m.at(k, c);
+                    if (!std::isfinite(v)) continue;
+                    sum += v;
+                    any = true;
+                }
+                if (any) out.at(r, c) = sum;
+            }
+        }
+        return out;
+    };
+    std::vector<AttributionMatrix> summed; // kept alive for the pointers below
     QImage img(cols, rows, QImage::Format_ARGB32_Premultiplied);
     img.fill(Qt::transparent);
     if (active.empty()) {
         // Nothing to colour: show the finite cells as plain background.
-        const auto& raw = methodResult(0).raw;
+        const AttributionMatrix rawRows = grouped ? groupedRows(methodResult(0).raw) : methodResult(0).raw;
+        const auto& raw = rawRows;
         for (int r = 0; r < rows; ++r) {
             auto* line = reinterpret_cast<QRgb*>(img.scanLine(r));
             for (int c = 0; c < cols; ++c) {
@@ -512,10 +543,15 @@ QImage ResultModel::heatmapImage(const QColor& base) const {
         float r, g, b;
     };
     std::vector<Src> src;
+    summed.reserve(active.size());
     for (int m : active) {
-        const auto& n = normalized(m);
+        const AttributionMatrix* n = &normalized(m);
+        if (grouped) {
+            summed.push_back(groupedRows(*n));
+            n = &summed.back();
+        }
         const QColor& c = m_methods[static_cast<size_t>(m)].colour;
-        src.push_back({n.data.data(), c.redF(), c.greenF(), c.blueF()});
+        src.push_back({n->data.data(), c.redF(), c.greenF(), c.blueF()});
     }
     const float br = base.redF(), bg = base.greenF(), bb = base.blueF();
     const auto maxAlpha = static_cast<float>(kMaxFillAlpha);

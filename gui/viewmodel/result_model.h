@@ -163,6 +163,10 @@ public:
     // A chat result: each context token's role and message index (the
     // current model's segments, one per context token; empty for plain text).
     const std::vector<TokenSegment>& segments() const { return m_segments; }
+    // The prompt's segments of the job's granularity (the current model's
+    // first result that has them; empty at token granularity): the token
+    // view folds each into one chip and the heatmap can show a row per segment.
+    const std::vector<PromptSegment>& promptSegments() const { return m_promptSegments; }
     bool isTemplateToken(int64_t k) const;
     // Off (the default): the chat template's own tokens are left out of every
     // aggregation and of the colour scale (their rows are NaN), as the
@@ -186,6 +190,9 @@ public:
     // over `base`; NaN cells (in every active method) stay transparent.
     // Premultiplied ARGB32, one pixel per cell (cols wide, rows high).
     QImage heatmapImage(const QColor& base) const;
+    // The same with rows grouped: row r is the sum of context rows
+    // [rowGroups[r].first, rowGroups[r].second) (the heatmap's segment rows).
+    QImage heatmapImage(const QColor& base, const std::vector<std::pair<int64_t, int64_t>>& rowGroups) const;
     // The displayed matrix as numbers: the raw matrix with one active method,
     // the multi-method matrix (eq. 10) with several.
     AttributionMatrix displayedMatrix(QString* what = nullptr) const;
@@ -209,6 +216,7 @@ private:
     int64_t m_preferredWindow = 1; // what the user chose; results that admit less get less
     analysis::NormScope m_scope = analysis::NormScope::Matrix;
     std::vector<TokenSegment> m_segments;
+    std::vector<PromptSegment> m_promptSegments;
     bool m_includeTemplate = false;
     // Rows left out of the aggregations (template tokens), empty when none.
     std::vector<bool> leftOutRows() const;

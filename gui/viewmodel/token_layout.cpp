@@ -6,7 +6,7 @@ namespace tokenlens::gui {
 
 void TokenLayout::compute(const std::vector<QString>& display, const std::vector<int>& newlines, int64_t n,
                           const TokenLayoutParams& params, const Measure& measure,
-                          const std::vector<int64_t>& lineStarts) {
+                          const std::vector<int64_t>& lineStarts, const std::vector<bool>& hidden) {
     m_params = params;
     std::vector<bool> startsLine(display.size(), false);
     for (int64_t k : lineStarts) {
@@ -38,6 +38,12 @@ void TokenLayout::compute(const std::vector<QString>& display, const std::vector
     auto block = [&](size_t begin, size_t end) {
         for (size_t k = begin; k < end; ++k) {
             const QString& text = display[k];
+            if (k < hidden.size() && hidden[k]) {
+                if (!lineOpen) openLine(k);
+                m_boxes[k] = TokenBox{static_cast<int64_t>(k), QRectF(x, y, 0, params.lineHeight), QString()};
+                line.end = k + 1;
+                continue;
+            }
             const double w = std::min(measure(text) + 2 * params.padding, params.width);
             if (startsLine[k] && k > begin) {
                 if (lineOpen && line.end > line.first) closeLine();
@@ -99,6 +105,7 @@ int64_t TokenLayout::hitTest(QPointF p) const {
                                         [&](const TokenBox& box) { return box.rect.right() + halfBox <= p.x(); });
     if (b == m_boxes.begin() + static_cast<std::ptrdiff_t>(l.end)) return -1;
     if (p.x() < b->rect.left() - halfBox) return -1;
+    if (b->rect.width() <= 0) return -1; // a folded token
     return b->index;
 }
 

@@ -52,8 +52,12 @@ public:
     // breaks after it; the first n tokens are the prompt. Each token of
     // `lineStarts` (a chat's role bands) starts a line of its own, `bandGap`
     // below the previous one.
+    // Tokens of `hidden` (folded into a segment chip drawn on the segment's
+    // first token) get an empty box where the next token starts: they take
+    // no room and break no line, and hitTest never returns them.
     void compute(const std::vector<QString>& display, const std::vector<int>& newlines, int64_t n,
-                 const TokenLayoutParams& params, const Measure& measure, const std::vector<int64_t>& lineStarts = {});
+                 const TokenLayoutParams& params, const Measure& measure, const std::vector<int64_t>& lineStarts = {},
+                 const std::vector<bool>& hidden = {});
 
     const std::vector<TokenBox>& boxes() const { return m_boxes; } // boxes()[k].index == k
     const std::vector<TokenLine>& lines() const { return m_lines; }

@@ -152,3 +152,49 @@ TEST(ResultJson, ReadsFilesAndReportsMissingOnes) {
     ASSERT_FALSE(missing.ok());
     EXPECT_NE(missing.error().message.find("/nonexistent/result.json"), std::string::npos);
 }
+
+TEST(ResultJson, SegmentsRoundTripAndOldResultsStillRead) {
+    JobResult job = sampleJob();
+    // n = 2 prompt tokens "Hi", " there": one sentence of both, with its characters.
+    for (auto& r : job.results) {
+        r.granularity = "sentence";
+        r.promptSegments = {{0, 2, 0, 8, ""}};
+    }
+    job.results[0].promptSegments = {{0, 1, 0, 2, "greeting"}, {1, 2, 2, 8, ""}};
+    job.results[0].granularity = "spans";
+    const std::string text = writeResultJson(job);
+    const auto j = nlohmann::json::parse(text);
+    EXPECT_EQ(j["results"][0]["granularity"], "spans");
+    EXPECT_EQ(j["results"][0]["prompt_segments"][0],
+              nlohmann::json::parse(R"({"tokens": [0, 1], "chars": [0, 2], "label": "greeting"})"));
+    auto back = readResultJson(text, "memory");
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_TRUE(back.value() == job);
+    EXPECT_EQ(writeResultJson(back.value()), text);
+
+    // A result written before segments existed has neither key and reads as token granularity.
+    const auto old = nlohmann::json::parse(writeResultJson(sampleJob()));
+    EXPECT_FALSE(old["results"][0].contains("granularity"));
+    EXPECT_FALSE(old["results"][0].contains("prompt_segments"));
+    auto oldBack = readResultJson(old.dump(), "old.json");
+    ASSERT_TRUE(oldBack.ok());
+    EXPECT_EQ(oldBack->results[0].granularity, "token");
+    EXPECT_TRUE(oldBack->results[0].promptSegments.empty());
+
+    // Segments that do not cover the prompt, or are malformed, are refused naming the key.
+    auto edited = [&](const std::function<void(nlohmann::json&)>& edit) {
+        auto e = j;
+        edit(e);
+        return messageFor(e.dump());
+    };
+    EXPECT_NE(edited([](auto& e) { e["results"][0]["prompt_segments"].erase(1); })
+                  .find("'results[0].prompt_segments' does not fit the prompt: the segments cover 1 prompt tokens, not the "
+                        "prompt's 2"),
+              std::string::npos);
+    EXPECT_NE(edited([](auto& e) { e["results"][0]["prompt_segments"][0]["tokens"] = {1, 0}; })
+                  .find("'results[0].prompt_segments[0]' must be {\"tokens\""),
+              std::string::npos);
+    EXPECT_NE(edited([](auto& e) { e["results"][0]["prompt_segments"][1]["label"] = 3; })
+                  .find("'results[0].prompt_segments[1]'"),
+              std::string::npos);
+}
