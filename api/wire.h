@@ -31,6 +31,7 @@ struct PairView {
     std::optional<std::string> error;
     double seconds = 0;
     bool fromCache = false;
+    int64_t peakRssBytes = 0; // jobs::PairRecord::peakRssBytes (0: unknown)
 };
 
 struct StatusView {
@@ -50,6 +51,8 @@ struct StatusView {
     std::string prompt;
     std::vector<jobs::Turn> turns;
     std::vector<PairView> pairs;
+    // The job's peak resident memory: the largest of its pairs' (0: unknown). Written, not read.
+    int64_t peakRssBytes() const;
 };
 
 struct ListEntry {

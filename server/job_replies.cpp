@@ -83,6 +83,7 @@ json ApiServer::statusJson(const jobs::JobRecord& rec) {
         pv.error = p.error;
         pv.seconds = p.seconds;
         pv.fromCache = p.fromCache;
+        pv.peakRssBytes = p.peakRssBytes;
         v.pairs.push_back(std::move(pv));
     }
     return api::toJson(v);

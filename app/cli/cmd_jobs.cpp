@@ -9,6 +9,7 @@
 #include "result/result_json.h"
 #include "util/atomic_file.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -42,6 +43,9 @@ nlohmann::json summary(const JobRecord& job) {
     j["finished_at"] = job.finishedAt;
     j["spec"] = toJson(job.spec);
     j["prompt"] = job.prompt;
+    int64_t peak = 0; // the job's: the largest of its pairs'
+    for (const auto& p : job.pairs) peak = std::max(peak, p.peakRssBytes);
+    j["peak_rss_bytes"] = peak > 0 ? nlohmann::json(peak) : nlohmann::json(nullptr);
     j["turns"] = nlohmann::json::array();
     for (const auto& t : job.turns) {
         j["turns"].push_back({{"role", t.role}, {"job", t.job}, {"begin", t.begin}, {"end", t.end}});
@@ -55,6 +59,8 @@ nlohmann::json summary(const JobRecord& job) {
                              {"error", p.error ? nlohmann::json(*p.error) : nlohmann::json(nullptr)},
                              {"from_cache", p.fromCache},
                              {"seconds", p.seconds},
+                             {"peak_rss_bytes", p.peakRssBytes > 0 ? nlohmann::json(p.peakRssBytes)
+                                                                   : nlohmann::json(nullptr)},
                              {"started_at", p.startedAt},
                              {"finished_at", p.finishedAt}};
         if (p.result) pj["output"] = p.result->output.text;

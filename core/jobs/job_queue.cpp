@@ -222,6 +222,7 @@ void JobQueue::applyOutcome(Outcome& o) {
     p.seconds = o.seconds;
     p.cacheKey = o.cacheKey;
     p.fromCache = o.fromCache;
+    p.peakRssBytes = o.peakRssBytes;
     if (r.userCancelled || a->cancelRequested) {
         // Asked to stop: whatever it produced meanwhile is dropped.
         p.status = JobStatus::Cancelled;
