@@ -183,7 +183,8 @@ int runJobs(const Args& args) {
         }
         return kExitOk;
     }
-    auto job = store->loadJob(arg, action == "export");
+    // show reads the results too: each pair's output and peak memory come from its result.
+    auto job = store->loadJob(arg, action == "export" || action == "show");
     if (!job) {
         std::cerr << "tokenlens-cli jobs: " << job.error().message << "\n";
         return kExitFailure;
