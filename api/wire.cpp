@@ -68,7 +68,14 @@ json toJson(const PairView& p) {
             {"error", optional(p.error)},
             {"seconds", p.seconds},
             {"from_cache", p.fromCache},
-            {"from_store", p.fromStore}};
+            {"from_store", p.fromStore},
+            {"peak_rss_bytes", p.peakRssBytes > 0 ? json(p.peakRssBytes) : json(nullptr)}};
+}
+
+int64_t StatusView::peakRssBytes() const {
+    int64_t peak = 0;
+    for (const auto& p : pairs) peak = std::max(peak, p.peakRssBytes);
+    return peak;
 }
 
 json toJson(const StatusView& s) {
@@ -87,6 +94,7 @@ json toJson(const StatusView& s) {
     j["parent_job"] = optional(s.parentJob);
     j["priority"] = s.priority;
     j["prompt"] = s.prompt;
+    j["peak_rss_bytes"] = s.peakRssBytes() > 0 ? json(s.peakRssBytes()) : json(nullptr);
     j["turns"] = json::array();
     for (const auto& t : s.turns) j["turns"].push_back({{"role", t.role}, {"job", t.job}, {"begin", t.begin}, {"end", t.end}});
     j["pairs"] = json::array();
@@ -151,6 +159,7 @@ StatusView statusFromJson(const json& j) {
         p.seconds = numberOf(pj, "seconds", 0.0);
         p.fromCache = flagOf(pj, "from_cache");
         p.fromStore = flagOf(pj, "from_store");
+        p.peakRssBytes = std::max<int64_t>(integerOf(pj, "peak_rss_bytes", 0), 0);
         s.pairs.push_back(std::move(p));
     }
     return s;

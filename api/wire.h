@@ -32,6 +32,7 @@ struct PairView {
     double seconds = 0;
     bool fromCache = false;
     bool fromStore = false; // served from the store: finished by an earlier job or process
+    int64_t peakRssBytes = 0; // jobs::PairRecord::peakRssBytes (0: unknown)
 };
 
 struct StatusView {
@@ -51,6 +52,8 @@ struct StatusView {
     std::string prompt;
     std::vector<jobs::Turn> turns;
     std::vector<PairView> pairs;
+    // The job's peak resident memory: the largest of its pairs' (0: unknown). Written, not read.
+    int64_t peakRssBytes() const;
 };
 
 struct ListEntry {

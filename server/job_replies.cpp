@@ -84,6 +84,7 @@ json ApiServer::statusJson(const jobs::JobRecord& rec) {
         pv.seconds = p.seconds;
         pv.fromCache = p.fromCache;
         pv.fromStore = p.fromStore;
+        pv.peakRssBytes = p.peakRssBytes;
         v.pairs.push_back(std::move(pv));
     }
     return api::toJson(v);

@@ -10,6 +10,7 @@
 #include "result/result_sidecar.h"
 #include "util/atomic_file.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -43,6 +44,9 @@ nlohmann::json summary(const JobRecord& job) {
     j["finished_at"] = job.finishedAt;
     j["spec"] = toJson(job.spec);
     j["prompt"] = job.prompt;
+    int64_t peak = 0; // the job's: the largest of its pairs'
+    for (const auto& p : job.pairs) peak = std::max(peak, p.peakRssBytes);
+    j["peak_rss_bytes"] = peak > 0 ? nlohmann::json(peak) : nlohmann::json(nullptr);
     j["turns"] = nlohmann::json::array();
     for (const auto& t : job.turns) {
         j["turns"].push_back({{"role", t.role}, {"job", t.job}, {"begin", t.begin}, {"end", t.end}});
@@ -57,6 +61,8 @@ nlohmann::json summary(const JobRecord& job) {
                              {"from_cache", p.fromCache},
                              {"from_store", p.fromStore},
                              {"seconds", p.seconds},
+                             {"peak_rss_bytes", p.peakRssBytes > 0 ? nlohmann::json(p.peakRssBytes)
+                                                                   : nlohmann::json(nullptr)},
                              {"started_at", p.startedAt},
                              {"finished_at", p.finishedAt}};
         if (p.result) pj["output"] = p.result->output.text;
@@ -180,7 +186,8 @@ int runJobs(const Args& args) {
         }
         return kExitOk;
     }
-    auto job = store->loadJob(arg, action == "export");
+    // show reads the results too: each pair's output and peak memory come from its result.
+    auto job = store->loadJob(arg, action == "export" || action == "show");
     if (!job) {
         std::cerr << "tokenlens-cli jobs: " << job.error().message << "\n";
         return kExitFailure;

@@ -1,6 +1,7 @@
 #include "attribution/engine.h"
 #include "run/chat_prompt.h"
 #include "run/guarded.h"
+#include "util/cancellation.h"
 
 #include "attribution/faithfulness.h"
 
@@ -331,7 +332,10 @@ Result<PreparedSequence> prepareSequence(const LoadedModel& model, const Job& jo
     }
     Result<Generation> gen = makeError(ErrorCode::Internal, "not run");
     if (p.forced) {
-        gen = scoreContinuation(*model.model, promptIds, forced);
+        // One forward over prompt and target: cancellable between its blocks.
+        if (!runCancellable(control.isCancelled, [&] { gen = scoreContinuation(*model.model, promptIds, forced); })) {
+            return makeError(ErrorCode::Cancelled, "cancelled while scoring the target");
+        }
     } else {
         GenerationOptions g = engine->generation;
         g.isCancelled = control.isCancelled;
@@ -441,6 +445,9 @@ MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, co
         in.contrastIds = std::move(*contrast);
     }
     std::optional<RunStatus> ended;
+    // Passes check the flag between blocks, forward and backward; a cancel
+    // there comes back from guarded as ErrorCode::Cancelled.
+    CancelScope cancelScope(control.isCancelled);
     auto st = guarded(methodId, "out of memory; lower memory_budget_mb or shorten the prompt", [&]() -> Status {
         auto out = method->run(in, *opts, control);
         if (!out) return out.error();
@@ -458,7 +465,8 @@ MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, co
         r.warnings.insert(r.warnings.end(), out->warnings.begin(), out->warnings.end());
         return {};
     });
-    if (!st) return fail(RunStatus::Failed, st.error().message);
+    if (!st && st.error().code == ErrorCode::Cancelled) ended = RunStatus::Cancelled;
+    else if (!st) return fail(RunStatus::Failed, st.error().message);
     if (ended) return fail(RunStatus::Cancelled, "cancelled");
     r.status = RunStatus::Completed;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -1,4 +1,5 @@
 #include "attribution/faithfulness.h"
+#include "util/cancellation.h"
 
 #include "attribution/engine.h"
 
@@ -204,7 +205,9 @@ Result<std::optional<FaithfulnessOptions>> jobFaithfulnessOptions(const nlohmann
 bool attachFaithfulness(const LoadedModel& model, MethodResult& result, const FaithfulnessOptions& options,
                         const RunControl& control) {
     if (result.status != RunStatus::Completed || result.output.ids.empty()) return true;
-    auto report = computeFaithfulness(model, result, options, control);
+    Result<analysis::FaithfulnessReport> report = makeError(ErrorCode::Cancelled, "faithfulness: cancelled");
+    // A cancel inside one of its passes ends the stage like one between them.
+    runCancellable(control.isCancelled, [&] { report = computeFaithfulness(model, result, options, control); });
     if (report) {
         result.faithfulness = analysis::toJson(*report);
         return true;

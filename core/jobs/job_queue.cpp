@@ -224,6 +224,7 @@ void JobQueue::applyOutcome(Outcome& o) {
     p.cacheKey = o.cacheKey;
     p.fromCache = o.fromCache;
     p.fromStore = o.fromStore;
+    p.peakRssBytes = o.peakRssBytes;
     if (r.userCancelled || a->cancelRequested) {
         // Asked to stop: whatever it produced meanwhile is dropped.
         p.status = JobStatus::Cancelled;

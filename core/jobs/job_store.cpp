@@ -550,6 +550,7 @@ Result<std::optional<JobRecord>> JobStore::loadJob(const std::string& id, bool w
             auto r = uncompressResult(pairs.value(9).toByteArray(), m_path + ": job " + id + " " + p.method);
             if (!r) return r.error();
             p.result = std::make_shared<const MethodResult>(std::move(r.value()));
+            if (!p.fromCache) p.peakRssBytes = p.result->peakRssBytes;
         }
         job->pairs.push_back(std::move(p));
     }

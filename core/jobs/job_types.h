@@ -43,6 +43,10 @@ struct PairRecord {
     bool fromStore = false;  // served from the store: a pair finished earlier (another job, process or session)
     std::string cacheKey;    // content hash of what the result depends on
     double seconds = 0;      // wall time of this run (near 0 when from the cache)
+    // Peak resident memory of the process while it ran (MethodResult::peakRssBytes;
+    // 0 when unknown or from the cache). Not a store column: read back from the
+    // stored result, so a pair without one (cancelled, interrupted) has 0 after a restart.
+    int64_t peakRssBytes = 0;
     std::string startedAt, finishedAt;
     std::shared_ptr<const MethodResult> result; // completed (or partly: failed after preparing)
 };

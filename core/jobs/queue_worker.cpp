@@ -36,7 +36,7 @@ void JobQueue::Core::runOne() {
         });
         !st) {
         o = Outcome{};
-        o.status = JobStatus::Failed;
+        o.status = st.error().code == ErrorCode::Cancelled ? JobStatus::Cancelled : JobStatus::Failed;
         o.error = st.error().message;
     }
     o.jobId = task.jobId;
@@ -136,6 +136,7 @@ JobQueue::Outcome JobQueue::Core::run(PairTask& task) {
     o.cacheKey = run.cacheKey;
     o.fromCache = run.fromCache;
     o.fromStore = run.fromStore;
+    o.peakRssBytes = run.peakRssBytes;
     const RunStatus rs = run.result->status;
     const JobStatus status = rs == RunStatus::Completed   ? JobStatus::Completed
                              : rs == RunStatus::Cancelled ? JobStatus::Cancelled

@@ -74,6 +74,7 @@ struct JobQueue::Outcome {
     std::string cacheKey;
     double seconds = 0;
     int64_t work = 0;
+    int64_t peakRssBytes = 0; // PairRun::peakRssBytes
 };
 
 // Shared by the queue (GUI thread) and its workers; everything mutable is

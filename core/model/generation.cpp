@@ -1,4 +1,5 @@
 #include "model/generation.h"
+#include "util/cancellation.h"
 
 #include <torch/torch.h>
 
@@ -108,28 +109,33 @@ Result<Generation> generate(const CausalLM& model, std::span<const int64_t> prom
     at::Tensor stepInput = idsTensor(promptIds).to(device); // what the next forward consumes
     std::vector<at::Tensor> chosenLogits;
     const std::vector<int64_t> stopIds = stopIdsFor(model.config(), o);
-    for (int64_t step = 0; step < o.maxNewTokens; ++step) {
-        if (o.isCancelled && o.isCancelled()) {
-            gen.cancelled = true;
-            break;
+    // The check also runs between the blocks of each step's forward (a long
+    // prompt's first step is one long pass): a cancel there ends it the same way.
+    const bool finished = runCancellable(o.isCancelled, [&] {
+        for (int64_t step = 0; step < o.maxNewTokens; ++step) {
+            if (o.isCancelled && o.isCancelled()) {
+                gen.cancelled = true;
+                break;
+            }
+            ForwardOptions fo;
+            fo.computeLogits = false;
+            if (o.useCache) fo.cache = &cache;
+            at::Tensor input = o.useCache ? stepInput : idsTensor(sequence).to(device);
+            auto out = model.forward(model.embed(input), fo);
+            auto logits = model.lmHead(out.finalHidden.select(1, -1)).squeeze(0).to(torch::kCPU); // (vocab)
+            const int64_t next = o.sample ? sampleToken(logits, o, rng) : logits.argmax().item<int64_t>();
+            chosenLogits.push_back(logits);
+            gen.ids.push_back(next);
+            sequence.push_back(next);
+            stepInput = torch::full({1, 1}, next, torch::kInt64).to(device);
+            if (o.onProgress) o.onProgress(step + 1, o.maxNewTokens);
+            if (o.stopAtEos && std::find(stopIds.begin(), stopIds.end(), next) != stopIds.end()) {
+                gen.stoppedAtEos = true;
+                break;
+            }
         }
-        ForwardOptions fo;
-        fo.computeLogits = false;
-        if (o.useCache) fo.cache = &cache;
-        at::Tensor input = o.useCache ? stepInput : idsTensor(sequence).to(device);
-        auto out = model.forward(model.embed(input), fo);
-        auto logits = model.lmHead(out.finalHidden.select(1, -1)).squeeze(0).to(torch::kCPU); // (vocab)
-        const int64_t next = o.sample ? sampleToken(logits, o, rng) : logits.argmax().item<int64_t>();
-        chosenLogits.push_back(logits);
-        gen.ids.push_back(next);
-        sequence.push_back(next);
-        stepInput = torch::full({1, 1}, next, torch::kInt64).to(device);
-        if (o.onProgress) o.onProgress(step + 1, o.maxNewTokens);
-        if (o.stopAtEos && std::find(stopIds.begin(), stopIds.end(), next) != stopIds.end()) {
-            gen.stoppedAtEos = true;
-            break;
-        }
-    }
+    });
+    if (!finished) gen.cancelled = true;
     if (!chosenLogits.empty()) gen.scores = stepScores(torch::stack(chosenLogits), gen.ids);
     return gen;
 }

@@ -84,6 +84,7 @@ public:
             if (o.capture) o.capture("embeddings", h);
         }
         for (size_t i = first; i < last; ++i) {
+            cancelPoint(h);
             const auto& b = m_blocks[i];
             const std::string prefix = "layers." + std::to_string(i) + ".";
             if (o.outputHiddenStates) out.hiddenStates.push_back(h);
@@ -103,6 +104,7 @@ public:
             auto mlpOut = b->cMlpProj->forward(lrp ? identityRule(fc, geluNew(fc)) : geluNew(fc));
             h = addMlpOutput(h, mlpOut, o, prefix);
         }
+        cancelPoint(h);
         return finishForward(*this, std::move(out), h, o, fullMask,
                              [this, lrp](const at::Tensor& x) { return m_lnf->forward(x, lrp); });
     }

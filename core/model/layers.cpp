@@ -1,4 +1,5 @@
 #include "model/layers.h"
+#include "util/cancellation.h"
 
 #include <algorithm>
 #include <limits>
@@ -309,6 +310,17 @@ std::pair<at::Tensor, at::Tensor> updateCache(KvCache* cache, size_t layer, cons
     ck = ck.defined() ? torch::cat({ck, k}, 2) : k;
     cv = cv.defined() ? torch::cat({cv, v}, 2) : v;
     return {ck, cv};
+}
+
+void cancelPoint(const at::Tensor& h) {
+    auto check = currentCancelCheck();
+    if (!check) return;
+    throwIfCancelled(check.get());
+    // Leaves keep their hooks across passes (the same embeddings go through
+    // many): only the blocks' own outputs, made anew by each pass, are hooked.
+    if (h.requires_grad() && h.grad_fn()) {
+        h.register_hook([check](const at::Tensor&) { throwIfCancelled(check.get()); });
+    }
 }
 
 std::pair<size_t, size_t> blockRange(const ForwardOptions& options, size_t numBlocks) {

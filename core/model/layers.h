@@ -141,6 +141,14 @@ ForwardOutput finishForward(const CausalLM& model, ForwardOutput out, const at::
                             const ForwardOptions& options, const at::Tensor& fullMask,
                             const std::function<at::Tensor(const at::Tensor&)>& finalNorm);
 
+// A cancel point between blocks (util/cancellation.h): throws CancelledError
+// when this thread's cancel check says stop and, when `h` (the residual
+// stream entering a block, or leaving the last) is a non-leaf that requires
+// gradient, hooks it so that a backward through it checks the same flag
+// before going on into the blocks below. Every family calls it before each
+// block and once after the last.
+void cancelPoint(const at::Tensor& h);
+
 // The blocks a forward runs: options.blocks, checked against `numBlocks`, or all.
 std::pair<size_t, size_t> blockRange(const ForwardOptions& options, size_t numBlocks);
 

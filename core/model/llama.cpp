@@ -145,6 +145,7 @@ public:
         at::Tensor h = inputsEmbeds; // (b, seq, hidden)
         if (o.capture && !o.blocks) o.capture("embeddings", h);
         for (size_t i = first; i < last; ++i) {
+            cancelPoint(h);
             const auto& l = m_layers[i];
             const std::string prefix = "layers." + std::to_string(i) + ".";
             const int64_t window = m_config.windowAt(static_cast<int64_t>(i));
@@ -201,6 +202,7 @@ public:
             if (l->mlpPostNorm) mlpOut = l->mlpPostNorm->forward(mlpOut, lrp);
             h = addMlpOutput(h, mlpOut, o, prefix);
         }
+        cancelPoint(h);
         return finishForward(*this, std::move(out), h, o, fullMask,
                              [this, lrp](const at::Tensor& x) { return m_norm->forward(x, lrp); });
     }

@@ -80,6 +80,9 @@ struct MethodResult {
     std::vector<std::string> warnings;      // for people: what is off and what to do
     nlohmann::json options = nlohmann::json::object(); // the method's options as run
     double seconds = 0;
+    // Peak resident memory of the process while the pair ran (method and
+    // faithfulness stage), in bytes; 0 when not measured (util/peak_rss.h).
+    int64_t peakRssBytes = 0;
     // The faithfulness stage's report (analysis::toJson(FaithfulnessReport)),
     // null when the job did not ask for it.
     nlohmann::json faithfulness = nullptr;

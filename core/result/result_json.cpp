@@ -206,6 +206,12 @@ struct Reader {
         }
         if (r.contains("warnings") && !strings(r["warnings"], path + ".warnings", out.warnings)) return false;
         if (r.contains("seconds") && r["seconds"].is_number()) out.seconds = r["seconds"].get<double>();
+        if (auto it = r.find("peak_rss_bytes"); it != r.end() && !it->is_null()) {
+            if (!it->is_number_integer() || it->get<int64_t>() < 0) {
+                return fail(path + ".peak_rss_bytes", "must be a whole number of bytes, 0 or more");
+            }
+            out.peakRssBytes = it->get<int64_t>();
+        }
         if (auto it = r.find("faithfulness"); it != r.end() && !it->is_null()) {
             if (!it->is_object() || !it->contains("mean")) {
                 return fail(path + ".faithfulness", "must be an object with the stage's \"mean\" figures, or null");
@@ -370,6 +376,7 @@ nlohmann::json toJson(const MethodResult& r, const std::string& rawRef) {
     j["options"] = r.options;
     j["warnings"] = r.warnings;
     j["seconds"] = r.seconds;
+    if (r.peakRssBytes > 0) j["peak_rss_bytes"] = r.peakRssBytes;
     if (!r.faithfulness.is_null()) j["faithfulness"] = r.faithfulness;
     if (!r.messages.is_null()) j["messages"] = r.messages;
     if (r.chatTemplate) j["chat_template"] = {{"name", r.chatTemplate->name}, {"sha256", r.chatTemplate->sha256}};

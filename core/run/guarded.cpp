@@ -1,4 +1,5 @@
 #include "run/guarded.h"
+#include "util/cancellation.h"
 
 #include <c10/util/Exception.h>
 
@@ -10,6 +11,9 @@ Status guarded(const std::string& context, const std::string& outOfMemory, const
     auto fail = [&](const std::string& what) { return makeError(ErrorCode::Internal, context + ": " + what); };
     try {
         return work();
+    } catch (const CancelledError&) {
+        // A cancel inside a pass (util/cancellation.h) is an outcome, not a failure.
+        return makeError(ErrorCode::Cancelled, "cancelled");
     } catch (const std::bad_alloc&) {
         return fail(outOfMemory);
     } catch (const c10::Error& e) {

@@ -15,6 +15,8 @@ namespace tokenlens {
 // Runs `work`. Out of memory becomes "<context>: <outOfMemory>" (say what to
 // do about it, e.g. "out of memory while loading the model"); other
 // exceptions "<context>: <their message>". A returned error passes unchanged.
+// A CancelledError (util/cancellation.h: a cancel inside a pass) becomes
+// ErrorCode::Cancelled "cancelled", which callers report as cancelled.
 Status guarded(const std::string& context, const std::string& outOfMemory, const std::function<Status()>& work);
 
 } // namespace tokenlens

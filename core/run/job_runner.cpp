@@ -1,6 +1,7 @@
 #include "run/job_runner.h"
 
 #include "attribution/faithfulness.h"
+#include "util/peak_rss.h"
 
 #include <chrono>
 
@@ -61,7 +62,10 @@ Result<std::shared_ptr<const PreparedSequence>> JobRunner::prepare(const LoadedM
         seq = std::make_shared<const PreparedSequence>(std::move(prepared.value()));
         return {};
     });
-    if (!st) return cancelled ? makeError(ErrorCode::Cancelled, "cancelled") : st.error();
+    if (!st) {
+        return cancelled || st.error().code == ErrorCode::Cancelled ? makeError(ErrorCode::Cancelled, "cancelled")
+                                                                     : st.error();
+    }
     if (cached) m_caches.sequences->put(key, seq, 1);
     return seq;
 }
@@ -70,6 +74,7 @@ PairRun JobRunner::runPair(const LoadedModel& model, const std::string& modelKey
                            const Job& job, const std::string& method, const RunControl& control) const {
     PairRun out;
     const auto start = std::chrono::steady_clock::now();
+    const PeakRssWindow memory;
     auto st = guarded(method, "out of memory", [&]() -> Status {
         std::optional<FaithfulnessOptions> faith;
         if (auto f = jobFaithfulnessOptions(job.options); f && *f) faith = **f;
@@ -116,6 +121,7 @@ PairRun JobRunner::runPair(const LoadedModel& model, const std::string& modelKey
             }
             out.complete = attachFaithfulness(model, r, *faith, stage);
         }
+        r.peakRssBytes = memory.peakBytes();
         auto shared = std::make_shared<const MethodResult>(std::move(r));
         if (shared->status == RunStatus::Completed && out.complete && m_caches.results && !out.cacheKey.empty()) {
             m_caches.results->put(out.cacheKey, shared, approximateBytes(*shared));
@@ -136,6 +142,7 @@ PairRun JobRunner::runPair(const LoadedModel& model, const std::string& modelKey
         out.result = std::make_shared<const MethodResult>(std::move(failed));
         out.cacheKey.clear();
     }
+    out.peakRssBytes = out.fromCache ? 0 : memory.peakBytes();
     return out;
 }
 

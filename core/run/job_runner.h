@@ -53,6 +53,9 @@ struct PairRun {
     std::string cacheKey;
     int64_t work = 0;      // work units of the method plus the faithfulness stage
     bool complete = true;  // false: the faithfulness stage was cancelled (the attribution is kept)
+    // Peak resident memory of the process while the pair ran (util/peak_rss.h),
+    // whatever its outcome; also in result->peakRssBytes when it was computed here.
+    int64_t peakRssBytes = 0;
 };
 
 // Hooks of run(): each may be unset.

@@ -15,6 +15,7 @@
 // English text (the demo sentences repeated) tokenized by the family's
 // tokenizer, so sentence granularity has sentences to work on.
 
+#include "analysis/segments.h"
 #include "attribution/method.h"
 #include "bench_util.h"
 #include "model/model_loader.h"
@@ -97,19 +98,31 @@ const char* kSentences[] = {
     "Local fishermen welcomed the decision but worried about the noise. ",
 };
 
-std::vector<int64_t> promptOf(const Tokenizer& tok, int64_t n) {
-    std::string text;
+struct Prompt {
     std::vector<int64_t> ids;
-    for (size_t i = 0; static_cast<int64_t>(ids.size()) < n; ++i) {
+    std::vector<std::pair<int64_t, int64_t>> sentences; // token ranges
+};
+
+Prompt promptOf(const Tokenizer& tok, int64_t n) {
+    std::string text;
+    Encoding enc;
+    for (size_t i = 0; static_cast<int64_t>(enc.ids.size()) < n; ++i) {
         text += kSentences[i % (sizeof kSentences / sizeof *kSentences)];
         if (i % 8 == 7) text += "\n\n";
-        if (i % 4 != 3 && static_cast<int64_t>(ids.size()) + 40 < n) continue;
-        auto enc = tok.encode(text, true);
-        if (!enc) return {};
-        ids.assign(enc->ids.begin(), enc->ids.end());
+        if (i % 4 != 3) continue;
+        auto e = tok.encode(text, true);
+        if (!e) return {};
+        enc = std::move(*e);
     }
-    ids.resize(static_cast<size_t>(n));
-    return ids;
+    Prompt p;
+    p.ids.assign(enc.ids.begin(), enc.ids.begin() + n);
+    enc.offsets.resize(static_cast<size_t>(n));
+    enc.special.resize(static_cast<size_t>(n));
+    analysis::GranularitySpec spec;
+    spec.kind = analysis::Granularity::Sentence;
+    auto segs = analysis::segmentPrompt(text, enc.offsets, enc.special, spec);
+    if (segs) p.sentences = analysis::tokenRanges(*segs);
+    return p;
 }
 
 struct Cell {
@@ -215,7 +228,8 @@ int main(int argc, char** argv) {
                 }
                 AttributionInput in;
                 in.model = lm.model.get();
-                in.promptIds = promptOf(*lm.tokenizer, n);
+                const Prompt prompt = promptOf(*lm.tokenizer, n);
+                in.promptIds = prompt.ids;
                 std::mt19937_64 rng(5);
                 for (int64_t j = 0; j < t; ++j) in.outputIds.push_back(static_cast<int64_t>(rng() % 1000) + 100);
                 in.unkBaselineId = lm.tokenizer->specialTokens().unk ? std::optional<int64_t>(*lm.tokenizer->specialTokens().unk)
@@ -233,9 +247,10 @@ int main(int argc, char** argv) {
                     nlohmann::json opts = nlohmann::json::object();
                     opts["chunk_seconds"] = 30;
                     if (m == "integrated_gradients") opts["steps"] = 16;
-                    bool hasGranularity = false;
-                    for (const auto& o : method->options()) hasGranularity = hasGranularity || o.name == "granularity";
-                    if ((m == "occlusion" || m == "kernel_shap") && hasGranularity) opts["granularity"] = "sentence";
+                    // occlusion and kernel_shap at sentence granularity (the job option's segments).
+                    const bool hasGranularity = (m == "occlusion" || m == "kernel_shap") && perturbsSegments(m) &&
+                                                !prompt.sentences.empty();
+                    in.promptGroups = hasGranularity ? prompt.sentences : std::vector<std::pair<int64_t, int64_t>>{};
                     auto resolved = method->resolveOptions(opts, &lm.config, false);
                     if (!resolved) {
                         std::fprintf(stderr, "%s: %s\n", m.c_str(), resolved.error().message.c_str());
@@ -245,12 +260,16 @@ int main(int argc, char** argv) {
                     double flops = shared;
                     if (m == "saliency" || m == "input_x_gradient") flops = shared + prefixes + heads;
                     if (m == "integrated_gradients") flops = 16 * (shared + prefixes + heads) + 2 * shared;
-                    const int64_t features = hasGranularity ? std::max<int64_t>(1, n / 14) : n; // ~14 tokens a sentence
-                    if (m == "occlusion") {
+                    if (m == "occlusion") { // one pass per feature from its first position on
                         flops = shared + static_cast<double>(t) * fm.head;
-                        for (int64_t f = 0; f < features; ++f) {
-                            flops += fm.forward(f * n / features, L - 1) + static_cast<double>(t) * fm.head;
+                        std::vector<int64_t> starts;
+                        if (hasGranularity) {
+                            for (const auto& g : prompt.sentences) starts.push_back(g.first);
+                        } else {
+                            for (int64_t i = 0; i < n; ++i) starts.push_back(i);
                         }
+                        for (int64_t i = n; i < L - 1; ++i) starts.push_back(i); // output tokens stay features
+                        for (const int64_t s0 : starts) flops += fm.forward(s0, L - 1) + static_cast<double>(t) * fm.head;
                     }
                     if (m == "kernel_shap") {
                         const double samples = resolved->value("samples", 200.0);
@@ -258,7 +277,8 @@ int main(int argc, char** argv) {
                     }
                     Cell cell;
                     cell.bound = flops / rate;
-                    if (!hasGranularity && (m == "occlusion" || m == "kernel_shap")) cell.note = "token granularity";
+                    if (hasGranularity) cell.note = std::to_string(prompt.sentences.size()) + " sentences";
+                    else if (m == "occlusion" || m == "kernel_shap") cell.note = "token granularity";
                     if (cell.bound * 2 > capSeconds) {
                         std::printf("| %s | %s | %lld | %s | skipped | %.1f | – | – | – | bound × 2 over the %.0f s cap |\n",
                                     w.c_str(), d.c_str(), static_cast<long long>(n), m.c_str(), cell.bound, capSeconds);

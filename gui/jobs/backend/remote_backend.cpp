@@ -273,6 +273,7 @@ void RemoteBackend::applyStatus(const json& st) {
         p.seconds = pv.seconds;
         p.fromCache = pv.fromCache;
         p.fromStore = pv.fromStore;
+        p.peakRssBytes = pv.peakRssBytes;
         if (const auto* old = r.pair(p.modelIndex, p.method)) {
             if (old->status == JobStatus::Completed && p.status == JobStatus::Completed) p.result = old->result;
             if (old->status != p.status && wasDetailed) changed.emplace_back(p.modelIndex, p.method);

@@ -5,6 +5,7 @@
 #include "result/result_json.h"
 
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 
@@ -73,6 +74,15 @@ TEST(Cli, RunWritesResultJsonAndJobsManagesTheStore) {
     EXPECT_EQ(shown["status"], "completed");
     EXPECT_EQ(shown["pairs"].size(), 2u);
     EXPECT_EQ(shown["conversation"], nlohmann::json::array({id}));
+    // Peak resident memory: each pair's (as in the result file) and the job's, the largest.
+    int64_t largest = 0;
+    for (const auto& p : shown["pairs"]) {
+        ASSERT_TRUE(p["peak_rss_bytes"].is_number_integer()) << p.dump();
+        EXPECT_GT(p["peak_rss_bytes"].get<int64_t>(), 0);
+        largest = std::max(largest, p["peak_rss_bytes"].get<int64_t>());
+    }
+    EXPECT_EQ(shown["peak_rss_bytes"], largest);
+    for (const auto& r : parsed->results) EXPECT_GT(r.peakRssBytes, 0) << r.method;
 
     const QString exported = dir.filePath(QStringLiteral("export.json"));
     auto exp = cli({"jobs", "export", QString::fromStdString(id), "--store", store, "--output", exported});

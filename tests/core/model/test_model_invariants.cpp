@@ -228,8 +228,11 @@ TEST_P(ModelInvariants, CancelStopsBetweenTokens) {
     GenerationOptions o;
     o.maxNewTokens = 20;
     o.stopAtEos = false;
-    int calls = 0;
-    o.isCancelled = [&] { return ++calls > 3; };
+    // Flipped once three tokens exist (the check also runs between blocks,
+    // so its calls are not one per token).
+    bool stop = false;
+    o.onProgress = [&](int64_t done, int64_t) { stop = done >= 3; };
+    o.isCancelled = [&] { return stop; };
     auto g = generate(*m->model, std::vector<int64_t>{5, 6, 7}, o);
     ASSERT_TRUE(g.ok());
     EXPECT_TRUE(g->cancelled);
