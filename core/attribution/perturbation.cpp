@@ -93,6 +93,13 @@ double logBinomial(int64_t n, int64_t k) {
            std::lgamma(static_cast<double>(n - k + 1));
 }
 
+// Scores every mask row; false when cancelled (e.cancelled is set).
+bool scoreMasks(const MaskScorer& score, const at::Tensor& masks, at::Tensor& scores, Estimate& e) {
+    if (score(masks, scores)) return true;
+    e.cancelled = true;
+    return false;
+}
+
 } // namespace
 
 // ------------------------------------------------------------------ LIME
@@ -110,10 +117,7 @@ Estimate limeEstimate(const FeatureLayout& layout, const LimeSettings& s, const 
         for (int64_t i = 0; i < width; ++i) ma[r][i] = rng.uniform() >= s.maskProbability;
     }
     at::Tensor scores;
-    if (!score(masks, scores)) {
-        e.cancelled = true;
-        return e;
-    }
+    if (!scoreMasks(score, masks, scores, e)) return e;
     const auto z = masks.to(torch::kFloat64);
     for (int64_t j = 0; j < t; ++j) {
         const int64_t m = layout.counts[static_cast<size_t>(j)];
@@ -173,10 +177,7 @@ Estimate kernelShapEstimate(const FeatureLayout& layout, const KernelShapSetting
         }
     }
     at::Tensor scores;
-    if (!score(masks, scores)) {
-        e.cancelled = true;
-        return e;
-    }
+    if (!scoreMasks(score, masks, scores, e)) return e;
     const auto z = masks.to(torch::kFloat64);
     for (int64_t j = 0; j < t; ++j) {
         const int64_t m = layout.counts[static_cast<size_t>(j)];

@@ -44,27 +44,6 @@ HeatmapView::HeatmapView(const ResultModel* model, SelectionModel* selection, QW
     tokensChanged();
 }
 
-namespace {
-
-// The prompt's own text of the segment starting at token `first` (its
-// characters in the input text, whitespace runs as single spaces), or ""
-// when the result does not say (display tokens may have lost spaces).
-QString segmentSourceText(const ResultModel& m, int64_t first) {
-    if (m.methods().empty()) return {};
-    for (const auto& g : m.promptSegments()) {
-        if (g.tokenStart != first) continue;
-        if (g.charEnd <= g.charStart) return {};
-        const QList<uint> ucs = QString::fromStdString(m.methodResult(0).input.text).toUcs4();
-        if (g.charEnd > ucs.size()) return {};
-        return QString::fromUcs4(reinterpret_cast<const char32_t*>(ucs.constData()) + g.charStart,
-                                 static_cast<qsizetype>(g.charEnd - g.charStart))
-            .simplified();
-    }
-    return {};
-}
-
-} // namespace
-
 void HeatmapView::updateRows() {
     const int64_t n = m_model->promptLength(), total = m_model->contextLength();
     m_rowFirst.clear();
@@ -113,7 +92,7 @@ QString HeatmapView::rowText(int64_t row) const {
     const auto& tokens = m_model->contextTokens();
     const int64_t a = m_rowFirst[static_cast<size_t>(row)], b = m_rowEnd[static_cast<size_t>(row)];
     if (b - a == 1) return displayToken(tokens[static_cast<size_t>(a)]);
-    QString text = segmentSourceText(*m_model, a);
+    QString text = m_model->segmentSourceText(a);
     if (text.isEmpty()) {
         for (int64_t k = a; k < b; ++k) text += displayToken(tokens[static_cast<size_t>(k)]);
     }

@@ -81,27 +81,6 @@ void TokenView::tokensChanged() {
     relayout();
 }
 
-namespace {
-
-// The prompt's own text of the segment starting at token `first` (its
-// characters in the input text, whitespace runs as single spaces), or ""
-// when the result does not say (display tokens may have lost spaces).
-QString segmentSourceText(const ResultModel& m, int64_t first) {
-    if (m.methods().empty()) return {};
-    for (const auto& g : m.promptSegments()) {
-        if (g.tokenStart != first) continue;
-        if (g.charEnd <= g.charStart) return {};
-        const QList<uint> ucs = QString::fromStdString(m.methodResult(0).input.text).toUcs4();
-        if (g.charEnd > ucs.size()) return {};
-        return QString::fromUcs4(reinterpret_cast<const char32_t*>(ucs.constData()) + g.charStart,
-                                 static_cast<qsizetype>(g.charEnd - g.charStart))
-            .simplified();
-    }
-    return {};
-}
-
-} // namespace
-
 int TokenView::segmentOf(int64_t k) const {
     return k >= 0 && static_cast<size_t>(k) < m_segmentOfToken.size() ? m_segmentOfToken[static_cast<size_t>(k)] : -1;
 }
@@ -118,7 +97,7 @@ bool TokenView::isFoldedAway(int64_t k) const {
 
 QString TokenView::chipText(size_t s) const {
     if (s >= m_segmentRanges.size()) return {};
-    QString text = segmentSourceText(*m_model, m_segmentRanges[s].first);
+    QString text = m_model->segmentSourceText(m_segmentRanges[s].first);
     if (text.isEmpty()) {
         for (int64_t k = m_segmentRanges[s].first; k < m_segmentRanges[s].second; ++k) text += m_display[static_cast<size_t>(k)];
     }

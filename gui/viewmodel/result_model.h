@@ -167,6 +167,10 @@ public:
     // first result that has them; empty at token granularity): the token
     // view folds each into one chip and the heatmap can show a row per segment.
     const std::vector<PromptSegment>& promptSegments() const { return m_promptSegments; }
+    // The prompt's own text of the segment starting at token `first` (its
+    // characters in the input text, whitespace runs as single spaces), or ""
+    // when the result does not say (display tokens may have lost spaces).
+    QString segmentSourceText(int64_t first) const;
     bool isTemplateToken(int64_t k) const;
     // Off (the default): the chat template's own tokens are left out of every
     // aggregation and of the colour scale (their rows are NaN), as the
