@@ -503,3 +503,52 @@ TEST(DemoFaithfulness, GroundTruthTableHasEveryMethodFamilyAndTheFloor) {
     }
     EXPECT_NE(demo::formatTable(*r).find("occlusion"), std::string::npos);
 }
+
+// The sentence evaluation: one row per ablation count, leave-one-out and the
+// floor; context_cite spends its ablation count, leave-one-out one pass per
+// sentence plus the full prompt (counted here from the examples themselves).
+TEST(DemoFaithfulness, SentenceTableCountsPassesAndRanksSentences) {
+    const auto& model = llama();
+    ASSERT_TRUE(model);
+    demo::SentenceEvalOptions o;
+    o.perFamily = 2;
+    o.ablations = {8};
+    auto r = demo::evaluateSentences(*model, o);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_EQ(r->cells.size(), 3u * 3u); // (context_cite@8, leave_one_out, random) x (2 families + all)
+    double sentencesPlusOne = 0;
+    const auto examples = demo::makeSentenceExamples(o.seed, o.perFamily);
+    for (const auto& s : examples) sentencesPlusOne += static_cast<double>(s.sentences.size() + 1);
+    sentencesPlusOne /= static_cast<double>(examples.size());
+    for (const auto& c : r->cells) {
+        EXPECT_EQ(c.failed, 0) << c.estimator;
+        EXPECT_GE(c.hitAt1, 0.0);
+        EXPECT_LE(c.hitAt1, 1.0);
+        EXPECT_GE(c.mrr, c.hitAt1 - 1e-12);
+        if (c.family != "all") continue;
+        EXPECT_EQ(c.examples, 4);
+        if (c.estimator == "context_cite@8") {
+            EXPECT_DOUBLE_EQ(c.passes, 8.0);
+        } else if (c.estimator == "leave_one_out") {
+            EXPECT_DOUBLE_EQ(c.passes, sentencesPlusOne);
+        }
+    }
+    EXPECT_NE(demo::formatMarkdown(*r).find("leave_one_out"), std::string::npos);
+}
+
+// Contrastive targets: the methods that take a target_fn run against each
+// example's foil (none fails for want of an alternative) and the report says so.
+TEST(DemoFaithfulness, ContrastiveGroundTruthRunsEveryGradientMethod) {
+    const auto& model = gpt2();
+    ASSERT_TRUE(model);
+    demo::GroundTruthOptions o;
+    o.methods = {"saliency", "attnlrp"};
+    o.perFamily = 1;
+    o.eraser = false;
+    o.contrastive = true;
+    auto r = demo::evaluateGroundTruth(*model, o);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->target, "contrast_logit_diff");
+    for (const auto& c : r->cells) EXPECT_EQ(c.failed, 0) << c.method << " " << c.family;
+    EXPECT_NE(demo::formatMarkdown(*r).find("contrast_logit_diff"), std::string::npos);
+}
