@@ -7,10 +7,12 @@
 #include "attribution/method.h"
 #include "catalog/model_catalog.h"
 #include "demo/ground_truth.h"
+#include "demo/sentence_tasks.h"
 
 #include <ATen/Parallel.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -20,7 +22,7 @@ namespace tokenlens::cli {
 int runFaithfulness(const Args& args) {
     const std::string cmd = "faithfulness";
     ArgParser p(cmd, "--model DIR [--model DIR2] | --all  [--methods m1,m2,...] [--examples N] [--baseline zero|unk] "
-                     "[--markdown]");
+                     "[--markdown] [--contrast] | --sentences [--ablations A1,A2,...]");
     p.option("model", "DIR", "a demo model folder (repeat for several)", true);
     p.flag("all", "every method on both bundled demo models (the tables of docs/faithfulness.md); integrated "
                   "gradients from the unk baseline with 128 steps, which converges on them");
@@ -29,6 +31,12 @@ int runFaithfulness(const Args& args) {
     p.option("seed", "S", "seed of the held-out examples (default: the held-out seed)");
     p.option("baseline", "B", "removal baseline of the ERASER metrics and occlusion/IG: zero (default) or unk");
     p.flag("no-eraser", "evidence hit@1 / MRR only (skip comprehensiveness, sufficiency, curves, leave-one-out)");
+    p.flag("contrast", "every method that takes a target_fn attributes logit(answer) - logit(foil), the foil of "
+                       "each example its distractor's answer (docs/faithfulness.md); the others keep their target");
+    p.flag("sentences", "the sentence-level suite instead: the evidence sentence's hit@1 / MRR under context_cite "
+                        "(LASSO over --ablations random ablations) and its exact leave-one-out, with the forward "
+                        "passes of each");
+    p.option("ablations", "LIST", "with --sentences: comma-separated ablation counts of context_cite (default 32)");
     p.option("threads", "T", "LibTorch intra-op threads (default 1: the demo models are tiny)");
     p.flag("json", "print the report as JSON instead of a table");
     p.flag("markdown", "print Markdown tables (overall with time per example, hit@1 / MRR per family)");
@@ -70,7 +78,65 @@ int runFaithfulness(const Args& args) {
         std::cerr << "tokenlens-cli faithfulness: --examples must be at least 1 and --seed not negative\n";
         return kExitUsage;
     }
+    if (p.has("sentences")) {
+        demo::SentenceEvalOptions so;
+        so.perFamily = static_cast<int64_t>(*examples);
+        so.seed = static_cast<uint64_t>(*seed);
+        if (auto list = p.value("ablations")) {
+            so.ablations.clear();
+            std::stringstream ss(*list);
+            std::string item;
+            while (std::getline(ss, item, ',')) {
+                if (item.empty()) continue;
+                char* end = nullptr;
+                const long long a = std::strtoll(item.c_str(), &end, 10);
+                if (*end != '\0' || a < 2 || a > 100000) {
+                    std::cerr << "tokenlens-cli faithfulness: --ablations item '" << item
+                              << "' is not a whole number from 2 to 100000\n";
+                    return kExitUsage;
+                }
+                so.ablations.push_back(a);
+            }
+            if (so.ablations.empty()) {
+                std::cerr << "tokenlens-cli faithfulness: --ablations gives no count\n";
+                return kExitUsage;
+            }
+        }
+        if (auto b = p.value("baseline")) {
+            if (*b != "zero" && *b != "unk") {
+                std::cerr << "tokenlens-cli faithfulness: --baseline must be zero or unk\n";
+                return kExitUsage;
+            }
+            so.jobOptions["baseline"] = *b;
+        }
+        nlohmann::json reports = nlohmann::json::array();
+        for (const auto& dir : dirs) {
+            auto model = loadModelOrReport(dir, cmd);
+            if (!model) return kExitFailure;
+            if (!p.has("quiet")) {
+                so.progress = [&](int64_t done, int64_t total) {
+                    std::cerr << "\r[" << model->name << "] " << done << "/" << total << " examples" << std::flush;
+                };
+            }
+            auto r = demo::evaluateSentences(*model, so);
+            if (!p.has("quiet")) std::cerr << "\n";
+            if (!r) {
+                std::cerr << "tokenlens-cli faithfulness: " << model->name << ": " << r.error().message << "\n";
+                return kExitFailure;
+            }
+            if (p.has("json")) {
+                reports.push_back(demo::toJson(*r));
+            } else {
+                std::cout << demo::formatMarkdown(*r);
+                std::printf("(%lld examples per sentence family, held-out seed %llu)\n\n",
+                            static_cast<long long>(so.perFamily), static_cast<unsigned long long>(so.seed));
+            }
+        }
+        if (p.has("json")) printJson(reports);
+        return kExitOk;
+    }
     o.perFamily = static_cast<int64_t>(*examples);
+    o.contrastive = p.has("contrast");
     o.seed = static_cast<uint64_t>(*seed);
     o.eraser = !p.has("no-eraser");
     if (auto b = p.value("baseline")) {

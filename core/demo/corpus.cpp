@@ -175,6 +175,29 @@ bool familyFromName(std::string_view name, TaskFamily& out) {
     return false;
 }
 
+const std::vector<std::string>& nameWords(bool female) { return female ? kFemale : kMale; }
+const std::vector<std::string>& colourWords() { return kColors; }
+const std::vector<std::string>& objectWords() { return kObjects; }
+
+std::string contrastWord(const Example& e) {
+    const auto word = [&](int64_t i) { return e.words.at(static_cast<size_t>(i)); };
+    switch (e.family) {
+    case TaskFamily::KeyValue: {
+        const int64_t clauses = (static_cast<int64_t>(e.words.size()) - 3) / 6;
+        const int64_t asked = e.evidence.at(0) / 6;
+        return word(((asked + 1) % clauses) * 6 + 3);
+    }
+    case TaskFamily::Agreement: return e.answer == "are" ? "is" : "are";
+    case TaskFamily::Induction: return word(e.evidence.at(1) + 1);
+    case TaskFamily::Arithmetic: {
+        const int sum = std::stoi(word(e.evidence.at(0))) + std::stoi(word(e.evidence.at(1)));
+        return number(sum < 18 ? sum + 1 : sum - 1);
+    }
+    case TaskFamily::Coreference: return word(0) == e.answer ? word(2) : word(0);
+    }
+    return {};
+}
+
 std::string Example::prompt() const {
     std::string s;
     for (size_t i = 0; i < words.size(); ++i) s += (i ? " " : "") + words[i];

@@ -29,6 +29,20 @@ struct Example {
     std::string prompt() const; // words joined by single spaces
 };
 
+// The foil of a contrastive target (logit(answer) − logit(foil)): the
+// answer the example's distractor would give, derived from the example alone
+// (no draw from the generator, so the example streams are unchanged).
+// key_value: the colour of the next clause's person; agreement: the other
+// verb form; induction: the word after the answer in the sequence (a copy
+// from the wrong offset); arithmetic: the sum plus one (minus one at 18);
+// coreference: the other name.
+std::string contrastWord(const Example& e);
+
+// The corpus's word classes the sentence suite (sentence_tasks.h) draws from.
+const std::vector<std::string>& nameWords(bool female);
+const std::vector<std::string>& colourWords();
+const std::vector<std::string>& objectWords();
+
 // splitmix64: a tiny, portable, seedable generator.
 class Rng {
 public:

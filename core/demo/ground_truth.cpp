@@ -59,6 +59,10 @@ Result<GroundTruthReport> evaluateGroundTruth(const LoadedModel& model, const Gr
         job.targetText = e.answer;
         job.methods = methods.empty() ? std::vector<std::string>{"attention"} : methods;
         job.options = o.jobOptions;
+        if (o.contrastive) {
+            job.options["target_fn"] = "contrast_logit_diff";
+            job.options["contrast_text"] = contrastWord(e);
+        }
         auto prepared = runner.prepare(model, "", job);
         if (!prepared) return makeError(prepared.error().code, "example '" + job.input + "': " + prepared.error().message);
         const PreparedSequence* seq = prepared.value().get();
@@ -163,6 +167,7 @@ Result<GroundTruthReport> evaluateGroundTruth(const LoadedModel& model, const Gr
     GroundTruthReport report;
     report.model = model.name;
     report.baseline = o.faithfulness.baseline;
+    if (o.contrastive) report.target = "contrast_logit_diff";
     std::vector<std::string> rows = methods;
     if (withRandom) rows.push_back(kRandomMethod);
     std::vector<std::string> families;
@@ -217,7 +222,9 @@ nlohmann::json toJson(const GroundTruthReport& r) {
                          {"mean_abs_delta", num(c.meanAbsDelta)},
                          {"seconds", c.seconds}});
     }
-    return {{"model", r.model}, {"baseline", r.baseline}, {"cells", cells}};
+    nlohmann::json j = {{"model", r.model}, {"baseline", r.baseline}, {"cells", cells}};
+    if (!r.target.empty()) j["target_fn"] = r.target;
+    return j;
 }
 
 std::string formatTable(const GroundTruthReport& r) {
@@ -227,7 +234,8 @@ std::string formatTable(const GroundTruthReport& r) {
         std::snprintf(buf, sizeof buf, "%5.3f", v);
         return std::string(buf);
     };
-    std::string out = "model " + r.model + ", removal baseline: " + r.baseline + " embedding\n";
+    std::string out = "model " + r.model + ", removal baseline: " + r.baseline + " embedding" +
+                      (r.target.empty() ? std::string() : ", target " + r.target + " against each example's foil") + "\n";
     char line[512];
     std::snprintf(line, sizeof line, "%-20s %-12s %5s %6s %6s %6s %6s %6s %6s %6s %6s\n", "method", "family", "n",
                   "hit@1", "MRR", "AOPCc", "AOPCs", "delAUC", "insAUC", "tauLOO", "fail");
@@ -263,7 +271,8 @@ std::string formatMarkdown(const GroundTruthReport& r) {
         return nullptr;
     };
     std::ostringstream out;
-    out << "#### " << r.model << " (removal baseline: " << r.baseline << " embedding)\n\n"
+    out << "#### " << r.model << " (removal baseline: " << r.baseline << " embedding"
+        << (r.target.empty() ? std::string() : "; target " + r.target + " against each example's foil") << ")\n\n"
         << "| method | n | hit@1 | MRR | AOPC comp. | AOPC suff. | del. AUC | ins. AUC | comp. @20 % | suff. @20 % | "
            "mean abs delta | ms / example | failed |\n"
         << "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";

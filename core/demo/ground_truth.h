@@ -30,6 +30,10 @@ struct GroundTruthOptions {
     int64_t perFamily = 20;
     uint64_t seed = kHeldOutSeed;
     bool eraser = true;                 // also the evidence-free metrics
+    // Every method that takes a target_fn attributes the contrastive target
+    // logit(answer) − logit(foil), the foil of each example from
+    // contrastWord(); the others keep their own target.
+    bool contrastive = false;
     FaithfulnessOptions faithfulness;
     nlohmann::json jobOptions = nlohmann::json::object(); // engine / method options
     std::function<void(int64_t done, int64_t total)> progress; // examples done
@@ -58,6 +62,7 @@ struct GroundTruthCell { // one (method, family)
 struct GroundTruthReport {
     std::string model;
     std::string baseline;
+    std::string target;                  // "" (each method's default) or "contrast_logit_diff"
     std::vector<GroundTruthCell> cells; // per method: every family, then "all"
 };
 

@@ -6,6 +6,7 @@
 #include "demo/corpus.h"
 #include "demo/demo_model.h"
 #include "demo/ground_truth.h"
+#include "demo/sentence_tasks.h"
 #include "model/generation.h"
 #include "model/model_loader.h"
 
@@ -103,6 +104,101 @@ TEST(DemoCorpus, EvidencePointsAtTheWordsTheAnswerDependsOn) {
             break;
         }
     }
+}
+
+// The foil of the contrastive target: another answer the prompt offers, never
+// the answer, and of the answer's kind.
+TEST(DemoCorpus, ContrastWordIsTheDistractorsAnswer) {
+    const std::set<std::string> vocab(demo::corpusWords().begin(), demo::corpusWords().end());
+    for (const auto& e : demo::makeExamples(5, 100)) {
+        const std::string foil = demo::contrastWord(e);
+        ASSERT_TRUE(vocab.count(foil)) << foil;
+        EXPECT_NE(foil, e.answer) << e.prompt();
+        const auto& w = e.words;
+        const bool inPrompt = std::find(w.begin(), w.end(), foil) != w.end();
+        switch (e.family) {
+        case demo::TaskFamily::KeyValue: {
+            // Another clause's colour: the word after "a" in a clause not asked.
+            const auto at = static_cast<size_t>(std::find(w.begin(), w.end(), foil) - w.begin());
+            ASSERT_LT(at, w.size());
+            EXPECT_EQ(at % 6, 3u);
+            EXPECT_NE(static_cast<int64_t>(at), e.evidence[1]);
+            break;
+        }
+        case demo::TaskFamily::Agreement: EXPECT_EQ(foil, e.answer == "is" ? "are" : "is"); break;
+        case demo::TaskFamily::Induction: EXPECT_TRUE(inPrompt); break;
+        case demo::TaskFamily::Arithmetic: EXPECT_EQ(std::abs(std::stoi(foil) - std::stoi(e.answer)), 1); break;
+        case demo::TaskFamily::Coreference:
+            EXPECT_TRUE(foil == w[0] || foil == w[2]);
+            break;
+        }
+    }
+}
+
+// The sentence suite: the context splits into "."-ended sentences, the query
+// after them has none, and the evidence sentences are the ones that hold the
+// answer's source (checked from the words, not from the builder's indices).
+TEST(DemoSentenceSuite, EvidenceSentenceIndexIsTheSentenceWithTheSource) {
+    const auto examples = demo::makeSentenceExamples(9, 60);
+    ASSERT_EQ(examples.size(), 120u);
+    const auto& female = demo::nameWords(true);
+    auto isFemale = [&](const std::string& n) { return std::find(female.begin(), female.end(), n) != female.end(); };
+    int withEvidenceNotFirst = 0;
+    for (const auto& s : examples) {
+        const auto& w = s.example.words;
+        ASSERT_GE(s.sentences.size(), 3u) << s.example.prompt();
+        ASSERT_EQ(s.sentences, demo::sentenceRanges(w));
+        EXPECT_EQ(s.sentences.front().first, 0);
+        for (size_t k = 0; k < s.sentences.size(); ++k) {
+            const auto [a, b] = s.sentences[k];
+            EXPECT_EQ(w[static_cast<size_t>(b - 1)], ".");
+            if (k) {
+                EXPECT_EQ(a, s.sentences[k - 1].second);
+            }
+        }
+        const auto queryStart = static_cast<size_t>(s.sentences.back().second);
+        ASSERT_LT(queryStart, w.size());
+        for (size_t i = queryStart; i < w.size(); ++i) EXPECT_NE(w[i], ".");
+        auto words = [&](int64_t k) {
+            const auto [a, b] = s.sentences[static_cast<size_t>(k)];
+            return std::vector<std::string>(w.begin() + a, w.begin() + b);
+        };
+        std::vector<int64_t> expected;
+        if (s.example.family == demo::TaskFamily::KeyValue) {
+            // The one clause of the asked name, and its colour is the answer.
+            const std::string& name = w[w.size() - 3];
+            for (int64_t k = 0; k < static_cast<int64_t>(s.sentences.size()); ++k) {
+                if (words(k)[0] == name) {
+                    expected.push_back(k);
+                    EXPECT_EQ(words(k)[3], s.example.answer);
+                }
+            }
+            ASSERT_EQ(expected.size(), 1u);
+        } else {
+            ASSERT_EQ(s.example.family, demo::TaskFamily::Coreference);
+            // The sentence naming the answer with another name, and the one
+            // with the pronoun of the answer's gender; every other sentence
+            // names someone of the other gender only.
+            const std::string pronoun = isFemale(s.example.answer) ? "she" : "he";
+            for (int64_t k = 0; k < static_cast<int64_t>(s.sentences.size()); ++k) {
+                const auto v = words(k);
+                const bool names = v.size() == 8 && (v[0] == s.example.answer || v[2] == s.example.answer);
+                if (names || v[0] == pronoun) {
+                    expected.push_back(k);
+                } else {
+                    EXPECT_NE(isFemale(v[0]), isFemale(s.example.answer)) << s.example.prompt();
+                    EXPECT_EQ(v[1], "has");
+                }
+            }
+            ASSERT_EQ(expected.size(), 2u) << s.example.prompt();
+        }
+        EXPECT_EQ(s.evidenceSentences, expected) << s.example.prompt();
+        if (s.evidenceSentences.front() != 0) ++withEvidenceNotFirst;
+    }
+    EXPECT_GT(withEvidenceNotFirst, 20); // the evidence is not always the first sentence
+    // Deterministic for a seed.
+    const auto again = demo::makeSentenceExamples(9, 60);
+    for (size_t i = 0; i < examples.size(); ++i) EXPECT_EQ(again[i].example.prompt(), examples[i].example.prompt());
 }
 
 // The longer rows train-demo's --recall-clauses draws: clause count as asked,
@@ -406,4 +502,53 @@ TEST(DemoFaithfulness, GroundTruthTableHasEveryMethodFamilyAndTheFloor) {
         }
     }
     EXPECT_NE(demo::formatTable(*r).find("occlusion"), std::string::npos);
+}
+
+// The sentence evaluation: one row per ablation count, leave-one-out and the
+// floor; context_cite spends its ablation count, leave-one-out one pass per
+// sentence plus the full prompt (counted here from the examples themselves).
+TEST(DemoFaithfulness, SentenceTableCountsPassesAndRanksSentences) {
+    const auto& model = llama();
+    ASSERT_TRUE(model);
+    demo::SentenceEvalOptions o;
+    o.perFamily = 2;
+    o.ablations = {8};
+    auto r = demo::evaluateSentences(*model, o);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_EQ(r->cells.size(), 3u * 3u); // (context_cite@8, leave_one_out, random) x (2 families + all)
+    double sentencesPlusOne = 0;
+    const auto examples = demo::makeSentenceExamples(o.seed, o.perFamily);
+    for (const auto& s : examples) sentencesPlusOne += static_cast<double>(s.sentences.size() + 1);
+    sentencesPlusOne /= static_cast<double>(examples.size());
+    for (const auto& c : r->cells) {
+        EXPECT_EQ(c.failed, 0) << c.estimator;
+        EXPECT_GE(c.hitAt1, 0.0);
+        EXPECT_LE(c.hitAt1, 1.0);
+        EXPECT_GE(c.mrr, c.hitAt1 - 1e-12);
+        if (c.family != "all") continue;
+        EXPECT_EQ(c.examples, 4);
+        if (c.estimator == "context_cite@8") {
+            EXPECT_DOUBLE_EQ(c.passes, 8.0);
+        } else if (c.estimator == "leave_one_out") {
+            EXPECT_DOUBLE_EQ(c.passes, sentencesPlusOne);
+        }
+    }
+    EXPECT_NE(demo::formatMarkdown(*r).find("leave_one_out"), std::string::npos);
+}
+
+// Contrastive targets: the methods that take a target_fn run against each
+// example's foil (none fails for want of an alternative) and the report says so.
+TEST(DemoFaithfulness, ContrastiveGroundTruthRunsEveryGradientMethod) {
+    const auto& model = gpt2();
+    ASSERT_TRUE(model);
+    demo::GroundTruthOptions o;
+    o.methods = {"saliency", "attnlrp"};
+    o.perFamily = 1;
+    o.eraser = false;
+    o.contrastive = true;
+    auto r = demo::evaluateGroundTruth(*model, o);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->target, "contrast_logit_diff");
+    for (const auto& c : r->cells) EXPECT_EQ(c.failed, 0) << c.method << " " << c.family;
+    EXPECT_NE(demo::formatMarkdown(*r).find("contrast_logit_diff"), std::string::npos);
 }
