@@ -19,28 +19,47 @@
 
 namespace tokenlens::cli {
 
+namespace {
+
+// Ends the progress line and prints the problem of a failed evaluation; false when it failed.
+template <class R>
+bool evaluated(const ArgParser& p, const std::string& model, const R& r) {
+    if (!p.has("quiet")) std::cerr << "\n";
+    if (r) return true;
+    std::cerr << "tokenlens-cli faithfulness: " << model << ": " << r.error().message << "\n";
+    return false;
+}
+
+// "[model] done/total examples" on one line of standard error (none with --quiet).
+std::function<void(int64_t, int64_t)> examplesProgress(const ArgParser& p, const std::string& model) {
+    if (p.has("quiet")) return {};
+    return [model](int64_t done, int64_t total) {
+        std::cerr << "\r[" << model << "] " << done << "/" << total << " examples" << std::flush;
+    };
+}
+
+} // namespace
+
 int runFaithfulness(const Args& args) {
     const std::string cmd = "faithfulness";
     ArgParser p(cmd, "--model DIR [--model DIR2] | --all  [--methods m1,m2,...] [--examples N] [--baseline zero|unk] "
                      "[--markdown] [--contrast] | --sentences [--ablations A1,A2,...]");
-    p.option("model", "DIR", "a demo model folder (repeat for several)", true);
-    p.flag("all", "every method on both bundled demo models (the tables of docs/faithfulness.md); integrated "
-                  "gradients from the unk baseline with 128 steps, which converges on them");
-    p.option("methods", "LIST", "comma-separated methods (default: every method)");
-    p.option("examples", "N", "held-out examples per task family (default 20)");
-    p.option("seed", "S", "seed of the held-out examples (default: the held-out seed)");
-    p.option("baseline", "B", "removal baseline of the ERASER metrics and occlusion/IG: zero (default) or unk");
-    p.flag("no-eraser", "evidence hit@1 / MRR only (skip comprehensiveness, sufficiency, curves, leave-one-out)");
-    p.flag("contrast", "every method that takes a target_fn attributes logit(answer) - logit(foil), the foil of "
-                       "each example its distractor's answer (docs/faithfulness.md); the others keep their target");
-    p.flag("sentences", "the sentence-level suite instead: the evidence sentence's hit@1 / MRR under context_cite "
-                        "(LASSO over --ablations random ablations) and its exact leave-one-out, with the forward "
-                        "passes of each");
-    p.option("ablations", "LIST", "with --sentences: comma-separated ablation counts of context_cite (default 32)");
-    p.option("threads", "T", "LibTorch intra-op threads (default 1: the demo models are tiny)");
-    p.flag("json", "print the report as JSON instead of a table");
-    p.flag("markdown", "print Markdown tables (overall with time per example, hit@1 / MRR per family)");
-    p.flag("quiet", "no progress on standard error");
+    p.add(R"(
+        --model DIR...  a demo model folder (repeat for several)
+        --all  every method on both bundled demo models (the tables of docs/faithfulness.md); integrated gradients from the unk baseline with 128 steps, which converges on them
+        --methods LIST  comma-separated methods (default: every method)
+        --examples N  held-out examples per task family (default 20)
+        --seed S  seed of the held-out examples (default: the held-out seed)
+        --baseline B  removal baseline of the ERASER metrics and occlusion/IG: zero (default) or unk
+        --no-eraser  evidence hit@1 / MRR only (skip comprehensiveness, sufficiency, curves, leave-one-out)
+        --contrast  every method that takes a target_fn attributes logit(answer) - logit(foil), the foil of each example its distractor's answer (docs/faithfulness.md); the others keep their target
+        --sentences  the sentence-level suite instead: the evidence sentence's hit@1 / MRR under context_cite (LASSO over --ablations random ablations) and its exact leave-one-out, with the forward passes of each
+        --ablations LIST  with --sentences: comma-separated ablation counts of context_cite (default 32)
+        --threads T  LibTorch intra-op threads (default 1: the demo models are tiny)
+        --json  print the report as JSON instead of a table
+        --markdown  print Markdown tables (overall with time per example, hit@1 / MRR per family)
+        --quiet  no progress on standard error
+    )");
     if (auto code = handleParse(p, args)) return *code;
     auto dirs = p.values("model");
     if (p.has("all") && dirs.empty()) {
@@ -113,17 +132,9 @@ int runFaithfulness(const Args& args) {
         for (const auto& dir : dirs) {
             auto model = loadModelOrReport(dir, cmd);
             if (!model) return kExitFailure;
-            if (!p.has("quiet")) {
-                so.progress = [&](int64_t done, int64_t total) {
-                    std::cerr << "\r[" << model->name << "] " << done << "/" << total << " examples" << std::flush;
-                };
-            }
+            so.progress = examplesProgress(p, model->name);
             auto r = demo::evaluateSentences(*model, so);
-            if (!p.has("quiet")) std::cerr << "\n";
-            if (!r) {
-                std::cerr << "tokenlens-cli faithfulness: " << model->name << ": " << r.error().message << "\n";
-                return kExitFailure;
-            }
+            if (!evaluated(p, model->name, r)) return kExitFailure;
             if (p.has("json")) {
                 reports.push_back(demo::toJson(*r));
             } else {
@@ -158,17 +169,9 @@ int runFaithfulness(const Args& args) {
         auto model = loadModelOrReport(dir, cmd);
         if (!model) return kExitFailure;
         const auto start = std::chrono::steady_clock::now();
-        if (!p.has("quiet")) {
-            o.progress = [&](int64_t done, int64_t total) {
-                std::cerr << "\r[" << model->name << "] " << done << "/" << total << " examples" << std::flush;
-            };
-        }
+        o.progress = examplesProgress(p, model->name);
         auto r = demo::evaluateGroundTruth(*model, o);
-        if (!p.has("quiet")) std::cerr << "\n";
-        if (!r) {
-            std::cerr << "tokenlens-cli faithfulness: " << model->name << ": " << r.error().message << "\n";
-            return kExitFailure;
-        }
+        if (!evaluated(p, model->name, r)) return kExitFailure;
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (p.has("json")) {
             all.push_back(demo::toJson(*r));

@@ -178,12 +178,7 @@ Result<GroundTruthReport> evaluateGroundTruth(const LoadedModel& model, const Gr
             const Accumulator& a = acc[{method, fam}];
             GroundTruthCell c;
             c.method = method;
-            c.family = fam;
-            c.examples = a.examples;
-            c.failed = a.failed;
-            const auto ok = static_cast<double>(a.examples - a.failed);
-            c.hitAt1 = ok > 0 ? a.hit / ok : kNaN;
-            c.mrr = ok > 0 ? a.rr / ok : kNaN;
+            fillRankFields(c, a, fam);
             c.randomHitAt1 = a.examples ? a.randomHit / static_cast<double>(a.examples) : kNaN;
             c.randomMrr = a.examples ? a.randomRr / static_cast<double>(a.examples) : kNaN;
             c.aopcComprehensiveness = a.metric(0);
@@ -204,23 +199,20 @@ Result<GroundTruthReport> evaluateGroundTruth(const LoadedModel& model, const Gr
 nlohmann::json toJson(const GroundTruthReport& r) {
     nlohmann::json cells = nlohmann::json::array();
     for (const auto& c : r.cells) {
-        cells.push_back({{"method", c.method},
-                         {"family", c.family},
-                         {"examples", c.examples},
-                         {"failed", c.failed},
-                         {"hit_at_1", num(c.hitAt1)},
-                         {"mrr", num(c.mrr)},
-                         {"random_hit_at_1", num(c.randomHitAt1)},
-                         {"random_mrr", num(c.randomMrr)},
-                         {"aopc_comprehensiveness", num(c.aopcComprehensiveness)},
-                         {"aopc_sufficiency", num(c.aopcSufficiency)},
-                         {"deletion_auc", num(c.deletionAuc)},
-                         {"insertion_auc", num(c.insertionAuc)},
-                         {"kendall_tau_loo", num(c.kendallTau)},
-                         {"fixed_comprehensiveness", num(c.fixedComprehensiveness)},
-                         {"fixed_sufficiency", num(c.fixedSufficiency)},
-                         {"mean_abs_delta", num(c.meanAbsDelta)},
-                         {"seconds", c.seconds}});
+        nlohmann::json cell = rankFieldsJson(c);
+        cell.update({{"method", c.method},
+                     {"random_hit_at_1", num(c.randomHitAt1)},
+                     {"random_mrr", num(c.randomMrr)},
+                     {"aopc_comprehensiveness", num(c.aopcComprehensiveness)},
+                     {"aopc_sufficiency", num(c.aopcSufficiency)},
+                     {"deletion_auc", num(c.deletionAuc)},
+                     {"insertion_auc", num(c.insertionAuc)},
+                     {"kendall_tau_loo", num(c.kendallTau)},
+                     {"fixed_comprehensiveness", num(c.fixedComprehensiveness)},
+                     {"fixed_sufficiency", num(c.fixedSufficiency)},
+                     {"mean_abs_delta", num(c.meanAbsDelta)},
+                     {"seconds", c.seconds}});
+        cells.push_back(std::move(cell));
     }
     nlohmann::json j = {{"model", r.model}, {"baseline", r.baseline}, {"cells", cells}};
     if (!r.target.empty()) j["target_fn"] = r.target;

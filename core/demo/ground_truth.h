@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -75,5 +77,26 @@ std::string formatTable(const GroundTruthReport& report);
 // Markdown tables for docs/faithfulness.md: the overall table (one row per
 // method, with the time per example), then hit@1 per family and method.
 std::string formatMarkdown(const GroundTruthReport& report);
+
+// The fields every ground-truth table cell shares, from an accumulator of
+// hits and reciprocal ranks: family, examples, failed, hit@1 and MRR over the
+// examples that did not fail (NaN when none did).
+template <class Cell, class Acc>
+void fillRankFields(Cell& c, const Acc& a, const std::string& family) {
+    c.family = family;
+    c.examples = a.examples;
+    c.failed = a.failed;
+    const auto ok = static_cast<double>(a.examples - a.failed);
+    c.hitAt1 = ok > 0 ? a.hit / ok : std::numeric_limits<double>::quiet_NaN();
+    c.mrr = ok > 0 ? a.rr / ok : std::numeric_limits<double>::quiet_NaN();
+}
+
+// Those fields as JSON (hit_at_1 and mrr null when NaN), for the cells' writers.
+template <class Cell>
+nlohmann::json rankFieldsJson(const Cell& c) {
+    auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+    return {{"family", c.family}, {"examples", c.examples}, {"failed", c.failed},
+            {"hit_at_1", num(c.hitAt1)}, {"mrr", num(c.mrr)}};
+}
 
 } // namespace tokenlens::demo

@@ -1,5 +1,7 @@
 #include "demo/sentence_tasks.h"
 
+#include "demo/ground_truth.h"
+
 #include "analysis/faithfulness.h"
 #include "run/job_runner.h"
 
@@ -224,12 +226,7 @@ Result<SentenceReport> evaluateSentences(const LoadedModel& model, const Sentenc
             const Acc& a = acc[{est, fam}];
             SentenceCell c;
             c.estimator = est;
-            c.family = fam;
-            c.examples = a.examples;
-            c.failed = a.failed;
-            const auto ok = static_cast<double>(a.examples - a.failed);
-            c.hitAt1 = ok > 0 ? a.hit / ok : kNaN;
-            c.mrr = ok > 0 ? a.rr / ok : kNaN;
+            fillRankFields(c, a, fam);
             c.passes = a.examples ? a.passes / static_cast<double>(a.examples) : kNaN;
             c.seconds = a.seconds;
             report.cells.push_back(c);
@@ -242,14 +239,9 @@ nlohmann::json toJson(const SentenceReport& r) {
     auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
     nlohmann::json cells = nlohmann::json::array();
     for (const auto& c : r.cells) {
-        cells.push_back({{"estimator", c.estimator},
-                         {"family", c.family},
-                         {"examples", c.examples},
-                         {"failed", c.failed},
-                         {"hit_at_1", num(c.hitAt1)},
-                         {"mrr", num(c.mrr)},
-                         {"forward_passes", num(c.passes)},
-                         {"seconds", c.seconds}});
+        nlohmann::json cell = rankFieldsJson(c);
+        cell.update({{"estimator", c.estimator}, {"forward_passes", num(c.passes)}, {"seconds", c.seconds}});
+        cells.push_back(std::move(cell));
     }
     return {{"model", r.model}, {"unit", "sentence"}, {"cells", cells}};
 }
