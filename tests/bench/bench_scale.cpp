@@ -20,6 +20,7 @@
 #include "bench_util.h"
 #include "model/model_loader.h"
 #include "model/model_maker.h"
+#include "util/cancellation.h"
 
 #include <torch/torch.h>
 
@@ -314,7 +315,9 @@ int main(int argc, char** argv) {
                             flippedAt = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                             flag = true;
                         });
-                        (void)method->run(in, *resolved, control);
+                        // As runMethod runs a method: the flag is also checked
+                        // between blocks, forward and backward (util/cancellation.h).
+                        (void)runCancellable(control.isCancelled, [&] { (void)method->run(in, *resolved, control); });
                         const double ended = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                         canceller.join();
                         if (flippedAt.load() > 0 && flippedAt.load() <= ended) latencies.push_back(ended - flippedAt.load());
