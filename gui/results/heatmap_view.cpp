@@ -16,8 +16,7 @@ namespace tokenlens::gui {
 
 namespace {
 
-constexpr double kMaxRowLabel = 150;
-constexpr double kMaxColLabel = 96;
+constexpr double kMaxRowLabel = 150, kMaxColLabel = 96; // widest row and column labels
 
 QColor nanBackground(const QPalette& pal) {
     const QColor base = pal.color(QPalette::Base);
