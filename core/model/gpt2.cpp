@@ -100,6 +100,7 @@ public:
             auto attnOut = b->cAttnProj->forward(att.output);
             if (o.capture) o.capture(prefix + "attn.out", attnOut);
             h = h + attnOut;
+            cancelPoint(h); // also between attention and MLP: half a block at most
             auto fc = b->cFc->forward(b->ln2->forward(h, lrp));
             auto mlpOut = b->cMlpProj->forward(lrp ? identityRule(fc, geluNew(fc)) : geluNew(fc));
             h = addMlpOutput(h, mlpOut, o, prefix);

@@ -190,6 +190,7 @@ public:
             }
             if (o.capture) o.capture(prefix + "attn.out", attnOut);
             h = h + attnOut;
+            cancelPoint(h); // also between attention and MLP: half a block at most
             x = l->mlpNorm->forward(h, lrp);
             at::Tensor mlpOut;
             if (l->gateUp) {
