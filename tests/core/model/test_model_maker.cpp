@@ -10,6 +10,8 @@
 #include "model/model_loader.h"
 #include "model/model_maker.h"
 
+#include "../io/io_test_util.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -26,22 +28,8 @@ using nlohmann::json;
 
 namespace {
 
-class ScratchDir {
-public:
-    ScratchDir() {
-        std::string tmpl = (fs::temp_directory_path() / "tokenlens-maker-XXXXXX").string();
-        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        m_path = tmpl;
-    }
-    ~ScratchDir() {
-        std::error_code ec;
-        fs::remove_all(m_path, ec);
-    }
-    const fs::path& path() const { return m_path; }
-
-private:
-    fs::path m_path;
-};
+// A temporary folder, deleted with what it holds (the io tests' TempDir).
+using ScratchDir = tokenlens::testing::TempDir;
 
 json readJson(const fs::path& file) {
     std::ifstream in(file);
