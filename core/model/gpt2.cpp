@@ -88,8 +88,10 @@ public:
             const auto& b = m_blocks[i];
             const std::string prefix = "layers." + std::to_string(i) + ".";
             if (o.outputHiddenStates) out.hiddenStates.push_back(h);
-            auto qkv = b->cAttn->forward(b->ln1->forward(h, lrp)).split(m_config.hiddenSize, -1);
-            auto split = [&](const at::Tensor& x) { return x.view({batch, seq, heads, hd}).transpose(1, 2); };
+            auto x = b->ln1->forward(h, lrp);
+            cancelPoint(x); // backward: after c_attn
+            auto qkv = b->cAttn->forward(x).split(m_config.hiddenSize, -1);
+            auto split = [&](const at::Tensor& t) { return t.view({batch, seq, heads, hd}).transpose(1, 2); };
             at::Tensor newV = split(qkv[2]);
             if (o.valueHook) newV = o.valueHook(static_cast<int64_t>(i), newV);
             if (o.capture) o.capture(prefix + "attn.values", newV);
@@ -97,12 +99,17 @@ public:
             auto att = attend(split(qkv[0]), k, v, allowed, /*divideBy=*/true, 0, 0, o.lrp);
             if (o.outputAttentions) out.attentions.push_back(att.probs);
             if (o.capture) o.capture(prefix + "attn.probs", att.probs);
+            cancelPoint(att.output); // backward: after c_proj
             auto attnOut = b->cAttnProj->forward(att.output);
             if (o.capture) o.capture(prefix + "attn.out", attnOut);
             h = h + attnOut;
             cancelPoint(h); // also between attention and MLP: half a block at most
-            auto fc = b->cFc->forward(b->ln2->forward(h, lrp));
-            auto mlpOut = b->cMlpProj->forward(lrp ? identityRule(fc, geluNew(fc)) : geluNew(fc));
+            x = b->ln2->forward(h, lrp);
+            cancelPoint(x); // backward: after c_fc
+            auto fc = b->cFc->forward(x);
+            auto act = lrp ? identityRule(fc, geluNew(fc)) : geluNew(fc);
+            cancelPoint(act); // backward: after the MLP's c_proj
+            auto mlpOut = b->cMlpProj->forward(act);
             h = addMlpOutput(h, mlpOut, o, prefix);
         }
         cancelPoint(h);

@@ -155,6 +155,7 @@ public:
             const bool local = window > 0 && m_localRope.has_value();
             if (o.outputHiddenStates) out.hiddenStates.push_back(h);
             auto x = l->inputNorm->forward(h, lrp);
+            cancelPoint(x); // backward: after q, k and v
             at::Tensor q, k, v; // (b, seq, heads or kv heads, hd)
             if (l->qkv) {
                 auto qkv = l->qkv->forward(x); // (b, seq, (heads + 2 kv heads) hd): q, then k, then v
@@ -182,6 +183,7 @@ public:
                               softcap, o.lrp);
             if (o.outputAttentions) out.attentions.push_back(att.probs);
             if (o.capture) o.capture(prefix + "attn.probs", att.probs);
+            cancelPoint(att.output); // backward: after o
             auto attnOut = l->o->forward(att.output);
             if (l->attnPostNorm) {
                 // Gemma: the block output is normed before the residual addition.
@@ -192,14 +194,22 @@ public:
             h = h + attnOut;
             cancelPoint(h); // also between attention and MLP: half a block at most
             x = l->mlpNorm->forward(h, lrp);
-            at::Tensor mlpOut;
+            cancelPoint(x); // backward: after gate and up
+            at::Tensor act;
             if (l->gateUp) {
                 auto gu = l->gateUp->forward(x); // (b, seq, 2 I): gate, then up
                 const int64_t I = m_config.intermediateSize;
-                mlpOut = l->down->forward(gated(gu.slice(-1, 0, I), gu.slice(-1, I)));
+                act = gated(gu.slice(-1, 0, I), gu.slice(-1, I));
             } else {
-                mlpOut = l->down->forward(gated(l->gate->forward(x), l->up->forward(x)));
+                auto gate = l->gate->forward(x);
+                // up reads a view of x whose hook runs once up's backward is
+                // done (the engine takes up before gate: made later).
+                auto xUp = x.view_as(x);
+                cancelPoint(xUp);
+                act = gated(gate, l->up->forward(xUp));
             }
+            cancelPoint(act); // backward: after down
+            at::Tensor mlpOut = l->down->forward(act);
             if (l->mlpPostNorm) mlpOut = l->mlpPostNorm->forward(mlpOut, lrp);
             h = addMlpOutput(h, mlpOut, o, prefix);
         }

@@ -2,8 +2,9 @@
 // Cancelling a running computation inside a pass. A caller that can be
 // cancelled installs its check for the thread (CancelScope, or
 // runCancellable); the model calls throwIfCancelled() between transformer
-// blocks of every forward and, through a gradient hook on each block's
-// output, between blocks of every backward. throwIfCancelled() is the one
+// blocks of every forward and before each block's large products, and,
+// through gradient hooks on the products' inputs, after each of them in
+// every backward. throwIfCancelled() is the one
 // place where "cancel requested" becomes an exception (CancelledError);
 // runCancellable() and guarded() (run/guarded.h) are where it becomes a
 // return again: a cancelled outcome, never a failure. docs/architecture.md

@@ -182,6 +182,35 @@ TEST_F(GeneratedModel, WithoutACancelNothingChanges) {
     EXPECT_TRUE(torch::equal(g0, g1));
 }
 
+TEST(CancelBetweenLayers, BackwardPollsAfterEachLargeProduct) {
+    // Inside a block the backward polls the flag after q/k/v, after the
+    // attention's output projection, after the MLP's output projection and
+    // after its input projections (separately after up and gate where they
+    // are two products), so a cancel waits for one product, not a block
+    // (an 8B block's backward is ~0.2 s on this CPU). At least six polls
+    // per block, forward polls not counted.
+    for (const std::string name : {"tiny-gpt2", "tiny-llama", "tiny-qwen2", "tiny-qwen3", "tiny-phi3", "tiny-gemma3"}) {
+        SCOPED_TRACE(name);
+        auto m = fixture(name);
+        const CausalLM& model = *m->model;
+        const int64_t layers = model.config().numLayers;
+        bool backward = false;
+        int64_t polls = 0;
+        CancelScope scope([&] {
+            if (backward) ++polls;
+            return false;
+        });
+        auto embeds = model.embed(promptIds(model, 16)).detach().requires_grad_(true);
+        ForwardOptions fo;
+        fo.computeLogits = false;
+        auto out = model.forward(embeds, fo);
+        auto f = model.lmHead(out.finalHidden.select(1, -1)).max();
+        backward = true;
+        torch::autograd::grad({f}, {embeds});
+        EXPECT_GE(polls, 6 * layers);
+    }
+}
+
 TEST(CancelBetweenLayers, EveryFamily) {
     // The rotary families share llama.cpp; GPT-2 has its own forward.
     for (const std::string name : {"tiny-gpt2", "tiny-llama", "tiny-qwen2", "tiny-qwen3", "tiny-phi3", "tiny-gemma3"}) {
