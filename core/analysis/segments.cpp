@@ -1,3 +1,4 @@
+#include "analysis/segment_text.h"
 #include "analysis/segments.h"
 
 #include <algorithm>

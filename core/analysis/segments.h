@@ -71,12 +71,6 @@ Result<std::vector<PromptSegment>> segmentPrompt(const std::string& text,
 // for sequences whose original text and offsets are not at hand.
 std::pair<std::string, std::vector<std::pair<size_t, size_t>>> joinTokens(const std::vector<std::string>& tokens);
 
-// The prompt's own text of a segment: characters [charStart, charEnd) of
-// `text` (code points of UTF-8), runs of whitespace folded to one space and
-// trimmed (as the views show it). Empty when the segment has no characters
-// or they do not fit the text (the caller then joins the tokens' texts).
-std::string segmentText(const std::string& text, const PromptSegment& segment);
-
 // Checks that segments cover prompt tokens 0..n-1 in order, without gaps.
 Status checkSegments(const std::vector<PromptSegment>& segments, int64_t n);
 

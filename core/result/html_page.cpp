@@ -1,6 +1,6 @@
 #include "result/html_page.h"
 
-#include "analysis/segments.h"
+#include "analysis/segment_text.h"
 #include "result/method_style.h"
 #include "util/html.h"
 

@@ -4,6 +4,7 @@
 // with a BOS token, Qwen2's, Llama 3's),
 // the options' errors, and the segment sums of a matrix.
 
+#include "analysis/segment_text.h"
 #include "analysis/segments.h"
 #include "tokenizer/tokenizer.h"
 
