@@ -11,7 +11,7 @@ QString ResultModel::segmentSourceText(int64_t first) const {
     if (methods().empty()) return {};
     for (const auto& g : m_promptSegments) {
         if (g.tokenStart != first) continue;
-        // One rule for the views and the exported page (analysis/segments.h).
+        // One rule for the views and the exported page (analysis/segment_text.h).
         return QString::fromStdString(analysis::segmentText(methodResult(0).input.text, g));
     }
     return {};
