@@ -1,3 +1,4 @@
+#include "analysis/segment_text.h"
 #include "analysis/segments.h"
 
 #include <algorithm>
@@ -367,6 +368,36 @@ AttributionMatrix sumIntoSegments(const AttributionMatrix& m, const std::vector<
     }
     for (int64_t r = 0; r < t; ++r) {
         for (int64_t j = 0; j < t; ++j) out.at(k + r, j) = m.at(n + r, j);
+    }
+    return out;
+}
+
+std::string segmentText(const std::string& text, const PromptSegment& segment) {
+    if (segment.charEnd <= segment.charStart || segment.charStart < 0) return {};
+    // Byte range of the characters: count lead bytes (a continuation byte never starts one).
+    int64_t ch = 0;
+    size_t begin = std::string::npos, end = std::string::npos;
+    for (size_t b = 0; b <= text.size(); ++b) {
+        if (b < text.size() && isContinuation(static_cast<unsigned char>(text[b]))) continue;
+        if (ch == segment.charStart) begin = b;
+        if (ch == segment.charEnd) {
+            end = b;
+            break;
+        }
+        ++ch;
+    }
+    if (begin == std::string::npos || end == std::string::npos) return {};
+    std::string out;
+    bool space = false;
+    for (size_t b = begin; b < end; ++b) {
+        const char c = text[b];
+        if (isSpace(static_cast<unsigned char>(c))) {
+            space = !out.empty();
+            continue;
+        }
+        if (space) out += ' ';
+        space = false;
+        out += c;
     }
     return out;
 }

@@ -1,5 +1,6 @@
 // context_cite (Cohen-Wang et al., NeurIPS 2024): which segments of the
-// prompt (sentences by default) an output token rests on. Random ablations
+// prompt (sentences by default; the job's segments when it sets a
+// granularity, AttributionInput::promptGroups) an output token rests on. Random ablations
 // keep each segment with probability 1/2 (removed tokens get the baseline
 // embedding, through the perturbation methods' model scorer); the response
 // is the output token's log-odds log(p/(1−p)); per output token a LASSO on
@@ -174,7 +175,12 @@ public:
         Segments segments;
         std::vector<std::string> warnings;
         const std::string kind = r.value("segments", std::string("sentence"));
-        if (kind == "spans") {
+        const bool grouped = !input.promptGroups.empty();
+        if (grouped) {
+            // The job's granularity: runPerturbation makes each of its segments
+            // one feature, so the estimator's segments are those features.
+            for (int64_t g = 0; g < static_cast<int64_t>(input.promptGroups.size()); ++g) segments.emplace_back(g, g + 1);
+        } else if (kind == "spans") {
             auto parsed = parseSpans(r.value("spans", std::string()), n);
             if (!parsed) return parsed.error();
             segments = std::move(*parsed);
@@ -192,13 +198,15 @@ public:
         s.seed = r.value("seed", uint64_t{0});
         nlohmann::json scored = r;
         scored["target_fn"] = "log_probability"; // turned into log-odds by the estimator
-        const int64_t work = contextCiteRows(segments, s) * layoutFor(n, static_cast<int64_t>(input.outputIds.size())).width;
+        const auto t = static_cast<int64_t>(input.outputIds.size());
+        const int64_t work = grouped ? groupedWork(*this, n, static_cast<int64_t>(segments.size()), t, r)
+                                     : contextCiteRows(segments, s) * layoutFor(n, t).width;
         auto out = runPerturbation(input, scored, control, work, [&](const FeatureLayout& layout, const MaskScorer& score) {
             return contextCiteEstimate(layout, segments, s, score);
         });
         if (!out) return out;
         out->targetFn = "log_odds";
-        out->featureSegments = segments;
+        out->featureSegments = grouped ? input.promptGroups : segments;
         out->warnings.insert(out->warnings.begin(), warnings.begin(), warnings.end());
         return out;
     }

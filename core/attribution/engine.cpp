@@ -14,6 +14,18 @@
 namespace tokenlens {
 namespace {
 
+// Whether method `id` perturbs the job's segments (AttributionInput::promptGroups)
+// as its features: the perturbation methods always (perturbsSegments);
+// context_cite unless the job's options choose its features themselves (a
+// string option "segments", at the top or in options.methods.context_cite).
+bool perturbsJobSegments(const std::string& id, const nlohmann::json& jobOptions) {
+    if (id != "context_cite") return perturbsSegments(id);
+    auto chooses = [](const nlohmann::json& o) { return o.is_object() && o.contains("segments") && o["segments"].is_string(); };
+    const bool own = jobOptions.is_object() && jobOptions.contains("methods") && jobOptions["methods"].is_object() &&
+                     jobOptions["methods"].contains(id) && chooses(jobOptions["methods"][id]);
+    return !chooses(jobOptions) && !own;
+}
+
 const std::set<std::string>& engineKeys() {
     static const std::set<std::string> keys = {"max_new_tokens", "sample", "temperature", "top_k", "top_p",
                                                "seed", "stop_at_eos", "truncate", "methods",
@@ -376,7 +388,7 @@ int64_t estimateMethodWork(const PreparedSequence& seq, const Job& job, const st
     auto opts = methodOptions(job, methodId);
     if (!m || !opts) return 0;
     const auto n = static_cast<int64_t>(seq.input.ids.size()), t = static_cast<int64_t>(seq.output.ids.size());
-    if (!seq.promptSegments.empty() && perturbsSegments(methodId)) {
+    if (!seq.promptSegments.empty() && perturbsJobSegments(methodId, job.options)) {
         return groupedWork(*m, n, static_cast<int64_t>(seq.promptSegments.size()), t, *opts);
     }
     return m->estimateWork(n, t, *opts);
@@ -430,9 +442,14 @@ MethodResult runMethod(const LoadedModel& model, const PreparedSequence& seq, co
     r.granularity = seq.granularity;
     r.promptSegments = seq.promptSegments;
     AttributionInput in;
-    if (!seq.promptSegments.empty() && perturbsSegments(methodId)) {
+    if (!seq.promptSegments.empty() && perturbsJobSegments(methodId, job.options)) {
         in.promptGroups = analysis::tokenRanges(seq.promptSegments);
         r.options["granularity"] = seq.granularity;
+        // context_cite's features are then the job's segments, not its own choice.
+        if (methodId == "context_cite") {
+            r.options.erase("segments");
+            r.options.erase("spans");
+        }
     }
     in.model = model.model.get();
     in.promptIds = seq.input.ids;

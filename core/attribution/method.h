@@ -44,8 +44,9 @@ struct AttributionInput {
     // The job's granularity (analysis/segments.h) as prompt token ranges
     // [start, end) covering 0..n-1 in order; empty: every token is a feature.
     // The perturbation methods (occlusion, lime, kernel_shap,
-    // shapley_sampling) perturb each range as one feature (the output tokens
-    // stay features of their own) and spread its score evenly over its tokens.
+    // shapley_sampling; context_cite unless the job chooses its features,
+    // engine.cpp) perturb each range as one feature (the output tokens stay
+    // features of their own) and spread its score evenly over its tokens.
     std::vector<std::pair<int64_t, int64_t>> promptGroups;
 };
 

@@ -1,5 +1,6 @@
 #include "result/html_page.h"
 
+#include "analysis/segment_text.h"
 #include "result/method_style.h"
 #include "util/html.h"
 
@@ -35,6 +36,14 @@ json htmlPageData(const JobResult& job, const std::string& title) {
         ids.insert(ids.end(), r.output.ids.begin(), r.output.ids.end());
         json prob = json::array();
         for (double p : r.stepProbability) prob.push_back(std::isfinite(p) ? json(p) : json(nullptr));
+        // The prompt's segments (job option granularity): the page folds them
+        // into chips and gives each one heatmap row, as the app does.
+        json segments = json::array();
+        for (const auto& g : r.promptSegments) {
+            segments.push_back({{"tokens", {g.tokenStart, g.tokenEnd}},
+                                {"label", g.label},
+                                {"text", analysis::segmentText(r.input.text, g)}});
+        }
         results.push_back({{"model", r.model},
                            {"method", r.method},
                            {"label", style ? style->label : r.method},
@@ -45,7 +54,8 @@ json htmlPageData(const JobResult& job, const std::string& title) {
                            {"rows", r.raw.rows},
                            {"cols", r.raw.cols},
                            {"raw", raw},
-                           {"probability", prob}});
+                           {"probability", prob},
+                           {"segments", segments}});
     }
     return {{"title", title}, {"job", job.jobId}, {"maxAlpha", kMaxFillAlpha}, {"results", results}};
 }
@@ -69,8 +79,8 @@ std::string writeHtmlPage(const JobResult& job, const std::string& title) {
            "<section id=\"heatmap-section\"><h2>Heatmap</h2><div id=\"heatmap-wrap\"><canvas id=\"heatmap\">"
            "</canvas></div></section></main>\n"
            "<footer>Written by TokenLens. Hover a token to see what it drew on (an output token) or what drew on it "
-           "(a prompt token); click to pin, Esc or click again to unpin. Colours: each method's colour, blended "
-           "by strength; opacity is the methods' mean intensity.</footer>\n";
+           "(a prompt token); click to pin, Esc or click again to unpin; a folded segment (\u25b8) opens on click. "
+           "Colours: each method's colour, blended by strength; opacity is the methods' mean intensity.</footer>\n";
     out += "<script type=\"application/json\" id=\"tl-data\">" + safe + "</script>\n<script>\n" + kHtmlPageScript +
            "</script>\n</body>\n</html>\n";
     return out;

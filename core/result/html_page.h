@@ -14,8 +14,11 @@ namespace tokenlens {
 
 std::string writeHtmlPage(const JobResult& job, const std::string& title);
 
-// The page's data block: the completed results with their tokens, colours and
-// matrices (NaN as null), as the script reads them.
+// The page's data block: the completed results with their tokens, colours,
+// matrices (NaN as null) and prompt segments (token range, label, text), as
+// the script reads them. Segments of several tokens show folded into one chip
+// that opens on click, and the heatmap has one row per segment (the sum of
+// its token rows' intensities), as in the app's token view and heatmap.
 nlohmann::json htmlPageData(const JobResult& job, const std::string& title);
 
 } // namespace tokenlens

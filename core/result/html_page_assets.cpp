@@ -2,7 +2,10 @@
 // script reads the data block, colours tokens and heatmap cells as the app
 // does (palette.h: hue = Σ v·C / Σ v, opacity = mean v · kMaxFillAlpha over
 // the active methods' intensities, each method's matrix min–max normalised
-// over its finite entries) and, with #selftest, tests itself.
+// over its finite entries), folds the prompt's segments into chips and gives
+// each segment one heatmap row (the sum of its tokens' intensities, at most
+// 1, as the app's token view and heatmap do) and, with #selftest, tests
+// itself.
 
 namespace tokenlens {
 
@@ -28,6 +31,8 @@ button.method .swatch { width: 12px; height: 12px; border-radius: 3px; display: 
 .tok.out { border-bottom: 2px solid #888; }
 .tok.focus { outline: 2px solid #1b1b1b; }
 .tok.pinned { outline: 2px dashed #1b1b1b; }
+.tok.chip { border: 1px dashed #888; padding: 2px 4px; white-space: normal; }
+.fold { color: #888; cursor: pointer; margin: 0 1px; }
 .sep { color: #888; margin: 0 6px; }
 #mode, #details { color: #555; font-size: 13px; margin: 4px 0; min-height: 1.5em; }
 #heatmap-wrap { overflow: auto; max-height: 80vh; }
@@ -43,7 +48,7 @@ const char* const kHtmlPageScript = R"js(
   var data = JSON.parse(document.getElementById('tl-data').textContent);
   var models = [];
   data.results.forEach(function (r) { if (models.indexOf(r.model) < 0) models.push(r.model); });
-  var state = { model: models[0], active: {}, hover: -1, pinned: -1, hoverCell: null };
+  var state = { model: models[0], active: {}, hover: -1, pinned: -1, hoverCell: null, open: {} };
   var tokensEl = document.getElementById('tokens');
   var canvas = document.getElementById('heatmap');
   var cell = 16, labelW = 120, labelH = 90;
@@ -101,6 +106,35 @@ const char* const kHtmlPageScript = R"js(
   function css(c) { return 'rgba(' + Math.round(c[0]) + ',' + Math.round(c[1]) + ',' + Math.round(c[2]) + ',' + c[3].toFixed(3) + ')'; }
   function focus() { return state.pinned >= 0 ? state.pinned : state.hover; }
   function display(tok) { return tok.replace(/\n/g, '\u21b5').replace(/\t/g, '\u21e5'); }
+  // The prompt's segments: the text a chip or a heatmap row shows.
+  function segmentText(r, s) {
+    var text = s.text || r.tokens.slice(s.tokens[0], s.tokens[1]).map(display).join('');
+    return (s.label ? s.label + ': ' : '') + text.trim();
+  }
+  // The heatmap's rows as token ranges: one per segment (every prompt token
+  // when there are none), then one per output token.
+  function rowRanges(r) {
+    if (!r.ranges) {
+      var ranges = [], i;
+      if (r.segments.length) r.segments.forEach(function (s) { ranges.push([s.tokens[0], s.tokens[1]]); });
+      else for (i = 0; i < r.n; ++i) ranges.push([i, i + 1]);
+      for (i = r.n; i < r.rows; ++i) ranges.push([i, i + 1]);
+      r.ranges = ranges;
+    }
+    return r.ranges;
+  }
+  function rowOf(r, k) {
+    var ranges = rowRanges(r);
+    for (var i = 0; i < ranges.length; ++i) if (k >= ranges[i][0] && k < ranges[i][1]) return i;
+    return -1;
+  }
+  // A segment's strength: the sum of its tokens' values (NaN ones skipped;
+  // NaN when all are), at most 1.
+  function sumOver(value, a, b) {
+    var s = 0, any = false;
+    for (var i = a; i < b; ++i) { var v = value(i); if (isFinite(v)) { s += v; any = true; } }
+    return any ? Math.min(1, s) : NaN;
+  }
 
   function buildControls() {
     var box = document.getElementById('controls');
@@ -126,16 +160,41 @@ const char* const kHtmlPageScript = R"js(
       box.appendChild(b);
     });
   }
+  function hoverable(e, k) {
+    e.addEventListener('mouseover', function () { state.hover = k; paint(); });
+    e.addEventListener('mouseout', function () { state.hover = -1; paint(); });
+  }
   function buildTokens() {
     tokensEl.textContent = '';
-    var r = results()[0];
+    var r = results()[0], foldable = {}, skipTo = -1;
+    // Segments of two tokens or more fold into one chip (at first folded).
+    r.segments.forEach(function (s, i) { if (s.tokens[1] - s.tokens[0] > 1) foldable[s.tokens[0]] = i; });
     r.tokens.forEach(function (tok, k) {
+      if (k < skipTo) return;
       if (k === r.n) { var s = document.createElement('span'); s.className = 'sep'; s.textContent = '\u2192'; tokensEl.appendChild(s); }
+      var si = foldable[k];
+      if (si !== undefined) {
+        var seg = r.segments[si], end = seg.tokens[1];
+        if (!state.open[si]) {
+          var chip = document.createElement('span');
+          chip.className = 'tok chip'; chip.dataset.k = k; chip.dataset.end = end;
+          chip.textContent = '\u25b8 ' + segmentText(r, seg);
+          chip.title = 'x' + k + '\u2013x' + (end - 1) + ' (' + (end - k) + ' tokens): click to unfold';
+          hoverable(chip, k);
+          chip.addEventListener('click', function () { state.open[si] = true; buildTokens(); paint(); });
+          tokensEl.appendChild(chip);
+          skipTo = end;
+          return;
+        }
+        var fold = document.createElement('span');
+        fold.className = 'fold'; fold.textContent = '\u25be'; fold.title = 'Fold this segment';
+        fold.addEventListener('click', function () { state.open[si] = false; buildTokens(); paint(); });
+        tokensEl.appendChild(fold);
+      }
       var e = document.createElement('span');
       e.className = 'tok' + (k >= r.n ? ' out' : ''); e.dataset.k = k; e.textContent = display(tok);
       e.title = (k < r.n ? 'x' + k : 'y' + (k - r.n)) + '  id ' + r.ids[k];
-      e.addEventListener('mouseover', function () { state.hover = k; paint(); });
-      e.addEventListener('mouseout', function () { state.hover = -1; paint(); });
+      hoverable(e, k);
       e.addEventListener('click', function () { state.pinned = state.pinned === k ? -1 : k; paint(); });
       tokensEl.appendChild(e);
     });
@@ -145,8 +204,8 @@ const char* const kHtmlPageScript = R"js(
     var vs = rs.map(function (r) { return intensities(r, f); });
     var r0 = results()[0];
     Array.prototype.forEach.call(tokensEl.querySelectorAll('.tok'), function (e) {
-      var k = +e.dataset.k;
-      var c = blend(vs.map(function (v) { return v[k]; }), cols);
+      var k = +e.dataset.k, end = e.dataset.end === undefined ? k + 1 : +e.dataset.end;
+      var c = blend(vs.map(function (v) { return end > k + 1 ? sumOver(function (i) { return v[i]; }, k, end) : v[k]; }), cols);
       e.style.background = css(c); e.dataset.alpha = c[3].toFixed(3);
       e.classList.toggle('focus', k === f && state.pinned < 0);
       e.classList.toggle('pinned', k === state.pinned);
@@ -165,7 +224,7 @@ const char* const kHtmlPageScript = R"js(
   // an offscreen canvas; a hover only copies it and draws the outline.
   var cached = { key: '', canvas: null };
   function heatmapCells(rs, r0) {
-    var rows = r0.rows, ncol = r0.cols;
+    var ranges = rowRanges(r0), rows = ranges.length, nseg = r0.segments.length, ncol = r0.cols;
     var wrapW = Math.max(320, document.getElementById('heatmap-wrap').clientWidth || 800);
     cell = Math.max(4, Math.min(28, Math.floor((wrapW - labelW - 10) / ncol)));
     var key = state.model + '|' + rs.map(function (r) { return r.method; }).join(',') + '|' + cell;
@@ -177,7 +236,10 @@ const char* const kHtmlPageScript = R"js(
     g.font = Math.min(12, cell) + 'px sans-serif'; g.fillStyle = '#1b1b1b'; g.textBaseline = 'middle';
     var i, j;
     if (cell >= 8) {
-      for (i = 0; i < rows; ++i) { g.textAlign = 'right'; g.fillText(display(r0.tokens[i]).slice(0, 14), labelW - 4, labelH + i * cell + cell / 2); }
+      for (i = 0; i < rows; ++i) {
+        var label = i < nseg ? segmentText(r0, r0.segments[i]) : display(r0.tokens[ranges[i][0]]);
+        g.textAlign = 'right'; g.fillText(label.length > 14 ? label.slice(0, 13) + '\u2026' : label, labelW - 4, labelH + i * cell + cell / 2);
+      }
       for (j = 0; j < ncol; ++j) {
         g.save(); g.translate(labelW + j * cell + cell / 2, labelH - 4); g.rotate(-Math.PI / 2); g.textAlign = 'left';
         g.fillText(display(r0.tokens[r0.n + j]).slice(0, 12), 0, 0); g.restore();
@@ -186,7 +248,8 @@ const char* const kHtmlPageScript = R"js(
     for (i = 0; i < rows; ++i) {
       for (j = 0; j < ncol; ++j) {
         var x = labelW + j * cell, y = labelH + i * cell;
-        var vals = rs.map(function (r) { return norm(r, at(r, i, j)); });
+        var a = ranges[i][0], b = ranges[i][1];
+        var vals = rs.map(function (r) { return b > a + 1 ? sumOver(function (k) { return norm(r, at(r, k, j)); }, a, b) : norm(r, at(r, a, j)); });
         var finite = vals.some(function (v) { return isFinite(v); });
         if (!finite) {
           g.fillStyle = '#ececec'; g.fillRect(x, y, cell, cell);
@@ -200,7 +263,7 @@ const char* const kHtmlPageScript = R"js(
     return off;
   }
   function paintHeatmap() {
-    var rs = activeResults(), r0 = results()[0], rows = r0.rows, ncol = r0.cols;
+    var rs = activeResults(), r0 = results()[0], rows = rowRanges(r0).length, ncol = r0.cols;
     var off = heatmapCells(rs, r0);
     if (canvas.width !== off.width || canvas.height !== off.height) { canvas.width = off.width; canvas.height = off.height; }
     var g = g2d;
@@ -208,13 +271,13 @@ const char* const kHtmlPageScript = R"js(
     var f = focus();
     g.strokeStyle = '#1b1b1b'; g.lineWidth = 2;
     if (f >= r0.n) g.strokeRect(labelW + (f - r0.n) * cell, labelH, cell, rows * cell);
-    else if (f >= 0) g.strokeRect(labelW, labelH + f * cell, ncol * cell, cell);
+    else if (f >= 0) g.strokeRect(labelW, labelH + rowOf(r0, f) * cell, ncol * cell, cell);
     g.lineWidth = 1;
   }
   canvas.addEventListener('mousemove', function (e) {
     var b = canvas.getBoundingClientRect(), r0 = results()[0];
     var j = Math.floor((e.clientX - b.left - labelW) / cell), i = Math.floor((e.clientY - b.top - labelH) / cell);
-    var k = (j >= 0 && j < r0.cols && i >= 0 && i < r0.rows) ? r0.n + j : -1;
+    var k = (j >= 0 && j < r0.cols && i >= 0 && i < rowRanges(r0).length) ? r0.n + j : -1;
     if (k !== state.hover) { state.hover = k; paint(); }
   });
   canvas.addEventListener('mouseleave', function () { state.hover = -1; paint(); });
@@ -223,7 +286,7 @@ const char* const kHtmlPageScript = R"js(
 
   function paint() { paintTokens(); paintHeatmap(); }
   function reset() {
-    state.active = {}; state.hover = -1; state.pinned = -1;
+    state.active = {}; state.hover = -1; state.pinned = -1; state.open = {};
     results().forEach(function (r) { state.active[r.method] = true; });
     buildControls(); buildTokens(); paint();
   }
@@ -241,16 +304,26 @@ const char* const kHtmlPageScript = R"js(
   function selftest() {
     var out = { model: state.model, methods: activeResults().map(function (r) { return r.method; }) };
     var r0 = results()[0], k = r0.rows - 1, el = tokensEl.querySelector('[data-k="' + k + '"]');
-    out.n = r0.n; out.hovered = k; out.before = alphas();
+    var shownRows = rowRanges(r0).length;
+    out.n = r0.n; out.hovered = k; out.before = alphas(); out.heatmapRows = shownRows;
+    out.tokenElements = Array.prototype.map.call(tokensEl.querySelectorAll('.tok'), function (e) { return +e.dataset.k; });
+    out.chips = Array.prototype.map.call(tokensEl.querySelectorAll('.chip'), function (e) { return e.textContent; });
     mouse(el, 'mouseover'); mouse(el, 'mousemove');
     out.after = alphas(); out.focusClass = el.classList.contains('focus');
-    out.heatmapFocusPixel = pixel(0, r0.cols - 1); out.heatmapNaNPixel = pixel(r0.rows - 1, r0.cols - 1);
+    out.heatmapFocusPixel = pixel(0, r0.cols - 1); out.heatmapNaNPixel = pixel(shownRows - 1, r0.cols - 1);
     mouse(el, 'click'); mouse(el, 'mouseout');
     out.pinnedAfterLeave = alphas(); out.pinned = state.pinned;
     var bg = backgrounds(), buttons = document.querySelectorAll('button.method');
     if (buttons.length > 1) { mouse(buttons[0], 'click'); out.toggled = buttons[0].dataset.method; out.backgroundsChanged = backgrounds().some(function (b, i) { return b !== bg[i]; }); mouse(buttons[0], 'click'); }
     mouse(el, 'click');
     out.unpinned = state.pinned === -1;
+    var chip = tokensEl.querySelector('.chip');
+    if (chip) { // a click unfolds the first chip, its marker folds it again
+      mouse(chip, 'click');
+      out.unfolded = Array.prototype.map.call(tokensEl.querySelectorAll('.tok'), function (e) { return +e.dataset.k; });
+      mouse(tokensEl.querySelector('.fold'), 'click');
+      out.refolded = tokensEl.querySelectorAll('.chip').length;
+    }
     out.errors = errors;
     var pre = document.createElement('pre'); pre.id = 'selftest'; pre.textContent = JSON.stringify(out);
     document.body.appendChild(pre);

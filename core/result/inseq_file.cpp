@@ -329,6 +329,18 @@ Result<std::string> writeInseq(const JobResult& job, size_t pair, const InseqWri
                 {"f_input", r.fInput},
                 {"f_baseline", r.fBaseline},
                 {"faithfulness", r.faithfulness}};
+    // Segments (the job's granularity, context_cite's features): the matrices
+    // above stay per token, which is all Inseq represents; the segments ride
+    // along in the result JSON's own form (prompt_segments, feature_segments).
+    {
+        const json mine = toJson(r, "-"); // a raw_ref instead of the matrix's numbers
+        for (const char* key : {"granularity", "prompt_segments"}) {
+            if (mine.contains(key)) own[key] = mine[key];
+        }
+        if (mine.contains("attribution") && mine["attribution"].contains("feature_segments")) {
+            own["feature_segments"] = mine["attribution"]["feature_segments"];
+        }
+    }
     json info = {
         {"model_name", r.model},
         {"model_class", nullptr},
@@ -539,8 +551,20 @@ Result<JobResult> readInseq(std::string_view bytes, const std::string& source, s
     }
     job.input = r.input;
     job.results.push_back(std::move(r));
-    // The reader of our own JSON checks shapes, ids and NaN placement once more.
-    auto checked = jobFromJson(toJson(job), source);
+    // The reader of our own JSON checks shapes, ids and NaN placement once
+    // more, and reads our own file's segments (checked against the prompt).
+    json whole = toJson(job);
+    if (info.contains("tokenlens") && info["tokenlens"].is_object()) {
+        const json& own = info["tokenlens"];
+        json& first = whole["results"][0];
+        for (const char* key : {"granularity", "prompt_segments"}) {
+            if (own.contains(key)) first[key] = own[key];
+        }
+        if (own.contains("feature_segments") && first.contains("attribution")) {
+            first["attribution"]["feature_segments"] = own["feature_segments"];
+        }
+    }
+    auto checked = jobFromJson(whole, source);
     if (!checked) return checked.error();
     return checked;
 }

@@ -88,9 +88,11 @@ PairRun JobRunner::runPair(const LoadedModel& model, const std::string& modelKey
             if (faith) out.cacheKey += "+faithfulness:" + job.options.at("faithfulness").dump();
             if (!seq.promptSegments.empty()) {
                 // The segments are part of the result (and the features of the perturbation methods).
+                // "/2": context_cite's features became the job's segments; its results stored
+                // before (over sentences) are not served for a job with a granularity.
                 nlohmann::json segs = nlohmann::json::array();
                 for (const auto& g : seq.promptSegments) segs.push_back({g.tokenStart, g.tokenEnd, g.label});
-                out.cacheKey += "+granularity:" + contentHash({seq.granularity, segs.dump()});
+                out.cacheKey += "+granularity/2:" + contentHash({seq.granularity, segs.dump()});
             }
             auto hit = m_caches.results ? m_caches.results->get(out.cacheKey) : nullptr;
             if (!hit && m_caches.stored) {

@@ -2,6 +2,7 @@
 
 #include "result/inseq_file.h"
 #include "result/result_json.h"
+#include "result/result_sidecar.h"
 #include "run/chat_prompt.h"
 #include "util/utf8.h"
 
@@ -158,6 +159,11 @@ LoadedFile loadFile(const QString& path) {
                                      .arg(name, QString::fromStdString(job.error().message)));
         }
         out.result = std::move(job.value());
+        if (view.find("\"raw_ref\"") != std::string_view::npos) { // its matrices came from the sidecar
+            std::error_code ec;
+            const auto side = std::filesystem::file_size(sidecarPathFor(path.toStdString()), ec);
+            if (!ec) out.sidecarBytes = static_cast<int64_t>(side);
+        }
         break;
     }
     case FileKind::PromptText:

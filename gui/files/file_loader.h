@@ -42,6 +42,7 @@ struct LoadedFile {
     nlohmann::ordered_json messages; // kind == Messages: the list, keys in the file's order
     QString message;  // Error: what is wrong and what to do
     int64_t bytes = 0;
+    int64_t sidecarBytes = 0; // kind == Result: the matrices' sidecar read with it (0: none)
     double seconds = 0; // reading and parsing
     bool ok() const { return status == Status::Ok; }
 };

@@ -434,7 +434,7 @@ QWidget* NewJobPage::buildTarget() {
     row->addWidget(new QLabel(tr("Reduction:"), box));
     row->addWidget(m_reduction);
     m_computeDtype = new QComboBox(box);
-    m_computeDtype->addItem(tr("float32"), QStringLiteral("float32"));
+    m_computeDtype->addItem(tr("float32 (reference numbers)"), QStringLiteral("float32"));
     m_computeDtype->addItem(tr("bfloat16 (faster, approximate)"), QStringLiteral("bfloat16"));
     m_computeDtype->setToolTip(tr("The dtype the model computes in. float32 matches the reference numbers; bfloat16 "
                                   "runs matrix products several times faster on CPUs with bfloat16 support and "

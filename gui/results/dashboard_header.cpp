@@ -98,7 +98,8 @@ QWidget* Dashboard::buildHeader() {
 
     auto* windowLabel = new QLabel(tr("Context &window:"), header);
     m_windowSlider = new QSlider(Qt::Horizontal, header);
-    m_windowSlider->setMinimumWidth(140);
+    // Narrow enough that the row (with a chat's Template tokens switch) fits a 1,400-pixel window.
+    m_windowSlider->setMinimumWidth(90);
     m_windowSlider->setMaximumWidth(240);
     m_windowSlider->setTracking(true);
     m_windowSlider->setPageStep(1);

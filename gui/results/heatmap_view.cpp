@@ -590,11 +590,11 @@ QString HeatmapView::legendText() const {
                                  : tr("%1 × %2 cells per px")
                                        .arg(1 / m_geom.cellW(), 0, 'f', 1)
                                        .arg(1 / m_geom.cellH(), 0, 'f', 1);
-    const QString text = tr("no value (the token itself or later) · %1×%2 matrix · %3 · colours as in the token view")
-                             .arg(m_geom.rows())
-                             .arg(m_geom.cols())
-                             .arg(cellSize);
-    return text;
+    const bool leftOut = !m_model->segments().empty() && !m_model->includeTemplate(); // a chat's template rows
+    return tr("no value (%1) · %2×%3 matrix · %4 · colours as in the token view")
+        .arg(leftOut ? tr("the token itself or later, or a template token left out") : tr("the token itself or later"))
+        .arg(m_geom.rows()).arg(m_geom.cols())
+        .arg(cellSize);
 }
 
 } // namespace tokenlens::gui

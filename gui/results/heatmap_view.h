@@ -54,6 +54,8 @@ public:
     int64_t displayRowOf(int64_t contextIndex) const; // -1: none
     int64_t firstTokenOfRow(int64_t row) const;       // -1: none
     QString rowText(int64_t row) const;
+    // The line under the plot: what a hatched cell means, the shape, the zoom.
+    QString legendText() const;
 
     QSize sizeHint() const override { return {640, 360}; }
     QSize minimumSizeHint() const override { return {200, 160}; }
@@ -93,7 +95,6 @@ private:
     bool paintCellsAsRects(QPainter& p) const;
     void paintLabels(QPainter& p, const QPalette& pal) const;
     void paintLegend(QPainter& p, QSizeF size, const QPalette& pal) const;
-    QString legendText() const;
 
     static constexpr double kGap = 6; // between labels, plot and legend
     const ResultModel* m_model;

@@ -258,7 +258,9 @@ void MainWindow::showLoadedFile(const QString& path, const LoadedFile& loaded) {
                       .arg(model.methods().size())
                       .arg(model.promptLength())
                       .arg(model.outputLength())
-                      .arg(humanBytes(loaded.bytes))
+                      .arg(loaded.sidecarBytes > 0 ? tr("%1 + %2 of matrices")
+                                                         .arg(humanBytes(loaded.bytes), humanBytes(loaded.sidecarBytes))
+                                                   : humanBytes(loaded.bytes))
                       .arg(loaded.seconds * 1000, 0, 'f', 1);
         if (job.results.empty()) {
             m_banner->showMessage(MessageBanner::Kind::Warning, tr("“%1” holds no method results.").arg(name));

@@ -3,18 +3,16 @@
 
 #include "viewmodel/result_model.h"
 
+#include "analysis/segment_text.h"
+
 namespace tokenlens::gui {
 
 QString ResultModel::segmentSourceText(int64_t first) const {
     if (methods().empty()) return {};
     for (const auto& g : m_promptSegments) {
         if (g.tokenStart != first) continue;
-        if (g.charEnd <= g.charStart) return {};
-        const QList<uint> ucs = QString::fromStdString(methodResult(0).input.text).toUcs4();
-        if (g.charEnd > ucs.size()) return {};
-        return QString::fromUcs4(reinterpret_cast<const char32_t*>(ucs.constData()) + g.charStart,
-                                 static_cast<qsizetype>(g.charEnd - g.charStart))
-            .simplified();
+        // One rule for the views and the exported page (analysis/segment_text.h).
+        return QString::fromStdString(analysis::segmentText(methodResult(0).input.text, g));
     }
     return {};
 }

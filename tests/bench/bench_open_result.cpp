@@ -14,7 +14,12 @@
 // Goal: the new path < 300 ms for the five methods. Run on a quiet machine:
 //
 //   build/release/tests/bench/bench_open_result [--rows R] [--cols C] [--methods M] [--repeat K]
+//
+// --write FILE writes the result (JSON + sidecar, its prompt in sentence
+// segments as granularity "sentence" records them) to FILE and measures
+// nothing: the file the GUI is opened on (docs/benchmarks.md).
 
+#include "analysis/segments.h"
 #include "jobs/job_store.h"
 #include "result/result_json.h"
 #include "result/result_sidecar.h"
@@ -41,7 +46,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-JobResult synthetic(int64_t rows, int64_t t, int methods) {
+JobResult synthetic(int64_t rows, int64_t t, int methods, bool segmented) {
     const int64_t n = rows - t;
     const char* names[] = {"attention", "saliency", "input_x_gradient", "integrated_gradients", "occlusion",
                            "kernel_shap", "lime", "alti"};
@@ -61,6 +66,13 @@ JobResult synthetic(int64_t rows, int64_t t, int methods) {
         out.text += out.tokens.back();
     }
     job.input = in;
+    std::vector<PromptSegment> segments;
+    if (segmented) { // the sentences of the prompt, as a job with granularity "sentence" records them
+        const auto [text, offsets] = analysis::joinTokens(in.tokens);
+        analysis::GranularitySpec sentence;
+        sentence.kind = analysis::Granularity::Sentence;
+        if (auto s = analysis::segmentPrompt(text, offsets, {}, sentence)) segments = std::move(*s);
+    }
     uint32_t state = 12345;
     for (int m = 0; m < methods; ++m) {
         MethodResult r;
@@ -81,6 +93,10 @@ JobResult synthetic(int64_t rows, int64_t t, int methods) {
         r.reduction = "l2";
         r.stepProbability.assign(static_cast<size_t>(t), 0.5);
         r.stepEntropy.assign(static_cast<size_t>(t), 2.0);
+        if (!segments.empty()) {
+            r.granularity = "sentence";
+            r.promptSegments = segments;
+        }
         job.results.push_back(std::move(r));
     }
     return job;
@@ -133,15 +149,17 @@ std::string mb(uint64_t bytes) {
 int main(int argc, char** argv) {
     int64_t rows = 4096, cols = 1024;
     int methods = 5, repeat = 3;
+    std::string writeTo;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
         const long v = std::atol(argv[i + 1]);
-        if (a == "--rows") rows = v;
+        if (a == "--write") writeTo = argv[i + 1];
+        else if (a == "--rows") rows = v;
         else if (a == "--cols") cols = v;
         else if (a == "--methods") methods = static_cast<int>(v);
         else if (a == "--repeat") repeat = static_cast<int>(std::max(1L, v));
         else {
-            std::fprintf(stderr, "usage: bench_open_result [--rows R] [--cols C] [--methods M] [--repeat K]\n");
+            std::fprintf(stderr, "usage: bench_open_result [--rows R] [--cols C] [--methods M] [--repeat K] [--write FILE]\n");
             return 2;
         }
     }
@@ -149,12 +167,23 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "bench_open_result: need rows > cols > 0 and methods > 0\n");
         return 2;
     }
+    if (!writeTo.empty()) {
+        const JobResult job = synthetic(rows, cols, methods, true);
+        if (auto st = writeResultFiles(writeTo, toJson(job, kInlineMaxCells), job); !st) {
+            std::fprintf(stderr, "bench_open_result: %s\n", st.error().message.c_str());
+            return 1;
+        }
+        std::printf("wrote %s (+ sidecar): %lld rows x %lld columns, %d methods, %zu sentence segments\n",
+                    writeTo.c_str(), static_cast<long long>(rows), static_cast<long long>(cols), methods,
+                    job.results.front().promptSegments.size());
+        return 0;
+    }
     const fs::path dir = fs::temp_directory_path() / ("tokenlens-bench-open-" + std::to_string(::getpid()));
     fs::create_directories(dir);
     std::printf("result: %lld rows x %lld columns, %d methods (%lld prompt + %lld output tokens); median of %d\n",
                 static_cast<long long>(rows), static_cast<long long>(cols), methods,
                 static_cast<long long>(rows - cols), static_cast<long long>(cols), repeat);
-    const JobResult job = synthetic(rows, cols, methods);
+    const JobResult job = synthetic(rows, cols, methods, false);
 
     // Writing (not the goal; for the record).
     const fs::path oldFile = dir / "old.json", newFile = dir / "new.json";

@@ -17,6 +17,7 @@
 #include "jobs/new_job_page.h"
 #include "result/result_json.h"
 #include "results/dashboard.h"
+#include "results/heatmap_view.h"
 #include "results/timeline_panel.h"
 #include "viewmodel/conversation.h"
 #include "results/token_view.h"
@@ -405,10 +406,14 @@ TEST(ChatView, RoleBandsArePaintedAndTemplateTokensDimmedAndLeftOutOfTheScale) {
     }
     EXPECT_GT(dimmed, 5);
     EXPECT_GT(coloured, 0);
+    // The heatmap's legend says why their rows are hatched.
+    EXPECT_TRUE(d->heatmapView()->legendText().contains(QStringLiteral("template token left out")))
+        << d->heatmapView()->legendText().toStdString();
     // The switch includes them, as token_importance_with_template does.
     ASSERT_TRUE(d->templateBox()->isVisible());
     d->templateBox()->click();
     EXPECT_TRUE(model.includeTemplate());
+    EXPECT_FALSE(d->heatmapView()->legendText().contains(QStringLiteral("template")));
     const auto& all = exported["attribution"]["aggregated"]["token_importance_with_template"]["input"];
     int templateColoured = 0;
     for (int64_t k = 0; k < model.promptLength(); ++k) {

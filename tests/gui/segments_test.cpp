@@ -1,17 +1,21 @@
 // Segments of the job's granularity in the dashboard: the token view folds
 // each segment of several tokens into one chip that a click unfolds (and the
 // API folds again), and the heatmap shows one row per segment whose cells sum
-// the segment's token rows.
+// the segment's token rows. The SVG and PDF figures show the same (folded
+// chips, segment rows): they are drawn by the views' own painting.
 
 #include "test_util.h"
 
 #include "results/dashboard.h"
 #include "results/heatmap_view.h"
+#include "results/result_exporter.h"
 #include "results/selection_model.h"
 #include "results/token_view.h"
 
 #include <gtest/gtest.h>
 
+#include <QFile>
+#include <QTemporaryDir>
 #include <QTest>
 
 namespace tokenlens::gui {
@@ -109,6 +113,43 @@ TEST_F(SegmentView, GroupedImageOfSingleRowsIsTheTokenImage) {
     for (int r = 2; r < 5; ++r) {
         for (int c = 0; c < grouped.width(); ++c) EXPECT_EQ(grouped.pixel(c, r), tokens.pixel(c, r + 6)) << r << "," << c;
     }
+}
+
+QByteArray exported(Dashboard& dash, ExportKind kind, const QTemporaryDir& tmp, const char* name) {
+    const QString path = tmp.filePath(QString::fromLatin1(name));
+    EXPECT_EQ(ResultExporter(dash).write(kind, path, 2), QString());
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+TEST_F(SegmentView, SvgAndPdfFiguresShowChipsAndSegmentRows) {
+    // Prompt tokens " sat" and " on" lie in the first segment; the outputs
+    // are " cat", " mat" and " a", so " sat" and " on" appear as a text of
+    // their own only where a prompt token is drawn on its own.
+    QTemporaryDir tmp;
+    const QByteArray folded = exported(dash, ExportKind::TokenViewSvg, tmp, "folded.svg");
+    ASSERT_TRUE(folded.contains("<svg"));
+    EXPECT_TRUE(folded.contains("The cat sat on mat.</text>")) << "no chip of the first segment";
+    EXPECT_TRUE(folded.contains("doc: a</text>")) << "no chip of the labelled span";
+    EXPECT_FALSE(folded.contains("> sat</text>"));
+    EXPECT_FALSE(folded.contains("> on</text>"));
+    dash.tokenView()->setAllSegmentsFolded(false);
+    const QByteArray open = exported(dash, ExportKind::TokenViewSvg, tmp, "open.svg");
+    EXPECT_TRUE(open.contains("> sat</text>"));
+    EXPECT_TRUE(open.contains("> on</text>"));
+    EXPECT_FALSE(open.contains("doc: a</text>"));
+
+    const QByteArray heat = exported(dash, ExportKind::HeatmapSvg, tmp, "heatmap.svg");
+    EXPECT_TRUE(heat.contains("doc: a</text>")) << "no row of the labelled span";
+    EXPECT_FALSE(heat.contains("> sat</text>")) << "a token row inside a segment";
+    EXPECT_FALSE(heat.contains("<image")) << "cells were written as a picture";
+    dash.heatmapView()->setSegmentRows(false);
+    const QByteArray tokens = exported(dash, ExportKind::HeatmapSvg, tmp, "heatmap-tokens.svg");
+    EXPECT_TRUE(tokens.contains("> sat</text>"));
+    EXPECT_FALSE(tokens.contains("doc: a</text>"));
+    dash.heatmapView()->setSegmentRows(true);
+    EXPECT_TRUE(exported(dash, ExportKind::HeatmapPdf, tmp, "heatmap.pdf").startsWith("%PDF-"));
+    EXPECT_TRUE(exported(dash, ExportKind::TokenViewPdf, tmp, "tokens.pdf").startsWith("%PDF-"));
 }
 
 } // namespace

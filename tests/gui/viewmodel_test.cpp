@@ -7,6 +7,8 @@
 #include "analysis/aggregations.h"
 #include "attribution/method.h"
 #include "result/csv.h"
+#include "result/result_json.h"
+#include "result/result_sidecar.h"
 #include "files/file_loader.h"
 #include "viewmodel/heatmap_geometry.h"
 #include "viewmodel/palette.h"
@@ -19,6 +21,7 @@
 #include <QTemporaryDir>
 
 #include <cmath>
+#include <filesystem>
 
 namespace tokenlens::gui {
 namespace {
@@ -259,6 +262,21 @@ TEST_F(FileLoading, ResultOpens) {
     ASSERT_TRUE(f.ok()) << f.message.toStdString();
     EXPECT_EQ(f.kind, FileKind::Result);
     EXPECT_EQ(f.result.results.size(), 6u);
+}
+
+TEST_F(FileLoading, AResultsSidecarCountsInTheBytesRead) {
+    // The status line says how much was read: the JSON alone, or the JSON and
+    // the sidecar its matrices came from (a large result is mostly sidecar).
+    const LoadedFile inlineOnly = loadFile(test::sampleResultPath());
+    ASSERT_TRUE(inlineOnly.ok());
+    EXPECT_EQ(inlineOnly.sidecarBytes, 0);
+    const std::filesystem::path json = dir.filePath(QStringLiteral("side.json")).toStdString();
+    ASSERT_TRUE(writeResultFiles(json, toJson(inlineOnly.result, 0), inlineOnly.result).ok());
+    const LoadedFile side = loadFile(QString::fromStdString(json.string()));
+    ASSERT_TRUE(side.ok()) << side.message.toStdString();
+    EXPECT_EQ(side.sidecarBytes, static_cast<int64_t>(std::filesystem::file_size(sidecarPathFor(json))));
+    EXPECT_EQ(side.bytes, static_cast<int64_t>(std::filesystem::file_size(json)));
+    EXPECT_TRUE(side.result.results == inlineOnly.result.results);
 }
 
 TEST_F(FileLoading, BadFilesGiveMessagesNamingThem) {

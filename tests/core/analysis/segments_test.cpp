@@ -4,6 +4,7 @@
 // with a BOS token, Qwen2's, Llama 3's),
 // the options' errors, and the segment sums of a matrix.
 
+#include "analysis/segment_text.h"
 #include "analysis/segments.h"
 #include "tokenizer/tokenizer.h"
 
@@ -246,4 +247,17 @@ TEST(Segments, SummedMatrixIsTheSumOfTheTokenRows) {
     EXPECT_TRUE(std::isnan(s.at(3, 0)));
     EXPECT_FALSE(checkSegments({{0, 2, 0, 0, ""}, {3, 4, 0, 0, ""}}, 4).ok());
     EXPECT_FALSE(checkSegments({{0, 2, 0, 0, ""}}, 4).ok());
+}
+
+TEST(Segments, SegmentTextIsThePromptsOwnCharacters) {
+    // "Grüße,\n  Welt." : characters (code points), not bytes; whitespace runs folded and trimmed.
+    const std::string text = "Gr\xC3\xBC\xC3\x9F" "e,\n  Welt.";
+    PromptSegment first{0, 2, 0, 6, ""}, second{2, 4, 6, 14, "doc"};
+    EXPECT_EQ(segmentText(text, first), "Gr\xC3\xBC\xC3\x9F" "e,");
+    EXPECT_EQ(segmentText(text, second), "Welt.");
+    EXPECT_EQ(segmentText(text, {0, 4, 3, 10, ""}), "\xC3\x9F" "e, W");
+    // No characters, or characters past the text: empty (the caller joins token texts).
+    EXPECT_EQ(segmentText(text, {0, 1, 0, 0, ""}), "");
+    EXPECT_EQ(segmentText(text, {0, 1, 10, 15, ""}), "");
+    EXPECT_EQ(segmentText(text, {0, 1, 14, 14, ""}), "");
 }

@@ -1,8 +1,10 @@
 // context_cite: the surrogate recovers a response exactly linear in the
 // segment masks, leave-one-out is the exact drop, sentences are found from
-// token texts, and the method runs on the fixtures with its segments.
+// token texts, the method runs on the fixtures with its segments, and a
+// job's granularity (user spans) gives its segments.
 
 #include "attribution_test_util.h"
+#include "analysis/segments.h"
 #include "attribution/common.h"
 #include "attribution/perturbation.h"
 
@@ -113,4 +115,69 @@ TEST(ContextCite, RunsOnFixturesAndRecordsSegments) {
     }
     auto bad = runMethodRaw("context_cite", in, {{"segments", "spans"}, {"spans", "3-1"}});
     EXPECT_FALSE(bad.ok());
+}
+
+TEST(ContextCite, TakesTheJobsSpansAsItsSegments) {
+    // A job with user spans (two RAG-like documents): context_cite scores
+    // each span, not its sentences. Leave-one-out is checked against the
+    // model's own log-odds with the whole span replaced, computed here.
+    auto m = fixture("tiny-gpt2");
+    ASSERT_TRUE(m);
+    Job job;
+    job.methods = {"context_cite"};
+    job.input = "the cat sat on the mat. the dog ran. a bird sang";
+    job.targetText = " and slept";
+    job.options = {{"segments", {{{"start", 0}, {"end", 23}, {"label", "doc 1"}}, {{"start", 23}, {"end", 48}, {"label", "doc 2"}}}},
+                   {"methods", {{"context_cite", {{"estimator", "leave_one_out"}}}}}};
+    auto seq = prepareSequence(*m, job);
+    ASSERT_TRUE(seq.ok()) << seq.error().message;
+    ASSERT_EQ(seq->promptSegments.size(), 2u);
+    const auto spans = analysis::tokenRanges(seq->promptSegments);
+    const auto n = static_cast<int64_t>(seq->input.ids.size()), t = static_cast<int64_t>(seq->output.ids.size());
+    ASSERT_EQ(spans.back().second, n);
+    ASSERT_GT(spans[1].second - spans[1].first, 1); // the second document holds two sentences
+
+    auto r = runMethod(*m, *seq, job, "context_cite");
+    ASSERT_EQ(r.status, RunStatus::Completed) << r.error.value_or("");
+    EXPECT_EQ(r.featureSegments, spans); // per span, not per sentence (three sentences)
+    EXPECT_EQ(r.options["granularity"], "spans");
+    EXPECT_FALSE(r.options.contains("segments")); // its own choice was not used
+
+    AttributionInput in;
+    in.model = m->model.get();
+    in.promptIds = seq->input.ids;
+    in.outputIds = seq->output.ids;
+    const auto s = attr::makeSequence(in);
+    auto full = attr::targetsAllColumns(*in.model, s, s.embeds, attr::TargetFn::LogProbability);
+    auto odds = [](double lp) { return lp - std::log(-std::expm1(lp)); };
+    for (const auto& [a, b] : spans) {
+        auto ablated = s.embeds.clone();
+        ablated.slice(0, a, b).zero_(); // the default baseline: zero embeddings
+        auto without = attr::targetsAllColumns(*in.model, s, ablated, attr::TargetFn::LogProbability);
+        for (int64_t j = 0; j < t; ++j) {
+            const double expected = odds(full[j].item<double>()) - odds(without[j].item<double>());
+            double sum = 0;
+            for (int64_t i = a; i < b; ++i) {
+                sum += r.raw.at(i, j);
+                EXPECT_FLOAT_EQ(r.raw.at(i, j), r.raw.at(a, j)); // spread evenly over the span
+            }
+            EXPECT_NEAR(sum, expected, 1e-4 * (1 + std::abs(expected))) << "span " << a << " column " << j;
+        }
+    }
+
+    // The job choosing context_cite's features itself keeps them.
+    job.options["methods"]["context_cite"]["segments"] = "token";
+    auto tokens = runMethod(*m, *seq, job, "context_cite");
+    ASSERT_EQ(tokens.status, RunStatus::Completed) << tokens.error.value_or("");
+    EXPECT_EQ(static_cast<int64_t>(tokens.featureSegments.size()), n);
+    EXPECT_EQ(tokens.options["segments"], "token");
+    EXPECT_FALSE(tokens.options.contains("granularity"));
+    // Without a granularity: its default, sentences (three here).
+    Job plain = job;
+    plain.options = nlohmann::json::object();
+    auto plainSeq = prepareSequence(*m, plain);
+    ASSERT_TRUE(plainSeq.ok());
+    auto sentences = runMethod(*m, *plainSeq, plain, "context_cite");
+    ASSERT_EQ(sentences.status, RunStatus::Completed) << sentences.error.value_or("");
+    EXPECT_EQ(sentences.featureSegments.size(), 3u);
 }

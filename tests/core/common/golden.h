@@ -1,6 +1,8 @@
 #pragma once
 // Helpers for the golden files of tests/data/golden (see tests/data/FIXTURES.md).
 
+#include "test_data.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -12,8 +14,6 @@
 #include <vector>
 
 namespace tokenlens::testing {
-
-inline std::filesystem::path dataDir() { return TOKENLENS_TEST_DATA_DIR; }
 
 inline nlohmann::json loadJson(const std::filesystem::path& file) {
     std::ifstream in(file);

@@ -2,6 +2,8 @@
 // Helpers for the core/io tests: temporary folders, hand-made safetensors files,
 // copies of the fixture models.
 
+#include "../common/test_data.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -16,7 +18,6 @@ namespace tokenlens::testing {
 
 namespace fs = std::filesystem;
 
-inline fs::path dataDir() { return fs::path(TOKENLENS_TEST_DATA_DIR); }
 inline fs::path fixture(const std::string& name) { return dataDir() / "models" / name; }
 
 class TempDir {

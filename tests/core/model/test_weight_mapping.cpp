@@ -9,6 +9,7 @@
 // arithmetic (util/memory.h).
 
 #include "../common/golden.h"
+#include "../io/io_test_util.h"
 #include "io/safetensors.h"
 #include "model/model_loader.h"
 #include "model/model_maker.h"
@@ -21,30 +22,13 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <unistd.h>
 
 using namespace tokenlens;
 using tokenlens::testing::dataDir;
+using tokenlens::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-class ScratchDir {
-public:
-    ScratchDir() {
-        std::string tmpl = (fs::temp_directory_path() / "tokenlens-mapping-XXXXXX").string();
-        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        m_path = tmpl;
-    }
-    ~ScratchDir() {
-        std::error_code ec;
-        fs::remove_all(m_path, ec);
-    }
-    const fs::path& path() const { return m_path; }
-
-private:
-    fs::path m_path;
-};
 
 int64_t rssBytes() {
     auto m = readProcessMemory();
@@ -92,7 +76,7 @@ at::Tensor inputGradient(const LoadedModel& m, const at::Tensor& ids) {
 // A 2-layer folder in the shapes of Qwen2.5-0.5B (bfloat16, tied head:
 // 0.33 GB, most of it the 151,936 × 896 embedding), made once.
 fs::path qwenFolder() {
-    static ScratchDir dir;
+    static TempDir dir;
     static bool made = false;
     if (!made) {
         MakeModelOptions o;
@@ -207,7 +191,7 @@ TEST(WeightMapping, CheckpointInTheComputeDtypeIsNotCopied) {
 // the results do not change.
 TEST(WeightMapping, UnalignedTensorsAreCopiedAlone) {
     const fs::path src = dataDir() / "models" / "tiny-gpt2";
-    ScratchDir dir;
+    TempDir dir;
     for (const auto& e : fs::directory_iterator(src)) {
         if (e.path().filename() != "model.safetensors") fs::copy(e.path(), dir.path() / e.path().filename());
     }

@@ -73,12 +73,19 @@ double intensity(const MethodResult& r, int64_t i, int64_t j) {
     return hi > lo ? (static_cast<double>(v) - lo) / (static_cast<double>(hi) - lo) : 0.0;
 }
 
-// {r, g, b, alpha} of the blend of the results' intensities at (i, j).
-std::array<double, 4> blendAt(const std::vector<const MethodResult*>& rs, int64_t i, int64_t j) {
+// {r, g, b, alpha} of the blend of the results' intensities over rows
+// [i, end) of column j: one row's intensity, or a segment's sum of them
+// (NaN ones skipped, NaN when all are), at most 1.
+std::array<double, 4> blendAt(const std::vector<const MethodResult*>& rs, int64_t i, int64_t j, int64_t end = -1) {
+    if (end < 0) end = i + 1;
     double sum = 0, count = 0;
     std::array<double, 3> c{0, 0, 0};
     for (const auto* r : rs) {
-        const double v = intensity(*r, i, j);
+        double v = NAN;
+        for (int64_t k = i; k < end; ++k) {
+            const double x = intensity(*r, k, j);
+            if (std::isfinite(x)) v = std::isfinite(v) ? v + x : x;
+        }
         if (!std::isfinite(v)) continue;
         const double w = std::clamp(v, 0.0, 1.0);
         ++count;
@@ -90,39 +97,64 @@ std::array<double, 4> blendAt(const std::vector<const MethodResult*>& rs, int64_
     return {c[0] / sum, c[1] / sum, c[2] / sum, sum / count * 0.88};
 }
 
-} // namespace
-
-TEST(HtmlPage, HoverPinAndTogglesWorkInChromium) {
-    const std::string chromium = findChromium();
-    ASSERT_FALSE(chromium.empty()) << "chromium is not installed: run scripts/setup.sh --with-test-tools";
+JobResult sampleJob() {
     auto job = readResultFile(std::string(TOKENLENS_TEST_DATA_DIR) + "/results/two-models.json");
-    ASSERT_TRUE(job.ok()) << job.error().message;
-    const fs::path dir = fs::temp_directory_path() / ("tokenlens-html-" + std::to_string(::getpid()));
+    EXPECT_TRUE(job.ok()) << job.error().message;
+    return job.ok() ? job.value() : JobResult{};
+}
+
+// The page of `job` loaded in headless Chromium with #selftest: what the
+// page wrote into <pre id="selftest"> (null when it did not run). Fails the
+// test on any console message.
+json selftestInChromium(const JobResult& job, const std::string& title, const std::string& tag) {
+    const std::string chromium = findChromium();
+    if (chromium.empty()) {
+        ADD_FAILURE() << "chromium is not installed: run scripts/setup.sh --with-test-tools";
+        return nullptr;
+    }
+    const fs::path dir = fs::temp_directory_path() / ("tokenlens-html-" + tag + "-" + std::to_string(::getpid()));
     fs::create_directories(dir);
     const fs::path page = dir / "page.html";
     {
         std::ofstream out(page, std::ios::binary);
-        out << writeHtmlPage(job.value(), "The cat </script> <b>sat</b>");
+        out << writeHtmlPage(job, title);
     }
     const std::string cmd = chromium + " --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir=" +
                             (dir / "profile").string() + " --enable-logging=stderr --v=0 --virtual-time-budget=5000" +
                             " --dump-dom 'file://" + page.string() + "#selftest' > " + (dir / "dom.html").string() +
                             " 2> " + (dir / "stderr.txt").string();
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << readAll(dir / "stderr.txt");
+    const int rc = std::system(cmd.c_str());
     const std::string dom = readAll(dir / "dom.html");
     const std::string log = readAll(dir / "stderr.txt");
+    fs::remove_all(dir);
+    if (rc != 0) {
+        ADD_FAILURE() << "chromium failed: " << log;
+        return nullptr;
+    }
     // No console message of any kind (errors, warnings, logs): Chromium logs
     // them as "INFO:CONSOLE:<line>] ..." (older versions "CONSOLE(<line>)").
     EXPECT_EQ(log.find("CONSOLE"), std::string::npos) << log;
     const size_t a = dom.find("<pre id=\"selftest\">");
-    ASSERT_NE(a, std::string::npos) << "the page did not run its self-test:\n" << dom.substr(0, 2000) << log;
+    if (a == std::string::npos) {
+        ADD_FAILURE() << "the page did not run its self-test:\n" << dom.substr(0, 2000) << log;
+        return nullptr;
+    }
     const size_t b = dom.find("</pre>", a);
-    const json st = json::parse(unescapeHtml(dom.substr(a + 19, b - a - 19)));
+    json st = json::parse(unescapeHtml(dom.substr(a + 19, b - a - 19)));
     EXPECT_TRUE(st.at("errors").empty()) << st.dump();
+    return st;
+}
+
+} // namespace
+
+TEST(HtmlPage, HoverPinAndTogglesWorkInChromium) {
+    const JobResult job = sampleJob();
+    const json st = selftestInChromium(job, "The cat </script> <b>sat</b>", "tokens");
+    ASSERT_FALSE(st.is_null());
 
     // The first model with all its methods on; the last output token hovered.
     std::vector<const MethodResult*> rs;
-    for (const auto& r : job->results) {
+    for (const auto& r : job.results) {
         if (r.model == st.at("model").get<std::string>()) rs.push_back(&r);
     }
     ASSERT_EQ(rs.size(), 3u);
@@ -157,5 +189,59 @@ TEST(HtmlPage, HoverPinAndTogglesWorkInChromium) {
         EXPECT_NEAR(px[k].get<double>(), c[k] * c[3] + 255 * (1 - c[3]), 3.0) << "channel " << k;
     }
     EXPECT_EQ(st.at("heatmapNaNPixel"), json::array({236, 236, 236}));
-    fs::remove_all(dir);
+    EXPECT_EQ(st.at("heatmapRows"), rows);
+    EXPECT_TRUE(st.at("chips").empty());
+}
+
+TEST(HtmlPage, SegmentsFoldIntoChipsAndHeatmapRowsInChromium) {
+    // The first model's prompt "The cat sat on the mat." (7 tokens) in two
+    // segments, as a job with granularity spans records them.
+    JobResult job = sampleJob();
+    const std::string model = job.results.at(0).model;
+    for (auto& r : job.results) {
+        if (r.model != model) continue;
+        r.granularity = "spans";
+        r.promptSegments = {{0, 3, 0, 11, "first"}, {3, 7, 11, 23, ""}};
+    }
+    const json data = htmlPageData(job, "segments");
+    ASSERT_EQ(data["results"][0]["segments"].size(), 2u);
+    EXPECT_EQ(data["results"][0]["segments"][1]["text"], "on the mat."); // the prompt's own text
+
+    const json st = selftestInChromium(job, "segments", "segments");
+    ASSERT_FALSE(st.is_null());
+    ASSERT_EQ(st.at("model"), model);
+    std::vector<const MethodResult*> rs;
+    for (const auto& r : job.results) {
+        if (r.model == model) rs.push_back(&r);
+    }
+    const int64_t rows = rs[0]->raw.rows, t = rs[0]->raw.cols, j = t - 1;
+    // Two chips with the segments' texts, then the output tokens.
+    EXPECT_EQ(st.at("chips"), json({"\u25b8 first: The cat sat", "\u25b8 on the mat."}));
+    json shown = {0, 3};
+    for (int64_t k = 7; k < rows; ++k) shown.push_back(k);
+    EXPECT_EQ(st.at("tokenElements"), shown);
+    // Hovering the last output token: a chip's opacity is the blend of its
+    // tokens' summed intensities (at most 1 per method), as in the app.
+    const auto& after = st.at("after");
+    ASSERT_EQ(after.size(), shown.size());
+    EXPECT_NEAR(after[0].get<double>(), blendAt(rs, 0, j, 3)[3], 0.0015);
+    EXPECT_NEAR(after[1].get<double>(), blendAt(rs, 3, j, 7)[3], 0.0015);
+    EXPECT_GT(after[1].get<double>(), 0.0);
+    for (size_t e = 2; e < after.size(); ++e) {
+        EXPECT_NEAR(after[e].get<double>(), blendAt(rs, shown[e].get<int64_t>(), j)[3], 0.0015) << "element " << e;
+    }
+    // The heatmap: one row per segment, then the output rows; the first
+    // segment's cell is the blend of its summed intensities over white.
+    EXPECT_EQ(st.at("heatmapRows"), 2 + t);
+    const auto c = blendAt(rs, 0, j, 3);
+    const auto& px = st.at("heatmapFocusPixel");
+    for (size_t k = 0; k < 3; ++k) {
+        EXPECT_NEAR(px[k].get<double>(), c[k] * c[3] + 255 * (1 - c[3]), 3.0) << "channel " << k;
+    }
+    EXPECT_EQ(st.at("heatmapNaNPixel"), json::array({236, 236, 236}));
+    // A click unfolds the first chip into its tokens; its marker folds it again.
+    json unfolded = {0, 1, 2, 3};
+    for (int64_t k = 7; k < rows; ++k) unfolded.push_back(k);
+    EXPECT_EQ(st.at("unfolded"), unfolded);
+    EXPECT_EQ(st.at("refolded"), 2);
 }

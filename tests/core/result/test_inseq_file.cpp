@@ -321,6 +321,46 @@ TEST(InseqFile, RoundTripKeepsTokensIdsAndMatrices) {
     }
 }
 
+TEST(InseqFile, SegmentsStayOursAndTheMatrixStaysPerToken) {
+    // A result with segments (granularity "spans"; context_cite's features):
+    // Inseq gets the per-token matrix (its format has tokens only), decoded
+    // here without our reader; the segments ride in info.tokenlens and come
+    // back when we read the file.
+    JobResult job = sample();
+    MethodResult& r = job.results[0]; // "The cat sat on the mat." in 7 tokens
+    ASSERT_EQ(r.input.tokens.size(), 7u);
+    r.granularity = "spans";
+    r.promptSegments = {{0, 3, 0, 11, "first"}, {3, 7, 11, 23, ""}};
+    r.featureSegments = {{0, 3}, {3, 7}};
+    auto text = writeInseq(job, 0);
+    ASSERT_TRUE(text.ok()) << text.error().message;
+    const json root = json::parse(text.value());
+    const json& out = attributesOf(root, "FeatureAttributionOutput");
+    const json& seq = attributesOf(out["sequence_attributions"][0], "FeatureAttributionSequenceOutput");
+    const Decoded m = tensorField(seq.at("target_attributions"));
+    EXPECT_EQ(m.shape, (std::vector<int64_t>{r.raw.rows, r.raw.cols})); // token rows, not segment rows
+    EXPECT_EQ(seq.at("source").size(), 7u);
+    const json& own = out.at("info").at("tokenlens");
+    EXPECT_EQ(own.at("granularity"), "spans");
+    ASSERT_EQ(own.at("prompt_segments").size(), 2u);
+    EXPECT_EQ(own["prompt_segments"][0].at("tokens"), json({0, 3}));
+    EXPECT_EQ(own["prompt_segments"][0].at("label"), "first");
+    EXPECT_EQ(own.at("feature_segments"), json({{0, 3}, {3, 7}}));
+
+    auto back = readInseq(text.value(), "segments.json");
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(back->results[0].granularity, "spans");
+    EXPECT_EQ(back->results[0].promptSegments, r.promptSegments);
+    EXPECT_EQ(back->results[0].featureSegments, r.featureSegments);
+    // Segments that do not fit the prompt are refused like in our own files.
+    json bad = root;
+    bad["attributes"]["info"]["tokenlens"]["prompt_segments"][1]["tokens"] = {3, 9};
+    auto refused = readInseq(bad.dump(), "bad-segments.json");
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().message.find("prompt_segments"), std::string::npos) << refused.error().message;
+    EXPECT_NE(refused.error().message.find("bad-segments.json"), std::string::npos) << refused.error().message;
+}
+
 TEST(InseqFile, ReadsAGranularFloat16FileAsInseqWritesIt) {
     // Prompt "a b" (2 tokens), output "c" (1): target_attributions 3 x 1 x 2
     // (hidden 2), float16. Row 0: (3, 4) -> L2 5; row 1: (0.5, 0) -> 0.5; row 2: NaN.
