@@ -227,12 +227,16 @@ void multiply(const MatrixView& a, const float* x, float* y, const VectorView& b
     bool runs = false;
     for (Isa i : availableIsas()) runs = runs || i == isa;
     if (!runs) throw std::invalid_argument(std::string("matvec: this CPU does not run ") + isaName(isa));
-    switch (isa) {
+    if (a.cols == 0) { // an empty sum: a matrix without elements may have no data at all
+        for (int64_t r = 0; r < a.rows; ++r) y[r] = 0.0f;
+    } else {
+        switch (isa) {
 #ifdef TOKENLENS_MATVEC_X86
-    case Isa::Avx512: avx512::multiplyWith(a, x, y); break;
-    case Isa::Avx2: avx2::multiplyWith(a, x, y); break;
+        case Isa::Avx512: avx512::multiplyWith(a, x, y); break;
+        case Isa::Avx2: avx2::multiplyWith(a, x, y); break;
 #endif
-    default: portable::multiplyWith(a, x, y); break;
+        default: portable::multiplyWith(a, x, y); break;
+        }
     }
     if (bias.data) {
         for (int64_t r = 0; r < a.rows; ++r) y[r] += widen(bias.element, bias.data, r);
