@@ -1,10 +1,12 @@
 #include "model/generation.h"
+#include "model/serial_scope.h"
 #include "util/cancellation.h"
 
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 #include <random>
 
 namespace tokenlens {
@@ -121,6 +123,11 @@ Result<Generation> generate(const CausalLM& model, std::span<const int64_t> prom
             fo.computeLogits = false;
             if (o.useCache) fo.cache = &cache;
             at::Tensor input = o.useCache ? stepInput : idsTensor(sequence).to(device);
+            // A single-token step runs on this thread alone (its products
+            // through layers::project's row kernel): no hand-offs to other
+            // threads, and no change to the thread count other work uses.
+            std::optional<SerialScope> serial;
+            if (o.serialSteps && input.size(1) == 1) serial.emplace();
             auto out = model.forward(model.embed(input), fo);
             auto logits = model.lmHead(out.finalHidden.select(1, -1)).squeeze(0).to(torch::kCPU); // (vocab)
             const int64_t next = o.sample ? sampleToken(logits, o, rng) : logits.argmax().item<int64_t>();

@@ -26,6 +26,10 @@ struct GenerationOptions {
     bool stopAtEos = true;
     std::vector<int64_t> stopIds;
     bool useCache = true;     // false recomputes the whole sequence every step
+    // Single-token steps run on the calling thread alone (SerialScope,
+    // model/serial_scope.h); false leaves them to the thread's ATen setting
+    // (for benchmarks comparing the two).
+    bool serialSteps = true;
     // Checked between tokens; a true return stops generation (result flagged cancelled).
     std::function<bool()> isCancelled;
     std::function<void(int64_t done, int64_t total)> onProgress;

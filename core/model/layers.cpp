@@ -1,8 +1,11 @@
 #include "model/layers.h"
+#include "model/matvec.h"
 #include "util/cancellation.h"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
+#include <optional>
 
 namespace tokenlens::layers {
 
@@ -92,7 +95,58 @@ struct ConvertedLinearBias : torch::autograd::Function<ConvertedLinearBias> {
     }
 };
 
+std::atomic<bool> g_rowKernel{true};
+thread_local int64_t t_rowKernelCalls = 0;
+
+std::optional<matvec::Element> elementOf(at::ScalarType t) {
+    switch (t) {
+    case torch::kFloat32: return matvec::Element::Float32;
+    case torch::kBFloat16: return matvec::Element::BFloat16;
+    case torch::kFloat16: return matvec::Element::Float16;
+    default: return std::nullopt;
+    }
+}
+
+// x (…, in) holding one row times w (out, in) through matvec::multiply, or
+// undefined where that kernel does not apply: more than one row, a product
+// autograd must record, a device other than the CPU, a weight with no unit
+// stride, or dtypes whose existing product rounds differently. A float32 row
+// takes weights of any of the kernel's dtypes (widened exactly, as linear()'s
+// conversion does); a bfloat16 row takes bfloat16 weights and bias (float32
+// sums rounded once to bfloat16, as oneDNN's product does).
+at::Tensor rowProduct(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias) {
+    if (!g_rowKernel.load(std::memory_order_relaxed)) return {};
+    if (x.dim() < 1 || x.size(-1) == 0 || x.numel() != x.size(-1) || w.dim() != 2 || w.size(1) != x.size(-1)) return {};
+    if (!x.device().is_cpu() || !w.device().is_cpu()) return {};
+    const bool tracked = x.requires_grad() || w.requires_grad() || (bias.defined() && bias.requires_grad());
+    if (tracked && torch::GradMode::is_enabled()) return {};
+    const auto we = elementOf(w.scalar_type());
+    const auto xt = x.scalar_type();
+    if (!we || !(xt == torch::kFloat32 || (xt == torch::kBFloat16 && w.scalar_type() == torch::kBFloat16))) return {};
+    if (w.stride(1) != 1 && w.stride(0) != 1) return {};
+    matvec::VectorView b;
+    at::Tensor bc;
+    if (bias.defined()) {
+        const auto be = elementOf(bias.scalar_type());
+        if (!be || !bias.device().is_cpu() || bias.numel() != w.size(0) || (xt != torch::kFloat32 && bias.scalar_type() != xt)) return {};
+        bc = bias.contiguous();
+        b = {bc.data_ptr(), *be};
+    }
+    const auto row = x.reshape({x.size(-1)}).to(torch::kFloat32).contiguous();
+    auto y = torch::empty({w.size(0)}, torch::kFloat32);
+    const matvec::MatrixView a{w.data_ptr(), *we, w.size(0), w.size(1), w.stride(0), w.stride(1)};
+    matvec::multiply(a, row.data_ptr<float>(), y.data_ptr<float>(), b);
+    ++t_rowKernelCalls;
+    auto outShape = x.sizes().vec();
+    outShape.back() = w.size(0);
+    return y.to(xt).view(outShape);
+}
+
 } // namespace
+
+void setRowKernelEnabled(bool on) { g_rowKernel.store(on, std::memory_order_relaxed); }
+bool rowKernelEnabled() { return g_rowKernel.load(std::memory_order_relaxed); }
+int64_t rowKernelCalls() { return t_rowKernelCalls; }
 
 at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias) {
     if (w.scalar_type() == x.scalar_type()) return torch::nn::functional::linear(x, w, bias);
@@ -117,6 +171,7 @@ Conv1DImpl::Conv1DImpl(int64_t in, int64_t out) {
 }
 
 at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+    if (auto y = rowProduct(x, weight, bias); y.defined()) return y;
     const bool oneRow = x.dim() >= 1 && x.numel() == x.size(-1);
     if (oneRow && x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32) {
         auto outShape = x.sizes().vec();

@@ -33,13 +33,24 @@ struct ParamModule : torch::nn::Module {
 };
 
 // x (..., in) times `weight` (out, in), plus `bias` (out) when defined. One
-// float32 row (a generation step) goes through a matrix-vector product:
-// OpenBLAS's matrix product packs the whole weight matrix before using it,
-// which about doubles a single token's memory traffic, while the weights
-// streamed once are the step's floor. Other shapes and dtypes: the matrix
-// product through linear() (bfloat16 rows go to oneDNN, faster than its
-// matrix-vector path; a weight stored narrower than x is converted as used).
+// row (a generation step) outside autograd goes through matvec::multiply on
+// the calling thread (model/matvec.h): the weights streamed once, in their
+// stored dtype, are the step's floor, and handing the product to BLAS
+// threads at the default thread count costs more than it gains. Float32
+// rows take float32, bfloat16 and float16 weights, bfloat16 rows bfloat16
+// ones. Otherwise (the row kernel off, or another dtype pair) one float32
+// row goes through torch's gemv (OpenBLAS's matrix product packs the whole
+// weight matrix first, about doubling the traffic), other shapes and dtypes
+// through linear() (bfloat16 rows to oneDNN; a weight stored narrower than x
+// converted as used).
 at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
+
+// Whether project() sends single rows to the row kernel (default on).
+// Process-wide: for benchmarks and tests that compare it with torch's path.
+void setRowKernelEnabled(bool on);
+bool rowKernelEnabled();
+// Products the calling thread has run through the row kernel (tests check the path is taken).
+int64_t rowKernelCalls();
 
 // y = x W + b with W stored [in, out] (GPT-2's Conv1D).
 struct Conv1DImpl : ParamModule {

@@ -6,13 +6,18 @@
 // multi-threaded sum over a buffer much larger than the caches).
 //
 //   build/release/tests/bench/bench_generation [--tokens N] [--prompt N] [--threads N]
-//       [--models gpt2-small,qwen2.5-0.5b] [--dtypes float32,bfloat16] [--dir DIR] [--steps]
+//       [--models gpt2-small,qwen2.5-0.5b] [--dtypes float32,bfloat16] [--paths new,old] [--dir DIR] [--steps]
 //
 // --dir keeps the generated model folders there (default: a temporary folder,
-// removed at the end); --steps prints each step's time.
+// removed at the end); --steps prints each step's time. --paths runs each
+// model with each decode path, side by side in one run: new (single-token
+// steps on the calling thread alone, products through the row kernel),
+// kernel (the row kernel, ATen's threads otherwise), old (torch's gemv /
+// oneDNN products at the thread count set).
 
 #include "bench_util.h"
 #include "model/generation.h"
+#include "model/layers.h"
 #include "model/model_loader.h"
 #include "model/model_maker.h"
 
@@ -37,10 +42,28 @@ namespace {
 
 // CPU seconds of the whole process (all threads): on a loaded machine the
 // wall time of a step says little, its CPU time still says what it costs.
-double processCpuSeconds() {
+double cpuSeconds(clockid_t clock) {
     timespec t{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    clock_gettime(clock, &t);
     return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+double processCpuSeconds() { return cpuSeconds(CLOCK_PROCESS_CPUTIME_ID); }
+// The generating thread's own CPU time: with the other threads' spinning left
+// out, what a step costs on a loaded machine.
+double threadCpuSeconds() { return cpuSeconds(CLOCK_THREAD_CPUTIME_ID); }
+
+// A decode path: single-token steps serial on the calling thread, products through the row kernel.
+struct DecodePath {
+    std::string name;
+    bool serial = true, rowKernel = true;
+};
+
+DecodePath decodePath(const std::string& name) {
+    if (name == "new") return {name, true, true};
+    if (name == "kernel") return {name, false, true};
+    if (name == "old") return {name, false, false};
+    std::fprintf(stderr, "bench_generation: unknown path %s (new, kernel or old)\n", name.c_str());
+    std::exit(2);
 }
 
 std::vector<std::string> splitList(const std::string& s) {
@@ -91,6 +114,7 @@ int main(int argc, char** argv) {
     int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     std::vector<std::string> models = {"gpt2-small", "qwen2.5-0.5b"};
     std::vector<std::string> dtypes = {"float32", "bfloat16"};
+    std::vector<std::string> paths = {"new", "old"};
     fs::path keepDir;
     bool steps = false;
     for (int i = 1; i < argc; ++i) {
@@ -112,6 +136,8 @@ int main(int argc, char** argv) {
             models = splitList(next());
         } else if (a == "--dtypes") {
             dtypes = splitList(next());
+        } else if (a == "--paths") {
+            paths = splitList(next());
         } else if (a == "--dir") {
             keepDir = next();
         } else if (a == "--steps") {
@@ -119,7 +145,7 @@ int main(int argc, char** argv) {
         } else {
             std::fprintf(stderr,
                          "usage: bench_generation [--tokens N] [--prompt N] [--threads N] [--models a,b] "
-                         "[--dtypes float32,bfloat16] [--dir DIR] [--steps]\n");
+                         "[--dtypes float32,bfloat16] [--paths new,kernel,old] [--dir DIR] [--steps]\n");
             return 2;
         }
     }
@@ -128,7 +154,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     at::set_num_threads(threads);
-    std::printf("ATen intra-op threads: %d\n", at::get_num_threads());
+    std::printf("ATen intra-op threads: %d; load average at the start: %s\n", at::get_num_threads(), loadAverage().c_str());
     const double readGBs = measureReadBandwidth(int64_t{1} << 30);
     const double copyGBs = measureCopyBandwidth(int64_t{1} << 29);
     std::printf("memory bandwidth: read %.1f GB/s (sum over 1 GiB), copy %.1f GB/s (read + write, 512 MiB)\n",
@@ -138,8 +164,8 @@ int main(int argc, char** argv) {
                 static_cast<long long>(tokens - 1));
 
     const fs::path root = keepDir.empty() ? fs::temp_directory_path() / "tokenlens-bench-generation" : keepDir;
-    std::printf("%-14s %-9s %9s %9s %12s %12s %8s %12s\n", "model", "compute", "prefill", "tok/s", "weights/tok",
-                "bound tok/s", "ratio", "cpu ms/tok");
+    std::printf("%-14s %-9s %-6s %9s %9s %12s %12s %8s %12s %12s\n", "model", "compute", "path", "prefill", "tok/s",
+                "weights/tok", "bound tok/s", "ratio", "cpu ms/tok", "thread ms/tok");
     for (const auto& name : models) {
         const fs::path dir = root / name;
         if (!fs::exists(dir / "config.json")) {
@@ -167,47 +193,59 @@ int main(int argc, char** argv) {
             std::vector<int64_t> prompt(static_cast<size_t>(promptLen));
             for (int64_t i = 0; i < promptLen; ++i) prompt[static_cast<size_t>(i)] = (i * 7919 + 11) % lm.config.vocabSize;
             // The time of each step, from the progress callback (step 1 includes the prompt pass).
-            std::vector<double> stamps, cpuStamps;
+            struct Run {
+                std::vector<double> stamps, cpuStamps, threadStamps;
+                double decode() const { return stamps.back() - stamps.front(); }
+            };
+            Run run;
             GenerationOptions o;
             o.maxNewTokens = tokens;
             o.stopAtEos = false;
             std::chrono::steady_clock::time_point t0;
-            double cpu0 = 0;
+            double cpu0 = 0, thread0 = 0;
             o.onProgress = [&](int64_t, int64_t) {
-                stamps.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-                cpuStamps.push_back(processCpuSeconds() - cpu0);
+                run.stamps.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+                run.cpuStamps.push_back(processCpuSeconds() - cpu0);
+                run.threadStamps.push_back(threadCpuSeconds() - thread0);
             };
-            double bestDecode = 1e300, bestPrefill = 0, bestCpu = 0;
-            std::vector<double> bestStamps, bestCpuStamps;
+            // The paths take turns within each repetition, so that a change
+            // in the machine's load falls on all of them alike; the best of
+            // repetitions 2 and 3 counts (the first warms up).
+            std::vector<Run> best(paths.size());
             for (int rep = 0; rep < 3; ++rep) {
-                stamps.clear();
-                cpuStamps.clear();
-                t0 = std::chrono::steady_clock::now();
-                cpu0 = processCpuSeconds();
-                auto g = generate(m, prompt, o);
-                if (!g) {
-                    std::fprintf(stderr, "generate: %s\n", g.error().message.c_str());
-                    return 1;
-                }
-                const double decode = stamps.back() - stamps.front();
-                if (rep > 0 && decode < bestDecode) { // the first run warms up
-                    bestDecode = decode;
-                    bestPrefill = stamps.front();
-                    bestStamps = stamps;
-                    bestCpuStamps = cpuStamps;
-                    bestCpu = cpuStamps.back() - cpuStamps.front();
+                for (size_t p = 0; p < paths.size(); ++p) {
+                    const DecodePath path = decodePath(paths[p]);
+                    layers::setRowKernelEnabled(path.rowKernel);
+                    o.serialSteps = path.serial;
+                    run = Run{};
+                    t0 = std::chrono::steady_clock::now();
+                    cpu0 = processCpuSeconds();
+                    thread0 = threadCpuSeconds();
+                    auto g = generate(m, prompt, o);
+                    if (!g) {
+                        std::fprintf(stderr, "generate: %s\n", g.error().message.c_str());
+                        return 1;
+                    }
+                    if (rep > 0 && (best[p].stamps.empty() || run.decode() < best[p].decode())) best[p] = run;
                 }
             }
-            const double tokPerSec = static_cast<double>(tokens - 1) / bestDecode;
+            layers::setRowKernelEnabled(true);
             const int64_t wbytes = streamedWeightBytes(lm);
             const double boundTokPerSec = readGBs * 1e9 / static_cast<double>(wbytes);
-            std::printf("%-14s %-9s %7.3f s %9.2f %9.1f MB %12.2f %8.2f %12.1f\n", name.c_str(), dtype.c_str(),
-                        bestPrefill, tokPerSec, static_cast<double>(wbytes) / 1e6, boundTokPerSec,
-                        boundTokPerSec / tokPerSec, 1e3 * bestCpu / static_cast<double>(tokens - 1));
-            if (steps) {
-                for (size_t s = 1; s < bestStamps.size(); ++s) {
-                    std::printf("    step %zu: %.1f ms wall, %.1f ms cpu\n", s + 1,
-                                1e3 * (bestStamps[s] - bestStamps[s - 1]), 1e3 * (bestCpuStamps[s] - bestCpuStamps[s - 1]));
+            const double perStep = 1e3 / static_cast<double>(tokens - 1);
+            for (size_t p = 0; p < paths.size(); ++p) {
+                const Run& b = best[p];
+                const double tokPerSec = static_cast<double>(tokens - 1) / b.decode();
+                std::printf("%-14s %-9s %-6s %7.3f s %9.2f %9.1f MB %12.2f %8.2f %12.1f %12.1f\n", name.c_str(),
+                            dtype.c_str(), paths[p].c_str(), b.stamps.front(), tokPerSec,
+                            static_cast<double>(wbytes) / 1e6, boundTokPerSec, boundTokPerSec / tokPerSec,
+                            perStep * (b.cpuStamps.back() - b.cpuStamps.front()),
+                            perStep * (b.threadStamps.back() - b.threadStamps.front()));
+                if (steps) {
+                    for (size_t s = 1; s < b.stamps.size(); ++s) {
+                        std::printf("    step %zu: %.1f ms wall, %.1f ms cpu\n", s + 1,
+                                    1e3 * (b.stamps[s] - b.stamps[s - 1]), 1e3 * (b.cpuStamps[s] - b.cpuStamps[s - 1]));
+                    }
                 }
             }
         }
@@ -215,7 +253,9 @@ int main(int argc, char** argv) {
     std::printf("\nbound tok/s = read bandwidth / weight bytes per token; ratio = bound / measured "
                 "(1.0 = streaming the weights at the measured bandwidth; goal <= 2);\n"
                 "cpu ms/tok = process CPU time per single-token step, all threads (wall ~ cpu / threads when nothing "
-                "else runs)\n");
+                "else runs);\nthread ms/tok = the generating thread's own CPU time per step (what a step costs when "
+                "the machine is loaded)\n");
+    std::printf("load average at the end: %s\n", loadAverage().c_str());
     std::printf("peak RSS %.0f MiB\n", peakRssMiB());
     if (keepDir.empty()) fs::remove_all(root);
     return 0;

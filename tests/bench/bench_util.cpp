@@ -92,4 +92,11 @@ double statusField(const std::string& key) {
 double currentRssMiB() { return statusField("VmRSS:"); }
 double peakRssMiB() { return statusField("VmHWM:"); }
 
+std::string loadAverage() {
+    std::ifstream in("/proc/loadavg");
+    std::string one, five, fifteen;
+    if (!(in >> one >> five >> fifteen)) return "unknown";
+    return one + " " + five + " " + fifteen;
+}
+
 } // namespace tokenlens::bench

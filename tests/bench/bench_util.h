@@ -28,4 +28,7 @@ void writeGpt2Config(const ModelConfig& c, const std::filesystem::path& dir);
 double currentRssMiB();
 double peakRssMiB();
 
+// /proc/loadavg's three load averages ("1.23 0.98 0.75"), to print beside timings.
+std::string loadAverage();
+
 } // namespace tokenlens::bench
