@@ -6,9 +6,14 @@
 // matmul throughput measured in the same run.
 //
 //   build/release/tests/bench/bench_attribution [--quick] [--only m1,m2,...] [--long-only]
+//   build/release/tests/bench/bench_attribution --pair A,B [--rounds R]
 //
 // --long-only skips the per-step and default-chunk runs (reported as nan):
 // for the methods whose default-chunk run takes many minutes.
+// --pair times method B against method A on the same workload (batched,
+// default options), alternating A, B, A, B, ... for R rounds (default 5), and
+// prints each round's ratio B/A and their median: on a loaded machine the
+// load changes within minutes, and alternating exposes both to the same.
 
 #include "attribution/method.h"
 #include "bench_util.h"
@@ -16,7 +21,9 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <thread>
 #include <cstring>
@@ -41,15 +48,56 @@ struct FlopModel {
     }
 };
 
+// The --pair comparison: B's time over A's, alternating, batched with each
+// method's default options.
+int runPair(const std::string& pair, int rounds, const AttributionInput& in, const ModelConfig& cfg) {
+    const auto comma = pair.find(',');
+    const std::string ids[2] = {pair.substr(0, comma), comma == std::string::npos ? "" : pair.substr(comma + 1)};
+    const AttributionMethod* methods[2] = {findMethod(ids[0]), findMethod(ids[1])};
+    nlohmann::json resolved[2];
+    for (int k = 0; k < 2; ++k) {
+        if (!methods[k]) {
+            std::fprintf(stderr, "--pair A,B: unknown method '%s'\n", ids[k].c_str());
+            return 1;
+        }
+        auto r = methods[k]->resolveOptions(nlohmann::json::object(), &cfg, true);
+        if (!r) {
+            std::fprintf(stderr, "%s\n", r.error().message.c_str());
+            return 1;
+        }
+        resolved[k] = *r;
+        (void)methods[k]->run(in, resolved[k], {}); // warm-up, not timed
+    }
+    std::printf("\n| round | %s s | %s s | ratio |\n|---|---|---|---|\n", ids[0].c_str(), ids[1].c_str());
+    std::vector<double> ratios;
+    for (int round = 1; round <= rounds; ++round) {
+        double secs[2];
+        for (int k = 0; k < 2; ++k) secs[k] = bestOf(1, [&] { (void)methods[k]->run(in, resolved[k], {}); });
+        ratios.push_back(secs[1] / secs[0]);
+        std::printf("| %d | %.3f | %.3f | %.2f |\n", round, secs[0], secs[1], ratios.back());
+        std::fflush(stdout);
+    }
+    std::sort(ratios.begin(), ratios.end());
+    const size_t m = ratios.size();
+    const double median = m % 2 ? ratios[m / 2] : 0.5 * (ratios[m / 2 - 1] + ratios[m / 2]);
+    std::printf("\nmedian ratio %s / %s: %.2f (min %.2f, max %.2f, %zu rounds)\n", ids[1].c_str(), ids[0].c_str(),
+                median, ratios.front(), ratios.back(), m);
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     bool quick = false, longOnly = false;
     std::string only; // comma-separated method ids; empty: every row
+    std::string pair; // "A,B": the interleaved comparison instead of the table
+    int rounds = 5;
     for (int a = 1; a < argc; ++a) {
         if (std::strcmp(argv[a], "--quick") == 0) quick = true;
         else if (std::strcmp(argv[a], "--long-only") == 0) longOnly = true;
         else if (std::strcmp(argv[a], "--only") == 0 && a + 1 < argc) only = "," + std::string(argv[++a]) + ",";
+        else if (std::strcmp(argv[a], "--pair") == 0 && a + 1 < argc) pair = argv[++a];
+        else if (std::strcmp(argv[a], "--rounds") == 0 && a + 1 < argc) rounds = std::max(1, std::atoi(argv[++a]));
     }
     const int repeats = quick ? 1 : 2;
     const int defaultThreads = at::get_num_threads();
@@ -71,6 +119,8 @@ int main(int argc, char** argv) {
     in.model = &model;
     auto ids = torch::randint(0, cfg.vocabSize, {L}, torch::kInt64);
     for (int64_t i = 0; i < L; ++i) (i < n ? in.promptIds : in.outputIds).push_back(ids[i].item<int64_t>());
+
+    if (!pair.empty()) return runPair(pair, rounds, in, cfg);
 
     const double h = static_cast<double>(cfg.hiddenSize), layers = static_cast<double>(cfg.numLayers);
     FlopModel fm{2.0 * layers * (4 * h * h + 2 * h * static_cast<double>(cfg.intermediateSize)),
@@ -98,6 +148,9 @@ int main(int argc, char** argv) {
         {"attention", nlohmann::json::object(), shared},
         {"saliency", nlohmann::json::object(), shared + prefixes + heads},
         {"input_x_gradient", nlohmann::json::object(), shared + prefixes + heads},
+        // The LRP methods: one modified-gradient backward per column, as saliency.
+        {"attnlrp", nlohmann::json::object(), shared + prefixes + heads},
+        {"cp_lrp", nlohmann::json::object(), shared + prefixes + heads},
         {"occlusion", nlohmann::json::object(), occlusion},
         {"integrated_gradients", {{"steps", igSteps}}, igSteps * (shared + prefixes + heads) + 2 * shared},
         // Perturbation methods at their default sample counts: every row is
