@@ -102,7 +102,7 @@ public:
             h = h + attnOut;
             cancelPoint(h); // also between attention and MLP: half a block at most
             auto fc = b->cFc->forward(b->ln2->forward(h, lrp));
-            auto mlpOut = b->cMlpProj->forward(lrp ? identityRule(fc, geluNew(fc)) : geluNew(fc));
+            auto mlpOut = b->cMlpProj->forward(lrp ? identityRule(fc, geluNew(fc.detach())) : geluNew(fc));
             h = addMlpOutput(h, mlpOut, o, prefix);
         }
         cancelPoint(h);
