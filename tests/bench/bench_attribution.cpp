@@ -12,8 +12,9 @@
 // for the methods whose default-chunk run takes many minutes.
 // --pair times method B against method A on the same workload (batched,
 // default options), alternating A, B, A, B, ... for R rounds (default 5), and
-// prints each round's ratio B/A and their median: on a loaded machine the
-// load changes within minutes, and alternating exposes both to the same.
+// prints each round's ratio B/A (wall and process CPU time) and their
+// medians: on a loaded machine the load changes within minutes, and
+// alternating exposes both to the same.
 
 #include "attribution/method.h"
 #include "bench_util.h"
@@ -28,6 +29,8 @@
 #include <thread>
 #include <cstring>
 #include <fstream>
+
+#include <sys/resource.h>
 
 using namespace tokenlens;
 using namespace tokenlens::bench;
@@ -68,20 +71,40 @@ int runPair(const std::string& pair, int rounds, const AttributionInput& in, con
         resolved[k] = *r;
         (void)methods[k]->run(in, resolved[k], {}); // warm-up, not timed
     }
-    std::printf("\n| round | %s s | %s s | ratio |\n|---|---|---|---|\n", ids[0].c_str(), ids[1].c_str());
-    std::vector<double> ratios;
+    // Wall time and the process's CPU time (user + system, all threads): on a
+    // loaded machine the CPU time moves much less with the load.
+    auto cpuSeconds = [] {
+        rusage u{};
+        getrusage(RUSAGE_SELF, &u);
+        return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+               1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+    };
+    std::printf("\n| round | %s s | %s s | ratio | %s CPU s | %s CPU s | CPU ratio |\n|---|---|---|---|---|---|---|\n",
+                ids[0].c_str(), ids[1].c_str(), ids[0].c_str(), ids[1].c_str());
+    std::vector<double> ratios, cpuRatios;
     for (int round = 1; round <= rounds; ++round) {
-        double secs[2];
-        for (int k = 0; k < 2; ++k) secs[k] = bestOf(1, [&] { (void)methods[k]->run(in, resolved[k], {}); });
+        double secs[2], cpu[2];
+        for (int k = 0; k < 2; ++k) {
+            const double c0 = cpuSeconds();
+            secs[k] = bestOf(1, [&] { (void)methods[k]->run(in, resolved[k], {}); });
+            cpu[k] = cpuSeconds() - c0;
+        }
         ratios.push_back(secs[1] / secs[0]);
-        std::printf("| %d | %.3f | %.3f | %.2f |\n", round, secs[0], secs[1], ratios.back());
+        cpuRatios.push_back(cpu[1] / cpu[0]);
+        std::printf("| %d | %.3f | %.3f | %.2f | %.3f | %.3f | %.2f |\n", round, secs[0], secs[1], ratios.back(), cpu[0],
+                    cpu[1], cpuRatios.back());
         std::fflush(stdout);
     }
-    std::sort(ratios.begin(), ratios.end());
-    const size_t m = ratios.size();
-    const double median = m % 2 ? ratios[m / 2] : 0.5 * (ratios[m / 2 - 1] + ratios[m / 2]);
-    std::printf("\nmedian ratio %s / %s: %.2f (min %.2f, max %.2f, %zu rounds)\n", ids[1].c_str(), ids[0].c_str(),
-                median, ratios.front(), ratios.back(), m);
+    auto summary = [&](std::vector<double> r, const char* what) {
+        std::sort(r.begin(), r.end());
+        const size_t m = r.size();
+        const double median = m % 2 ? r[m / 2] : 0.5 * (r[m / 2 - 1] + r[m / 2]);
+        std::printf("median %s ratio %s / %s: %.2f (min %.2f, max %.2f, %zu rounds)\n", what, ids[1].c_str(),
+                    ids[0].c_str(), median, r.front(), r.back(), m);
+    };
+    std::printf("\n");
+    summary(ratios, "wall");
+    summary(cpuRatios, "CPU");
     return 0;
 }
 
