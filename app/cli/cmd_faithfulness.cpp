@@ -43,7 +43,7 @@ std::function<void(int64_t, int64_t)> examplesProgress(const ArgParser& p, const
 int runFaithfulness(const Args& args) {
     const std::string cmd = "faithfulness";
     ArgParser p(cmd, "--model DIR [--model DIR2] | --all  [--methods m1,m2,...] [--examples N] [--baseline zero|unk] "
-                     "[--markdown] [--contrast] | --sentences [--ablations A1,A2,...]");
+                     "[--markdown] [--contrast | --target FN] | --sentences [--ablations A1,A2,...]");
     p.add(R"(
         --model DIR...  a demo model folder (repeat for several)
         --all  every method on both bundled demo models (the tables of docs/faithfulness.md); integrated gradients from the unk baseline with 128 steps, which converges on them
@@ -53,6 +53,7 @@ int runFaithfulness(const Args& args) {
         --baseline B  removal baseline of the ERASER metrics and occlusion/IG: zero (default) or unk
         --no-eraser  evidence hit@1 / MRR only (skip comprehensiveness, sufficiency, curves, leave-one-out)
         --contrast  every method that takes a target_fn attributes logit(answer) - logit(foil), the foil of each example its distractor's answer (docs/faithfulness.md); the others keep their target
+        --target FN  every method that takes a target_fn attributes FN: probability, log_probability or logit (default: each method's own default)
         --sentences  the sentence-level suite instead: the evidence sentence's hit@1 / MRR under context_cite (LASSO over --ablations random ablations) and its exact leave-one-out, with the forward passes of each
         --ablations LIST  with --sentences: comma-separated ablation counts of context_cite (default 32)
         --threads T  LibTorch intra-op threads (default 1: the demo models are tiny)
@@ -148,6 +149,18 @@ int runFaithfulness(const Args& args) {
     }
     o.perFamily = static_cast<int64_t>(*examples);
     o.contrastive = p.has("contrast");
+    if (auto fn = p.value("target")) {
+        if (*fn != "probability" && *fn != "log_probability" && *fn != "logit") {
+            std::cerr << "tokenlens-cli faithfulness: --target must be probability, log_probability or logit (got '"
+                      << *fn << "'); for a contrastive target use --contrast\n";
+            return kExitUsage;
+        }
+        if (o.contrastive) {
+            std::cerr << "tokenlens-cli faithfulness: --target and --contrast exclude each other\n";
+            return kExitUsage;
+        }
+        o.targetFn = *fn;
+    }
     o.seed = static_cast<uint64_t>(*seed);
     o.eraser = !p.has("no-eraser");
     if (auto b = p.value("baseline")) {

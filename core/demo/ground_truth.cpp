@@ -35,6 +35,13 @@ struct Accumulator {
 
 nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
+// "target T against each example's foil" / "target T for every method that takes one"; "" for the defaults.
+std::string targetLabel(const GroundTruthReport& r) {
+    if (r.target.empty()) return {};
+    return "target " + r.target +
+           (r.target.starts_with("contrast_") ? " against each example's foil" : " for every method that takes one");
+}
+
 } // namespace
 
 Result<GroundTruthReport> evaluateGroundTruth(const LoadedModel& model, const GroundTruthOptions& o) {
@@ -62,6 +69,8 @@ Result<GroundTruthReport> evaluateGroundTruth(const LoadedModel& model, const Gr
         if (o.contrastive) {
             job.options["target_fn"] = "contrast_logit_diff";
             job.options["contrast_text"] = contrastWord(e);
+        } else if (!o.targetFn.empty()) {
+            job.options["target_fn"] = o.targetFn;
         }
         auto prepared = runner.prepare(model, "", job);
         if (!prepared) return makeError(prepared.error().code, "example '" + job.input + "': " + prepared.error().message);
@@ -167,7 +176,7 @@ Result<GroundTruthReport> evaluateGroundTruth(const LoadedModel& model, const Gr
     GroundTruthReport report;
     report.model = model.name;
     report.baseline = o.faithfulness.baseline;
-    if (o.contrastive) report.target = "contrast_logit_diff";
+    report.target = o.contrastive ? std::string("contrast_logit_diff") : o.targetFn;
     std::vector<std::string> rows = methods;
     if (withRandom) rows.push_back(kRandomMethod);
     std::vector<std::string> families;
@@ -227,7 +236,7 @@ std::string formatTable(const GroundTruthReport& r) {
         return std::string(buf);
     };
     std::string out = "model " + r.model + ", removal baseline: " + r.baseline + " embedding" +
-                      (r.target.empty() ? std::string() : ", target " + r.target + " against each example's foil") + "\n";
+                      (r.target.empty() ? std::string() : ", " + targetLabel(r)) + "\n";
     char line[512];
     std::snprintf(line, sizeof line, "%-20s %-12s %5s %6s %6s %6s %6s %6s %6s %6s %6s\n", "method", "family", "n",
                   "hit@1", "MRR", "AOPCc", "AOPCs", "delAUC", "insAUC", "tauLOO", "fail");
@@ -264,7 +273,7 @@ std::string formatMarkdown(const GroundTruthReport& r) {
     };
     std::ostringstream out;
     out << "#### " << r.model << " (removal baseline: " << r.baseline << " embedding"
-        << (r.target.empty() ? std::string() : "; target " + r.target + " against each example's foil") << ")\n\n"
+        << (r.target.empty() ? std::string() : "; " + targetLabel(r)) << ")\n\n"
         << "| method | n | hit@1 | MRR | AOPC comp. | AOPC suff. | del. AUC | ins. AUC | comp. @20 % | suff. @20 % | "
            "mean abs delta | ms / example | failed |\n"
         << "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";

@@ -36,6 +36,10 @@ struct GroundTruthOptions {
     // logit(answer) − logit(foil), the foil of each example from
     // contrastWord(); the others keep their own target.
     bool contrastive = false;
+    // Otherwise, when not empty: every method that takes a target_fn
+    // attributes this one (probability, log_probability, logit); "" keeps
+    // each method's default.
+    std::string targetFn;
     FaithfulnessOptions faithfulness;
     nlohmann::json jobOptions = nlohmann::json::object(); // engine / method options
     std::function<void(int64_t done, int64_t total)> progress; // examples done
@@ -64,7 +68,7 @@ struct GroundTruthCell { // one (method, family)
 struct GroundTruthReport {
     std::string model;
     std::string baseline;
-    std::string target;                  // "" (each method's default) or "contrast_logit_diff"
+    std::string target;                  // "" (each method's default), a target_fn, or "contrast_logit_diff"
     std::vector<GroundTruthCell> cells; // per method: every family, then "all"
 };
 

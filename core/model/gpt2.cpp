@@ -107,7 +107,7 @@ public:
             x = b->ln2->forward(h, lrp);
             cancelPoint(x); // backward: after c_fc
             auto fc = b->cFc->forward(x);
-            auto act = lrp ? identityRule(fc, geluNew(fc)) : geluNew(fc);
+            auto act = lrp ? identityRule(fc, geluNew(fc.detach())) : geluNew(fc);
             cancelPoint(act); // backward: after the MLP's c_proj
             auto mlpOut = b->cMlpProj->forward(act);
             h = addMlpOutput(h, mlpOut, o, prefix);

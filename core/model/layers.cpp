@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <limits>
+#include <numeric>
 #include <optional>
 
 namespace tokenlens::layers {
@@ -207,22 +208,67 @@ LayerNormImpl::LayerNormImpl(int64_t dim, double epsilon) : eps(epsilon) {
     bias = param("bias", {dim});
 }
 
+// The LRP rules as custom backward functions: the forward is the ordinary
+// one (the same values, no extra element-wise passes), the backward applies
+// the rule directly (one to three passes instead of the graph of an
+// equivalent expression).
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// y = act(x) (computed by the caller) with gradient g · y/x, 0 where x = 0.
+struct IdentityRuleFn : torch::autograd::Function<IdentityRuleFn> {
+    static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& y) {
+        ctx->save_for_backward({torch::where(x != 0, y / x, torch::zeros({}, y.options()))});
+        return y; // returned as a view carrying this function's gradient
+    }
+    static variable_list backward(AutogradContext* ctx, variable_list g) {
+        return {g[0] * ctx->get_saved_variables()[0], at::Tensor()};
+    }
+};
+
+// LayerNorm whose scale 1/σ is a constant: u = g·w/σ, ∂̃/∂x = u − mean(u)
+// (the centering's adjoint), ∂/∂w = Σ g·x̂ and ∂/∂b = Σ g over the leading dims.
+struct LrpLayerNormFn : torch::autograd::Function<LrpLayerNormFn> {
+    static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
+                              const at::Tensor& bias, double eps) {
+        auto [out, mean, rstd] = at::native_layer_norm(x, {weight.size(0)}, weight, bias, eps);
+        auto statShape = x.sizes().vec();
+        statShape.back() = 1;
+        ctx->save_for_backward({x, weight, mean.reshape(statShape), rstd.reshape(statShape)});
+        return out;
+    }
+    static variable_list backward(AutogradContext* ctx, variable_list g) {
+        const auto saved = ctx->get_saved_variables();
+        const auto &x = saved[0], &w = saved[1], &mean = saved[2], &rstd = saved[3];
+        const auto& go = g[0];
+        at::Tensor gx, gw, gb;
+        std::vector<int64_t> leading(static_cast<size_t>(go.dim() - 1));
+        std::iota(leading.begin(), leading.end(), 0);
+        if (ctx->needs_input_grad(0)) {
+            auto u = go * w * rstd;
+            gx = (u - u.mean(-1, /*keepdim=*/true)).to(x.scalar_type());
+        }
+        if (ctx->needs_input_grad(1)) gw = (go * ((x - mean) * rstd)).sum(leading).to(w.scalar_type());
+        if (ctx->needs_input_grad(2)) gb = go.sum(leading).to(w.scalar_type());
+        return {gx, gw, gb, at::Tensor()};
+    }
+};
+
+} // namespace
+
 at::Tensor halfGradient(const at::Tensor& x) {
-    // 0.5 x + 0.5 x is x exactly in floating point.
-    return 0.5 * x + 0.5 * x.detach();
+    // A hook on x halves the gradient reaching it: no forward pass at all.
+    if (x.requires_grad()) x.register_hook([](const at::Tensor& g) { return g * 0.5; });
+    return x;
 }
 
-at::Tensor identityRule(const at::Tensor& x, const at::Tensor& y) {
-    auto xd = x.detach();
-    auto ratio = torch::where(xd != 0, y.detach() / xd, torch::zeros_like(xd));
-    return y.detach() + (x - xd) * ratio; // the value y, the gradient y/x
-}
+at::Tensor identityRule(const at::Tensor& x, const at::Tensor& y) { return IdentityRuleFn::apply(x, y); }
 
 at::Tensor LayerNormImpl::forward(const at::Tensor& x, bool lrp) const {
-    if (!lrp) return torch::layer_norm(x, {weight.size(0)}, weight, bias, eps);
-    auto centered = x - x.mean(-1, /*keepdim=*/true);
-    auto variance = centered.detach().pow(2).mean(-1, /*keepdim=*/true);
-    return centered * torch::rsqrt(variance + eps) * weight + bias;
+    if (!lrp || !torch::GradMode::is_enabled()) return torch::layer_norm(x, {weight.size(0)}, weight, bias, eps);
+    return LrpLayerNormFn::apply(x, weight, bias, eps);
 }
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double epsilon, bool offset) : eps(epsilon), offsetOne(offset) {

@@ -75,8 +75,11 @@ TORCH_MODULE(Linear);
 
 // LRP rules as modified gradients (see LrpMode): `x` with its gradient
 // halved (the uniform rule of a product of two activations a·b: halving the
-// product's gradient halves both factors' gradients), and `y = act(x)` with gradient y/x (the
-// identity rule; 0 where x is 0, whose relevance x·g is 0 anyway).
+// product's gradient halves both factors' gradients; `x` must be a fresh
+// tensor used only through the result: the halving is a hook on `x`), and
+// `y = act(x)` with gradient y/x (the identity rule; 0 where x is 0, whose
+// relevance x·g is 0 anyway; pass `y` computed from x.detach() so that no
+// graph is recorded for it).
 at::Tensor halfGradient(const at::Tensor& x);
 at::Tensor identityRule(const at::Tensor& x, const at::Tensor& y);
 

@@ -136,9 +136,9 @@ public:
         const bool lrp = o.lrp != LrpMode::Off;
         // The gated MLP's act(gate) · up under the LRP rules: identity, then uniform.
         auto gated = [&](const at::Tensor& gate, const at::Tensor& up) {
-            auto a = activate(m_config.activation, gate);
-            if (!lrp) return a * up;
-            return halfGradient(identityRule(gate, a) * up); // both factors' gradients halved
+            if (!lrp) return activate(m_config.activation, gate) * up;
+            auto a = identityRule(gate, activate(m_config.activation, gate.detach()));
+            return halfGradient(a * up); // both factors' gradients halved
         };
 
         ForwardOutput out;

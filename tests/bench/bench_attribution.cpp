@@ -6,9 +6,15 @@
 // matmul throughput measured in the same run.
 //
 //   build/release/tests/bench/bench_attribution [--quick] [--only m1,m2,...] [--long-only]
+//   build/release/tests/bench/bench_attribution --pair A,B [--rounds R]
 //
 // --long-only skips the per-step and default-chunk runs (reported as nan):
 // for the methods whose default-chunk run takes many minutes.
+// --pair times method B against method A on the same workload (batched,
+// default options), alternating A, B, A, B, ... for R rounds (default 5), and
+// prints each round's ratio B/A (wall and process CPU time) and their
+// medians: on a loaded machine the load changes within minutes, and
+// alternating exposes both to the same.
 
 #include "attribution/method.h"
 #include "bench_util.h"
@@ -16,11 +22,15 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <thread>
 #include <cstring>
 #include <fstream>
+
+#include <sys/resource.h>
 
 using namespace tokenlens;
 using namespace tokenlens::bench;
@@ -41,15 +51,76 @@ struct FlopModel {
     }
 };
 
+// The --pair comparison: B's time over A's, alternating, batched with each
+// method's default options.
+int runPair(const std::string& pair, int rounds, const AttributionInput& in, const ModelConfig& cfg) {
+    const auto comma = pair.find(',');
+    const std::string ids[2] = {pair.substr(0, comma), comma == std::string::npos ? "" : pair.substr(comma + 1)};
+    const AttributionMethod* methods[2] = {findMethod(ids[0]), findMethod(ids[1])};
+    nlohmann::json resolved[2];
+    for (int k = 0; k < 2; ++k) {
+        if (!methods[k]) {
+            std::fprintf(stderr, "--pair A,B: unknown method '%s'\n", ids[k].c_str());
+            return 1;
+        }
+        auto r = methods[k]->resolveOptions(nlohmann::json::object(), &cfg, true);
+        if (!r) {
+            std::fprintf(stderr, "%s\n", r.error().message.c_str());
+            return 1;
+        }
+        resolved[k] = *r;
+        (void)methods[k]->run(in, resolved[k], {}); // warm-up, not timed
+    }
+    // Wall time and the process's CPU time (user + system, all threads): on a
+    // loaded machine the CPU time moves much less with the load.
+    auto cpuSeconds = [] {
+        rusage u{};
+        getrusage(RUSAGE_SELF, &u);
+        return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+               1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+    };
+    std::printf("\n| round | %s s | %s s | ratio | %s CPU s | %s CPU s | CPU ratio |\n|---|---|---|---|---|---|---|\n",
+                ids[0].c_str(), ids[1].c_str(), ids[0].c_str(), ids[1].c_str());
+    std::vector<double> ratios, cpuRatios;
+    for (int round = 1; round <= rounds; ++round) {
+        double secs[2], cpu[2];
+        for (int k = 0; k < 2; ++k) {
+            const double c0 = cpuSeconds();
+            secs[k] = bestOf(1, [&] { (void)methods[k]->run(in, resolved[k], {}); });
+            cpu[k] = cpuSeconds() - c0;
+        }
+        ratios.push_back(secs[1] / secs[0]);
+        cpuRatios.push_back(cpu[1] / cpu[0]);
+        std::printf("| %d | %.3f | %.3f | %.2f | %.3f | %.3f | %.2f |\n", round, secs[0], secs[1], ratios.back(), cpu[0],
+                    cpu[1], cpuRatios.back());
+        std::fflush(stdout);
+    }
+    auto summary = [&](std::vector<double> r, const char* what) {
+        std::sort(r.begin(), r.end());
+        const size_t m = r.size();
+        const double median = m % 2 ? r[m / 2] : 0.5 * (r[m / 2 - 1] + r[m / 2]);
+        std::printf("median %s ratio %s / %s: %.2f (min %.2f, max %.2f, %zu rounds)\n", what, ids[1].c_str(),
+                    ids[0].c_str(), median, r.front(), r.back(), m);
+    };
+    std::printf("\n");
+    summary(ratios, "wall");
+    summary(cpuRatios, "CPU");
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     bool quick = false, longOnly = false;
     std::string only; // comma-separated method ids; empty: every row
+    std::string pair; // "A,B": the interleaved comparison instead of the table
+    int rounds = 5;
     for (int a = 1; a < argc; ++a) {
         if (std::strcmp(argv[a], "--quick") == 0) quick = true;
         else if (std::strcmp(argv[a], "--long-only") == 0) longOnly = true;
         else if (std::strcmp(argv[a], "--only") == 0 && a + 1 < argc) only = "," + std::string(argv[++a]) + ",";
+        else if (std::strcmp(argv[a], "--pair") == 0 && a + 1 < argc) pair = argv[++a];
+        else if (std::strcmp(argv[a], "--rounds") == 0 && a + 1 < argc) rounds = std::max(1, std::atoi(argv[++a]));
     }
     const int repeats = quick ? 1 : 2;
     const int defaultThreads = at::get_num_threads();
@@ -71,6 +142,8 @@ int main(int argc, char** argv) {
     in.model = &model;
     auto ids = torch::randint(0, cfg.vocabSize, {L}, torch::kInt64);
     for (int64_t i = 0; i < L; ++i) (i < n ? in.promptIds : in.outputIds).push_back(ids[i].item<int64_t>());
+
+    if (!pair.empty()) return runPair(pair, rounds, in, cfg);
 
     const double h = static_cast<double>(cfg.hiddenSize), layers = static_cast<double>(cfg.numLayers);
     FlopModel fm{2.0 * layers * (4 * h * h + 2 * h * static_cast<double>(cfg.intermediateSize)),
@@ -98,6 +171,9 @@ int main(int argc, char** argv) {
         {"attention", nlohmann::json::object(), shared},
         {"saliency", nlohmann::json::object(), shared + prefixes + heads},
         {"input_x_gradient", nlohmann::json::object(), shared + prefixes + heads},
+        // The LRP methods: one modified-gradient backward per column, as saliency.
+        {"attnlrp", nlohmann::json::object(), shared + prefixes + heads},
+        {"cp_lrp", nlohmann::json::object(), shared + prefixes + heads},
         {"occlusion", nlohmann::json::object(), occlusion},
         {"integrated_gradients", {{"steps", igSteps}}, igSteps * (shared + prefixes + heads) + 2 * shared},
         // Perturbation methods at their default sample counts: every row is

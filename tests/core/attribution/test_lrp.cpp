@@ -90,6 +90,25 @@ HandValues handValues() {
     return v;
 }
 
+// The per-dimension relevances of the two prompt tokens for the logit
+// target, as derived in the HandDerivedNetwork tests below, and what the
+// attention softmax absorbs.
+struct HandRelevance {
+    double r0[2], r1[2], absorbed;
+    double sum0() const { return r0[0] + r0[1]; }
+    double sum1() const { return r1[0] + r1[1]; }
+};
+
+HandRelevance handRelevance(const std::string& method, const HandValues& v) {
+    if (method == "cp_lrp") {
+        return {{v.s0 * v.c, 2 * v.s0 * v.c}, {(1 + v.s1) * v.c, -2 * (1 + v.s1) * v.c}, 0.0};
+    }
+    const double G = 2 * v.s0 * v.s1 * v.c, b = G / (2 * std::sqrt(2.0));
+    return {{b + 0.5 * v.s0 * v.c, -b + v.s0 * v.c},
+            {v.c - b + 0.5 * v.s1 * v.c, -2 * v.c - 3 * b - v.s1 * v.c},
+            0.5 * v.c * (3 * v.s0 - v.s1) + std::sqrt(2.0) * G};
+}
+
 AttributionInput handInput(const CausalLM& model) {
     AttributionInput in;
     in.model = &model;
@@ -124,10 +143,10 @@ TEST(AttnLrp, HandDerivedNetwork) {
     auto model = handNetwork();
     ASSERT_TRUE(model);
     const auto v = handValues();
-    const double G = 2 * v.s0 * v.s1 * v.c, b = G / (2 * std::sqrt(2.0));
-    const double r0[2] = {b + 0.5 * v.s0 * v.c, -b + v.s0 * v.c};
-    const double r1[2] = {v.c - b + 0.5 * v.s1 * v.c, -2 * v.c - 3 * b - v.s1 * v.c};
-    const double absorbed = 0.5 * v.c * (3 * v.s0 - v.s1) + std::sqrt(2.0) * G;
+    const auto hand = handRelevance("attnlrp", v);
+    const auto& r0 = hand.r0;
+    const auto& r1 = hand.r1;
+    const double absorbed = hand.absorbed;
     EXPECT_NEAR(r0[0] + r0[1] + r1[0] + r1[1] + absorbed, v.f, 1e-12); // the derivation adds up
     const auto in = handInput(*model);
     for (const std::string strategy : {"batched", "per_step"}) {
@@ -157,12 +176,46 @@ TEST(CpLrp, HandDerivedNetwork) {
     const auto in = handInput(*model);
     for (const std::string strategy : {"batched", "per_step"}) {
         auto sum = runOrFail("cp_lrp", in, {{"strategy", strategy}});
-        EXPECT_NEAR(sum.matrix.at(0, 0), 3 * v.s0 * v.c, 1e-5) << strategy;
-        EXPECT_NEAR(sum.matrix.at(1, 0), -(1 + v.s1) * v.c, 1e-5) << strategy;
+        const auto hand = handRelevance("cp_lrp", v);
+        EXPECT_NEAR(sum.matrix.at(0, 0), hand.sum0(), 1e-5) << strategy;
+        EXPECT_NEAR(sum.matrix.at(1, 0), hand.sum1(), 1e-5) << strategy;
+        EXPECT_NEAR(hand.sum0(), 3 * v.s0 * v.c, 1e-12); // the sums of the derivation
+        EXPECT_NEAR(hand.sum1(), -(1 + v.s1) * v.c, 1e-12);
         EXPECT_NEAR(sum.convergenceDelta[0], 0.0, 1e-5);
         auto l2 = runOrFail("cp_lrp", in, {{"strategy", strategy}, {"reduction", "l2"}});
         EXPECT_NEAR(l2.matrix.at(0, 0), v.s0 * v.c * std::sqrt(5.0), 1e-5) << strategy;
         EXPECT_NEAR(l2.matrix.at(1, 0), (1 + v.s1) * v.c * std::sqrt(5.0), 1e-5) << strategy;
+    }
+}
+
+TEST(LrpTargets, ProbabilityAndLogProbabilityThroughTheVocabularySoftmaxRule) {
+    // The hand network's logits are z_0 = f (the logit above) and z_1 = 0
+    // (W[1] = 0), p_0 = softmax(z)_0 = 1 / (1 + e^−f). The paper's softmax
+    // rule (Proposition 3.1, LXT's softmax_fn) with the relevance p_0 on
+    // token 0: R(z_i) = z_i (R_i − p_i Σ R) gives R(z_0) = f p_0 (1 − p_0) and
+    // R(z_1) = 0, so z_0 passes on the fraction p_0 (1 − p_0) of its value,
+    // and below the logits every relevance is the logit target's times
+    // p_0 (1 − p_0). The log-probability log p_0 = z_0 − log Σ e^z, taken
+    // at x with its bias as Proposition 3.1 takes the softmax: R(z_i) =
+    // z_i ∂log p_0/∂z_i, i.e. R(z_0) = f (1 − p_0), the fraction 1 − p_0.
+    auto model = handNetwork();
+    ASSERT_TRUE(model);
+    const auto v = handValues();
+    const double p0 = 1 / (1 + std::exp(-v.f));
+    const auto in = handInput(*model);
+    for (const std::string method : {"attnlrp", "cp_lrp"}) {
+        const auto hand = handRelevance(method, v);
+        for (const std::string target : {"probability", "log_probability"}) {
+            const double fraction = target == "probability" ? p0 * (1 - p0) : 1 - p0;
+            for (const std::string strategy : {"batched", "per_step"}) {
+                auto out = runOrFail(method, in, {{"strategy", strategy}, {"target_fn", target}});
+                ASSERT_EQ(out.targetFn, target);
+                EXPECT_NEAR(out.matrix.at(0, 0), fraction * hand.sum0(), 1e-6) << method << " " << target << " " << strategy;
+                EXPECT_NEAR(out.matrix.at(1, 0), fraction * hand.sum1(), 1e-6) << method << " " << target << " " << strategy;
+                ASSERT_EQ(out.fInput.size(), 1u);
+                EXPECT_NEAR(out.fInput[0], target == "probability" ? p0 : std::log(p0), 1e-6);
+            }
+        }
     }
 }
 

@@ -552,3 +552,37 @@ TEST(DemoFaithfulness, ContrastiveGroundTruthRunsEveryGradientMethod) {
     for (const auto& c : r->cells) EXPECT_EQ(c.failed, 0) << c.method << " " << c.family;
     EXPECT_NE(demo::formatMarkdown(*r).find("contrast_logit_diff"), std::string::npos);
 }
+
+// A target for every method (--target): the report names it; the
+// probability and the log-probability give every column the same ranking
+// (their gradients differ by the positive factor 1/p of the column), so
+// hit@1 and MRR agree, and saliency's own default is the probability.
+TEST(DemoFaithfulness, TargetForEveryMethod) {
+    const auto& model = gpt2();
+    ASSERT_TRUE(model);
+    demo::GroundTruthOptions o;
+    o.methods = {"saliency", "attnlrp"};
+    o.perFamily = 2;
+    o.eraser = false;
+    auto byDefault = demo::evaluateGroundTruth(*model, o);
+    o.targetFn = "probability";
+    auto probability = demo::evaluateGroundTruth(*model, o);
+    o.targetFn = "log_probability";
+    auto logProbability = demo::evaluateGroundTruth(*model, o);
+    ASSERT_TRUE(byDefault.ok() && probability.ok() && logProbability.ok());
+    EXPECT_EQ(byDefault->target, "");
+    EXPECT_EQ(probability->target, "probability");
+    EXPECT_NE(demo::formatMarkdown(*logProbability).find("target log_probability for every method"), std::string::npos);
+    ASSERT_EQ(probability->cells.size(), logProbability->cells.size());
+    ASSERT_EQ(probability->cells.size(), byDefault->cells.size());
+    for (size_t k = 0; k < probability->cells.size(); ++k) {
+        const auto& p = probability->cells[k];
+        const auto& l = logProbability->cells[k];
+        EXPECT_EQ(p.failed, 0) << p.method;
+        EXPECT_DOUBLE_EQ(p.hitAt1, l.hitAt1) << p.method << " " << p.family;
+        EXPECT_DOUBLE_EQ(p.mrr, l.mrr) << p.method << " " << p.family;
+        if (p.method == "saliency") {
+            EXPECT_DOUBLE_EQ(p.mrr, byDefault->cells[k].mrr) << p.family;
+        }
+    }
+}
