@@ -26,9 +26,9 @@ fi
 # and run on every CI run within CI's budget. TOKENLENS_TSAN=changed runs a
 # suite when the sources it covers changed since its last clean TSan run on
 # this machine (a stamp in build/ci-tsan; no stamp: it runs),
-# TOKENLENS_TSAN=1 runs both suites, TOKENLENS_TSAN=0 (the default for now)
-# none: the server suite's first TSan run was not clean (docs/reliability.md),
-# and a CI run that fails lands nothing. tests/core/jobs/tsan.supp names the uninstrumented libraries; the
+# TOKENLENS_TSAN=changed is the default (so CI runs the TSan suites whose
+# sources changed; a fresh machine runs both), TOKENLENS_TSAN=1 runs both
+# suites, TOKENLENS_TSAN=0 none. tests/core/jobs/tsan.supp names the uninstrumented libraries; the
 # first report stops the process (halt_on_error), so the test fails. Waits
 # in the tests are scaled by TOKENLENS_TEST_TIME_SCALE (default 10 here).
 # TOKENLENS_SANITIZERS=0 skips the stage.
@@ -58,7 +58,7 @@ if [[ "${TOKENLENS_SANITIZERS:-1}" != 0 ]]; then
         # shellcheck disable=SC2086
         { git -C "$ROOT" ls-files -s -- $1 && git -C "$ROOT" diff HEAD -- $1 || true; } 2>/dev/null | sha1sum | cut -d' ' -f1
     }
-    tsan_mode="${TOKENLENS_TSAN:-0}"
+    tsan_mode="${TOKENLENS_TSAN:-changed}"
     tsan_suites=()
     for suite in tokenlens_jobs_tests tokenlens_server_tests; do
         stamp="build/ci-tsan/tsan-clean-$suite"

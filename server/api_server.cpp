@@ -75,9 +75,20 @@ ApiServer::ApiServer(jobs::JobQueue& queue, ModelCatalog catalog, ServerOptions 
 
 ApiServer::~ApiServer() {
     stop();
-    // Queued calls still hold sessions bound to the io_context: gone first.
+    // Queued calls still hold sessions bound to the io_context: gone first
+    // (the Asio threads are joined: nothing posts any more).
     QCoreApplication::removePostedEvents(this);
+    m_impl->qtCalls.clear();
     m_impl.reset();
+}
+
+void ApiServer::runQtCalls() {
+    std::deque<std::function<void()>> calls;
+    {
+        std::lock_guard lock(m_impl->qtCallsMutex);
+        calls.swap(m_impl->qtCalls);
+    }
+    for (auto& call : calls) call();
 }
 
 Status ApiServer::start() {
@@ -123,8 +134,7 @@ void ApiServer::handleSignals() {
         void operator()(const beast::error_code& ec, int sig) const {
             if (ec) return;
             impl->shutting.store(true);
-            QMetaObject::invokeMethod(
-                impl->server, [s = impl->server, sig] { emit s->shutdownRequested(sig); }, Qt::QueuedConnection);
+            impl->postToQt([s = impl->server, sig] { emit s->shutdownRequested(sig); });
             impl->signalSet->async_wait(*this); // a second signal changes nothing
         }
     };

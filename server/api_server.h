@@ -93,6 +93,9 @@ public:
 
 private:
     friend struct Impl;
+    // Qt thread: runs the calls the Asio threads posted (Impl::postToQt),
+    // which invokes it by name.
+    Q_INVOKABLE void runQtCalls();
     // Qt thread: what the routes that need the queue answer.
     Reply submitJob(const Job& spec);
     Reply listJobs(int64_t offset, int64_t limit);

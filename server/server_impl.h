@@ -25,6 +25,9 @@
 #include <QMetaObject>
 
 #include <atomic>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -70,6 +73,22 @@ struct ApiServer::Impl {
     // websocket_session.cpp: hands the connection to an event stream.
     void upgrade(const std::shared_ptr<HttpSession>& s, http::request<http::string_body>&& req, const std::string& job);
 
+    // Work for the Qt thread, posted from the Asio threads and run in order by
+    // ApiServer::runQtCalls. Handed over under a std::mutex, the one wake-up
+    // posted by name (no closure crosses Qt's event queue): Qt's own queue is
+    // synchronised inside the uninstrumented Qt library, so ThreadSanitizer
+    // would not see a closure built on an Asio thread and run (then freed) on
+    // the Qt thread as ordered; this mutex it sees. The job queue hands its
+    // outcomes over the same way (core/jobs/queue_worker.cpp).
+    std::mutex qtCallsMutex;
+    std::deque<std::function<void()>> qtCalls; // under qtCallsMutex
+    void postToQt(std::function<void()> call) {
+        std::lock_guard lock(qtCallsMutex);
+        const bool wake = qtCalls.empty();
+        qtCalls.push_back(std::move(call));
+        if (wake) QMetaObject::invokeMethod(server, "runQtCalls", Qt::QueuedConnection);
+    }
+
     // Runs `f` on the Qt thread; false (nothing queued) when too many calls wait.
     template <class F>
     bool onQt(F f) {
@@ -77,13 +96,10 @@ struct ApiServer::Impl {
             --pendingCalls;
             return false;
         }
-        QMetaObject::invokeMethod(
-            server,
-            [this, f]() mutable {
-                --pendingCalls;
-                f();
-            },
-            Qt::QueuedConnection);
+        postToQt([this, f = std::move(f)]() mutable {
+            --pendingCalls;
+            f();
+        });
         return true;
     }
 

@@ -11,7 +11,7 @@
 // job id where its route has one, and a submitted job names only
 // catalogue models.
 
-#include "route_table.h"
+#include "../server/routes/route_test_catalog.h"
 
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/serializer.hpp>
@@ -31,22 +31,6 @@ namespace {
 
 void check(bool ok) {
     if (!ok) std::abort();
-}
-
-const ModelCatalog& catalog() {
-    static const ModelCatalog c = [] {
-        CatalogEntry usable;
-        usable.id = "tiny-gpt2";
-        usable.source = "folder";
-        usable.path = "/models/tiny-gpt2";
-        CatalogEntry broken;
-        broken.id = "broken";
-        broken.source = "folder";
-        broken.path = "/models/broken";
-        broken.error = "config.json: missing";
-        return ModelCatalog({usable, broken});
-    }();
-    return c;
 }
 
 // What the server would answer for an accepted call, without its queue.
@@ -79,9 +63,7 @@ void checkResponse(Response res) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size == 0) return 0;
-    RouteContext ctx;
-    if (data[0] & 1) ctx.token = "s3cret-token";
-    ctx.readSpec = [](const nlohmann::ordered_json& j) { return readJobRequest(j, catalog()); };
+    const RouteContext ctx = testing::twoModelContext(data[0] & 1 ? "s3cret-token" : "");
     constexpr size_t headerLimit = 4096, bodyLimit = 64 << 10;
     boost::asio::const_buffer input(data + 1, size - 1);
     for (int request = 0; request < 4; ++request) {

@@ -4,7 +4,7 @@
 // parameters, job bodies read against a catalogue, the limits' answers.
 // Neither Qt nor LibTorch: runs under the sanitizers in CI.
 
-#include "route_table.h"
+#include "route_test_catalog.h"
 
 #include <gtest/gtest.h>
 
@@ -14,25 +14,7 @@ namespace {
 namespace http = boost::beast::http;
 using nlohmann::json;
 
-const ModelCatalog& catalog() {
-    static const ModelCatalog c = [] {
-        CatalogEntry usable;
-        usable.id = "tiny-gpt2";
-        usable.source = "folder";
-        usable.path = "/models/tiny-gpt2";
-        CatalogEntry broken;
-        broken.id = "broken";
-        broken.source = "folder";
-        broken.path = "/models/broken";
-        broken.error = "config.json is missing";
-        return ModelCatalog({usable, broken});
-    }();
-    return c;
-}
-
-RouteContext context(std::string token = {}) {
-    return RouteContext{std::move(token), [](const nlohmann::ordered_json& j) { return readJobRequest(j, catalog()); }};
-}
+using testing::twoModelContext;
 
 Request request(http::verb verb, const std::string& target, std::string body = {}) {
     Request req(verb, target, 11);
@@ -42,7 +24,7 @@ Request request(http::verb verb, const std::string& target, std::string body = {
     return req;
 }
 
-std::variant<Reply, EndpointCall> route(const Request& req, const RouteContext& ctx = context()) {
+std::variant<Reply, EndpointCall> route(const Request& req, const RouteContext& ctx = twoModelContext()) {
     return routeRequest(req, ctx);
 }
 
@@ -110,7 +92,7 @@ TEST(RouteTable, PathTricksInEveryIdParameterReachNoEndpoint) {
 }
 
 TEST(RouteTable, AServerWithATokenAnswersEveryOtherRequest401) {
-    const RouteContext ctx = context("s3cret");
+    const RouteContext ctx = twoModelContext("s3cret");
     for (const std::string& auth : {std::string(), std::string("Bearer nope"), std::string("s3cret"),
                                     std::string("Bearer s3cretX"), std::string("Bearer  s3cret"),
                                     std::string("Basic s3cret"), std::string("Bearer "), std::string("bearer s3cret")}) {
