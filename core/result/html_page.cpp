@@ -1,6 +1,8 @@
 #include "result/html_page.h"
 
+#include "analysis/segment_scale.h"
 #include "analysis/segment_text.h"
+#include "analysis/segments.h"
 #include "result/method_style.h"
 #include "util/html.h"
 
@@ -39,10 +41,19 @@ json htmlPageData(const JobResult& job, const std::string& title) {
         // The prompt's segments (job option granularity): the page folds them
         // into chips and gives each one heatmap row, as the app does.
         json segments = json::array();
-        for (const auto& g : r.promptSegments) {
-            segments.push_back({{"tokens", {g.tokenStart, g.tokenEnd}},
-                                {"label", g.label},
-                                {"text", analysis::segmentText(r.input.text, g)}});
+        json segmentMatrix = json::array();
+        const auto n = static_cast<int64_t>(r.input.tokens.size());
+        if (n == r.raw.rows - r.raw.cols && analysis::checkSegments(r.promptSegments, n).ok()) {
+            for (const auto& g : r.promptSegments) {
+                segments.push_back({{"tokens", {g.tokenStart, g.tokenEnd}},
+                                    {"label", g.label},
+                                    {"text", analysis::segmentText(r.input.text, g)}});
+            }
+            // Chips and segment rows are coloured on the segment scale, the
+            // app's whole-matrix one (analysis/segment_scale.h).
+            const AttributionMatrix s =
+                analysis::normalizedSegments(r.raw, r.promptSegments, analysis::NormScope::Matrix);
+            for (float v : s.data) segmentMatrix.push_back(std::isfinite(v) ? json(v) : json(nullptr));
         }
         results.push_back({{"model", r.model},
                            {"method", r.method},
@@ -55,7 +66,8 @@ json htmlPageData(const JobResult& job, const std::string& title) {
                            {"cols", r.raw.cols},
                            {"raw", raw},
                            {"probability", prob},
-                           {"segments", segments}});
+                           {"segments", segments},
+                           {"segment_matrix", segmentMatrix}});
     }
     return {{"title", title}, {"job", job.jobId}, {"maxAlpha", kMaxFillAlpha}, {"results", results}};
 }

@@ -3,9 +3,9 @@
 // does (palette.h: hue = Σ v·C / Σ v, opacity = mean v · kMaxFillAlpha over
 // the active methods' intensities, each method's matrix min–max normalised
 // over its finite entries), folds the prompt's segments into chips and gives
-// each segment one heatmap row (the sum of its tokens' intensities, at most
-// 1, as the app's token view and heatmap do) and, with #selftest, tests
-// itself.
+// each segment one heatmap row, both coloured on the segment scale (the
+// data's segment_matrix, analysis/segment_scale.h, as in the app) and, with
+// #selftest, tests itself.
 
 namespace tokenlens {
 
@@ -128,12 +128,24 @@ const char* const kHtmlPageScript = R"js(
     for (var i = 0; i < ranges.length; ++i) if (k >= ranges[i][0] && k < ranges[i][1]) return i;
     return -1;
   }
-  // A segment's strength: the sum of its tokens' values (NaN ones skipped;
-  // NaN when all are), at most 1.
-  function sumOver(value, a, b) {
-    var s = 0, any = false;
-    for (var i = a; i < b; ++i) { var v = value(i); if (isFinite(v)) { s += v; any = true; } }
-    return any ? Math.min(1, s) : NaN;
+  // The segment scale (segment_matrix: the raw matrix summed into segments,
+  // then min–max normalised on its segment rows; the output rows follow on
+  // the same scale): cell (s, j), and segment s's intensity with focus f
+  // (importance: row sums min–max over the segments; an output token: its
+  // column, as a token's).
+  function segAt(r, s, j) { var v = r.segment_matrix[s * r.cols + j]; return v === null ? NaN : v; }
+  function segmentValue(r, s, f) {
+    if (f >= r.n) return segAt(r, s, f - r.n);
+    if (f >= 0) return NaN;
+    if (!r.segImportance) {
+      var imp = r.segments.map(function (g, i) {
+        var sum = 0, any = false;
+        for (var j = 0; j < r.cols; ++j) { var v = segAt(r, i, j); if (isFinite(v)) { sum += v; any = true; } }
+        return any ? sum : NaN;
+      });
+      r.segImportance = minmax(imp);
+    }
+    return r.segImportance[s];
   }
 
   function buildControls() {
@@ -177,7 +189,7 @@ const char* const kHtmlPageScript = R"js(
         var seg = r.segments[si], end = seg.tokens[1];
         if (!state.open[si]) {
           var chip = document.createElement('span');
-          chip.className = 'tok chip'; chip.dataset.k = k; chip.dataset.end = end;
+          chip.className = 'tok chip'; chip.dataset.k = k; chip.dataset.seg = si;
           chip.textContent = '\u25b8 ' + segmentText(r, seg);
           chip.title = 'x' + k + '\u2013x' + (end - 1) + ' (' + (end - k) + ' tokens): click to unfold';
           hoverable(chip, k);
@@ -204,8 +216,9 @@ const char* const kHtmlPageScript = R"js(
     var vs = rs.map(function (r) { return intensities(r, f); });
     var r0 = results()[0];
     Array.prototype.forEach.call(tokensEl.querySelectorAll('.tok'), function (e) {
-      var k = +e.dataset.k, end = e.dataset.end === undefined ? k + 1 : +e.dataset.end;
-      var c = blend(vs.map(function (v) { return end > k + 1 ? sumOver(function (i) { return v[i]; }, k, end) : v[k]; }), cols);
+      var k = +e.dataset.k, seg = e.dataset.seg;
+      var c = blend(seg === undefined ? vs.map(function (v) { return v[k]; })
+                                      : rs.map(function (r) { return segmentValue(r, +seg, f); }), cols);
       e.style.background = css(c); e.dataset.alpha = c[3].toFixed(3);
       e.classList.toggle('focus', k === f && state.pinned < 0);
       e.classList.toggle('pinned', k === state.pinned);
@@ -248,8 +261,9 @@ const char* const kHtmlPageScript = R"js(
     for (i = 0; i < rows; ++i) {
       for (j = 0; j < ncol; ++j) {
         var x = labelW + j * cell, y = labelH + i * cell;
-        var a = ranges[i][0], b = ranges[i][1];
-        var vals = rs.map(function (r) { return b > a + 1 ? sumOver(function (k) { return norm(r, at(r, k, j)); }, a, b) : norm(r, at(r, a, j)); });
+        var a = ranges[i][0];
+        // With segments every row, the output rows too, is on the segment scale.
+        var vals = rs.map(function (r) { return nseg ? segAt(r, i, j) : norm(r, at(r, a, j)); });
         var finite = vals.some(function (v) { return isFinite(v); });
         if (!finite) {
           g.fillStyle = '#ececec'; g.fillRect(x, y, cell, cell);

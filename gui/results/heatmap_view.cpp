@@ -192,13 +192,8 @@ void HeatmapView::prepareImage() const {
     const QColor base = palette().color(QPalette::Base);
     if (!m_imageDirty && base == m_imageBase) return;
     m_levels.clear();
-    if (displayRows() != m_model->contextLength()) {
-        std::vector<std::pair<int64_t, int64_t>> groups;
-        for (size_t r = 0; r < m_rowFirst.size(); ++r) groups.emplace_back(m_rowFirst[r], m_rowEnd[r]);
-        m_levels[{0, 0}] = m_model->heatmapImage(base, groups);
-    } else {
-        m_levels[{0, 0}] = m_model->heatmapImage(base);
-    }
+    // Segment rows: the segment scale, shared with the output rows (ResultModel::heatmapImage).
+    m_levels[{0, 0}] = m_model->heatmapImage(base, m_segmentRows && !m_model->promptSegments().empty());
     m_imageBase = base;
     m_imageDirty = false;
 }
@@ -591,10 +586,12 @@ QString HeatmapView::legendText() const {
                                        .arg(1 / m_geom.cellW(), 0, 'f', 1)
                                        .arg(1 / m_geom.cellH(), 0, 'f', 1);
     const bool leftOut = !m_model->segments().empty() && !m_model->includeTemplate(); // a chat's template rows
-    return tr("no value (%1) · %2×%3 matrix · %4 · colours as in the token view")
+    const bool segments = m_segmentRows && !m_model->promptSegments().empty();
+    return tr("no value (%1) · %2×%3 matrix · %4 · %5")
         .arg(leftOut ? tr("the token itself or later, or a template token left out") : tr("the token itself or later"))
         .arg(m_geom.rows()).arg(m_geom.cols())
-        .arg(cellSize);
+        .arg(cellSize)
+        .arg(segments ? tr("segments summed, then scaled with the output rows") : tr("colours as in the token view"));
 }
 
 } // namespace tokenlens::gui

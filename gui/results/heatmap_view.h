@@ -44,8 +44,9 @@ public:
     void matchView(const HeatmapView& other);
 
     // With the job's segments (ResultModel::promptSegments): one row per
-    // prompt segment, its cells the sum of its tokens' values (on by
-    // default when the result has segments), then the output rows. The
+    // prompt segment (on by default when the result has segments), then the
+    // output rows, all coloured on the segment scale (the matrix summed into
+    // segments, then normalised: ResultModel::segmentNormalized). The
     // selection still speaks of context tokens: a segment row stands for its
     // first token.
     bool segmentRows() const { return m_segmentRows; }

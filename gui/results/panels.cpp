@@ -12,6 +12,7 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <span>
 #include <cmath>
 
 namespace tokenlens::gui {
@@ -99,12 +100,55 @@ void DetailsPanel::refresh() {
                 add(Line::Method, cells, sm.colour);
             }
         }
+        // A token of a segment (a chip stands for its first token): the
+        // segment's own importance, whose min–max over the segments colours
+        // its chip (the segment scale, docs/gui.md "Segments").
+        if (const int g = m_model->promptSegmentOf(k); g >= 0) {
+            const auto& seg = m_model->promptSegments()[static_cast<size_t>(g)];
+            if (seg.tokenEnd - seg.tokenStart > 1) {
+                add(Line::Header, {tr("Segment %1–%2").arg(tokenSymbol(seg.tokenStart, n), tokenSymbol(seg.tokenEnd - 1, n)),
+                                   tr("I (eq. 6)"), tr("rank")});
+                for (int m : m_model->activeMethods()) {
+                    const auto imp = m_model->segmentImportance(m);
+                    const auto ranks = analysis::rank(std::span<const double>(imp));
+                    const auto of = std::count_if(imp.begin(), imp.end(), [](double v) { return std::isfinite(v); });
+                    const auto& sm = m_model->methods()[static_cast<size_t>(m)];
+                    const auto gi = static_cast<size_t>(g);
+                    add(Line::Method,
+                        {methodLabel(sm.id), num(imp[gi]),
+                         ranks[gi] > 0 ? QStringLiteral("%1/%2").arg(ranks[gi]).arg(of) : QStringLiteral("—")},
+                        sm.colour);
+                }
+            }
+        }
         if (const int64_t r = m_selection->cellRow(), c = m_selection->cellCol(); r >= 0 && c >= 0) {
             add(Line::Header, {tr("Cell A[%1, %2]: %3 → %4").arg(r).arg(c).arg(tokenSymbol(r, n), tokenSymbol(n + c, n))});
             for (int m : m_model->activeMethods()) {
                 const float v = m_model->methodResult(m).raw.at(r, c);
                 const auto& sm = m_model->methods()[static_cast<size_t>(m)];
                 add(Line::Method, {methodLabel(sm.id), std::isnan(v) ? tr("no value (future)") : num(v)}, sm.colour);
+            }
+            // A segment row stands for its first token: the cell it colours is the segment's sum.
+            if (const int g = m_model->promptSegmentOf(r); g >= 0) {
+                const auto& seg = m_model->promptSegments()[static_cast<size_t>(g)];
+                if (seg.tokenEnd - seg.tokenStart > 1) {
+                    add(Line::Header, {tr("Segment %1–%2 → %3, summed")
+                                           .arg(tokenSymbol(seg.tokenStart, n), tokenSymbol(seg.tokenEnd - 1, n),
+                                                tokenSymbol(n + c, n))});
+                    for (int m : m_model->activeMethods()) {
+                        const auto& raw = m_model->methodResult(m).raw;
+                        double sum = 0;
+                        bool any = false;
+                        for (int64_t i = seg.tokenStart; i < seg.tokenEnd; ++i) {
+                            if (const float v = raw.at(i, c); std::isfinite(v)) {
+                                sum += v;
+                                any = true;
+                            }
+                        }
+                        const auto& sm = m_model->methods()[static_cast<size_t>(m)];
+                        add(Line::Method, {methodLabel(sm.id), any ? num(sum) : tr("no value")}, sm.colour);
+                    }
+                }
             }
         }
     }
@@ -245,9 +289,10 @@ HistogramChart::HistogramChart(QWidget* parent) : QWidget(parent) {
     setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
 }
 
-void HistogramChart::setHistogram(const analysis::Histogram& h, const QColor& colour) {
+void HistogramChart::setHistogram(const analysis::Histogram& h, const QColor& colour, bool segments) {
     m_hist = h;
     m_colour = colour;
+    m_segments = segments;
     update();
 }
 
@@ -280,7 +325,8 @@ void HistogramChart::paintEvent(QPaintEvent*) {
     int64_t total = 0;
     for (int64_t c : m_hist.counts) total += c;
     p.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), axisH), Qt::AlignHCenter | Qt::AlignVCenter,
-               tr("%n token(s)", nullptr, static_cast<int>(total)));
+               m_segments ? tr("%n segment(s)", nullptr, static_cast<int>(total))
+                          : tr("%n token(s)", nullptr, static_cast<int>(total)));
 }
 
 // -------------------------------------------------------------- statistics
@@ -344,17 +390,23 @@ void StatisticsPanel::apply(const Statistics& stats) {
     m_stats = stats;
     m_basis->setText(QStringLiteral("<b>%1</b>").arg(esc(m_stats.basis)));
     std::vector<QString> labels;
-    for (int64_t k : m_stats.top) {
-        labels.push_back(QStringLiteral("%1 %2")
-                             .arg(tokenSymbol(k, m_model->promptLength()),
-                                  displayToken(m_model->contextTokens()[static_cast<size_t>(k)])));
+    const int64_t n = m_model->promptLength();
+    for (size_t i = 0; i < m_stats.top.size(); ++i) {
+        const int64_t k = m_stats.top[i], end = i < m_stats.topEnd.size() ? m_stats.topEnd[i] : k + 1;
+        if (end > k + 1) { // a segment: its range and its own text
+            QString text = m_model->segmentSourceText(k);
+            if (text.isEmpty()) text = displayToken(m_model->contextTokens()[static_cast<size_t>(k)]) + QStringLiteral("…");
+            labels.push_back(QStringLiteral("%1–%2 %3").arg(tokenSymbol(k, n), tokenSymbol(end - 1, n), text));
+            continue;
+        }
+        labels.push_back(QStringLiteral("%1 %2").arg(tokenSymbol(k, n), displayToken(m_model->contextTokens()[static_cast<size_t>(k)])));
     }
     const auto colours = m_model->activeColours();
     std::vector<double> ones(colours.size(), 1.0);
     QColor colour = colours.empty() ? palette().color(QPalette::Mid) : blendIntensities(ones, colours);
     colour.setAlpha(255);
     m_top->setData(labels, m_stats.topValues, colour);
-    m_hist->setHistogram(m_stats.histogram, colour);
+    m_hist->setHistogram(m_stats.histogram, colour, m_stats.segments);
     m_summary->setText(tr("Concentration: Gini %1 · entropy %2").arg(num(m_stats.gini, 2), num(m_stats.entropy, 2)));
     emit updated();
 }

@@ -62,7 +62,8 @@ class HistogramChart : public QWidget {
     Q_OBJECT
 public:
     explicit HistogramChart(QWidget* parent = nullptr);
-    void setHistogram(const analysis::Histogram& h, const QColor& colour);
+    // segments: the values are prompt segments' (the axis counts segments).
+    void setHistogram(const analysis::Histogram& h, const QColor& colour, bool segments = false);
     QSize sizeHint() const override { return {220, 90}; }
     QSize minimumSizeHint() const override { return {120, 70}; }
 
@@ -72,6 +73,7 @@ protected:
 private:
     analysis::Histogram m_hist;
     QColor m_colour;
+    bool m_segments = false;
 };
 
 class StatisticsPanel : public QWidget {

@@ -236,24 +236,13 @@ void TokenView::ensureColouring() const {
         const QColor& f = m_colouring.fills[k];
         m_textColours[k] = f.alpha() == 0 ? text : readableTextOn(composite(f, base));
     }
-    // A chip's colour: the sum of its tokens' intensities per method (at most 1), blended.
+    // A chip's colour: its segment's own on the segment scale (ResultModel::colourSegments).
     m_chipFills.assign(m_segmentRanges.size(), QColor());
     m_chipTextColours.assign(m_segmentRanges.size(), text);
-    const std::vector<QColor> colours = m_model->activeColours();
-    std::vector<double> vals(m_colouring.intensity.size());
     for (size_t s = 0; s < m_segmentRanges.size(); ++s) {
-        for (size_t a = 0; a < m_colouring.intensity.size(); ++a) {
-            double sum = 0;
-            bool any = false;
-            for (int64_t k = m_segmentRanges[s].first; k < m_segmentRanges[s].second; ++k) {
-                const double v = m_colouring.intensity[a][static_cast<size_t>(k)];
-                if (std::isnan(v)) continue;
-                sum += v;
-                any = true;
-            }
-            vals[a] = any ? std::min(sum, 1.0) : NAN;
-        }
-        m_chipFills[s] = blendIntensities(vals, colours);
+        const int g = m_model->promptSegmentOf(m_segmentRanges[s].first);
+        if (g < 0 || static_cast<size_t>(g) >= m_colouring.segmentFills.size()) continue;
+        m_chipFills[s] = m_colouring.segmentFills[static_cast<size_t>(g)];
         if (m_chipFills[s].alpha() > 0) m_chipTextColours[s] = readableTextOn(composite(m_chipFills[s], base));
     }
 }
@@ -261,6 +250,11 @@ void TokenView::ensureColouring() const {
 const Colouring& TokenView::colouring() const {
     ensureColouring();
     return m_colouring;
+}
+
+QColor TokenView::chipFill(size_t s) const {
+    ensureColouring();
+    return s < m_chipFills.size() ? m_chipFills[s] : QColor();
 }
 
 QColor TokenView::fillOf(int64_t k) const {

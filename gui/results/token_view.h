@@ -98,9 +98,9 @@ public:
 
     // Segments of the job's granularity (ResultModel::promptSegments): a
     // segment of several tokens is drawn folded, as one chip on its first
-    // token holding its text (and label) and coloured by the sum of its
-    // tokens' intensities; a click on the chip unfolds it, the context menu
-    // folds it again (or every segment).
+    // token holding its text (and label) and coloured by the segment's own
+    // value on the segment scale (Colouring::segmentFills); a click on the
+    // chip unfolds it, the context menu folds it again (or every segment).
     size_t segmentCount() const { return m_segmentOpen.size(); }
     int segmentOf(int64_t k) const; // -1: not in a foldable segment
     bool segmentFolded(size_t s) const { return s < m_segmentOpen.size() && !m_segmentOpen[s]; }
@@ -111,6 +111,7 @@ public:
     // Token k is inside a folded segment and not drawn.
     bool isFoldedAway(int64_t k) const;
     QString chipText(size_t s) const;
+    QColor chipFill(size_t s) const; // the fill of segment s's chip (with alpha)
 
     QSize sizeHint() const override;
 

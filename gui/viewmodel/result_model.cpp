@@ -221,6 +221,7 @@ void ResultModel::setScope(an::NormScope scope) {
     m_scope = scope;
     for (auto& c : m_cache) {
         c.normalizedValid = false;
+        c.segmentValid = false;
         c.importanceValid = false;
     }
 }
@@ -247,8 +248,6 @@ std::vector<bool> ResultModel::leftOutRows() const {
 
 // ------------------------------------------------------------------ caches
 
-namespace {
-
 AttributionMatrix withoutRows(const AttributionMatrix& raw, const std::vector<bool>& rows) {
     AttributionMatrix m = raw;
     for (int64_t r = 0; r < m.rows && static_cast<size_t>(r) < rows.size(); ++r) {
@@ -257,8 +256,6 @@ AttributionMatrix withoutRows(const AttributionMatrix& raw, const std::vector<bo
     }
     return m;
 }
-
-} // namespace
 
 const AttributionMatrix& ResultModel::shownRaw(int m) const {
     Cache& c = m_cache[static_cast<size_t>(m)];
@@ -353,6 +350,7 @@ Colouring ResultModel::colouring(int64_t focus) const {
         for (size_t a = 0; a < col.methods.size(); ++a) vals[a] = col.intensity[a][k];
         col.fills[k] = blendIntensities(vals, colours);
     }
+    colourSegments(col);
     return col;
 }
 
@@ -420,6 +418,7 @@ StatisticsRequest ResultModel::statisticsRequest(int64_t focus, int64_t topCount
     r.topCount = topCount;
     r.bins = bins;
     r.leftOutRows = leftOutRows();
+    r.segments = m_promptSegments;
     return r;
 }
 
@@ -451,8 +450,12 @@ AttributionMatrix displayedMatrix(const StatisticsRequest& rq, QString* what) {
 Statistics computeStatistics(const StatisticsRequest& rq) {
     Statistics st;
     QString what;
-    const AttributionMatrix a = displayedMatrix(rq, &what);
     const int64_t n = rq.n, t = rq.t, focus = rq.focus;
+    // Prompt values of a segmented job: one per segment, on the segment scale
+    // the chips show (the focus on a prompt token ranks output tokens).
+    const bool bySegment = !rq.segments.empty() && !(focus >= 0 && focus < n);
+    const AttributionMatrix a = bySegment ? displayedSegmentMatrix(rq, &what) : displayedMatrix(rq, &what);
+    const int64_t rowsN = bySegment ? static_cast<int64_t>(rq.segments.size()) : n;
     if (a.empty() || n == 0) {
         st.basis = QStringLiteral("Nothing to summarise");
         st.histogram = an::histogram(std::span<const double>(), 4);
@@ -468,18 +471,30 @@ Statistics computeStatistics(const StatisticsRequest& rq) {
                        .arg(c)
                        .arg(what);
     } else if (focus >= n && focus < n + t) {
-        values = an::outputCentredWindow(a, n, focus - n, rq.window, false);
+        values = an::outputCentredWindow(a, rowsN, focus - n, rq.window, false);
         st.basis = QStringLiteral("Prompt tokens for %1 %2 (eq. 5, c = %3) — %4")
                        .arg(tokenSymbol(focus, n), quoted(rq.focusToken))
                        .arg(c)
                        .arg(what);
     } else {
-        values = an::tokenImportance(a, n).input;
+        values = an::tokenImportance(a, rowsN).input;
         st.basis = QStringLiteral("Prompt token importance (eq. 6) — %1").arg(what);
+    }
+    std::vector<std::pair<int64_t, int64_t>> entries; // context ranges of the values
+    if (bySegment) {
+        st.segments = true;
+        st.basis.replace(QStringLiteral("Prompt token"), QStringLiteral("Prompt segment"));
+        for (const auto& g : rq.segments) entries.emplace_back(g.tokenStart, g.tokenEnd);
+    } else {
+        for (int64_t i = 0; i < static_cast<int64_t>(values.size()); ++i) {
+            const int64_t k = st.outputs ? n + i : i;
+            entries.emplace_back(k, k + 1);
+        }
     }
     const std::span<const double> v(values);
     for (int64_t i : an::topK(v, rq.topCount)) {
-        st.top.push_back(st.outputs ? n + i : i);
+        st.top.push_back(entries[static_cast<size_t>(i)].first);
+        st.topEnd.push_back(entries[static_cast<size_t>(i)].second);
         st.topValues.push_back(values[static_cast<size_t>(i)]);
     }
     int64_t bins = rq.bins;
@@ -496,40 +511,17 @@ Statistics computeStatistics(const StatisticsRequest& rq) {
 
 // ----------------------------------------------------------------- heatmap
 
-QImage ResultModel::heatmapImage(const QColor& base) const { return heatmapImage(base, {}); }
-
-QImage ResultModel::heatmapImage(const QColor& base, const std::vector<std::pair<int64_t, int64_t>>& rowGroups) const {
+QImage ResultModel::heatmapImage(const QColor& base, bool segmentRows) const {
     if (m_methods.empty() || m_t == 0) return {};
     const auto active = activeMethods();
-    const bool grouped = !rowGroups.empty();
-    const int rows = grouped ? static_cast<int>(rowGroups.size()) : static_cast<int>(m_n + m_t),
+    const bool grouped = segmentRows && !m_promptSegments.empty();
+    const int rows = static_cast<int>((grouped ? static_cast<int64_t>(m_promptSegments.size()) : m_n) + m_t),
               cols = static_cast<int>(m_t);
-    // Grouped rows: each row the sum of its context rows' values (NaN only when all are).
-    auto groupedRows = [&](const AttributionMatrix& m) {
-        AttributionMatrix out = AttributionMatrix::filled(rows, cols);
-        for (int r = 0; r < rows; ++r) {
-            const auto [a, b] = rowGroups[static_cast<size_t>(r)];
-            for (int c = 0; c < cols; ++c) {
-                float sum = 0;
-                bool any = false;
-                for (int64_t k = std::max<int64_t>(a, 0); k < b && k < m.rows; ++k) {
-                    const float v = m.at(k, c);
-                    if (!std::isfinite(v)) continue;
-                    sum += v;
-                    any = true;
-                }
-                if (any) out.at(r, c) = sum;
-            }
-        }
-        return out;
-    };
-    std::vector<AttributionMatrix> summed; // kept alive for the pointers below
     QImage img(cols, rows, QImage::Format_ARGB32_Premultiplied);
     img.fill(Qt::transparent);
     if (active.empty()) {
         // Nothing to colour: show the finite cells as plain background.
-        const AttributionMatrix rawRows = grouped ? groupedRows(methodResult(0).raw) : methodResult(0).raw;
-        const auto& raw = rawRows;
+        const AttributionMatrix& raw = grouped ? segmentNormalized(0) : methodResult(0).raw;
         for (int r = 0; r < rows; ++r) {
             auto* line = reinterpret_cast<QRgb*>(img.scanLine(r));
             for (int c = 0; c < cols; ++c) {
@@ -543,13 +535,8 @@ QImage ResultModel::heatmapImage(const QColor& base, const std::vector<std::pair
         float r, g, b;
     };
     std::vector<Src> src;
-    summed.reserve(active.size());
     for (int m : active) {
-        const AttributionMatrix* n = &normalized(m);
-        if (grouped) {
-            summed.push_back(groupedRows(*n));
-            n = &summed.back();
-        }
+        const AttributionMatrix* n = grouped ? &segmentNormalized(m) : &normalized(m);
         const QColor& c = m_methods[static_cast<size_t>(m)].colour;
         src.push_back({n->data.data(), c.redF(), c.greenF(), c.blueF()});
     }

@@ -61,6 +61,14 @@ struct Colouring {
     std::vector<int> methods;                  // active methods (indices into methods())
     std::vector<std::vector<double>> intensity; // per active method: n+t intensities in [0,1], NaN = none
     std::vector<QColor> fills;                 // n+t blended colours (with alpha)
+    // At a segment granularity (ResultModel::promptSegments), one entry per
+    // prompt segment: the segment's own value on the segment scale
+    // (analysis/segment_scale.h) turned into intensities like a token's —
+    // token importance of the segment matrix, or its output-centred window,
+    // min–max over the segments — and blended. What a folded chip shows.
+    // NaN in InputWindow mode (prompt tokens are not coloured there).
+    std::vector<std::vector<double>> segmentIntensity; // per active method: one per segment
+    std::vector<QColor> segmentFills;                  // one per segment
 };
 
 struct MethodScore {
@@ -85,8 +93,10 @@ struct TokenDetails {
 struct Statistics {
     QString basis;                 // what the values are, for a title
     bool outputs = false;          // the values belong to output tokens (else prompt tokens)
-    std::vector<int64_t> top;      // context indices, largest first
+    std::vector<int64_t> top;      // context indices, largest first (a segment: its first token)
+    std::vector<int64_t> topEnd;   // one past each entry's last context index (a token: top + 1)
     std::vector<double> topValues; // their values
+    bool segments = false;         // prompt values summed per segment (the job's granularity)
     analysis::Histogram histogram;
     double gini = NAN;
     double entropy = NAN; // normalised Shannon entropy
@@ -104,11 +114,21 @@ struct StatisticsRequest {
     // Rows left out (NaN) before aggregating: a chat's template tokens,
     // unless the user included them. Empty: none.
     std::vector<bool> leftOutRows;
+    // The job's segments (ResultModel::promptSegments; empty: none): prompt
+    // values are summed per segment (additive), as the chips show them.
+    std::vector<PromptSegment> segments;
     int64_t cells() const { return (n + t) * t * static_cast<int64_t>(results.size()); }
 };
 Statistics computeStatistics(const StatisticsRequest& request);
 // The displayed matrix of the request's methods: raw for one, eq. 10 for several.
 AttributionMatrix displayedMatrix(const StatisticsRequest& request, QString* what = nullptr);
+// The same at the request's segments (result_model_segments.cpp): the raw
+// matrix summed into segments for one method, eq. 10's mean of the methods'
+// segment-scaled matrices (analysis/segment_scale.h) for several;
+// (segments + t) × t.
+AttributionMatrix displayedSegmentMatrix(const StatisticsRequest& request, QString* what = nullptr);
+// `raw` with the given rows NaN (left out of every aggregation).
+AttributionMatrix withoutRows(const AttributionMatrix& raw, const std::vector<bool>& rows);
 
 class ResultModel {
 public:
@@ -193,10 +213,18 @@ public:
     // (normalized(m), clamped to [0,1]) blended like the tokens, composited
     // over `base`; NaN cells (in every active method) stay transparent.
     // Premultiplied ARGB32, one pixel per cell (cols wide, rows high).
-    QImage heatmapImage(const QColor& base) const;
-    // The same with rows grouped: row r is the sum of context rows
-    // [rowGroups[r].first, rowGroups[r].second) (the heatmap's segment rows).
-    QImage heatmapImage(const QColor& base, const std::vector<std::pair<int64_t, int64_t>>& rowGroups) const;
+    // segmentRows (with promptSegments()): one row per segment, then the
+    // output rows, from segmentNormalized(m) — one scale for both.
+    QImage heatmapImage(const QColor& base, bool segmentRows = false) const;
+    // The segment-level matrix of method m on the current Scale
+    // (analysis::normalizedSegments of the shown raw matrix; cached):
+    // (segments + t) × t. Empty without segments.
+    const AttributionMatrix& segmentNormalized(int m) const;
+    // Raw token importance (eq. 6) of each prompt segment for method m: the
+    // sum of its tokens' (additivity), as the details panel reads it out.
+    std::vector<double> segmentImportance(int m) const;
+    // Index into promptSegments() of the segment holding prompt token k, -1 if none.
+    int promptSegmentOf(int64_t k) const;
     // The displayed matrix as numbers: the raw matrix with one active method,
     // the multi-method matrix (eq. 10) with several.
     AttributionMatrix displayedMatrix(QString* what = nullptr) const;
@@ -234,6 +262,8 @@ private:
         AttributionMatrix shown;
         bool normalizedValid = false;
         AttributionMatrix normalized;
+        bool segmentValid = false;
+        AttributionMatrix segmentNormalized;
         bool importanceValid = false;
         std::vector<double> importanceIntensity; // n+t
         bool rawValid = false;
@@ -243,6 +273,8 @@ private:
     mutable std::vector<Cache> m_cache;
     const Cache& rawCache(int m) const;
     const std::vector<double>& importanceIntensity(int m) const;
+    // Fills Colouring::segmentIntensity and segmentFills (result_model_segments.cpp).
+    void colourSegments(Colouring& col) const;
 };
 
 // Intensities (eq. 7) of a vector: min–max over its finite values; a vector

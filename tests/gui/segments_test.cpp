@@ -1,7 +1,8 @@
 // Segments of the job's granularity in the dashboard: the token view folds
 // each segment of several tokens into one chip that a click unfolds (and the
-// API folds again), and the heatmap shows one row per segment whose cells sum
-// the segment's token rows. The SVG and PDF figures show the same (folded
+// API folds again), and the heatmap shows one row per segment; chips and
+// segment rows are coloured on the segment scale (analysis/segment_scale.h:
+// the raw matrix summed into segments, then normalised). The SVG and PDF figures show the same (folded
 // chips, segment rows): they are drawn by the views' own painting.
 
 #include "test_util.h"
@@ -11,12 +12,15 @@
 #include "results/result_exporter.h"
 #include "results/selection_model.h"
 #include "results/token_view.h"
+#include "viewmodel/palette.h"
 
 #include <gtest/gtest.h>
 
 #include <QFile>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <cmath>
 
 namespace tokenlens::gui {
 namespace {
@@ -100,19 +104,112 @@ TEST_F(SegmentView, HeatmapShowsOneRowPerSegment) {
     EXPECT_EQ(heat->displayRows(), 5);
 }
 
-TEST_F(SegmentView, GroupedImageOfSingleRowsIsTheTokenImage) {
-    const ResultModel& m = dash.model();
-    const QColor base(Qt::white);
-    std::vector<std::pair<int64_t, int64_t>> singles;
-    for (int64_t k = 0; k < m.contextLength(); ++k) singles.emplace_back(k, k + 1);
-    EXPECT_EQ(m.heatmapImage(base, singles), m.heatmapImage(base));
-    // Segment rows, then the output rows exactly as in the token image.
-    const QImage tokens = m.heatmapImage(base);
-    const QImage grouped = m.heatmapImage(base, {{0, 6}, {6, 8}, {8, 9}, {9, 10}, {10, 11}});
-    ASSERT_EQ(grouped.height(), 5);
-    for (int r = 2; r < 5; ++r) {
-        for (int c = 0; c < grouped.width(); ++c) EXPECT_EQ(grouped.pixel(c, r), tokens.pixel(c, r + 6)) << r << "," << c;
+// Ten prompt tokens in three segments and three output tokens, one method
+// (occlusion) with a signed matrix: segment A (tokens 0..5) holds 0.1
+// everywhere, segment B (6..7) only zeros, segment C (8..9) +2 and −1; the
+// output rows hold 0.25 where they have a value. Summed into segments every
+// column reads A 0.6, B 0, C 1, so on the segment scale (min 0, max 1) A's
+// intensity is 0.6, B's 0 and C's 1, and an output cell's 0.25. (Summing the
+// tokens' own intensities, min −1 and max 2, gave B 2 × ⅓ and A 6 × 0.37,
+// capped at 1.)
+JobResult scaledJob() {
+    JobResult job = test::syntheticJob(10, 3, {"occlusion"});
+    auto& r = job.results.at(0);
+    r.granularity = "spans";
+    r.promptSegments = {{0, 6, 0, 0, ""}, {6, 8, 0, 0, ""}, {8, 10, 0, 0, ""}};
+    for (int64_t i = 0; i < 13; ++i) {
+        for (int64_t j = 0; j < 3; ++j) {
+            float v = 0.1f;
+            if (i >= 6 && i < 8) v = 0.0f;
+            else if (i == 8) v = 2.0f;
+            else if (i == 9) v = -1.0f;
+            else if (i >= 10) v = i - 10 < j ? 0.25f : NAN; // an output row: the token itself or later has none
+            r.raw.at(i, j) = v;
+        }
     }
+    return job;
+}
+
+struct SegmentScale : ::testing::Test {
+    Dashboard dash;
+    void SetUp() override {
+        dash.resize(1200, 800);
+        dash.show();
+        ASSERT_TRUE(QTest::qWaitForWindowExposed(&dash));
+        dash.setJob(scaledJob(), QStringLiteral("segment scale"));
+        waitFor([] { return false; }, 50);
+        ASSERT_EQ(dash.model().activeMethods(), std::vector<int>{0});
+    }
+    // The blend of one method at intensity v over white, as the heatmap draws it.
+    QRgb expected(double v) const {
+        const QColor c = dash.model().methods()[0].colour;
+        const double a = v * kMaxFillAlpha;
+        auto ch = [&](double x) { return static_cast<int>(std::lround((x * a + (1 - a)) * 255)); };
+        return qRgb(ch(c.redF()), ch(c.greenF()), ch(c.blueF()));
+    }
+};
+
+void expectPixel(QRgb got, QRgb want, const char* what) {
+    EXPECT_NEAR(qRed(got), qRed(want), 1) << what;
+    EXPECT_NEAR(qGreen(got), qGreen(want), 1) << what;
+    EXPECT_NEAR(qBlue(got), qBlue(want), 1) << what;
+}
+
+TEST_F(SegmentScale, ChipsShowTheSegmentsOwnStrength) {
+    TokenView* view = dash.tokenView();
+    ASSERT_EQ(view->segmentCount(), 3u);
+    const double step = 1.0 / 255;
+    // The long segment of small values: not at full strength.
+    EXPECT_NEAR(view->chipFill(0).alphaF(), 0.6 * kMaxFillAlpha, step);
+    // The segment of zeros: no colour.
+    EXPECT_EQ(view->chipFill(1).alpha(), 0);
+    // The strongest segment: full strength.
+    EXPECT_NEAR(view->chipFill(2).alphaF(), kMaxFillAlpha, step);
+    // Pinning output y₂ colours the chips by its window (columns 1..2): the same ratios.
+    dash.selection()->setPinned(12);
+    EXPECT_NEAR(view->chipFill(0).alphaF(), 0.6 * kMaxFillAlpha, step);
+    EXPECT_EQ(view->chipFill(1).alpha(), 0);
+    EXPECT_NEAR(view->chipFill(2).alphaF(), kMaxFillAlpha, step);
+}
+
+TEST_F(SegmentScale, HeatmapSegmentRowsAndOutputRowsShareTheSegmentScale) {
+    const QImage img = dash.model().heatmapImage(Qt::white, true);
+    ASSERT_EQ(img.height(), 3 + 3);
+    ASSERT_EQ(img.width(), 3);
+    for (int c = 0; c < 3; ++c) {
+        expectPixel(img.pixel(c, 0), expected(0.6), "segment A");
+        EXPECT_EQ(img.pixel(c, 1), qRgb(255, 255, 255)) << "segment B, all zeros, column " << c;
+        expectPixel(img.pixel(c, 2), expected(1.0), "segment C");
+    }
+    expectPixel(img.pixel(1, 3), expected(0.25), "output y0 on the segment scale");
+    EXPECT_EQ(qAlpha(img.pixel(0, 3)), 0) << "the token itself has no value";
+    // The token image keeps the token scale (min −1, max 2): a zero there is ⅓.
+    const QImage tokens = dash.model().heatmapImage(Qt::white);
+    ASSERT_EQ(tokens.height(), 13);
+    expectPixel(tokens.pixel(0, 6), expected(1.0 / 3), "a zero token on the token scale");
+    // The view draws the segment image.
+    EXPECT_EQ(dash.heatmapView()->displayRows(), 6);
+}
+
+TEST_F(SegmentScale, DetailsAndStatisticsReadOutTheSegments) {
+    // Raw token importance (eq. 6) of the segments: sums of their tokens' rows.
+    const auto imp = dash.model().segmentImportance(0);
+    ASSERT_EQ(imp.size(), 3u);
+    EXPECT_NEAR(imp[0], 6 * 3 * 0.1, 1e-5);
+    EXPECT_EQ(imp[1], 0.0);
+    EXPECT_NEAR(imp[2], 3 * (2.0 - 1.0), 1e-5);
+    EXPECT_EQ(dash.model().promptSegmentOf(7), 1);
+    EXPECT_EQ(dash.model().promptSegmentOf(10), -1); // an output token
+    // The statistics rank what the chips show: the segments, largest first.
+    const Statistics st = dash.model().statistics(-1);
+    EXPECT_TRUE(st.segments);
+    ASSERT_EQ(st.top.size(), 3u);
+    EXPECT_EQ(st.top, (std::vector<int64_t>{8, 0, 6}));
+    EXPECT_EQ(st.topEnd, (std::vector<int64_t>{10, 6, 8}));
+    EXPECT_NEAR(st.topValues[0], 3.0, 1e-5);
+    EXPECT_NEAR(st.topValues[1], 1.8, 1e-5);
+    EXPECT_EQ(st.topValues[2], 0.0);
+    EXPECT_TRUE(st.basis.startsWith(QStringLiteral("Prompt segment importance"))) << st.basis.toStdString();
 }
 
 QByteArray exported(Dashboard& dash, ExportKind kind, const QTemporaryDir& tmp, const char* name) {

@@ -73,28 +73,57 @@ double intensity(const MethodResult& r, int64_t i, int64_t j) {
     return hi > lo ? (static_cast<double>(v) - lo) / (static_cast<double>(hi) - lo) : 0.0;
 }
 
-// {r, g, b, alpha} of the blend of the results' intensities over rows
-// [i, end) of column j: one row's intensity, or a segment's sum of them
-// (NaN ones skipped, NaN when all are), at most 1.
-std::array<double, 4> blendAt(const std::vector<const MethodResult*>& rs, int64_t i, int64_t j, int64_t end = -1) {
-    if (end < 0) end = i + 1;
+// {r, g, b, alpha} of the app's blend of one intensity per result (NaN ones
+// skipped), at most 1 each.
+std::array<double, 4> blend(const std::vector<const MethodResult*>& rs, const std::vector<double>& vs) {
     double sum = 0, count = 0;
     std::array<double, 3> c{0, 0, 0};
-    for (const auto* r : rs) {
-        double v = NAN;
-        for (int64_t k = i; k < end; ++k) {
-            const double x = intensity(*r, k, j);
-            if (std::isfinite(x)) v = std::isfinite(v) ? v + x : x;
-        }
-        if (!std::isfinite(v)) continue;
-        const double w = std::clamp(v, 0.0, 1.0);
+    for (size_t m = 0; m < rs.size(); ++m) {
+        if (!std::isfinite(vs[m])) continue;
+        const double w = std::clamp(vs[m], 0.0, 1.0);
         ++count;
         sum += w;
-        const auto col = colourOf(r->method);
+        const auto col = colourOf(rs[m]->method);
         for (int k = 0; k < 3; ++k) c[static_cast<size_t>(k)] += w * col[static_cast<size_t>(k)];
     }
     if (count == 0 || sum <= 0) return {0, 0, 0, 0};
     return {c[0] / sum, c[1] / sum, c[2] / sum, sum / count * 0.88};
+}
+
+// The blend of the results' intensities of cell (i, j).
+std::array<double, 4> blendAt(const std::vector<const MethodResult*>& rs, int64_t i, int64_t j) {
+    std::vector<double> vs;
+    for (const auto* r : rs) vs.push_back(intensity(*r, i, j));
+    return blend(rs, vs);
+}
+
+// The segment scale worked out here from the raw matrix: the segment-level
+// matrix (each segment's token rows summed, NaN skipped; then the output
+// rows), min–max normalised over the segment rows' finite cells; row-major,
+// (segments + t) × t.
+std::vector<double> segmentScaled(const MethodResult& r) {
+    const int64_t t = r.raw.cols, n = r.raw.rows - t, g = static_cast<int64_t>(r.promptSegments.size());
+    std::vector<double> m;
+    for (const auto& seg : r.promptSegments) {
+        for (int64_t j = 0; j < t; ++j) {
+            double v = NAN;
+            for (int64_t i = seg.tokenStart; i < seg.tokenEnd; ++i) {
+                const float x = r.raw.at(i, j);
+                if (std::isfinite(x)) v = std::isfinite(v) ? v + x : x;
+            }
+            m.push_back(v);
+        }
+    }
+    double lo = INFINITY, hi = -INFINITY;
+    for (double v : m) {
+        if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+    }
+    for (int64_t i = n; i < n + t; ++i) {
+        for (int64_t j = 0; j < t; ++j) m.push_back(r.raw.at(i, j));
+    }
+    for (double& v : m) v = std::isfinite(v) ? (hi > lo ? (v - lo) / (hi - lo) : 0.0) : NAN;
+    EXPECT_EQ(static_cast<int64_t>(m.size()), (g + t) * t);
+    return m;
 }
 
 JobResult sampleJob() {
@@ -220,20 +249,44 @@ TEST(HtmlPage, SegmentsFoldIntoChipsAndHeatmapRowsInChromium) {
     json shown = {0, 3};
     for (int64_t k = 7; k < rows; ++k) shown.push_back(k);
     EXPECT_EQ(st.at("tokenElements"), shown);
+    // The segment scale of each method (worked out here from the raw matrix).
+    std::vector<std::vector<double>> scaled;
+    for (const auto* r : rs) scaled.push_back(segmentScaled(*r));
+    auto segmentBlend = [&](int64_t row, int64_t col) {
+        std::vector<double> vs;
+        for (const auto& m : scaled) vs.push_back(m[static_cast<size_t>(row * t + col)]);
+        return blend(rs, vs);
+    };
+    // Before any hover (token importance): a chip's intensity is its row sum
+    // on the segment scale, min–max over the two segments: one 0, one 1.
+    const auto& before = st.at("before");
+    ASSERT_EQ(before.size(), shown.size());
+    std::vector<double> first, second; // per method: the two chips' intensities
+    for (const auto& m : scaled) {
+        double s0 = 0, s1 = 0;
+        for (int64_t c = 0; c < t; ++c) {
+            if (std::isfinite(m[static_cast<size_t>(c)])) s0 += m[static_cast<size_t>(c)];
+            if (std::isfinite(m[static_cast<size_t>(t + c)])) s1 += m[static_cast<size_t>(t + c)];
+        }
+        first.push_back(s0 > s1 ? 1.0 : 0.0);
+        second.push_back(s1 > s0 ? 1.0 : 0.0);
+    }
+    EXPECT_NEAR(before[0].get<double>(), blend(rs, first)[3], 0.0015);
+    EXPECT_NEAR(before[1].get<double>(), blend(rs, second)[3], 0.0015);
     // Hovering the last output token: a chip's opacity is the blend of its
-    // tokens' summed intensities (at most 1 per method), as in the app.
+    // segment's cell in that column on the segment scale, as in the app.
     const auto& after = st.at("after");
     ASSERT_EQ(after.size(), shown.size());
-    EXPECT_NEAR(after[0].get<double>(), blendAt(rs, 0, j, 3)[3], 0.0015);
-    EXPECT_NEAR(after[1].get<double>(), blendAt(rs, 3, j, 7)[3], 0.0015);
+    EXPECT_NEAR(after[0].get<double>(), segmentBlend(0, j)[3], 0.0015);
+    EXPECT_NEAR(after[1].get<double>(), segmentBlend(1, j)[3], 0.0015);
     EXPECT_GT(after[1].get<double>(), 0.0);
     for (size_t e = 2; e < after.size(); ++e) {
         EXPECT_NEAR(after[e].get<double>(), blendAt(rs, shown[e].get<int64_t>(), j)[3], 0.0015) << "element " << e;
     }
-    // The heatmap: one row per segment, then the output rows; the first
-    // segment's cell is the blend of its summed intensities over white.
+    // The heatmap: one row per segment, then the output rows, all on the
+    // segment scale; the first segment's cell is that blend over white.
     EXPECT_EQ(st.at("heatmapRows"), 2 + t);
-    const auto c = blendAt(rs, 0, j, 3);
+    const auto c = segmentBlend(0, j);
     const auto& px = st.at("heatmapFocusPixel");
     for (size_t k = 0; k < 3; ++k) {
         EXPECT_NEAR(px[k].get<double>(), c[k] * c[3] + 255 * (1 - c[3]), 3.0) << "channel " << k;
