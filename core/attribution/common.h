@@ -164,9 +164,8 @@ GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, con
                                  int64_t memoryBudgetBytes, double chunkSeconds, Progress& progress,
                                  const GradientExtras& extras = {});
 
-// How the batched strategy computes gradients of items that share an input
-// (every column of saliency, input × gradient and the LRP methods; the
-// columns of one integrated-gradients step):
+// How the batched strategy computes gradients of items that all share one
+// input (every column of saliency, input × gradient and the LRP methods):
 // Shared: one forward of the whole sequence, kept for backward, and the
 // columns' input gradients from batched backward passes over that one graph
 // (sharedForwardGradients); when the kept graph does not fit the memory
@@ -179,13 +178,13 @@ void setGradientForward(GradientForward path);
 GradientForward gradientForward();
 
 // The Shared path of accumulateGradients (batched strategy): items grouped
-// by their input (alpha, noise); per group one forward over the L-1 input
-// positions whose graph is kept, then, in chunks sized by time and by the
+// by their input (alpha, noise); for the one group one forward over the L-1
+// input positions whose graph is kept, then, in chunks sized by time and by the
 // budget left beside the kept graph, the head's gradient at each item's p_j
 // (a small backward of its own) and one backward of the body with a batch
 // of cotangents (LibTorch's legacy vmap, as torch.autograd.grad's
 // is_grads_batched). nullopt (nothing computed) when the items share too
-// little (fewer than two per input on average) or one kept graph and one
+// little (not every item on one input, or a single item) or one kept graph and one
 // cotangent do not fit `memoryBudgetBytes`: the caller goes per row.
 std::optional<GradientSums> sharedForwardGradients(const CausalLM& model, const Sequence& seq,
                                                    const at::Tensor& baseline, const std::vector<GradientItem>& items,

@@ -62,7 +62,11 @@ std::optional<GradientSums> sharedForwardGradients(const CausalLM& model, const 
     const bool noisy = extras.noise.defined();
     std::map<InputKey, std::vector<GradientItem>> groups; // by input; columns in order within a group
     for (const auto& item : items) groups[{item.alpha, noisy ? item.noise : -1}].push_back(item);
-    if (items.size() < 2 * groups.size()) return std::nullopt;
+    // One input for every item (the column gradients). Integrated
+    // gradients' steps would share per step, but measured on gpt2-small
+    // (docs/benchmarks.md) one forward per step with the step's few columns
+    // ran 2x slower than per-row passes that batch many steps' rows at once.
+    if (groups.size() != 1 || items.size() < 2) return std::nullopt;
     const auto& cfg = model.config();
     const int64_t width = seq.length() - 1; // the last token is never an input
     const int64_t graphBytes = width * activationBytesPerToken(cfg, width);

@@ -1,6 +1,6 @@
 // The shared-forward gradient path (common.h, sharedForwardGradients) gives
 // the per-row path's numbers: every method that takes it (saliency, input ×
-// gradient, attnlrp, cp_lrp, integrated gradients), every target function
+// gradient, attnlrp, cp_lrp), every target function
 // including the contrastive ones, on every fixture family. And it is taken
 // only where it should be: items that share an input, a kept graph that
 // fits the memory budget.
@@ -61,10 +61,6 @@ TEST_P(SharedForward, EqualsThePerRowPath) {
         {"attnlrp", {{"target_fn", "probability"}, {"reduction", "l2"}}},
         {"cp_lrp", nlohmann::json::object()},
         {"cp_lrp", {{"target_fn", "contrast_logit_diff"}, {"contrast_token", 7}}},
-        {"integrated_gradients", {{"steps", 4}, {"baseline", "unk"}}},
-        {"integrated_gradients",
-         {{"steps", 3}, {"quadrature", "riemann_trapezoid"}, {"target_fn", "contrast_probability_diff"},
-          {"contrast_token", 2}}},
     };
     for (const auto& [method, opts] : runs) {
         const std::string what = GetParam() + " " + method + " " + opts.dump();
@@ -87,10 +83,7 @@ TEST_P(SharedForward, EqualsThePerRowPath) {
                   << ", convergence delta " << worstDelta << "\n";
         EXPECT_LE(worstDelta, 1.0) << what;
         EXPECT_LE(worst, 1.0) << what;
-        // One forward per distinct input: the columns' one input, or each of
-        // integrated gradients' steps (plus its two target passes).
-        const int64_t forwards = method == "integrated_gradients" ? opts["steps"].get<int64_t>() + 2 : 1;
-        EXPECT_EQ(shared.forwardPasses, forwards) << what;
+        EXPECT_EQ(shared.forwardPasses, 1) << what << ": one forward for every column";
     }
 }
 
@@ -124,6 +117,9 @@ TEST(SharedForwardChoice, TakenOnlyWhereItemsShareAnInputAndTheGraphFits) {
     EXPECT_EQ(taken->grads.size(0), seq.t);
     EXPECT_FALSE(attempt(columns, needed - 1).has_value()) << "the kept graph and one cotangent must fit the budget";
     EXPECT_FALSE(attempt(ownAlpha, needed * 100).has_value()) << "nothing to share: per row";
+    auto steps = columns; // integrated-gradients-like: two inputs, each shared by every column
+    for (int64_t j = 0; j < seq.t; ++j) steps.push_back({j, 0.5, 1.0});
+    EXPECT_FALSE(attempt(steps, needed * 100).has_value()) << "several inputs: per row (measured faster)";
 
     // Below the budget the methods still run, per row, with the same numbers.
     PathGuard guard;
