@@ -151,7 +151,7 @@ struct GradientSums {
 
 // The core of saliency, input × gradient, the LRP methods, integrated
 // gradients and gradient_shap.
-// Batched: items that share an input share one forward and batched
+// Batched: items that all share one input share one forward and batched
 // backwards over its kept graph (sharedForwardGradients, below); otherwise
 // (or when that graph does not fit the budget) items of several columns
 // share one forward/backward as batch rows, each row's sequence cut after
