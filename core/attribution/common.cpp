@@ -2,6 +2,7 @@
 
 #include "util/memory.h"
 
+#include <atomic>
 #include <limits>
 #include <stdexcept>
 
@@ -227,6 +228,11 @@ int64_t activationBytesPerToken(const ModelConfig& c, int64_t seqLen) {
     return 4 * (c.numLayers * perLayer + 4 * c.hiddenSize);
 }
 
+int64_t cotangentBytes(const ModelConfig& c, int64_t width) {
+    const int64_t perLayer = 10 * c.hiddenSize + 3 * c.intermediateSize + 3 * c.numHeads * width;
+    return 4 * width * (2 * perLayer + 2 * c.hiddenSize);
+}
+
 int64_t ChunkSizer::next(int64_t maxRows, int64_t minRows) const {
     maxRows = std::max<int64_t>(maxRows, 1);
     minRows = std::clamp<int64_t>(minRows, 1, maxRows);
@@ -251,8 +257,6 @@ void Progress::add(int64_t units) {
 
 namespace {
 
-// One forward/backward over `rows` batch rows cut to `len` tokens; returns the
-// input gradients (rows, len, hidden) weighted per row.
 // The logits of final hidden states h (B, hidden) under the LRP rules: a
 // final softcap cap·tanh(z/cap) is an element-wise activation (identity rule).
 at::Tensor lrpLogits(const CausalLM& model, const at::Tensor& h) {
@@ -264,31 +268,45 @@ at::Tensor lrpLogits(const CausalLM& model, const at::Tensor& h) {
     return capped + (raw - rd) * ratio;
 }
 
+bool lrpSoftcap(const CausalLM& model, LrpMode lrp) {
+    return lrp != LrpMode::Off && model.config().finalLogitSoftcap.has_value();
+}
+
+// One forward/backward over `rows` batch rows cut to `len` tokens; returns the
+// input gradients (rows, len, hidden) weighted per row.
 at::Tensor gradientPass(const CausalLM& model, const at::Tensor& inputs, const at::Tensor& positions,
                         const at::Tensor& targets, const at::Tensor& contrasts, const at::Tensor& weights, TargetFn fn,
                         bool fullLogits, LrpMode lrp) {
     auto x = inputs.detach().requires_grad_(true); // (B, len, hidden)
-    const bool lrpSoftcap = lrp != LrpMode::Off && model.config().finalLogitSoftcap.has_value();
     ForwardOptions fo;
-    fo.computeLogits = fullLogits && !lrpSoftcap;
+    fo.computeLogits = fullLogits && !lrpSoftcap(model, lrp);
     fo.lrp = lrp;
     auto out = model.forward(x, fo);
     const auto rowIdx = torch::arange(x.size(0), torch::kInt64).to(x.device());
     at::Tensor f;
-    if (lrpSoftcap) {
-        f = targetFromLogits(lrpLogits(model, out.finalHidden.index({rowIdx, positions})), targets, fn, contrasts);
-    } else if (fullLogits) {
+    if (fo.computeLogits) {
         // Inseq's way: logits at every position, then the target's position.
         auto logits = out.logits.index({rowIdx, positions}); // (B, vocab)
         f = targetFromLogits(logits, targets, fn, contrasts);
     } else {
-        f = targetValues(model, out.finalHidden.index({rowIdx, positions}), targets, fn, contrasts); // (B)
+        f = passTargets(model, out.finalHidden.index({rowIdx, positions}), targets, contrasts, fn, lrp); // (B)
     }
     auto grads = torch::autograd::grad({(f * weights).sum()}, {x});
     return grads[0];
 }
 
+std::atomic<GradientForward> g_gradientForward{GradientForward::Shared};
+
 } // namespace
+
+void setGradientForward(GradientForward path) { g_gradientForward = path; }
+GradientForward gradientForward() { return g_gradientForward; }
+
+at::Tensor passTargets(const CausalLM& model, const at::Tensor& h, const at::Tensor& targets,
+                       const at::Tensor& contrasts, TargetFn fn, LrpMode lrp) {
+    if (lrpSoftcap(model, lrp)) return targetFromLogits(lrpLogits(model, h), targets, fn, contrasts);
+    return targetValues(model, h, targets, fn, contrasts);
+}
 
 Result<ColumnGradients> columnGradients(const AttributionInput& input, const nlohmann::json& r,
                                         const RunControl& control, MethodOutput& out, const GradientExtras& extras) {
@@ -331,10 +349,15 @@ GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, con
     out.grads = torch::zeros({seq.t, width, hidden}, seq.embeds.options());
     if (seq.t == 0 || items.empty()) return out;
 
+    const bool perStep = strategy == Strategy::PerStep;
+    if (!perStep && gradientForward() == GradientForward::Shared) {
+        if (auto shared = sharedForwardGradients(model, seq, baseline, items, fn, budget, chunkSecs, progress, extras)) {
+            return std::move(*shared);
+        }
+    }
     std::vector<GradientItem> sorted = items;
     std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.column < b.column; });
     const auto& cfg = model.config();
-    const bool perStep = strategy == Strategy::PerStep;
     const auto delta = (seq.embeds - baseline).slice(0, 0, width); // (width, hidden)
     const auto base = baseline.slice(0, 0, width);
 

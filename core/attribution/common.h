@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 namespace tokenlens::attr {
 
@@ -148,16 +149,53 @@ struct GradientSums {
     bool cancelled = false;
 };
 
-// The core of saliency, input × gradient and integrated gradients.
-// Batched: items of several columns share one forward/backward, each row's
-// sequence cut after its own p_j (causality makes the rest irrelevant), and
-// only the hidden states at p_j go through the head; chunked to the memory
-// budget. Per-step (Inseq's way): one column at a time on its own prefix,
-// full logits at every position, one target per backward.
+// The core of saliency, input × gradient, the LRP methods, integrated
+// gradients and gradient_shap.
+// Batched: items that all share one input share one forward and batched
+// backwards over its kept graph (sharedForwardGradients, below); otherwise
+// (or when that graph does not fit the budget) items of several columns
+// share one forward/backward as batch rows, each row's sequence cut after
+// its own p_j (causality makes the rest irrelevant). Either way only the
+// hidden states at p_j go through the head; chunked to the memory budget.
+// Per-step (Inseq's way): one column at a time on its own prefix, full
+// logits at every position, one target per backward.
 GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, const at::Tensor& baseline,
                                  const std::vector<GradientItem>& items, TargetFn fn, Strategy strategy,
                                  int64_t memoryBudgetBytes, double chunkSeconds, Progress& progress,
                                  const GradientExtras& extras = {});
+
+// How the batched strategy computes gradients of items that all share one
+// input (every column of saliency, input × gradient and the LRP methods):
+// Shared: one forward of the whole sequence, kept for backward, and the
+// columns' input gradients from batched backward passes over that one graph
+// (sharedForwardGradients); when the kept graph does not fit the memory
+// budget, or items share too little, PerRow instead.
+// PerRow: each item a batch row cut after its own p_j, forward and backward.
+// The numbers are the same either way (up to float rounding); the setting is
+// process-wide, for tests and benchmarks that compare the two.
+enum class GradientForward { Shared, PerRow };
+void setGradientForward(GradientForward path);
+GradientForward gradientForward();
+
+// The Shared path of accumulateGradients (batched strategy): items grouped
+// by their input (alpha, noise); for the one group one forward over the L-1
+// input positions whose graph is kept, then, in chunks sized by time and by the
+// budget left beside the kept graph, the head's gradient at each item's p_j
+// (a small backward of its own) and one backward of the body with a batch
+// of cotangents (LibTorch's legacy vmap, as torch.autograd.grad's
+// is_grads_batched). nullopt (nothing computed) when the items share too
+// little (not every item on one input, or a single item) or one kept graph and one
+// cotangent do not fit `memoryBudgetBytes`: the caller goes per row.
+std::optional<GradientSums> sharedForwardGradients(const CausalLM& model, const Sequence& seq,
+                                                   const at::Tensor& baseline, const std::vector<GradientItem>& items,
+                                                   TargetFn fn, int64_t memoryBudgetBytes, double chunkSeconds,
+                                                   Progress& progress, const GradientExtras& extras);
+
+// The target f of final hidden states h (B, hidden) as the gradient passes
+// take it: through the LRP rules' logits when an LRP mode meets a final
+// softcap, else targetValues.
+at::Tensor passTargets(const CausalLM& model, const at::Tensor& h, const at::Tensor& targets,
+                       const at::Tensor& contrasts, TargetFn fn, LrpMode lrp);
 
 // accumulateGradients with the options of `resolved` (target_fn, strategy,
 // memory_budget_mb, chunk_seconds), and the output's bookkeeping: `out` gets
@@ -187,6 +225,11 @@ Result<ColumnGradients> columnGradients(const AttributionInput& input, const nlo
 
 // Bytes of activations one token position of one batch row keeps for backward.
 int64_t activationBytesPerToken(const ModelConfig& c, int64_t seqLen);
+// Bytes one cotangent of a batched backward over a kept graph of `width`
+// positions takes while it runs: the gradients of one block's activations
+// (twice, for the block being left and the one entered) and its input
+// gradient and cotangent rows.
+int64_t cotangentBytes(const ModelConfig& c, int64_t width);
 
 int64_t memoryBudgetBytes(const nlohmann::json& resolved);
 

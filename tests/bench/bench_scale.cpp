@@ -9,6 +9,16 @@
 //   build/release/tests/bench/bench_scale [--workloads gpt2-small,qwen2.5-0.5b,...]
 //       [--lengths 128,1024,4096] [--methods attention,saliency,...] [--dtypes float32,bfloat16]
 //       [--output-tokens 8] [--cap-seconds 300] [--cancels 20] [--models-dir DIR]
+//       [--gradient-paths shared,per_row] [--repeats 1]
+//
+// --gradient-paths runs the gradient methods (saliency, input × gradient,
+// integrated gradients, attnlrp, cp_lrp) once per path of the gradient
+// passes (attribution/common.h, GradientForward), side by side in one run:
+// shared (one forward kept for every column's backward, the default) and
+// per_row (each column's own forward over its prefix, the path before).
+// With --repeats N the paths run alternately N times and each row reports
+// its best wall time; the note gives that run's process CPU time (user +
+// system), which a busy machine inflates less than the wall time.
 //
 // A cell whose lower bound × 2 exceeds --cap-seconds is printed as skipped
 // with its bound, so the table says what was not run and why. Prompts are
@@ -16,6 +26,7 @@
 // tokenizer, so sentence granularity has sentences to work on.
 
 #include "analysis/segments.h"
+#include "attribution/common.h"
 #include "attribution/method.h"
 #include "bench_util.h"
 #include "model/model_loader.h"
@@ -32,9 +43,12 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
+
+#include <sys/resource.h>
 
 using namespace tokenlens;
 using namespace tokenlens::bench;
@@ -132,6 +146,14 @@ struct Cell {
     std::string note;
 };
 
+// User + system CPU time of the process so far.
+double processCpuSeconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
+    return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
 double percentile(std::vector<double> v, double p) {
     if (v.empty()) return NAN;
     std::sort(v.begin(), v.end());
@@ -149,6 +171,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> dtypes = {"float32", "bfloat16"};
     int64_t outputTokens = 8, cancels = 20;
     double capSeconds = 300;
+    std::vector<std::string> gradientPaths = {"shared"};
+    int64_t repeats = 1;
     fs::path modelsDir = fs::temp_directory_path() / "tokenlens-bench-models";
     for (int a = 1; a + 1 < argc; a += 2) {
         const std::string k = argv[a], v = argv[a + 1];
@@ -162,6 +186,8 @@ int main(int argc, char** argv) {
         else if (k == "--cap-seconds") capSeconds = std::stod(v);
         else if (k == "--cancels") cancels = std::stoll(v);
         else if (k == "--models-dir") modelsDir = v;
+        else if (k == "--gradient-paths") gradientPaths = splitList(v);
+        else if (k == "--repeats") repeats = std::max<int64_t>(1, std::stoll(v));
         else {
             std::fprintf(stderr, "bench_scale: unknown option %s\n", k.c_str());
             return 2;
@@ -259,7 +285,8 @@ int main(int argc, char** argv) {
                     }
                     // Lower bounds (input-only backward ≈ forward FLOPs).
                     double flops = shared;
-                    if (m == "saliency" || m == "input_x_gradient") flops = shared + prefixes + heads;
+                    const bool gradient = m == "saliency" || m == "input_x_gradient" || m == "attnlrp" || m == "cp_lrp";
+                    if (gradient) flops = shared + prefixes + heads;
                     if (m == "integrated_gradients") flops = 16 * (shared + prefixes + heads) + 2 * shared;
                     if (m == "occlusion") { // one pass per feature from its first position on
                         flops = shared + static_cast<double>(t) * fm.head;
@@ -286,20 +313,51 @@ int main(int argc, char** argv) {
                         std::fflush(stdout);
                         continue;
                     }
-                    const double base = currentRssMiB();
-                    resetPeakRss();
-                    const auto t0 = std::chrono::steady_clock::now();
-                    auto out = method->run(in, *resolved, {});
-                    cell.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-                    cell.peakMiB = peakRssMiB();
-                    if (!out) cell.note = out.error().message;
-                    else cell.passes = out->forwardPasses;
-                    std::printf("| %s | %s | %lld | %s | %.2f | %.2f | %.2f | %.0f (+%.0f) | %lld | %s |\n", w.c_str(),
-                                d.c_str(), static_cast<long long>(n), m.c_str(), cell.seconds, cell.bound,
-                                cell.seconds / cell.bound, cell.peakMiB, cell.peakMiB - base,
-                                static_cast<long long>(cell.passes), cell.note.c_str());
+                    const bool pathed = gradient || m == "integrated_gradients";
+                    const auto paths = pathed ? gradientPaths : std::vector<std::string>{"shared"};
+                    std::vector<Cell> cells(paths.size(), cell);
+                    std::vector<double> cpu(paths.size(), NAN), rssBase(paths.size(), 0);
+                    std::optional<Result<MethodOutput>> out;
+                    for (int64_t rep = 0; rep < repeats; ++rep) {
+                        for (size_t p = 0; p < paths.size(); ++p) {
+                            attr::setGradientForward(paths[p] == "per_row" ? attr::GradientForward::PerRow
+                                                                           : attr::GradientForward::Shared);
+                            const double base = currentRssMiB();
+                            resetPeakRss();
+                            const double cpu0 = processCpuSeconds();
+                            const auto t0 = std::chrono::steady_clock::now();
+                            out = method->run(in, *resolved, {});
+                            const double secs =
+                                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                            Cell& c = cells[p];
+                            if (std::isnan(c.seconds) || secs < c.seconds) {
+                                c.seconds = secs;
+                                cpu[p] = processCpuSeconds() - cpu0;
+                                c.peakMiB = peakRssMiB();
+                                rssBase[p] = base;
+                            }
+                            if (!*out) c.note = out->error().message;
+                            else c.passes = (*out)->forwardPasses;
+                        }
+                    }
+                    for (size_t p = 0; p < paths.size(); ++p) {
+                        const Cell& c = cells[p];
+                        const std::string label = pathed && paths.size() > 1 ? m + " (" + paths[p] + ")" : m;
+                        std::string note = c.note;
+                        if (pathed && (paths.size() > 1 || repeats > 1)) {
+                            char buf[64];
+                            std::snprintf(buf, sizeof buf, "cpu %.2f s", cpu[p]);
+                            note = note.empty() ? buf : note + "; " + buf;
+                        }
+                        std::printf("| %s | %s | %lld | %s | %.2f | %.2f | %.2f | %.0f (+%.0f) | %lld | %s |\n",
+                                    w.c_str(), d.c_str(), static_cast<long long>(n), label.c_str(), c.seconds,
+                                    c.bound, c.seconds / c.bound, c.peakMiB, c.peakMiB - rssBase[p],
+                                    static_cast<long long>(c.passes), note.c_str());
+                    }
                     std::fflush(stdout);
-                    if (m != "saliency" || cancels <= 0 || !out) continue;
+                    cell = cells.back();
+                    attr::setGradientForward(attr::GradientForward::Shared); // the cancels: the default path
+                    if (m != "saliency" || cancels <= 0 || !*out) continue;
                     // Cancels at random points of a saliency run.
                     std::vector<double> latencies;
                     std::uniform_real_distribution<double> at(0.0, std::max(0.01, cell.seconds * 0.9));

@@ -1,0 +1,151 @@
+// The shared-forward gradient path (common.h, sharedForwardGradients) gives
+// the per-row path's numbers: every method that takes it (saliency, input ×
+// gradient, attnlrp, cp_lrp), every target function
+// including the contrastive ones, on every fixture family. And it is taken
+// only where it should be: items that share an input, a kept graph that
+// fits the memory budget.
+
+#include "attribution_test_util.h"
+#include "attribution/common.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace tokenlens;
+using namespace tokenlens::testing;
+
+namespace {
+
+// Restores the process-wide path when a test ends.
+struct PathGuard {
+    ~PathGuard() { attr::setGradientForward(attr::GradientForward::Shared); }
+};
+
+MethodOutput runWith(attr::GradientForward path, const std::string& method, const AttributionInput& in,
+                     const nlohmann::json& opts) {
+    attr::setGradientForward(path);
+    return runOrFail(method, in, opts);
+}
+
+// Worst |a - b| / (1e-5 (1 + |b|)) over the cells (NaN must match NaN).
+double worstRelative(const std::vector<float>& a, const std::vector<float>& b, const std::string& what) {
+    EXPECT_EQ(a.size(), b.size()) << what;
+    double worst = 0;
+    for (size_t k = 0; k < a.size() && k < b.size(); ++k) {
+        EXPECT_EQ(std::isnan(a[k]), std::isnan(b[k])) << what << " cell " << k;
+        if (std::isnan(a[k]) || std::isnan(b[k])) continue;
+        worst = std::max(worst, std::abs(static_cast<double>(a[k]) - b[k]) / (1e-5 * (1 + std::abs(b[k]))));
+    }
+    return worst;
+}
+
+class SharedForward : public ::testing::TestWithParam<std::string> {};
+
+} // namespace
+
+TEST_P(SharedForward, EqualsThePerRowPath) {
+    PathGuard guard;
+    auto m = fixture(GetParam());
+    ASSERT_TRUE(m);
+    const auto in = inputFor(*m, goldenFor(GetParam())["cases"][2]);
+    const int64_t t = static_cast<int64_t>(in.outputIds.size());
+    ASSERT_GE(t, 2) << "the case needs columns to share a forward";
+    const std::vector<std::pair<std::string, nlohmann::json>> runs = {
+        {"saliency", nlohmann::json::object()},
+        {"saliency", {{"target_fn", "logit"}, {"reduction", "sum"}}},
+        {"saliency", {{"target_fn", "contrast_logit_diff"}, {"contrast_token", 3}}},
+        {"input_x_gradient", {{"target_fn", "log_probability"}, {"reduction", "sum"}}},
+        {"input_x_gradient", {{"target_fn", "contrast_probability_diff"}, {"contrast_token", 5}}},
+        {"attnlrp", nlohmann::json::object()},
+        {"attnlrp", {{"target_fn", "probability"}, {"reduction", "l2"}}},
+        {"cp_lrp", nlohmann::json::object()},
+        {"cp_lrp", {{"target_fn", "contrast_logit_diff"}, {"contrast_token", 7}}},
+    };
+    for (const auto& [method, opts] : runs) {
+        const std::string what = GetParam() + " " + method + " " + opts.dump();
+        const auto shared = runWith(attr::GradientForward::Shared, method, in, opts);
+        const auto perRow = runWith(attr::GradientForward::PerRow, method, in, opts);
+        ASSERT_GT(shared.matrix.data.size(), 0u) << what;
+        const double worst = worstRelative(shared.matrix.data, perRow.matrix.data, what);
+        // The convergence delta Σ A − (f(x) − f(x')) is a difference of sums
+        // of the scale of f and of the deltas themselves: the same relative
+        // error, measured against that scale.
+        ASSERT_EQ(shared.convergenceDelta.size(), perRow.convergenceDelta.size()) << what;
+        double deltaScale = 0, worstDelta = 0;
+        for (double d : perRow.convergenceDelta) deltaScale = std::max(deltaScale, std::abs(d));
+        for (size_t k = 0; k < perRow.convergenceDelta.size(); ++k) {
+            const double scale = 1 + deltaScale + std::abs(perRow.fInput[k]) + std::abs(perRow.fBaseline[k]);
+            worstDelta = std::max(worstDelta, std::abs(shared.convergenceDelta[k] - perRow.convergenceDelta[k]) /
+                                                  (1e-5 * scale));
+        }
+        std::cout << "  " << what << ": worst |shared - per_row| / (1e-5 (1 + |v|)) = " << worst
+                  << ", convergence delta " << worstDelta << "\n";
+        EXPECT_LE(worstDelta, 1.0) << what;
+        EXPECT_LE(worst, 1.0) << what;
+        EXPECT_EQ(shared.forwardPasses, 1) << what << ": one forward for every column";
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, SharedForward, ::testing::ValuesIn(fixtureNames()), fixtureTestName);
+
+TEST(SharedForwardChoice, TakenOnlyWhereItemsShareAnInputAndTheGraphFits) {
+    auto m = fixture("tiny-gpt2");
+    ASSERT_TRUE(m);
+    const auto in = inputFor(*m, goldenFor("tiny-gpt2")["cases"][2]);
+    auto seq = attr::makeSequence(in);
+    ASSERT_GE(seq.t, 2);
+    const auto baseline = torch::zeros_like(seq.embeds);
+    const CausalLM& model = *in.model;
+    RunControl control;
+    auto attempt = [&](const std::vector<attr::GradientItem>& items, int64_t budget) {
+        attr::Progress progress(control, 1);
+        return attr::sharedForwardGradients(model, seq, baseline, items, attr::TargetFn::Logit, budget, 30, progress,
+                                            {});
+    };
+    std::vector<attr::GradientItem> columns, ownAlpha;
+    for (int64_t j = 0; j < seq.t; ++j) {
+        columns.push_back({j, 1.0, 1.0});
+        ownAlpha.push_back({j, 0.1 + 0.05 * static_cast<double>(j), 1.0}); // gradient_shap-like: no input shared
+    }
+    const int64_t width = seq.length() - 1;
+    const int64_t needed = width * attr::activationBytesPerToken(model.config(), width) +
+                           attr::cotangentBytes(model.config(), width);
+    const auto taken = attempt(columns, needed);
+    ASSERT_TRUE(taken.has_value());
+    EXPECT_EQ(taken->forwardPasses, 1);
+    EXPECT_EQ(taken->grads.size(0), seq.t);
+    EXPECT_FALSE(attempt(columns, needed - 1).has_value()) << "the kept graph and one cotangent must fit the budget";
+    EXPECT_FALSE(attempt(ownAlpha, needed * 100).has_value()) << "nothing to share: per row";
+    auto steps = columns; // integrated-gradients-like: two inputs, each shared by every column
+    for (int64_t j = 0; j < seq.t; ++j) steps.push_back({j, 0.5, 1.0});
+    EXPECT_FALSE(attempt(steps, needed * 100).has_value()) << "several inputs: per row (measured faster)";
+
+    // Below the budget the methods still run, per row, with the same numbers.
+    PathGuard guard;
+    const nlohmann::json tight = {{"memory_budget_mb", 0.001}};
+    const auto fallback = runWith(attr::GradientForward::Shared, "saliency", in, tight);
+    const auto perRow = runWith(attr::GradientForward::PerRow, "saliency", in, tight);
+    EXPECT_EQ(fallback.matrix.data.size(), perRow.matrix.data.size());
+    EXPECT_EQ(fallback.forwardPasses, perRow.forwardPasses);
+    EXPECT_GT(fallback.forwardPasses, 1) << "a 1 KB budget holds one row per pass";
+    EXPECT_LE(worstRelative(fallback.matrix.data, perRow.matrix.data, "fallback"), 0.0);
+}
+
+TEST(SharedForwardChoice, ProgressRisesToTheTotal) {
+    PathGuard guard;
+    attr::setGradientForward(attr::GradientForward::Shared);
+    auto m = fixture("tiny-llama");
+    ASSERT_TRUE(m);
+    const auto in = inputFor(*m, goldenFor("tiny-llama")["cases"][2]);
+    std::vector<std::pair<int64_t, int64_t>> reports;
+    RunControl control;
+    control.progress = [&](int64_t done, int64_t total) { reports.emplace_back(done, total); };
+    auto out = runMethodRaw("saliency", in, {{"chunk_seconds", 0.005}}, control);
+    ASSERT_TRUE(out.ok()) << out.error().message;
+    ASSERT_FALSE(reports.empty());
+    const int64_t n = static_cast<int64_t>(in.promptIds.size()), t = static_cast<int64_t>(in.outputIds.size());
+    for (size_t k = 1; k < reports.size(); ++k) EXPECT_GT(reports[k].first, reports[k - 1].first);
+    EXPECT_EQ(reports.back().first, reports.back().second);
+    EXPECT_EQ(reports.back().second, 2 * (t * n + t * (t - 1) / 2));
+}
