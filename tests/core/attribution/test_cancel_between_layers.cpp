@@ -71,6 +71,9 @@ protected:
 std::shared_ptr<LoadedModel> GeneratedModel::s_model;
 fs::path GeneratedModel::s_dir;
 
+// One fixture per family: the rotary families share llama.cpp; GPT-2 has its own forward.
+constexpr const char* kFamilies[] = {"tiny-gpt2", "tiny-llama", "tiny-qwen2", "tiny-qwen3", "tiny-phi3", "tiny-gemma3"};
+
 std::shared_ptr<LoadedModel> fixture(const std::string& name) {
     auto m = loadModelFolder(fs::path(TOKENLENS_TEST_DATA_DIR) / "models" / name);
     if (!m) throw std::runtime_error(m.error().message);
@@ -189,7 +192,7 @@ TEST(CancelBetweenLayers, BackwardPollsAfterEachLargeProduct) {
     // are two products), so a cancel waits for one product, not a block
     // (an 8B block's backward is ~0.2 s on this CPU). At least six polls
     // per block, forward polls not counted.
-    for (const std::string name : {"tiny-gpt2", "tiny-llama", "tiny-qwen2", "tiny-qwen3", "tiny-phi3", "tiny-gemma3"}) {
+    for (const std::string name : kFamilies) {
         SCOPED_TRACE(name);
         auto m = fixture(name);
         const CausalLM& model = *m->model;
@@ -212,8 +215,7 @@ TEST(CancelBetweenLayers, BackwardPollsAfterEachLargeProduct) {
 }
 
 TEST(CancelBetweenLayers, EveryFamily) {
-    // The rotary families share llama.cpp; GPT-2 has its own forward.
-    for (const std::string name : {"tiny-gpt2", "tiny-llama", "tiny-qwen2", "tiny-qwen3", "tiny-phi3", "tiny-gemma3"}) {
+    for (const std::string name : kFamilies) {
         SCOPED_TRACE(name);
         auto m = fixture(name);
         const CausalLM& model = *m->model;
