@@ -335,9 +335,17 @@ void Dashboard::syncControls() {
 
 void Dashboard::updateWindowLabel() {
     const int64_t maxC = m_model.maxWindow();
-    m_windowLabel->setText(maxC >= 1 ? tr("c = %1 of %2").arg(m_model.window()).arg(maxC) : tr("c: —"));
-    m_windowSlider->setToolTip(maxC >= 1 ? m_windowSlider->toolTip()
-                                         : tr("No window: it needs at least 2 prompt and 2 output tokens."));
+    const bool segments = m_model.windowInSegments(); // c counts prompt segments
+    m_windowLabel->setText(maxC >= 1 ? (segments ? tr("c = %1 of %2 seg.") : tr("c = %1 of %2")).arg(m_model.window()).arg(maxC)
+                                     : tr("c: —"));
+    m_windowSlider->setToolTip(
+        maxC < 1 ? (segments ? tr("No window: it needs at least 2 prompt segments and 2 output tokens.")
+                             : tr("No window: it needs at least 2 prompt and 2 output tokens."))
+                 : segments ? tr("c: how many neighbouring segments on each side a hovered segment's window averages "
+                                 "over (eq. 4), and how many output tokens an output token's (eq. 5); "
+                                 "1 ≤ c ≤ ⌊min(segments, t)/2⌋.")
+                            : tr("c: how many neighbours on each side a hovered token's window averages over "
+                                 "(eq. 4 and 5); 1 ≤ c ≤ ⌊min(n, t)/2⌋."));
 }
 
 void Dashboard::updateRerun() {

@@ -280,7 +280,10 @@ QString TokenView::modeDescription() const {
                             .arg(m_selection->pinned() >= 0 ? tr("Pinned ") : QString(), tokenSymbol(c.focus, n),
                                  displayToken(m_model->contextTokens()[static_cast<size_t>(c.focus)]));
     if (c.mode == ColourMode::InputWindow) {
-        return tr("%1 → output tokens: input-centred window (eq. 4), c = %2").arg(who).arg(c.window) + scope;
+        // At a segment granularity the window is c segments each side of the focus's segment.
+        const QString window = m_model->windowInSegments() ? (c.window == 1 ? tr("c = 1 segment") : tr("c = %1 segments").arg(c.window))
+                                                           : tr("c = %1").arg(c.window);
+        return tr("%1 → output tokens: input-centred window (eq. 4), %2").arg(who, window) + scope;
     }
     return tr("%1 ← context tokens: output-centred window (eq. 5), c = %2").arg(who).arg(c.window) + scope;
 }

@@ -199,10 +199,12 @@ void TokenView::paintContent(QPainter& p, double top, double bottom, const QPale
     }
 
     const QColor accent = pal.color(QPalette::Highlight);
-    // The window around the focus: underlined.
+    // The window around the focus: underlined (at a segment granularity whole
+    // segments: a folded one's chip, an open one's tokens).
     if (m_colouring.focus >= 0) {
         p.setPen(QPen(accent, 2, Qt::SolidLine, Qt::FlatCap));
         for (int64_t k = m_colouring.windowFirst; k <= m_colouring.windowLast; ++k) {
+            if (isFoldedAway(k)) continue;
             const QRectF r = m_layout.box(k);
             if (r.bottom() < top || r.top() > bottom) continue;
             p.drawLine(QPointF(r.left() + 1, r.bottom() + 2), QPointF(r.right() - 1, r.bottom() + 2));

@@ -170,7 +170,7 @@ void ResultModel::selectModel(int model) {
             return (oa < 0 ? 1000 : oa) < (ob < 0 ? 1000 : ob);
         });
     }
-    m_window = an::clampWindow(m_preferredWindow, m_n, m_t);
+    m_window = an::clampWindow(m_preferredWindow, windowRows(), m_t);
     invalidate();
 }
 
@@ -209,11 +209,11 @@ int64_t ResultModel::tokenId(int64_t k) const {
     return k >= 0 && static_cast<size_t>(k) < m_ids.size() ? m_ids[static_cast<size_t>(k)] : -1;
 }
 
-int64_t ResultModel::maxWindow() const { return an::maxWindow(m_n, m_t); }
+int64_t ResultModel::maxWindow() const { return an::maxWindow(windowRows(), m_t); }
 
 void ResultModel::setWindow(int64_t c) {
     if (c >= 1) m_preferredWindow = c;
-    m_window = an::clampWindow(c, m_n, m_t);
+    m_window = an::clampWindow(c, windowRows(), m_t);
 }
 
 void ResultModel::setScope(an::NormScope scope) {
@@ -307,7 +307,11 @@ const std::vector<double>& ResultModel::importanceIntensity(int m) const {
 Colouring ResultModel::colouring(int64_t focus) const {
     Colouring col;
     col.methods = activeMethods();
-    col.window = an::effectiveWindow(m_window, m_n, m_t);
+    // At a segment granularity c counts segments (m_window ≤ ⌊min(segments, t)/2⌋,
+    // so the token-level calls below take the same c over the output columns).
+    col.window = an::effectiveWindow(m_window, windowRows(), m_t);
+    const int g = promptSegmentOf(focus); // -1 without segments
+    const auto segs = static_cast<int64_t>(m_promptSegments.size());
     const int64_t K = m_n + m_t;
     const auto Ks = static_cast<size_t>(K);
     if (focus >= 0 && focus < K) {
@@ -315,7 +319,10 @@ Colouring ResultModel::colouring(int64_t focus) const {
         col.mode = focus < m_n ? ColourMode::InputWindow : ColourMode::OutputWindow;
     }
     const int64_t c = col.window;
-    if (col.mode == ColourMode::InputWindow) {
+    if (col.mode == ColourMode::InputWindow && g >= 0) { // the tokens of segments g−c..g+c
+        col.windowFirst = m_promptSegments[static_cast<size_t>(std::max<int64_t>(0, g - c))].tokenStart;
+        col.windowLast = m_promptSegments[static_cast<size_t>(std::min(segs - 1, g + c))].tokenEnd - 1;
+    } else if (col.mode == ColourMode::InputWindow) {
         col.windowFirst = std::max<int64_t>(0, focus - c);
         col.windowLast = std::min(m_n - 1, focus + c);
     } else if (col.mode == ColourMode::OutputWindow) {
@@ -329,7 +336,9 @@ Colouring ResultModel::colouring(int64_t focus) const {
             col.intensity.push_back(importanceIntensity(m));
             break;
         case ColourMode::InputWindow: {
-            const auto w = vectorIntensity(an::inputCentredWindow(normalized(m), m_n, focus, m_window));
+            // Segments: eq. 4 over the segment rows of the segment scale (analysis/segment_scale.h).
+            const auto w = vectorIntensity(g >= 0 ? an::inputCentredWindow(segmentNormalized(m), segs, g, m_window)
+                                                  : an::inputCentredWindow(normalized(m), m_n, focus, m_window));
             std::vector<double> v(Ks, NAN);
             for (size_t j = 0; j < w.size() && static_cast<int64_t>(j) < m_t; ++j) v[static_cast<size_t>(m_n) + j] = w[j];
             col.intensity.push_back(std::move(v));
@@ -380,7 +389,9 @@ TokenDetails ResultModel::details(int64_t k, int64_t focus) const {
         if (hasFocus) {
             const auto& raw = methodResult(m).raw;
             if (focus < m_n && d.output) {
-                const auto w = an::inputCentredWindow(raw, m_n, focus, m_window);
+                const int g = promptSegmentOf(focus); // segments: the window of segments around its segment
+                const auto w = g >= 0 ? an::inputCentredWindow(segmentRaw(m), windowRows(), g, m_window)
+                                      : an::inputCentredWindow(raw, m_n, focus, m_window);
                 if (p < w.size()) s.toFocus = w[p];
             } else if (focus >= m_n) {
                 const auto w = an::outputCentredWindow(raw, m_n, focus - m_n, m_window, true);
@@ -451,31 +462,31 @@ Statistics computeStatistics(const StatisticsRequest& rq) {
     Statistics st;
     QString what;
     const int64_t n = rq.n, t = rq.t, focus = rq.focus;
-    // Prompt values of a segmented job: one per segment, on the segment scale
-    // the chips show (the focus on a prompt token ranks output tokens).
-    const bool bySegment = !rq.segments.empty() && !(focus >= 0 && focus < n);
-    const AttributionMatrix a = bySegment ? displayedSegmentMatrix(rq, &what) : displayedMatrix(rq, &what);
-    const int64_t rowsN = bySegment ? static_cast<int64_t>(rq.segments.size()) : n;
+    // A segmented job: the segment-level matrix, whose rows the window counts.
+    // Prompt values are one per segment, on the segment scale the chips show
+    // (the focus on a prompt token ranks output tokens, by its segment's window).
+    const bool segmented = !rq.segments.empty();
+    const bool bySegment = segmented && !(focus >= 0 && focus < n);
+    const AttributionMatrix a = segmented ? displayedSegmentMatrix(rq, &what) : displayedMatrix(rq, &what);
+    const int64_t rowsN = segmented ? static_cast<int64_t>(rq.segments.size()) : n;
     if (a.empty() || n == 0) {
         st.basis = QStringLiteral("Nothing to summarise");
         st.histogram = an::histogram(std::span<const double>(), 4);
         return st;
     }
     std::vector<double> values;
-    const int64_t c = an::effectiveWindow(rq.window, n, t);
+    const int64_t c = an::effectiveWindow(rq.window, rowsN, t);
+    const QString cText = !segmented ? QString::number(c)
+                                       : (c == 1 ? QStringLiteral("1 segment") : QStringLiteral("%1 segments").arg(c));
     if (focus >= 0 && focus < n) {
-        values = an::inputCentredWindow(a, n, focus, rq.window);
+        values = an::inputCentredWindow(a, rowsN, segmented ? segmentOfToken(rq.segments, focus) : focus, rq.window);
         st.outputs = true;
         st.basis = QStringLiteral("Output tokens for %1 %2 (eq. 4, c = %3) — %4")
-                       .arg(tokenSymbol(focus, n), quoted(rq.focusToken))
-                       .arg(c)
-                       .arg(what);
+                       .arg(tokenSymbol(focus, n), quoted(rq.focusToken), cText, what);
     } else if (focus >= n && focus < n + t) {
         values = an::outputCentredWindow(a, rowsN, focus - n, rq.window, false);
         st.basis = QStringLiteral("Prompt tokens for %1 %2 (eq. 5, c = %3) — %4")
-                       .arg(tokenSymbol(focus, n), quoted(rq.focusToken))
-                       .arg(c)
-                       .arg(what);
+                       .arg(tokenSymbol(focus, n), quoted(rq.focusToken), QString::number(c), what);
     } else {
         values = an::tokenImportance(a, rowsN).input;
         st.basis = QStringLiteral("Prompt token importance (eq. 6) — %1").arg(what);

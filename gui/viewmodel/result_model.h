@@ -57,6 +57,8 @@ struct Colouring {
     int64_t window = 0;  // c used
     // Context indices [windowFirst, windowLast] averaged around the focus
     // (empty when windowFirst > windowLast).
+    // At a segment granularity a prompt focus's window is whole segments:
+    // the tokens of the segments g−c..g+c around the focus's segment g.
     int64_t windowFirst = 0, windowLast = -1;
     std::vector<int> methods;                  // active methods (indices into methods())
     std::vector<std::vector<double>> intensity; // per active method: n+t intensities in [0,1], NaN = none
@@ -127,6 +129,9 @@ AttributionMatrix displayedMatrix(const StatisticsRequest& request, QString* wha
 // segment-scaled matrices (analysis/segment_scale.h) for several;
 // (segments + t) × t.
 AttributionMatrix displayedSegmentMatrix(const StatisticsRequest& request, QString* what = nullptr);
+// Index of the segment holding prompt token k (segments cover the prompt in
+// token order), -1 if none.
+int segmentOfToken(const std::vector<PromptSegment>& segments, int64_t k);
 // `raw` with the given rows NaN (left out of every aggregation).
 AttributionMatrix withoutRows(const AttributionMatrix& raw, const std::vector<bool>& rows);
 
@@ -171,7 +176,13 @@ public:
     bool isOutput(int64_t k) const { return k >= m_n; }
 
     // 1 ≤ c ≤ ⌊min(n,t)/2⌋ (analysis::maxWindow); 0 when no window is admissible.
+    // At a segment granularity (promptSegments()) the window counts segments,
+    // not tokens: n is then the number of segments (windowInSegments()).
     int64_t maxWindow() const;
+    // The window c counts prompt segments (the job's granularity): eq. 4 and
+    // 5 run on the segment-level matrix, whose rows are the segments; output
+    // tokens still count one each.
+    bool windowInSegments() const { return !m_promptSegments.empty(); }
     int64_t window() const { return m_window; }
     // Clamped (analysis::clampWindow); the value asked for is remembered for
     // the next result or model, which may admit a larger window.
@@ -220,6 +231,11 @@ public:
     // (analysis::normalizedSegments of the shown raw matrix; cached):
     // (segments + t) × t. Empty without segments.
     const AttributionMatrix& segmentNormalized(int m) const;
+    // The shown raw matrix of method m summed into the prompt segments
+    // (analysis::sumIntoSegments, additivity; cached): (segments + t) × t,
+    // the matrix the statistics panel ranks one method's segments on. Empty
+    // without segments.
+    const AttributionMatrix& segmentRaw(int m) const;
     // Raw token importance (eq. 6) of each prompt segment for method m: the
     // sum of its tokens' (additivity), as the details panel reads it out.
     std::vector<double> segmentImportance(int m) const;
@@ -264,6 +280,8 @@ private:
         AttributionMatrix normalized;
         bool segmentValid = false;
         AttributionMatrix segmentNormalized;
+        bool segmentRawValid = false;
+        AttributionMatrix segmentRaw;
         bool importanceValid = false;
         std::vector<double> importanceIntensity; // n+t
         bool rawValid = false;
@@ -275,6 +293,8 @@ private:
     const std::vector<double>& importanceIntensity(int m) const;
     // Fills Colouring::segmentIntensity and segmentFills (result_model_segments.cpp).
     void colourSegments(Colouring& col) const;
+    // Rows the window counts: the prompt segments, or the prompt tokens.
+    int64_t windowRows() const;
 };
 
 // Intensities (eq. 7) of a vector: min–max over its finite values; a vector

@@ -28,14 +28,31 @@ QString ResultModel::segmentSourceText(int64_t first) const {
     return {};
 }
 
-int ResultModel::promptSegmentOf(int64_t k) const {
-    if (k < 0 || k >= m_n) return -1;
+int segmentOfToken(const std::vector<PromptSegment>& segments, int64_t k) {
+    if (k < 0) return -1;
     // Segments are in token order and cover the prompt: binary search.
-    const auto it = std::upper_bound(m_promptSegments.begin(), m_promptSegments.end(), k,
+    const auto it = std::upper_bound(segments.begin(), segments.end(), k,
                                      [](int64_t v, const PromptSegment& g) { return v < g.tokenStart; });
-    if (it == m_promptSegments.begin()) return -1;
+    if (it == segments.begin()) return -1;
     const auto s = std::prev(it);
-    return k < s->tokenEnd ? static_cast<int>(s - m_promptSegments.begin()) : -1;
+    return k < s->tokenEnd ? static_cast<int>(s - segments.begin()) : -1;
+}
+
+int ResultModel::promptSegmentOf(int64_t k) const {
+    return k < m_n ? segmentOfToken(m_promptSegments, k) : -1;
+}
+
+int64_t ResultModel::windowRows() const {
+    return m_promptSegments.empty() ? m_n : static_cast<int64_t>(m_promptSegments.size());
+}
+
+const AttributionMatrix& ResultModel::segmentRaw(int m) const {
+    Cache& c = m_cache[static_cast<size_t>(m)];
+    if (!c.segmentRawValid) {
+        c.segmentRaw = m_promptSegments.empty() ? AttributionMatrix{} : an::sumIntoSegments(shownRaw(m), m_promptSegments);
+        c.segmentRawValid = true;
+    }
+    return c.segmentRaw;
 }
 
 const AttributionMatrix& ResultModel::segmentNormalized(int m) const {

@@ -13,6 +13,7 @@
 #include "results/selection_model.h"
 #include "results/token_view.h"
 #include "viewmodel/palette.h"
+#include "analysis/window.h"
 
 #include <gtest/gtest.h>
 
@@ -20,6 +21,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
 #include <cmath>
 
 namespace tokenlens::gui {
@@ -247,6 +249,118 @@ TEST_F(SegmentView, SvgAndPdfFiguresShowChipsAndSegmentRows) {
     dash.heatmapView()->setSegmentRows(true);
     EXPECT_TRUE(exported(dash, ExportKind::HeatmapPdf, tmp, "heatmap.pdf").startsWith("%PDF-"));
     EXPECT_TRUE(exported(dash, ExportKind::TokenViewPdf, tmp, "tokens.pdf").startsWith("%PDF-"));
+}
+
+// The context window at a segment granularity counts segments: 10 prompt
+// tokens in four segments A 0..2, B 3, C 4..7, D 8..9 and 8 output tokens,
+// one method. c ≤ ⌊min(4 segments, 8)/2⌋ = 2 (tokens would allow 4).
+JobResult windowJob(bool segments) {
+    JobResult job = test::syntheticJob(10, 8, {"occlusion"}, 3);
+    if (segments) {
+        auto& r = job.results.at(0);
+        r.granularity = "spans";
+        r.promptSegments = {{0, 3, 0, 0, ""}, {3, 4, 0, 0, ""}, {4, 8, 0, 0, ""}, {8, 10, 0, 0, ""}};
+    }
+    return job;
+}
+
+struct SegmentWindow : ::testing::Test {
+    Dashboard dash;
+    void SetUp() override {
+        dash.resize(1200, 800);
+        dash.show();
+        ASSERT_TRUE(QTest::qWaitForWindowExposed(&dash));
+        dash.setJob(windowJob(true), QStringLiteral("segment window"));
+        waitFor([] { return false; }, 50);
+        dash.setWindow(1);
+    }
+    // Eq. 4 at the segment level, by hand: for each output column, the mean
+    // over segments lo..hi of the segment's summed raw rows.
+    std::vector<double> segmentWindow(size_t lo, size_t hi) const {
+        const auto& a = dash.model().methodResult(0).raw;
+        const auto& segs = dash.model().promptSegments();
+        std::vector<double> out;
+        for (int64_t j = 0; j < a.cols; ++j) {
+            double total = 0;
+            for (size_t g = lo; g <= hi; ++g)
+                for (int64_t i = segs[g].tokenStart; i < segs[g].tokenEnd; ++i) total += a.at(i, j);
+            out.push_back(total / static_cast<double>(hi - lo + 1));
+        }
+        return out;
+    }
+};
+
+TEST_F(SegmentWindow, WindowCountsSegmentsAroundTheFocus) {
+    const ResultModel& model = dash.model();
+    ASSERT_TRUE(model.windowInSegments());
+    EXPECT_EQ(model.maxWindow(), 2);
+    EXPECT_EQ(model.window(), 1);
+    // Hovering x5 (in segment C): c = 1 spans segments B..D, tokens 3..9.
+    Colouring col = model.colouring(5);
+    EXPECT_EQ(col.mode, ColourMode::InputWindow);
+    EXPECT_EQ(col.window, 1);
+    EXPECT_EQ(col.windowFirst, 3);
+    EXPECT_EQ(col.windowLast, 9);
+    // The first token of a segment and an inner one have the same window.
+    EXPECT_EQ(model.colouring(4).windowFirst, 3);
+    EXPECT_EQ(model.colouring(7).windowLast, 9);
+    // x0 (segment A): A and B, tokens 0..3.
+    col = model.colouring(0);
+    EXPECT_EQ(col.windowFirst, 0);
+    EXPECT_EQ(col.windowLast, 3);
+    // x3 alone is segment B: one segment each side is A..C, tokens 0..7.
+    EXPECT_EQ(model.colouring(3).windowFirst, 0);
+    EXPECT_EQ(model.colouring(3).windowLast, 7);
+
+    // The output tokens' colours: eq. 4 over segments B..D, min–max over the outputs.
+    const auto want = segmentWindow(1, 3);
+    const double lo = *std::min_element(want.begin(), want.end()), hi = *std::max_element(want.begin(), want.end());
+    col = model.colouring(5);
+    for (size_t j = 0; j < want.size(); ++j)
+        EXPECT_NEAR(col.intensity[0][10 + j], (want[j] - lo) / (hi - lo), 1e-4) << "y" << j;
+    // The details panel's raw window value and the statistics panel's ranking read the same.
+    const TokenDetails d = model.details(10 + 2, 5);
+    ASSERT_EQ(d.scores.size(), 1u);
+    EXPECT_NEAR(d.scores[0].toFocus, want[2], 1e-5);
+    const Statistics st = model.statistics(5);
+    EXPECT_TRUE(st.outputs);
+    ASSERT_FALSE(st.topValues.empty());
+    EXPECT_NEAR(st.topValues[0], hi, 1e-5);
+    EXPECT_TRUE(st.basis.contains(QStringLiteral("c = 1 segment"))) << st.basis.toStdString();
+    dash.selection()->setHovered(5);
+    EXPECT_TRUE(dash.tokenView()->modeDescription().contains(QStringLiteral("c = 1 segment")));
+    dash.selection()->setHovered(-1);
+
+    // c = 2: every segment.
+    dash.setWindow(2);
+    EXPECT_EQ(model.colouring(5).windowFirst, 0);
+    EXPECT_EQ(model.colouring(5).windowLast, 9);
+    // c beyond ⌊min(segments, t)/2⌋ is lowered to it.
+    dash.setWindow(4);
+    EXPECT_EQ(model.window(), 2);
+    // An output token's window still counts output tokens (one each): y4 ± 2,
+    // the chips and the tokens with the same c.
+    col = model.colouring(10 + 4);
+    EXPECT_EQ(col.mode, ColourMode::OutputWindow);
+    EXPECT_EQ(col.window, 2);
+    EXPECT_EQ(col.windowFirst, 10 + 2);
+    EXPECT_EQ(col.windowLast, 10 + 6);
+}
+
+TEST_F(SegmentWindow, TokenResultsKeepTheTokenWindow) {
+    dash.setJob(windowJob(false), QStringLiteral("token window"));
+    const ResultModel& model = dash.model();
+    EXPECT_FALSE(model.windowInSegments());
+    EXPECT_EQ(model.maxWindow(), 4);
+    dash.setWindow(1);
+    const Colouring col = model.colouring(5);
+    EXPECT_EQ(col.windowFirst, 4);
+    EXPECT_EQ(col.windowLast, 6);
+    const auto w = analysis::inputCentredWindow(model.normalized(0), 10, 5, 1);
+    const auto want = vectorIntensity(w);
+    for (size_t j = 0; j < want.size(); ++j) EXPECT_NEAR(col.intensity[0][10 + j], want[j], 1e-12);
+    dash.setWindow(4);
+    EXPECT_EQ(model.window(), 4);
 }
 
 } // namespace
