@@ -142,6 +142,18 @@ void MethodComparisonPanel::pinChanged() {
 }
 
 std::vector<double> MethodComparisonPanel::values(int method) const {
+    if (!m_segments) return tokenValues(method);
+    // The matrix summed into segments, as the statistics panel ranks them.
+    const AttributionMatrix& s = m_model->segmentRaw(method);
+    const auto segs = static_cast<int64_t>(m_model->promptSegments().size());
+    if (m_column < 0) return analysis::tokenImportance(s, segs).input;
+    std::vector<double> v(static_cast<size_t>(segs), NAN);
+    if (m_column >= s.cols) return v;
+    for (int64_t g = 0; g < segs; ++g) v[static_cast<size_t>(g)] = s.at(g, m_column);
+    return v;
+}
+
+std::vector<double> MethodComparisonPanel::tokenValues(int method) const {
     const AttributionMatrix& a = m_model->methodResult(method).raw;
     const int64_t n = std::min(m_model->promptLength(), a.rows);
     if (m_column < 0) return analysis::tokenImportance(a, n).input;
@@ -161,6 +173,7 @@ void MethodComparisonPanel::refresh() {
     const int64_t k = m_selection->pinned();
     m_column =
         m_model->hasJob() && k >= m_model->promptLength() && k < m_model->contextLength() ? k - m_model->promptLength() : -1;
+    m_segments = m_model->hasJob() && !m_model->promptSegments().empty();
     if (!m_model->hasJob()) {
         m_title->clear();
         m_table->clear();
@@ -183,8 +196,9 @@ void MethodComparisonPanel::refresh() {
         c.method = active[i];
         c.gini = analysis::gini(vals[i]);
         c.entropy = analysis::normalizedEntropy(vals[i]);
-        if (vals[i].size() == promptCategories.builtin.size()) {
-            auto mass = analysis::categoryMass(promptCategories, vals[i]);
+        const std::vector<double> perToken = m_segments ? tokenValues(active[i]) : vals[i];
+        if (perToken.size() == promptCategories.builtin.size()) {
+            auto mass = analysis::categoryMass(promptCategories, perToken);
             if (mass.ok()) c.categories = std::move(*mass);
         }
         m_concentrations.push_back(std::move(c));
@@ -193,19 +207,23 @@ void MethodComparisonPanel::refresh() {
                                     analysis::kendallTauB(vals[i], vals[j])});
     }
 
+    const size_t compared = m_segments ? m_model->promptSegments().size() : n;
+    const QString over = m_segments ? tr("%1 prompt segments (each method's tokens summed per segment)").arg(compared)
+                                    : tr("%1 prompt tokens").arg(compared);
     m_title->setText(m_column < 0
-                         ? tr("Whole result: token importance (eq. 6) of the %1 prompt tokens").arg(n)
-                         : tr("Output token %1 “%2”: its column over the %3 prompt tokens")
+                         ? tr("Whole result: token importance (eq. 6) of the %1").arg(over)
+                         : tr("Output token %1 “%2”: its column over the %3")
                                .arg(tokenSymbol(k, m_model->promptLength()),
-                                    displayToken(m_model->contextTokens()[static_cast<size_t>(k)]))
-                               .arg(n));
+                                    displayToken(m_model->contextTokens()[static_cast<size_t>(k)]), over));
     auto label = [&](int m) { return methodLabel(m_model->methods()[static_cast<size_t>(m)].id); };
     std::vector<ComparisonChart::Row> rows;
     QString html = QStringLiteral("<table cellspacing=0 cellpadding=1>");
     if (active.size() < 2) {
         html += tr("<tr><td colspan=3><i>Activate two methods to compare their rankings.</i></td></tr>");
     } else {
-        html += tr("<tr><th align=left>Agreement</th><th align=right>&nbsp;ρ</th><th align=right>&nbsp;τ_b</th></tr>");
+        html += (m_segments ? tr("<tr><th align=left>Agreement over segments</th>")
+                            : tr("<tr><th align=left>Agreement</th>")) +
+                tr("<th align=right>&nbsp;ρ</th><th align=right>&nbsp;τ_b</th></tr>");
         for (const auto& a : m_agreements) {
             const QString name = label(a.a) + QStringLiteral(" · ") + label(a.b);
             html += QStringLiteral("<tr><td>%1</td><td align=right>&nbsp;%2</td><td align=right>&nbsp;%3</td></tr>")
@@ -217,7 +235,9 @@ void MethodComparisonPanel::refresh() {
             rows.push_back({name, a.spearman, a.kendall, true, mix});
         }
     }
-    html += tr("<tr><th align=left>Concentration</th><th align=right>&nbsp;Gini</th><th align=right>&nbsp;H</th></tr>");
+    html += (m_segments ? tr("<tr><th align=left>Concentration over segments</th>")
+                        : tr("<tr><th align=left>Concentration</th>")) +
+            tr("<th align=right>&nbsp;Gini</th><th align=right>&nbsp;H</th></tr>");
     for (const auto& c : m_concentrations) {
         html += QStringLiteral("<tr><td>%1</td><td align=right>&nbsp;%2</td><td align=right>&nbsp;%3</td></tr>")
                     .arg(label(c.method).toHtmlEscaped(), num(c.gini), num(c.entropy));
@@ -228,7 +248,10 @@ void MethodComparisonPanel::refresh() {
     m_table->setText(html);
     m_chart->setRows(std::move(rows));
 
-    QString cat = tr("<b>Mass per category</b> (prompt tokens)");
+    // Categories are per token (and word): with segments the shares stay per
+    // prompt token, from the values before summing.
+    QString cat = m_segments ? tr("<b>Mass per category</b> (prompt tokens, not segments)")
+                             : tr("<b>Mass per category</b> (prompt tokens)");
     for (const auto& c : m_concentrations) {
         QStringList parts;
         for (size_t q = 0; q < c.categories.names.size(); ++q)

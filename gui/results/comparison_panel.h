@@ -7,6 +7,14 @@
 // attribution mass per linguistic category (docs/aggregations.md,
 // "Linguistic categories") of the same values. Recomputed when the pinned
 // token or the view state changes, never on hover.
+//
+// At a segment granularity (ResultModel::promptSegments: the views fold
+// segments and the statistics panel ranks them) the methods are compared
+// over the prompt segments instead: each method's raw matrix summed into
+// segments (ResultModel::segmentRaw, analysis::sumIntoSegments, cached per
+// method), then its token importance or the pinned column over the segment
+// rows. The mass per category stays per prompt token (categories belong to
+// tokens and words; a segment may mix them).
 
 #include "analysis/categories.h"
 
@@ -30,7 +38,7 @@ struct MethodAgreement {
 struct MethodConcentration {
     int method = -1;
     double gini = NAN, entropy = NAN;
-    analysis::CategoryMass categories; // prompt tokens' mass per category
+    analysis::CategoryMass categories; // prompt tokens' mass per category (per token, also with segments)
 };
 
 // Draws one row per agreement (two bars from the centre line: ρ and τ_b on
@@ -70,8 +78,13 @@ public:
     const std::vector<MethodConcentration>& concentrations() const { return m_concentrations; }
     // Categories of the current model's context tokens (prompt then output).
     const analysis::TokenCategories& tokenCategories() const { return m_categories; }
-    // The values compared for method m (prompt rows: column or importance).
+    // The methods are compared over the prompt segments (the result has them).
+    bool comparesSegments() const { return m_segments; }
+    // The values compared for method m (prompt rows: column or importance),
+    // one per prompt segment when comparesSegments().
     std::vector<double> values(int method) const;
+    // The same per prompt token (what the mass per category is computed on).
+    std::vector<double> tokenValues(int method) const;
     QString text() const;
     ComparisonChart* chart() const { return m_chart; }
 
@@ -84,6 +97,7 @@ private:
     QLabel* m_table;
     QLabel* m_categoryLabel;
     int64_t m_column = -2;
+    bool m_segments = false;
     std::vector<MethodAgreement> m_agreements;
     std::vector<MethodConcentration> m_concentrations;
     analysis::TokenCategories m_categories;

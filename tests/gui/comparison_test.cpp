@@ -254,5 +254,103 @@ TEST_F(Comparison, CategoryModesInTheTokenView) {
     EXPECT_TRUE(found);
 }
 
+// A two-method result at a segment granularity: 12 prompt tokens in five
+// segments, 4 output tokens. The panel compares the methods over the
+// segments: each method's raw matrix summed per segment (summed here by
+// hand, row by row), then its token importance or the pinned column.
+JobResult segmentedComparisonJob() {
+    JobResult job = test::syntheticJob(12, 4, {"occlusion", "saliency"}, 7);
+    for (auto& r : job.results) {
+        r.granularity = "spans";
+        r.promptSegments = {{0, 3, 0, 0, ""}, {3, 5, 0, 0, ""}, {5, 8, 0, 0, ""}, {8, 9, 0, 0, ""}, {9, 12, 0, 0, ""}};
+    }
+    return job;
+}
+
+// Σ over the segment's rows and the given columns (all when column < 0).
+std::vector<double> bySegment(const AttributionMatrix& a, const std::vector<PromptSegment>& segs, int64_t column) {
+    std::vector<double> out;
+    for (const auto& g : segs) {
+        double s = 0;
+        for (int64_t i = g.tokenStart; i < g.tokenEnd; ++i)
+            for (int64_t j = 0; j < a.cols; ++j)
+                if (column < 0 || j == column) s += a.at(i, j);
+        out.push_back(s);
+    }
+    return out;
+}
+
+TEST(ComparisonSegments, MethodsAreComparedOverTheSegmentSums) {
+    Dashboard dash;
+    dash.resize(1400, 900);
+    dash.show();
+    const JobResult job = segmentedComparisonJob();
+    dash.setJob(job, QStringLiteral("segments"));
+    QCoreApplication::processEvents();
+    MethodComparisonPanel* panel = dash.comparisonPanel();
+    const auto& model = dash.model();
+    ASSERT_EQ(model.activeMethods(), (std::vector<int>{0, 1}));
+    ASSERT_TRUE(panel->comparesSegments());
+    const auto& segs = job.results[0].promptSegments;
+    const auto& a0 = model.methodResult(0).raw;
+    const auto& a1 = model.methodResult(1).raw;
+
+    for (int64_t column : {int64_t{-1}, int64_t{1}}) {
+        dash.selection()->setPinned(column < 0 ? -1 : 12 + column);
+        QCoreApplication::processEvents();
+        ASSERT_EQ(panel->column(), column);
+        const auto x = bySegment(a0, segs, column), y = bySegment(a1, segs, column);
+        ASSERT_FALSE(hasTies(x) || hasTies(y));
+        for (int m : {0, 1}) {
+            const auto v = panel->values(m);
+            const auto& want = m == 0 ? x : y;
+            ASSERT_EQ(v.size(), segs.size());
+            for (size_t g = 0; g < v.size(); ++g) EXPECT_NEAR(v[g], want[g], 1e-5) << "column " << column << " segment " << g;
+        }
+        ASSERT_EQ(panel->agreements().size(), 1u);
+        const auto& ag = panel->agreements()[0];
+        EXPECT_NEAR(ag.spearman, bruteSpearman(x, y), 1e-9) << "column " << column;
+        EXPECT_NEAR(ag.kendall, bruteKendall(x, y), 1e-9) << "column " << column;
+        ASSERT_EQ(panel->concentrations().size(), 2u);
+        EXPECT_NEAR(panel->concentrations()[0].gini, bruteGini(x), 1e-6);
+        EXPECT_NEAR(panel->concentrations()[1].gini, bruteGini(y), 1e-6);
+
+        // The fixture tells the two apart: over the tokens ρ is another number.
+        std::vector<PromptSegment> tokens;
+        for (int64_t i = 0; i < 12; ++i) tokens.push_back({i, i + 1, 0, 0, ""});
+        EXPECT_GT(std::fabs(bruteSpearman(bySegment(a0, tokens, column), bySegment(a1, tokens, column)) - ag.spearman),
+                  0.05)
+            << "column " << column;
+        // The mass per category stays per prompt token: all 12 are counted.
+        for (const auto& c : panel->concentrations()) {
+            int64_t counted = 0;
+            double share = 0;
+            for (int q = 0; q < an::kBuiltinCategories; ++q) {
+                counted += c.categories.tokens[static_cast<size_t>(q)];
+                if (std::isfinite(c.categories.share[static_cast<size_t>(q)])) share += c.categories.share[static_cast<size_t>(q)];
+            }
+            EXPECT_EQ(counted, 12);
+            EXPECT_NEAR(share, 1.0, 1e-9);
+        }
+    }
+    // The panel says what it compares.
+    EXPECT_TRUE(panel->text().contains(QStringLiteral("5 prompt segments"))) << panel->text().toStdString();
+    EXPECT_TRUE(panel->text().contains(QStringLiteral("Agreement over segments")));
+    EXPECT_TRUE(panel->text().contains(QStringLiteral("prompt tokens, not segments")));
+
+    // The same result without segments: compared over the 12 tokens, as before.
+    JobResult plain = job;
+    for (auto& r : plain.results) {
+        r.granularity.clear();
+        r.promptSegments.clear();
+    }
+    dash.setJob(plain, QStringLiteral("tokens"));
+    dash.selection()->setPinned(-1);
+    QCoreApplication::processEvents();
+    EXPECT_FALSE(panel->comparesSegments());
+    EXPECT_EQ(panel->values(0).size(), 12u);
+    EXPECT_TRUE(panel->text().contains(QStringLiteral("12 prompt tokens")));
+}
+
 } // namespace
 } // namespace tokenlens::gui
