@@ -336,8 +336,9 @@ void Dashboard::syncControls() {
 void Dashboard::updateWindowLabel() {
     const int64_t maxC = m_model.maxWindow();
     const bool segments = m_model.windowInSegments(); // c counts prompt segments
-    m_windowLabel->setText(maxC >= 1 ? (segments ? tr("c = %1 of %2 seg.") : tr("c = %1 of %2")).arg(m_model.window()).arg(maxC)
-                                     : tr("c: —"));
+    m_windowLabel->setText(
+        maxC >= 1 ? (segments ? tr("c = %1 of %2 seg.") : tr("c = %1 of %2")).arg(m_model.window()).arg(maxC)
+                  : tr("c: —"));
     m_windowSlider->setToolTip(
         maxC < 1 ? (segments ? tr("No window: it needs at least 2 prompt segments and 2 output tokens.")
                              : tr("No window: it needs at least 2 prompt and 2 output tokens."))

@@ -281,8 +281,10 @@ QString TokenView::modeDescription() const {
                                  displayToken(m_model->contextTokens()[static_cast<size_t>(c.focus)]));
     if (c.mode == ColourMode::InputWindow) {
         // At a segment granularity the window is c segments each side of the focus's segment.
-        const QString window = m_model->windowInSegments() ? (c.window == 1 ? tr("c = 1 segment") : tr("c = %1 segments").arg(c.window))
-                                                           : tr("c = %1").arg(c.window);
+        const QString window =
+            m_model->windowInSegments()
+                ? (c.window == 1 ? tr("c = 1 segment") : tr("c = %1 segments").arg(c.window))
+                : tr("c = %1").arg(c.window);
         return tr("%1 → output tokens: input-centred window (eq. 4), %2").arg(who, window) + scope;
     }
     return tr("%1 ← context tokens: output-centred window (eq. 5), c = %2").arg(who).arg(c.window) + scope;

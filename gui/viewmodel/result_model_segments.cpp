@@ -49,7 +49,8 @@ int64_t ResultModel::windowRows() const {
 const AttributionMatrix& ResultModel::segmentRaw(int m) const {
     Cache& c = m_cache[static_cast<size_t>(m)];
     if (!c.segmentRawValid) {
-        c.segmentRaw = m_promptSegments.empty() ? AttributionMatrix{} : an::sumIntoSegments(shownRaw(m), m_promptSegments);
+        c.segmentRaw = m_promptSegments.empty() ? AttributionMatrix{}
+                                                : an::sumIntoSegments(shownRaw(m), m_promptSegments);
         c.segmentRawValid = true;
     }
     return c.segmentRaw;

@@ -305,7 +305,8 @@ TEST(ComparisonSegments, MethodsAreComparedOverTheSegmentSums) {
             const auto v = panel->values(m);
             const auto& want = m == 0 ? x : y;
             ASSERT_EQ(v.size(), segs.size());
-            for (size_t g = 0; g < v.size(); ++g) EXPECT_NEAR(v[g], want[g], 1e-5) << "column " << column << " segment " << g;
+            for (size_t g = 0; g < v.size(); ++g)
+                EXPECT_NEAR(v[g], want[g], 1e-5) << "column " << column << " segment " << g;
         }
         ASSERT_EQ(panel->agreements().size(), 1u);
         const auto& ag = panel->agreements()[0];
@@ -327,7 +328,8 @@ TEST(ComparisonSegments, MethodsAreComparedOverTheSegmentSums) {
             double share = 0;
             for (int q = 0; q < an::kBuiltinCategories; ++q) {
                 counted += c.categories.tokens[static_cast<size_t>(q)];
-                if (std::isfinite(c.categories.share[static_cast<size_t>(q)])) share += c.categories.share[static_cast<size_t>(q)];
+                const double part = c.categories.share[static_cast<size_t>(q)];
+                if (std::isfinite(part)) share += part;
             }
             EXPECT_EQ(counted, 12);
             EXPECT_NEAR(share, 1.0, 1e-9);
