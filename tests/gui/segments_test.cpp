@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include <QFile>
+#include <QLabel>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -345,6 +346,38 @@ TEST_F(SegmentWindow, WindowCountsSegmentsAroundTheFocus) {
     EXPECT_EQ(col.window, 2);
     EXPECT_EQ(col.windowFirst, 10 + 2);
     EXPECT_EQ(col.windowLast, 10 + 6);
+}
+
+TEST_F(SegmentWindow, TheWindowsSegmentsAreUnderlined) {
+    // Folded: A and C and D are chips (on tokens 0, 4, 8), B is the single token 3.
+    TokenView* view = dash.tokenView();
+    ASSERT_TRUE(view->isChip(0) && view->isChip(4) && view->isChip(8));
+    ASSERT_FALSE(view->isChip(3));
+    const QColor accent = view->palette().color(QPalette::Highlight);
+    auto underlined = [&](const QImage& shot, int64_t k) {
+        const QRectF r = view->tokenRect(k);
+        const qreal dpr = shot.devicePixelRatio();
+        const QColor px = shot.pixelColor(static_cast<int>(r.center().x() * dpr), static_cast<int>((r.bottom() + 2) * dpr));
+        return std::abs(px.red() - accent.red()) < 8 && std::abs(px.green() - accent.green()) < 8 &&
+               std::abs(px.blue() - accent.blue()) < 8;
+    };
+    // (The hovered chip's own outline covers its underline, as a hovered token's does.)
+    // Hovering chip C with c = 1: B, C and D underlined (the whole chips), A not.
+    dash.selection()->setHovered(4);
+    QImage shot = view->viewport()->grab().toImage();
+    EXPECT_FALSE(underlined(shot, 0)) << "chip A is outside the window";
+    EXPECT_TRUE(underlined(shot, 3)) << "token B";
+    EXPECT_TRUE(underlined(shot, 8)) << "chip D";
+    // Hovering B: A, B and C, not D.
+    dash.selection()->setHovered(3);
+    shot = view->viewport()->grab().toImage();
+    EXPECT_TRUE(underlined(shot, 0)) << "chip A";
+    EXPECT_TRUE(underlined(shot, 4)) << "chip C";
+    EXPECT_FALSE(underlined(shot, 8)) << "chip D is outside the window";
+    // The header counts the window in segments.
+    bool label = false;
+    for (const QLabel* l : dash.findChildren<QLabel*>()) label = label || l->text() == QStringLiteral("c = 1 of 2 seg.");
+    EXPECT_TRUE(label);
 }
 
 TEST_F(SegmentWindow, TokenResultsKeepTheTokenWindow) {
