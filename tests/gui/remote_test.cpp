@@ -237,6 +237,14 @@ TEST(RemoteMode, ReRunImportAndTheConversationTimelineGoThroughTheApi) {
     TimelinePanel* timeline = s.window->dashboard()->timelinePanel();
     ASSERT_TRUE(waitFor([&] { return timeline->turnCount() == 2; }, ms(8000)));
     EXPECT_EQ(timeline->chain(), (std::vector<std::string>{first.toStdString(), second.toStdString()}));
+    // The record's conversation comes with the final status the backend
+    // fetches after the "completed" event, which may land after the event.
+    EXPECT_TRUE(waitFor(
+        [&] {
+            const auto r = s.backend->job(second.toStdString());
+            return r && r->turns.size() == 3u;
+        },
+        ms(5000)));
     const auto rec = s.backend->job(second.toStdString());
     ASSERT_TRUE(rec);
     EXPECT_EQ(rec->turns.size(), 3u) << "input, output, input";
