@@ -274,7 +274,15 @@ TEST(RemoteMode, ReRunImportAndTheConversationTimelineGoThroughTheApi) {
     EXPECT_TRUE(s.window->importJobFile(QString::fromStdString(exported)));
     ASSERT_TRUE(waitFor([&] { return static_cast<int>(s.backend->listJobs().size()) == before + 1; }, ms(5000)));
     ASSERT_TRUE(waitFor([&] { return s.window->shownJob() != second && !s.window->shownJob().isEmpty(); }, ms(5000)));
-    const auto imported = s.backend->job(s.window->shownJob().toStdString());
+    // The new job's spec comes with the status the backend fetches after the event that announced it.
+    const std::string importedId = s.window->shownJob().toStdString();
+    EXPECT_TRUE(waitFor(
+        [&] {
+            const auto r = s.backend->job(importedId);
+            return r && r->spec.input == kPrompt;
+        },
+        ms(5000)));
+    const auto imported = s.backend->job(importedId);
     ASSERT_TRUE(imported);
     EXPECT_EQ(imported->spec.input, kPrompt);
     EXPECT_TRUE(failure.isEmpty()) << failure.toStdString();
