@@ -308,6 +308,12 @@ Result<std::shared_ptr<SafetensorsFile>> SafetensorsFile::open(const fs::path& p
     const uint64_t fileSize = opened->size;
     std::shared_ptr<SafetensorsFile> file(new SafetensorsFile());
     file->m_path = path;
+    auto stamp = fileStamp(fd, path);
+    if (!stamp) {
+        ::close(fd);
+        return stamp.error();
+    }
+    file->m_stamp = *stamp;
     if (fileSize < 8) {
         ::close(fd);
         auto h = parseSafetensorsHeader({}, fileSize, name);

@@ -7,6 +7,7 @@
 // Every length, offset and shape is checked against the file size and dtype;
 // overlapping or missing tensors are reported by name. Files are memory-mapped.
 
+#include "io/file_stamp.h"
 #include "util/result.h"
 
 #include <cstddef>
@@ -62,6 +63,8 @@ public:
     SafetensorsFile& operator=(const SafetensorsFile&) = delete;
 
     const std::filesystem::path& path() const { return m_path; }
+    // The file as it was when mapped (io/file_stamp.h: checkUnchanged).
+    const FileStamp& stamp() const { return m_stamp; }
     const SafetensorsHeader& header() const { return m_header; }
     const TensorInfo* find(const std::string& name) const;
     // The raw bytes of a tensor (little-endian, dtype as stored).
@@ -70,6 +73,7 @@ public:
 private:
     SafetensorsFile() = default;
     std::filesystem::path m_path;
+    FileStamp m_stamp;
     SafetensorsHeader m_header;
     const std::byte* m_map = nullptr;
     size_t m_mapSize = 0;

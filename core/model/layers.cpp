@@ -331,8 +331,13 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
                        bool divideBy, double scale, double softcap, LrpMode lrp) {
     const int64_t batch = q.size(0), heads = q.size(1), seq = q.size(2), dim = q.size(3);
     const int64_t kvHeads = k.size(1);
+    // A single query row (a decode step) against fewer kv heads: the query
+    // heads of each group become the rows of one product against their
+    // shared, unexpanded cache, (b, kvh, groups, d) · (b, kvh, d, T), so
+    // nothing is copied per step (the expanded cache grows with the context).
+    const bool grouped = kvHeads != heads && seq == 1 && lrp == LrpMode::Off;
     at::Tensor kk = k, vv = v;
-    if (kvHeads != heads) {
+    if (kvHeads != heads && !grouped) {
         const int64_t groups = heads / kvHeads;
         // (b, kvh, T, d) -> (b, kvh, groups, T, d) -> (b, heads, T, d)
         kk = k.unsqueeze(2).expand({batch, kvHeads, groups, k.size(2), dim}).reshape({batch, heads, k.size(2), dim});
@@ -341,7 +346,10 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
     const bool uniform = lrp == LrpMode::AttnLrp;
     // The uniform rule halves the gradient of both factors, as halving the
     // product's gradient does.
-    auto scores = torch::matmul(q, kk.transpose(-1, -2)); // (b, heads, seq, T)
+    const int64_t keys = k.size(2);
+    auto scores = grouped ? torch::matmul(q.reshape({batch, kvHeads, heads / kvHeads, dim}), k.transpose(-1, -2))
+                                .view({batch, heads, 1, keys})
+                          : torch::matmul(q, kk.transpose(-1, -2)); // (b, heads, seq, T)
     if (uniform) scores = halfGradient(scores);
     if (scale > 0) {
         scores = scores * scale;
@@ -364,6 +372,8 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
         out = halfGradient(torch::matmul(probs, vv));
     } else if (lrp == LrpMode::CpLrp) {
         out = torch::matmul(probs.detach(), vv);
+    } else if (grouped) {
+        out = torch::matmul(probs.view({batch, kvHeads, heads / kvHeads, keys}), v).view({batch, heads, 1, dim});
     } else {
         out = torch::matmul(probs, vv);
     }

@@ -73,7 +73,7 @@ struct Ops {
         for (int64_t i = 0; i < kWidth; ++i) c.v[i] += a.v[i] * b.v[i];
         return c;
     }
-    static V loadF32(const float* p) {
+    static V load(F32, const float* p) {
         V r;
         std::memcpy(r.v, p, sizeof r.v);
         return r;
@@ -110,7 +110,6 @@ struct Ops {
     static V broadcast(float s) { return _mm256_set1_ps(s); }
     static V add(V a, V b) { return _mm256_add_ps(a, b); }
     static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-    static V loadF32(const float* p) { return _mm256_loadu_ps(p); }
     static V load(F32, const float* p) { return _mm256_loadu_ps(p); }
     static V load(BF16, const uint16_t* p) {
         const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
@@ -151,7 +150,6 @@ struct Ops {
     static V broadcast(float s) { return _mm512_set1_ps(s); }
     static V add(V a, V b) { return _mm512_add_ps(a, b); }
     static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-    static V loadF32(const float* p) { return _mm512_loadu_ps(p); }
     static V load(F32, const float* p) { return _mm512_loadu_ps(p); }
     static V load(BF16, const uint16_t* p) {
         const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));

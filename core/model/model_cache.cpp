@@ -6,23 +6,26 @@ namespace tokenlens {
 
 ModelCache::ModelCache(int64_t budgetBytes) : m_budget(budgetBytes) {}
 
+std::string ModelCache::folderPart(const std::filesystem::path& canonical, const LoadOptions& options) {
+    std::string key = canonical.string() + "|" + options.device + (options.loadTokenizer ? "|tok" : "|notok");
+    if (options.computeDtype != "float32") key += "|compute:" + options.computeDtype;
+    if (!options.mapWeights) key += "|copied";
+    return key;
+}
+
 std::string ModelCache::keyFor(const std::filesystem::path& dir, const LoadOptions& options) {
     namespace fs = std::filesystem;
     std::error_code ec;
     fs::path canonical = fs::canonical(dir, ec);
     if (ec) return {};
-    std::string key = canonical.string() + "|" + options.device + (options.loadTokenizer ? "|tok" : "|notok");
-    if (options.computeDtype != "float32") key += "|compute:" + options.computeDtype;
-    if (!options.mapWeights) key += "|copied";
+    std::string key = folderPart(canonical, options);
     std::map<std::string, std::string> files; // sorted for a stable key
     for (const auto& entry : fs::directory_iterator(canonical, ec)) {
         const std::string name = entry.path().filename().string();
         const bool relevant = name.ends_with(".json") || name.ends_with(".safetensors");
         if (!relevant) continue;
-        std::error_code e2;
-        const auto size = fs::file_size(entry.path(), e2);
-        const auto mtime = fs::last_write_time(entry.path(), e2).time_since_epoch().count();
-        files[name] = std::to_string(size) + "@" + std::to_string(mtime);
+        auto stamp = fileStamp(entry.path());
+        files[name] = stamp ? stampText(*stamp) : std::string("?");
     }
     for (const auto& [name, stamp] : files) key += "|" + name + ":" + stamp;
     return key;
@@ -35,15 +38,26 @@ Result<std::shared_ptr<const LoadedModel>> ModelCache::get(const std::filesystem
     if (key.empty()) {
         return makeError(ErrorCode::NotFound, dir.string() + ": model folder not found or not readable");
     }
+    std::error_code ec;
+    const std::string folder = folderPart(std::filesystem::canonical(dir, ec), options);
     std::promise<Loaded> promise;
     std::shared_future<Loaded> pending;
     bool loader = false;
     {
         std::lock_guard lock(m_mutex);
         if (auto it = m_index.find(key); it != m_index.end()) {
-            m_lru.splice(m_lru.begin(), m_lru, it->second);
-            if (fromCache) *fromCache = true;
-            return it->second->model;
+            if (checkWeightFiles(*it->second->model)) {
+                m_lru.splice(m_lru.begin(), m_lru, it->second);
+                if (fromCache) *fromCache = true;
+                return it->second->model;
+            }
+            eraseLocked(it->second); // changed since: loaded again below
+        }
+        // Loads of this folder whose weight files changed since: never served again.
+        for (auto it = m_lru.begin(); it != m_lru.end();) {
+            auto next = std::next(it);
+            if (it->folder == folder && !checkWeightFiles(*it->model)) eraseLocked(it);
+            it = next;
         }
         if (auto it = m_loading.find(key); it != m_loading.end()) {
             pending = it->second;
@@ -67,8 +81,14 @@ Result<std::shared_ptr<const LoadedModel>> ModelCache::get(const std::filesystem
         std::lock_guard lock(m_mutex);
         m_loading.erase(key);
         if (result.ok()) {
+            // Older loads of this folder (its files have changed since) go.
+            for (auto it = m_lru.begin(); it != m_lru.end();) {
+                auto next = std::next(it);
+                if (it->folder == folder && it->key != key) eraseLocked(it);
+                it = next;
+            }
             const int64_t bytes = result.value()->model->parameterBytes();
-            m_lru.push_front(Entry{key, result.value(), bytes});
+            m_lru.push_front(Entry{key, folder, result.value(), bytes});
             m_index[key] = m_lru.begin();
             m_used += bytes;
             evictLocked();
@@ -78,13 +98,24 @@ Result<std::shared_ptr<const LoadedModel>> ModelCache::get(const std::filesystem
     return result;
 }
 
+void ModelCache::eraseLocked(std::list<Entry>::iterator it) {
+    m_used -= it->bytes;
+    m_index.erase(it->key);
+    m_lru.erase(it);
+}
+
 void ModelCache::evictLocked() {
     // Keep at least the most recent model even when it alone exceeds the budget.
-    while (m_used > m_budget && m_lru.size() > 1) {
-        const Entry& victim = m_lru.back();
-        m_used -= victim.bytes;
-        m_index.erase(victim.key);
-        m_lru.pop_back();
+    while (m_used > m_budget && m_lru.size() > 1) eraseLocked(std::prev(m_lru.end()));
+}
+
+void ModelCache::drop(const LoadedModel* model) {
+    std::lock_guard lock(m_mutex);
+    for (auto it = m_lru.begin(); it != m_lru.end(); ++it) {
+        if (it->model.get() == model) {
+            eraseLocked(it);
+            return;
+        }
     }
 }
 

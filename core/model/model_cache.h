@@ -1,7 +1,11 @@
 #pragma once
-// Loaded models kept for reuse, keyed by folder + the sizes and modification
-// times of its files (so an edited checkpoint is reloaded), evicted least
-// recently used first once their parameter bytes pass a memory budget.
+// Loaded models kept for reuse, keyed by folder + the sizes, modification
+// times and inodes of its files (so an edited or replaced checkpoint is
+// reloaded), evicted least recently used first once their parameter bytes
+// pass a memory budget. A model whose weight files changed on disk since it
+// was loaded is never served again (checkWeightFiles on every hit) and
+// leaves the cache as soon as a newer load of its folder succeeds or drop()
+// is called, so its mapping of the old files goes with its last user.
 // Safe to call from several worker threads; a model being loaded by one
 // thread is waited for, not loaded twice.
 
@@ -26,6 +30,9 @@ public:
     Result<std::shared_ptr<const LoadedModel>> get(const std::filesystem::path& dir, const LoadOptions& options = {},
                                                    bool* fromCache = nullptr);
 
+    // Removes the entry holding `model` (a model found changed on disk), if any.
+    void drop(const LoadedModel* model);
+
     void setBudget(int64_t bytes);
     int64_t budget() const;
     int64_t usedBytes() const;
@@ -39,10 +46,13 @@ private:
     using Loaded = Result<std::shared_ptr<const LoadedModel>>;
     struct Entry {
         std::string key;
+        std::string folder; // the key's folder and options part: the entries of one folder
         std::shared_ptr<const LoadedModel> model;
         int64_t bytes = 0;
     };
     void evictLocked();
+    void eraseLocked(std::list<Entry>::iterator it);
+    static std::string folderPart(const std::filesystem::path& canonical, const LoadOptions& options);
 
     mutable std::mutex m_mutex;
     int64_t m_budget;

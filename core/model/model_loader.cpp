@@ -269,6 +269,9 @@ Result<std::shared_ptr<LoadedModel>> loadModelFolder(const std::filesystem::path
     }
 
     auto loaded = std::make_shared<LoadedModel>();
+    for (const auto& f : weights->files()) loaded->weightFiles.push_back({f->path(), f->stamp()});
+    // A file rewritten while its weights were read: what was placed may mix the two.
+    if (auto st = checkWeightFiles(*loaded); !st) return st.error();
     loaded->dir = dir;
     loaded->name = dir.filename().empty() ? dir.parent_path().filename().string() : dir.filename().string();
     loaded->config = *config;
@@ -292,6 +295,13 @@ Result<std::shared_ptr<LoadedModel>> loadModelFolder(const std::filesystem::path
     }
     loaded->loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return loaded;
+}
+
+Status checkWeightFiles(const LoadedModel& model) {
+    for (const auto& f : model.weightFiles) {
+        if (auto st = checkUnchanged(f.path, f.stamp); !st) return st;
+    }
+    return {};
 }
 
 void initRandomWeights(CausalLM& model, uint64_t seed, double stddev) {

@@ -2,6 +2,7 @@
 // Loading a Hugging Face model folder into a CausalLM: config -> architecture
 // -> weights matched by name (memory-mapped in their stored dtype) -> tokenizer.
 
+#include "io/file_stamp.h"
 #include "io/model_config.h"
 #include "model/causal_lm.h"
 #include "tokenizer/tokenizer.h"
@@ -44,10 +45,25 @@ struct LoadedModel {
     uint64_t mappedBytes = 0;
     uint64_t copiedBytes = 0;
     uint64_t unalignedBytes = 0;
+    // The weight files as they were when loaded (mapped weights read them
+    // for as long as the model lives): checkWeightFiles compares them.
+    struct WeightFile {
+        std::filesystem::path path;
+        FileStamp stamp;
+    };
+    std::vector<WeightFile> weightFiles;
 };
 
 Result<std::shared_ptr<LoadedModel>> loadModelFolder(const std::filesystem::path& dir,
                                                      const LoadOptions& options = {});
+
+// OK while every weight file of `model` has the size, modification time and
+// inode it had when loaded; otherwise an error naming the first file that
+// changed ("changed on disk since it was loaded (truncated from … to …
+// bytes); reload the model"). A mapped file truncated under a loaded model
+// would fault the process (SIGBUS) on the next read of a page past its new
+// end: callers check before each pass that reads the weights.
+Status checkWeightFiles(const LoadedModel& model);
 
 // A parameter of an architecture: its Hugging Face name and shape.
 struct ParameterSpec {

@@ -41,6 +41,12 @@ Result<RunnerModel> JobRunner::load(const std::string& dir, const std::string& c
     return out;
 }
 
+Status JobRunner::checkFiles(const LoadedModel& model) const {
+    auto st = checkWeightFiles(model);
+    if (!st && m_caches.models) m_caches.models->drop(&model);
+    return st;
+}
+
 Result<std::shared_ptr<const PreparedSequence>> JobRunner::prepare(const LoadedModel& model, const std::string& modelKey,
                                                                    const Job& job, const RunControl& control) const {
     const bool cached = m_caches.sequences && !modelKey.empty();
@@ -51,6 +57,7 @@ Result<std::shared_ptr<const PreparedSequence>> JobRunner::prepare(const LoadedM
     std::shared_ptr<const PreparedSequence> seq;
     bool cancelled = false;
     auto st = guarded(model.name, "out of memory while generating", [&]() -> Status {
+        if (auto files = checkFiles(model); !files) return files;
         auto prepared = prepareSequence(model, job, control);
         if (!prepared) {
             if (prepared.error().code == ErrorCode::Cancelled) {
@@ -112,6 +119,7 @@ PairRun JobRunner::runPair(const LoadedModel& model, const std::string& modelKey
                 return {};
             }
         }
+        if (auto files = checkFiles(model); !files) return files;
         MethodResult r = runMethod(model, seq, job, method, control);
         if (faith && r.status == RunStatus::Completed) {
             RunControl stage;

@@ -85,6 +85,11 @@ public:
     // The method, then the faithfulness stage when the job asks for it. The
     // result comes from the result cache when a finished one matches, else
     // from the store (caches.stored) when it holds one.
+    // Both read the model's weights only after checkWeightFiles: a model
+    // whose files changed on disk since it was loaded (a mapped file
+    // truncated would fault the process) fails the pass with the message
+    // naming the file, and leaves caches.models so the next job loads the
+    // folder again.
     PairRun runPair(const LoadedModel& model, const std::string& modelKey, const PreparedSequence& seq, const Job& job,
                     const std::string& method, const RunControl& control = {}) const;
 
@@ -93,6 +98,7 @@ public:
     JobResult run(const Job& job, const RunListener& listener = {}) const;
 
 private:
+    Status checkFiles(const LoadedModel& model) const;
     RunnerCaches m_caches;
     LoadOptions m_load;
 };

@@ -4,6 +4,7 @@
 
 #include "../common/golden.h"
 #include "model/generation.h"
+#include "model/layers.h"
 #include "model/model_cache.h"
 #include "model/model_loader.h"
 
@@ -238,6 +239,46 @@ TEST_P(ModelInvariants, CancelStopsBetweenTokens) {
     EXPECT_TRUE(g->cancelled);
     EXPECT_EQ(g->ids.size(), 3u);
     EXPECT_EQ(g->scores.probability.size(), 3u);
+}
+
+// A decode step of a grouped-query model (one query row, fewer kv heads than
+// query heads) attends over the unexpanded cache: its output and
+// probabilities are those of the same attention computed head by head in
+// float64, each query head h on kv head h / groups. The keys and values are
+// views of a larger buffer, as a reserved cache holds them.
+TEST(GroupedAttention, DecodeRowMatchesPerHeadFloat64) {
+    torch::NoGradGuard noGrad;
+    torch::manual_seed(7);
+    const int64_t batch = 2, heads = 6, kvHeads = 2, groups = heads / kvHeads, dim = 16, keys = 37, capacity = 50;
+    for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+        for (const double softcap : {0.0, 5.0}) {
+            auto q = torch::randn({batch, heads, 1, dim}).to(dtype);
+            auto kBuf = torch::randn({batch, kvHeads, capacity, dim}).to(dtype);
+            auto vBuf = torch::randn({batch, kvHeads, capacity, dim}).to(dtype);
+            auto k = kBuf.narrow(2, 0, keys), v = vBuf.narrow(2, 0, keys);
+            auto allowed = torch::ones({batch, 1, 1, keys}, torch::kBool);
+            allowed.index_put_({0, 0, 0, torch::indexing::Slice(0, 5)}, false); // left padding of row 0
+            auto r = layers::attend(q, k, v, allowed, /*divideBy=*/false, /*scale=*/0, softcap);
+            ASSERT_EQ(r.output.sizes(), (std::vector<int64_t>{batch, 1, heads * dim}));
+            ASSERT_EQ(r.probs.sizes(), (std::vector<int64_t>{batch, heads, 1, keys}));
+            auto q64 = q.to(torch::kFloat64), k64 = k.to(torch::kFloat64), v64 = v.to(torch::kFloat64);
+            for (int64_t b = 0; b < batch; ++b) {
+                for (int64_t h = 0; h < heads; ++h) {
+                    auto s = torch::mv(k64[b][h / groups], q64[b][h][0]) / std::sqrt(static_cast<double>(dim));
+                    if (softcap > 0) s = torch::tanh(s / softcap) * softcap;
+                    s = s.masked_fill(allowed[b][0][0].logical_not(), -1e300);
+                    auto p = torch::softmax(s, 0);
+                    auto o = torch::mv(v64[b][h / groups].t(), p);
+                    const double tol = dtype == torch::kFloat32 ? 1e-5 : 2e-2;
+                    EXPECT_LT((r.probs[b][h][0].to(torch::kFloat64) - p).abs().max().item<double>(), tol)
+                        << "dtype " << dtype << ", softcap " << softcap << ", batch " << b << ", head " << h;
+                    auto got = r.output[b][0].slice(0, h * dim, (h + 1) * dim).to(torch::kFloat64);
+                    EXPECT_LT((got - o).abs().max().item<double>(), tol * (1 + o.abs().max().item<double>()))
+                        << "dtype " << dtype << ", softcap " << softcap << ", batch " << b << ", head " << h;
+                }
+            }
+        }
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, ModelInvariants, ::testing::ValuesIn(fixtureNames()), fixtureTestName);
