@@ -31,9 +31,10 @@ private:
 // OpenMP workers too. Then the OpenMP workers, spinning after each
 // element-wise region (libgomp's default wait policy), take a core from the
 // product's own threads on every product: measured on GPT-2 small (float32,
-// prompt 128) the saliency pass ran 2.5x faster with them spinning no more
-// (docs/benchmarks.md, "Float32 and OpenBLAS's threads"). The products keep
-// OpenBLAS's threads; only element-wise operations lose their second thread.
+// prompt 128, a loaded machine) the gradient methods ran 3.5-5x faster
+// without them (docs/benchmarks.md, "Float32 gradient passes and OpenBLAS's
+// threads"). The products keep OpenBLAS's threads; only element-wise
+// operations lose their second thread.
 // TOKENLENS_FLOAT32_OPENMP=1 in the environment turns this off (the
 // behaviour before, for side-by-side measurements).
 bool float32WantsSerialScope();
