@@ -1,8 +1,7 @@
 #include "model/serial_scope.h"
 
-#include <ATen/Parallel.h>
-
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
 
 #include <dlfcn.h>
 
