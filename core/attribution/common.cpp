@@ -1,5 +1,6 @@
 #include "attribution/common.h"
 
+#include "model/serial_scope.h"
 #include "util/memory.h"
 
 #include <atomic>
@@ -194,6 +195,8 @@ at::Tensor targetFromLogits(const at::Tensor& logits, const at::Tensor& targets,
 
 at::Tensor targetsAllColumns(const CausalLM& model, const Sequence& seq, const at::Tensor& embeds, TargetFn fn) {
     torch::NoGradGuard noGrad;
+    std::optional<SerialScope> serial; // as in accumulateGradients
+    if (embeds.scalar_type() == torch::kFloat32 && float32WantsSerialScope()) serial.emplace();
     ForwardOptions fo;
     fo.computeLogits = false;
     auto out = model.forward(embeds.slice(0, 0, seq.length() - 1).unsqueeze(0), fo);
@@ -343,6 +346,10 @@ GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, con
                                  const std::vector<GradientItem>& items, TargetFn fn, Strategy strategy,
                                  int64_t budget, double chunkSecs, Progress& progress, const GradientExtras& extras) {
     torch::AutoGradMode enableGrad(true);
+    // Float32 products on OpenBLAS's own threads: no OpenMP workers spinning
+    // beside them (serial_scope.h, float32WantsSerialScope).
+    std::optional<SerialScope> serial;
+    if (seq.embeds.scalar_type() == torch::kFloat32 && float32WantsSerialScope()) serial.emplace();
     const int64_t width = seq.length() - 1; // the last token is never an input
     const int64_t hidden = seq.embeds.size(1);
     GradientSums out;

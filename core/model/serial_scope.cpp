@@ -1,8 +1,12 @@
 #include "model/serial_scope.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
 #include <dlfcn.h>
+
+#include <cstdlib>
+#include <cstring>
 
 namespace tokenlens {
 namespace {
@@ -36,6 +40,22 @@ SerialScope::SerialScope() {
 
 SerialScope::~SerialScope() {
     if (m_previous > 1) openMp().set(m_previous);
+}
+
+bool float32WantsSerialScope() {
+    static const bool blasOwnThreads = [] {
+        const char* env = std::getenv("TOKENLENS_FLOAT32_OPENMP");
+        if (env && std::strcmp(env, "1") == 0) return false;
+        if (at::hasMKL() || !openMp().present()) return false;
+        using Get = int (*)();
+        // openblas_get_parallel: 0 sequential, 1 pthreads, 2 OpenMP.
+        const auto parallel = reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+        return parallel && parallel() == 1;
+    }();
+    if (!blasOwnThreads) return false;
+    using Get = int (*)();
+    static const auto blasThreads = reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    return blasThreads && blasThreads() > 1 && at::get_num_threads() > 1;
 }
 
 } // namespace tokenlens

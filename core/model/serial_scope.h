@@ -24,4 +24,19 @@ private:
     int m_previous = 0; // the thread's OpenMP thread count before; 0: nothing to put back
 };
 
+// Whether float32 work on the calling thread should run in a SerialScope:
+// true when LibTorch's float32 matrix products go to an OpenBLAS built with
+// threads of its own (pthreads, not OpenMP; LibTorch without MKL) and that
+// OpenBLAS uses more than one, while this thread's ATen operations use
+// OpenMP workers too. Then the OpenMP workers, spinning after each
+// element-wise region (libgomp's default wait policy), take a core from the
+// product's own threads on every product: measured on GPT-2 small (float32,
+// prompt 128, a loaded machine) the gradient methods ran 3.5-5x faster
+// without them (docs/benchmarks.md, "Float32 gradient passes and OpenBLAS's
+// threads"). The products keep OpenBLAS's threads; only element-wise
+// operations lose their second thread.
+// TOKENLENS_FLOAT32_OPENMP=1 in the environment turns this off (the
+// behaviour before, for side-by-side measurements).
+bool float32WantsSerialScope();
+
 } // namespace tokenlens

@@ -31,6 +31,7 @@
 #include "bench_util.h"
 #include "model/model_loader.h"
 #include "model/model_maker.h"
+#include "model/serial_scope.h"
 #include "util/cancellation.h"
 
 #include <torch/torch.h>
@@ -195,6 +196,9 @@ int main(int argc, char** argv) {
     }
     at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     std::printf("ATen intra-op threads: %d\n", at::get_num_threads());
+    std::printf("float32 gradient passes: %s\n", float32WantsSerialScope()
+                                                      ? "serial ATen operations beside OpenBLAS's own threads"
+                                                      : "ATen's OpenMP threads (TOKENLENS_FLOAT32_OPENMP=1 or another BLAS)");
     std::map<std::string, double> gflops;
     for (const auto& d : dtypes) {
         gflops[d] = matmulGflops(d == "bfloat16" ? torch::kBFloat16 : torch::kFloat32);
