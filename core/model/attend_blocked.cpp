@@ -11,6 +11,7 @@
 // triangle beyond each block is not computed.
 
 #include "model/layers.h"
+#include "util/cancellation.h"
 
 #include <atomic>
 #include <cmath>
@@ -64,6 +65,7 @@ AttentionResult attendBlocked(const at::Tensor& q, const at::Tensor& k, const at
     if (keepLast > keepFirst) kept = torch::zeros({batch, heads, keepLast - keepFirst, total}, q.options());
 
     for (int64_t s = 0; s < seq; s += block) {
+        if (s > 0) throwIfCancelled(); // a long prompt's layer is many blocks
         const int64_t e = std::min(seq, s + block), c = e - s, width = std::min(total, past + e);
         const auto qb = q.narrow(2, s, c).reshape({bh, c, dim});
         auto scores = buffer(Scores, {bh, c, width}, dtype);
