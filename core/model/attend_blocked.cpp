@@ -61,8 +61,7 @@ AttentionResult attendBlocked(const at::Tensor& q, const at::Tensor& k, const at
     auto output = torch::empty({batch, seq, heads, dim}, q.options()); // the result's layout
     const int64_t keepFirst = rows.all() ? 0 : std::clamp<int64_t>(rows.first, 0, seq);
     const int64_t keepLast = rows.all() ? seq : std::clamp<int64_t>(rows.last, keepFirst, seq);
-    at::Tensor kept;
-    if (keepLast > keepFirst) kept = torch::zeros({batch, heads, keepLast - keepFirst, total}, q.options());
+    auto kept = torch::zeros({batch, heads, keepLast - keepFirst, total}, q.options());
 
     for (int64_t s = 0; s < seq; s += block) {
         if (s > 0) throwIfCancelled(); // a long prompt's layer is many blocks

@@ -382,6 +382,7 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
         out = torch::matmul(probs, vv);
     }
     out = out.transpose(1, 2).contiguous().view({batch, seq, heads * dim}); // (b, seq, heads*d)
+    if (!rows.all()) probs = probs.slice(2, std::clamp<int64_t>(rows.first, 0, seq), std::clamp<int64_t>(rows.last, 0, seq));
     return {out, probs};
 }
 

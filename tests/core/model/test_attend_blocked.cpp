@@ -76,6 +76,36 @@ TEST_P(AttendBlocked, RowsAndLogitsEqualTheFullMaps) {
     EXPECT_LT(maxDiff(model.forward(embeds, {}).logits, ref.logits), 1e-5 * scale + 1e-5);
 }
 
+// Under autograd the maps are computed whole (their gradient needs them);
+// the rows asked for are still the rows reported.
+TEST_P(AttendBlocked, RowsUnderAutogradAreTheRowsAskedFor) {
+    auto m = load(GetParam());
+    ASSERT_TRUE(m);
+    const CausalLM& model = *m->model;
+    const auto ids = goldenFor(GetParam())["cases"][2]["prompt_ids"].get<std::vector<int64_t>>();
+    const auto n = static_cast<int64_t>(ids.size());
+    at::Tensor embeds;
+    std::vector<at::Tensor> ref;
+    {
+        torch::NoGradGuard noGrad;
+        embeds = model.embed(torch::tensor(ids).unsqueeze(0));
+        ForwardOptions full;
+        full.outputAttentions = true;
+        ref = model.forward(embeds, full).attentions;
+    }
+    embeds = embeds.clone().requires_grad_(true);
+    ForwardOptions fo;
+    fo.outputAttentions = true;
+    fo.probsRows = std::make_pair(n - 2, n);
+    const auto out = model.forward(embeds, fo);
+    ASSERT_TRUE(out.logits.requires_grad());
+    ASSERT_EQ(out.attentions.size(), ref.size());
+    for (size_t l = 0; l < ref.size(); ++l) {
+        ASSERT_EQ(out.attentions[l].size(2), 2);
+        EXPECT_LT(maxDiff(out.attentions[l].detach(), ref[l].slice(2, n - 2, n)), 1e-6) << "layer " << l;
+    }
+}
+
 TEST_P(AttendBlocked, CachedContinuationEqualsFullForward) {
     auto m = load(GetParam());
     ASSERT_TRUE(m);
