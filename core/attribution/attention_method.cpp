@@ -2,9 +2,28 @@
 // max) over the selected layers and heads. One forward pass, no gradients.
 
 #include "attribution/common.h"
+#include "model/serial_scope.h"
+
+#include <dlfcn.h>
 
 namespace tokenlens::attr {
 namespace {
+
+// Up to this many positions a float32 forward runs ATen's own operations on
+// the calling thread alone (SerialScope) when the matrix products go to
+// OpenBLAS, which splits them over its own threads: the element-wise
+// operations of a short sequence gain little from a second thread, and
+// after each of their parallel regions ATen's OpenMP workers spin, holding
+// a core that OpenBLAS's threads then wait for (docs/benchmarks.md,
+// "Single-token steps at the default thread count"). Longer sequences keep
+// every thread: their maps are worth splitting. bfloat16 products run on
+// the OpenMP threads (oneDNN) and keep them.
+constexpr int64_t kSerialMaxPositions = 512;
+
+bool serialForward(const at::Tensor& embeds) {
+    static const bool openBlas = dlsym(RTLD_DEFAULT, "openblas_set_num_threads") != nullptr;
+    return openBlas && embeds.scalar_type() == torch::kFloat32 && embeds.size(0) <= kSerialMaxPositions;
+}
 
 class AttentionMethod final : public NamedMethod {
 public:
@@ -33,10 +52,12 @@ public:
             return out;
         }
         torch::NoGradGuard noGrad;
-        // Keep only the t query rows the matrix needs from each layer as it is
-        // produced: a long context's full maps would not fit in memory.
+        // The forward computes only the t query rows the matrix needs (the
+        // attention of the other rows is computed block by block and not
+        // kept): a long context's full maps would not fit in memory. No head.
         ForwardOptions fo;
         fo.computeLogits = false;
+        fo.probsRows = std::make_pair(seq.n - 1, seq.n - 1 + seq.t);
         const int64_t width = seq.length() - 1;
         std::vector<at::Tensor> selected; // each (heads', t, L-1)
         fo.capture = [&](const std::string& name, const at::Tensor& value) {
@@ -44,10 +65,12 @@ public:
             if (!probsLayer) return;
             const int64_t layer = *probsLayer;
             if (r["layer"].is_number() && r["layer"].get<int64_t>() != layer) return;
-            auto probs = value.squeeze(0).slice(1, seq.n - 1, seq.n - 1 + seq.t); // (heads, t, L-1)
+            auto probs = value.squeeze(0); // (heads, t, L-1): the rows asked for
             if (r["head"].is_number()) probs = probs.slice(0, r["head"].get<int64_t>(), r["head"].get<int64_t>() + 1);
-            selected.push_back(probs.clone());
+            selected.push_back(probs);
         };
+        std::optional<SerialScope> serial;
+        if (serialForward(seq.embeds)) serial.emplace();
         input.model->forward(seq.embeds.slice(0, 0, width).unsqueeze(0), fo);
         auto all = torch::cat(selected, 0); // (layers*heads', t queries p_j, L-1 keys)
         auto rows = r["aggregate"] == "max" ? std::get<0>(all.max(0)) : all.mean(0); // (t, L-1)

@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tokenlens {
@@ -88,6 +89,11 @@ struct ForwardOptions {
     ValueHook valueHook;             // unset: values as computed
     std::optional<BlockRange> blocks; // unset: the whole model
     LrpMode lrp = LrpMode::Off;       // see LrpMode
+    // Query rows [first, last) of the new positions whose attention
+    // probabilities are reported (capture "layers.N.attn.probs" and
+    // outputAttentions then hold (batch, heads, last - first, past+seq));
+    // unset: every row. A pass without gradients then holds no full maps.
+    std::optional<std::pair<int64_t, int64_t>> probsRows;
 };
 
 struct ForwardOutput {

@@ -96,7 +96,7 @@ public:
             if (o.valueHook) newV = o.valueHook(static_cast<int64_t>(i), newV);
             if (o.capture) o.capture(prefix + "attn.values", newV);
             auto [k, v] = updateCache(o.cache, i, split(qkv[1]), newV);
-            auto att = attend(split(qkv[0]), k, v, allowed, /*divideBy=*/true, 0, 0, o.lrp);
+            auto att = attend(split(qkv[0]), k, v, allowed, /*divideBy=*/true, 0, 0, o.lrp, probsRowsOf(o));
             if (o.outputAttentions) out.attentions.push_back(att.probs);
             if (o.capture) o.capture(prefix + "attn.probs", att.probs);
             cancelPoint(att.output); // backward: after c_proj

@@ -327,8 +327,14 @@ at::Tensor allowedMask(const at::Tensor& fullMask, int64_t batch, int64_t seq, i
     return allowed.expand({batch, 1, seq, total});
 }
 
+ProbsRows probsRowsOf(const ForwardOptions& o) {
+    if (o.probsRows) return {o.probsRows->first, o.probsRows->second};
+    if (o.capture || o.outputAttentions) return {};
+    return {0, 0};
+}
+
 AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
-                       bool divideBy, double scale, double softcap, LrpMode lrp) {
+                       bool divideBy, double scale, double softcap, LrpMode lrp, ProbsRows rows) {
     const int64_t batch = q.size(0), heads = q.size(1), seq = q.size(2), dim = q.size(3);
     const int64_t kvHeads = k.size(1);
     // A single query row (a decode step) against fewer kv heads: the query
@@ -342,6 +348,14 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
         // (b, kvh, T, d) -> (b, kvh, groups, T, d) -> (b, heads, T, d)
         kk = k.unsqueeze(2).expand({batch, kvHeads, groups, k.size(2), dim}).reshape({batch, heads, k.size(2), dim});
         vv = v.unsqueeze(2).expand({batch, kvHeads, groups, v.size(2), dim}).reshape({batch, heads, v.size(2), dim});
+    }
+    // Outside autograd with not every probability wanted: blocks of query
+    // rows (always when some rows are asked for, otherwise when the maps
+    // would be large).
+    const bool recording = torch::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
+    const int64_t maps = batch * heads * seq * k.size(2);
+    if (!rows.all() && !recording && (rows.last > rows.first || maps > attentionBlockElements())) {
+        return attendBlocked(q, kk, vv, allowed, divideBy, scale, softcap, rows);
     }
     const bool uniform = lrp == LrpMode::AttnLrp;
     // The uniform rule halves the gradient of both factors, as halving the
@@ -378,6 +392,7 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
         out = torch::matmul(probs, vv);
     }
     out = out.transpose(1, 2).contiguous().view({batch, seq, heads * dim}); // (b, seq, heads*d)
+    if (!rows.all()) probs = probs.slice(2, std::clamp<int64_t>(rows.first, 0, seq), std::clamp<int64_t>(rows.last, 0, seq));
     return {out, probs};
 }
 

@@ -125,6 +125,17 @@ struct AttentionResult {
     at::Tensor probs;  // (batch, heads, seq, past+seq)
 };
 
+// The query rows whose probabilities attend() returns: [first, last) of the
+// new positions, every row (last < 0) or none (first == last).
+struct ProbsRows {
+    int64_t first = 0;
+    int64_t last = -1;
+    bool all() const { return last < 0; }
+};
+// What a forward reports: options.probsRows, else every row when something
+// reads them (capture, outputAttentions), else none.
+ProbsRows probsRowsOf(const ForwardOptions& options);
+
 // softmax(q kᵀ · scale, masked) v with grouped-query heads:
 // q (batch, heads, seq, d), k/v (batch, kv_heads, keys, d); query head h uses
 // kv head h / (heads / kv_heads). `divideBy` selects q kᵀ / sqrt(d) (GPT-2)
@@ -132,8 +143,25 @@ struct AttentionResult {
 // positive `scale` replaces d^-0.5 (Gemma's query_pre_attn_scalar^-0.5), a
 // positive `softcap` caps the scores at cap · tanh(s / cap) before the mask.
 // `lrp` applies the LRP rules of LrpMode to q·kᵀ, the softcap and probs·v.
+// `rows` selects the probabilities returned; when not all of them are
+// needed and autograd records nothing, the attention is computed a block of
+// query rows at a time (each block over the keys up to its last row) in
+// buffers the thread reuses (model/attend_blocked.cpp), unless the maps are
+// small: no seq × keys map per head is allocated.
 AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
-                       bool divideBy, double scale = 0, double softcap = 0, LrpMode lrp = LrpMode::Off);
+                       bool divideBy, double scale = 0, double softcap = 0, LrpMode lrp = LrpMode::Off,
+                       ProbsRows rows = {});
+// The blocked form (called by attend; same arguments, k and v already one per query head).
+// A block's map holds about attentionBlockElements() elements; attend also
+// takes the blocked form, when no row is asked for, once all heads' maps
+// would exceed that. Process-wide; tests lower it to exercise many blocks
+// (0 restores the default).
+constexpr int64_t kAttentionBlockElements = int64_t{4} << 20; // 16 MB of float32
+int64_t attentionBlockElements();
+void setAttentionBlockElements(int64_t elements);
+AttentionResult attendBlocked(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                              const at::Tensor& allowed, bool divideBy, double scale, double softcap,
+                              ProbsRows rows);
 
 // Appends new keys/values for `layer` to the cache (if any) and returns the
 // full keys/values to attend over. A cache with a capacity (KvCache::reserve)

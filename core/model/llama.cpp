@@ -180,7 +180,7 @@ public:
             k = Rope::apply(k, local ? localCos : cos, local ? localSin : sin);
             auto [kAll, vAll] = updateCache(o.cache, i, k, v);
             auto att = attend(q, kAll, vAll, window > 0 ? allowedSliding : allowedFull, /*divideBy=*/false, m_scale,
-                              softcap, o.lrp);
+                              softcap, o.lrp, probsRowsOf(o));
             if (o.outputAttentions) out.attentions.push_back(att.probs);
             if (o.capture) o.capture(prefix + "attn.probs", att.probs);
             cancelPoint(att.output); // backward: after o
