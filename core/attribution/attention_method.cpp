@@ -4,8 +4,6 @@
 #include "attribution/common.h"
 #include "model/serial_scope.h"
 
-#include <dlfcn.h>
-
 namespace tokenlens::attr {
 namespace {
 
@@ -21,8 +19,8 @@ namespace {
 constexpr int64_t kSerialMaxPositions = 512;
 
 bool serialForward(const at::Tensor& embeds) {
-    static const bool openBlas = dlsym(RTLD_DEFAULT, "openblas_set_num_threads") != nullptr;
-    return openBlas && embeds.scalar_type() == torch::kFloat32 && embeds.size(0) <= kSerialMaxPositions;
+    return embeds.scalar_type() == torch::kFloat32 && embeds.size(0) <= kSerialMaxPositions &&
+           float32WantsSerialScope();
 }
 
 class AttentionMethod final : public NamedMethod {

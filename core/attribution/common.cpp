@@ -193,10 +193,14 @@ at::Tensor targetFromLogits(const at::Tensor& logits, const at::Tensor& targets,
     return pick(torch::log_softmax(logits, -1), targets).exp();
 }
 
+void serialForFloat32(std::optional<SerialScope>& scope, const at::Tensor& embeds) {
+    if (!scope && embeds.defined() && embeds.scalar_type() == torch::kFloat32 && float32WantsSerialScope()) scope.emplace();
+}
+
 at::Tensor targetsAllColumns(const CausalLM& model, const Sequence& seq, const at::Tensor& embeds, TargetFn fn) {
     torch::NoGradGuard noGrad;
-    std::optional<SerialScope> serial; // as in accumulateGradients
-    if (embeds.scalar_type() == torch::kFloat32 && float32WantsSerialScope()) serial.emplace();
+    std::optional<SerialScope> serial;
+    serialForFloat32(serial, embeds);
     ForwardOptions fo;
     fo.computeLogits = false;
     auto out = model.forward(embeds.slice(0, 0, seq.length() - 1).unsqueeze(0), fo);
@@ -346,10 +350,8 @@ GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, con
                                  const std::vector<GradientItem>& items, TargetFn fn, Strategy strategy,
                                  int64_t budget, double chunkSecs, Progress& progress, const GradientExtras& extras) {
     torch::AutoGradMode enableGrad(true);
-    // Float32 products on OpenBLAS's own threads: no OpenMP workers spinning
-    // beside them (serial_scope.h, float32WantsSerialScope).
     std::optional<SerialScope> serial;
-    if (seq.embeds.scalar_type() == torch::kFloat32 && float32WantsSerialScope()) serial.emplace();
+    serialForFloat32(serial, seq.embeds);
     const int64_t width = seq.length() - 1; // the last token is never an input
     const int64_t hidden = seq.embeds.size(1);
     GradientSums out;

@@ -4,6 +4,7 @@
 // token y_j) is predicted at position p_j = n + j - 1.
 
 #include "attribution/method.h"
+#include "model/serial_scope.h"
 
 #include <torch/torch.h>
 
@@ -12,6 +13,14 @@
 #include <optional>
 
 namespace tokenlens::attr {
+
+// Enters `scope` (a SerialScope: this thread's ATen operations on this thread
+// alone) for float32 passes when the matrix products go to OpenBLAS's own
+// threads, so that no OpenMP worker spins beside them (serial_scope.h,
+// float32WantsSerialScope; docs/benchmarks.md, "Float32 gradient passes and
+// OpenBLAS's threads"). Every method's passes go through it.
+void serialForFloat32(std::optional<SerialScope>& scope, const at::Tensor& embeds);
+
 
 // Contrast*: p(y_j) − p(c_j) and logit(y_j) − logit(c_j) against the
 // alternative c_j of Sequence::contrasts.

@@ -40,6 +40,8 @@ Result<MethodOutput> ContextMixingMethod::run(const AttributionInput& input, con
     auto span = layerSpan(id(), r, numLayers);
     if (!span) return span.error();
     const Sequence seq = makeSequence(input);
+    std::optional<SerialScope> serial;
+    serialForFloat32(serial, seq.embeds);
     const int64_t total = runWork(seq.n, seq.t, r, numLayers);
     Progress progress(control, total);
     MethodOutput out;

@@ -60,7 +60,9 @@ public:
         auto fInput = targetsAllColumns(*input.model, seq, seq.embeds, fn).to(torch::kCPU, torch::kFloat64);
         auto fBase = targetsAllColumns(*input.model, seq, baseline, fn).to(torch::kCPU, torch::kFloat64);
         progress.add(2 * (seq.n + seq.t));
-        auto total = vectors.sum({1, 2}).to(torch::kCPU, torch::kFloat64); // (t)
+        // Summed in float64: the delta is a small difference of large sums, and a float32
+        // sum's rounding (which follows how the passes were chunked) would weigh in it.
+        auto total = vectors.sum({1, 2}, /*keepdim=*/false, torch::kFloat64).to(torch::kCPU); // (t)
         auto delta = total - (fInput - fBase);
         std::vector<int64_t> bad;
         double worst = 0;

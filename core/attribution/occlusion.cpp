@@ -38,6 +38,8 @@ public:
         auto made = targetSequenceWithBaseline(input, r);
         if (!made) return made.error();
         const auto& [seq, baseline] = *made;
+        std::optional<SerialScope> serial;
+        serialForFloat32(serial, seq.embeds);
         Progress progress(control, input.promptGroups.empty()
                                        ? estimateWork(seq.n, seq.t, r)
                                        : groupedWork(*this, seq.n, static_cast<int64_t>(input.promptGroups.size()),

@@ -415,6 +415,8 @@ Result<MethodOutput> runPerturbation(const AttributionInput& input, const nlohma
     auto made = makeTargetSequence(input, r);
     if (!made) return made.error();
     const Sequence& seq = *made;
+    std::optional<SerialScope> serial;
+    serialForFloat32(serial, seq.embeds);
     if (seq.n < 1 || seq.t < 1) {
         return makeError(ErrorCode::InvalidArgument, "the prompt and the output need at least one token each");
     }
