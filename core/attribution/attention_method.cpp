@@ -2,6 +2,7 @@
 // max) over the selected layers and heads. One forward pass, no gradients.
 
 #include "attribution/common.h"
+#include "model/compute_dtype.h"
 #include "model/serial_scope.h"
 
 namespace tokenlens::attr {
@@ -18,8 +19,8 @@ namespace {
 // the OpenMP threads (oneDNN) and keep them.
 constexpr int64_t kSerialMaxPositions = 512;
 
-bool serialForward(const at::Tensor& embeds) {
-    return embeds.scalar_type() == torch::kFloat32 && embeds.size(0) <= kSerialMaxPositions &&
+bool serialForward(const CausalLM& model, const at::Tensor& embeds) {
+    return computeTypeOf(model) == torch::kFloat32 && embeds.size(0) <= kSerialMaxPositions &&
            float32WantsSerialScope();
 }
 
@@ -68,7 +69,7 @@ public:
             selected.push_back(probs);
         };
         std::optional<SerialScope> serial;
-        if (serialForward(seq.embeds)) serial.emplace();
+        if (serialForward(*input.model, seq.embeds)) serial.emplace();
         input.model->forward(seq.embeds.slice(0, 0, width).unsqueeze(0), fo);
         auto all = torch::cat(selected, 0); // (layers*heads', t queries p_j, L-1 keys)
         auto rows = r["aggregate"] == "max" ? std::get<0>(all.max(0)) : all.mean(0); // (t, L-1)

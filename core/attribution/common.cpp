@@ -1,5 +1,6 @@
 #include "attribution/common.h"
 
+#include "model/compute_dtype.h"
 #include "model/serial_scope.h"
 #include "util/memory.h"
 
@@ -193,14 +194,14 @@ at::Tensor targetFromLogits(const at::Tensor& logits, const at::Tensor& targets,
     return pick(torch::log_softmax(logits, -1), targets).exp();
 }
 
-void serialForFloat32(std::optional<SerialScope>& scope, const at::Tensor& embeds) {
-    if (!scope && embeds.defined() && embeds.scalar_type() == torch::kFloat32 && float32WantsSerialScope()) scope.emplace();
+void serialForFloat32(std::optional<SerialScope>& scope, const CausalLM& model) {
+    if (!scope && computeTypeOf(model) == torch::kFloat32 && float32WantsSerialScope()) scope.emplace();
 }
 
 at::Tensor targetsAllColumns(const CausalLM& model, const Sequence& seq, const at::Tensor& embeds, TargetFn fn) {
     torch::NoGradGuard noGrad;
     std::optional<SerialScope> serial;
-    serialForFloat32(serial, embeds);
+    serialForFloat32(serial, model);
     ForwardOptions fo;
     fo.computeLogits = false;
     auto out = model.forward(embeds.slice(0, 0, seq.length() - 1).unsqueeze(0), fo);
@@ -351,7 +352,7 @@ GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, con
                                  int64_t budget, double chunkSecs, Progress& progress, const GradientExtras& extras) {
     torch::AutoGradMode enableGrad(true);
     std::optional<SerialScope> serial;
-    serialForFloat32(serial, seq.embeds);
+    serialForFloat32(serial, model);
     const int64_t width = seq.length() - 1; // the last token is never an input
     const int64_t hidden = seq.embeds.size(1);
     GradientSums out;

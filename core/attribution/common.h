@@ -18,8 +18,10 @@ namespace tokenlens::attr {
 // alone) for float32 passes when the matrix products go to OpenBLAS's own
 // threads, so that no OpenMP worker spins beside them (serial_scope.h,
 // float32WantsSerialScope; docs/benchmarks.md, "Float32 gradient passes and
-// OpenBLAS's threads"). Every method's passes go through it.
-void serialForFloat32(std::optional<SerialScope>& scope, const at::Tensor& embeds);
+// OpenBLAS's threads"). Every method's passes go through it. By the model's
+// compute dtype, not its inputs' (float32 for bfloat16 compute too):
+// bfloat16 products run on the OpenMP threads (oneDNN) and keep them.
+void serialForFloat32(std::optional<SerialScope>& scope, const CausalLM& model);
 
 
 // Contrast*: p(y_j) − p(c_j) and logit(y_j) − logit(c_j) against the

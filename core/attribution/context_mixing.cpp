@@ -41,7 +41,7 @@ Result<MethodOutput> ContextMixingMethod::run(const AttributionInput& input, con
     if (!span) return span.error();
     const Sequence seq = makeSequence(input);
     std::optional<SerialScope> serial;
-    serialForFloat32(serial, seq.embeds);
+    serialForFloat32(serial, *input.model);
     const int64_t total = runWork(seq.n, seq.t, r, numLayers);
     Progress progress(control, total);
     MethodOutput out;

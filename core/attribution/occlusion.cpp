@@ -39,7 +39,7 @@ public:
         if (!made) return made.error();
         const auto& [seq, baseline] = *made;
         std::optional<SerialScope> serial;
-        serialForFloat32(serial, seq.embeds);
+        serialForFloat32(serial, *input.model);
         Progress progress(control, input.promptGroups.empty()
                                        ? estimateWork(seq.n, seq.t, r)
                                        : groupedWork(*this, seq.n, static_cast<int64_t>(input.promptGroups.size()),

@@ -416,7 +416,7 @@ Result<MethodOutput> runPerturbation(const AttributionInput& input, const nlohma
     if (!made) return made.error();
     const Sequence& seq = *made;
     std::optional<SerialScope> serial;
-    serialForFloat32(serial, seq.embeds);
+    serialForFloat32(serial, *input.model);
     if (seq.n < 1 || seq.t < 1) {
         return makeError(ErrorCode::InvalidArgument, "the prompt and the output need at least one token each");
     }

@@ -51,6 +51,7 @@ public:
     int64_t parameterCount() const override { return m_inner->parameterCount(); }
     int64_t parameterBytes() const override { return m_inner->parameterBytes(); }
     std::string device() const override { return m_inner->device(); }
+    at::ScalarType computeType() const { return m_dtype; }
 
 private:
     std::unique_ptr<TorchCausalLM> m_inner;
@@ -73,6 +74,11 @@ std::shared_ptr<const CausalLM> computeIn(std::unique_ptr<TorchCausalLM> model, 
     model->setComputeType(dtype);
     model->finishLoading(); // ties the head again, to the converted matrix
     return std::make_shared<ComputeDtypeLM>(std::move(model), dtype);
+}
+
+at::ScalarType computeTypeOf(const CausalLM& model) {
+    const auto* wrapped = dynamic_cast<const ComputeDtypeLM*>(&model);
+    return wrapped ? wrapped->computeType() : at::kFloat;
 }
 
 } // namespace tokenlens

@@ -22,4 +22,7 @@ std::optional<at::ScalarType> computeScalarType(const std::string& computeDtype)
 std::shared_ptr<const CausalLM> computeIn(std::unique_ptr<TorchCausalLM> model, at::ScalarType dtype,
                                           bool convert = true);
 
+// The dtype `model`'s passes compute in: a computeIn wrapper's, else float32.
+at::ScalarType computeTypeOf(const CausalLM& model);
+
 } // namespace tokenlens
