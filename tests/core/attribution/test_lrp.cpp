@@ -4,6 +4,7 @@
 // strategies agreeing.
 
 #include "attribution_test_util.h"
+#include "hand_model.h"
 #include "model/architectures.h"
 #include "model/model_loader.h"
 
@@ -31,15 +32,6 @@ std::shared_ptr<CausalLM> handNetwork() {
         {"max_position_embeddings", 16}, {"rms_norm_eps", 0.0},
         {"tie_word_embeddings", false}, {"rope_scaling", {{"type", "linear"}, {"factor", 1e9}}},
         {"hidden_act", "silu"}};
-    auto c = parseModelConfig(config.dump(), "config.json");
-    EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message);
-    if (!c.ok()) return nullptr;
-    auto made = createModel(*c);
-    EXPECT_TRUE(made.ok()) << (made.ok() ? "" : made.error().message);
-    if (!made.ok()) return nullptr;
-    auto* torchModel = dynamic_cast<TorchCausalLM*>(made.value().get());
-    EXPECT_NE(torchModel, nullptr);
-    if (!torchModel) return nullptr;
     const std::map<std::string, std::vector<float>> values = {
         {"model.embed_tokens.weight", {1, 1, 1, -1}}, // e_0 = (1, 1), e_1 = (1, -1)
         {"model.layers.0.input_layernorm.weight", {1, 1}},
@@ -54,19 +46,7 @@ std::shared_ptr<CausalLM> handNetwork() {
         {"model.norm.weight", {1, 1}},
         {"lm_head.weight", {1, 2, 0, 0}}, // w = W[0] = (1, 2)
     };
-    torch::NoGradGuard noGrad;
-    size_t filled = 0;
-    for (auto& p : torchModel->module().named_parameters()) {
-        auto it = values.find(p.key());
-        EXPECT_NE(it, values.end()) << p.key();
-        if (it == values.end()) continue;
-        p.value().copy_(torch::tensor(it->second).view(p.value().sizes()));
-        p.value().set_requires_grad(false);
-        ++filled;
-    }
-    EXPECT_EQ(filled, values.size());
-    torchModel->finishLoading();
-    return made.value();
+    return handModel(config, values);
 }
 
 struct HandValues {

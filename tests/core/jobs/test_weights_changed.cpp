@@ -6,6 +6,7 @@
 // LibTorch before Qt, whose `slots` macro it uses as a name.
 #include <ATen/ATen.h>
 
+#include "../io/io_test_util.h"
 #include "jobs_test_util.h"
 
 #include "run/job_runner.h"
@@ -13,23 +14,9 @@
 using namespace tokenlens;
 using namespace tokenlens::jobs;
 using namespace tokenlens::jobs::testing;
+using tokenlens::testing::readFile;
+using tokenlens::testing::writeFile;
 namespace fs = std::filesystem;
-
-namespace {
-
-std::string readAll(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-void writeAll(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << bytes;
-}
-
-} // namespace
 
 // Between two passes of one job (the runner holds the model).
 TEST(WeightsChanged, ATruncatedFileUnderAHeldModelFailsThePassNamingIt) {
@@ -37,7 +24,7 @@ TEST(WeightsChanged, ATruncatedFileUnderAHeldModelFailsThePassNamingIt) {
     const std::string model = dir.filePath(QStringLiteral("copied-gpt2")).toStdString();
     fs::copy(fixtureModel("tiny-gpt2"), model, fs::copy_options::recursive);
     const std::string weights = model + "/model.safetensors";
-    const std::string original = readAll(weights);
+    const std::string original = readFile(weights);
     ASSERT_GT(original.size(), 1000u);
     auto cache = std::make_shared<ModelCache>();
     RunnerCaches caches;
@@ -81,7 +68,7 @@ TEST(WeightsChanged, ATruncatedFileUnderAHeldModelFailsThePassNamingIt) {
 
     // Restored in place: the held model stays refused (its stamp is older);
     // a new load maps the file again and runs.
-    writeAll(weights, original);
+    writeFile(weights, original);
     auto held = runner.runPair(*loaded->model, loaded->key, **seq, job, "input_x_gradient");
     EXPECT_EQ(held.result->status, RunStatus::Failed);
     auto reloaded = runner.load(model);
@@ -100,7 +87,7 @@ TEST(WeightsChanged, ATruncatedFileBetweenJobsFailsTheNextJobAndARestoredOneRuns
     const std::string model = dir.filePath(QStringLiteral("copied-gpt2")).toStdString();
     fs::copy(fixtureModel("tiny-gpt2"), model, fs::copy_options::recursive);
     const std::string weights = model + "/model.safetensors";
-    const std::string original = readAll(weights);
+    const std::string original = readFile(weights);
     JobQueue queue(nullptr);
     auto first = queue.submit(spec({model}, {"attention", "saliency"}, "The quick brown fox", {{"max_new_tokens", 2}}));
     ASSERT_TRUE(first) << first.error().message;
@@ -119,7 +106,7 @@ TEST(WeightsChanged, ATruncatedFileBetweenJobsFailsTheNextJobAndARestoredOneRuns
     EXPECT_NE(msg.find(weights), std::string::npos) << msg;
     EXPECT_EQ(queue.modelCache().size(), 0u) << "the model of the first job is still cached";
 
-    writeAll(weights, original);
+    writeFile(weights, original);
     auto third = queue.submit(spec({model}, {"saliency"}, "Restored", {{"max_new_tokens", 2}}));
     ASSERT_TRUE(third) << third.error().message;
     ASSERT_TRUE(waitFinished(queue, *third));
