@@ -95,7 +95,8 @@ class PendingScores {
 public:
     PendingScores(const CausalLM& model, const Sequence& seq, TargetFn fn, int64_t features)
         : m_model(model), m_seq(seq), m_fn(fn), m_scores(torch::zeros({features + 1, seq.t}, seq.embeds.options())),
-          m_maxRows(std::max<int64_t>(seq.t, kHeadLogitBytes / std::max<int64_t>(4 * model.config().vocabSize, 1))) {}
+          m_maxRows(std::max<int64_t>(
+              {int64_t{1}, seq.t, kHeadLogitBytes / std::max<int64_t>(4 * model.config().vocabSize, 1)})) {}
 
     // h (rows, span, hidden) holds positions from..from+span-1 of `rows`
     // passes; row k's columns firsts[k]..t-1 go to score row slots[k].
