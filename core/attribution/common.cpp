@@ -55,7 +55,8 @@ std::vector<OptionSpec> targetOptions() {
     auto o = targetFnOptions();
     std::vector<OptionSpec> rest = {
         {"strategy", "choice", "batched", {}, {}, {"batched", "per_step"},
-         "batched: many columns per pass (fast); per_step: one column per pass on its own prefix, as Inseq"},
+         "batched: many columns per pass (fast); per_step: one column per pass on its own prefix, as Inseq (its "
+         "integration steps or samples in that pass, as Captum batches them)"},
         {"memory_budget_mb", "number", 0, 0, 1 << 20, {},
          "memory the activations of one batched pass may take; larger jobs are split into chunks. 0: "
          "TOKENLENS_MEMORY_BUDGET_MB if set, else the memory available (MemAvailable) minus the larger of 1 GiB "
@@ -305,6 +306,32 @@ at::Tensor gradientPass(const CausalLM& model, const at::Tensor& inputs, const a
 
 std::atomic<GradientForward> g_gradientForward{GradientForward::Shared};
 
+// The per-step strategy's passes over `sorted` (items ordered by column):
+// the end of each pass. Captum's IntegratedGradients and GradientShap run all
+// the steps (samples) of one attribution call (Inseq: one column) in one
+// forward/backward (internal_batch_size=None), so each column's items are one
+// pass, whatever chunk_seconds says; split only when that pass (the
+// activations kept for backward and the full logits with their gradient)
+// would not fit the memory budget, then into passes of even size (like
+// Captum's internal_batch_size).
+std::vector<size_t> perStepPassEnds(const Sequence& seq, const ModelConfig& cfg, const std::vector<GradientItem>& sorted,
+                                    int64_t budget) {
+    std::vector<size_t> ends;
+    size_t begin = 0;
+    while (begin < sorted.size()) {
+        size_t runEnd = begin;
+        while (runEnd < sorted.size() && sorted[runEnd].column == sorted[begin].column) ++runEnd;
+        const int64_t len = seq.position(sorted[begin].column) + 1;
+        const int64_t rowBytes = len * (activationBytesPerToken(cfg, len) + 8 * cfg.vocabSize);
+        const auto count = static_cast<int64_t>(runEnd - begin);
+        const int64_t fit = std::clamp<int64_t>(budget / std::max<int64_t>(rowBytes, 1), 1, count);
+        const int64_t passes = (count + fit - 1) / fit;
+        for (int64_t k = 1; k <= passes; ++k) ends.push_back(begin + static_cast<size_t>(evenSplit(count, passes, k)));
+        begin = runEnd;
+    }
+    return ends;
+}
+
 } // namespace
 
 void setGradientForward(GradientForward path) { g_gradientForward = path; }
@@ -371,6 +398,9 @@ GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, con
     const auto delta = (seq.embeds - baseline).slice(0, 0, width); // (width, hidden)
     const auto base = baseline.slice(0, 0, width);
 
+    // Per step: where each pass ends (perStepPassEnds).
+    const std::vector<size_t> stepEnds = perStep ? perStepPassEnds(seq, cfg, sorted, budget) : std::vector<size_t>{};
+    auto stepEnd = stepEnds.begin();
     ChunkSizer sizer(chunkSecs);
     size_t begin = 0;
     while (begin < sorted.size()) {
@@ -378,22 +408,24 @@ GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, con
             out.cancelled = true;
             return out;
         }
-        // Grow the chunk while it fits the budget and the time per chunk
-        // (per-step: one column only).
-        const auto maxRows = static_cast<size_t>(sizer.next(
-            static_cast<int64_t>(sorted.size() - begin), perStep ? 1 : minRowsFor(seq.position(sorted[begin].column) + 1)));
-        sizer.start();
         size_t end = begin + 1;
         int64_t len = seq.position(sorted[begin].column) + 1;
-        while (end < sorted.size() && end - begin < maxRows) {
-            if (perStep && sorted[end].column != sorted[begin].column) break;
-            const int64_t newLen = std::max(len, seq.position(sorted[end].column) + 1);
-            const auto rows = static_cast<int64_t>(end - begin + 1);
-            const int64_t bytes = rows * (newLen * activationBytesPerToken(cfg, newLen) + 8 * cfg.vocabSize);
-            if (!perStep && bytes > budget) break;
-            len = newLen;
-            ++end;
+        if (perStep) {
+            end = *stepEnd++;
+        } else {
+            // Grow the chunk while it fits the budget and the time per chunk.
+            const auto maxRows = static_cast<size_t>(
+                sizer.next(static_cast<int64_t>(sorted.size() - begin), minRowsFor(len)));
+            while (end < sorted.size() && end - begin < maxRows) {
+                const int64_t newLen = std::max(len, seq.position(sorted[end].column) + 1);
+                const auto rows = static_cast<int64_t>(end - begin + 1);
+                const int64_t bytes = rows * (newLen * activationBytesPerToken(cfg, newLen) + 8 * cfg.vocabSize);
+                if (bytes > budget) break;
+                len = newLen;
+                ++end;
+            }
         }
+        sizer.start();
         const auto rows = static_cast<int64_t>(end - begin);
         std::vector<double> alphas, weights;
         std::vector<int64_t> columns, positions, targets, contrasts, noises;

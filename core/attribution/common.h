@@ -169,18 +169,21 @@ struct GradientSums {
 // its own p_j (causality makes the rest irrelevant). Either way only the
 // hidden states at p_j go through the head; chunked to the memory budget.
 // Per-step (Inseq's way): one column at a time on its own prefix, full
-// logits at every position, one target per backward.
+// logits at every position; the column's items (integrated gradients' steps,
+// gradient_shap's samples) go in one pass as Captum batches them, split into
+// passes of even size only when one would not fit the memory budget.
 GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, const at::Tensor& baseline,
                                  const std::vector<GradientItem>& items, TargetFn fn, Strategy strategy,
                                  int64_t memoryBudgetBytes, double chunkSeconds, Progress& progress,
                                  const GradientExtras& extras = {});
 
-// How the batched strategy computes gradients of items that all share one
-// input (every column of saliency, input × gradient and the LRP methods):
-// Shared: one forward of the whole sequence, kept for backward, and the
-// columns' input gradients from batched backward passes over that one graph
-// (sharedForwardGradients); when the kept graph does not fit the memory
-// budget, or items share too little, PerRow instead.
+// How the batched strategy computes gradients of items that share inputs
+// (every column of saliency, input × gradient and the LRP methods on one
+// input; integrated gradients' columns on each step's):
+// Shared: one forward of the whole sequence per input, kept for backward,
+// and the columns' input gradients from batched backward passes over that
+// graph (sharedForwardGradients); when the kept graph does not fit the
+// memory budget, or items share too little, PerRow instead.
 // PerRow: each item a batch row cut after its own p_j, forward and backward.
 // The numbers are the same either way (up to float rounding); the setting is
 // process-wide, for tests and benchmarks that compare the two.
@@ -189,14 +192,22 @@ void setGradientForward(GradientForward path);
 GradientForward gradientForward();
 
 // The Shared path of accumulateGradients (batched strategy): items grouped
-// by their input (alpha, noise); for the one group one forward over the L-1
-// input positions whose graph is kept, then, in chunks sized by time and by the
-// budget left beside the kept graph, the head's gradient at each item's p_j
-// (a small backward of its own) and one backward of the body with a batch
-// of cotangents (LibTorch's legacy vmap, as torch.autograd.grad's
-// is_grads_batched). nullopt (nothing computed) when the items share too
-// little (not every item on one input, or a single item) or one kept graph and one
+// by their input (alpha, noise); each input (the column gradients' one,
+// each of integrated gradients' steps) goes forward over the L-1 input
+// positions, the graph kept (setSharedInputsPerForward: several inputs as
+// batch rows of one forward, measured slower); then, in
+// chunks of columns sized by time and by the budget left beside the kept
+// graph, the head's gradient at each item's row and p_j (a small backward of
+// its own) and one backward of the body with a batch of cotangents, one per
+// column covering its items on every row (LibTorch's legacy vmap, as
+// torch.autograd.grad's is_grads_batched). nullopt (nothing computed) when
+// the items share too little (a single item, or fewer than two items per
+// input on average: gradient_shap's points) or one kept graph and one
 // cotangent do not fit `memoryBudgetBytes`: the caller goes per row.
+// Inputs per forward of the shared path (as many as the budget holds, the
+// rest in further forwards of even size); 0: the default, one. Process-wide,
+// for tests and benchmarks that compare.
+void setSharedInputsPerForward(int64_t inputs);
 std::optional<GradientSums> sharedForwardGradients(const CausalLM& model, const Sequence& seq,
                                                    const at::Tensor& baseline, const std::vector<GradientItem>& items,
                                                    TargetFn fn, int64_t memoryBudgetBytes, double chunkSeconds,
@@ -254,5 +265,11 @@ inline int64_t minRowsFor(int64_t length) {
     return (kMinPositionsPerPass + std::max<int64_t>(length, 1) - 1) / std::max<int64_t>(length, 1);
 }
 double chunkSeconds(const nlohmann::json& resolved);
+
+// Where part k of `count` items split into `parts` parts of even size (sizes
+// differ by at most one, the larger first) begins; k = parts: count.
+inline int64_t evenSplit(int64_t count, int64_t parts, int64_t k) {
+    return k * (count / parts) + std::min(k, count % parts);
+}
 
 } // namespace tokenlens::attr

@@ -6,10 +6,19 @@
 // matmul throughput measured in the same run.
 //
 //   build/release/tests/bench/bench_attribution [--quick] [--only m1,m2,...] [--long-only]
+//       [--gradient-paths shared,per_row,shared/N]
 //   build/release/tests/bench/bench_attribution --pair A,B [--rounds R]
 //
 // --long-only skips the per-step and default-chunk runs (reported as nan):
 // for the methods whose default-chunk run takes many minutes.
+// --gradient-paths runs the batched gradient methods once per path of the
+// gradient passes (as bench_scale's option: shared, shared/N with N of
+// integrated gradients' steps per forward, per_row), side by side in one
+// process; per_step does not depend on the path and runs with the first.
+// Beside each method: per-step FLOPs over the batched lower bound (the
+// largest speed-up batched can show against per_step at equal efficiency);
+// when attention, saliency, input × gradient, integrated gradients and
+// occlusion all ran, their totals and ratios.
 // --pair times method B against method A on the same workload (batched,
 // default options), alternating A, B, A, B, ... for R rounds (default 5), and
 // prints each round's ratio B/A (wall and process CPU time) and their
@@ -29,6 +38,7 @@
 #include <thread>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 #include <sys/resource.h>
 
@@ -114,6 +124,7 @@ int main(int argc, char** argv) {
     bool quick = false, longOnly = false;
     std::string only; // comma-separated method ids; empty: every row
     std::string pair; // "A,B": the interleaved comparison instead of the table
+    std::vector<std::string> paths = {"shared"};
     int rounds = 5;
     for (int a = 1; a < argc; ++a) {
         if (std::strcmp(argv[a], "--quick") == 0) quick = true;
@@ -121,6 +132,18 @@ int main(int argc, char** argv) {
         else if (std::strcmp(argv[a], "--only") == 0 && a + 1 < argc) only = "," + std::string(argv[++a]) + ",";
         else if (std::strcmp(argv[a], "--pair") == 0 && a + 1 < argc) pair = argv[++a];
         else if (std::strcmp(argv[a], "--rounds") == 0 && a + 1 < argc) rounds = std::max(1, std::atoi(argv[++a]));
+        else if (std::strcmp(argv[a], "--gradient-paths") == 0 && a + 1 < argc) {
+            paths.clear();
+            std::stringstream list(argv[++a]);
+            for (std::string p; std::getline(list, p, ',');) {
+                if (!applyGradientPath(p)) {
+                    std::fprintf(stderr, "--gradient-paths: '%s' is not shared, shared/N or per_row\n", p.c_str());
+                    return 2;
+                }
+                paths.push_back(p);
+            }
+            if (paths.empty()) paths = {"shared"};
+        }
     }
     const int repeats = quick ? 1 : 2;
     const int defaultThreads = at::get_num_threads();
@@ -162,20 +185,43 @@ int main(int argc, char** argv) {
     for (int64_t i = 0; i < L - 1; ++i) {
         valueZeroing += fm.forward(i, L - 1) * (layers - 1) / layers + fm.forward(std::max(i, n - 1), L - 1) / layers;
     }
+    // What per_step computes (the work batched is compared with), in two
+    // counts: {the body's forward and input-gradient backward over each
+    // column's prefix and the head where the target is, the same with the
+    // full logits at every prefix position, forward and backward, as
+    // per_step (Inseq's forward) computes them}.
+    struct PerStepFlops {
+        double targetHead = NAN, allLogits = NAN;
+    };
+    PerStepFlops columnsPerStep{0, 0}, occlusionPerStep{0, 0};
+    for (int64_t j = 0; j < t; ++j) {
+        const double len = static_cast<double>(n + j), body = fm.forward(0, n + j);
+        columnsPerStep.targetHead += 2 * (body + fm.head);
+        columnsPerStep.allLogits += 2 * (body + len * fm.head);
+        // A clean forward and one per occluded token of the prefix.
+        occlusionPerStep.targetHead += (1 + len) * (body + fm.head);
+        occlusionPerStep.allLogits += (1 + len) * (body + len * fm.head);
+    }
+    auto times = [](double k, PerStepFlops f, double plus = 0) {
+        return PerStepFlops{k * f.targetHead + plus, k * f.allLogits + plus};
+    };
     struct Row {
         const char* method;
         nlohmann::json options;
         double lowerBoundFlops;
+        PerStepFlops perStep; // NAN: no per-step variant
     };
     const std::vector<Row> rows = {
-        {"attention", nlohmann::json::object(), shared},
-        {"saliency", nlohmann::json::object(), shared + prefixes + heads},
-        {"input_x_gradient", nlohmann::json::object(), shared + prefixes + heads},
+        {"attention", nlohmann::json::object(), shared, {shared, shared}},
+        {"saliency", nlohmann::json::object(), shared + prefixes + heads, columnsPerStep},
+        {"input_x_gradient", nlohmann::json::object(), shared + prefixes + heads, columnsPerStep},
         // The LRP methods: one modified-gradient backward per column, as saliency.
-        {"attnlrp", nlohmann::json::object(), shared + prefixes + heads},
-        {"cp_lrp", nlohmann::json::object(), shared + prefixes + heads},
-        {"occlusion", nlohmann::json::object(), occlusion},
-        {"integrated_gradients", {{"steps", igSteps}}, igSteps * (shared + prefixes + heads) + 2 * shared},
+        {"attnlrp", nlohmann::json::object(), shared + prefixes + heads, columnsPerStep},
+        {"cp_lrp", nlohmann::json::object(), shared + prefixes + heads, columnsPerStep},
+        {"occlusion", nlohmann::json::object(), occlusion, occlusionPerStep},
+        // Both strategies add two forwards for the convergence delta.
+        {"integrated_gradients", {{"steps", igSteps}}, igSteps * (shared + prefixes + heads) + 2 * shared,
+         times(static_cast<double>(igSteps), columnsPerStep, 2 * shared)},
         // Perturbation methods at their default sample counts: every row is
         // one masked sequence of L-1 positions plus the head at each output
         // position (probability target). gradient_shap: `samples` random
@@ -183,19 +229,20 @@ int main(int argc, char** argv) {
         // gradients' steps (one alpha for every column: one shared forward
         // could serve them all) each point needs its own forward over the
         // column's prefix as well as the backward.
-        {"gradient_shap", nlohmann::json::object(), 5 * (2 * prefixes + heads)},
-        {"lime", nlohmann::json::object(), 200 * (shared + static_cast<double>(t) * fm.head)},
-        {"kernel_shap", nlohmann::json::object(), 202 * (shared + static_cast<double>(t) * fm.head)},
+        {"gradient_shap", nlohmann::json::object(), 5 * (2 * prefixes + heads), times(5, columnsPerStep)},
+        {"lime", nlohmann::json::object(), 200 * (shared + static_cast<double>(t) * fm.head), PerStepFlops{}},
+        {"kernel_shap", nlohmann::json::object(), 202 * (shared + static_cast<double>(t) * fm.head), PerStepFlops{}},
         {"shapley_sampling", nlohmann::json::object(),
-         static_cast<double>(2 + 25 * (L - 2)) * (shared + static_cast<double>(t) * fm.head)},
+         static_cast<double>(2 + 25 * (L - 2)) * (shared + static_cast<double>(t) * fm.head), PerStepFlops{}},
         // Context mixing: rollout is one forward; alti a second one block by
         // block plus heads·hidden multiply-adds per (query, key) pair and
         // layer; value_zeroing one block per zeroed token from that token on
         // (the last layer from position n-1 on).
-        {"attention_rollout", nlohmann::json::object(), shared},
+        {"attention_rollout", nlohmann::json::object(), shared, {shared, shared}},
         {"alti", nlohmann::json::object(),
-         2 * shared + layers * static_cast<double>((L - 1) * L / 2) * 2.0 * static_cast<double>(cfg.numHeads) * h},
-        {"value_zeroing", nlohmann::json::object(), valueZeroing},
+         2 * shared + layers * static_cast<double>((L - 1) * L / 2) * 2.0 * static_cast<double>(cfg.numHeads) * h,
+         PerStepFlops{}},
+        {"value_zeroing", nlohmann::json::object(), valueZeroing, PerStepFlops{}},
     };
 
     std::printf("\nworkload: prompt %lld, output %lld, integrated gradients %lld steps\n\n", static_cast<long long>(n),
@@ -203,57 +250,96 @@ int main(int argc, char** argv) {
     // Batched twice: with the default chunk time (a cancel is seen within
     // ~chunk_seconds on small models) and with long chunks (throughput: a
     // pass holds as many rows as the memory budget allows).
-    std::printf("| method | per_step s | batched s (chunks %.2f s) | batched s (chunks %.0f s) | speed-up (default / long) | peak MiB (per_step / long) | lower bound s | long / bound | passes (per_step / default / long) |\n",
+    std::printf("load average at the start: %s\n\n", loadAverage().c_str());
+    std::printf("| method | per_step s | batched s (chunks %.2f s) | batched s (chunks %.0f s) | speed-up (default / long) | peak MiB (per_step / long) | lower bound s | default / bound | long / bound | per_step FLOPs / bound | passes (per_step / default / long) |\n",
                 kDefaultChunks, kLongChunks);
-    std::printf("|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    const std::vector<std::string> five = {"attention", "saliency", "input_x_gradient", "integrated_gradients",
+                                           "occlusion"};
+    const std::vector<std::string> pathed = {"saliency", "input_x_gradient", "attnlrp", "cp_lrp",
+                                             "integrated_gradients", "gradient_shap"};
+    double fiveSecs[3] = {0, 0, 0}, fiveBound = 0;
+    PerStepFlops fivePerStep{0, 0};
+    size_t fiveRan = 0;
     for (const auto& row : rows) {
         if (!only.empty() && only.find("," + std::string(row.method) + ",") == std::string::npos) continue;
         const auto* method = findMethod(row.method);
         const bool single = std::string(row.method) == "attention" || std::string(row.method) == "attention_rollout";
         bool hasStrategy = false; // the perturbation methods have no per-step replay
         for (const auto& o : method->options()) hasStrategy = hasStrategy || o.name == "strategy";
+        const bool byPath = std::find(pathed.begin(), pathed.end(), row.method) != pathed.end();
         double secs[3] = {0, 0, 0}, peak[3] = {0, 0, 0};
         int64_t passes[3] = {0, 0, 0};
-        for (int s = 0; s < 3; ++s) {
-            nlohmann::json opts = row.options;
-            if (longOnly && s < 2) { // reported as nan
-                secs[s] = peak[s] = NAN;
-                continue;
+        for (size_t pi = 0; pi < (byPath ? paths.size() : 1); ++pi) {
+            (void)applyGradientPath(paths[pi]);
+            for (int s = 0; s < 3; ++s) {
+                nlohmann::json opts = row.options;
+                if (longOnly && s < 2) { // reported as nan
+                    secs[s] = peak[s] = NAN;
+                    continue;
+                }
+                if (!single && !hasStrategy && s == 0) { // no per-step variant: reported as nan
+                    secs[0] = peak[0] = NAN;
+                    continue;
+                }
+                if (s == 0 && pi > 0) continue; // per_step takes no path: the first path's run
+                if (!single) {
+                    if (hasStrategy) opts["strategy"] = s == 0 ? "per_step" : "batched";
+                    opts["chunk_seconds"] = s == 2 ? kLongChunks : kDefaultChunks;
+                }
+                if (single && s > 0) { // one forward either way
+                    secs[s] = secs[0];
+                    peak[s] = peak[0];
+                    passes[s] = passes[0];
+                    continue;
+                }
+                auto resolved = method->resolveOptions(opts, &cfg, true);
+                if (!resolved) {
+                    std::fprintf(stderr, "%s\n", resolved.error().message.c_str());
+                    return 1;
+                }
+                const double base = currentRssMiB();
+                resetPeakRss();
+                secs[s] = bestOf(repeats, [&] {
+                    auto out = method->run(in, *resolved, {});
+                    if (out) passes[s] = out->forwardPasses;
+                });
+                peak[s] = peakRssMiB() - base;
             }
-            if (!single && !hasStrategy && s == 0) { // no per-step variant: reported as nan
-                secs[0] = peak[0] = NAN;
-                continue;
+            const double bound = row.lowerBoundFlops / gflops / 1e9;
+            const std::string label =
+                byPath && paths.size() > 1 ? std::string(row.method) + " (" + paths[pi] + ")" : row.method;
+            std::printf("| %s | %.3f | %.3f | %.3f | %.2fx / %.2fx | %.0f / %.0f | %.3f | %.2f | %.2f | %.2f / %.2f | %lld / %lld / %lld |\n",
+                        label.c_str(), secs[0], secs[1], secs[2], secs[0] / secs[1], secs[0] / secs[2], peak[0],
+                        peak[2], bound, secs[1] / bound, secs[2] / bound, row.perStep.targetHead / row.lowerBoundFlops,
+                        row.perStep.allLogits / row.lowerBoundFlops, static_cast<long long>(passes[0]),
+                        static_cast<long long>(passes[1]), static_cast<long long>(passes[2]));
+            std::fflush(stdout);
+            if (pi == 0 && std::find(five.begin(), five.end(), row.method) != five.end()) {
+                for (int s = 0; s < 3; ++s) fiveSecs[s] += secs[s];
+                fiveBound += row.lowerBoundFlops;
+                fivePerStep.targetHead += row.perStep.targetHead;
+                fivePerStep.allLogits += row.perStep.allLogits;
+                ++fiveRan;
             }
-            if (!single) {
-                if (hasStrategy) opts["strategy"] = s == 0 ? "per_step" : "batched";
-                opts["chunk_seconds"] = s == 2 ? kLongChunks : kDefaultChunks;
-            }
-            if (single && s > 0) { // one forward either way
-                secs[s] = secs[0];
-                peak[s] = peak[0];
-                passes[s] = passes[0];
-                continue;
-            }
-            auto resolved = method->resolveOptions(opts, &cfg, true);
-            if (!resolved) {
-                std::fprintf(stderr, "%s\n", resolved.error().message.c_str());
-                return 1;
-            }
-            const double base = currentRssMiB();
-            resetPeakRss();
-            secs[s] = bestOf(repeats, [&] {
-                auto out = method->run(in, *resolved, {});
-                if (out) passes[s] = out->forwardPasses;
-            });
-            peak[s] = peakRssMiB() - base;
         }
-        const double bound = row.lowerBoundFlops / gflops / 1e9;
-        std::printf("| %s | %.3f | %.3f | %.3f | %.2fx / %.2fx | %.0f / %.0f | %.3f | %.2f | %lld / %lld / %lld |\n",
-                    row.method, secs[0], secs[1], secs[2], secs[0] / secs[1], secs[0] / secs[2], peak[0], peak[2],
-                    bound, secs[2] / bound, static_cast<long long>(passes[0]), static_cast<long long>(passes[1]),
-                    static_cast<long long>(passes[2]));
-        std::fflush(stdout);
     }
+    (void)applyGradientPath(paths.front());
+    std::printf("\nload average at the end: %s\n", loadAverage().c_str());
+    if (fiveRan == five.size() && !longOnly) {
+        std::printf("\nthe five methods of issue 17 (attention, saliency, input_x_gradient, integrated_gradients, "
+                    "occlusion%s):\n",
+                    paths.size() > 1 ? (", gradient path " + paths.front()).c_str() : "");
+        std::printf("| per_step s | batched s (chunks %.2f s) | batched s (chunks %.0f s) | per_step / batched (default / "
+                    "long) | lower bound s | per_step FLOPs / bound |\n|---|---|---|---|---|---|\n",
+                    kDefaultChunks, kLongChunks);
+        std::printf("| %.3f | %.3f | %.3f | %.2fx / %.2fx | %.3f | %.2f / %.2f |\n", fiveSecs[0], fiveSecs[1],
+                    fiveSecs[2], fiveSecs[0] / fiveSecs[1], fiveSecs[0] / fiveSecs[2], fiveBound / gflops / 1e9,
+                    fivePerStep.targetHead / fiveBound, fivePerStep.allLogits / fiveBound);
+    }
+    std::printf("\nper_step FLOPs / bound: what per_step computes over the batched lower bound, the largest speed-up "
+                "batched can\nshow against per_step at equal efficiency; counting the head only where the target is "
+                "/ the full logits at\nevery prefix position, forward and backward, as per_step computes them.\n");
     std::printf("\nlime, kernel_shap, shapley_sampling, alti and value_zeroing have no per-step variant (nan).\n");
     std::printf("attention and attention_rollout have no per-step variant (one forward either way). Peak = peak RSS above the\n"
                 "resident size before the run (model weights excluded).\n");

@@ -9,13 +9,15 @@
 //   build/release/tests/bench/bench_scale [--workloads gpt2-small,qwen2.5-0.5b,...]
 //       [--lengths 128,1024,4096] [--methods attention,saliency,...] [--dtypes float32,bfloat16]
 //       [--output-tokens 8] [--cap-seconds 300] [--cancels 20] [--models-dir DIR]
-//       [--gradient-paths shared,per_row] [--occlusion-paths plan,from_first] [--repeats 1]
+//       [--gradient-paths shared,per_row,shared/N] [--occlusion-paths plan,from_first] [--repeats 1]
 //
 // --gradient-paths runs the gradient methods (saliency, input × gradient,
 // integrated gradients, attnlrp, cp_lrp) once per path of the gradient
 // passes (attribution/common.h, GradientForward), side by side in one run:
 // shared (one forward kept for every column's backward, the default) and
-// per_row (each column's own forward over its prefix, the path before).
+// per_row (each column's own forward over its prefix, the path before);
+// shared/N puts N of integrated gradients' steps in each shared forward
+// (shared alone: the default rule, common.h sharedForwardGradients).
 // With --repeats N the paths run alternately N times and each row reports
 // its best wall time; the note gives that run's process CPU time (user +
 // system), which a busy machine inflates less than the wall time.
@@ -193,7 +195,17 @@ int main(int argc, char** argv) {
         else if (k == "--cap-seconds") capSeconds = std::stod(v);
         else if (k == "--cancels") cancels = std::stoll(v);
         else if (k == "--models-dir") modelsDir = v;
-        else if (k == "--gradient-paths") gradientPaths = splitList(v);
+        else if (k == "--gradient-paths") {
+            gradientPaths = splitList(v);
+            for (const auto& p : gradientPaths) {
+                if (!applyGradientPath(p)) {
+                    std::fprintf(stderr, "bench_scale: --gradient-paths: '%s' is not shared, shared/N or per_row\n",
+                                 p.c_str());
+                    return 2;
+                }
+            }
+            (void)applyGradientPath("shared");
+        }
         else if (k == "--occlusion-paths") occlusionPaths = splitList(v);
         else if (k == "--repeats") repeats = std::max<int64_t>(1, std::stoll(v));
         else {
@@ -333,9 +345,11 @@ int main(int argc, char** argv) {
                     std::optional<Result<MethodOutput>> out;
                     for (int64_t rep = 0; rep < repeats; ++rep) {
                         for (size_t p = 0; p < paths.size(); ++p) {
-                            attr::setGradientForward(paths[p] == "per_row" ? attr::GradientForward::PerRow
-                                                                           : attr::GradientForward::Shared);
-                            setenv("TOKENLENS_OCCLUSION_FROM_FIRST", paths[p] == "from_first" ? "1" : "0", 1);
+                            if (m == "occlusion") {
+                                setenv("TOKENLENS_OCCLUSION_FROM_FIRST", paths[p] == "from_first" ? "1" : "0", 1);
+                            } else {
+                                (void)applyGradientPath(paths[p]);
+                            }
                             const double base = currentRssMiB();
                             resetPeakRss();
                             const double cpu0 = processCpuSeconds();
@@ -370,7 +384,7 @@ int main(int argc, char** argv) {
                     }
                     std::fflush(stdout);
                     cell = cells.back();
-                    attr::setGradientForward(attr::GradientForward::Shared); // the cancels: the default path
+                    (void)applyGradientPath("shared"); // the cancels: the default path
                     if (m != "saliency" || cancels <= 0 || !*out) continue;
                     // Cancels at random points of a saliency run.
                     std::vector<double> latencies;

@@ -1,5 +1,7 @@
 #include "bench_util.h"
 
+#include "attribution/common.h"
+
 #include <torch/torch.h>
 
 #include <fstream>
@@ -7,6 +9,27 @@
 #include <sstream>
 
 namespace tokenlens::bench {
+
+bool applyGradientPath(const std::string& path) {
+    if (path == "per_row") {
+        attr::setGradientForward(attr::GradientForward::PerRow);
+        attr::setSharedInputsPerForward(0);
+        return true;
+    }
+    if (path != "shared" && !path.starts_with("shared/")) return false;
+    int64_t inputs = 0;
+    if (path != "shared") {
+        try {
+            inputs = std::stoll(path.substr(7));
+        } catch (const std::exception&) {
+            return false;
+        }
+        if (inputs < 1) return false;
+    }
+    attr::setGradientForward(attr::GradientForward::Shared);
+    attr::setSharedInputsPerForward(inputs);
+    return true;
+}
 
 double bestOf(int repeats, const std::function<void()>& fn) {
     fn();

@@ -28,6 +28,12 @@ void writeGpt2Config(const ModelConfig& c, const std::filesystem::path& dir);
 double currentRssMiB();
 double peakRssMiB();
 
+// Sets the process-wide path of the gradient passes (attribution/common.h)
+// from a --gradient-paths entry: "shared" (the default rule), "shared/N" (the
+// shared path with N inputs per forward, integrated gradients' steps) or
+// "per_row". False for anything else.
+bool applyGradientPath(const std::string& path);
+
 // /proc/loadavg's three load averages ("1.23 0.98 0.75"), to print beside timings.
 std::string loadAverage();
 

@@ -57,6 +57,46 @@ TEST_P(Invariants, BatchedAndPerStepAgree) {
     }
 }
 
+TEST_P(Invariants, PerStepPutsAColumnsStepsInOnePass) {
+    // Captum's IntegratedGradients and GradientShap batch all the steps
+    // (samples) of one call, and Inseq calls them per output token: per_step
+    // makes one pass per column, whatever chunk_seconds says, and splits it
+    // only when the memory budget requires (here a 1 KB budget: one step per
+    // pass), with the same numbers.
+    auto m = fixture(GetParam());
+    ASSERT_TRUE(m);
+    const auto in = inputFor(*m, goldenFor(GetParam())["cases"][2]);
+    const int64_t t = static_cast<int64_t>(in.outputIds.size());
+    struct Run {
+        std::string method;
+        nlohmann::json opts;
+        int64_t items;  // per column
+        int64_t extra;  // passes beside the gradient passes
+    };
+    const std::vector<Run> runs = {
+        {"integrated_gradients", {{"steps", 5}, {"baseline", "unk"}}, 5, 2},
+        {"gradient_shap", {{"samples", 3}, {"stdevs", 0.01}}, 3, 0},
+        {"saliency", nlohmann::json::object(), 1, 0},
+    };
+    for (auto run : runs) {
+        run.opts["strategy"] = "per_step";
+        run.opts["chunk_seconds"] = 0.005;
+        const auto whole = runOrFail(run.method, in, run.opts);
+        EXPECT_EQ(whole.forwardPasses, t + run.extra) << run.method << ": one pass per column";
+        run.opts["memory_budget_mb"] = 0.001;
+        const auto split = runOrFail(run.method, in, run.opts);
+        EXPECT_EQ(split.forwardPasses, t * run.items + run.extra) << run.method << ": one item per pass";
+        ASSERT_EQ(whole.matrix.data.size(), split.matrix.data.size());
+        double worst = 0;
+        for (size_t k = 0; k < whole.matrix.data.size(); ++k) {
+            const float x = whole.matrix.data[k], y = split.matrix.data[k];
+            ASSERT_EQ(std::isnan(x), std::isnan(y)) << run.method << " cell " << k;
+            if (!std::isnan(x)) worst = std::max(worst, std::abs(x - y) / (1e-5 * (1 + std::abs(y))));
+        }
+        EXPECT_LE(worst, 1.0) << run.method << ": the split passes give the same numbers";
+    }
+}
+
 TEST_P(Invariants, FutureCellsAreNaNAndPastCellsFinite) {
     auto m = fixture(GetParam());
     ASSERT_TRUE(m);

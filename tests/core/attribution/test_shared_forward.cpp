@@ -1,9 +1,9 @@
 // The shared-forward gradient path (common.h, sharedForwardGradients) gives
 // the per-row path's numbers: every method that takes it (saliency, input ×
-// gradient, attnlrp, cp_lrp), every target function
-// including the contrastive ones, on every fixture family. And it is taken
-// only where it should be: items that share an input, a kept graph that
-// fits the memory budget.
+// gradient, attnlrp, cp_lrp, integrated gradients with its steps as batch
+// rows of shared forwards), every target function including the contrastive
+// ones, on every fixture family. And it is taken only where it should be:
+// items that share inputs, a kept graph that fits the memory budget.
 
 #include "attribution_test_util.h"
 #include "attribution/common.h"
@@ -19,7 +19,10 @@ namespace {
 
 // Restores the process-wide path when a test ends.
 struct PathGuard {
-    ~PathGuard() { attr::setGradientForward(attr::GradientForward::Shared); }
+    ~PathGuard() {
+        attr::setGradientForward(attr::GradientForward::Shared);
+        attr::setSharedInputsPerForward(0);
+    }
 };
 
 MethodOutput runWith(attr::GradientForward path, const std::string& method, const AttributionInput& in,
@@ -61,6 +64,10 @@ TEST_P(SharedForward, EqualsThePerRowPath) {
         {"attnlrp", {{"target_fn", "probability"}, {"reduction", "l2"}}},
         {"cp_lrp", nlohmann::json::object()},
         {"cp_lrp", {{"target_fn", "contrast_logit_diff"}, {"contrast_token", 7}}},
+        {"integrated_gradients", {{"steps", 6}}},
+        {"integrated_gradients", {{"steps", 5}, {"baseline", "unk"}, {"target_fn", "log_probability"}}},
+        {"integrated_gradients", {{"steps", 4}, {"quadrature", "riemann_trapezoid"},
+                                  {"target_fn", "contrast_logit_diff"}, {"contrast_token", 2}}},
     };
     for (const auto& [method, opts] : runs) {
         const std::string what = GetParam() + " " + method + " " + opts.dump();
@@ -83,7 +90,35 @@ TEST_P(SharedForward, EqualsThePerRowPath) {
                   << ", convergence delta " << worstDelta << "\n";
         EXPECT_LE(worstDelta, 1.0) << what;
         EXPECT_LE(worst, 1.0) << what;
-        EXPECT_EQ(shared.forwardPasses, 1) << what << ": one forward for every column";
+        // Integrated gradients: one forward per step, and the two of the
+        // convergence delta.
+        EXPECT_EQ(shared.forwardPasses, method == "integrated_gradients" ? opts["steps"].get<int64_t>() + 2 : 1)
+            << what << ": one forward for every column";
+    }
+}
+
+TEST_P(SharedForward, IntegratedGradientsStepsInSeveralForwards) {
+    // Fewer steps per forward than steps: several shared forwards, of even
+    // size, each with every column's cotangents; the numbers stay per row's.
+    PathGuard guard;
+    auto m = fixture(GetParam());
+    ASSERT_TRUE(m);
+    const auto in = inputFor(*m, goldenFor(GetParam())["cases"][2]);
+    const nlohmann::json opts = {{"steps", 7}, {"baseline", "unk"}};
+    const auto perRow = runWith(attr::GradientForward::PerRow, "integrated_gradients", in, opts);
+    // {steps per forward asked, forwards}: 7 steps by 3 → 3, 3, 1 as asked,
+    // evened to 3, 2, 2; by 1 → one forward per step; by 5 → 4 and 3.
+    for (const auto& [perForward, forwards] : std::vector<std::pair<int64_t, int64_t>>{{3, 3}, {1, 7}, {5, 2}}) {
+        attr::setSharedInputsPerForward(perForward);
+        const auto shared = runWith(attr::GradientForward::Shared, "integrated_gradients", in, opts);
+        const std::string what = GetParam() + " steps per forward " + std::to_string(perForward);
+        EXPECT_EQ(shared.forwardPasses, forwards + 2) << what;
+        EXPECT_LE(worstRelative(shared.matrix.data, perRow.matrix.data, what), 1.0) << what;
+        ASSERT_EQ(shared.convergenceDelta.size(), perRow.convergenceDelta.size());
+        for (size_t k = 0; k < shared.convergenceDelta.size(); ++k) {
+            const double scale = 1 + std::abs(perRow.fInput[k]) + std::abs(perRow.fBaseline[k]);
+            EXPECT_NEAR(shared.convergenceDelta[k], perRow.convergenceDelta[k], 1e-5 * scale) << what << " column " << k;
+        }
     }
 }
 
@@ -93,6 +128,7 @@ TEST(SharedForwardChoice, TakenOnlyWhereItemsShareAnInputAndTheGraphFits) {
     auto m = fixture("tiny-gpt2");
     ASSERT_TRUE(m);
     const auto in = inputFor(*m, goldenFor("tiny-gpt2")["cases"][2]);
+    PathGuard guard;
     auto seq = attr::makeSequence(in);
     ASSERT_GE(seq.t, 2);
     const auto baseline = torch::zeros_like(seq.embeds);
@@ -119,10 +155,24 @@ TEST(SharedForwardChoice, TakenOnlyWhereItemsShareAnInputAndTheGraphFits) {
     EXPECT_FALSE(attempt(ownAlpha, needed * 100).has_value()) << "nothing to share: per row";
     auto steps = columns; // integrated-gradients-like: two inputs, each shared by every column
     for (int64_t j = 0; j < seq.t; ++j) steps.push_back({j, 0.5, 1.0});
-    EXPECT_FALSE(attempt(steps, needed * 100).has_value()) << "several inputs: per row (measured faster)";
+    const auto bothSteps = attempt(steps, needed * 100);
+    ASSERT_TRUE(bothSteps.has_value()) << "several inputs, each shared by every column";
+    EXPECT_EQ(bothSteps->forwardPasses, 2) << "one forward per input";
+    attr::setSharedInputsPerForward(2);
+    const auto together = attempt(steps, needed * 100);
+    ASSERT_TRUE(together.has_value());
+    EXPECT_EQ(together->forwardPasses, 1) << "the two inputs as batch rows of one forward";
+    const auto budgetOfOne = attempt(steps, needed);
+    ASSERT_TRUE(budgetOfOne.has_value());
+    EXPECT_EQ(budgetOfOne->forwardPasses, 2) << "a budget for one input's graph: one forward per input";
+    auto values = [](const at::Tensor& g) {
+        auto c = g.to(torch::kFloat32).contiguous();
+        return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    };
+    EXPECT_LE(worstRelative(values(together->grads), values(bothSteps->grads), "two inputs in one forward"), 1.0);
+    attr::setSharedInputsPerForward(0);
 
     // Below the budget the methods still run, per row, with the same numbers.
-    PathGuard guard;
     const nlohmann::json tight = {{"memory_budget_mb", 0.001}};
     const auto fallback = runWith(attr::GradientForward::Shared, "saliency", in, tight);
     const auto perRow = runWith(attr::GradientForward::PerRow, "saliency", in, tight);
