@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -361,9 +362,16 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
     // The uniform rule halves the gradient of both factors, as halving the
     // product's gradient does.
     const int64_t keys = k.size(2);
-    // float32 under autograd: headProduct (the same forward; its backward
-    // for the shared gradient path's batch of cotangents).
-    const bool viaHeadProduct = recording && !grouped && q.scalar_type() == torch::kFloat32;
+    // float32 under autograd, when switched on: headProduct (the same
+    // forward; its backward for the shared gradient path's batch of cotangents).
+    // Off by default: TOKENLENS_HEAD_PRODUCT=1 in the environment turns it
+    // on (faster in isolation at 1,024 positions, no gain shown end to end
+    // yet; docs/benchmarks.md, "The attention's float32 products").
+    static const bool headProductOn = [] {
+        const char* env = std::getenv("TOKENLENS_HEAD_PRODUCT");
+        return env && std::string(env) == "1";
+    }();
+    const bool viaHeadProduct = headProductOn && recording && !grouped && q.scalar_type() == torch::kFloat32;
     auto product = [&](const at::Tensor& a, const at::Tensor& b) {
         return viaHeadProduct ? headProduct(a, b) : torch::matmul(a, b);
     };
