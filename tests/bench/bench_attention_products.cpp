@@ -22,15 +22,17 @@
 //
 // and the attention core end to end (scores, mask, softmax, probs·v, then
 // one vmap'd backward of B cotangents to q, k and v), formed as attend()
-// forms it (4-d matmul) against one 2-d product per head.
+// formed it before (4-d matmul), through layers::headProduct (attend()'s
+// float32 products under autograd now), and with one 2-d product per head.
 //
 //   build/release/tests/bench/bench_attention_products [--lengths 128,512,1024] [--batches 8,16]
-//       [--threads serial,omp,blas1,par] [--no-products] [--no-core]
+//       [--threads serial,omp,blas1,par] [--no-products] [--no-core] [--no-per-head]
 //
 // Prints markdown tables: milliseconds (median of the runs), GFLOP/s, and
 // each row's time over the fastest row of its group.
 
 #include "bench_util.h"
+#include "model/layers.h"
 #include "model/serial_scope.h"
 
 #include <ATen/Parallel.h>
@@ -221,7 +223,8 @@ private:
 // (4-d matmuls) or one 2-d product per head; then one backward of
 // `cotangents` (B, 1, H, n, d) through vmap. Returns the three gradients.
 std::vector<at::Tensor> attentionCore(const at::Tensor& q0, const at::Tensor& k0, const at::Tensor& v0,
-                                      const at::Tensor& allowed, const at::Tensor& cotangents, bool perHead) {
+                                      const at::Tensor& allowed, const at::Tensor& cotangents, bool perHead,
+                                      bool viaHeadProduct = false) {
     torch::AutoGradMode grad(true);
     auto q = q0.detach().requires_grad_(true), k = k0.detach().requires_grad_(true), v = v0.detach().requires_grad_(true);
     const int64_t h = q.size(1);
@@ -231,7 +234,7 @@ std::vector<at::Tensor> attentionCore(const at::Tensor& q0, const at::Tensor& k0
         for (int64_t i = 0; i < h; ++i) s.push_back(at::mm(q[0][i], k[0][i].t()));
         scores = torch::stack(s).unsqueeze(0);
     } else {
-        scores = torch::matmul(q, k.transpose(-1, -2));
+        scores = viaHeadProduct ? layers::headProduct(q, k.transpose(-1, -2)) : torch::matmul(q, k.transpose(-1, -2));
     }
     scores = scores / std::sqrt(static_cast<double>(q.size(3)));
     scores = scores.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
@@ -242,7 +245,7 @@ std::vector<at::Tensor> attentionCore(const at::Tensor& q0, const at::Tensor& k0
         for (int64_t i = 0; i < h; ++i) o.push_back(at::mm(probs[0][i], v[0][i]));
         out = torch::stack(o).unsqueeze(0);
     } else {
-        out = torch::matmul(probs, v);
+        out = viaHeadProduct ? layers::headProduct(probs, v) : torch::matmul(probs, v);
     }
     VmapLevel vmap;
     auto batched = at::_add_batch_dim(cotangents, 0, vmap.level());
@@ -252,14 +255,14 @@ std::vector<at::Tensor> attentionCore(const at::Tensor& q0, const at::Tensor& k0
             at::_remove_batch_dim(g[2], vmap.level(), b, 0)};
 }
 
-void timeCore(int64_t n, int64_t b, const std::vector<std::string>& modes) {
+void timeCore(int64_t n, int64_t b, const std::vector<std::string>& modes, bool perHeadForm) {
     auto q = torch::randn({1, kHeads, n, kDim}), k = torch::randn({1, kHeads, n, kDim}), v = torch::randn({1, kHeads, n, kDim});
     auto allowed = torch::ones({n, n}, torch::kBool).tril().view({1, 1, n, n});
     auto cot = torch::randn({b, 1, kHeads, n, kDim});
     // Forward q·kᵀ, probs·v; backward four products of B cotangents each.
     const double flops = 2.0 * static_cast<double>(kHeads * n * n * kDim) * (2 + 4 * b);
     // The two forms agree up to float rounding.
-    const auto a = attentionCore(q, k, v, allowed, cot, false), c = attentionCore(q, k, v, allowed, cot, true);
+    const auto a = attentionCore(q, k, v, allowed, cot, false), c = attentionCore(q, k, v, allowed, cot, !perHeadForm, true);
     double diff = 0;
     for (size_t i = 0; i < a.size(); ++i) {
         diff = std::max(diff, ((a[i] - c[i]).abs().max() / a[i].abs().max().clamp_min(1e-30)).item<double>());
@@ -269,7 +272,9 @@ void timeCore(int64_t n, int64_t b, const std::vector<std::string>& modes) {
         if (mode == "par") continue;
         Threading th(mode);
         rows.push_back({"attend (4-d matmul)", mode, medianOf([&] { (void)attentionCore(q, k, v, allowed, cot, false); })});
-        rows.push_back({"mm per head", mode, medianOf([&] { (void)attentionCore(q, k, v, allowed, cot, true); })});
+        rows.push_back({"headProduct (the model's)", mode, medianOf([&] { (void)attentionCore(q, k, v, allowed, cot, false, true); })});
+        rows.push_back({"attend (4-d matmul)", mode + " again", medianOf([&] { (void)attentionCore(q, k, v, allowed, cot, false); })});
+        if (perHeadForm) rows.push_back({"mm per head", mode, medianOf([&] { (void)attentionCore(q, k, v, allowed, cot, true); })});
     }
     printGroup("core fwd+bwd", n, b, flops, rows);
     std::printf("|   (largest difference between the forms, relative to the largest gradient: %.2e) |||||||\n", diff);
@@ -280,7 +285,7 @@ void timeCore(int64_t n, int64_t b, const std::vector<std::string>& modes) {
 int main(int argc, char** argv) {
     std::vector<int64_t> lengths = {128, 512, 1024}, batches = {8, 16};
     std::vector<std::string> modes = {"serial", "omp", "blas1", "par"};
-    bool products = true, core = true;
+    bool products = true, core = true, perHeadForm = true;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -292,6 +297,8 @@ int main(int argc, char** argv) {
             modes = splitList(next());
         } else if (a == "--no-products") {
             products = false;
+        } else if (a == "--no-per-head") {
+            perHeadForm = false;
         } else if (a == "--no-core") {
             core = false;
         } else {
@@ -321,7 +328,7 @@ int main(int argc, char** argv) {
             }
         }
         if (core) {
-            for (const int64_t b : batches) timeCore(n, b, modes);
+            for (const int64_t b : batches) timeCore(n, b, modes, perHeadForm);
         }
         std::printf("|   (load average %s) |||||||\n", loadAverage().c_str());
     }
