@@ -151,6 +151,13 @@ ProbsRows probsRowsOf(const ForwardOptions& options);
 AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
                        bool divideBy, double scale = 0, double softcap = 0, LrpMode lrp = LrpMode::Off,
                        ProbsRows rows = {});
+// a (batch, heads, m, k) · b (batch, heads, k, p) as at::matmul, recorded as
+// one autograd node whose backward of a vmap batch of cotangents stacks them
+// into one product per head where that saves copies, and whose small
+// products run on one OpenBLAS thread (model/head_product.cpp). attend()'s
+// float32 products when autograd records them and TOKENLENS_HEAD_PRODUCT=1
+// is in the environment (off by default: no end-to-end gain measured yet).
+at::Tensor headProduct(const at::Tensor& a, const at::Tensor& b);
 // The blocked form (called by attend; same arguments, k and v already one per query head).
 // A block's map holds about attentionBlockElements() elements; attend also
 // takes the blocked form, when no row is asked for, once all heads' maps
