@@ -5,6 +5,7 @@
 #include "util/memory.h"
 
 #include <atomic>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 
@@ -242,6 +243,28 @@ int64_t cotangentBytes(const ModelConfig& c, int64_t width) {
     return 4 * width * (2 * perLayer + 2 * c.hiddenSize);
 }
 
+Status gradientMemoryFits(const ModelConfig& c, int64_t positions, std::optional<int64_t> availableBytes) {
+    if (!availableBytes || positions <= 0) return {};
+    const double need = static_cast<double>(positions) * static_cast<double>(activationBytesPerToken(c, positions)) +
+                        8.0 * static_cast<double>(c.vocabSize);
+    if (need <= static_cast<double>(*availableBytes)) return {};
+    char msg[512];
+    std::snprintf(msg, sizeof msg,
+                  "a gradient pass over these %lld token positions needs about %.1f GB of activations (its attention "
+                  "maps of %lld layers x %lld heads included), more than the %.1f GB of memory available: shorten "
+                  "the input (fewer tokens, or a context window), or use a method without gradients (attention, "
+                  "occlusion at sentence or paragraph granularity, context_cite)",
+                  static_cast<long long>(positions), need / 1e9, static_cast<long long>(c.numLayers),
+                  static_cast<long long>(c.numHeads), static_cast<double>(*availableBytes) / 1e9);
+    return makeError(ErrorCode::InvalidArgument, msg);
+}
+
+Status gradientMemoryFits(const CausalLM& model, const Sequence& seq) {
+    const auto info = readMemInfo();
+    return gradientMemoryFits(model.config(), seq.length() - 1,
+                              info ? std::optional<int64_t>(info->availableBytes) : std::nullopt);
+}
+
 int64_t ChunkSizer::next(int64_t maxRows, int64_t minRows) const {
     maxRows = std::max<int64_t>(maxRows, 1);
     minRows = std::clamp<int64_t>(minRows, 1, maxRows);
@@ -349,6 +372,7 @@ Result<ColumnGradients> columnGradients(const AttributionInput& input, const nlo
     if (!made) return made.error();
     ColumnGradients cg{std::move(*made), {}};
     const Sequence& seq = cg.seq;
+    if (auto fits = gradientMemoryFits(*input.model, seq); !fits) return fits.error();
     Progress progress(control, columnGradientWork(seq.n, seq.t));
     std::vector<GradientItem> items;
     for (int64_t j = 0; j < seq.t; ++j) items.push_back({j, 1.0, 1.0});

@@ -255,6 +255,18 @@ int64_t cotangentBytes(const ModelConfig& c, int64_t width);
 
 int64_t memoryBudgetBytes(const nlohmann::json& resolved);
 
+// Whether one gradient pass over `positions` token positions (one row: its
+// kept forward graph, attention maps of every layer and head included, by
+// activationBytesPerToken's estimate) fits the memory the machine has
+// available. The memory budget sizes how many rows a pass holds, but a pass
+// holds at least one; a row that does not fit the machine would end in the
+// kernel's out-of-memory kill, so the gradient methods refuse it up front
+// with a message that says why. availableBytes: MemAvailable (nullopt: not
+// known, no check).
+Status gradientMemoryFits(const ModelConfig& c, int64_t positions, std::optional<int64_t> availableBytes);
+// The same with this machine's /proc/meminfo.
+Status gradientMemoryFits(const CausalLM& model, const Sequence& seq);
+
 // The chunk_seconds option: what one batched pass aims to take (cancellation
 // is checked between passes).
 constexpr double kDefaultChunkSeconds = 0.05;

@@ -41,6 +41,7 @@ public:
         auto made = targetSequenceWithBaseline(input, r);
         if (!made) return made.error();
         const auto& [seq, baseline] = *made;
+        if (auto fits = gradientMemoryFits(*input.model, seq); !fits) return fits.error();
         const int64_t samples = r["samples"];
         const double stdev = r["stdevs"];
         Rng rng(r["seed"].get<uint64_t>());

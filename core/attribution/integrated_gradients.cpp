@@ -39,6 +39,7 @@ public:
         auto made = targetSequenceWithBaseline(input, r);
         if (!made) return made.error();
         const auto& [seq, baseline] = *made;
+        if (auto fits = gradientMemoryFits(*input.model, seq); !fits) return fits.error();
         const int64_t steps = r["steps"];
         const auto q = quadrature(r["quadrature"], steps);
         Progress progress(control, estimateWork(seq.n, seq.t, r));

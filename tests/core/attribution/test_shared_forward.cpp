@@ -199,3 +199,29 @@ TEST(SharedForwardChoice, ProgressRisesToTheTotal) {
     EXPECT_EQ(reports.back().first, reports.back().second);
     EXPECT_EQ(reports.back().second, 2 * (t * n + t * (t - 1) / 2));
 }
+
+// A gradient pass holds at least one row whatever the budget says; a row
+// that does not fit the machine is refused with a message, before the
+// kernel's out-of-memory kill (measured: saliency on a qwen2.5-0.5b-shaped
+// model over a 4,096-token prompt grew past 24 GB and was killed).
+TEST(GradientMemory, ARowThatDoesNotFitTheMachineIsRefusedWithTheReason) {
+    ModelConfig qwen; // qwen2.5-0.5b's shape (issue 17's workload)
+    qwen.vocabSize = 151936;
+    qwen.hiddenSize = 896;
+    qwen.numLayers = 24;
+    qwen.numHeads = 14;
+    qwen.intermediateSize = 4864;
+    const int64_t machine = int64_t{23} << 30;
+    EXPECT_TRUE(attr::gradientMemoryFits(qwen, 1031, machine).ok()) << "1,024 prompt + 8 outputs fit 23 GiB";
+    auto refused = attr::gradientMemoryFits(qwen, 4103, machine);
+    ASSERT_FALSE(refused.ok()) << "4,096 prompt + 8 outputs: the attention maps alone are 24 x 14 x 4103^2 values";
+    EXPECT_EQ(refused.error().code, ErrorCode::InvalidArgument);
+    EXPECT_NE(refused.error().message.find("4103 token positions"), std::string::npos) << refused.error().message;
+    EXPECT_NE(refused.error().message.find("24 layers x 14 heads"), std::string::npos) << refused.error().message;
+    // The estimate's attention term alone: 3 maps x 4 bytes x layers x heads x positions^2.
+    const double maps = 3.0 * 4 * 24 * 14 * 4103.0 * 4103.0;
+    EXPECT_FALSE(attr::gradientMemoryFits(qwen, 4103, static_cast<int64_t>(maps)).ok());
+    // Unknown available memory (no /proc/meminfo): no check.
+    EXPECT_TRUE(attr::gradientMemoryFits(qwen, 4103, std::nullopt).ok());
+}
+
