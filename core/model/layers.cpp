@@ -395,6 +395,13 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
     if (scores.scalar_type() != torch::kFloat32) scores = scores.to(torch::kFloat32);
     scores = scores.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
     auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
+    if (recording) {
+        // The cancel flag inside the attention core's backward too: at long
+        // prompts its maps' gradients (heads x positions^2 per cotangent) take
+        // longer than the rest of a block (docs/benchmarks.md, Scale).
+        cancelPoint(probs);  // backward: after probs·v
+        cancelPoint(scores); // backward: after the softmax
+    }
     at::Tensor out;                                                       // (b, heads, seq, d)
     if (uniform) {
         out = halfGradient(product(probs, vv));
