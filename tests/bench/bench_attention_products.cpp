@@ -106,16 +106,6 @@ double medianOf(const std::function<void()>& fn) {
     return t[t.size() / 2];
 }
 
-std::vector<std::string> splitList(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        if (!item.empty()) out.push_back(item);
-    }
-    return out;
-}
-
 struct Row {
     std::string form, threads;
     double secs;

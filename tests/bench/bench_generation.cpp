@@ -66,16 +66,6 @@ DecodePath decodePath(const std::string& name) {
     std::exit(2);
 }
 
-std::vector<std::string> splitList(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream in(s);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        if (!item.empty()) out.push_back(item);
-    }
-    return out;
-}
-
 // Read bandwidth in GB/s: the best of several multi-threaded sums over a
 // buffer of `bytes` (touched before timing, so page faults are not counted).
 double measureReadBandwidth(int64_t bytes) {

@@ -64,16 +64,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::string> splitList(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        if (!item.empty()) out.push_back(item);
-    }
-    return out;
-}
-
 void resetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
 double matmulGflops(at::ScalarType dtype) {

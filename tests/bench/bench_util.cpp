@@ -122,4 +122,14 @@ std::string loadAverage() {
     return one + " " + five + " " + fifteen;
 }
 
+std::vector<std::string> splitList(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        if (!item.empty()) out.push_back(item);
+    }
+    return out;
+}
+
 } // namespace tokenlens::bench

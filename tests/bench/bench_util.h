@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace tokenlens::bench {
 
@@ -36,5 +37,8 @@ bool applyGradientPath(const std::string& path);
 
 // /proc/loadavg's three load averages ("1.23 0.98 0.75"), to print beside timings.
 std::string loadAverage();
+
+// The non-empty items of a comma-separated option value ("a,,b" -> a, b).
+std::vector<std::string> splitList(const std::string& s);
 
 } // namespace tokenlens::bench
