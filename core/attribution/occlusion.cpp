@@ -30,6 +30,17 @@ bool fromFirstPasses() {
     return v && std::strcmp(v, "1") == 0;
 }
 
+// The clean sequence's cache up to position i0, viewed (not copied) for a
+// pass of `rows` perturbed rows.
+KvCache cleanPrefixFor(const KvCache& clean, int64_t i0, int64_t rows) {
+    KvCache past;
+    for (size_t l = 0; l < clean.keys.size(); ++l) {
+        past.keys.push_back(clean.keys[l].slice(2, 0, i0).expand({rows, -1, -1, -1}));
+        past.values.push_back(clean.values[l].slice(2, 0, i0).expand({rows, -1, -1, -1}));
+    }
+    return past;
+}
+
 // A pass's fixed cost in positions' worth of work: reading the weights
 // (a pass of few positions runs below the products' rate), dispatching its
 // operations, the cache views. Measured on GPT-2 small (one row of 7 to
@@ -264,11 +275,7 @@ private:
                 slots.push_back(f0 + k + 1);
                 firsts.push_back(firstColumn(f0 + k));
             }
-            KvCache past;
-            for (size_t l = 0; l < clean.keys.size(); ++l) {
-                past.keys.push_back(clean.keys[l].slice(2, 0, i0).expand({rows, -1, -1, -1}));
-                past.values.push_back(clean.values[l].slice(2, 0, i0).expand({rows, -1, -1, -1}));
-            }
+            KvCache past = cleanPrefixFor(clean, i0, rows);
             ForwardOptions po;
             po.computeLogits = false;
             po.cache = i0 > 0 ? &past : nullptr;
@@ -335,11 +342,7 @@ private:
                 const int64_t a = groups.start[static_cast<size_t>(f0 + k)], b = groups.end[static_cast<size_t>(f0 + k)];
                 inputs[k].slice(0, a - i0, b - i0).copy_(baseline.slice(0, a, b));
             }
-            KvCache past;
-            for (size_t l = 0; l < clean.keys.size(); ++l) {
-                past.keys.push_back(clean.keys[l].slice(2, 0, i0).expand({rows, -1, -1, -1}));
-                past.values.push_back(clean.values[l].slice(2, 0, i0).expand({rows, -1, -1, -1}));
-            }
+            KvCache past = cleanPrefixFor(clean, i0, rows);
             ForwardOptions po;
             po.computeLogits = false;
             po.cache = i0 > 0 ? &past : nullptr;
