@@ -3,6 +3,7 @@
 #include "io/safetensors.h"
 #include "model/architectures.h"
 #include "model/compute_dtype.h"
+#include "model/cpu_allocator.h"
 
 #include <torch/torch.h>
 
@@ -243,6 +244,7 @@ Result<std::vector<ParameterSpec>> parameterSpecs(const ModelConfig& config) {
 }
 
 Result<std::shared_ptr<CausalLM>> createModel(const ModelConfig& config, const LoadOptions& options) {
+    installCachingCpuAllocator(); // every pass of a model allocates through it
     auto m = createOnDevice(config, options);
     if (!m) return m.error();
     m.value()->finishLoading();
@@ -250,6 +252,7 @@ Result<std::shared_ptr<CausalLM>> createModel(const ModelConfig& config, const L
 }
 
 Result<std::shared_ptr<LoadedModel>> loadModelFolder(const std::filesystem::path& dir, const LoadOptions& options) {
+    installCachingCpuAllocator(); // every pass of a model allocates through it
     const auto start = std::chrono::steady_clock::now();
     const auto computeType = computeScalarType(options.computeDtype);
     if (!computeType) {

@@ -1,6 +1,7 @@
 #include "run/job_runner.h"
 
 #include "attribution/faithfulness.h"
+#include "model/cpu_allocator.h"
 #include "util/peak_rss.h"
 
 #include <chrono>
@@ -153,6 +154,7 @@ PairRun JobRunner::runPair(const LoadedModel& model, const std::string& modelKey
         out.cacheKey.clear();
     }
     out.peakRssBytes = out.fromCache ? 0 : memory.peakBytes();
+    releaseCachedCpuMemory(); // the free large blocks go back to the system between pairs
     return out;
 }
 

@@ -54,7 +54,18 @@ std::optional<MemInfo> parseMemInfo(std::string_view text) {
     return MemInfo{*total, *available};
 }
 
-std::optional<MemInfo> readMemInfo() { return parseMemInfo(readProcFile("/proc/meminfo")); }
+namespace {
+std::atomic<int64_t> g_reusableBytes{0};
+} // namespace
+
+void setReusableProcessBytes(int64_t bytes) { g_reusableBytes = std::max<int64_t>(bytes, 0); }
+int64_t reusableProcessBytes() { return g_reusableBytes; }
+
+std::optional<MemInfo> readMemInfo() {
+    auto info = parseMemInfo(readProcFile("/proc/meminfo"));
+    if (info) info->availableBytes = std::min(info->availableBytes + reusableProcessBytes(), info->totalBytes);
+    return info;
+}
 
 int64_t memoryMarginBytes(const MemInfo& info) { return std::max<int64_t>(1024 * kMiB, info.totalBytes / 8); }
 

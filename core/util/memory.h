@@ -16,7 +16,12 @@ struct MemInfo {
 // Parses /proc/meminfo text ("MemAvailable:   123456 kB" lines); nullopt
 // when MemTotal or MemAvailable is missing or malformed.
 std::optional<MemInfo> parseMemInfo(std::string_view text);
-std::optional<MemInfo> readMemInfo(); // /proc/meminfo
+// /proc/meminfo, with availableBytes raised by reusableProcessBytes():
+// memory this process holds free for its own reuse (the CPU allocator's
+// cache of large blocks, model/cpu_allocator.h) is available to its passes.
+std::optional<MemInfo> readMemInfo();
+void setReusableProcessBytes(int64_t bytes);
+int64_t reusableProcessBytes();
 
 // The environment variable that sets the default budget in MB.
 constexpr const char* kMemoryBudgetEnv = "TOKENLENS_MEMORY_BUDGET_MB";

@@ -35,6 +35,7 @@
 #include "attribution/common.h"
 #include "attribution/method.h"
 #include "bench_util.h"
+#include "model/cpu_allocator.h"
 #include "model/model_loader.h"
 #include "model/model_maker.h"
 #include "model/serial_scope.h"
@@ -371,6 +372,12 @@ int main(int argc, char** argv) {
                                     w.c_str(), d.c_str(), static_cast<long long>(n), label.c_str(), c.seconds,
                                     c.bound, c.seconds / c.bound, c.peakMiB, c.peakMiB - rssBase[p],
                                     static_cast<long long>(c.passes), note.c_str());
+                    }
+                    if (cachingCpuAllocatorInstalled()) {
+                        const auto st = cpuCacheStats();
+                        std::fprintf(stderr, "cpu cache so far: %lld hits, %lld misses, %.0f MiB cached\n",
+                                     static_cast<long long>(st.hits), static_cast<long long>(st.misses),
+                                     static_cast<double>(st.cachedBytes) / (1 << 20));
                     }
                     std::fflush(stdout);
                     cell = cells.back();
