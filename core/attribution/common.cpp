@@ -243,26 +243,38 @@ int64_t cotangentBytes(const ModelConfig& c, int64_t width) {
     return 4 * width * (2 * perLayer + 2 * c.hiddenSize);
 }
 
-Status gradientMemoryFits(const ModelConfig& c, int64_t positions, std::optional<int64_t> availableBytes) {
+int64_t blockByBlockMinBytes(const ModelConfig& c, int64_t width) {
+    const int64_t layers = std::max<int64_t>(c.numLayers, 1);
+    const int64_t row = width * c.hiddenSize * 4;
+    return (width * activationBytesPerToken(c, width) + layers - 1) / layers + cotangentBytes(c, width) +
+           (layers + 1) * row + 2 * row;
+}
+
+Status gradientMemoryFits(const ModelConfig& c, int64_t positions, std::optional<int64_t> availableBytes,
+                          bool blockByBlock) {
     if (!availableBytes || positions <= 0) return {};
-    const double need = static_cast<double>(positions) * static_cast<double>(activationBytesPerToken(c, positions)) +
-                        8.0 * static_cast<double>(c.vocabSize);
+    const double head = 8.0 * static_cast<double>(c.vocabSize);
+    const double need = blockByBlock ? static_cast<double>(blockByBlockMinBytes(c, positions)) + head
+                                     : static_cast<double>(positions) *
+                                               static_cast<double>(activationBytesPerToken(c, positions)) +
+                                           head;
     if (need <= static_cast<double>(*availableBytes)) return {};
     char msg[512];
     std::snprintf(msg, sizeof msg,
-                  "a gradient pass over these %lld token positions needs about %.1f GB of activations (its attention "
-                  "maps of %lld layers x %lld heads included), more than the %.1f GB of memory available: shorten "
-                  "the input (fewer tokens, or a context window), or use a method without gradients (attention, "
-                  "occlusion at sentence or paragraph granularity, context_cite)",
-                  static_cast<long long>(positions), need / 1e9, static_cast<long long>(c.numLayers),
+                  "a gradient pass over these %lld token positions needs about %.1f GB of activations (%s of %lld "
+                  "heads included), more than the %.1f GB of memory available: shorten the input (fewer tokens, or "
+                  "a context window), or use a method without gradients (attention, occlusion at sentence or "
+                  "paragraph granularity, context_cite)",
+                  static_cast<long long>(positions), need / 1e9,
+                  blockByBlock ? "one layer at a time, its attention maps" : "the attention maps of every layer",
                   static_cast<long long>(c.numHeads), static_cast<double>(*availableBytes) / 1e9);
     return makeError(ErrorCode::InvalidArgument, msg);
 }
 
-Status gradientMemoryFits(const CausalLM& model, const Sequence& seq) {
+Status gradientMemoryFits(const CausalLM& model, const Sequence& seq, bool blockByBlock) {
     const auto info = readMemInfo();
     return gradientMemoryFits(model.config(), seq.length() - 1,
-                              info ? std::optional<int64_t>(info->availableBytes) : std::nullopt);
+                              info ? std::optional<int64_t>(info->availableBytes) : std::nullopt, blockByBlock);
 }
 
 int64_t ChunkSizer::next(int64_t maxRows, int64_t minRows) const {
@@ -372,11 +384,12 @@ Result<ColumnGradients> columnGradients(const AttributionInput& input, const nlo
     if (!made) return made.error();
     ColumnGradients cg{std::move(*made), {}};
     const Sequence& seq = cg.seq;
-    if (auto fits = gradientMemoryFits(*input.model, seq); !fits) return fits.error();
     Progress progress(control, columnGradientWork(seq.n, seq.t));
     std::vector<GradientItem> items;
     for (int64_t j = 0; j < seq.t; ++j) items.push_back({j, 1.0, 1.0});
-    cg.grads = gradientPasses(input, seq, torch::zeros_like(seq.embeds), items, r, progress, out, extras).grads;
+    auto sums = gradientPasses(input, seq, torch::zeros_like(seq.embeds), items, r, progress, out, extras);
+    if (!sums) return sums.error();
+    cg.grads = std::move(sums->grads);
     return cg;
 }
 
@@ -386,9 +399,12 @@ std::optional<int64_t> attentionProbsLayer(const std::string& name) {
     return std::stoll(name.substr(prefix.size(), name.find('.', prefix.size()) - prefix.size()));
 }
 
-GradientSums gradientPasses(const AttributionInput& input, const Sequence& seq, const at::Tensor& baseline,
-                            const std::vector<GradientItem>& items, const nlohmann::json& resolved,
-                            Progress& progress, MethodOutput& out, const GradientExtras& extras) {
+Result<GradientSums> gradientPasses(const AttributionInput& input, const Sequence& seq, const at::Tensor& baseline,
+                                    const std::vector<GradientItem>& items, const nlohmann::json& resolved,
+                                    Progress& progress, MethodOutput& out, const GradientExtras& extras) {
+    const bool blockByBlock = strategyFrom(resolved) == Strategy::Batched &&
+                              gradientForward() == GradientForward::Shared && itemsShareInputs(items, extras);
+    if (auto fits = gradientMemoryFits(*input.model, seq, blockByBlock); !fits) return fits.error();
     auto sums = accumulateGradients(*input.model, seq, baseline, items, targetFnFrom(resolved), strategyFrom(resolved),
                                     memoryBudgetBytes(resolved), chunkSeconds(resolved), progress, extras);
     out.targetFn = resolved["target_fn"];

@@ -208,6 +208,27 @@ GradientForward gradientForward();
 // rest in further forwards of even size); 0: the default, one. Process-wide,
 // for tests and benchmarks that compare.
 void setSharedInputsPerForward(int64_t inputs);
+// When the kept graph of a whole forward and one cotangent do not fit the
+// budget, the shared path goes block by block: a forward without a graph
+// keeps only the residual stream entering each block; then segments of
+// blocks, top first, are recomputed with their graph, and the columns'
+// gradients go down through one segment after the other (a group of
+// columns at a time, each carrying its gradient at the segment's input).
+// Peak memory is one segment's graph instead of every layer's, for one
+// more forward. Segments are as large as the budget allows, at least one
+// block: a pass always runs (gradientMemoryFits refuses what cannot fit the
+// machine). Process-wide, for tests and benchmarks: segments of
+// `layersPerSegment` blocks (>= the model's layers: the whole graph) and
+// groups of `columnsPerGroup` columns whatever the budget; 0, 0 restores
+// the budget's plan.
+void setGradientSegments(int64_t layersPerSegment, int64_t columnsPerGroup = 0);
+// Whether the items share inputs enough for the shared path: two items or
+// more per distinct input (alpha, noise) on average.
+bool itemsShareInputs(const std::vector<GradientItem>& items, const GradientExtras& extras);
+// The least memory a pass of the shared path needs over `width` positions
+// (block by block: one block's graph, one cotangent, the residual stream
+// entering every block and one column's carried gradients).
+int64_t blockByBlockMinBytes(const ModelConfig& c, int64_t width);
 std::optional<GradientSums> sharedForwardGradients(const CausalLM& model, const Sequence& seq,
                                                    const at::Tensor& baseline, const std::vector<GradientItem>& items,
                                                    TargetFn fn, int64_t memoryBudgetBytes, double chunkSeconds,
@@ -222,8 +243,10 @@ at::Tensor passTargets(const CausalLM& model, const at::Tensor& h, const at::Ten
 // accumulateGradients with the options of `resolved` (target_fn, strategy,
 // memory_budget_mb, chunk_seconds), and the output's bookkeeping: `out` gets
 // the target function, the reduction, the forward passes and, when the passes
-// were cancelled, `cancelled`.
-GradientSums gradientPasses(const AttributionInput& input, const Sequence& seq, const at::Tensor& baseline,
+// were cancelled, `cancelled`. Fails, before any pass, when the least memory
+// the passes need does not fit the machine (gradientMemoryFits: block by
+// block where the shared path applies, one whole row otherwise).
+Result<GradientSums> gradientPasses(const AttributionInput& input, const Sequence& seq, const at::Tensor& baseline,
                             const std::vector<GradientItem>& items, const nlohmann::json& resolved,
                             Progress& progress, MethodOutput& out, const GradientExtras& extras = {});
 
@@ -259,13 +282,16 @@ int64_t memoryBudgetBytes(const nlohmann::json& resolved);
 // kept forward graph, attention maps of every layer and head included, by
 // activationBytesPerToken's estimate) fits the memory the machine has
 // available. The memory budget sizes how many rows a pass holds, but a pass
-// holds at least one; a row that does not fit the machine would end in the
-// kernel's out-of-memory kill, so the gradient methods refuse it up front
-// with a message that says why. availableBytes: MemAvailable (nullopt: not
-// known, no check).
-Status gradientMemoryFits(const ModelConfig& c, int64_t positions, std::optional<int64_t> availableBytes);
+// holds at least one (one block, block by block); what does not fit the
+// machine would end in the kernel's out-of-memory kill, so the gradient
+// methods refuse it up front with a message that says why. availableBytes:
+// MemAvailable (nullopt: not known, no check).
+// With `blockByBlock` (the shared path, which can recompute block by block)
+// the need is blockByBlockMinBytes instead of the whole row's graph.
+Status gradientMemoryFits(const ModelConfig& c, int64_t positions, std::optional<int64_t> availableBytes,
+                          bool blockByBlock = false);
 // The same with this machine's /proc/meminfo.
-Status gradientMemoryFits(const CausalLM& model, const Sequence& seq);
+Status gradientMemoryFits(const CausalLM& model, const Sequence& seq, bool blockByBlock);
 
 // The chunk_seconds option: what one batched pass aims to take (cancellation
 // is checked between passes).

@@ -41,7 +41,6 @@ public:
         auto made = targetSequenceWithBaseline(input, r);
         if (!made) return made.error();
         const auto& [seq, baseline] = *made;
-        if (auto fits = gradientMemoryFits(*input.model, seq); !fits) return fits.error();
         const int64_t samples = r["samples"];
         const double stdev = r["stdevs"];
         Rng rng(r["seed"].get<uint64_t>());
@@ -62,9 +61,10 @@ public:
         Progress progress(control, estimateWork(seq.n, seq.t, r));
         MethodOutput out;
         auto sums = gradientPasses(input, seq, baseline, items, r, progress, out, extras);
+        if (!sums) return sums.error();
         if (out.cancelled) return out;
         torch::NoGradGuard noGrad;
-        out.matrix = matrixFromColumns(seq, reduceHidden(sums.grads, reductionFrom(r)));
+        out.matrix = matrixFromColumns(seq, reduceHidden(sums->grads, reductionFrom(r)));
         return out;
     }
 };

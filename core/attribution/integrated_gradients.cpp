@@ -39,7 +39,6 @@ public:
         auto made = targetSequenceWithBaseline(input, r);
         if (!made) return made.error();
         const auto& [seq, baseline] = *made;
-        if (auto fits = gradientMemoryFits(*input.model, seq); !fits) return fits.error();
         const int64_t steps = r["steps"];
         const auto q = quadrature(r["quadrature"], steps);
         Progress progress(control, estimateWork(seq.n, seq.t, r));
@@ -50,12 +49,13 @@ public:
         const auto fn = targetFnFrom(r);
         MethodOutput out;
         auto sums = gradientPasses(input, seq, baseline, items, r, progress, out);
+        if (!sums) return sums.error();
         if (out.cancelled) return out;
         out.forwardPasses += 2;
         torch::NoGradGuard noGrad;
         const int64_t width = seq.length() - 1;
         auto diff = (seq.embeds - baseline).slice(0, 0, width);   // (L-1, hidden)
-        auto vectors = sums.grads * diff.unsqueeze(0);             // (t, L-1, hidden)
+        auto vectors = sums->grads * diff.unsqueeze(0);             // (t, L-1, hidden)
         out.matrix = matrixFromColumns(seq, reduceHidden(vectors, reductionFrom(r)));
 
         auto fInput = targetsAllColumns(*input.model, seq, seq.embeds, fn).to(torch::kCPU, torch::kFloat64);

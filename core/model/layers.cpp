@@ -497,7 +497,10 @@ ForwardOutput finishForward(const CausalLM& model, ForwardOutput out, const at::
     if (o.outputHiddenStates) out.hiddenStates.push_back(h);
     if (o.cache && fullMask.defined()) o.cache->attentionMask = fullMask;
     out.lastHidden = h;
-    if (o.blocks) return out;
+    // A block range returns the last block's output; one that ends at the
+    // last block and asks for no logits also gets the final norm of it (the
+    // gradient passes recompute the top blocks from there).
+    if (o.blocks && (o.computeLogits || o.blocks->last < model.config().numLayers)) return out;
     out.finalHidden = finalNorm(h);
     if (o.capture) o.capture("final_hidden", out.finalHidden);
     if (o.computeLogits) out.logits = model.lmHead(out.finalHidden);

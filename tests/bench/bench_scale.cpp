@@ -9,7 +9,7 @@
 //   build/release/tests/bench/bench_scale [--workloads gpt2-small,qwen2.5-0.5b,...]
 //       [--lengths 128,1024,4096] [--methods attention,saliency,...] [--dtypes float32,bfloat16]
 //       [--output-tokens 8] [--cap-seconds 300] [--cancels 20] [--models-dir DIR]
-//       [--gradient-paths shared,per_row,shared/N] [--occlusion-paths plan,from_first] [--repeats 1]
+//       [--gradient-paths shared,per_row,shared/N,blocks/N] [--occlusion-paths plan,from_first] [--repeats 1]
 //
 // --gradient-paths runs the gradient methods (saliency, input × gradient,
 // integrated gradients, attnlrp, cp_lrp) once per path of the gradient
@@ -17,7 +17,9 @@
 // shared (one forward kept for every column's backward, the default) and
 // per_row (each column's own forward over its prefix, the path before);
 // shared/N puts N of integrated gradients' steps in each shared forward
-// (shared alone: the default rule, common.h sharedForwardGradients).
+// (shared alone: the default rule, common.h sharedForwardGradients);
+// blocks/N goes block by block in segments of N blocks whatever the budget
+// (common.h, setGradientSegments).
 // With --repeats N the paths run alternately N times and each row reports
 // its best wall time; the note gives that run's process CPU time (user +
 // system), which a busy machine inflates less than the wall time.
@@ -190,7 +192,7 @@ int main(int argc, char** argv) {
             gradientPaths = splitList(v);
             for (const auto& p : gradientPaths) {
                 if (!applyGradientPath(p)) {
-                    std::fprintf(stderr, "bench_scale: --gradient-paths: '%s' is not shared, shared/N or per_row\n",
+                    std::fprintf(stderr, "bench_scale: --gradient-paths: '%s' is not shared, shared/N, blocks/N or per_row\n",
                                  p.c_str());
                     return 2;
                 }

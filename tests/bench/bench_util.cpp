@@ -11,9 +11,23 @@
 namespace tokenlens::bench {
 
 bool applyGradientPath(const std::string& path) {
+    attr::setGradientSegments(0, 0);
     if (path == "per_row") {
         attr::setGradientForward(attr::GradientForward::PerRow);
         attr::setSharedInputsPerForward(0);
+        return true;
+    }
+    if (path.starts_with("blocks/")) {
+        int64_t layers = 0;
+        try {
+            layers = std::stoll(path.substr(7));
+        } catch (const std::exception&) {
+            return false;
+        }
+        if (layers < 1) return false;
+        attr::setGradientForward(attr::GradientForward::Shared);
+        attr::setSharedInputsPerForward(0);
+        attr::setGradientSegments(layers);
         return true;
     }
     if (path != "shared" && !path.starts_with("shared/")) return false;

@@ -31,8 +31,9 @@ double peakRssMiB();
 
 // Sets the process-wide path of the gradient passes (attribution/common.h)
 // from a --gradient-paths entry: "shared" (the default rule), "shared/N" (the
-// shared path with N inputs per forward, integrated gradients' steps) or
-// "per_row". False for anything else.
+// shared path with N inputs per forward, integrated gradients' steps),
+// "blocks/N" (the shared path block by block, segments of N blocks, whatever
+// the budget) or "per_row". False for anything else.
 bool applyGradientPath(const std::string& path);
 
 // /proc/loadavg's three load averages ("1.23 0.98 0.75"), to print beside timings.

@@ -22,6 +22,7 @@ struct PathGuard {
     ~PathGuard() {
         attr::setGradientForward(attr::GradientForward::Shared);
         attr::setSharedInputsPerForward(0);
+        attr::setGradientSegments(0, 0);
     }
 };
 
@@ -122,6 +123,43 @@ TEST_P(SharedForward, IntegratedGradientsStepsInSeveralForwards) {
     }
 }
 
+TEST_P(SharedForward, BlockByBlockEqualsThePerRowPath) {
+    // Segments of one block (and of two), groups of every column and of one
+    // or two: the recomputed segments give per row's numbers.
+    PathGuard guard;
+    auto m = fixture(GetParam());
+    ASSERT_TRUE(m);
+    const auto in = inputFor(*m, goldenFor(GetParam())["cases"][2]);
+    const std::vector<std::pair<std::string, nlohmann::json>> runs = {
+        {"saliency", nlohmann::json::object()},
+        {"input_x_gradient", {{"target_fn", "contrast_logit_diff"}, {"contrast_token", 3}}},
+        {"attnlrp", nlohmann::json::object()},
+        {"cp_lrp", nlohmann::json::object()},
+        {"integrated_gradients", {{"steps", 4}, {"baseline", "unk"}}},
+    };
+    const int64_t layers = in.model->config().numLayers;
+    for (const auto& [method, opts] : runs) {
+        const auto perRow = runWith(attr::GradientForward::PerRow, method, in, opts);
+        for (const auto& [segment, group] : std::vector<std::pair<int64_t, int64_t>>{{1, 0}, {1, 1}, {2, 2}}) {
+            attr::setGradientSegments(segment, group);
+            const auto shared = runWith(attr::GradientForward::Shared, method, in, opts);
+            attr::setGradientSegments(0, 0);
+            const std::string what = GetParam() + " " + method + " segments of " + std::to_string(segment) +
+                                     " of " + std::to_string(layers) + " blocks, groups of " + std::to_string(group);
+            EXPECT_LE(worstRelative(shared.matrix.data, perRow.matrix.data, what), 1.0) << what;
+            if (method == "saliency") {
+                const int64_t t = static_cast<int64_t>(in.outputIds.size());
+                const int64_t groups = group == 0 ? 1 : (t + group - 1) / group;
+                if (segment >= layers) {
+                    EXPECT_EQ(shared.forwardPasses, 1) << what << ": the whole graph";
+                } else {
+                    EXPECT_EQ(shared.forwardPasses, 1 + groups) << what << ": one recomputation per group of columns";
+                }
+            }
+        }
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, SharedForward, ::testing::ValuesIn(fixtureNames()), fixtureTestName);
 
 TEST(SharedForwardChoice, TakenOnlyWhereItemsShareAnInputAndTheGraphFits) {
@@ -147,11 +185,18 @@ TEST(SharedForwardChoice, TakenOnlyWhereItemsShareAnInputAndTheGraphFits) {
     const int64_t width = seq.length() - 1;
     const int64_t needed = width * attr::activationBytesPerToken(model.config(), width) +
                            attr::cotangentBytes(model.config(), width);
+    auto values = [](const at::Tensor& g) {
+        auto c = g.to(torch::kFloat32).contiguous();
+        return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    };
     const auto taken = attempt(columns, needed);
     ASSERT_TRUE(taken.has_value());
     EXPECT_EQ(taken->forwardPasses, 1);
     EXPECT_EQ(taken->grads.size(0), seq.t);
-    EXPECT_FALSE(attempt(columns, needed - 1).has_value()) << "the kept graph and one cotangent must fit the budget";
+    const auto blockwise = attempt(columns, needed - 1);
+    ASSERT_TRUE(blockwise.has_value()) << "below the whole graph's need: block by block";
+    EXPECT_GE(blockwise->forwardPasses, 2) << "a forward without a graph, then the segments' (one more per group)";
+    EXPECT_LE(worstRelative(values(blockwise->grads), values(taken->grads), "block by block"), 1.0);
     EXPECT_FALSE(attempt(ownAlpha, needed * 100).has_value()) << "nothing to share: per row";
     auto steps = columns; // integrated-gradients-like: two inputs, each shared by every column
     for (int64_t j = 0; j < seq.t; ++j) steps.push_back({j, 0.5, 1.0});
@@ -165,21 +210,17 @@ TEST(SharedForwardChoice, TakenOnlyWhereItemsShareAnInputAndTheGraphFits) {
     const auto budgetOfOne = attempt(steps, needed);
     ASSERT_TRUE(budgetOfOne.has_value());
     EXPECT_EQ(budgetOfOne->forwardPasses, 2) << "a budget for one input's graph: one forward per input";
-    auto values = [](const at::Tensor& g) {
-        auto c = g.to(torch::kFloat32).contiguous();
-        return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-    };
     EXPECT_LE(worstRelative(values(together->grads), values(bothSteps->grads), "two inputs in one forward"), 1.0);
     attr::setSharedInputsPerForward(0);
 
-    // Below the budget the methods still run, per row, with the same numbers.
+    // Below the budget the methods still run, block by block, one column
+    // at a time, with per row's numbers.
     const nlohmann::json tight = {{"memory_budget_mb", 0.001}};
-    const auto fallback = runWith(attr::GradientForward::Shared, "saliency", in, tight);
+    const auto tightShared = runWith(attr::GradientForward::Shared, "saliency", in, tight);
     const auto perRow = runWith(attr::GradientForward::PerRow, "saliency", in, tight);
-    EXPECT_EQ(fallback.matrix.data.size(), perRow.matrix.data.size());
-    EXPECT_EQ(fallback.forwardPasses, perRow.forwardPasses);
-    EXPECT_GT(fallback.forwardPasses, 1) << "a 1 KB budget holds one row per pass";
-    EXPECT_LE(worstRelative(fallback.matrix.data, perRow.matrix.data, "fallback"), 0.0);
+    EXPECT_EQ(tightShared.forwardPasses, 1 + seq.t) << "a 1 KB budget: a group of one column per recomputation";
+    EXPECT_GT(perRow.forwardPasses, 1) << "a 1 KB budget holds one row per pass";
+    EXPECT_LE(worstRelative(tightShared.matrix.data, perRow.matrix.data, "1 KB budget"), 1.0);
 }
 
 TEST(SharedForwardChoice, ProgressRisesToTheTotal) {
@@ -217,11 +258,20 @@ TEST(GradientMemory, ARowThatDoesNotFitTheMachineIsRefusedWithTheReason) {
     ASSERT_FALSE(refused.ok()) << "4,096 prompt + 8 outputs: the attention maps alone are 24 x 14 x 4103^2 values";
     EXPECT_EQ(refused.error().code, ErrorCode::InvalidArgument);
     EXPECT_NE(refused.error().message.find("4103 token positions"), std::string::npos) << refused.error().message;
-    EXPECT_NE(refused.error().message.find("24 layers x 14 heads"), std::string::npos) << refused.error().message;
+    EXPECT_NE(refused.error().message.find("every layer"), std::string::npos) << refused.error().message;
+    EXPECT_NE(refused.error().message.find("14 heads"), std::string::npos) << refused.error().message;
     // The estimate's attention term alone: 3 maps x 4 bytes x layers x heads x positions^2.
     const double maps = 3.0 * 4 * 24 * 14 * 4103.0 * 4103.0;
     EXPECT_FALSE(attr::gradientMemoryFits(qwen, 4103, static_cast<int64_t>(maps)).ok());
     // Unknown available memory (no /proc/meminfo): no check.
     EXPECT_TRUE(attr::gradientMemoryFits(qwen, 4103, std::nullopt).ok());
+    // Block by block (the shared path) needs one layer's maps, not 24.
+    EXPECT_TRUE(attr::gradientMemoryFits(qwen, 4103, machine, /*blockByBlock=*/true).ok())
+        << attr::blockByBlockMinBytes(qwen, 4103) / 1e9 << " GB";
+    EXPECT_LT(attr::blockByBlockMinBytes(qwen, 4103), static_cast<int64_t>(maps / 4)) << "a layer's graph and a cotangent";
+    EXPECT_GT(attr::blockByBlockMinBytes(qwen, 4103), static_cast<int64_t>(maps / 24));
+    auto tooLong = attr::gradientMemoryFits(qwen, 32768, machine, true);
+    ASSERT_FALSE(tooLong.ok()) << "32,768 positions: one layer's maps alone are 14 x 32768^2 values";
+    EXPECT_NE(tooLong.error().message.find("one layer at a time"), std::string::npos) << tooLong.error().message;
 }
 
