@@ -61,6 +61,7 @@ struct InputKey {
 };
 
 std::atomic<int64_t> g_inputsPerForward{0};
+constexpr int64_t kFirstBackwardPositions = 2048; // cotangents × positions of the first backward
 std::atomic<int64_t> g_layersPerSegment{0};
 std::atomic<int64_t> g_groupColumns{0};
 
@@ -209,7 +210,10 @@ std::optional<GradientSums> sharedForwardGradients(const CausalLM& model, const 
     const auto base = baseline.slice(0, 0, width);
     const auto delta = (seq.embeds - baseline).slice(0, 0, width); // (width, hidden)
     const std::vector<std::pair<InputKey, std::vector<GradientItem>>> inputs(byInput.begin(), byInput.end());
-    ChunkSizer sizer(chunkSecs);
+    // The first backward before any timing: up to four cotangents, fewer
+    // over long prompts, where one cotangent's backward through a block is
+    // already long (a cancel waits for a part of it).
+    ChunkSizer sizer(chunkSecs, std::clamp<int64_t>(kFirstBackwardPositions / std::max<int64_t>(width, 1), 1, 4));
     auto stop = [&] {
         if (!progress.cancelled()) return false;
         out.cancelled = true;
