@@ -4,44 +4,35 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace tokenlens::bench {
 
+namespace {
+
+// N of "name/N" when `path` is that with N >= 1; 0 for "name"; -1 otherwise.
+int64_t countAfter(const std::string& path, const std::string& name) {
+    if (path == name) return 0;
+    if (!path.starts_with(name + "/")) return -1;
+    try {
+        const int64_t n = std::stoll(path.substr(name.size() + 1));
+        return n >= 1 ? n : -1;
+    } catch (const std::exception&) {
+        return -1;
+    }
+}
+
+} // namespace
+
 bool applyGradientPath(const std::string& path) {
-    attr::setGradientSegments(0, 0);
-    if (path == "per_row") {
-        attr::setGradientForward(attr::GradientForward::PerRow);
-        attr::setSharedInputsPerForward(0);
-        return true;
-    }
-    if (path.starts_with("blocks/")) {
-        int64_t layers = 0;
-        try {
-            layers = std::stoll(path.substr(7));
-        } catch (const std::exception&) {
-            return false;
-        }
-        if (layers < 1) return false;
-        attr::setGradientForward(attr::GradientForward::Shared);
-        attr::setSharedInputsPerForward(0);
-        attr::setGradientSegments(layers);
-        return true;
-    }
-    if (path != "shared" && !path.starts_with("shared/")) return false;
-    int64_t inputs = 0;
-    if (path != "shared") {
-        try {
-            inputs = std::stoll(path.substr(7));
-        } catch (const std::exception&) {
-            return false;
-        }
-        if (inputs < 1) return false;
-    }
-    attr::setGradientForward(attr::GradientForward::Shared);
-    attr::setSharedInputsPerForward(inputs);
+    const int64_t inputs = countAfter(path, "shared"), layers = countAfter(path, "blocks");
+    if (path != "per_row" && inputs < 0 && layers < 1) return false;
+    attr::setGradientForward(path == "per_row" ? attr::GradientForward::PerRow : attr::GradientForward::Shared);
+    attr::setSharedInputsPerForward(std::max<int64_t>(inputs, 0));
+    attr::setGradientSegments(std::max<int64_t>(layers, 0));
     return true;
 }
 
