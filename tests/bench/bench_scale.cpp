@@ -9,7 +9,7 @@
 //   build/release/tests/bench/bench_scale [--workloads gpt2-small,qwen2.5-0.5b,...]
 //       [--lengths 128,1024,4096] [--methods attention,saliency,...] [--dtypes float32,bfloat16]
 //       [--output-tokens 8] [--cap-seconds 300] [--cancels 20] [--models-dir DIR]
-//       [--gradient-paths shared,per_row,shared/N] [--occlusion-paths plan,from_first] [--repeats 1]
+//       [--gradient-paths shared,per_row,shared/N] [--repeats 1]
 //
 // --gradient-paths runs the gradient methods (saliency, input × gradient,
 // integrated gradients, attnlrp, cp_lrp) once per path of the gradient
@@ -21,10 +21,6 @@
 // With --repeats N the paths run alternately N times and each row reports
 // its best wall time; the note gives that run's process CPU time (user +
 // system), which a busy machine inflates less than the wall time.
-// --occlusion-paths does the same for occlusion's batched passes: plan (the
-// default: passes grouped by cost, the head batched over passes) and
-// from_first (TOKENLENS_OCCLUSION_FROM_FIRST=1: chunks by time, every row
-// from its chunk's first feature, the head per pass).
 //
 // A cell whose lower bound × 2 exceeds --cap-seconds is printed as skipped
 // with its bound, so the table says what was not run and why. Prompts are
@@ -170,7 +166,6 @@ int main(int argc, char** argv) {
     int64_t outputTokens = 8, cancels = 20;
     double capSeconds = 300;
     std::vector<std::string> gradientPaths = {"shared"};
-    std::vector<std::string> occlusionPaths = {"plan"};
     int64_t repeats = 1;
     fs::path modelsDir = fs::temp_directory_path() / "tokenlens-bench-models";
     for (int a = 1; a + 1 < argc; a += 2) {
@@ -196,7 +191,6 @@ int main(int argc, char** argv) {
             }
             (void)applyGradientPath("shared");
         }
-        else if (k == "--occlusion-paths") occlusionPaths = splitList(v);
         else if (k == "--repeats") repeats = std::max<int64_t>(1, std::stoll(v));
         else {
             std::fprintf(stderr, "bench_scale: unknown option %s\n", k.c_str());
@@ -326,20 +320,14 @@ int main(int argc, char** argv) {
                         std::fflush(stdout);
                         continue;
                     }
-                    const bool pathed = gradient || m == "integrated_gradients" || m == "occlusion";
-                    const auto paths = m == "occlusion" ? occlusionPaths
-                                       : pathed        ? gradientPaths
-                                                       : std::vector<std::string>{"shared"};
+                    const bool pathed = gradient || m == "integrated_gradients";
+                    const auto paths = pathed ? gradientPaths : std::vector<std::string>{"shared"};
                     std::vector<Cell> cells(paths.size(), cell);
                     std::vector<double> cpu(paths.size(), NAN), rssBase(paths.size(), 0);
                     std::optional<Result<MethodOutput>> out;
                     for (int64_t rep = 0; rep < repeats; ++rep) {
                         for (size_t p = 0; p < paths.size(); ++p) {
-                            if (m == "occlusion") {
-                                setenv("TOKENLENS_OCCLUSION_FROM_FIRST", paths[p] == "from_first" ? "1" : "0", 1);
-                            } else {
-                                (void)applyGradientPath(paths[p]);
-                            }
+                            (void)applyGradientPath(paths[p]);
                             const double base = currentRssMiB();
                             resetPeakRss();
                             const double cpu0 = processCpuSeconds();
