@@ -9,7 +9,7 @@
 //   build/release/tests/bench/bench_scale [--workloads gpt2-small,qwen2.5-0.5b,...]
 //       [--lengths 128,1024,4096] [--methods attention,saliency,...] [--dtypes float32,bfloat16]
 //       [--output-tokens 8] [--cap-seconds 300] [--cancels 20] [--models-dir DIR]
-//       [--gradient-paths shared,per_row,shared/N] [--repeats 1]
+//       [--gradient-paths shared,per_row,shared/N] [--repeats 1] [--threads N] [--profile PREFIX]
 //
 // --gradient-paths runs the gradient methods (saliency, input × gradient,
 // integrated gradients, attnlrp, cp_lrp) once per path of the gradient
@@ -21,6 +21,12 @@
 // With --repeats N the paths run alternately N times and each row reports
 // its best wall time; the note gives that run's process CPU time (user +
 // system), which a busy machine inflates less than the wall time.
+//
+// --threads sets ATen's intra-op threads (default: every core); one thread
+// keeps a loaded machine's descheduled OpenMP workers out of the figures.
+// --profile writes LibTorch's legacy profiler trace of each cell's last
+// repeat to PREFIX.<method>.<dtype>.json (a chrome trace: per-operator
+// times; that repeat's wall time includes the profiler's overhead).
 //
 // A cell whose lower bound × 2 exceeds --cap-seconds is printed as skipped
 // with its bound, so the table says what was not run and why. Prompts are
@@ -37,6 +43,7 @@
 #include "util/cancellation.h"
 
 #include <torch/torch.h>
+#include <torch/csrc/autograd/profiler.h>
 
 #include <algorithm>
 #include <atomic>
@@ -166,7 +173,8 @@ int main(int argc, char** argv) {
     int64_t outputTokens = 8, cancels = 20;
     double capSeconds = 300;
     std::vector<std::string> gradientPaths = {"shared"};
-    int64_t repeats = 1;
+    int64_t repeats = 1, threads = 0;
+    std::string profilePrefix;
     fs::path modelsDir = fs::temp_directory_path() / "tokenlens-bench-models";
     for (int a = 1; a + 1 < argc; a += 2) {
         const std::string k = argv[a], v = argv[a + 1];
@@ -192,12 +200,15 @@ int main(int argc, char** argv) {
             (void)applyGradientPath("shared");
         }
         else if (k == "--repeats") repeats = std::max<int64_t>(1, std::stoll(v));
+        else if (k == "--threads") threads = std::stoll(v);
+        else if (k == "--profile") profilePrefix = v;
         else {
             std::fprintf(stderr, "bench_scale: unknown option %s\n", k.c_str());
             return 2;
         }
     }
-    at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    at::set_num_threads(threads > 0 ? static_cast<int>(threads)
+                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     std::printf("ATen intra-op threads: %d\n", at::get_num_threads());
     std::printf("float32 gradient passes: %s\n", float32WantsSerialScope()
                                                       ? "serial ATen operations beside OpenBLAS's own threads"
@@ -332,7 +343,13 @@ int main(int argc, char** argv) {
                             resetPeakRss();
                             const double cpu0 = processCpuSeconds();
                             const auto t0 = std::chrono::steady_clock::now();
-                            out = method->run(in, *resolved, {});
+                            {
+                                std::optional<torch::autograd::profiler::RecordProfile> prof;
+                                if (!profilePrefix.empty() && rep == repeats - 1) {
+                                    prof.emplace(profilePrefix + "." + m + "." + d + ".json");
+                                }
+                                out = method->run(in, *resolved, {});
+                            }
                             const double secs =
                                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
                             Cell& c = cells[p];
