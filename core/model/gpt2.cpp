@@ -17,21 +17,21 @@ using namespace layers;
 // KB) stay in cache across the chunk's passes.
 constexpr int64_t kGeluChunk = int64_t{1} << 16;
 
-// gelu_new, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). Under autograd as
-// the reference writes it (eight operations, each recorded). Otherwise
-// through 0.5·(1 + tanh(z)) = sigmoid(2z), x·sigmoid(2√(2/π)·x·(1 +
-// 0.044715·x²)), in float32 (a bfloat16 x widened and the result rounded
-// once), chunk by chunk in per-thread buffers, into x itself when `reuse`
-// (the caller's fresh product, not read again) or else a new tensor.
-// LibTorch 1.13's CPU tanh costs about five times its sigmoid, the eight
-// bfloat16 operations round every intermediate, and each whole-tensor
-// operation wrote fresh memory (a KernelSHAP pass's 9,450 × 3,072
-// activations: 116 MB of float32 per operation, page faults included):
-// docs/benchmarks.md, "bfloat16 fixed costs". Both forms are within
-// float32's rounding of the float64 function (about 5e-7 absolute over
-// |x| ≤ 12).
+// gelu_new, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). Under autograd
+// (and off the CPU) as the reference writes it: eight operations, each
+// recorded. Otherwise through 0.5·(1 + tanh(z)) = sigmoid(2z), as
+// x·sigmoid(2√(2/π)·x·(1 + 0.044715·x²)), in float32 (a bfloat16 x widened
+// and the result rounded once), chunk by chunk in per-thread buffers, into
+// x itself when `reuse` (the caller's fresh product, not read again) or
+// else a new tensor. LibTorch 1.13's CPU tanh costs about five times its
+// sigmoid, the eight bfloat16 operations round every intermediate, and
+// each whole-tensor operation wrote fresh memory (a KernelSHAP pass's
+// 9,450 × 3,072 activations: 116 MB of float32 per operation, page faults
+// included): docs/benchmarks.md, "bfloat16 fixed costs at GPT-2 small".
+// Both forms are within float32's rounding of the float64 function (about
+// 5e-7 absolute over |x| ≤ 12).
 at::Tensor geluNew(const at::Tensor& x, bool reuse) {
-    if (torch::GradMode::is_enabled() && x.requires_grad()) {
+    if ((torch::GradMode::is_enabled() && x.requires_grad()) || !x.device().is_cpu()) {
         return 0.5 * x * (1.0 + torch::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * torch::pow(x, 3.0))));
     }
     const at::Tensor src = x.contiguous();

@@ -275,8 +275,8 @@ at::Tensor LayerNormImpl::forward(const at::Tensor& x, bool lrp) const {
         // Outside autograd a narrower x is normalised in float32 and rounded
         // once: LibTorch 1.13's CPU layer norm in bfloat16 took 0.60 ms for
         // GPT-2 small's 135 × 768 against 0.06 ms with both conversions
-        // (docs/benchmarks.md, "bfloat16 fixed costs"); its own statistics
-        // are float32 too.
+        // (docs/benchmarks.md, "bfloat16 fixed costs at GPT-2 small"); its
+        // own statistics are float32 too.
         const auto f = torch::kFloat32;
         return torch::layer_norm(x.to(f), {weight.size(0)}, weight.to(f), bias.defined() ? bias.to(f) : bias, eps)
             .to(x.scalar_type());
