@@ -15,20 +15,10 @@
 
 #include "attribution/perturbation.h"
 
-#include <cstdlib>
-#include <cstring>
 #include <limits>
 
 namespace tokenlens::attr {
 namespace {
-
-// TOKENLENS_OCCLUSION_FROM_FIRST=1: the batched passes as before the plan
-// (chunks by time, every row from the chunk's first feature, the head per
-// pass), for side-by-side benchmarks.
-bool fromFirstPasses() {
-    const char* v = std::getenv("TOKENLENS_OCCLUSION_FROM_FIRST");
-    return v && std::strcmp(v, "1") == 0;
-}
 
 // The clean sequence's cache up to position i0, viewed (not copied) for a
 // pass of `rows` perturbed rows.
@@ -221,9 +211,6 @@ public:
         const auto groups = featureGroupsFor(input.promptGroups, seq.n, seq.t);
         const bool ok = strategyFrom(r) == Strategy::PerStep
                             ? perStep(*input.model, seq, groups, baseline, fn, values, progress, out)
-                        : fromFirstPasses()
-                            ? batchedFromFirst(*input.model, seq, groups, baseline, fn, memoryBudgetBytes(r),
-                                               chunkSeconds(r), values, progress, out)
                             : batched(*input.model, seq, groups, baseline, fn, memoryBudgetBytes(r), chunkSeconds(r),
                                       values, progress, out);
         if (!ok) {
@@ -295,80 +282,6 @@ private:
             auto drop = base.slice(0, j0) - scores[f + 1].slice(0, j0); // (t')
             auto share = b - a == 1 ? drop : drop / static_cast<double>(b - a);
             values.slice(0, j0).slice(1, a, b).copy_(share.unsqueeze(1).expand({seq.t - j0, b - a}));
-        }
-        return true;
-    }
-
-    // Before the plan: chunks by time, each row from its chunk's first feature, the head per pass.
-    static bool batchedFromFirst(const CausalLM& model, const Sequence& seq, const FeatureGroups& groups,
-                        const at::Tensor& baseline, TargetFn fn, int64_t budget, double chunkSecs, at::Tensor& values,
-                        Progress& progress, MethodOutput& out) {
-        const int64_t width = seq.length() - 1;
-        const auto dev = seq.embeds.device();
-        // Clean pass: f_j for every column and the KV cache of every position.
-        KvCache clean;
-        ForwardOptions fo;
-        fo.computeLogits = false;
-        fo.cache = &clean;
-        auto cleanOut = model.forward(seq.embeds.slice(0, 0, width).unsqueeze(0), fo);
-        const auto targets = seq.targets();
-        auto positions = torch::arange(seq.n - 1, seq.n - 1 + seq.t, torch::kInt64).to(dev); // (t)
-        auto base = targetValues(model, cleanOut.finalHidden.squeeze(0).index_select(0, positions), targets, fn,
-                                 seq.contrasts);
-        ++out.forwardPasses;
-        progress.add(width);
-
-        const auto& cfg = model.config();
-        // Bounds a chunk's time too, so a cancel is seen promptly. The first
-        // chunk is one row: a row's head covers every column at full
-        // vocabulary (tiny-qwen2: 151669), so the default 4 rows took several
-        // times the 50 ms target and delayed a cancel by ~300 ms under load.
-        ChunkSizer sizer(chunkSecs, 1);
-        const int64_t features = groups.features();
-        int64_t f0 = 0;
-        while (f0 < features) {
-            if (progress.cancelled()) return false;
-            // Rows f0..f1-1 occlude one feature each and recompute positions i0..width-1.
-            const int64_t i0 = groups.start[static_cast<size_t>(f0)];
-            const int64_t span = width - i0;
-            const int64_t left = features - f0;
-            const int64_t perRow = span * activationBytesPerToken(cfg, width) / 4 + seq.t * cfg.vocabSize * 8;
-            const int64_t rows = std::min(std::clamp<int64_t>(budget / std::max<int64_t>(perRow, 1), 1, left),
-                                          sizer.next(left, minRowsFor(span)));
-            sizer.start();
-            const int64_t f1 = f0 + rows;
-            auto inputs = seq.embeds.slice(0, i0, width).unsqueeze(0).repeat({rows, 1, 1}); // (rows, span, hidden)
-            for (int64_t k = 0; k < rows; ++k) {
-                const int64_t a = groups.start[static_cast<size_t>(f0 + k)], b = groups.end[static_cast<size_t>(f0 + k)];
-                inputs[k].slice(0, a - i0, b - i0).copy_(baseline.slice(0, a, b));
-            }
-            KvCache past = cleanPrefixFor(clean, i0, rows);
-            ForwardOptions po;
-            po.computeLogits = false;
-            po.cache = i0 > 0 ? &past : nullptr;
-            auto h = model.forward(inputs, po).finalHidden; // (rows, span, hidden)
-            ++out.forwardPasses;
-            // Columns whose position p_j >= i0 are inside the recomputed span.
-            const int64_t jFirst = std::max<int64_t>(0, i0 - (seq.n - 1));
-            if (jFirst < seq.t) {
-                auto cols = positions.slice(0, jFirst) - i0; // positions within the span
-                auto hj = h.index_select(1, cols);            // (rows, t', hidden)
-                const int64_t tj = cols.size(0);
-                auto f = targetValues(model, hj.reshape({rows * tj, -1}), targets.slice(0, jFirst).repeat({rows}), fn,
-                                      seq.contrasts.defined() ? seq.contrasts.slice(0, jFirst).repeat({rows})
-                                                              : at::Tensor())
-                             .view({rows, tj});
-                auto drop = base.slice(0, jFirst).unsqueeze(0) - f; // (rows, t')
-                for (int64_t k = 0; k < rows; ++k) {
-                    const int64_t a = groups.start[static_cast<size_t>(f0 + k)], b = groups.end[static_cast<size_t>(f0 + k)];
-                    // A segment's drop spread evenly over its tokens (one token: the drop itself).
-                    auto share = b - a == 1 ? drop[k] : drop[k] / static_cast<double>(b - a);
-                    values.slice(0, jFirst).slice(1, a, b).copy_(share.unsqueeze(1).expand({tj, b - a}));
-                }
-            }
-            progress.add(rows * span);
-            sizer.finish(rows);
-            f0 = f1;
         }
         return true;
     }

@@ -4,6 +4,8 @@
 #include "model/architectures.h"
 #include "model/layers.h"
 
+#include <ATen/Parallel.h>
+
 #include <cmath>
 
 namespace tokenlens {
@@ -11,8 +13,50 @@ namespace {
 
 using namespace layers;
 
-at::Tensor geluNew(const at::Tensor& x) {
-    return 0.5 * x * (1.0 + torch::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * torch::pow(x, 3.0))));
+// Elements per chunk of the no-grad gelu_new: its float32 buffers (2 × 256
+// KB) stay in cache across the chunk's passes.
+constexpr int64_t kGeluChunk = int64_t{1} << 16;
+
+// gelu_new, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). Under autograd
+// (and off the CPU) as the reference writes it: eight operations, each
+// recorded. Otherwise through 0.5·(1 + tanh(z)) = sigmoid(2z), as
+// x·sigmoid(2√(2/π)·x·(1 + 0.044715·x²)), in float32 (a bfloat16 x widened
+// and the result rounded once), chunk by chunk in per-thread buffers, into
+// x itself when `reuse` (the caller's fresh product, not read again) or
+// else a new tensor. LibTorch 1.13's CPU tanh costs about five times its
+// sigmoid, the eight bfloat16 operations round every intermediate, and
+// each whole-tensor operation wrote fresh memory (a KernelSHAP pass's
+// 9,450 × 3,072 activations: 116 MB of float32 per operation, page faults
+// included): docs/benchmarks.md, "bfloat16 fixed costs at GPT-2 small".
+// Both forms are within float32's rounding of the float64 function (about
+// 5e-7 absolute over |x| ≤ 12).
+at::Tensor geluNew(const at::Tensor& x, bool reuse) {
+    if ((torch::GradMode::is_enabled() && x.requires_grad()) || !x.device().is_cpu()) {
+        return 0.5 * x * (1.0 + torch::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * torch::pow(x, 3.0))));
+    }
+    const at::Tensor src = x.contiguous();
+    at::Tensor dst = reuse || !src.is_same(x) ? src : torch::empty_like(src);
+    const auto from = src.view({-1});
+    auto to = dst.view({-1});
+    const bool wide = src.scalar_type() == torch::kFloat32;
+    const double c = 2.0 * std::sqrt(2.0 / M_PI);
+    at::parallel_for(0, from.numel(), kGeluChunk, [&](int64_t begin, int64_t end) {
+        thread_local at::Tensor t_x, t_y; // float32, kGeluChunk each
+        if (!t_y.defined()) {
+            t_x = torch::empty({kGeluChunk}, torch::kFloat32);
+            t_y = torch::empty({kGeluChunk}, torch::kFloat32);
+        }
+        for (int64_t s = begin; s < end; s += kGeluChunk) {
+            const int64_t m = std::min(end, s + kGeluChunk) - s;
+            const auto part = from.narrow(0, s, m);
+            const at::Tensor x32 = wide ? part : t_x.narrow(0, 0, m).copy_(part);
+            auto y = t_y.narrow(0, 0, m);
+            at::mul_out(y, x32, x32);
+            y.mul_(0.044715 * c).add_(c).mul_(x32).sigmoid_().mul_(x32);
+            to.narrow(0, s, m).copy_(y);
+        }
+    });
+    return dst;
 }
 
 struct Gpt2BlockImpl : torch::nn::Module {
@@ -107,7 +151,7 @@ public:
             x = b->ln2->forward(h, lrp);
             cancelPoint(x); // backward: after c_fc
             auto fc = b->cFc->forward(x);
-            auto act = lrp ? identityRule(fc, geluNew(fc.detach())) : geluNew(fc);
+            auto act = lrp ? identityRule(fc, geluNew(fc.detach(), false)) : geluNew(fc, /*reuse=*/true);
             cancelPoint(act); // backward: after the MLP's c_proj
             auto mlpOut = b->cMlpProj->forward(act);
             h = addMlpOutput(h, mlpOut, o, prefix);

@@ -9,7 +9,7 @@
 //   build/release/tests/bench/bench_scale [--workloads gpt2-small,qwen2.5-0.5b,...]
 //       [--lengths 128,1024,4096] [--methods attention,saliency,...] [--dtypes float32,bfloat16]
 //       [--output-tokens 8] [--cap-seconds 300] [--cancels 20] [--models-dir DIR]
-//       [--gradient-paths shared,per_row,shared/N,blocks/N] [--occlusion-paths plan,from_first] [--repeats 1]
+//       [--gradient-paths shared,per_row,shared/N,blocks/N] [--repeats 1] [--threads N] [--profile PREFIX]
 //
 // --gradient-paths runs the gradient methods (saliency, input × gradient,
 // integrated gradients, attnlrp, cp_lrp) once per path of the gradient
@@ -23,10 +23,12 @@
 // With --repeats N the paths run alternately N times and each row reports
 // its best wall time; the note gives that run's process CPU time (user +
 // system), which a busy machine inflates less than the wall time.
-// --occlusion-paths does the same for occlusion's batched passes: plan (the
-// default: passes grouped by cost, the head batched over passes) and
-// from_first (TOKENLENS_OCCLUSION_FROM_FIRST=1: chunks by time, every row
-// from its chunk's first feature, the head per pass).
+//
+// --threads sets ATen's intra-op threads (default: every core); one thread
+// keeps a loaded machine's descheduled OpenMP workers out of the figures.
+// --profile writes LibTorch's legacy profiler trace of each cell's last
+// repeat to PREFIX.<method>.<dtype>.json (a chrome trace: per-operator
+// times; that repeat's wall time includes the profiler's overhead).
 //
 // A cell whose lower bound × 2 exceeds --cap-seconds is printed as skipped
 // with its bound, so the table says what was not run and why. Prompts are
@@ -44,6 +46,7 @@
 #include "util/cancellation.h"
 
 #include <torch/torch.h>
+#include <torch/csrc/autograd/profiler.h>
 
 #include <algorithm>
 #include <atomic>
@@ -173,8 +176,8 @@ int main(int argc, char** argv) {
     int64_t outputTokens = 8, cancels = 20;
     double capSeconds = 300;
     std::vector<std::string> gradientPaths = {"shared"};
-    std::vector<std::string> occlusionPaths = {"plan"};
-    int64_t repeats = 1;
+    int64_t repeats = 1, threads = 0;
+    std::string profilePrefix;
     fs::path modelsDir = fs::temp_directory_path() / "tokenlens-bench-models";
     for (int a = 1; a + 1 < argc; a += 2) {
         const std::string k = argv[a], v = argv[a + 1];
@@ -199,14 +202,16 @@ int main(int argc, char** argv) {
             }
             (void)applyGradientPath("shared");
         }
-        else if (k == "--occlusion-paths") occlusionPaths = splitList(v);
         else if (k == "--repeats") repeats = std::max<int64_t>(1, std::stoll(v));
+        else if (k == "--threads") threads = std::stoll(v);
+        else if (k == "--profile") profilePrefix = v;
         else {
             std::fprintf(stderr, "bench_scale: unknown option %s\n", k.c_str());
             return 2;
         }
     }
-    at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    at::set_num_threads(threads > 0 ? static_cast<int>(threads)
+                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     std::printf("ATen intra-op threads: %d\n", at::get_num_threads());
     std::printf("float32 gradient passes: %s\n", float32WantsSerialScope()
                                                       ? "serial ATen operations beside OpenBLAS's own threads"
@@ -329,25 +334,25 @@ int main(int argc, char** argv) {
                         std::fflush(stdout);
                         continue;
                     }
-                    const bool pathed = gradient || m == "integrated_gradients" || m == "occlusion";
-                    const auto paths = m == "occlusion" ? occlusionPaths
-                                       : pathed        ? gradientPaths
-                                                       : std::vector<std::string>{"shared"};
+                    const bool pathed = gradient || m == "integrated_gradients";
+                    const auto paths = pathed ? gradientPaths : std::vector<std::string>{"shared"};
                     std::vector<Cell> cells(paths.size(), cell);
                     std::vector<double> cpu(paths.size(), NAN), rssBase(paths.size(), 0);
                     std::optional<Result<MethodOutput>> out;
                     for (int64_t rep = 0; rep < repeats; ++rep) {
                         for (size_t p = 0; p < paths.size(); ++p) {
-                            if (m == "occlusion") {
-                                setenv("TOKENLENS_OCCLUSION_FROM_FIRST", paths[p] == "from_first" ? "1" : "0", 1);
-                            } else {
-                                (void)applyGradientPath(paths[p]);
-                            }
+                            (void)applyGradientPath(paths[p]);
                             const double base = currentRssMiB();
                             resetPeakRss();
                             const double cpu0 = processCpuSeconds();
                             const auto t0 = std::chrono::steady_clock::now();
-                            out = method->run(in, *resolved, {});
+                            {
+                                std::optional<torch::autograd::profiler::RecordProfile> prof;
+                                if (!profilePrefix.empty() && rep == repeats - 1) {
+                                    prof.emplace(profilePrefix + "." + m + "." + d + ".json");
+                                }
+                                out = method->run(in, *resolved, {});
+                            }
                             const double secs =
                                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
                             Cell& c = cells[p];
