@@ -358,6 +358,14 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
     if (!rows.all() && !recording && (rows.last > rows.first || maps > attentionBlockElements())) {
         return attendBlocked(q, kk, vv, allowed, divideBy, scale, softcap, rows);
     }
+    // Under autograd, no LRP rule, no softcap and no probabilities asked
+    // for (the gradient passes): the core as one autograd node.
+    if (recording && lrp == LrpMode::Off && softcap <= 0 && !grouped && !rows.all() && rows.last <= rows.first &&
+        attentionCoreFused()) {
+        auto out = attentionCore(q, k, v, allowed, divideBy, scale); // (b, heads, seq, d)
+        return {out.transpose(1, 2).contiguous().view({batch, seq, heads * dim}),
+                torch::empty({batch, heads, 0, k.size(2)}, q.options())};
+    }
     const bool uniform = lrp == LrpMode::AttnLrp;
     // The uniform rule halves the gradient of both factors, as halving the
     // product's gradient does.

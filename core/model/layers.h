@@ -151,6 +151,21 @@ ProbsRows probsRowsOf(const ForwardOptions& options);
 AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
                        bool divideBy, double scale = 0, double softcap = 0, LrpMode lrp = LrpMode::Off,
                        ProbsRows rows = {});
+// attend()'s core under autograd without LRP rules or softcap, for a
+// prompt (seq > 1) whose probabilities nobody reads: softmax(q kᵀ · scale,
+// masked) v, q (b, heads, seq, d), k/v (b, kv_heads, keys, d), allowed
+// (b, 1, seq, keys), recorded as one autograd node whose forward is
+// attend()'s operations and whose backward (of one cotangent or a vmap
+// batch of them) runs the products per head for the whole batch and the
+// softmax's backward as one pass in place (model/attention_core.cpp).
+// Returns (b, heads, seq, d). `divideBy` and `scale` as attend()'s.
+at::Tensor attentionCore(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
+                         bool divideBy, double scale);
+// Whether attend() takes attentionCore when it can (default on;
+// TOKENLENS_ATTENTION_CORE=recorded in the environment turns it off).
+// Process-wide: for benchmarks and tests that compare it with the recorded operations.
+void setAttentionCoreFused(bool on);
+bool attentionCoreFused();
 // a (batch, heads, m, k) · b (batch, heads, k, p) as at::matmul, recorded as
 // one autograd node whose backward of a vmap batch of cotangents stacks them
 // into one product per head where that saves copies, and whose small
