@@ -39,6 +39,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <type_traits>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define TOKENLENS_ATTENTION_X86 1
+#endif
 
 namespace tokenlens::layers {
 namespace {
@@ -81,6 +87,80 @@ at::Tensor sumGroups(const at::Tensor& g, int64_t kvHeads) {
     return g.reshape(shape).sum(-3);
 }
 
+// One cotangent's row g against its probabilities p:
+//   g ← p ⊙ (g − Σ g ⊙ p) · f, in float (bfloat16 converted per element).
+template <typename scalar_t>
+void rowScalar(scalar_t* g, const scalar_t* p, int64_t keys, at::opmath_type<scalar_t> f) {
+    using acc_t = at::opmath_type<scalar_t>;
+    acc_t dot = 0;
+    for (int64_t t = 0; t < keys; ++t) dot += static_cast<acc_t>(g[t]) * static_cast<acc_t>(p[t]);
+    for (int64_t t = 0; t < keys; ++t) {
+        g[t] = static_cast<scalar_t>(static_cast<acc_t>(p[t]) * (static_cast<acc_t>(g[t]) - dot) * f);
+    }
+}
+
+#ifdef TOKENLENS_ATTENTION_X86
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+namespace avx2 {
+
+inline __m256 load8(const float* x) { return _mm256_loadu_ps(x); }
+inline __m256 load8(const c10::BFloat16* x) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+inline void store8(float* x, __m256 v) { _mm256_storeu_ps(x, v); }
+// Rounded to nearest even, NaN to the quiet NaN: c10::BFloat16's conversion.
+inline void store8(c10::BFloat16* x, __m256 v) {
+    const __m256i b = _mm256_castps_si256(v);
+    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(1));
+    __m256i r = _mm256_srli_epi32(_mm256_add_epi32(b, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF))), 16);
+    r = _mm256_blendv_epi8(r, _mm256_set1_epi32(0x7FC0), _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(x),
+                     _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1)));
+}
+
+template <typename scalar_t>
+inline void rowImpl(scalar_t* g, const scalar_t* p, int64_t keys, float f) {
+    const int64_t body = keys - keys % 8;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t t = 0; t < body; t += 8) acc = _mm256_fmadd_ps(load8(g + t), load8(p + t), acc);
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, acc);
+    float dot = 0;
+    for (float x : lanes) dot += x;
+    for (int64_t t = body; t < keys; ++t) dot += static_cast<float>(g[t]) * static_cast<float>(p[t]);
+    const __m256 d = _mm256_set1_ps(dot), fv = _mm256_set1_ps(f);
+    for (int64_t t = 0; t < body; t += 8) {
+        store8(g + t, _mm256_mul_ps(_mm256_mul_ps(load8(p + t), _mm256_sub_ps(load8(g + t), d)), fv));
+    }
+    for (int64_t t = body; t < keys; ++t) {
+        g[t] = static_cast<scalar_t>(static_cast<float>(p[t]) * (static_cast<float>(g[t]) - dot) * f);
+    }
+}
+void row(float* g, const float* p, int64_t keys, float f) { rowImpl(g, p, keys, f); }
+void row(c10::BFloat16* g, const c10::BFloat16* p, int64_t keys, float f) { rowImpl(g, p, keys, f); }
+
+} // namespace avx2
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+bool hasAvx2() {
+    static const bool yes = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }();
+    return yes;
+}
+#endif
+
 // In place over gp (rows, n, T): row r's n rows against probs row r (rows, T),
 //   gp ← p ⊙ (gp − Σ gp ⊙ p) · factor, and 0 for the rows `dead` marks (may be null).
 template <typename scalar_t>
@@ -88,6 +168,9 @@ void softmaxBackwardInPlace(scalar_t* gp, const scalar_t* probs, const bool* dea
                             int64_t keys, int64_t seq, int64_t heads, double factor) {
     using acc_t = at::opmath_type<scalar_t>;
     const auto f = static_cast<acc_t>(factor);
+#ifdef TOKENLENS_ATTENTION_X86
+    const bool avx2 = hasAvx2();
+#endif
     const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(n * keys, 1));
     at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
         for (int64_t r = begin; r < end; ++r) {
@@ -99,13 +182,15 @@ void softmaxBackwardInPlace(scalar_t* gp, const scalar_t* probs, const bool* dea
             }
             const scalar_t* p = probs + r * keys;
             for (int64_t c = 0; c < n; ++c) {
-                scalar_t* g = g0 + c * keys;
-                acc_t dot = 0;
-                for (int64_t t = 0; t < keys; ++t) dot += static_cast<acc_t>(g[t]) * static_cast<acc_t>(p[t]);
-                for (int64_t t = 0; t < keys; ++t) {
-                    const acc_t pt = static_cast<acc_t>(p[t]);
-                    g[t] = static_cast<scalar_t>(pt * (static_cast<acc_t>(g[t]) - dot) * f);
+#ifdef TOKENLENS_ATTENTION_X86
+                if constexpr (std::is_same_v<scalar_t, float> || std::is_same_v<scalar_t, c10::BFloat16>) {
+                    if (avx2) {
+                        avx2::row(g0 + c * keys, p, keys, f);
+                        continue;
+                    }
                 }
+#endif
+                rowScalar(g0 + c * keys, p, keys, f);
             }
         }
     });

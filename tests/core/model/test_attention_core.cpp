@@ -18,7 +18,8 @@ using namespace tokenlens;
 
 namespace {
 
-constexpr int64_t kBatch = 2, kHeads = 4, kKvHeads = 2, kSeq = 7, kDim = 8, kPad = 2;
+// kSeq keys: the vector kernel's 8-wide body and a tail.
+constexpr int64_t kBatch = 2, kHeads = 4, kKvHeads = 2, kSeq = 19, kDim = 8, kPad = 2;
 
 struct Inputs {
     at::Tensor q, k, v, allowed;
