@@ -26,6 +26,11 @@
 // from_first (TOKENLENS_OCCLUSION_FROM_FIRST=1: chunks by time, every row
 // from its chunk's first feature, the head per pass).
 //
+// TOKENLENS_PROFILE_TRACE=FILE in the environment records each method run
+// with LibTorch's autograd profiler into FILE (a chrome trace: every ATen
+// operation and autograd node with its time; the last run's survives), for
+// splitting a method's time by operation.
+//
 // A cell whose lower bound × 2 exceeds --cap-seconds is printed as skipped
 // with its bound, so the table says what was not run and why. Prompts are
 // English text (the demo sentences repeated) tokenized by the family's
@@ -41,6 +46,7 @@
 #include "util/cancellation.h"
 
 #include <torch/torch.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <algorithm>
 #include <atomic>
@@ -344,7 +350,12 @@ int main(int argc, char** argv) {
                             resetPeakRss();
                             const double cpu0 = processCpuSeconds();
                             const auto t0 = std::chrono::steady_clock::now();
-                            out = method->run(in, *resolved, {});
+                            if (const char* prof = std::getenv("TOKENLENS_PROFILE_TRACE")) {
+                                torch::autograd::profiler::RecordProfile guard(prof);
+                                out = method->run(in, *resolved, {});
+                            } else {
+                                out = method->run(in, *resolved, {});
+                            }
                             const double secs =
                                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
                             Cell& c = cells[p];
