@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -370,26 +369,21 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
     if (!rows.all() && !recording && (rows.last > rows.first || maps > attentionBlockElements())) {
         return attendBlocked(q, kk, vv, allowed, divideBy, scale, softcap, rows);
     }
+    // Under autograd, no LRP rule, no softcap and no probabilities asked
+    // for (the gradient passes): the core as one autograd node.
+    if (recording && lrp == LrpMode::Off && softcap <= 0 && !grouped && !rows.all() && rows.last <= rows.first &&
+        attentionCoreFused()) {
+        auto out = attentionCore(q, k, v, allowed, divideBy, scale); // (b, heads, seq, d)
+        return {out.transpose(1, 2).contiguous().view({batch, seq, heads * dim}),
+                torch::empty({batch, heads, 0, k.size(2)}, q.options())};
+    }
     const bool uniform = lrp == LrpMode::AttnLrp;
     // The uniform rule halves the gradient of both factors, as halving the
     // product's gradient does.
     const int64_t keys = k.size(2);
-    // float32 under autograd, when switched on: headProduct (the same
-    // forward; its backward for the shared gradient path's batch of cotangents).
-    // Off by default: TOKENLENS_HEAD_PRODUCT=1 in the environment turns it
-    // on (faster in isolation at 1,024 positions, no gain shown end to end
-    // yet; docs/benchmarks.md, "The attention's float32 products").
-    static const bool headProductOn = [] {
-        const char* env = std::getenv("TOKENLENS_HEAD_PRODUCT");
-        return env && std::string(env) == "1";
-    }();
-    const bool viaHeadProduct = headProductOn && recording && !grouped && q.scalar_type() == torch::kFloat32;
-    auto product = [&](const at::Tensor& a, const at::Tensor& b) {
-        return viaHeadProduct ? headProduct(a, b) : torch::matmul(a, b);
-    };
     auto scores = grouped ? torch::matmul(q.reshape({batch, kvHeads, heads / kvHeads, dim}), k.transpose(-1, -2))
                                 .view({batch, heads, 1, keys})
-                          : product(q, kk.transpose(-1, -2)); // (b, heads, seq, T)
+                          : torch::matmul(q, kk.transpose(-1, -2)); // (b, heads, seq, T)
     if (uniform) scores = halfGradient(scores);
     if (scale > 0) {
         scores = scores * scale;
@@ -416,13 +410,13 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
     }
     at::Tensor out;                                                       // (b, heads, seq, d)
     if (uniform) {
-        out = halfGradient(product(probs, vv));
+        out = halfGradient(torch::matmul(probs, vv));
     } else if (lrp == LrpMode::CpLrp) {
-        out = product(probs.detach(), vv);
+        out = torch::matmul(probs.detach(), vv);
     } else if (grouped) {
         out = torch::matmul(probs.view({batch, kvHeads, heads / kvHeads, keys}), v).view({batch, heads, 1, dim});
     } else {
-        out = product(probs, vv);
+        out = torch::matmul(probs, vv);
     }
     out = out.transpose(1, 2).contiguous().view({batch, seq, heads * dim}); // (b, seq, heads*d)
     if (!rows.all()) probs = probs.slice(2, std::clamp<int64_t>(rows.first, 0, seq), std::clamp<int64_t>(rows.last, 0, seq));

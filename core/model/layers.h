@@ -147,17 +147,28 @@ ProbsRows probsRowsOf(const ForwardOptions& options);
 // needed and autograd records nothing, the attention is computed a block of
 // query rows at a time (each block over the keys up to its last row) in
 // buffers the thread reuses (model/attend_blocked.cpp), unless the maps are
-// small: no seq × keys map per head is allocated.
+// small: no seq × keys map per head is allocated. When autograd records,
+// without LRP rules or softcap, for a prompt whose probabilities nobody
+// reads (the gradient passes), the core is one autograd node (attentionCore).
+// Under LRP rules and otherwise its operations are recorded one by one.
 AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
                        bool divideBy, double scale = 0, double softcap = 0, LrpMode lrp = LrpMode::Off,
                        ProbsRows rows = {});
-// a (batch, heads, m, k) · b (batch, heads, k, p) as at::matmul, recorded as
-// one autograd node whose backward of a vmap batch of cotangents stacks them
-// into one product per head where that saves copies, and whose small
-// products run on one OpenBLAS thread (model/head_product.cpp). attend()'s
-// float32 products when autograd records them and TOKENLENS_HEAD_PRODUCT=1
-// is in the environment (off by default: no end-to-end gain measured yet).
-at::Tensor headProduct(const at::Tensor& a, const at::Tensor& b);
+// attend()'s core under autograd without LRP rules or softcap, for a
+// prompt (seq > 1) whose probabilities nobody reads: softmax(q kᵀ · scale,
+// masked) v, q (b, heads, seq, d), k/v (b, kv_heads, keys, d), allowed
+// (b, 1, seq, keys), recorded as one autograd node whose forward is
+// attend()'s operations and whose backward (of one cotangent or a vmap
+// batch of them) runs the products per head for the whole batch and the
+// softmax's backward as one pass in place (model/attention_core.cpp).
+// Returns (b, heads, seq, d). `divideBy` and `scale` as attend()'s.
+at::Tensor attentionCore(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
+                         bool divideBy, double scale);
+// Whether attend() takes attentionCore when it can (default on;
+// TOKENLENS_ATTENTION_CORE=recorded in the environment turns it off).
+// Process-wide: for benchmarks and tests that compare it with the recorded operations.
+void setAttentionCoreFused(bool on);
+bool attentionCoreFused();
 // The blocked form (called by attend; same arguments, k and v already one per query head).
 // A block's map holds about attentionBlockElements() elements; attend also
 // takes the blocked form, when no row is asked for, once all heads' maps

@@ -21,9 +21,10 @@
 //              par     ATen's threads over the items, OpenBLAS on one thread
 //
 // and the attention core end to end (scores, mask, softmax, probs·v, then
-// one vmap'd backward of B cotangents to q, k and v), formed as attend()
-// formed it before (4-d matmul), through layers::headProduct (attend()'s
-// float32 products under autograd now), and with one 2-d product per head.
+// one vmap'd backward of B cotangents to q, k and v), recorded op by op as
+// attend() records it under LRP rules (4-d matmul), as the one autograd node
+// attend() takes otherwise (layers::attentionCore, model/attention_core.cpp),
+// and recorded with one 2-d product per head.
 //
 //   build/release/tests/bench/bench_attention_products [--lengths 128,512,1024] [--batches 8,16]
 //       [--threads serial,omp,blas1,par] [--no-products] [--no-core] [--no-per-head]
@@ -209,33 +210,36 @@ private:
     int64_t m_level;
 };
 
-// The attention core with autograd: q, k, v (1, H, n, d); attend()'s form
-// (4-d matmuls) or one 2-d product per head; then one backward of
-// `cotangents` (B, 1, H, n, d) through vmap. Returns the three gradients.
-std::vector<at::Tensor> attentionCore(const at::Tensor& q0, const at::Tensor& k0, const at::Tensor& v0,
+// The attention core with autograd: q, k, v (1, H, n, d); recorded (4-d
+// matmuls, or one 2-d product per head) or the model's node; then one
+// backward of `cotangents` (B, 1, H, n, d) through vmap. Returns the three gradients.
+std::vector<at::Tensor> coreGradients(const at::Tensor& q0, const at::Tensor& k0, const at::Tensor& v0,
                                       const at::Tensor& allowed, const at::Tensor& cotangents, bool perHead,
-                                      bool viaHeadProduct = false) {
+                                      bool viaNode = false) {
     torch::AutoGradMode grad(true);
     auto q = q0.detach().requires_grad_(true), k = k0.detach().requires_grad_(true), v = v0.detach().requires_grad_(true);
     const int64_t h = q.size(1);
-    at::Tensor scores;
-    if (perHead) {
+    at::Tensor scores, out;
+    if (viaNode) {
+        out = layers::attentionCore(q, k, v, allowed, /*divideBy=*/true, 0);
+    } else if (perHead) {
         std::vector<at::Tensor> s;
         for (int64_t i = 0; i < h; ++i) s.push_back(at::mm(q[0][i], k[0][i].t()));
         scores = torch::stack(s).unsqueeze(0);
     } else {
-        scores = viaHeadProduct ? layers::headProduct(q, k.transpose(-1, -2)) : torch::matmul(q, k.transpose(-1, -2));
+        scores = torch::matmul(q, k.transpose(-1, -2));
     }
-    scores = scores / std::sqrt(static_cast<double>(q.size(3)));
-    scores = scores.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
-    auto probs = torch::softmax(scores, -1, torch::kFloat32);
-    at::Tensor out;
-    if (perHead) {
-        std::vector<at::Tensor> o;
-        for (int64_t i = 0; i < h; ++i) o.push_back(at::mm(probs[0][i], v[0][i]));
-        out = torch::stack(o).unsqueeze(0);
-    } else {
-        out = viaHeadProduct ? layers::headProduct(probs, v) : torch::matmul(probs, v);
+    if (!viaNode) {
+        scores = scores / std::sqrt(static_cast<double>(q.size(3)));
+        scores = scores.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
+        auto probs = torch::softmax(scores, -1, torch::kFloat32);
+        if (perHead) {
+            std::vector<at::Tensor> o;
+            for (int64_t i = 0; i < h; ++i) o.push_back(at::mm(probs[0][i], v[0][i]));
+            out = torch::stack(o).unsqueeze(0);
+        } else {
+            out = torch::matmul(probs, v);
+        }
     }
     VmapLevel vmap;
     auto batched = at::_add_batch_dim(cotangents, 0, vmap.level());
@@ -252,7 +256,7 @@ void timeCore(int64_t n, int64_t b, const std::vector<std::string>& modes, bool 
     // Forward q·kᵀ, probs·v; backward four products of B cotangents each.
     const double flops = 2.0 * static_cast<double>(kHeads * n * n * kDim) * (2 + 4 * b);
     // The two forms agree up to float rounding.
-    const auto a = attentionCore(q, k, v, allowed, cot, false), c = attentionCore(q, k, v, allowed, cot, !perHeadForm, true);
+    const auto a = coreGradients(q, k, v, allowed, cot, false), c = coreGradients(q, k, v, allowed, cot, false, true);
     double diff = 0;
     for (size_t i = 0; i < a.size(); ++i) {
         diff = std::max(diff, ((a[i] - c[i]).abs().max() / a[i].abs().max().clamp_min(1e-30)).item<double>());
@@ -261,10 +265,10 @@ void timeCore(int64_t n, int64_t b, const std::vector<std::string>& modes, bool 
     for (const auto& mode : modes) {
         if (mode == "par") continue;
         Threading th(mode);
-        rows.push_back({"attend (4-d matmul)", mode, medianOf([&] { (void)attentionCore(q, k, v, allowed, cot, false); })});
-        rows.push_back({"headProduct (the model's)", mode, medianOf([&] { (void)attentionCore(q, k, v, allowed, cot, false, true); })});
-        rows.push_back({"attend (4-d matmul)", mode + " again", medianOf([&] { (void)attentionCore(q, k, v, allowed, cot, false); })});
-        if (perHeadForm) rows.push_back({"mm per head", mode, medianOf([&] { (void)attentionCore(q, k, v, allowed, cot, true); })});
+        rows.push_back({"recorded (4-d matmul)", mode, medianOf([&] { (void)coreGradients(q, k, v, allowed, cot, false); })});
+        rows.push_back({"attentionCore (the model's node)", mode, medianOf([&] { (void)coreGradients(q, k, v, allowed, cot, false, true); })});
+        rows.push_back({"recorded (4-d matmul)", mode + " again", medianOf([&] { (void)coreGradients(q, k, v, allowed, cot, false); })});
+        if (perHeadForm) rows.push_back({"mm per head", mode, medianOf([&] { (void)coreGradients(q, k, v, allowed, cot, true); })});
     }
     printGroup("core fwd+bwd", n, b, flops, rows);
     std::printf("|   (largest difference between the forms, relative to the largest gradient: %.2e) |||||||\n", diff);

@@ -30,6 +30,9 @@
 // repeat to PREFIX.<method>.<dtype>.json (a chrome trace: per-operator
 // times; that repeat's wall time includes the profiler's overhead).
 //
+// scripts/profile_split.py splits such a trace's time by operation and by
+// backward node.
+//
 // A cell whose lower bound × 2 exceeds --cap-seconds is printed as skipped
 // with its bound, so the table says what was not run and why. Prompts are
 // English text (the demo sentences repeated) tokenized by the family's

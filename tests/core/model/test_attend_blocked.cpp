@@ -9,7 +9,6 @@
 #include "model/layers.h"
 #include "model/model_loader.h"
 
-#include <ATen/VmapMode.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -159,30 +158,3 @@ TEST_P(AttendBlocked, PaddedBatchEqualsUnbatched) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, AttendBlocked, ::testing::ValuesIn(fixtureNames()), fixtureTestName);
-
-// headProduct (model/head_product.cpp): the gradients of a vmap batch of
-// cotangents, which it computes by stacking the cotangents into one product
-// per head when the product contracts over more than the cotangent's width
-// (k > p), equal each cotangent's own gradients of a float64 matmul; also
-// when it does not stack (k < p).
-TEST(HeadProduct, VmapBackwardEqualsEachCotangentsFloat64Gradient) {
-    torch::manual_seed(3);
-    const int64_t heads = 3, batch = 4;
-    for (const auto& [m, k, p] : {std::tuple<int64_t, int64_t, int64_t>{9, 20, 8}, {9, 5, 8}}) {
-        auto a = torch::randn({1, heads, m, k}), b = torch::randn({1, heads, k, p});
-        auto cot = torch::randn({batch, 1, heads, m, p});
-        torch::AutoGradMode grad(true);
-        auto a1 = a.clone().requires_grad_(true), b1 = b.clone().requires_grad_(true);
-        auto out = layers::headProduct(a1, b1);
-        const int64_t level = at::impl::VmapMode::increment_nesting();
-        auto g = torch::autograd::grad({out}, {a1, b1}, {at::_add_batch_dim(cot, 0, level)});
-        const auto ga = at::_remove_batch_dim(g[0], level, batch, 0), gb = at::_remove_batch_dim(g[1], level, batch, 0);
-        at::impl::VmapMode::decrement_nesting();
-        for (int64_t i = 0; i < batch; ++i) {
-            auto a2 = a.to(torch::kFloat64).requires_grad_(true), b2 = b.to(torch::kFloat64).requires_grad_(true);
-            auto r = torch::autograd::grad({torch::matmul(a2, b2)}, {a2, b2}, {cot[i].to(torch::kFloat64)});
-            EXPECT_TRUE(torch::allclose(ga[i].to(torch::kFloat64), r[0], 1e-5, 1e-5)) << "k " << k << " cotangent " << i;
-            EXPECT_TRUE(torch::allclose(gb[i].to(torch::kFloat64), r[1], 1e-5, 1e-5)) << "k " << k << " cotangent " << i;
-        }
-    }
-}

@@ -1,0 +1,323 @@
+// attentionCore (layers.h): attend()'s core, softmax(q kᵀ · scale, masked)
+// · v, as one autograd node when autograd records it without LRP rules.
+//
+// Recorded op by op, the core keeps several heads × seq × keys maps per
+// layer in the graph (the float32 softmax output, the probabilities in the
+// compute dtype, the mask) and its backward runs five element-wise passes
+// over those maps per cotangent: the conversion back to float32, the
+// softmax's backward, the mask's, the conversion to the compute dtype and
+// the scale; under the shared gradient path's legacy vmap
+// (core/attribution/shared_gradients.cpp) the softmax's and the mask's
+// backward also go through vmap's per-cotangent fallback, which stacks the
+// results (docs/benchmarks.md, "The attention core as one autograd node").
+//
+// This node computes the same forward with the same operations (the same
+// values), keeps q, k, v and the probabilities in the compute dtype, and
+// its backward of B cotangents (a vmap-batched gradient, or one) runs
+//   gProbs = gOut · vᵀ and gV = probsᵀ · gOut   (one product per head for all B)
+//   gScores = probs ⊙ (gProbs − rowsum(gProbs ⊙ probs)) · scale
+//                                               (one pass, in place over gProbs)
+//   gQ = gScores · k and gK = gScoresᵀ · q      (one product per head for all B)
+// with grouped-query heads summed back to their kv head. Masked entries
+// have probability exactly 0 (exp(lowest − max) underflows) so the softmax's
+// backward gives them 0 without the mask; a query row with no allowed key
+// at all (a padding row) has uniform probabilities instead, and gets the
+// zero gradient the recorded mask's backward gives it. The cancel check is
+// polled after the products with gOut and after the softmax's backward, as
+// attend()'s recorded path polls through hooks.
+
+#include "model/layers.h"
+#include "util/cancellation.h"
+
+#include <ATen/BatchedTensorImpl.h>
+#include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
+#include <ATen/Parallel.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define TOKENLENS_ATTENTION_X86 1
+#endif
+
+namespace tokenlens::layers {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+std::atomic<bool> g_fused{[] {
+    const char* env = std::getenv("TOKENLENS_ATTENTION_CORE");
+    return !(env && std::string(env) == "recorded");
+}()};
+
+// The forward's cancel check, kept for the backward.
+struct CheckHolder : torch::CustomClassHolder {
+    explicit CheckHolder(std::shared_ptr<const CancelCheck> c) : check(std::move(c)) {}
+    std::shared_ptr<const CancelCheck> check;
+};
+
+void pollCancel(AutogradContext* ctx) {
+    const auto it = ctx->saved_data.find("cancel");
+    if (it == ctx->saved_data.end()) return;
+    throwIfCancelled(c10::static_intrusive_pointer_cast<CheckHolder>(it->second.toCapsule())->check.get());
+}
+
+// (b, kvHeads, T, d) -> (b, heads, T, d): kv head h / groups for query head h (a copy when grouped).
+at::Tensor expandHeads(const at::Tensor& x, int64_t heads) {
+    const int64_t batch = x.size(0), kvHeads = x.size(1);
+    if (kvHeads == heads) return x;
+    return x.unsqueeze(2).expand({batch, kvHeads, heads / kvHeads, x.size(2), x.size(3)})
+        .reshape({batch, heads, x.size(2), x.size(3)});
+}
+
+// (..., heads, T, d) -> (..., kvHeads, T, d): the expand's backward (sums over each group).
+at::Tensor sumGroups(const at::Tensor& g, int64_t kvHeads) {
+    const int64_t heads = g.size(-3);
+    if (heads == kvHeads) return g;
+    auto shape = g.sizes().vec();
+    shape.insert(shape.end() - 3, kvHeads);
+    shape[shape.size() - 3] = heads / kvHeads;
+    return g.reshape(shape).sum(-3);
+}
+
+// One cotangent's row g against its probabilities p:
+//   g ← p ⊙ (g − Σ g ⊙ p) · f, in float (bfloat16 converted per element).
+template <typename scalar_t>
+void rowScalar(scalar_t* g, const scalar_t* p, int64_t keys, at::opmath_type<scalar_t> f) {
+    using acc_t = at::opmath_type<scalar_t>;
+    acc_t dot = 0;
+    for (int64_t t = 0; t < keys; ++t) dot += static_cast<acc_t>(g[t]) * static_cast<acc_t>(p[t]);
+    for (int64_t t = 0; t < keys; ++t) {
+        g[t] = static_cast<scalar_t>(static_cast<acc_t>(p[t]) * (static_cast<acc_t>(g[t]) - dot) * f);
+    }
+}
+
+#ifdef TOKENLENS_ATTENTION_X86
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+namespace avx2 {
+
+inline __m256 load8(const float* x) { return _mm256_loadu_ps(x); }
+inline __m256 load8(const c10::BFloat16* x) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+inline void store8(float* x, __m256 v) { _mm256_storeu_ps(x, v); }
+// Rounded to nearest even, NaN to the quiet NaN: c10::BFloat16's conversion.
+inline void store8(c10::BFloat16* x, __m256 v) {
+    const __m256i b = _mm256_castps_si256(v);
+    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(1));
+    __m256i r = _mm256_srli_epi32(_mm256_add_epi32(b, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF))), 16);
+    r = _mm256_blendv_epi8(r, _mm256_set1_epi32(0x7FC0), _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(x),
+                     _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1)));
+}
+
+template <typename scalar_t>
+inline void rowImpl(scalar_t* g, const scalar_t* p, int64_t keys, float f) {
+    const int64_t body = keys - keys % 8;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t t = 0; t < body; t += 8) acc = _mm256_fmadd_ps(load8(g + t), load8(p + t), acc);
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, acc);
+    float dot = 0;
+    for (float x : lanes) dot += x;
+    for (int64_t t = body; t < keys; ++t) dot += static_cast<float>(g[t]) * static_cast<float>(p[t]);
+    const __m256 d = _mm256_set1_ps(dot), fv = _mm256_set1_ps(f);
+    for (int64_t t = 0; t < body; t += 8) {
+        store8(g + t, _mm256_mul_ps(_mm256_mul_ps(load8(p + t), _mm256_sub_ps(load8(g + t), d)), fv));
+    }
+    for (int64_t t = body; t < keys; ++t) {
+        g[t] = static_cast<scalar_t>(static_cast<float>(p[t]) * (static_cast<float>(g[t]) - dot) * f);
+    }
+}
+void row(float* g, const float* p, int64_t keys, float f) { rowImpl(g, p, keys, f); }
+void row(c10::BFloat16* g, const c10::BFloat16* p, int64_t keys, float f) { rowImpl(g, p, keys, f); }
+
+} // namespace avx2
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+bool hasAvx2() {
+    static const bool yes = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }();
+    return yes;
+}
+#endif
+
+// In place over gp (rows, n, T): row r's n rows against probs row r (rows, T),
+//   gp ← p ⊙ (gp − Σ gp ⊙ p) · factor, and 0 for the rows `dead` marks (may be null).
+template <typename scalar_t>
+void softmaxBackwardInPlace(scalar_t* gp, const scalar_t* probs, const bool* dead, int64_t rows, int64_t n,
+                            int64_t keys, int64_t seq, int64_t heads, double factor) {
+    using acc_t = at::opmath_type<scalar_t>;
+    const auto f = static_cast<acc_t>(factor);
+#ifdef TOKENLENS_ATTENTION_X86
+    const bool avx2 = hasAvx2();
+#endif
+    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(n * keys, 1));
+    at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            scalar_t* g0 = gp + r * n * keys;
+            // Row r is (batch row, head, query) = (r / (heads·seq), ·, r % seq).
+            if (dead && dead[(r / (heads * seq)) * seq + r % seq]) {
+                std::memset(static_cast<void*>(g0), 0, sizeof(scalar_t) * n * keys);
+                continue;
+            }
+            const scalar_t* p = probs + r * keys;
+            for (int64_t c = 0; c < n; ++c) {
+#ifdef TOKENLENS_ATTENTION_X86
+                if constexpr (std::is_same_v<scalar_t, float> || std::is_same_v<scalar_t, c10::BFloat16>) {
+                    if (avx2) {
+                        avx2::row(g0 + c * keys, p, keys, f);
+                        continue;
+                    }
+                }
+#endif
+                rowScalar(g0 + c * keys, p, keys, f);
+            }
+        }
+    });
+}
+
+// q (b, H, S, d), k/v (b, kvH, T, d), allowed (b, 1, S, T) -> (b, H, S, d).
+struct AttentionCoreFn : torch::autograd::Function<AttentionCoreFn> {
+    static at::Tensor forward(AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                              const at::Tensor& allowed, bool divideBy, double scale) {
+        const int64_t heads = q.size(1), dim = q.size(3);
+        // attend()'s recorded operations, in its order.
+        auto scores = at::matmul(q, expandHeads(k, heads).transpose(-1, -2));
+        double factor = 0;
+        if (scale > 0) {
+            scores = scores * scale;
+            factor = scale;
+        } else if (divideBy) {
+            scores = scores / std::sqrt(static_cast<double>(dim));
+            factor = 1.0 / std::sqrt(static_cast<double>(dim));
+        } else {
+            factor = 1.0 / std::sqrt(static_cast<double>(dim));
+            scores = scores * factor;
+        }
+        if (scores.scalar_type() != torch::kFloat32) scores = scores.to(torch::kFloat32);
+        const auto masked = allowed.logical_not();
+        scores.masked_fill_(masked, std::numeric_limits<float>::lowest());
+        auto probs = at::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
+        scores = at::Tensor();
+        auto out = at::matmul(probs, expandHeads(v, heads));
+
+        ctx->save_for_backward({q, k, v, probs});
+        ctx->saved_data["factor"] = factor;
+        const auto dead = masked.all(-1).reshape({q.size(0), q.size(2)}); // (b, S): rows with no allowed key
+        if (dead.any().item<bool>()) ctx->saved_data["dead"] = dead.contiguous();
+        if (auto check = currentCancelCheck()) {
+            ctx->saved_data["cancel"] = c10::IValue::make_capsule(c10::make_intrusive<CheckHolder>(std::move(check)));
+        }
+        return out;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads) {
+        const auto& g = grads[0];
+        if (!g.defined()) return {at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+        auto* impl = at::maybeGetBatchedImpl(g);
+        if (impl && impl->bdims().size() != 1) return composite(ctx, g);
+        // The cotangents, batch first: (n, b, H, S, d).
+        const at::Tensor cot = impl ? impl->value().movedim(impl->bdims()[0].dim(), 0) : g.unsqueeze(0);
+        auto [gq, gk, gv] = physicalBackward(ctx, cot);
+        const auto one = [](const at::Tensor& x) { return x.defined() ? x.squeeze(0) : x; };
+        if (!impl) return {one(gq), one(gk), one(gv), at::Tensor(), at::Tensor(), at::Tensor()};
+        const auto batched = [&](const at::Tensor& x) {
+            return x.defined() ? at::makeBatched(x, at::BatchDims{at::BatchDim(impl->bdims()[0].level(), 0)}) : x;
+        };
+        return {batched(gq), batched(gk), batched(gv), at::Tensor(), at::Tensor(), at::Tensor()};
+    }
+
+    // The gradients of n cotangents (n, b, H, S, d): ((n, b, H, S, d), (n, b, kvH, T, d) twice).
+    static std::tuple<at::Tensor, at::Tensor, at::Tensor> physicalBackward(AutogradContext* ctx,
+                                                                           const at::Tensor& cot) {
+        const auto saved = ctx->get_saved_variables();
+        const auto &q = saved[0], &k = saved[1], &v = saved[2], &probs = saved[3];
+        const int64_t n = cot.size(0), batch = q.size(0), heads = q.size(1), seq = q.size(2), dim = q.size(3);
+        const int64_t kvHeads = k.size(1), keys = k.size(2), bh = batch * heads;
+        // (b, H, S, n, d): per head, the n cotangents of a query side by side,
+        // so that gOut is (S·n, d) for gProbs and (S, n·d) for gV.
+        const auto gOut = cot.to(probs.scalar_type()).permute({1, 2, 3, 0, 4}).contiguous();
+        const auto p = probs.view({bh, seq, keys});
+        at::Tensor gv;
+        if (ctx->needs_input_grad(2)) {
+            const auto r = at::bmm(p.transpose(1, 2), gOut.view({bh, seq, n * dim})); // (bh, T, n·d)
+            gv = sumGroups(r.view({batch, heads, keys, n, dim}).permute({3, 0, 1, 2, 4}), kvHeads);
+        }
+        if (!ctx->needs_input_grad(0) && !ctx->needs_input_grad(1)) return {at::Tensor(), at::Tensor(), gv};
+        // (bh, S·n, T): row (query, cotangent) of each head.
+        auto gs = at::bmm(gOut.view({bh, seq * n, dim}), expandHeads(v, heads).reshape({bh, keys, dim}).transpose(1, 2));
+        pollCancel(ctx);
+        const auto deadIt = ctx->saved_data.find("dead");
+        const at::Tensor dead = deadIt == ctx->saved_data.end() ? at::Tensor() : deadIt->second.toTensor();
+        const double factor = ctx->saved_data["factor"].toDouble();
+        AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, gs.scalar_type(), "attentionCoreBackward", [&] {
+            softmaxBackwardInPlace<scalar_t>(gs.data_ptr<scalar_t>(), p.data_ptr<scalar_t>(),
+                                             dead.defined() ? dead.data_ptr<bool>() : nullptr, bh * seq, n, keys,
+                                             seq, heads, factor);
+        });
+        pollCancel(ctx);
+        at::Tensor gq, gk;
+        if (ctx->needs_input_grad(0)) {
+            const auto r = at::bmm(gs, expandHeads(k, heads).reshape({bh, keys, dim})); // (bh, S·n, d)
+            gq = r.view({batch, heads, seq, n, dim}).permute({3, 0, 1, 2, 4});
+        }
+        if (ctx->needs_input_grad(1)) {
+            const auto r = at::bmm(gs.view({bh, seq, n * keys}).transpose(1, 2), q.reshape({bh, seq, dim})); // (bh, n·T, d)
+            gk = sumGroups(r.view({batch, heads, n, keys, dim}).permute({2, 0, 1, 3, 4}), kvHeads);
+        }
+        return {gq, gk, gv};
+    }
+
+    // A gradient batched at several vmap levels: the same rule in ATen
+    // operations, which vmap batches.
+    static variable_list composite(AutogradContext* ctx, const at::Tensor& g) {
+        const auto saved = ctx->get_saved_variables();
+        const auto &q = saved[0], &k = saved[1], &v = saved[2], &probs = saved[3];
+        const int64_t heads = q.size(1), kvHeads = k.size(1);
+        const auto p = probs.to(torch::kFloat32);
+        const auto gp = at::matmul(g.to(torch::kFloat32), expandHeads(v, heads).to(torch::kFloat32).transpose(-1, -2));
+        auto gs = p * (gp - (gp * p).sum(-1, /*keepdim=*/true)) * ctx->saved_data["factor"].toDouble();
+        const auto deadIt = ctx->saved_data.find("dead");
+        if (deadIt != ctx->saved_data.end()) {
+            const auto dead = deadIt->second.toTensor();
+            gs = gs.masked_fill(dead.view({dead.size(0), 1, dead.size(1), 1}), 0);
+        }
+        gs = gs.to(q.scalar_type());
+        const auto gq = at::matmul(gs, expandHeads(k, heads));
+        const auto gk = sumGroups(at::matmul(gs.transpose(-1, -2), q), kvHeads);
+        const auto gv = sumGroups(at::matmul(probs.transpose(-1, -2), g.to(q.scalar_type())), kvHeads);
+        return {gq, gk, gv, at::Tensor(), at::Tensor(), at::Tensor()};
+    }
+};
+
+} // namespace
+
+void setAttentionCoreFused(bool on) { g_fused = on; }
+bool attentionCoreFused() { return g_fused; }
+
+at::Tensor attentionCore(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
+                         bool divideBy, double scale) {
+    return AttentionCoreFn::apply(q, k, v, allowed, divideBy, scale);
+}
+
+} // namespace tokenlens::layers
