@@ -214,20 +214,24 @@ struct AttentionCoreFn : torch::autograd::Function<AttentionCoreFn> {
             factor = 1.0 / std::sqrt(static_cast<double>(dim));
             scores = scores * factor;
         }
+        // The cancel check between the forward's parts too: over thousands of
+        // positions each part runs over heads × positions² values.
+        const auto check = currentCancelCheck();
+        throwIfCancelled(check.get());
         if (scores.scalar_type() != torch::kFloat32) scores = scores.to(torch::kFloat32);
         const auto masked = allowed.logical_not();
         scores.masked_fill_(masked, std::numeric_limits<float>::lowest());
+        throwIfCancelled(check.get());
         auto probs = at::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
         scores = at::Tensor();
+        throwIfCancelled(check.get());
         auto out = at::matmul(probs, expandHeads(v, heads));
 
         ctx->save_for_backward({q, k, v, probs});
         ctx->saved_data["factor"] = factor;
         const auto dead = masked.all(-1).reshape({q.size(0), q.size(2)}); // (b, S): rows with no allowed key
         if (dead.any().item<bool>()) ctx->saved_data["dead"] = dead.contiguous();
-        if (auto check = currentCancelCheck()) {
-            ctx->saved_data["cancel"] = c10::IValue::make_capsule(c10::make_intrusive<CheckHolder>(std::move(check)));
-        }
+        if (check) ctx->saved_data["cancel"] = c10::IValue::make_capsule(c10::make_intrusive<CheckHolder>(check));
         return out;
     }
 

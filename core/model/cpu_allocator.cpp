@@ -14,7 +14,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -48,6 +50,48 @@ int64_t defaultCap() {
 void* mapBlock(size_t size) {
     void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? nullptr : p;
+}
+
+// Returns blocks to the system on a thread of its own: unmapping touched
+// memory costs about 0.08 ms per MB here (3 GB: 0.26 s), which a cancelled
+// pass would otherwise pay while its graph is torn down, before the cancel
+// returns.
+class Unmapper {
+public:
+    void unmap(std::vector<std::pair<void*, size_t>> blocks) {
+        if (blocks.empty()) return;
+        {
+            std::lock_guard lock(m_mutex);
+            m_queue.insert(m_queue.end(), blocks.begin(), blocks.end());
+            if (!m_started) {
+                m_started = true;
+                std::thread([this] { run(); }).detach(); // lives as long as the process
+            }
+        }
+        m_wake.notify_one();
+    }
+
+private:
+    void run() {
+        std::unique_lock lock(m_mutex);
+        for (;;) {
+            m_wake.wait(lock, [this] { return !m_queue.empty(); });
+            auto blocks = std::move(m_queue);
+            m_queue.clear();
+            lock.unlock();
+            for (const auto& [p, n] : blocks) munmap(p, n);
+            lock.lock();
+        }
+    }
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::vector<std::pair<void*, size_t>> m_queue;
+    bool m_started = false;
+};
+
+Unmapper& unmapper() {
+    static auto* u = new Unmapper; // never destroyed: its thread outlives static destruction
+    return *u;
 }
 
 class BlockCache {
@@ -101,7 +145,7 @@ public:
             }
             publish();
         }
-        for (const auto& [q, n] : unmap) munmap(q, n);
+        unmapper().unmap(std::move(unmap));
         return true;
     }
     void release() {

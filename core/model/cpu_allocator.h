@@ -14,7 +14,9 @@
 // cpuCacheCapBytes() of free blocks (an eighth of the machine's memory by
 // default); the free blocks it holds count as available memory for the
 // memory budget (util/memory.h) and are returned to the system by
-// releaseCachedCpuMemory() (after each pair of a run).
+// releaseCachedCpuMemory() (after each pair of a run). Blocks beyond the
+// cap are unmapped on a thread of the allocator's own, so that tearing down
+// a cancelled pass's graph does not wait for the kernel.
 //
 // Torch-free header: core code outside core/model may call it.
 
