@@ -17,8 +17,8 @@
 // block by block over recomputed segments (common.h, setGradientSegments).
 
 #include "attribution/common.h"
+#include "model/vmap_level.h"
 
-#include <ATen/VmapMode.h>
 
 #include <algorithm>
 #include <atomic>
@@ -27,20 +27,6 @@
 
 namespace tokenlens::attr {
 namespace {
-
-// One vmap level for the lifetime of the object (also when a cancel throws
-// out of the backward).
-class VmapLevel {
-public:
-    VmapLevel() : m_level(at::impl::VmapMode::increment_nesting()) {}
-    ~VmapLevel() { at::impl::VmapMode::decrement_nesting(); }
-    VmapLevel(const VmapLevel&) = delete;
-    VmapLevel& operator=(const VmapLevel&) = delete;
-    int64_t level() const { return m_level; }
-
-private:
-    int64_t m_level;
-};
 
 // ∂⟨output, c_b⟩/∂input for each cotangent c_b of `cotangents` (B, output
 // sizes...): (B, input sizes...). The graph is kept when `retain`.

@@ -35,9 +35,9 @@
 #include "bench_util.h"
 #include "model/layers.h"
 #include "model/serial_scope.h"
+#include "model/vmap_level.h"
 
 #include <ATen/Parallel.h>
-#include <ATen/VmapMode.h>
 #include <torch/torch.h>
 
 #include <dlfcn.h>
@@ -197,18 +197,6 @@ void timeBackward(const char* name, const at::Tensor& batched, const at::Tensor&
     }
     printGroup(name, n, b, flops, rows);
 }
-
-class VmapLevel {
-public:
-    VmapLevel() : m_level(at::impl::VmapMode::increment_nesting()) {}
-    ~VmapLevel() { at::impl::VmapMode::decrement_nesting(); }
-    VmapLevel(const VmapLevel&) = delete;
-    VmapLevel& operator=(const VmapLevel&) = delete;
-    int64_t level() const { return m_level; }
-
-private:
-    int64_t m_level;
-};
 
 // The attention core with autograd: q, k, v (1, H, n, d); recorded (4-d
 // matmuls, or one 2-d product per head) or the model's node; then one
