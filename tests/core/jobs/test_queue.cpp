@@ -227,7 +227,7 @@ TEST(JobQueue, CancelStopsIntegratedGradientsAtTheNextChunk) {
 
 TEST(JobQueue, CancelStopsOcclusionAtTheNextChunk) {
     std::string prompt;
-    for (int i = 0; i < 18; ++i) prompt += "the quick brown fox jumps over the lazy dog ";
+    for (int i = 0; i < 26; ++i) prompt += "the quick brown fox jumps over the lazy dog ";
     nlohmann::json o = {{"memory_budget_mb", 4096}};
     Job s = spec({"tiny-qwen2"}, {"occlusion"}, prompt, o);
     s.targetText = "and then the dog woke up and chased the fox all the way back to the river bank where it slept";
