@@ -243,13 +243,6 @@ int64_t cotangentBytes(const ModelConfig& c, int64_t width) {
     return 4 * width * (2 * perLayer + 2 * c.hiddenSize);
 }
 
-int64_t blockByBlockMinBytes(const ModelConfig& c, int64_t width) {
-    const int64_t layers = std::max<int64_t>(c.numLayers, 1);
-    const int64_t row = width * c.hiddenSize * 4;
-    return (width * activationBytesPerToken(c, width) + layers - 1) / layers + cotangentBytes(c, width) +
-           (layers + 1) * row + 2 * row;
-}
-
 Status gradientMemoryFits(const ModelConfig& c, int64_t positions, std::optional<int64_t> availableBytes,
                           bool blockByBlock) {
     if (!availableBytes || positions <= 0) return {};

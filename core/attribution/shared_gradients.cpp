@@ -102,6 +102,23 @@ at::Tensor headCotangents(const CausalLM& model, const at::Tensor& finalHidden, 
     return cotangents;
 }
 
+// What the block-by-block path holds for forwards of `g` input rows: one
+// block's share of the kept graph, one cotangent's backward, the residual
+// stream entering every block and, per column of a group, its carried
+// gradients (two live at once; float32 at most).
+struct BlockBytes {
+    int64_t layerGraph, cotangent, states, carryPerColumn;
+    BlockBytes(const ModelConfig& cfg, int64_t width, int64_t g) {
+        const int64_t layers = std::max<int64_t>(cfg.numLayers, 1);
+        const int64_t row = g * width * cfg.hiddenSize * 4;
+        layerGraph = (g * width * activationBytesPerToken(cfg, width) + layers - 1) / layers;
+        cotangent = g * cotangentBytes(cfg, width);
+        states = (layers + 1) * row;
+        carryPerColumn = 2 * row;
+    }
+    int64_t least() const { return layerGraph + cotangent + states + carryPerColumn; }
+};
+
 // The memory plan of the shared path for forwards of `g` input rows.
 struct SharedPlan {
     int64_t layersPerSegment = 0; // numLayers: the whole graph kept; fewer: block by block
@@ -128,27 +145,24 @@ SharedPlan planShared(const ModelConfig& cfg, const Sequence& seq, int64_t g, in
     // with its graph, top segment first, and every column's gradient goes
     // down through it; between segments each column carries the gradient
     // at the segment's input (two such carries live at once).
-    const int64_t rowBytes = g * width * cfg.hiddenSize * 4; // float32 at most
-    const int64_t states = (layers + 1) * rowBytes;
-    const int64_t carryPerColumn = 2 * rowBytes;
-    const int64_t layerGraph = (graphBytes + layers - 1) / layers;
-    const int64_t fixed = states + perCotangent + carryPerColumn; // with layerGraph: blockByBlockMinBytes
-    // Half of what one block's graph leaves free for the carries, at least
-    // one column (below that minimum a pass still holds one block, one
-    // column and one cotangent).
-    plan.groupColumns =
-        std::clamp<int64_t>((budget - fixed - layerGraph) / 2 / carryPerColumn + 1, 1, columns);
+    const BlockBytes bytes(cfg, width, g);
+    // Half of what the least need leaves free for the carries, at least one
+    // column (below that minimum a pass still holds one block, one column
+    // and one cotangent).
+    plan.groupColumns = std::clamp<int64_t>((budget - bytes.least()) / 2 / bytes.carryPerColumn + 1, 1, columns);
     if (g_groupColumns > 0) plan.groupColumns = std::min<int64_t>(g_groupColumns, columns);
-    const int64_t left = budget - states - plan.groupColumns * carryPerColumn;
-    plan.layersPerSegment = std::clamp<int64_t>((left - perCotangent) / layerGraph, 1, layers);
+    const int64_t left = budget - bytes.states - plan.groupColumns * bytes.carryPerColumn;
+    plan.layersPerSegment = std::clamp<int64_t>((left - perCotangent) / bytes.layerGraph, 1, layers);
     if (forced > 0) plan.layersPerSegment = std::min(forced, layers);
-    plan.maxCotangents = std::max<int64_t>(1, (left - plan.layersPerSegment * layerGraph) / perCotangent);
+    plan.maxCotangents = std::max<int64_t>(1, (left - plan.layersPerSegment * bytes.layerGraph) / perCotangent);
     return plan;
 }
 
 } // namespace
 
 void setSharedInputsPerForward(int64_t inputs) { g_inputsPerForward = std::max<int64_t>(inputs, 0); }
+int64_t blockByBlockMinBytes(const ModelConfig& c, int64_t width) { return BlockBytes(c, width, 1).least(); }
+
 void setGradientSegments(int64_t layersPerSegment, int64_t columnsPerGroup) {
     g_layersPerSegment = std::max<int64_t>(layersPerSegment, 0);
     g_groupColumns = std::max<int64_t>(columnsPerGroup, 0);
