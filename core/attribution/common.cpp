@@ -1,6 +1,7 @@
 #include "attribution/common.h"
 
 #include "model/compute_dtype.h"
+#include "model/layers.h"
 #include "model/serial_scope.h"
 #include "util/memory.h"
 
@@ -231,11 +232,26 @@ AttributionMatrix matrixFromColumns(const Sequence& seq, const at::Tensor& value
     return m;
 }
 
-int64_t activationBytesPerToken(const ModelConfig& c, int64_t seqLen) {
-    // Per layer: ~10 hidden-sized tensors (norms, q/k/v/o, residuals), 3 MLP
-    // intermediates, and the attention scores/probabilities of every head.
-    const int64_t perLayer = 10 * c.hiddenSize + 3 * c.intermediateSize + 3 * c.numHeads * seqLen;
-    return 4 * (c.numLayers * perLayer + 4 * c.hiddenSize);
+MapsKept gradientMapsKept(const CausalLM& model, LrpMode lrp) {
+    if (lrp != LrpMode::Off || !layers::attentionCoreFused() || model.config().attnLogitSoftcap.value_or(0) > 0) {
+        return {};
+    }
+    return {static_cast<int64_t>(c10::elementSize(computeTypeOf(model))), true};
+}
+
+int64_t activationBytesPerToken(const ModelConfig& c, int64_t seqLen, const MapsKept& maps) {
+    // Per layer: ~10 hidden-sized tensors (norms, q/k/v/o, residuals) and 3
+    // MLP intermediates (counted in float32), and the attention maps of
+    // every head: over every key, or (query blocks, causal) over the keys
+    // up to each block's last row, (count + 1) / (2 count) of them for
+    // `count` even blocks.
+    int64_t keys = seqLen;
+    if (maps.causalBlocks && seqLen > 0) {
+        const int64_t count = std::max<int64_t>(1, seqLen / std::max<int64_t>(layers::attentionCoreBlockRows(seqLen), 1));
+        keys = (seqLen * (count + 1) + 2 * count - 1) / (2 * count);
+    }
+    const int64_t perLayer = 4 * (10 * c.hiddenSize + 3 * c.intermediateSize) + maps.bytes * c.numHeads * keys;
+    return c.numLayers * perLayer + 16 * c.hiddenSize;
 }
 
 int64_t cotangentBytes(const ModelConfig& c, int64_t width) {
@@ -244,12 +260,12 @@ int64_t cotangentBytes(const ModelConfig& c, int64_t width) {
 }
 
 Status gradientMemoryFits(const ModelConfig& c, int64_t positions, std::optional<int64_t> availableBytes,
-                          bool blockByBlock) {
+                          bool blockByBlock, const MapsKept& maps) {
     if (!availableBytes || positions <= 0) return {};
     const double head = 8.0 * static_cast<double>(c.vocabSize);
-    const double need = blockByBlock ? static_cast<double>(blockByBlockMinBytes(c, positions)) + head
+    const double need = blockByBlock ? static_cast<double>(blockByBlockMinBytes(c, positions, maps)) + head
                                      : static_cast<double>(positions) *
-                                               static_cast<double>(activationBytesPerToken(c, positions)) +
+                                               static_cast<double>(activationBytesPerToken(c, positions, maps)) +
                                            head;
     if (need <= static_cast<double>(*availableBytes)) return {};
     char msg[512];
@@ -264,10 +280,11 @@ Status gradientMemoryFits(const ModelConfig& c, int64_t positions, std::optional
     return makeError(ErrorCode::InvalidArgument, msg);
 }
 
-Status gradientMemoryFits(const CausalLM& model, const Sequence& seq, bool blockByBlock) {
+Status gradientMemoryFits(const CausalLM& model, const Sequence& seq, bool blockByBlock, LrpMode lrp) {
     const auto info = readMemInfo();
     return gradientMemoryFits(model.config(), seq.length() - 1,
-                              info ? std::optional<int64_t>(info->availableBytes) : std::nullopt, blockByBlock);
+                              info ? std::optional<int64_t>(info->availableBytes) : std::nullopt, blockByBlock,
+                              gradientMapsKept(model, lrp));
 }
 
 int64_t ChunkSizer::next(int64_t maxRows, int64_t minRows) const {
@@ -343,14 +360,14 @@ std::atomic<GradientForward> g_gradientForward{GradientForward::Shared};
 // would not fit the memory budget, then into passes of even size (like
 // Captum's internal_batch_size).
 std::vector<size_t> perStepPassEnds(const Sequence& seq, const ModelConfig& cfg, const std::vector<GradientItem>& sorted,
-                                    int64_t budget) {
+                                    int64_t budget, const MapsKept& maps) {
     std::vector<size_t> ends;
     size_t begin = 0;
     while (begin < sorted.size()) {
         size_t runEnd = begin;
         while (runEnd < sorted.size() && sorted[runEnd].column == sorted[begin].column) ++runEnd;
         const int64_t len = seq.position(sorted[begin].column) + 1;
-        const int64_t rowBytes = len * (activationBytesPerToken(cfg, len) + 8 * cfg.vocabSize);
+        const int64_t rowBytes = len * (activationBytesPerToken(cfg, len, maps) + 8 * cfg.vocabSize);
         const auto count = static_cast<int64_t>(runEnd - begin);
         const int64_t fit = std::clamp<int64_t>(budget / std::max<int64_t>(rowBytes, 1), 1, count);
         const int64_t passes = (count + fit - 1) / fit;
@@ -397,7 +414,7 @@ Result<GradientSums> gradientPasses(const AttributionInput& input, const Sequenc
                                     Progress& progress, MethodOutput& out, const GradientExtras& extras) {
     const bool blockByBlock = strategyFrom(resolved) == Strategy::Batched &&
                               gradientForward() == GradientForward::Shared && itemsShareInputs(items, extras);
-    if (auto fits = gradientMemoryFits(*input.model, seq, blockByBlock); !fits) return fits.error();
+    if (auto fits = gradientMemoryFits(*input.model, seq, blockByBlock, extras.lrp); !fits) return fits.error();
     auto sums = accumulateGradients(*input.model, seq, baseline, items, targetFnFrom(resolved), strategyFrom(resolved),
                                     memoryBudgetBytes(resolved), chunkSeconds(resolved), progress, extras);
     out.targetFn = resolved["target_fn"];
@@ -432,7 +449,8 @@ GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, con
     const auto base = baseline.slice(0, 0, width);
 
     // Per step: where each pass ends (perStepPassEnds).
-    const std::vector<size_t> stepEnds = perStep ? perStepPassEnds(seq, cfg, sorted, budget) : std::vector<size_t>{};
+    const auto maps = gradientMapsKept(model, extras.lrp);
+    const std::vector<size_t> stepEnds = perStep ? perStepPassEnds(seq, cfg, sorted, budget, maps) : std::vector<size_t>{};
     auto stepEnd = stepEnds.begin();
     ChunkSizer sizer(chunkSecs);
     size_t begin = 0;
@@ -452,7 +470,7 @@ GradientSums accumulateGradients(const CausalLM& model, const Sequence& seq, con
             while (end < sorted.size() && end - begin < maxRows) {
                 const int64_t newLen = std::max(len, seq.position(sorted[end].column) + 1);
                 const auto rows = static_cast<int64_t>(end - begin + 1);
-                const int64_t bytes = rows * (newLen * activationBytesPerToken(cfg, newLen) + 8 * cfg.vocabSize);
+                const int64_t bytes = rows * (newLen * activationBytesPerToken(cfg, newLen, maps) + 8 * cfg.vocabSize);
                 if (bytes > budget) break;
                 len = newLen;
                 ++end;

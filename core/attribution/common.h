@@ -154,6 +154,12 @@ struct GradientExtras {
     LrpMode lrp = LrpMode::Off;
 };
 
+// How a gradient pass keeps each layer's attention maps.
+struct MapsKept {
+    int64_t bytes = 12;        // per head, query and key kept: three float32 maps, recorded op by op
+    bool causalBlocks = false; // only each query block's keys up to its last row (the attention core's node)
+};
+
 struct GradientSums {
     at::Tensor grads; // (t, L-1, hidden): Σ_items weight · ∂f_j/∂x at the item's input
     int64_t forwardPasses = 0;
@@ -228,7 +234,7 @@ bool itemsShareInputs(const std::vector<GradientItem>& items, const GradientExtr
 // The least memory a pass of the shared path needs over `width` positions
 // (block by block: one block's graph, one cotangent, the residual stream
 // entering every block and one column's carried gradients).
-int64_t blockByBlockMinBytes(const ModelConfig& c, int64_t width);
+int64_t blockByBlockMinBytes(const ModelConfig& c, int64_t width, const MapsKept& maps = {});
 std::optional<GradientSums> sharedForwardGradients(const CausalLM& model, const Sequence& seq,
                                                    const at::Tensor& baseline, const std::vector<GradientItem>& items,
                                                    TargetFn fn, int64_t memoryBudgetBytes, double chunkSeconds,
@@ -268,8 +274,16 @@ Result<ColumnGradients> columnGradients(const AttributionInput& input, const nlo
                                         const RunControl& control, MethodOutput& out,
                                         const GradientExtras& extras = {});
 
-// Bytes of activations one token position of one batch row keeps for backward.
-int64_t activationBytesPerToken(const ModelConfig& c, int64_t seqLen);
+// What `model`'s gradient passes under `lrp` keep: the attention core's
+// node (layers::attentionCore: one map in the compute dtype, in query
+// blocks) unless LRP rules, a softcap or TOKENLENS_ATTENTION_CORE=recorded
+// record the maps op by op.
+MapsKept gradientMapsKept(const CausalLM& model, LrpMode lrp);
+// Bytes of activations one token position of one batch row keeps for
+// backward (`maps`: how it keeps the attention maps; the default, three
+// float32 maps per head over every key, is also what the forward-only
+// planners scale from).
+int64_t activationBytesPerToken(const ModelConfig& c, int64_t seqLen, const MapsKept& maps = {});
 // Bytes one cotangent of a batched backward over a kept graph of `width`
 // positions takes while it runs: the gradients of one block's activations
 // (twice, for the block being left and the one entered) and its input
@@ -289,9 +303,9 @@ int64_t memoryBudgetBytes(const nlohmann::json& resolved);
 // With `blockByBlock` (the shared path, which can recompute block by block)
 // the need is blockByBlockMinBytes instead of the whole row's graph.
 Status gradientMemoryFits(const ModelConfig& c, int64_t positions, std::optional<int64_t> availableBytes,
-                          bool blockByBlock = false);
-// The same with this machine's /proc/meminfo.
-Status gradientMemoryFits(const CausalLM& model, const Sequence& seq, bool blockByBlock);
+                          bool blockByBlock = false, const MapsKept& maps = {});
+// The same with this machine's /proc/meminfo and `model`'s maps under `lrp`.
+Status gradientMemoryFits(const CausalLM& model, const Sequence& seq, bool blockByBlock, LrpMode lrp);
 
 // The chunk_seconds option: what one batched pass aims to take (cancellation
 // is checked between passes).

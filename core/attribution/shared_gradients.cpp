@@ -108,10 +108,10 @@ at::Tensor headCotangents(const CausalLM& model, const at::Tensor& finalHidden, 
 // gradients (two live at once; float32 at most).
 struct BlockBytes {
     int64_t layerGraph, cotangent, states, carryPerColumn;
-    BlockBytes(const ModelConfig& cfg, int64_t width, int64_t g) {
+    BlockBytes(const ModelConfig& cfg, int64_t width, int64_t g, const MapsKept& maps) {
         const int64_t layers = std::max<int64_t>(cfg.numLayers, 1);
         const int64_t row = g * width * cfg.hiddenSize * 4;
-        layerGraph = (g * width * activationBytesPerToken(cfg, width) + layers - 1) / layers;
+        layerGraph = (g * width * activationBytesPerToken(cfg, width, maps) + layers - 1) / layers;
         cotangent = g * cotangentBytes(cfg, width);
         states = (layers + 1) * row;
         carryPerColumn = 2 * row;
@@ -126,11 +126,11 @@ struct SharedPlan {
     int64_t groupColumns = 0;     // columns whose gradients go down the segments together
 };
 
-SharedPlan planShared(const ModelConfig& cfg, const Sequence& seq, int64_t g, int64_t columns,
-                                     int64_t budget) {
+SharedPlan planShared(const ModelConfig& cfg, const Sequence& seq, int64_t g, int64_t columns, int64_t budget,
+                      const MapsKept& maps) {
     const int64_t width = seq.length() - 1;
     const int64_t layers = std::max<int64_t>(cfg.numLayers, 1);
-    const int64_t graphBytes = g * width * activationBytesPerToken(cfg, width);
+    const int64_t graphBytes = g * width * activationBytesPerToken(cfg, width, maps);
     const int64_t perCotangent = g * cotangentBytes(cfg, width);
     SharedPlan plan;
     const int64_t forced = g_layersPerSegment; // tests and benchmarks: segments of this many layers
@@ -145,7 +145,7 @@ SharedPlan planShared(const ModelConfig& cfg, const Sequence& seq, int64_t g, in
     // with its graph, top segment first, and every column's gradient goes
     // down through it; between segments each column carries the gradient
     // at the segment's input (two such carries live at once).
-    const BlockBytes bytes(cfg, width, g);
+    const BlockBytes bytes(cfg, width, g, maps);
     // Half of what the least need leaves free for the carries, at least one
     // column (below that minimum a pass still holds one block, one column
     // and one cotangent).
@@ -161,7 +161,9 @@ SharedPlan planShared(const ModelConfig& cfg, const Sequence& seq, int64_t g, in
 } // namespace
 
 void setSharedInputsPerForward(int64_t inputs) { g_inputsPerForward = std::max<int64_t>(inputs, 0); }
-int64_t blockByBlockMinBytes(const ModelConfig& c, int64_t width) { return BlockBytes(c, width, 1).least(); }
+int64_t blockByBlockMinBytes(const ModelConfig& c, int64_t width, const MapsKept& maps) {
+    return BlockBytes(c, width, 1, maps).least();
+}
 
 void setGradientSegments(int64_t layersPerSegment, int64_t columnsPerGroup) {
     g_layersPerSegment = std::max<int64_t>(layersPerSegment, 0);
@@ -188,7 +190,8 @@ std::optional<GradientSums> sharedForwardGradients(const CausalLM& model, const 
     const auto& cfg = model.config();
     const int64_t width = seq.length() - 1; // the last token is never an input
     const auto inputCount = static_cast<int64_t>(byInput.size());
-    const auto onePlan = planShared(cfg, seq, 1, seq.t, budget);
+    const auto maps = gradientMapsKept(model, extras.lrp);
+    const auto onePlan = planShared(cfg, seq, 1, seq.t, budget, maps);
     // Inputs per forward (batch rows of one forward, their cotangents in the
     // same backwards): one by default. Measured on the GPT-2-small-sized
     // workload (integrated gradients, 16 steps, docs/benchmarks.md), one
@@ -196,7 +199,7 @@ std::optional<GradientSums> sharedForwardGradients(const CausalLM& model, const 
     // backwards carry cotangents of every row.
     int64_t perForward = g_inputsPerForward > 0 ? g_inputsPerForward.load() : 1;
     if (onePlan.layersPerSegment < cfg.numLayers) perForward = 1;
-    const int64_t graphBytes = width * activationBytesPerToken(cfg, width) + cotangentBytes(cfg, width);
+    const int64_t graphBytes = width * activationBytesPerToken(cfg, width, maps) + cotangentBytes(cfg, width);
     perForward = std::clamp<int64_t>(std::min(perForward, budget / graphBytes), 1, inputCount);
     const int64_t forwards = (inputCount + perForward - 1) / perForward; // of even sizes
 
@@ -241,7 +244,7 @@ std::optional<GradientSums> sharedForwardGradients(const CausalLM& model, const 
         for (size_t i = i0; i < i1; ++i) {
             for (const auto& item : inputs[i].second) byColumn[item.column].emplace_back(i - i0, &item);
         }
-        const auto plan = planShared(cfg, seq, g, static_cast<int64_t>(byColumn.size()), budget);
+        const auto plan = planShared(cfg, seq, g, static_cast<int64_t>(byColumn.size()), budget, maps);
         // Adds a column batch's input gradients (c, g, width, hidden) to the sums.
         auto addColumns = [&](const std::vector<int64_t>& columns, at::Tensor grads) {
             if (extras.timesDelta) grads = grads * rowDelta.unsqueeze(0);

@@ -161,76 +161,159 @@ bool hasAvx2() {
 }
 #endif
 
-// In place over gp (rows, n, T): row r's n rows against probs row r (rows, T),
-//   gp ← p ⊙ (gp − Σ gp ⊙ p) · factor, and 0 for the rows `dead` marks (may be null).
+// In place over gp (bh·c, n, e), the n cotangents' rows of a block of c
+// queries starting at query `first` of each head, against their
+// probabilities (bh·c, e):
+//   gp <- p ⊙ (gp − Σ gp ⊙ p) · factor
+// over each row's first `limits` keys (the keys up to the last one its query
+// may attend; the probabilities beyond are exactly 0, and so are the results)
+// and 0 beyond; limits (b, seq) is 0 for a query with no allowed key at all,
+// whose whole row gets the 0 the recorded mask's backward gives it.
 template <typename scalar_t>
-void softmaxBackwardInPlace(scalar_t* gp, const scalar_t* probs, const bool* dead, int64_t rows, int64_t n,
-                            int64_t keys, int64_t seq, int64_t heads, double factor) {
+void softmaxBackwardInPlace(scalar_t* gp, const scalar_t* probs, const int32_t* limits, int64_t bh, int64_t c,
+                            int64_t n, int64_t e, int64_t seq, int64_t first, int64_t heads, double factor) {
     using acc_t = at::opmath_type<scalar_t>;
     const auto f = static_cast<acc_t>(factor);
 #ifdef TOKENLENS_ATTENTION_X86
     const bool avx2 = hasAvx2();
 #endif
-    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(n * keys, 1));
-    at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(n * e, 1));
+    at::parallel_for(0, bh * c, grain, [&](int64_t begin, int64_t end) {
         for (int64_t r = begin; r < end; ++r) {
-            scalar_t* g0 = gp + r * n * keys;
-            // Row r is (batch row, head, query) = (r / (heads·seq), ·, r % seq).
-            if (dead && dead[(r / (heads * seq)) * seq + r % seq]) {
-                std::memset(static_cast<void*>(g0), 0, sizeof(scalar_t) * n * keys);
-                continue;
-            }
-            const scalar_t* p = probs + r * keys;
-            for (int64_t c = 0; c < n; ++c) {
+            scalar_t* g0 = gp + r * n * e;
+            // Row r is (batch row · head, query) = (r / c, first + r % c).
+            const int64_t keys = std::min<int64_t>(limits[(r / c / heads) * seq + first + r % c], e);
+            const scalar_t* p = probs + r * e;
+            for (int64_t j = 0; j < n; ++j) {
+                scalar_t* g = g0 + j * e;
+                if (keys < e) std::memset(static_cast<void*>(g + keys), 0, sizeof(scalar_t) * (e - keys));
+                if (keys == 0) continue;
 #ifdef TOKENLENS_ATTENTION_X86
                 if constexpr (std::is_same_v<scalar_t, float> || std::is_same_v<scalar_t, c10::BFloat16>) {
                     if (avx2) {
-                        avx2::row(g0 + c * keys, p, keys, f);
+                        avx2::row(g, p, keys, f);
                         continue;
                     }
                 }
 #endif
-                rowScalar(g0 + c * keys, p, keys, f);
+                rowScalar(g, p, keys, f);
             }
         }
     });
+}
+
+// Per (batch row, query) of allowed (b, 1, S, T): one past the last key the
+// query may attend, 0 when it may attend none. (b, S) int32.
+at::Tensor keyLimits(const at::Tensor& allowed) {
+    const auto a = allowed.contiguous();
+    const int64_t rows = a.size(0) * a.size(2), keys = a.size(3);
+    auto limits = torch::empty({a.size(0), a.size(2)}, torch::kInt32);
+    const bool* m = a.data_ptr<bool>();
+    int32_t* out = limits.data_ptr<int32_t>();
+    at::parallel_for(0, rows, 64, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            const bool* row = m + r * keys;
+            int64_t t = keys;
+            while (t > 0 && !row[t - 1]) --t;
+            out[r] = static_cast<int32_t>(t);
+        }
+    });
+    return limits;
+}
+
+// Query blocks of the node: [start, start + rows) over keys [0, width).
+struct Blocks {
+    std::vector<int64_t> start, width;
+    int64_t size() const { return static_cast<int64_t>(start.size()); }
+};
+
+std::atomic<int64_t> g_blockRows{[] {
+    const char* env = std::getenv("TOKENLENS_ATTENTION_CORE_ROWS");
+    return env ? std::max<int64_t>(std::atoll(env), 0) : int64_t{-1};
+}()};
+
+// Blocks of about `rows` queries (the last one takes the rest); a block's
+// width is one past the last key any of its queries may attend, every key
+// when one of them may attend none (its probabilities are uniform over all
+// keys, as the recorded operations give them).
+Blocks queryBlocks(const at::Tensor& limits, int64_t seq, int64_t keys) {
+    const int64_t rows = attentionCoreBlockRows(seq);
+    const int64_t count = std::max<int64_t>(1, seq / std::max<int64_t>(rows, 1));
+    const auto l = limits.accessor<int32_t, 2>();
+    Blocks b;
+    for (int64_t i = 0; i < count; ++i) {
+        const int64_t s0 = seq * i / count, s1 = seq * (i + 1) / count;
+        int64_t w = 0;
+        for (int64_t r = 0; r < l.size(0) && w < keys; ++r) {
+            for (int64_t s = s0; s < s1; ++s) w = l[r][s] == 0 ? keys : std::max<int64_t>(w, l[r][s]);
+        }
+        b.start.push_back(s0);
+        b.width.push_back(std::max<int64_t>(w, 1));
+    }
+    return b;
 }
 
 // q (b, H, S, d), k/v (b, kvH, T, d), allowed (b, 1, S, T) -> (b, H, S, d).
 struct AttentionCoreFn : torch::autograd::Function<AttentionCoreFn> {
     static at::Tensor forward(AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                               const at::Tensor& allowed, bool divideBy, double scale) {
-        const int64_t heads = q.size(1), dim = q.size(3);
+        const int64_t batch = q.size(0), heads = q.size(1), seq = q.size(2), dim = q.size(3);
+        const int64_t keys = k.size(2), bh = batch * heads;
+        const double factor = scale > 0 ? scale : 1.0 / std::sqrt(static_cast<double>(dim));
         // attend()'s recorded operations, in its order.
-        auto scores = at::matmul(q, expandHeads(k, heads).transpose(-1, -2));
-        double factor = 0;
-        if (scale > 0) {
-            scores = scores * scale;
-            factor = scale;
-        } else if (divideBy) {
-            scores = scores / std::sqrt(static_cast<double>(dim));
-            factor = 1.0 / std::sqrt(static_cast<double>(dim));
-        } else {
-            factor = 1.0 / std::sqrt(static_cast<double>(dim));
-            scores = scores * factor;
-        }
+        const auto scaled = [&](at::Tensor scores) {
+            if (scale > 0) return scores * scale;
+            if (divideBy) return scores / std::sqrt(static_cast<double>(dim));
+            return scores * factor;
+        };
         // The cancel check between the forward's parts too: over thousands of
         // positions each part runs over heads × positions² values.
         const auto check = currentCancelCheck();
-        throwIfCancelled(check.get());
-        if (scores.scalar_type() != torch::kFloat32) scores = scores.to(torch::kFloat32);
+        auto limits = keyLimits(allowed);
+        if (limits.size(0) != batch) limits = limits.expand({batch, seq}).contiguous();
+        const auto blocks = queryBlocks(limits, seq, keys);
         const auto masked = allowed.logical_not();
-        scores.masked_fill_(masked, std::numeric_limits<float>::lowest());
-        throwIfCancelled(check.get());
-        auto probs = at::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
-        scores = at::Tensor();
-        throwIfCancelled(check.get());
-        auto out = at::matmul(probs, expandHeads(v, heads));
-
-        ctx->save_for_backward({q, k, v, probs});
+        std::vector<at::Tensor> saved{q, k, v};
+        at::Tensor out;
+        if (blocks.size() == 1 && blocks.width[0] == keys) {
+            auto scores = scaled(at::matmul(q, expandHeads(k, heads).transpose(-1, -2)));
+            throwIfCancelled(check.get());
+            if (scores.scalar_type() != torch::kFloat32) scores = scores.to(torch::kFloat32);
+            scores.masked_fill_(masked, std::numeric_limits<float>::lowest());
+            throwIfCancelled(check.get());
+            auto probs = at::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
+            scores = at::Tensor();
+            throwIfCancelled(check.get());
+            out = at::matmul(probs, expandHeads(v, heads));
+            saved.push_back(probs.view({bh, seq, keys}));
+        } else {
+            // Blocks of queries, each over the keys up to the last one its
+            // rows may attend: the causal mask's upper triangle beyond each
+            // block is neither computed nor kept, nor gone through backward.
+            const auto q3 = q.reshape({bh, seq, dim});
+            const auto k3 = expandHeads(k, heads).reshape({bh, keys, dim});
+            const auto v3 = expandHeads(v, heads).reshape({bh, keys, dim});
+            auto out3 = torch::empty({bh, seq, dim}, q.options());
+            for (int64_t i = 0; i < blocks.size(); ++i) {
+                throwIfCancelled(check.get());
+                const int64_t s0 = blocks.start[i], rows = (i + 1 < blocks.size() ? blocks.start[i + 1] : seq) - s0;
+                const int64_t w = blocks.width[i];
+                auto scores = scaled(at::bmm(q3.narrow(1, s0, rows), k3.narrow(1, 0, w).transpose(1, 2)));
+                if (scores.scalar_type() != torch::kFloat32) scores = scores.to(torch::kFloat32);
+                scores.view({batch, heads, rows, w})
+                    .masked_fill_(masked.narrow(2, s0, rows).narrow(3, 0, w), std::numeric_limits<float>::lowest());
+                auto probs = at::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
+                scores = at::Tensor();
+                out3.narrow(1, s0, rows).copy_(at::bmm(probs, v3.narrow(1, 0, w)));
+                saved.push_back(probs);
+            }
+            out = out3.view({batch, heads, seq, dim});
+        }
+        ctx->save_for_backward(saved);
         ctx->saved_data["factor"] = factor;
-        const auto dead = masked.all(-1).reshape({q.size(0), q.size(2)}); // (b, S): rows with no allowed key
-        if (dead.any().item<bool>()) ctx->saved_data["dead"] = dead.contiguous();
+        ctx->saved_data["starts"] = c10::List<int64_t>(blocks.start);
+        ctx->saved_data["widths"] = c10::List<int64_t>(blocks.width);
+        ctx->saved_data["limits"] = limits;
         if (check) ctx->saved_data["cancel"] = c10::IValue::make_capsule(c10::make_intrusive<CheckHolder>(check));
         return out;
     }
@@ -252,60 +335,93 @@ struct AttentionCoreFn : torch::autograd::Function<AttentionCoreFn> {
     }
 
     // The gradients of n cotangents (n, b, H, S, d): ((n, b, H, S, d), (n, b, kvH, T, d) twice).
+    // Per query block i (one block: the whole maps), over its w_i keys:
+    //   gV[:w_i] += P_iᵀ · gOut_i,  gS_i = softmax'(gOut_i · V[:w_i]ᵀ),
+    //   gQ_i = gS_i · K[:w_i],      gK[:w_i] += gS_iᵀ · Q_i
+    // (the sums over blocks in float32).
     static std::tuple<at::Tensor, at::Tensor, at::Tensor> physicalBackward(AutogradContext* ctx,
                                                                            const at::Tensor& cot) {
         const auto saved = ctx->get_saved_variables();
-        const auto &q = saved[0], &k = saved[1], &v = saved[2], &probs = saved[3];
+        const auto &q = saved[0], &k = saved[1], &v = saved[2];
         const int64_t n = cot.size(0), batch = q.size(0), heads = q.size(1), seq = q.size(2), dim = q.size(3);
         const int64_t kvHeads = k.size(1), keys = k.size(2), bh = batch * heads;
-        // (b, H, S, n, d): per head, the n cotangents of a query side by side,
-        // so that gOut is (S·n, d) for gProbs and (S, n·d) for gV.
-        const auto gOut = cot.to(probs.scalar_type()).permute({1, 2, 3, 0, 4}).contiguous();
-        const auto p = probs.view({bh, seq, keys});
-        at::Tensor gv;
-        if (ctx->needs_input_grad(2)) {
-            const auto r = at::bmm(p.transpose(1, 2), gOut.view({bh, seq, n * dim})); // (bh, T, n·d)
-            gv = sumGroups(r.view({batch, heads, keys, n, dim}).permute({3, 0, 1, 2, 4}), kvHeads);
-        }
-        if (!ctx->needs_input_grad(0) && !ctx->needs_input_grad(1)) return {at::Tensor(), at::Tensor(), gv};
-        // (bh, S·n, T): row (query, cotangent) of each head.
-        auto gs = at::bmm(gOut.view({bh, seq * n, dim}), expandHeads(v, heads).reshape({bh, keys, dim}).transpose(1, 2));
-        pollCancel(ctx);
-        const auto deadIt = ctx->saved_data.find("dead");
-        const at::Tensor dead = deadIt == ctx->saved_data.end() ? at::Tensor() : deadIt->second.toTensor();
+        const auto dtype = q.scalar_type();
+        const auto starts = ctx->saved_data["starts"].toIntVector();
+        const auto widths = ctx->saved_data["widths"].toIntVector();
+        const auto limits = ctx->saved_data["limits"].toTensor();
         const double factor = ctx->saved_data["factor"].toDouble();
-        AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, gs.scalar_type(), "attentionCoreBackward", [&] {
-            softmaxBackwardInPlace<scalar_t>(gs.data_ptr<scalar_t>(), p.data_ptr<scalar_t>(),
-                                             dead.defined() ? dead.data_ptr<bool>() : nullptr, bh * seq, n, keys,
-                                             seq, heads, factor);
-        });
-        pollCancel(ctx);
-        at::Tensor gq, gk;
-        if (ctx->needs_input_grad(0)) {
-            const auto r = at::bmm(gs, expandHeads(k, heads).reshape({bh, keys, dim})); // (bh, S·n, d)
-            gq = r.view({batch, heads, seq, n, dim}).permute({3, 0, 1, 2, 4});
+        const auto blocks = static_cast<int64_t>(starts.size());
+        const bool one = blocks == 1 && widths[0] == keys;
+        const bool wantQ = ctx->needs_input_grad(0), wantK = ctx->needs_input_grad(1), wantV = ctx->needs_input_grad(2);
+        // (bh, S, n, d): per head, the n cotangents of a query side by side,
+        // so that gOut is (S·n, d) for gS and (S, n·d) for gV.
+        const auto gOut = cot.to(dtype).permute({1, 2, 3, 0, 4}).contiguous().view({bh, seq, n, dim});
+        const auto k3 = expandHeads(k, heads).reshape({bh, keys, dim});
+        const auto v3 = expandHeads(v, heads).reshape({bh, keys, dim});
+        const auto q3 = q.reshape({bh, seq, dim});
+        const auto acc = one ? dtype : at::toOpMathType(dtype);
+        at::Tensor gv = wantV ? (one ? at::Tensor() : torch::zeros({bh, keys, n * dim}, q.options().dtype(acc)))
+                              : at::Tensor();
+        at::Tensor gk = wantK ? (one ? at::Tensor() : torch::zeros({bh, n, keys, dim}, q.options().dtype(acc)))
+                              : at::Tensor();
+        at::Tensor gq = wantQ && !one ? torch::empty({bh, seq, n, dim}, q.options()) : at::Tensor();
+        for (int64_t i = 0; i < blocks; ++i) {
+            const int64_t s0 = starts[i], rows = (i + 1 < blocks ? starts[i + 1] : seq) - s0, w = widths[i];
+            const auto& p = saved[3 + i]; // (bh, rows, w)
+            const auto gO = gOut.narrow(1, s0, rows);
+            if (wantV) {
+                auto r = at::bmm(p.transpose(1, 2), gO.reshape({bh, rows, n * dim})); // (bh, w, n·d)
+                if (one) gv = r; else gv.narrow(1, 0, w).add_(r);
+            }
+            if (!wantQ && !wantK) continue;
+            // (bh, rows·n, w): row (query, cotangent) of each head.
+            auto gs = at::bmm(gO.reshape({bh, rows * n, dim}), v3.narrow(1, 0, w).transpose(1, 2));
+            pollCancel(ctx);
+            AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, gs.scalar_type(), "attentionCoreBackward", [&] {
+                softmaxBackwardInPlace<scalar_t>(gs.data_ptr<scalar_t>(), p.data_ptr<scalar_t>(),
+                                                 limits.data_ptr<int32_t>(), bh, rows, n, w, seq, s0, heads, factor);
+            });
+            pollCancel(ctx);
+            if (wantQ) {
+                auto r = at::bmm(gs, k3.narrow(1, 0, w)).view({bh, rows, n, dim});
+                if (one) gq = r; else gq.narrow(1, s0, rows).copy_(r);
+            }
+            if (wantK) {
+                auto r = at::bmm(gs.view({bh, rows, n * w}).transpose(1, 2), q3.narrow(1, s0, rows)); // (bh, n·w, d)
+                if (one) gk = r.view({bh, n, keys, dim}); else gk.narrow(2, 0, w).add_(r.view({bh, n, w, dim}));
+            }
         }
-        if (ctx->needs_input_grad(1)) {
-            const auto r = at::bmm(gs.view({bh, seq, n * keys}).transpose(1, 2), q.reshape({bh, seq, dim})); // (bh, n·T, d)
-            gk = sumGroups(r.view({batch, heads, n, keys, dim}).permute({2, 0, 1, 3, 4}), kvHeads);
-        }
+        if (wantQ) gq = gq.view({batch, heads, seq, n, dim}).permute({3, 0, 1, 2, 4});
+        if (wantK) gk = sumGroups(gk.view({batch, heads, n, keys, dim}).permute({2, 0, 1, 3, 4}), kvHeads).to(dtype);
+        if (wantV) gv = sumGroups(gv.view({batch, heads, keys, n, dim}).permute({3, 0, 1, 2, 4}), kvHeads).to(dtype);
         return {gq, gk, gv};
+    }
+
+    // The probabilities of every query over every key, (b, H, S, T), from the blocks kept.
+    static at::Tensor wholeProbs(const variable_list& saved, const std::vector<int64_t>& starts, int64_t batch,
+                                 int64_t heads, int64_t seq, int64_t keys) {
+        if (starts.size() == 1 && saved[3].size(2) == keys) return saved[3].view({batch, heads, seq, keys});
+        auto probs = torch::zeros({batch * heads, seq, keys}, saved[3].options());
+        for (size_t i = 0; i < starts.size(); ++i) {
+            const auto& p = saved[3 + i];
+            probs.narrow(1, starts[i], p.size(1)).narrow(2, 0, p.size(2)).copy_(p);
+        }
+        return probs.view({batch, heads, seq, keys});
     }
 
     // A gradient batched at several vmap levels: the same rule in ATen
     // operations, which vmap batches.
     static variable_list composite(AutogradContext* ctx, const at::Tensor& g) {
         const auto saved = ctx->get_saved_variables();
-        const auto &q = saved[0], &k = saved[1], &v = saved[2], &probs = saved[3];
+        const auto &q = saved[0], &k = saved[1], &v = saved[2];
         const int64_t heads = q.size(1), kvHeads = k.size(1);
+        const auto probs = wholeProbs(saved, ctx->saved_data["starts"].toIntVector(), q.size(0), heads, q.size(2),
+                                      k.size(2));
         const auto p = probs.to(torch::kFloat32);
         const auto gp = at::matmul(g.to(torch::kFloat32), expandHeads(v, heads).to(torch::kFloat32).transpose(-1, -2));
         auto gs = p * (gp - (gp * p).sum(-1, /*keepdim=*/true)) * ctx->saved_data["factor"].toDouble();
-        const auto deadIt = ctx->saved_data.find("dead");
-        if (deadIt != ctx->saved_data.end()) {
-            const auto dead = deadIt->second.toTensor();
-            gs = gs.masked_fill(dead.view({dead.size(0), 1, dead.size(1), 1}), 0);
-        }
+        const auto dead = ctx->saved_data["limits"].toTensor().eq(0); // (b, S): rows with no allowed key
+        gs = gs.masked_fill(dead.view({dead.size(0), 1, dead.size(1), 1}), 0);
         gs = gs.to(q.scalar_type());
         const auto gq = at::matmul(gs, expandHeads(k, heads));
         const auto gk = sumGroups(at::matmul(gs.transpose(-1, -2), q), kvHeads);
@@ -317,6 +433,12 @@ struct AttentionCoreFn : torch::autograd::Function<AttentionCoreFn> {
 } // namespace
 
 void setAttentionCoreFused(bool on) { g_fused = on; }
+void setAttentionCoreBlockRows(int64_t rows) { g_blockRows = rows; }
+int64_t attentionCoreBlockRows(int64_t seq) {
+    const int64_t set = g_blockRows;
+    if (set >= 0) return set == 0 ? seq : set;
+    return seq < 2 * kAttentionCoreBlockRows ? seq : kAttentionCoreBlockRows;
+}
 bool attentionCoreFused() { return g_fused; }
 
 at::Tensor attentionCore(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,

@@ -169,6 +169,17 @@ at::Tensor attentionCore(const at::Tensor& q, const at::Tensor& k, const at::Ten
 // Process-wide: for benchmarks and tests that compare it with the recorded operations.
 void setAttentionCoreFused(bool on);
 bool attentionCoreFused();
+// The node takes queries in blocks of about this many rows, each over the
+// keys up to the last one its rows may attend, when a prompt has at least
+// twice as many: the causal mask's upper triangle beyond each block is then
+// neither computed, kept, nor gone through in the backward.
+constexpr int64_t kAttentionCoreBlockRows = 256;
+// Query rows per block for `seq` queries (seq: one block).
+int64_t attentionCoreBlockRows(int64_t seq);
+// Process-wide, for tests and benchmarks: rows per block (0: one block of
+// every query; negative: the default; TOKENLENS_ATTENTION_CORE_ROWS in the
+// environment sets the start value).
+void setAttentionCoreBlockRows(int64_t rows);
 // The blocked form (called by attend; same arguments, k and v already one per query head).
 // A block's map holds about attentionBlockElements() elements; attend also
 // takes the blocked form, when no row is asked for, once all heads' maps

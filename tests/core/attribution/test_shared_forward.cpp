@@ -183,7 +183,11 @@ TEST(SharedForwardChoice, TakenOnlyWhereItemsShareAnInputAndTheGraphFits) {
         ownAlpha.push_back({j, 0.1 + 0.05 * static_cast<double>(j), 1.0}); // gradient_shap-like: no input shared
     }
     const int64_t width = seq.length() - 1;
-    const int64_t needed = width * attr::activationBytesPerToken(model.config(), width) +
+    const auto maps = attr::gradientMapsKept(model, LrpMode::Off);
+    EXPECT_EQ(maps.bytes, 4) << "the attention core's node keeps one float32 map";
+    EXPECT_TRUE(maps.causalBlocks);
+    EXPECT_EQ(attr::gradientMapsKept(model, LrpMode::AttnLrp).bytes, 12) << "recorded op by op: three float32 maps";
+    const int64_t needed = width * attr::activationBytesPerToken(model.config(), width, maps) +
                            attr::cotangentBytes(model.config(), width);
     auto values = [](const at::Tensor& g) {
         auto c = g.to(torch::kFloat32).contiguous();
@@ -270,6 +274,16 @@ TEST(GradientMemory, ARowThatDoesNotFitTheMachineIsRefusedWithTheReason) {
         << attr::blockByBlockMinBytes(qwen, 4103) / 1e9 << " GB";
     EXPECT_LT(attr::blockByBlockMinBytes(qwen, 4103), static_cast<int64_t>(maps / 4)) << "a layer's graph and a cotangent";
     EXPECT_GT(attr::blockByBlockMinBytes(qwen, 4103), static_cast<int64_t>(maps / 24));
+    // The attention core's node keeps one bfloat16 map per head, in query
+    // blocks of 256 rows over the keys up to each block's last row (16
+    // blocks: 17/32 of the square): 24 x 14 x 4103 x 2180 x 2 bytes = 6.0 GB.
+    const attr::MapsKept node{2, true};
+    const double nodeMaps = 24.0 * 14 * 4103 * 2180 * 2;
+    EXPECT_NEAR(static_cast<double>(attr::activationBytesPerToken(qwen, 4103, node)) -
+                    static_cast<double>(attr::activationBytesPerToken(qwen, 4103, {0, false})),
+                nodeMaps / 4103, nodeMaps / 4103 * 1e-3);
+    EXPECT_TRUE(attr::gradientMemoryFits(qwen, 4103, machine, false, node).ok()) << "the whole graph fits 23 GiB";
+    EXPECT_FALSE(attr::gradientMemoryFits(qwen, 4103, static_cast<int64_t>(nodeMaps), false, node).ok());
     auto tooLong = attr::gradientMemoryFits(qwen, 32768, machine, true);
     ASSERT_FALSE(tooLong.ok()) << "32,768 positions: one layer's maps alone are 14 x 32768^2 values";
     EXPECT_NE(tooLong.error().message.find("one layer at a time"), std::string::npos) << tooLong.error().message;
