@@ -26,6 +26,7 @@
 // polled after the products with gOut and after the softmax's backward, as
 // attend()'s recorded path polls through hooks.
 
+#include "model/avx2_float.h"
 #include "model/layers.h"
 #include "util/cancellation.h"
 
@@ -41,8 +42,7 @@
 #include <limits>
 #include <type_traits>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
+#ifdef TOKENLENS_AVX2_FLOAT
 #define TOKENLENS_ATTENTION_X86 1
 #endif
 
@@ -108,21 +108,8 @@ void rowScalar(scalar_t* g, const scalar_t* p, int64_t keys, at::opmath_type<sca
 #endif
 namespace avx2 {
 
-inline __m256 load8(const float* x) { return _mm256_loadu_ps(x); }
-inline __m256 load8(const c10::BFloat16* x) {
-    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
-inline void store8(float* x, __m256 v) { _mm256_storeu_ps(x, v); }
-// Rounded to nearest even, NaN to the quiet NaN: c10::BFloat16's conversion.
-inline void store8(c10::BFloat16* x, __m256 v) {
-    const __m256i b = _mm256_castps_si256(v);
-    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(1));
-    __m256i r = _mm256_srli_epi32(_mm256_add_epi32(b, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF))), 16);
-    r = _mm256_blendv_epi8(r, _mm256_set1_epi32(0x7FC0), _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(x),
-                     _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1)));
-}
+using tokenlens::avx2::load8;
+using tokenlens::avx2::store8;
 
 template <typename scalar_t>
 inline void rowImpl(scalar_t* g, const scalar_t* p, int64_t keys, float f) {
@@ -157,13 +144,7 @@ void row(c10::BFloat16* g, const c10::BFloat16* p, int64_t keys, float f) { rowI
 #pragma GCC pop_options
 #endif
 
-bool hasAvx2() {
-    static const bool yes = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }();
-    return yes;
-}
+using tokenlens::avx2::hasAvx2;
 #endif
 
 // In place over gp (bh·c, n, e), the n cotangents' rows of a block of c

@@ -180,6 +180,11 @@ int64_t attentionCoreBlockRows(int64_t seq);
 // every query; negative: the default; TOKENLENS_ATTENTION_CORE_ROWS in the
 // environment sets the start value).
 void setAttentionCoreBlockRows(int64_t rows);
+// silu(gate) · up, the gated MLP's product: under autograd (and unless
+// TOKENLENS_ATTENTION_CORE=recorded) one autograd node whose backward is one
+// pass per cotangent (model/silu_gate.cpp); otherwise the ATen operations.
+// The same values either way; gate and up of one shape and dtype.
+at::Tensor siluGate(const at::Tensor& gate, const at::Tensor& up);
 // The blocked form (called by attend; same arguments, k and v already one per query head).
 // A block's map holds about attentionBlockElements() elements; attend also
 // takes the blocked form, when no row is asked for, once all heads' maps

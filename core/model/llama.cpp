@@ -136,7 +136,10 @@ public:
         const bool lrp = o.lrp != LrpMode::Off;
         // The gated MLP's act(gate) · up under the LRP rules: identity, then uniform.
         auto gated = [&](const at::Tensor& gate, const at::Tensor& up) {
-            if (!lrp) return activate(m_config.activation, gate) * up;
+            if (!lrp) {
+                const auto& act = m_config.activation;
+                return act == "silu" || act == "swish" ? siluGate(gate, up) : activate(act, gate) * up;
+            }
             auto a = identityRule(gate, activate(m_config.activation, gate.detach()));
             return halfGradient(a * up); // both factors' gradients halved
         };
