@@ -100,12 +100,7 @@ void rowScalar(scalar_t* g, const scalar_t* p, int64_t keys, at::opmath_type<sca
 }
 
 #ifdef TOKENLENS_ATTENTION_X86
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
+TOKENLENS_AVX2_BEGIN
 namespace avx2 {
 
 using tokenlens::avx2::load8;
@@ -138,11 +133,7 @@ void row(float* g, const float* p, int64_t keys, float f) { rowImpl(g, p, keys, 
 void row(c10::BFloat16* g, const c10::BFloat16* p, int64_t keys, float f) { rowImpl(g, p, keys, f); }
 
 } // namespace avx2
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+TOKENLENS_AVX2_END
 
 using tokenlens::avx2::hasAvx2;
 #endif

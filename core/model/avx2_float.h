@@ -23,12 +23,17 @@ inline bool hasAvx2() {
     return yes;
 }
 
+// Functions between TOKENLENS_AVX2_BEGIN and TOKENLENS_AVX2_END are compiled for AVX2 and FMA.
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#define TOKENLENS_AVX2_BEGIN \
+    _Pragma("clang attribute push(__attribute__((target(\"avx2,fma\"))), apply_to = function)")
+#define TOKENLENS_AVX2_END _Pragma("clang attribute pop")
 #else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
+#define TOKENLENS_AVX2_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma\")")
+#define TOKENLENS_AVX2_END _Pragma("GCC pop_options")
 #endif
+
+TOKENLENS_AVX2_BEGIN
 
 inline __m256 load8(const float* x) { return _mm256_loadu_ps(x); }
 inline __m256 load8(const c10::BFloat16* x) {
@@ -46,11 +51,7 @@ inline void store8(c10::BFloat16* x, __m256 v) {
                      _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1)));
 }
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+TOKENLENS_AVX2_END
 
 } // namespace tokenlens::avx2
 #endif

@@ -30,12 +30,7 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 #ifdef TOKENLENS_AVX2_FLOAT
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
+TOKENLENS_AVX2_BEGIN
 // [begin, end) of one cotangent, eight at a time, the tail in float.
 template <typename scalar_t>
 void spanAvx2(const scalar_t* g, const scalar_t* gate, const scalar_t* up, const scalar_t* s, scalar_t* gGate,
@@ -57,11 +52,7 @@ void spanAvx2(const scalar_t* g, const scalar_t* gate, const scalar_t* up, const
         gGate[i] = static_cast<scalar_t>(gi * sg * u * (1.0f + x * (1.0f - sg)));
     }
 }
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+TOKENLENS_AVX2_END
 #endif
 
 // n cotangents g (n, count) against gate, up, s (count): gGate and gUp (n, count).
