@@ -10,12 +10,17 @@
 // far more to write than the arithmetic does), and the masked upper
 // triangle beyond each block is not computed.
 
+#include "model/avx2_float.h"
 #include "model/layers.h"
 #include "util/cancellation.h"
 
+#include <ATen/Parallel.h>
+
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <vector>
 
 namespace tokenlens::layers {
 namespace {
@@ -23,6 +28,8 @@ namespace {
 // A block's score or probability map is kept to about this many elements
 // (16 MB in float32) so that the buffers stay small and warm in memory.
 std::atomic<int64_t> g_blockElements{kAttentionBlockElements};
+// The fused bfloat16 rows (softmaxRow); tests compare them with the ATen steps.
+std::atomic<bool> g_fusedSoftmax{true};
 
 enum Slot { Scores, Scores32, Probs32, ProbsLow, Out, kSlots };
 thread_local at::Tensor t_buffers[kSlots]; // flat; each grows to the largest block seen
@@ -38,9 +45,99 @@ at::Tensor buffer(Slot slot, at::IntArrayRef shape, at::ScalarType dtype) {
     return b.narrow(0, 0, n).view(shape);
 }
 
+#ifdef TOKENLENS_AVX2_FLOAT
+TOKENLENS_AVX2_BEGIN
+// exp(x) for x ≤ 0 (Cephes' single-precision polynomial, about 1 ulp), and
+// exactly 0 below −87 (a masked key's probability, as exp(lowest − max)
+// gives it).
+inline __m256 expNonPositive(__m256 x) {
+    const __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_LT_OQ);
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    x = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    x = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), x);
+    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
+    y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_andnot_ps(tiny, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
+}
+
+// One query row of bfloat16 scores (width keys, unscaled) to bfloat16
+// probabilities: softmax(scores · f) over the allowed keys in float, 0 for
+// the others; a row with no allowed key gets uniform probabilities, as the
+// recorded operations' softmax over float32's lowest value gives it.
+// `work` holds `width` floats.
+void softmaxRow(const c10::BFloat16* scores, const bool* allowed, c10::BFloat16* probs, int64_t width, float f,
+                float* work) {
+    using tokenlens::avx2::load8;
+    using tokenlens::avx2::store8;
+    const float lowest = std::numeric_limits<float>::lowest();
+    const __m256 low8 = _mm256_set1_ps(lowest), f8 = _mm256_set1_ps(f);
+    __m256 max8 = low8;
+    __m256i any8 = _mm256_setzero_si256();
+    int64_t t0 = 0;
+    for (; t0 + 8 <= width; t0 += 8) {
+        int64_t bytes = 0;
+        std::memcpy(&bytes, allowed + t0, 8);
+        const __m256i a = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(bytes)); // 0 or 1 per key
+        const __m256 keep = _mm256_castsi256_ps(_mm256_cmpgt_epi32(a, _mm256_setzero_si256()));
+        const __m256 x = _mm256_blendv_ps(low8, _mm256_mul_ps(load8(scores + t0), f8), keep);
+        _mm256_storeu_ps(work + t0, x);
+        max8 = _mm256_max_ps(max8, x);
+        any8 = _mm256_or_si256(any8, a);
+    }
+    alignas(32) float lanes8[8];
+    _mm256_store_ps(lanes8, max8);
+    float max = lowest;
+    for (const float x : lanes8) max = std::max(max, x);
+    bool any = !_mm256_testz_si256(any8, any8);
+    for (int64_t t = t0; t < width; ++t) {
+        const float x = allowed[t] ? static_cast<float>(scores[t]) * f : lowest;
+        work[t] = x;
+        if (allowed[t]) {
+            any = true;
+            max = std::max(max, x);
+        }
+    }
+    if (!any) {
+        const c10::BFloat16 u(1.0f / static_cast<float>(width));
+        for (int64_t t = 0; t < width; ++t) probs[t] = u;
+        return;
+    }
+    const __m256 m = _mm256_set1_ps(max);
+    __m256 acc = _mm256_setzero_ps();
+    int64_t t = 0;
+    for (; t + 8 <= width; t += 8) {
+        const __m256 v = expNonPositive(_mm256_sub_ps(load8(work + t), m));
+        _mm256_storeu_ps(work + t, v);
+        acc = _mm256_add_ps(acc, v);
+    }
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, acc);
+    float sum = 0;
+    for (const float x : lanes) sum += x;
+    for (; t < width; ++t) {
+        work[t] = allowed[t] ? std::exp(work[t] - max) : 0.0f;
+        sum += work[t];
+    }
+    const __m256 inv = _mm256_set1_ps(1.0f / sum);
+    for (t = 0; t + 8 <= width; t += 8) store8(probs + t, _mm256_mul_ps(load8(work + t), inv));
+    for (; t < width; ++t) probs[t] = c10::BFloat16(work[t] / sum);
+}
+TOKENLENS_AVX2_END
+#endif
+
 } // namespace
 
 int64_t attentionBlockElements() { return g_blockElements.load(std::memory_order_relaxed); }
+
+void setAttentionBlockFusedSoftmax(bool on) { g_fusedSoftmax.store(on, std::memory_order_relaxed); }
 
 void setAttentionBlockElements(int64_t elements) {
     g_blockElements.store(elements > 0 ? elements : kAttentionBlockElements, std::memory_order_relaxed);
@@ -62,6 +159,13 @@ AttentionResult attendBlocked(const at::Tensor& q, const at::Tensor& k, const at
     const int64_t keepFirst = rows.all() ? 0 : std::clamp<int64_t>(rows.first, 0, seq);
     const int64_t keepLast = rows.all() ? seq : std::clamp<int64_t>(rows.last, keepFirst, seq);
     auto kept = torch::zeros({batch, heads, keepLast - keepFirst, total}, q.options());
+#ifdef TOKENLENS_AVX2_FLOAT
+    const bool fused = dtype == torch::kBFloat16 && softcap <= 0 && tokenlens::avx2::hasAvx2() &&
+                       g_fusedSoftmax.load(std::memory_order_relaxed);
+    // The mask per (batch row, query, key), contiguous, when the fused rows read it.
+    const at::Tensor allowedRows = fused ? allowed.expand({batch, 1, seq, total}).contiguous() : at::Tensor();
+    const bool* allowedData = fused ? allowedRows.data_ptr<bool>() : nullptr;
+#endif
 
     for (int64_t s = 0; s < seq; s += block) {
         if (s > 0) throwIfCancelled(); // a long prompt's layer is many blocks
@@ -69,6 +173,28 @@ AttentionResult attendBlocked(const at::Tensor& q, const at::Tensor& k, const at
         const auto qb = q.narrow(2, s, c).reshape({bh, c, dim});
         auto scores = buffer(Scores, {bh, c, width}, dtype);
         at::bmm_out(scores, qb, keys3.narrow(1, 0, width).transpose(1, 2));
+        at::Tensor probs;
+#ifdef TOKENLENS_AVX2_FLOAT
+        if (fused) {
+            // bfloat16 without softcap: scale, mask, softmax and the
+            // conversion back in one pass per row, in float (the steps
+            // below make four passes over float32 copies of the block).
+            probs = buffer(ProbsLow, {bh, c, width}, dtype);
+            const float f = static_cast<float>(scale > 0 ? scale : 1.0 / std::sqrt(static_cast<double>(dim)));
+            const auto* sp = scores.data_ptr<c10::BFloat16>();
+            auto* pp = probs.data_ptr<c10::BFloat16>();
+            at::parallel_for(0, bh * c, 16, [&](int64_t r0, int64_t r1) {
+                thread_local std::vector<float> work;
+                if (static_cast<int64_t>(work.size()) < width) work.resize(static_cast<size_t>(width));
+                for (int64_t r = r0; r < r1; ++r) {
+                    const int64_t b = r / (heads * c), query = s + r % c;
+                    softmaxRow(sp + r * width, allowedData + (b * seq + query) * total, pp + r * width, width, f,
+                               work.data());
+                }
+            });
+        } else
+#endif
+        {
         if (scale > 0) {
             scores.mul_(scale);
         } else if (divideBy) {
@@ -86,10 +212,11 @@ AttentionResult attendBlocked(const at::Tensor& q, const at::Tensor& k, const at
         scores32.view({batch, heads, c, width}).masked_fill_(mask, std::numeric_limits<float>::lowest());
         auto probs32 = buffer(Probs32, {bh, c, width}, torch::kFloat32);
         at::_softmax_out(probs32, scores32, -1, false);
-        at::Tensor probs = probs32;
+        probs = probs32;
         if (low) {
             probs = buffer(ProbsLow, {bh, c, width}, dtype);
             probs.copy_(probs32);
+        }
         }
         auto out = buffer(Out, {bh, c, dim}, dtype);
         at::bmm_out(out, probs, values3.narrow(1, 0, width));

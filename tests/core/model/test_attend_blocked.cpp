@@ -158,3 +158,45 @@ TEST_P(AttendBlocked, PaddedBatchEqualsUnbatched) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, AttendBlocked, ::testing::ValuesIn(fixtureNames()), fixtureTestName);
+
+// In bfloat16 the blocked form scales, masks and normalises each row in one
+// pass in float (default) instead of ATen's steps over float32 copies of the
+// block (setAttentionBlockFusedSoftmax(false)). Against the same inputs in
+// float32: at least as close as the steps, masked keys exactly 0, and a
+// padding query with no allowed key uniform, as the steps
+// give it (over its block's keys). Over several blocks, with a left-padded batch row, 37 keys (the
+// 8-wide body and a tail), grouped into blocks of 5 query rows.
+TEST(AttendBlockedFused, BfloatRowsMatchFloat32AtLeastAsWellAsTheSteps) {
+    torch::NoGradGuard noGrad;
+    torch::manual_seed(3);
+    constexpr int64_t kBatch = 2, kHeads = 3, kSeq = 37, kDim = 16, kPad = 3;
+    const auto q = (torch::randn({kBatch, kHeads, kSeq, kDim}) * 2).to(torch::kBFloat16);
+    const auto k = (torch::randn({kBatch, kHeads, kSeq, kDim}) * 2).to(torch::kBFloat16);
+    const auto v = torch::randn({kBatch, kHeads, kSeq, kDim}).to(torch::kBFloat16);
+    auto mask = torch::ones({kBatch, kSeq}, torch::kInt64);
+    mask[1].slice(0, 0, kPad).fill_(0);
+    const auto allowed = layers::allowedMask(mask, kBatch, kSeq, 0, torch::kCPU);
+    SmallBlocks small(kBatch * kHeads, kSeq, 5);
+    const layers::ProbsRows all{};
+    const auto fused = layers::attendBlocked(q, k, v, allowed, false, 0, 0, all);
+    layers::setAttentionBlockFusedSoftmax(false);
+    const auto steps = layers::attendBlocked(q, k, v, allowed, false, 0, 0, all);
+    layers::setAttentionBlockFusedSoftmax(true);
+    const auto ref = layers::attendBlocked(q.to(torch::kFloat32), k.to(torch::kFloat32), v.to(torch::kFloat32),
+                                           allowed, false, 0, 0, all);
+    ASSERT_EQ(fused.probs.scalar_type(), torch::kBFloat16);
+    EXPECT_LE(maxDiff(fused.probs, ref.probs), maxDiff(steps.probs, ref.probs) + 2e-3);
+    EXPECT_LT(maxDiff(fused.probs, ref.probs), 1e-2);
+    EXPECT_LE(maxDiff(fused.output, ref.output), maxDiff(steps.output, ref.output) + 1e-2);
+    // Masked keys: causal (above the diagonal) and, in row 1, the padding keys of real queries.
+    const auto masked = allowed.logical_not().expand({kBatch, kHeads, kSeq, kSeq});
+    EXPECT_EQ(fused.probs.to(torch::kFloat32).masked_select(masked.clone().index_put_(
+                  {torch::tensor({1}), torch::indexing::Slice(), torch::indexing::Slice(0, kPad)}, false))
+                  .abs().max().item<double>(), 0.0);
+    // Padding queries of row 1: uniform over their block's keys, as the steps give them.
+    const auto pad = fused.probs[1].slice(1, 0, kPad).to(torch::kFloat32);
+    EXPECT_TRUE(pad.equal(steps.probs[1].slice(1, 0, kPad).to(torch::kFloat32)));
+    const auto nonzero = pad.masked_select(pad.gt(0));
+    ASSERT_GT(nonzero.numel(), 0);
+    EXPECT_EQ(nonzero.max().item<double>(), nonzero.min().item<double>());
+}
