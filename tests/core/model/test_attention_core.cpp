@@ -11,8 +11,8 @@
 
 #include "model/layers.h"
 #include "util/cancellation.h"
+#include "vmap_grads.h"
 
-#include <ATen/VmapMode.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -67,20 +67,9 @@ std::vector<at::Tensor> grads(const Attention& a, const at::Tensor& cot) {
     return torch::autograd::grad({a.out}, {a.q, a.k, a.v}, {cot}, /*retain_graph=*/true);
 }
 
-// `levels` vmap levels over the leading dims of `cot` (levels × batch, out sizes): one gradient per cotangent.
+// One gradient per cotangent of `cot` (levels × batch, out sizes) under `levels` vmap levels.
 std::vector<at::Tensor> vmapGrads(const Attention& a, const at::Tensor& cot, int64_t levels) {
-    std::vector<int64_t> ids;
-    auto batched = cot;
-    for (int64_t l = 0; l < levels; ++l) {
-        ids.push_back(at::impl::VmapMode::increment_nesting());
-        batched = at::_add_batch_dim(batched, 0, ids.back());
-    }
-    auto g = torch::autograd::grad({a.out}, {a.q, a.k, a.v}, {batched}, /*retain_graph=*/true);
-    for (auto& x : g) {
-        for (int64_t l = levels - 1; l >= 0; --l) x = at::_remove_batch_dim(x, ids[l], cot.size(l), 0);
-    }
-    for (int64_t l = 0; l < levels; ++l) at::impl::VmapMode::decrement_nesting();
-    return g;
+    return tokenlens::testing::vmapGrads(a.out, {a.q, a.k, a.v}, cot, levels);
 }
 
 double maxDiff(const at::Tensor& a, const at::Tensor& b) {

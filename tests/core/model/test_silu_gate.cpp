@@ -7,8 +7,8 @@
 // projections) included.
 
 #include "model/layers.h"
+#include "vmap_grads.h"
 
-#include <ATen/VmapMode.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -40,16 +40,7 @@ bool usesNode(const at::Tensor& out) {
 }
 
 at::Tensor vmapGrad(const Leaves& l, const at::Tensor& cot, int64_t levels) {
-    std::vector<int64_t> ids;
-    auto batched = cot;
-    for (int64_t k = 0; k < levels; ++k) {
-        ids.push_back(at::impl::VmapMode::increment_nesting());
-        batched = at::_add_batch_dim(batched, 0, ids.back());
-    }
-    auto g = torch::autograd::grad({l.out}, {l.gu}, {batched}, /*retain_graph=*/true)[0];
-    for (int64_t k = levels - 1; k >= 0; --k) g = at::_remove_batch_dim(g, ids[k], cot.size(k), 0);
-    for (int64_t k = 0; k < levels; ++k) at::impl::VmapMode::decrement_nesting();
-    return g;
+    return tokenlens::testing::vmapGrads(l.out, {l.gu}, cot, levels)[0];
 }
 
 double maxDiff(const at::Tensor& a, const at::Tensor& b) {
