@@ -233,9 +233,7 @@ AttributionMatrix matrixFromColumns(const Sequence& seq, const at::Tensor& value
 }
 
 MapsKept gradientMapsKept(const CausalLM& model, LrpMode lrp) {
-    if (lrp != LrpMode::Off || !layers::attentionCoreFused() || model.config().attnLogitSoftcap.value_or(0) > 0) {
-        return {};
-    }
+    if (!layers::attentionCoreTakes(lrp, model.config().attnLogitSoftcap.value_or(0))) return {};
     return {static_cast<int64_t>(c10::elementSize(computeTypeOf(model))), true};
 }
 
@@ -247,7 +245,7 @@ int64_t activationBytesPerToken(const ModelConfig& c, int64_t seqLen, const Maps
     // `count` even blocks.
     int64_t keys = seqLen;
     if (maps.causalBlocks && seqLen > 0) {
-        const int64_t count = std::max<int64_t>(1, seqLen / std::max<int64_t>(layers::attentionCoreBlockRows(seqLen), 1));
+        const int64_t count = layers::attentionCoreBlockCount(seqLen);
         keys = (seqLen * (count + 1) + 2 * count - 1) / (2 * count);
     }
     const int64_t perLayer = 4 * (10 * c.hiddenSize + 3 * c.intermediateSize) + maps.bytes * c.numHeads * keys;

@@ -42,10 +42,6 @@
 #include <limits>
 #include <type_traits>
 
-#ifdef TOKENLENS_AVX2_FLOAT
-#define TOKENLENS_ATTENTION_X86 1
-#endif
-
 namespace tokenlens::layers {
 namespace {
 
@@ -99,7 +95,7 @@ void rowScalar(scalar_t* g, const scalar_t* p, int64_t keys, at::opmath_type<sca
     }
 }
 
-#ifdef TOKENLENS_ATTENTION_X86
+#ifdef TOKENLENS_AVX2_FLOAT
 TOKENLENS_AVX2_BEGIN
 namespace avx2 {
 
@@ -151,7 +147,7 @@ void softmaxBackwardInPlace(scalar_t* gp, const scalar_t* probs, const int32_t* 
                             int64_t n, int64_t e, int64_t seq, int64_t first, int64_t heads, double factor) {
     using acc_t = at::opmath_type<scalar_t>;
     const auto f = static_cast<acc_t>(factor);
-#ifdef TOKENLENS_ATTENTION_X86
+#ifdef TOKENLENS_AVX2_FLOAT
     const bool avx2 = hasAvx2();
 #endif
     const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(n * e, 1));
@@ -165,7 +161,7 @@ void softmaxBackwardInPlace(scalar_t* gp, const scalar_t* probs, const int32_t* 
                 scalar_t* g = g0 + j * e;
                 if (keys < e) std::memset(static_cast<void*>(g + keys), 0, sizeof(scalar_t) * (e - keys));
                 if (keys == 0) continue;
-#ifdef TOKENLENS_ATTENTION_X86
+#ifdef TOKENLENS_AVX2_FLOAT
                 if constexpr (std::is_same_v<scalar_t, float> || std::is_same_v<scalar_t, c10::BFloat16>) {
                     if (avx2) {
                         avx2::row(g, p, keys, f);
@@ -191,7 +187,7 @@ void accumulate(const at::Tensor& acc, const at::Tensor& x) {
     TORCH_INTERNAL_ASSERT(acc.scalar_type() == at::kFloat);
     float* a = acc.data_ptr<float>();
     const int64_t count = x.numel();
-#ifdef TOKENLENS_ATTENTION_X86
+#ifdef TOKENLENS_AVX2_FLOAT
     if (x.scalar_type() == at::kBFloat16 && hasAvx2()) {
         avx2::addTo(a, x.data_ptr<c10::BFloat16>(), count);
         return;
@@ -238,8 +234,7 @@ std::atomic<int64_t> g_blockRows{[] {
 // when one of them may attend none (its probabilities are uniform over all
 // keys, as the recorded operations give them).
 Blocks queryBlocks(const at::Tensor& limits, int64_t seq, int64_t keys) {
-    const int64_t rows = attentionCoreBlockRows(seq);
-    const int64_t count = std::max<int64_t>(1, seq / std::max<int64_t>(rows, 1));
+    const int64_t count = attentionCoreBlockCount(seq);
     const auto l = limits.accessor<int32_t, 2>();
     Blocks b;
     for (int64_t i = 0; i < count; ++i) {
@@ -275,41 +270,31 @@ struct AttentionCoreFn : torch::autograd::Function<AttentionCoreFn> {
         const auto blocks = queryBlocks(limits, seq, keys);
         const auto masked = allowed.logical_not();
         std::vector<at::Tensor> saved{q, k, v};
-        at::Tensor out;
-        if (blocks.size() == 1 && blocks.width[0] == keys) {
-            auto scores = scaled(at::matmul(q, expandHeads(k, heads).transpose(-1, -2)));
+        // Blocks of queries, each over the keys up to the last one its rows
+        // may attend: the causal mask's upper triangle beyond each block is
+        // neither computed nor kept, nor gone through backward. One block
+        // (short prompts): the whole maps, attend()'s values exactly.
+        const auto q3 = q.reshape({bh, seq, dim});
+        const auto k3 = expandHeads(k, heads).reshape({bh, keys, dim});
+        const auto v3 = expandHeads(v, heads).reshape({bh, keys, dim});
+        at::Tensor out3 = blocks.size() == 1 ? at::Tensor() : torch::empty({bh, seq, dim}, q.options());
+        for (int64_t i = 0; i < blocks.size(); ++i) {
+            throwIfCancelled(check.get());
+            const int64_t s0 = blocks.start[i], rows = (i + 1 < blocks.size() ? blocks.start[i + 1] : seq) - s0;
+            const int64_t w = blocks.width[i];
+            auto scores = scaled(at::bmm(q3.narrow(1, s0, rows), k3.narrow(1, 0, w).transpose(1, 2)));
             throwIfCancelled(check.get());
             if (scores.scalar_type() != torch::kFloat32) scores = scores.to(torch::kFloat32);
-            scores.masked_fill_(masked, std::numeric_limits<float>::lowest());
-            throwIfCancelled(check.get());
+            scores.view({batch, heads, rows, w})
+                .masked_fill_(masked.narrow(2, s0, rows).narrow(3, 0, w), std::numeric_limits<float>::lowest());
             auto probs = at::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
             scores = at::Tensor();
             throwIfCancelled(check.get());
-            out = at::matmul(probs, expandHeads(v, heads));
-            saved.push_back(probs.view({bh, seq, keys}));
-        } else {
-            // Blocks of queries, each over the keys up to the last one its
-            // rows may attend: the causal mask's upper triangle beyond each
-            // block is neither computed nor kept, nor gone through backward.
-            const auto q3 = q.reshape({bh, seq, dim});
-            const auto k3 = expandHeads(k, heads).reshape({bh, keys, dim});
-            const auto v3 = expandHeads(v, heads).reshape({bh, keys, dim});
-            auto out3 = torch::empty({bh, seq, dim}, q.options());
-            for (int64_t i = 0; i < blocks.size(); ++i) {
-                throwIfCancelled(check.get());
-                const int64_t s0 = blocks.start[i], rows = (i + 1 < blocks.size() ? blocks.start[i + 1] : seq) - s0;
-                const int64_t w = blocks.width[i];
-                auto scores = scaled(at::bmm(q3.narrow(1, s0, rows), k3.narrow(1, 0, w).transpose(1, 2)));
-                if (scores.scalar_type() != torch::kFloat32) scores = scores.to(torch::kFloat32);
-                scores.view({batch, heads, rows, w})
-                    .masked_fill_(masked.narrow(2, s0, rows).narrow(3, 0, w), std::numeric_limits<float>::lowest());
-                auto probs = at::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
-                scores = at::Tensor();
-                out3.narrow(1, s0, rows).copy_(at::bmm(probs, v3.narrow(1, 0, w)));
-                saved.push_back(probs);
-            }
-            out = out3.view({batch, heads, seq, dim});
+            auto o = at::bmm(probs, v3.narrow(1, 0, w));
+            if (out3.defined()) out3.narrow(1, s0, rows).copy_(o); else out3 = o;
+            saved.push_back(probs);
         }
+        const auto out = out3.view({batch, heads, seq, dim});
         ctx->save_for_backward(saved);
         ctx->saved_data["factor"] = factor;
         ctx->saved_data["starts"] = c10::List<int64_t>(blocks.start);
@@ -445,11 +430,12 @@ struct AttentionCoreFn : torch::autograd::Function<AttentionCoreFn> {
 
 void setAttentionCoreFused(bool on) { g_fused = on; }
 void setAttentionCoreBlockRows(int64_t rows) { g_blockRows = rows; }
-int64_t attentionCoreBlockRows(int64_t seq) {
+int64_t attentionCoreBlockCount(int64_t seq) {
     const int64_t set = g_blockRows;
-    if (set >= 0) return set == 0 ? seq : set;
-    return seq < 2 * kAttentionCoreBlockRows ? seq : kAttentionCoreBlockRows;
+    const int64_t rows = set >= 0 ? (set == 0 ? seq : set) : (seq < 2 * kAttentionCoreBlockRows ? seq : kAttentionCoreBlockRows);
+    return std::max<int64_t>(1, seq / std::max<int64_t>(rows, 1));
 }
+bool attentionCoreTakes(LrpMode lrp, double softcap) { return lrp == LrpMode::Off && softcap <= 0 && g_fused; }
 bool attentionCoreFused() { return g_fused; }
 
 at::Tensor attentionCore(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,

@@ -371,8 +371,7 @@ AttentionResult attend(const at::Tensor& q, const at::Tensor& k, const at::Tenso
     }
     // Under autograd, no LRP rule, no softcap and no probabilities asked
     // for (the gradient passes): the core as one autograd node.
-    if (recording && lrp == LrpMode::Off && softcap <= 0 && !grouped && !rows.all() && rows.last <= rows.first &&
-        attentionCoreFused()) {
+    if (recording && attentionCoreTakes(lrp, softcap) && !grouped && !rows.all() && rows.last <= rows.first) {
         auto out = attentionCore(q, k, v, allowed, divideBy, scale); // (b, heads, seq, d)
         return {out.transpose(1, 2).contiguous().view({batch, seq, heads * dim}),
                 torch::empty({batch, heads, 0, k.size(2)}, q.options())};

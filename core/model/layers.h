@@ -169,13 +169,18 @@ at::Tensor attentionCore(const at::Tensor& q, const at::Tensor& k, const at::Ten
 // Process-wide: for benchmarks and tests that compare it with the recorded operations.
 void setAttentionCoreFused(bool on);
 bool attentionCoreFused();
+// Whether a gradient pass's attention under `lrp` with this `softcap` is
+// the node (attend() takes it; the memory estimate counts its maps): no LRP
+// rule, no softcap, and the node not switched off.
+bool attentionCoreTakes(LrpMode lrp, double softcap);
 // The node takes queries in blocks of about this many rows, each over the
 // keys up to the last one its rows may attend, when a prompt has at least
 // twice as many: the causal mask's upper triangle beyond each block is then
 // neither computed, kept, nor gone through in the backward.
 constexpr int64_t kAttentionCoreBlockRows = 256;
-// Query rows per block for `seq` queries (seq: one block).
-int64_t attentionCoreBlockRows(int64_t seq);
+// How many query blocks the node takes `seq` queries in (even blocks, the
+// last one taking the rest; 1: the whole maps).
+int64_t attentionCoreBlockCount(int64_t seq);
 // Process-wide, for tests and benchmarks: rows per block (0: one block of
 // every query; negative: the default; TOKENLENS_ATTENTION_CORE_ROWS in the
 // environment sets the start value).

@@ -23,8 +23,10 @@ namespace {
 
 using namespace layers;
 
+bool isSilu(const std::string& act) { return act == "silu" || act == "swish"; }
+
 at::Tensor activate(const std::string& act, const at::Tensor& x) {
-    if (act == "silu" || act == "swish") return torch::silu(x);
+    if (isSilu(act)) return torch::silu(x);
     if (act == "gelu") return torch::gelu(x);
     if (act == "gelu_pytorch_tanh") return torch::gelu(x, "tanh");
     if (act == "relu") return torch::relu(x);
@@ -138,7 +140,7 @@ public:
         auto gated = [&](const at::Tensor& gate, const at::Tensor& up) {
             if (!lrp) {
                 const auto& act = m_config.activation;
-                return act == "silu" || act == "swish" ? siluGate(gate, up) : activate(act, gate) * up;
+                return isSilu(act) ? siluGate(gate, up) : activate(act, gate) * up;
             }
             auto a = identityRule(gate, activate(m_config.activation, gate.detach()));
             return halfGradient(a * up); // both factors' gradients halved
