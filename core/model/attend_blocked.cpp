@@ -10,8 +10,9 @@
 // far more to write than the arithmetic does), and the masked upper
 // triangle beyond each block is not computed.
 
-#include "model/avx2_float.h"
+#include "model/avx512_bf16.h"
 #include "model/layers.h"
+#include "model/softmax_rows.h"
 #include "util/cancellation.h"
 
 #include <ATen/Parallel.h>
@@ -133,7 +134,94 @@ void softmaxRow(const c10::BFloat16* scores, const bool* allowed, c10::BFloat16*
 TOKENLENS_AVX2_END
 #endif
 
+#ifdef TOKENLENS_AVX512_BF16
+TOKENLENS_AVX512_BEGIN
+// expNonPositive, 16 lanes.
+inline __m512 expNonPositive16(__m512 x) {
+    const __mmask16 tiny = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_LT_OQ);
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    x = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    x = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), x);
+    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507e-3f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073e-3f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894e-2f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459e-1f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201e-1f));
+    y = _mm512_fmadd_ps(y, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
+    const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_maskz_mul_ps(static_cast<__mmask16>(~tiny), y, _mm512_castsi512_ps(e));
+}
+
+// softmaxRow, 16 lanes wide, the tails masked.
+void softmaxRow16(const c10::BFloat16* scores, const bool* allowed, c10::BFloat16* probs, int64_t width, float f,
+                  float* work) {
+    using namespace tokenlens::avx512;
+    const float lowest = std::numeric_limits<float>::lowest();
+    const __m512 low = _mm512_set1_ps(lowest), fv = _mm512_set1_ps(f);
+    __m512 max16 = low;
+    __mmask16 any = 0;
+    for (int64_t t = 0; t < width; t += 16) {
+        const __mmask16 m = lanes(width - t);
+        const __m512i a = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, allowed + t));
+        const __mmask16 keep = _mm512_test_epi32_mask(a, a);
+        const __m512 x = _mm512_mask_mul_ps(low, keep, load16(scores + t, m), fv);
+        _mm512_mask_storeu_ps(work + t, m, x);
+        max16 = _mm512_max_ps(max16, x);
+        any |= keep;
+    }
+    if (!any) {
+        const c10::BFloat16 u(1.0f / static_cast<float>(width));
+        for (int64_t t = 0; t < width; ++t) probs[t] = u;
+        return;
+    }
+    const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(max16));
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t t = 0; t < width; t += 16) {
+        const __mmask16 m = lanes(width - t);
+        const __m512 v = _mm512_maskz_mov_ps(m, expNonPositive16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, work + t), mx)));
+        _mm512_mask_storeu_ps(work + t, m, v);
+        acc = _mm512_add_ps(acc, v);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(acc));
+    for (int64_t t = 0; t < width; t += 16) {
+        const __mmask16 m = lanes(width - t);
+        store16(probs + t, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, work + t), inv), m);
+    }
+}
+TOKENLENS_AVX512_END
+#endif
+
 } // namespace
+
+bool attentionBlockFusedSoftmax() { return g_fusedSoftmax.load(std::memory_order_relaxed); }
+
+#ifdef TOKENLENS_AVX2_FLOAT
+bool fusedSoftmaxRows(at::ScalarType dtype, double softcap) {
+    return dtype == torch::kBFloat16 && softcap <= 0 && tokenlens::avx2::hasAvx2() && attentionBlockFusedSoftmax();
+}
+
+void softmaxRowsBf16(const at::Tensor& scores, const at::Tensor& probs, const bool* allowedRows, int64_t heads,
+                     int64_t seq, int64_t total, int64_t s, float f) {
+    const int64_t rows = scores.size(0) * scores.size(1), c = scores.size(1), width = scores.size(2);
+    const auto* sp = scores.data_ptr<c10::BFloat16>();
+    auto* pp = probs.data_ptr<c10::BFloat16>();
+    auto* rowFn = &softmaxRow;
+#ifdef TOKENLENS_AVX512_BF16
+    if (tokenlens::avx512::hasAvx512Bf16()) rowFn = &softmaxRow16;
+#endif
+    at::parallel_for(0, rows, 16, [&](int64_t r0, int64_t r1) {
+        thread_local std::vector<float> work;
+        if (static_cast<int64_t>(work.size()) < width) work.resize(static_cast<size_t>(width));
+        for (int64_t r = r0; r < r1; ++r) {
+            const int64_t b = r / (heads * c), query = s + r % c;
+            rowFn(sp + r * width, allowedRows + (b * seq + query) * total, pp + r * width, width, f, work.data());
+        }
+    });
+}
+#endif
 
 int64_t attentionBlockElements() { return g_blockElements.load(std::memory_order_relaxed); }
 
@@ -160,8 +248,7 @@ AttentionResult attendBlocked(const at::Tensor& q, const at::Tensor& k, const at
     const int64_t keepLast = rows.all() ? seq : std::clamp<int64_t>(rows.last, keepFirst, seq);
     auto kept = torch::zeros({batch, heads, keepLast - keepFirst, total}, q.options());
 #ifdef TOKENLENS_AVX2_FLOAT
-    const bool fused = dtype == torch::kBFloat16 && softcap <= 0 && tokenlens::avx2::hasAvx2() &&
-                       g_fusedSoftmax.load(std::memory_order_relaxed);
+    const bool fused = fusedSoftmaxRows(dtype, softcap);
     // The mask per (batch row, query, key), contiguous, when the fused rows read it.
     const at::Tensor allowedRows = fused ? allowed.expand({batch, 1, seq, total}).contiguous() : at::Tensor();
     const bool* allowedData = fused ? allowedRows.data_ptr<bool>() : nullptr;
@@ -181,17 +268,7 @@ AttentionResult attendBlocked(const at::Tensor& q, const at::Tensor& k, const at
             // below make four passes over float32 copies of the block).
             probs = buffer(ProbsLow, {bh, c, width}, dtype);
             const float f = static_cast<float>(scale > 0 ? scale : 1.0 / std::sqrt(static_cast<double>(dim)));
-            const auto* sp = scores.data_ptr<c10::BFloat16>();
-            auto* pp = probs.data_ptr<c10::BFloat16>();
-            at::parallel_for(0, bh * c, 16, [&](int64_t r0, int64_t r1) {
-                thread_local std::vector<float> work;
-                if (static_cast<int64_t>(work.size()) < width) work.resize(static_cast<size_t>(width));
-                for (int64_t r = r0; r < r1; ++r) {
-                    const int64_t b = r / (heads * c), query = s + r % c;
-                    softmaxRow(sp + r * width, allowedData + (b * seq + query) * total, pp + r * width, width, f,
-                               work.data());
-                }
-            });
+            softmaxRowsBf16(scores, probs, allowedData, heads, seq, total, s, f);
         } else
 #endif
         {

@@ -49,18 +49,6 @@ namespace {
 
 void resetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
-struct FlopModel {
-    double body;    // FLOPs per position through the blocks, excluding attention scores
-    double attnPer; // attention-score FLOPs per (query, key) pair
-    double head;    // FLOPs of the full head at one position
-    // Forward FLOPs of positions [from, to) given keys from 0.
-    double forward(int64_t from, int64_t to) const {
-        double f = 0;
-        for (int64_t q = from; q < to; ++q) f += body + attnPer * static_cast<double>(q + 1);
-        return f;
-    }
-};
-
 // The --pair comparison: B's time over A's, alternating, batched with each
 // method's default options.
 int runPair(const std::string& pair, int rounds, const AttributionInput& in, const ModelConfig& cfg) {
@@ -171,9 +159,12 @@ int main(int argc, char** argv) {
     const double h = static_cast<double>(cfg.hiddenSize), layers = static_cast<double>(cfg.numLayers);
     FlopModel fm{2.0 * layers * (4 * h * h + 2 * h * static_cast<double>(cfg.intermediateSize)),
                  4.0 * layers * h, 2.0 * h * static_cast<double>(cfg.vocabSize)};
-    // Unavoidable work per method (input-only backward ≈ forward FLOPs):
-    double prefixes = 0; // Σ_j forward(prefix of column j)
-    for (int64_t j = 0; j < t; ++j) prefixes += fm.forward(0, n + j);
+    // Unavoidable work per method: a backward to the inputs per column over its prefix.
+    double prefixes = 0, prefixForwards = 0; // Σ_j backward (forward) of column j's prefix
+    for (int64_t j = 0; j < t; ++j) {
+        prefixes += fm.inputBackward(n + j);
+        prefixForwards += fm.forward(0, n + j);
+    }
     const double shared = fm.forward(0, L - 1);
     const double heads = 2.0 * static_cast<double>(t) * fm.head; // head forward + backward per column
     double occlusion = shared + static_cast<double>(t) * fm.head;
@@ -196,8 +187,9 @@ int main(int argc, char** argv) {
     PerStepFlops columnsPerStep{0, 0}, occlusionPerStep{0, 0};
     for (int64_t j = 0; j < t; ++j) {
         const double len = static_cast<double>(n + j), body = fm.forward(0, n + j);
-        columnsPerStep.targetHead += 2 * (body + fm.head);
-        columnsPerStep.allLogits += 2 * (body + len * fm.head);
+        const double bodyBoth = body + fm.inputBackward(n + j); // forward and backward
+        columnsPerStep.targetHead += bodyBoth + 2 * fm.head;
+        columnsPerStep.allLogits += bodyBoth + 2 * len * fm.head;
         // A clean forward and one per occluded token of the prefix.
         occlusionPerStep.targetHead += (1 + len) * (body + fm.head);
         occlusionPerStep.allLogits += (1 + len) * (body + len * fm.head);
@@ -229,7 +221,7 @@ int main(int argc, char** argv) {
         // gradients' steps (one alpha for every column: one shared forward
         // could serve them all) each point needs its own forward over the
         // column's prefix as well as the backward.
-        {"gradient_shap", nlohmann::json::object(), 5 * (2 * prefixes + heads), times(5, columnsPerStep)},
+        {"gradient_shap", nlohmann::json::object(), 5 * (prefixForwards + prefixes + heads), times(5, columnsPerStep)},
         {"lime", nlohmann::json::object(), 200 * (shared + static_cast<double>(t) * fm.head), PerStepFlops{}},
         {"kernel_shap", nlohmann::json::object(), 202 * (shared + static_cast<double>(t) * fm.head), PerStepFlops{}},
         {"shapley_sampling", nlohmann::json::object(),

@@ -88,18 +88,6 @@ double matmulGflops(at::ScalarType dtype) {
     return best;
 }
 
-// FLOPs of the model's forward, by position.
-struct FlopModel {
-    double body = 0;    // per position through the blocks, excluding attention scores
-    double attnPer = 0; // per (query, key) pair over all layers
-    double head = 0;    // the full head at one position
-    double forward(int64_t from, int64_t to) const {
-        double f = 0;
-        for (int64_t q = from; q < to; ++q) f += body + attnPer * static_cast<double>(q + 1);
-        return f;
-    }
-};
-
 FlopModel flopModel(const ModelConfig& c) {
     const double h = static_cast<double>(c.hiddenSize), layers = static_cast<double>(c.numLayers);
     const double qDim = static_cast<double>(c.numHeads * c.headDim), kvDim = static_cast<double>(c.numKvHeads * c.headDim);
@@ -286,7 +274,7 @@ int main(int argc, char** argv) {
                 in.unkBaselineId = lm.tokenizer->specialTokens().unk ? std::optional<int64_t>(*lm.tokenizer->specialTokens().unk)
                                                                     : std::nullopt;
                 double prefixes = 0;
-                for (int64_t j = 0; j < t; ++j) prefixes += fm.forward(0, n + j);
+                for (int64_t j = 0; j < t; ++j) prefixes += fm.inputBackward(n + j);
                 const double shared = fm.forward(0, L - 1);
                 const double heads = 2.0 * static_cast<double>(t) * fm.head;
                 for (const auto& m : methods) {
@@ -307,7 +295,8 @@ int main(int argc, char** argv) {
                         std::fprintf(stderr, "%s: %s\n", m.c_str(), resolved.error().message.c_str());
                         return 1;
                     }
-                    // Lower bounds (input-only backward ≈ forward FLOPs).
+                    // Lower bounds: a forward, and per output token a
+                    // backward to the inputs through its prefix.
                     double flops = shared;
                     const bool gradient = m == "saliency" || m == "input_x_gradient" || m == "attnlrp" || m == "cp_lrp";
                     if (gradient) flops = shared + prefixes + heads;

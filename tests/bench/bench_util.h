@@ -6,6 +6,7 @@
 #include "io/model_config.h"
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -18,6 +19,30 @@ double measureMatmulGflops();
 
 // Seconds of the fastest of `repeats` runs of `fn` (after one warm-up).
 double bestOf(int repeats, const std::function<void()>& fn);
+
+// FLOPs of a decoder's passes by position, for the lower bounds.
+struct FlopModel {
+    double body = 0;    // per position through the blocks, excluding attention scores
+    double attnPer = 0; // attention-score FLOPs per (query, key) pair over all layers (q kᵀ and p v)
+    double head = 0;    // the full head at one position
+    // Forward FLOPs of positions [from, to), keys from 0.
+    double forward(int64_t from, int64_t to) const {
+        double f = 0;
+        for (int64_t q = from; q < to; ++q) f += body + attnPer * static_cast<double>(q + 1);
+        return f;
+    }
+    // The attention products' part of forward(from, to).
+    double attention(int64_t from, int64_t to) const {
+        double f = 0;
+        for (int64_t q = from; q < to; ++q) f += attnPer * static_cast<double>(q + 1);
+        return f;
+    }
+    // A backward to the inputs only, through positions [0, to): each linear
+    // layer's one product (gY · Wᵀ, no weight gradient) costs its forward;
+    // the attention core's four (gP = gO · vᵀ, gQ = gS · k, gK = gSᵀ · q,
+    // gV = pᵀ · gO) cost twice its forward's two.
+    double inputBackward(int64_t to) const { return forward(0, to) + attention(0, to); }
+};
 
 // 12 layers, 768 hidden, 12 heads, vocab 50257, 1024 positions, tied head.
 ModelConfig gpt2SmallConfig();

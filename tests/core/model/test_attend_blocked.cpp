@@ -6,6 +6,7 @@
 // fixture's short prompts span several blocks.
 
 #include "../common/golden.h"
+#include "model/avx512_bf16.h"
 #include "model/layers.h"
 #include "model/model_loader.h"
 
@@ -166,7 +167,17 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, AttendBlocked, ::testing::ValuesIn(fixtureNam
 // padding query with no allowed key uniform, as the steps
 // give it (over its block's keys). Over several blocks, with a left-padded batch row, 37 keys (the
 // 8-wide body and a tail), grouped into blocks of 5 query rows.
-TEST(AttendBlockedFused, BfloatRowsMatchFloat32AtLeastAsWellAsTheSteps) {
+class AttendBlockedFused : public ::testing::TestWithParam<bool> {}; // the AVX-512 rows (true) or the AVX2 ones
+
+TEST_P(AttendBlockedFused, BfloatRowsMatchFloat32AtLeastAsWellAsTheSteps) {
+#ifdef TOKENLENS_AVX512_BF16
+    tokenlens::avx512::setAvx512Enabled(GetParam());
+    struct Restore {
+        ~Restore() { tokenlens::avx512::setAvx512Enabled(true); }
+    } restore;
+#else
+    if (GetParam()) GTEST_SKIP() << "built without the AVX-512 rows";
+#endif
     torch::NoGradGuard noGrad;
     torch::manual_seed(3);
     constexpr int64_t kBatch = 2, kHeads = 3, kSeq = 37, kDim = 16, kPad = 3;
@@ -200,3 +211,6 @@ TEST(AttendBlockedFused, BfloatRowsMatchFloat32AtLeastAsWellAsTheSteps) {
     ASSERT_GT(nonzero.numel(), 0);
     EXPECT_EQ(nonzero.max().item<double>(), nonzero.min().item<double>());
 }
+
+INSTANTIATE_TEST_SUITE_P(Widths, AttendBlockedFused, ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "avx512" : "avx2"; });

@@ -6,9 +6,11 @@
 // level; in float32 and bfloat16, with grouped-query heads and a padded
 // batch row whose padding queries have no allowed key; with the queries in
 // one block and in blocks of 5 rows (each over the keys up to its last row;
-// the padded row's first block over every key). The cancel check installed
+// the padded row's first block over every key); bfloat16's fused rows
+// against float32 at least as well as the steps. The cancel check installed
 // at the forward stops the node's backward.
 
+#include "model/avx512_bf16.h"
 #include "model/layers.h"
 #include "util/cancellation.h"
 #include "vmap_grads.h"
@@ -28,15 +30,15 @@ struct Inputs {
 };
 
 // Batch row 1 is left-padded by kPad tokens: its first kPad queries have no allowed key.
-Inputs inputs(at::ScalarType dtype) {
+Inputs inputs(at::ScalarType dtype, int64_t seq = kSeq) {
     torch::manual_seed(11);
     Inputs in;
-    in.q = torch::randn({kBatch, kHeads, kSeq, kDim}).to(dtype);
-    in.k = torch::randn({kBatch, kKvHeads, kSeq, kDim}).to(dtype);
-    in.v = torch::randn({kBatch, kKvHeads, kSeq, kDim}).to(dtype);
-    auto mask = torch::ones({kBatch, kSeq}, torch::kInt64);
+    in.q = torch::randn({kBatch, kHeads, seq, kDim}).to(dtype);
+    in.k = torch::randn({kBatch, kKvHeads, seq, kDim}).to(dtype);
+    in.v = torch::randn({kBatch, kKvHeads, seq, kDim}).to(dtype);
+    auto mask = torch::ones({kBatch, seq}, torch::kInt64);
     mask[1].slice(0, 0, kPad).fill_(0);
-    in.allowed = layers::allowedMask(mask, kBatch, kSeq, 0, torch::kCPU);
+    in.allowed = layers::allowedMask(mask, kBatch, seq, 0, torch::kCPU);
     return in;
 }
 
@@ -53,7 +55,7 @@ Attention run(const Inputs& in, bool fused, bool divideBy, double scale, int64_t
     if (fused) {
         layers::setAttentionCoreBlockRows(blockRows);
         a.out = layers::attentionCore(a.q, a.k, a.v, in.allowed, divideBy, scale).transpose(1, 2).reshape(
-            {kBatch, kSeq, kHeads * kDim});
+            {kBatch, in.q.size(2), kHeads * kDim});
         layers::setAttentionCoreBlockRows(-1);
     } else {
         layers::setAttentionCoreFused(false);
@@ -105,14 +107,38 @@ TEST_P(AttentionCore, OutputEqualsTheRecordedOperations) {
     const auto c = GetParam();
     const auto in = inputs(c.dtype);
     const auto fused = run(in, true, c.divideBy, c.scale, c.blockRows), recorded = run(in, false, c.divideBy, c.scale);
-    // One block: the same operations on the same values. Blocks: the same
-    // operations over fewer keys per row (the masked ones contribute exact
-    // zeros), so equal up to the products' rounding.
-    if (c.blockRows <= 0) {
+    // One block in float32: the same operations on the same values. Blocks:
+    // the same operations over fewer keys per row (the masked ones
+    // contribute exact zeros), so equal up to the products' rounding. In
+    // bfloat16 the node's fused rows round the scaled scores once, where the
+    // steps round them to bfloat16 first: equal up to that rounding.
+    const double scale = recorded.out.to(torch::kFloat64).abs().max().item<double>();
+    if (c.blockRows <= 0 && c.dtype == torch::kFloat32) {
         EXPECT_TRUE(torch::equal(fused.out, recorded.out)) << "max diff " << maxDiff(fused.out, recorded.out);
     } else {
-        const double scale = recorded.out.to(torch::kFloat64).abs().max().item<double>();
         EXPECT_LE(maxDiff(fused.out, recorded.out), (c.dtype == torch::kFloat32 ? 1e-6 : 8e-3) * scale);
+    }
+    if (c.dtype == torch::kBFloat16 && c.blockRows <= 0) { // the steps in the node: exactly the recorded values
+        layers::setAttentionBlockFusedSoftmax(false);
+        const auto steps = run(in, true, c.divideBy, c.scale, c.blockRows);
+        layers::setAttentionBlockFusedSoftmax(true);
+        EXPECT_TRUE(torch::equal(steps.out, recorded.out)) << "max diff " << maxDiff(steps.out, recorded.out);
+    }
+}
+
+// bfloat16 through the node with the fused rows: the output at least as
+// close to float32's as the node with the steps.
+TEST(AttentionCore, BfloatFusedRowsAtLeastAsCloseToFloat32AsTheSteps) {
+    const auto in32 = inputs(torch::kFloat32), in16 = inputs(torch::kBFloat16);
+    for (const int64_t blockRows : {int64_t{-1}, int64_t{5}}) {
+        const auto ref = run(in32, true, false, 0, blockRows).out.to(torch::kFloat64);
+        const auto fusedRows = run(in16, true, false, 0, blockRows).out;
+        layers::setAttentionBlockFusedSoftmax(false);
+        const auto steps = run(in16, true, false, 0, blockRows).out;
+        layers::setAttentionBlockFusedSoftmax(true);
+        const double dFused = maxDiff(fusedRows, ref), dSteps = maxDiff(steps, ref);
+        EXPECT_LE(dFused, dSteps * 1.05 + 1e-6) << "block rows " << blockRows;
+        EXPECT_LT(dFused, 0.05 * ref.abs().max().item<double>()) << "block rows " << blockRows;
     }
 }
 
@@ -169,6 +195,38 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, AttentionCore,
                                            Case{torch::kBFloat16, true, 0}, Case{torch::kFloat32, false, 0, 5},
                                            Case{torch::kFloat32, true, 0, 5}, Case{torch::kBFloat16, false, 0, 5}),
                          caseName);
+
+// Rows long enough for the vector passes' full widths (the AVX-512 sum
+// takes 32 keys at a time, the AVX2 one 8) and their tails: 77 keys, in
+// one block and in blocks of 16 rows; with the AVX-512 passes and with the
+// AVX2 ones.
+TEST(AttentionCore, LongRowsGradientsEqualTheRecordedOperations) {
+    const int64_t seq = 77;
+    for (const bool avx512 : {true, false}) {
+#ifdef TOKENLENS_AVX512_BF16
+    tokenlens::avx512::setAvx512Enabled(avx512);
+#else
+    if (!avx512) continue;
+#endif
+    for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+        const auto in = inputs(dtype, seq);
+        const auto recorded = run(in, false, false, 0);
+        const auto cot = torch::randn({kBatch, seq, kHeads * kDim}).to(dtype);
+        const auto gr = grads(recorded, cot);
+        for (const int64_t blockRows : {int64_t{-1}, int64_t{16}}) {
+            const auto gf = grads(run(in, true, false, 0, blockRows), cot);
+            for (size_t i = 0; i < 3; ++i) {
+                EXPECT_LE(maxDiff(gf[i], gr[i]), tolerance(dtype, gr[i]))
+                    << "input " << i << (dtype == torch::kFloat32 ? " float32" : " bfloat16") << " block rows "
+                    << blockRows << (avx512 ? " AVX-512" : " AVX2");
+            }
+        }
+    }
+    }
+#ifdef TOKENLENS_AVX512_BF16
+    tokenlens::avx512::setAvx512Enabled(true);
+#endif
+}
 
 // attend() takes the node when autograd records, without LRP and without
 // probabilities asked for; its gradient is the node's.
