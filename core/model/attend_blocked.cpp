@@ -12,13 +12,13 @@
 
 #include "model/avx512_bf16.h"
 #include "model/layers.h"
-#include "model/softmax_rows.h"
 #include "util/cancellation.h"
 
 #include <ATen/Parallel.h>
 
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -29,8 +29,12 @@ namespace {
 // A block's score or probability map is kept to about this many elements
 // (16 MB in float32) so that the buffers stay small and warm in memory.
 std::atomic<int64_t> g_blockElements{kAttentionBlockElements};
-// The fused bfloat16 rows (softmaxRow); tests compare them with the ATen steps.
-std::atomic<bool> g_fusedSoftmax{true};
+// The fused bfloat16 rows (softmaxRow); tests compare them with the ATen
+// steps; TOKENLENS_FUSED_SOFTMAX=0 in the environment starts with them off.
+std::atomic<bool> g_fusedSoftmax{[] {
+    const char* env = std::getenv("TOKENLENS_FUSED_SOFTMAX");
+    return !(env && std::strcmp(env, "0") == 0);
+}()};
 
 enum Slot { Scores, Scores32, Probs32, ProbsLow, Out, kSlots };
 thread_local at::Tensor t_buffers[kSlots]; // flat; each grows to the largest block seen
@@ -194,15 +198,18 @@ void softmaxRow16(const c10::BFloat16* scores, const bool* allowed, c10::BFloat1
 TOKENLENS_AVX512_END
 #endif
 
-} // namespace
-
-bool attentionBlockFusedSoftmax() { return g_fusedSoftmax.load(std::memory_order_relaxed); }
-
 #ifdef TOKENLENS_AVX2_FLOAT
+// Whether the fused rows serve a block in `dtype` with `softcap`: bfloat16,
+// no softcap, AVX2 present and the switch on.
 bool fusedSoftmaxRows(at::ScalarType dtype, double softcap) {
-    return dtype == torch::kBFloat16 && softcap <= 0 && tokenlens::avx2::hasAvx2() && attentionBlockFusedSoftmax();
+    return dtype == torch::kBFloat16 && softcap <= 0 && tokenlens::avx2::hasAvx2() &&
+           g_fusedSoftmax.load(std::memory_order_relaxed);
 }
 
+// Query rows [s, s + c) of every (batch row, head): scores (b·heads, c,
+// width) in bfloat16, unscaled, to probabilities of the same shape
+// (softmaxRow per row, 16 lanes wide where the CPU has AVX-512 BF16).
+// allowedRows: the mask (batch, 1, seq, total) contiguous; width ≤ total.
 void softmaxRowsBf16(const at::Tensor& scores, const at::Tensor& probs, const bool* allowedRows, int64_t heads,
                      int64_t seq, int64_t total, int64_t s, float f) {
     const int64_t rows = scores.size(0) * scores.size(1), c = scores.size(1), width = scores.size(2);
@@ -222,6 +229,8 @@ void softmaxRowsBf16(const at::Tensor& scores, const at::Tensor& probs, const bo
     });
 }
 #endif
+
+} // namespace
 
 int64_t attentionBlockElements() { return g_blockElements.load(std::memory_order_relaxed); }
 

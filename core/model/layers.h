@@ -198,10 +198,10 @@ at::Tensor siluGate(const at::Tensor& gate, const at::Tensor& up);
 constexpr int64_t kAttentionBlockElements = int64_t{4} << 20; // 16 MB of float32
 int64_t attentionBlockElements();
 void setAttentionBlockElements(int64_t elements);
-// In bfloat16 without softcap (and with AVX2) the blocked form and the
-// attention core's node scale, mask and normalise each row in one pass in
-// float (default on; model/softmax_rows.h); off: ATen's operations over
-// float32 copies of the block. Process-wide, for tests and A/B runs.
+// In bfloat16 without softcap (and with AVX2) the blocked form scales,
+// masks and normalises each row in one pass in float (default on); off:
+// ATen's operations over float32 copies of the block. Process-wide, for
+// tests and A/B runs; TOKENLENS_FUSED_SOFTMAX=0 sets the start value.
 void setAttentionBlockFusedSoftmax(bool on);
 AttentionResult attendBlocked(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                               const at::Tensor& allowed, bool divideBy, double scale, double softcap,
