@@ -199,13 +199,6 @@ TOKENLENS_AVX512_END
 #endif
 
 #ifdef TOKENLENS_AVX2_FLOAT
-// Whether the fused rows serve a block in `dtype` with `softcap`: bfloat16,
-// no softcap, AVX2 present and the switch on.
-bool fusedSoftmaxRows(at::ScalarType dtype, double softcap) {
-    return dtype == torch::kBFloat16 && softcap <= 0 && tokenlens::avx2::hasAvx2() &&
-           g_fusedSoftmax.load(std::memory_order_relaxed);
-}
-
 // Query rows [s, s + c) of every (batch row, head): scores (b·heads, c,
 // width) in bfloat16, unscaled, to probabilities of the same shape
 // (softmaxRow per row, 16 lanes wide where the CPU has AVX-512 BF16).
@@ -257,7 +250,8 @@ AttentionResult attendBlocked(const at::Tensor& q, const at::Tensor& k, const at
     const int64_t keepLast = rows.all() ? seq : std::clamp<int64_t>(rows.last, keepFirst, seq);
     auto kept = torch::zeros({batch, heads, keepLast - keepFirst, total}, q.options());
 #ifdef TOKENLENS_AVX2_FLOAT
-    const bool fused = fusedSoftmaxRows(dtype, softcap);
+    const bool fused = dtype == torch::kBFloat16 && softcap <= 0 && tokenlens::avx2::hasAvx2() &&
+                       g_fusedSoftmax.load(std::memory_order_relaxed);
     // The mask per (batch row, query, key), contiguous, when the fused rows read it.
     const at::Tensor allowedRows = fused ? allowed.expand({batch, 1, seq, total}).contiguous() : at::Tensor();
     const bool* allowedData = fused ? allowedRows.data_ptr<bool>() : nullptr;

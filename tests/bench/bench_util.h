@@ -25,17 +25,14 @@ struct FlopModel {
     double body = 0;    // per position through the blocks, excluding attention scores
     double attnPer = 0; // attention-score FLOPs per (query, key) pair over all layers (q kᵀ and p v)
     double head = 0;    // the full head at one position
-    // Forward FLOPs of positions [from, to), keys from 0.
+    // Forward FLOPs of positions [from, to), keys from 0 (0 for an empty range).
     double forward(int64_t from, int64_t to) const {
-        double f = 0;
-        for (int64_t q = from; q < to; ++q) f += body + attnPer * static_cast<double>(q + 1);
-        return f;
+        return to <= from ? 0 : body * static_cast<double>(to - from) + attention(from, to);
     }
-    // The attention products' part of forward(from, to).
+    // The attention products' part of forward(from, to): query q has q + 1 keys.
     double attention(int64_t from, int64_t to) const {
-        double f = 0;
-        for (int64_t q = from; q < to; ++q) f += attnPer * static_cast<double>(q + 1);
-        return f;
+        const auto keys = [](int64_t n) { return static_cast<double>(n) * static_cast<double>(n + 1) / 2; }; // Σ 1..n
+        return to <= from ? 0 : attnPer * (keys(to) - keys(from));
     }
     // A backward to the inputs only, through positions [0, to): each linear
     // layer's one product (gY · Wᵀ, no weight gradient) costs its forward;
