@@ -252,9 +252,18 @@ int64_t activationBytesPerToken(const ModelConfig& c, int64_t seqLen, const Maps
     return c.numLayers * perLayer + 16 * c.hiddenSize;
 }
 
-int64_t cotangentBytes(const ModelConfig& c, int64_t width) {
-    const int64_t perLayer = 10 * c.hiddenSize + 3 * c.intermediateSize + 3 * c.numHeads * width;
-    return 4 * width * (2 * perLayer + 2 * c.hiddenSize);
+int64_t cotangentBytes(const ModelConfig& c, int64_t width, const MapsKept& maps) {
+    const int64_t hidden = 4 * width * (2 * (10 * c.hiddenSize + 3 * c.intermediateSize) + 2 * c.hiddenSize);
+    if (!maps.causalBlocks || width <= 0) return hidden + 4 * width * 2 * 3 * c.numHeads * width;
+    // The node's backward (model/attention_core.cpp): per cotangent its
+    // rows of gOut and gQ, gK and gV summed in float32 over the blocks and
+    // converted back (at most eight values per head, key and head dimension,
+    // at 4 bytes), and one query block's score gradients in the compute
+    // dtype.
+    const int64_t blocks = layers::attentionCoreBlockCount(width);
+    const int64_t rows = (width + blocks - 1) / blocks;
+    const int64_t headDim = c.headDim > 0 ? c.headDim : c.hiddenSize / std::max<int64_t>(c.numHeads, 1);
+    return hidden + 4 * 8 * c.numHeads * width * headDim + 2 * maps.bytes * c.numHeads * rows * width;
 }
 
 Status gradientMemoryFits(const ModelConfig& c, int64_t positions, std::optional<int64_t> availableBytes,

@@ -287,8 +287,12 @@ int64_t activationBytesPerToken(const ModelConfig& c, int64_t seqLen, const Maps
 // Bytes one cotangent of a batched backward over a kept graph of `width`
 // positions takes while it runs: the gradients of one block's activations
 // (twice, for the block being left and the one entered) and its input
-// gradient and cotangent rows.
-int64_t cotangentBytes(const ModelConfig& c, int64_t width);
+// gradient and cotangent rows. Its attention part follows `maps`: recorded
+// op by op, three float32 maps over every query and key (twice); through
+// the attention core's node (causal blocks), the node's float32 sums of
+// the q, k and v gradients and one query block's map of score gradients in
+// the compute dtype (twice: the product's output and the next one's).
+int64_t cotangentBytes(const ModelConfig& c, int64_t width, const MapsKept& maps = {});
 
 int64_t memoryBudgetBytes(const nlohmann::json& resolved);
 

@@ -112,7 +112,7 @@ struct BlockBytes {
         const int64_t layers = std::max<int64_t>(cfg.numLayers, 1);
         const int64_t row = g * width * cfg.hiddenSize * 4;
         layerGraph = (g * width * activationBytesPerToken(cfg, width, maps) + layers - 1) / layers;
-        cotangent = g * cotangentBytes(cfg, width);
+        cotangent = g * cotangentBytes(cfg, width, maps);
         states = (layers + 1) * row;
         carryPerColumn = 2 * row;
     }
@@ -131,7 +131,7 @@ SharedPlan planShared(const ModelConfig& cfg, const Sequence& seq, int64_t g, in
     const int64_t width = seq.length() - 1;
     const int64_t layers = std::max<int64_t>(cfg.numLayers, 1);
     const int64_t graphBytes = g * width * activationBytesPerToken(cfg, width, maps);
-    const int64_t perCotangent = g * cotangentBytes(cfg, width);
+    const int64_t perCotangent = g * cotangentBytes(cfg, width, maps);
     SharedPlan plan;
     const int64_t forced = g_layersPerSegment; // tests and benchmarks: segments of this many layers
     if (forced > 0 ? forced >= layers : graphBytes + perCotangent <= budget) {
@@ -199,7 +199,7 @@ std::optional<GradientSums> sharedForwardGradients(const CausalLM& model, const 
     // backwards carry cotangents of every row.
     int64_t perForward = g_inputsPerForward > 0 ? g_inputsPerForward.load() : 1;
     if (onePlan.layersPerSegment < cfg.numLayers) perForward = 1;
-    const int64_t graphBytes = width * activationBytesPerToken(cfg, width, maps) + cotangentBytes(cfg, width);
+    const int64_t graphBytes = width * activationBytesPerToken(cfg, width, maps) + cotangentBytes(cfg, width, maps);
     perForward = std::clamp<int64_t>(std::min(perForward, budget / graphBytes), 1, inputCount);
     const int64_t forwards = (inputCount + perForward - 1) / perForward; // of even sizes
 

@@ -7,6 +7,7 @@
 
 #include "attribution_test_util.h"
 #include "attribution/common.h"
+#include "util/memory.h"
 
 #include <gtest/gtest.h>
 
@@ -188,7 +189,7 @@ TEST(SharedForwardChoice, TakenOnlyWhereItemsShareAnInputAndTheGraphFits) {
     EXPECT_TRUE(maps.causalBlocks);
     EXPECT_EQ(attr::gradientMapsKept(model, LrpMode::AttnLrp).bytes, 12) << "recorded op by op: three float32 maps";
     const int64_t needed = width * attr::activationBytesPerToken(model.config(), width, maps) +
-                           attr::cotangentBytes(model.config(), width);
+                           attr::cotangentBytes(model.config(), width, maps);
     auto values = [](const at::Tensor& g) {
         auto c = g.to(torch::kFloat32).contiguous();
         return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
@@ -284,6 +285,21 @@ TEST(GradientMemory, ARowThatDoesNotFitTheMachineIsRefusedWithTheReason) {
                 nodeMaps / 4103, nodeMaps / 4103 * 1e-3);
     EXPECT_TRUE(attr::gradientMemoryFits(qwen, 4103, machine, false, node).ok()) << "the whole graph fits 23 GiB";
     EXPECT_FALSE(attr::gradientMemoryFits(qwen, 4103, static_cast<int64_t>(nodeMaps), false, node).ok());
+    // A cotangent's backward through the node holds one query block's score
+    // gradients (257 rows here), not three float32 maps over every query and
+    // key: the whole graph and a cotangent then fit what a 24 GiB machine
+    // with 20 GiB available budgets, so the plan does not flip to block by
+    // block with the allocator's cache from one run to the next.
+    const double blockMap = 14.0 * 257 * 4103 * 2;
+    const double recordedMaps = 2.0 * 3 * 4 * 14 * 4103.0 * 4103.0;
+    EXPECT_GT(static_cast<double>(attr::cotangentBytes(qwen, 4103)), recordedMaps);
+    EXPECT_GT(static_cast<double>(attr::cotangentBytes(qwen, 4103, node)), 2 * blockMap);
+    EXPECT_LT(attr::cotangentBytes(qwen, 4103, node), attr::cotangentBytes(qwen, 4103) / 5);
+    const MemInfo workstation{int64_t{24} << 30, int64_t{20} << 30};
+    const int64_t budget = resolveMemoryBudgetBytes(0, nullptr, workstation);
+    EXPECT_LE(4103 * attr::activationBytesPerToken(qwen, 4103, node) + attr::cotangentBytes(qwen, 4103, node), budget);
+    EXPECT_GT(4103 * attr::activationBytesPerToken(qwen, 4103, node) + attr::cotangentBytes(qwen, 4103), budget)
+        << "the recorded maps' cotangent estimate did not fit: the plan went block by block";
     auto tooLong = attr::gradientMemoryFits(qwen, 32768, machine, true);
     ASSERT_FALSE(tooLong.ok()) << "32,768 positions: one layer's maps alone are 14 x 32768^2 values";
     EXPECT_NE(tooLong.error().message.find("one layer at a time"), std::string::npos) << tooLong.error().message;
