@@ -10,6 +10,15 @@
 //       [--lengths 128,1024,4096] [--methods attention,saliency,...] [--dtypes float32,bfloat16]
 //       [--output-tokens 8] [--cap-seconds 300] [--cancels 20] [--models-dir DIR]
 //       [--gradient-paths shared,per_row,shared/N,blocks/N] [--repeats 1] [--threads N] [--profile PREFIX]
+//       [--floor 1]
+//
+// --floor 1 adds, for attention, saliency and input × gradient, the
+// library's floor: every matrix product those passes run (the linear
+// layers, the attention core's products per query block, forward and the
+// backward of every column's cotangent at once, the head), each timed
+// alone with LibTorch at its own shape and summed over the layers. Against
+// the bound it says what the library's kernels lose at the model's shapes;
+// against the wall time, what the code adds around the products.
 //
 // --gradient-paths runs the gradient methods (saliency, input × gradient,
 // integrated gradients, attnlrp, cp_lrp) once per path of the gradient
@@ -43,6 +52,7 @@
 #include "attribution/method.h"
 #include "bench_util.h"
 #include "model/cpu_allocator.h"
+#include "model/layers.h"
 #include "model/model_loader.h"
 #include "model/model_maker.h"
 #include "model/serial_scope.h"
@@ -64,6 +74,7 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include <sys/resource.h>
 
@@ -149,6 +160,104 @@ double processCpuSeconds() {
     return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
+// The library's floor of a cell: the matrix products its passes run, each
+// timed alone at its own shape with LibTorch (at::mm / at::bmm into a
+// reused output, operands laid out as the model's code passes them, best of
+// two after a first call), summed over the layers. It leaves out every
+// element-wise pass, copy and allocation, so wall / floor is what the code
+// adds around the products and floor / bound what the library's kernels
+// lose at these shapes against the probe's best shape.
+class ProductTimer {
+public:
+    explicit ProductTimer(at::ScalarType dtype) : m_dtype(dtype) {}
+    // `times` × the seconds of (b, m, k) · (b, k, n); transA: A is stored
+    // (b, k, m) and transposed, transB: B is stored (b, n, k) and transposed.
+    double bmm(double times, int64_t b, int64_t m, int64_t k, int64_t n, bool transA = false, bool transB = false) {
+        auto a = operand(0, b * m * k);
+        auto bb = operand(1, b * k * n);
+        auto out = operand(2, b * m * n);
+        const auto A = transA ? a.view({b, k, m}).transpose(1, 2) : a.view({b, m, k});
+        const auto B = transB ? bb.view({b, n, k}).transpose(1, 2) : bb.view({b, k, n});
+        auto C = out.view({b, m, n});
+        double best = 1e300;
+        for (int i = 0; i < 3; ++i) {
+            const auto t0 = std::chrono::steady_clock::now();
+            if (b == 1) {
+                auto c2 = C.select(0, 0);
+                at::mm_out(c2, A.select(0, 0), B.select(0, 0));
+            } else {
+                at::bmm_out(C, A, B);
+            }
+            const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            if (i > 0) best = std::min(best, secs);
+        }
+        flops += times * 2.0 * static_cast<double>(b * m) * static_cast<double>(k * n);
+        return times * best;
+    }
+    double flops = 0;
+
+private:
+    // A slice of one of three reused buffers (grown as needed, random values).
+    at::Tensor operand(int which, int64_t numel) {
+        auto& buf = m_bufs[which];
+        if (!buf.defined() || buf.numel() < numel) buf = torch::randn({numel}).to(m_dtype);
+        return buf.narrow(0, 0, numel);
+    }
+    at::ScalarType m_dtype;
+    at::Tensor m_bufs[3];
+};
+
+struct Floor {
+    // Seconds: one forward through the blocks, the head at the columns' rows
+    // forward and back, one backward of the cotangents through the blocks.
+    double forward = 0, head = 0, backward = 0;
+    double forwardFlops = 0, headFlops = 0, backwardFlops = 0;
+};
+
+// The products of one forward over `width` positions and of one backward
+// of `cotangents` cotangents to the inputs (each linear layer's gY · W, the
+// attention core's four products per query block as model/attention_core.cpp
+// runs them), plus the head at `columns` rows forward and back.
+Floor libraryFloor(const ModelConfig& c, int64_t width, int64_t cotangents, int64_t columns, at::ScalarType dtype) {
+    torch::NoGradGuard noGrad;
+    ProductTimer t(dtype);
+    const int64_t h = c.hiddenSize, heads = c.numHeads, d = c.headDim > 0 ? c.headDim : h / heads;
+    const int64_t qDim = heads * d, kvDim = c.numKvHeads * d, I = c.intermediateSize, L = c.numLayers;
+    std::vector<std::pair<int64_t, int64_t>> linears; // (in, out) per layer
+    if (c.family == ArchFamily::Gpt2) {
+        linears = {{h, 3 * h}, {h, h}, {h, I}, {I, h}};
+    } else {
+        linears = {{h, qDim}, {h, kvDim}, {h, kvDim}, {qDim, h}, {h, I}, {h, I}, {I, h}};
+    }
+    Floor f;
+    const auto layers = static_cast<double>(L);
+    const int64_t blocks = layers::attentionCoreBlockCount(width);
+    const auto block = [&](int64_t i) {
+        const int64_t s0 = width * i / blocks, s1 = width * (i + 1) / blocks;
+        return std::pair<int64_t, int64_t>{s1 - s0, s1}; // rows, keys up to the block's last row
+    };
+    for (const auto& [in, out] : linears) f.forward += t.bmm(layers, 1, width, in, out, false, true); // x · Wᵀ
+    for (int64_t i = 0; i < blocks; ++i) {
+        const auto [rows, w] = block(i);
+        f.forward += t.bmm(layers, heads, rows, d, w, false, true); // q kᵀ
+        f.forward += t.bmm(layers, heads, rows, w, d);              // p v
+    }
+    f.forwardFlops = std::exchange(t.flops, 0.0);
+    f.head = t.bmm(1, 1, columns, h, c.vocabSize, false, true) + t.bmm(1, 1, columns, c.vocabSize, h);
+    f.headFlops = std::exchange(t.flops, 0.0);
+    const int64_t n = cotangents;
+    for (const auto& [in, out] : linears) f.backward += t.bmm(layers, 1, n * width, out, in); // gY · W
+    for (int64_t i = 0; i < blocks; ++i) {
+        const auto [rows, w] = block(i);
+        f.backward += t.bmm(layers, heads, rows * n, d, w, false, true); // gP = gO · vᵀ
+        f.backward += t.bmm(layers, heads, w, rows, n * d, true);        // gV = pᵀ · gO
+        f.backward += t.bmm(layers, heads, rows * n, w, d);              // gQ = gS · k
+        f.backward += t.bmm(layers, heads, n * w, rows, d, true);        // gK = gSᵀ · q
+    }
+    f.backwardFlops = t.flops;
+    return f;
+}
+
 double percentile(std::vector<double> v, double p) {
     if (v.empty()) return NAN;
     std::sort(v.begin(), v.end());
@@ -169,6 +278,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> gradientPaths = {"shared"};
     int64_t repeats = 1, threads = 0;
     std::string profilePrefix;
+    bool floors = false;
     fs::path modelsDir = fs::temp_directory_path() / "tokenlens-bench-models";
     for (int a = 1; a + 1 < argc; a += 2) {
         const std::string k = argv[a], v = argv[a + 1];
@@ -196,6 +306,7 @@ int main(int argc, char** argv) {
         else if (k == "--repeats") repeats = std::max<int64_t>(1, std::stoll(v));
         else if (k == "--threads") threads = std::stoll(v);
         else if (k == "--profile") profilePrefix = v;
+        else if (k == "--floor") floors = v == "1";
         else {
             std::fprintf(stderr, "bench_scale: unknown option %s\n", k.c_str());
             return 2;
@@ -226,6 +337,12 @@ int main(int argc, char** argv) {
         int64_t count;
     };
     std::vector<CancelRow> cancelRows;
+    struct FloorRow {
+        std::string workload, dtype, method;
+        int64_t n;
+        double bound, boundFlops, floor, floorFlops, wall;
+    };
+    std::vector<FloorRow> floorRows;
 
     for (const auto& w : workloads) {
         const fs::path dir = modelsDir / w;
@@ -380,6 +497,16 @@ int main(int argc, char** argv) {
                     }
                     std::fflush(stdout);
                     cell = cells.back();
+                    if (floors && (m == "attention" || m == "saliency" || m == "input_x_gradient") && *out) {
+                        // One backward of every column's cotangent, as the shared path
+                        // runs them when the memory budget allows.
+                        const Floor fl = libraryFloor(lm.config, L - 1, t, t,
+                                                      d == "bfloat16" ? torch::kBFloat16 : torch::kFloat32);
+                        const bool grad = m != "attention";
+                        const double secs = grad ? fl.forward + fl.head + fl.backward : fl.forward;
+                        const double fflops = grad ? fl.forwardFlops + fl.headFlops + fl.backwardFlops : fl.forwardFlops;
+                        floorRows.push_back({w, d, m, n, cell.bound, cell.bound * rate, secs, fflops, cell.seconds});
+                    }
                     (void)applyGradientPath("shared"); // the cancels: the default path
                     if (m != "saliency" || cancels <= 0 || !*out) continue;
                     // Cancels at random points of a saliency run.
@@ -415,6 +542,17 @@ int main(int argc, char** argv) {
         for (const auto& r : cancelRows) {
             std::printf("| %s | %s | %lld | %lld | %.0f | %.0f |\n", r.workload.c_str(), r.dtype.c_str(),
                         static_cast<long long>(r.n), static_cast<long long>(r.count), r.p50 * 1e3, r.p99 * 1e3);
+        }
+    }
+    if (!floorRows.empty()) {
+        std::printf("\nthe library's floor (each product of the passes timed alone at its shape, summed; no "
+                    "element-wise pass, copy or allocation):\n\n");
+        std::printf("| workload | dtype | prompt | method | bound s | floor s | floor / bound | wall / floor | wall s |"
+                    " bound TFLOP | floor TFLOP |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for (const auto& r : floorRows) {
+            std::printf("| %s | %s | %lld | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", r.workload.c_str(),
+                        r.dtype.c_str(), static_cast<long long>(r.n), r.method.c_str(), r.bound, r.floor,
+                        r.floor / r.bound, r.wall / r.floor, r.wall, r.boundFlops / 1e12, r.floorFlops / 1e12);
         }
     }
     std::printf("\nPeak RSS is the process's peak during the cell (weights included); (+x) is above the resident size before it.\n");
