@@ -288,6 +288,7 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double epsilon, bool offset) : eps(epsilon
 }
 
 at::Tensor RMSNormImpl::forward(const at::Tensor& x, bool lrp) const {
+    if (!lrp && rmsNormNodeTakes(x, weight)) return rmsNormNode(x, weight, eps, offsetOne);
     auto h = x.to(torch::kFloat32);
     auto variance = (lrp ? h.detach() : h).pow(2).mean(-1, /*keepdim=*/true);
     h = h * torch::rsqrt(variance + eps);

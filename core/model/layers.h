@@ -190,6 +190,12 @@ void setAttentionCoreBlockRows(int64_t rows);
 // pass per cotangent (model/silu_gate.cpp); otherwise the ATen operations.
 // The same values either way; gate and up of one shape and dtype.
 at::Tensor siluGate(const at::Tensor& gate, const at::Tensor& up);
+// RMSNormImpl::forward without LRP rules as one autograd node whose backward
+// is one pass per cotangent (model/rms_norm.cpp): taken under autograd when
+// x takes a gradient and the weight does not (unless
+// TOKENLENS_ATTENTION_CORE=recorded or TOKENLENS_RMSNORM_NODE=0). The same values as the operations.
+bool rmsNormNodeTakes(const at::Tensor& x, const at::Tensor& weight);
+at::Tensor rmsNormNode(const at::Tensor& x, const at::Tensor& weight, double eps, bool offsetOne);
 // The blocked form (called by attend; same arguments, k and v already one per query head).
 // A block's map holds about attentionBlockElements() elements; attend also
 // takes the blocked form, when no row is asked for, once all heads' maps
