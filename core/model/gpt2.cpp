@@ -18,8 +18,8 @@ using namespace layers;
 constexpr int64_t kGeluChunk = int64_t{1} << 16;
 
 // gelu_new, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). Under autograd
-// (and off the CPU) as the reference writes it: eight operations, each
-// recorded. Otherwise through 0.5·(1 + tanh(z)) = sigmoid(2z), as
+// (and off the CPU) as the reference writes it: eight operations, recorded
+// as one node (layers::geluNewNode, model/gelu_new.cpp). Otherwise through 0.5·(1 + tanh(z)) = sigmoid(2z), as
 // x·sigmoid(2√(2/π)·x·(1 + 0.044715·x²)), in float32 (a bfloat16 x widened
 // and the result rounded once), chunk by chunk in per-thread buffers, into
 // x itself when `reuse` (the caller's fresh product, not read again) or
@@ -31,9 +31,7 @@ constexpr int64_t kGeluChunk = int64_t{1} << 16;
 // Both forms are within float32's rounding of the float64 function (about
 // 5e-7 absolute over |x| ≤ 12).
 at::Tensor geluNew(const at::Tensor& x, bool reuse) {
-    if ((torch::GradMode::is_enabled() && x.requires_grad()) || !x.device().is_cpu()) {
-        return 0.5 * x * (1.0 + torch::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * torch::pow(x, 3.0))));
-    }
+    if ((torch::GradMode::is_enabled() && x.requires_grad()) || !x.device().is_cpu()) return geluNewNode(x);
     const at::Tensor src = x.contiguous();
     at::Tensor dst = reuse || !src.is_same(x) ? src : torch::empty_like(src);
     const auto from = src.view({-1});

@@ -196,6 +196,11 @@ at::Tensor siluGate(const at::Tensor& gate, const at::Tensor& up);
 // TOKENLENS_ATTENTION_CORE=recorded or TOKENLENS_RMSNORM_NODE=0). The same values as the operations.
 bool rmsNormNodeTakes(const at::Tensor& x, const at::Tensor& weight);
 at::Tensor rmsNormNode(const at::Tensor& x, const at::Tensor& weight, double eps, bool offsetOne);
+// GPT-2's gelu_new as the reference writes it, 0.5·x·(1 + tanh(√(2/π)·(x +
+// 0.044715·x³))): under autograd (and unless TOKENLENS_ATTENTION_CORE=recorded
+// or TOKENLENS_GELU_NODE=0) one autograd node whose backward is one pass per cotangent
+// (model/gelu_new.cpp); otherwise the ATen operations. The same values either way.
+at::Tensor geluNewNode(const at::Tensor& x);
 // The blocked form (called by attend; same arguments, k and v already one per query head).
 // A block's map holds about attentionBlockElements() elements; attend also
 // takes the blocked form, when no row is asked for, once all heads' maps
