@@ -52,27 +52,6 @@ at::Tensor buffer(Slot slot, at::IntArrayRef shape, at::ScalarType dtype) {
 
 #ifdef TOKENLENS_AVX2_FLOAT
 TOKENLENS_AVX2_BEGIN
-// exp(x) for x ≤ 0 (Cephes' single-precision polynomial, about 1 ulp), and
-// exactly 0 below −87 (a masked key's probability, as exp(lowest − max)
-// gives it).
-inline __m256 expNonPositive(__m256 x) {
-    const __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_LT_OQ);
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    x = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    x = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), x);
-    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
-    y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
-    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_andnot_ps(tiny, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
-}
-
 // One query row of bfloat16 scores (width keys, unscaled) to bfloat16
 // probabilities: softmax(scores · f) over the allowed keys in float, 0 for
 // the others; a row with no allowed key gets uniform probabilities, as the
@@ -80,6 +59,7 @@ inline __m256 expNonPositive(__m256 x) {
 // `work` holds `width` floats.
 void softmaxRow(const c10::BFloat16* scores, const bool* allowed, c10::BFloat16* probs, int64_t width, float f,
                 float* work) {
+    using tokenlens::avx2::expNonPositive;
     using tokenlens::avx2::load8;
     using tokenlens::avx2::store8;
     const float lowest = std::numeric_limits<float>::lowest();

@@ -187,8 +187,10 @@ int64_t attentionCoreBlockCount(int64_t seq);
 void setAttentionCoreBlockRows(int64_t rows);
 // silu(gate) · up, the gated MLP's product: under autograd (and unless
 // TOKENLENS_ATTENTION_CORE=recorded) one autograd node whose backward is one
-// pass per cotangent (model/silu_gate.cpp); otherwise the ATen operations.
-// The same values either way; gate and up of one shape and dtype.
+// pass per cotangent (model/silu_gate.cpp), the same values as the ATen
+// operations; outside autograd, contiguous bfloat16 on an AVX2 CPU (and
+// unless TOKENLENS_ATTENTION_CORE=recorded), one pass in float rounded once
+// (the operations round twice); otherwise the ATen operations. gate and up of one shape and dtype.
 at::Tensor siluGate(const at::Tensor& gate, const at::Tensor& up);
 // RMSNormImpl::forward without LRP rules as one autograd node whose backward
 // is one pass per cotangent (model/rms_norm.cpp): taken under autograd when

@@ -21,6 +21,7 @@
 #include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
 
+#include <cmath>
 #include <type_traits>
 
 namespace tokenlens::layers {
@@ -50,6 +51,35 @@ void spanAvx2(const scalar_t* g, const scalar_t* gate, const scalar_t* up, const
         const float x = gate[i], u = up[i], sg = s[i], gi = g[i];
         gUp[i] = static_cast<scalar_t>(gi * sg * x);
         gGate[i] = static_cast<scalar_t>(gi * sg * u * (1.0f + x * (1.0f - sg)));
+    }
+}
+TOKENLENS_AVX2_END
+#endif
+
+// Outside autograd, bfloat16: silu(gate) · up in one pass, in float,
+// rounded once (LibTorch 1.13's bfloat16 silu and product are two passes
+// that convert every operand and round twice: 0.14 s and 0.07 s of a
+// 1.44 s forward of the 0.5B model over 1,031 positions).
+#ifdef TOKENLENS_AVX2_FLOAT
+TOKENLENS_AVX2_BEGIN
+void forwardSpanAvx2(const c10::BFloat16* gate, const c10::BFloat16* up, c10::BFloat16* out, int64_t begin,
+                     int64_t end) {
+    using tokenlens::avx2::expNonPositive;
+    using tokenlens::avx2::load8;
+    using tokenlens::avx2::store8;
+    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+    int64_t i = begin;
+    for (; i + 8 <= end; i += 8) {
+        const __m256 x = load8(gate + i);
+        // e = exp(−|x|); sigmoid(x) = 1 / (1 + e) for x ≥ 0, e / (1 + e) below.
+        const __m256 e = expNonPositive(_mm256_or_ps(x, sign));
+        const __m256 num = _mm256_blendv_ps(one, e, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
+        const __m256 s = _mm256_div_ps(num, _mm256_add_ps(one, e));
+        store8(out + i, _mm256_mul_ps(_mm256_mul_ps(x, s), load8(up + i)));
+    }
+    for (; i < end; ++i) {
+        const float x = gate[i];
+        out[i] = static_cast<c10::BFloat16>(x / (1.0f + std::exp(-x)) * static_cast<float>(up[i]));
     }
 }
 TOKENLENS_AVX2_END
@@ -122,9 +152,19 @@ struct SiluGateFn : torch::autograd::Function<SiluGateFn> {
 
 at::Tensor siluGate(const at::Tensor& gate, const at::Tensor& up) {
     const bool recording = torch::GradMode::is_enabled() && (gate.requires_grad() || up.requires_grad());
-    if (!recording || !attentionCoreFused() || gate.sizes() != up.sizes() || gate.scalar_type() != up.scalar_type()) {
-        return torch::silu(gate) * up;
+    const bool alike = gate.sizes() == up.sizes() && gate.scalar_type() == up.scalar_type();
+#ifdef TOKENLENS_AVX2_FLOAT
+    if (!recording && alike && attentionCoreFused() && gate.scalar_type() == at::kBFloat16 && gate.is_cpu() && up.is_cpu() &&
+        gate.is_contiguous() && up.is_contiguous() && tokenlens::avx2::hasAvx2()) {
+        auto out = torch::empty_like(gate, at::MemoryFormat::Contiguous);
+        const auto* g = gate.data_ptr<c10::BFloat16>();
+        const auto* u = up.data_ptr<c10::BFloat16>();
+        auto* o = out.data_ptr<c10::BFloat16>();
+        at::parallel_for(0, gate.numel(), 1 << 14, [&](int64_t begin, int64_t end) { forwardSpanAvx2(g, u, o, begin, end); });
+        return out;
     }
+#endif
+    if (!recording || !attentionCoreFused() || !alike) return torch::silu(gate) * up;
     return SiluGateFn::apply(gate, up);
 }
 

@@ -12,6 +12,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
+
 using namespace tokenlens;
 
 namespace {
@@ -95,6 +97,27 @@ TEST(SiluGate, OutsideAutogradTheAtenOperations) {
     const auto out = layers::siluGate(gate, up);
     EXPECT_FALSE(out.grad_fn());
     EXPECT_TRUE(torch::equal(out, torch::silu(gate) * up));
+}
+
+// Outside autograd in bfloat16: one pass in float, rounded once, so within
+// half a bfloat16 step (at most 2^-8 relative) of the function of its inputs in
+// float64, over both signs, saturation and a tail, and never further from
+// it than the ATen operations, which round twice, by more than that step.
+TEST(SiluGate, OutsideAutogradBfloat16IsTheFunctionRoundedOnce) {
+    torch::NoGradGuard noGrad;
+    torch::manual_seed(11);
+    const auto gate = (torch::rand({5, 203}) * 40 - 20).to(torch::kBFloat16);
+    const auto up = torch::randn({5, 203}).to(torch::kBFloat16);
+    const auto out = layers::siluGate(gate, up);
+    ASSERT_EQ(out.scalar_type(), torch::kBFloat16);
+    const auto g = gate.to(torch::kFloat64), u = up.to(torch::kFloat64);
+    const auto ref = g * torch::sigmoid(g) * u;
+    const auto err = (out.to(torch::kFloat64) - ref).abs();
+    const auto bound = ref.abs() * std::ldexp(1.0, -8) * (1 + 1e-3) + 1e-30;
+    EXPECT_TRUE((err <= bound).all().item<bool>()) << "worst " << (err / bound).max().item<double>() << " of the bound";
+    const auto aten = (torch::silu(gate) * up).to(torch::kFloat64);
+    EXPECT_LE((err - (aten - ref).abs()).max().item<double>(), (ref.abs() * std::ldexp(1.0, -8)).max().item<double>());
+    EXPECT_GT((aten - ref).abs().max().item<double>(), 0) << "the operations do round twice somewhere";
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, SiluGate, ::testing::Values(torch::kFloat32, torch::kBFloat16),
