@@ -12,9 +12,9 @@
 //   gx = g · (0.5·(1 + t) + 0.5·x·(1 − t²)·k·(1 + 3·0.044715·x²)).
 
 #include "model/avx2_float.h"
+#include "model/cotangents.h"
 #include "model/layers.h"
 
-#include <ATen/BatchedTensorImpl.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
@@ -64,23 +64,17 @@ TOKENLENS_AVX2_END
 template <typename scalar_t>
 void backwardPass(const scalar_t* g, const scalar_t* x, const scalar_t* t, scalar_t* gx, int64_t n, int64_t count) {
     using acc_t = at::opmath_type<scalar_t>;
-    at::parallel_for(0, count, 1 << 14, [&](int64_t begin, int64_t end) {
-        for (int64_t j = 0; j < n; ++j) {
-            const int64_t o = j * count;
+    forEachCotangentSpan(n, count, [&](int64_t o, int64_t begin, int64_t end) {
 #ifdef TOKENLENS_AVX2_FLOAT
-            if constexpr (std::is_same_v<scalar_t, float> || std::is_same_v<scalar_t, c10::BFloat16>) {
-                if (tokenlens::avx2::hasAvx2()) {
-                    spanAvx2(g + o, x, t, gx + o, begin, end);
-                    continue;
-                }
-            }
+        if constexpr (std::is_same_v<scalar_t, float> || std::is_same_v<scalar_t, c10::BFloat16>) {
+            if (tokenlens::avx2::hasAvx2()) return spanAvx2(g + o, x, t, gx + o, begin, end);
+        }
 #endif
-            for (int64_t i = begin; i < end; ++i) {
-                const acc_t xi = x[i], ti = t[i];
-                const acc_t d = acc_t(0.5) * (1 + ti) + acc_t(0.5) * xi * (1 - ti * ti) * acc_t(kK) *
-                                                            (1 + acc_t(3 * kCube) * xi * xi);
-                gx[o + i] = static_cast<scalar_t>(static_cast<acc_t>(g[o + i]) * d);
-            }
+        for (int64_t i = begin; i < end; ++i) {
+            const acc_t xi = x[i], ti = t[i];
+            const acc_t d =
+                acc_t(0.5) * (1 + ti) + acc_t(0.5) * xi * (1 - ti * ti) * acc_t(kK) * (1 + acc_t(3 * kCube) * xi * xi);
+            gx[o + i] = static_cast<scalar_t>(static_cast<acc_t>(g[o + i]) * d);
         }
     });
 }
@@ -106,27 +100,21 @@ struct GeluNewFn : torch::autograd::Function<GeluNewFn> {
         if (!g.defined()) return {at::Tensor()};
         const auto saved = ctx->get_saved_variables();
         const auto &x = saved[0], &t = saved[1];
-        auto* impl = at::maybeGetBatchedImpl(g);
-        if ((impl && impl->bdims().size() != 1) || (!impl && g.sizes() != x.sizes())) {
+        const auto cots = physicalCotangents(g, x);
+        if (!cots) {
             // Several vmap levels (or a broadcast cotangent): the same rule in ATen operations.
             const auto f = at::toOpMathType(x.scalar_type());
             const auto xf = x.to(f), tf = t.to(f);
             const auto d = 0.5 * (1 + tf) + 0.5 * xf * (1 - tf * tf) * kK * (1 + 3 * kCube * xf * xf);
             return {(g.to(f) * d).to(x.scalar_type())};
         }
-        // The cotangents, batch first: (n, sizes of x).
-        const at::Tensor cot = (impl ? impl->value().movedim(impl->bdims()[0].dim(), 0) : g.unsqueeze(0))
-                                   .to(x.scalar_type())
-                                   .contiguous();
-        const int64_t n = cot.size(0), count = x.numel();
-        TORCH_INTERNAL_ASSERT(cot.numel() == n * count);
+        const at::Tensor& cot = cots->values; // (n, sizes of x)
         auto gx = torch::empty_like(cot);
         AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, x.scalar_type(), "geluNewBackward", [&] {
             backwardPass<scalar_t>(cot.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), t.data_ptr<scalar_t>(),
-                                   gx.data_ptr<scalar_t>(), n, count);
+                                   gx.data_ptr<scalar_t>(), cot.size(0), x.numel());
         });
-        if (!impl) return {gx.squeeze(0)};
-        return {at::makeBatched(gx, at::BatchDims{at::BatchDim(impl->bdims()[0].level(), 0)})};
+        return {logicalGradient(gx, *cots)};
     }
 };
 

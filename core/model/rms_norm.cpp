@@ -14,9 +14,9 @@
 //   gx = r · a − x · r³ · (Σ a ⊙ x) / D.
 
 #include "model/avx2_float.h"
+#include "model/cotangents.h"
 #include "model/layers.h"
 
-#include <ATen/BatchedTensorImpl.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
@@ -114,8 +114,8 @@ struct RmsNormFn : torch::autograd::Function<RmsNormFn> {
         const auto saved = ctx->get_saved_variables();
         const auto &x = saved[0], &r = saved[1], &w = saved[2];
         const int64_t d = x.size(-1);
-        auto* impl = at::maybeGetBatchedImpl(g);
-        if ((impl && impl->bdims().size() != 1) || (!impl && g.sizes() != x.sizes())) {
+        const auto cots = physicalCotangents(g, x);
+        if (!cots) {
             // Several vmap levels (or a broadcast cotangent): the same rule in ATen operations.
             const auto a = g.to(torch::kFloat32) * w;
             const auto xf = x.to(torch::kFloat32);
@@ -123,20 +123,14 @@ struct RmsNormFn : torch::autograd::Function<RmsNormFn> {
             auto gx = (r * a - xf * (r * r * r * s / static_cast<double>(d))).to(x.scalar_type());
             return {gx, at::Tensor(), at::Tensor(), at::Tensor()};
         }
-        // The cotangents, batch first: (n, sizes of x).
-        const at::Tensor cot = (impl ? impl->value().movedim(impl->bdims()[0].dim(), 0) : g.unsqueeze(0))
-                                   .to(x.scalar_type())
-                                   .contiguous();
-        const int64_t rows = x.numel() / std::max<int64_t>(d, 1), n = cot.size(0);
-        TORCH_INTERNAL_ASSERT(cot.numel() == n * rows * d);
+        const at::Tensor& cot = cots->values; // (n, sizes of x)
+        const int64_t rows = x.numel() / std::max<int64_t>(d, 1);
         auto gx = torch::empty_like(cot);
         AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, x.scalar_type(), "rmsNormBackward", [&] {
             backwardPass<scalar_t>(cot.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), r.data_ptr<float>(),
-                                   w.data_ptr<float>(), gx.data_ptr<scalar_t>(), n, rows, d);
+                                   w.data_ptr<float>(), gx.data_ptr<scalar_t>(), cot.size(0), rows, d);
         });
-        if (!impl) return {gx.squeeze(0), at::Tensor(), at::Tensor(), at::Tensor()};
-        return {at::makeBatched(gx, at::BatchDims{at::BatchDim(impl->bdims()[0].level(), 0)}), at::Tensor(),
-                at::Tensor(), at::Tensor()};
+        return {logicalGradient(gx, *cots), at::Tensor(), at::Tensor(), at::Tensor()};
     }
 };
 

@@ -14,9 +14,9 @@
 //   gGate = g · up · s · (1 + gate · (1 − s)).
 
 #include "model/avx2_float.h"
+#include "model/cotangents.h"
 #include "model/layers.h"
 
-#include <ATen/BatchedTensorImpl.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
@@ -90,22 +90,16 @@ template <typename scalar_t>
 void backwardPass(const scalar_t* g, const scalar_t* gate, const scalar_t* up, const scalar_t* s, scalar_t* gGate,
                   scalar_t* gUp, int64_t n, int64_t count) {
     using acc_t = at::opmath_type<scalar_t>;
-    at::parallel_for(0, count, 1 << 14, [&](int64_t begin, int64_t end) {
-        for (int64_t j = 0; j < n; ++j) {
-            const int64_t o = j * count;
+    forEachCotangentSpan(n, count, [&](int64_t o, int64_t begin, int64_t end) {
 #ifdef TOKENLENS_AVX2_FLOAT
-            if constexpr (std::is_same_v<scalar_t, float> || std::is_same_v<scalar_t, c10::BFloat16>) {
-                if (tokenlens::avx2::hasAvx2()) {
-                    spanAvx2(g + o, gate, up, s, gGate + o, gUp + o, begin, end);
-                    continue;
-                }
-            }
+        if constexpr (std::is_same_v<scalar_t, float> || std::is_same_v<scalar_t, c10::BFloat16>) {
+            if (tokenlens::avx2::hasAvx2()) return spanAvx2(g + o, gate, up, s, gGate + o, gUp + o, begin, end);
+        }
 #endif
-            for (int64_t i = begin; i < end; ++i) {
-                const acc_t x = gate[i], u = up[i], sg = s[i], gi = g[o + i];
-                gUp[o + i] = static_cast<scalar_t>(gi * sg * x);
-                gGate[o + i] = static_cast<scalar_t>(gi * sg * u * (acc_t(1) + x * (acc_t(1) - sg)));
-            }
+        for (int64_t i = begin; i < end; ++i) {
+            const acc_t x = gate[i], u = up[i], sg = s[i], gi = g[o + i];
+            gUp[o + i] = static_cast<scalar_t>(gi * sg * x);
+            gGate[o + i] = static_cast<scalar_t>(gi * sg * u * (acc_t(1) + x * (acc_t(1) - sg)));
         }
     });
 }
@@ -122,29 +116,21 @@ struct SiluGateFn : torch::autograd::Function<SiluGateFn> {
         if (!g.defined()) return {at::Tensor(), at::Tensor()};
         const auto saved = ctx->get_saved_variables();
         const auto &gate = saved[0], &up = saved[1], &s = saved[2];
-        auto* impl = at::maybeGetBatchedImpl(g);
-        if ((impl && impl->bdims().size() != 1) || (!impl && g.sizes() != gate.sizes())) {
+        const auto cots = physicalCotangents(g, gate);
+        if (!cots) {
             // Several vmap levels (or a broadcast cotangent): the same rule in ATen operations.
             const auto gf = g.to(at::toOpMathType(gate.scalar_type()));
             const auto x = gate.to(gf.scalar_type()), u = up.to(gf.scalar_type()), sg = s.to(gf.scalar_type());
             return {(gf * u * sg * (1 + x * (1 - sg))).to(gate.scalar_type()), (gf * x * sg).to(up.scalar_type())};
         }
-        // The cotangents, batch first: (n, sizes of gate).
-        const at::Tensor cot = (impl ? impl->value().movedim(impl->bdims()[0].dim(), 0) : g.unsqueeze(0))
-                                   .to(gate.scalar_type())
-                                   .contiguous();
-        const int64_t n = cot.size(0), count = gate.numel();
-        TORCH_INTERNAL_ASSERT(cot.numel() == n * count);
+        const at::Tensor& cot = cots->values; // (n, sizes of gate)
         auto gGate = torch::empty_like(cot), gUp = torch::empty_like(cot);
         AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, gate.scalar_type(), "siluGateBackward", [&] {
             backwardPass<scalar_t>(cot.data_ptr<scalar_t>(), gate.data_ptr<scalar_t>(), up.data_ptr<scalar_t>(),
-                                   s.data_ptr<scalar_t>(), gGate.data_ptr<scalar_t>(), gUp.data_ptr<scalar_t>(), n,
-                                   count);
+                                   s.data_ptr<scalar_t>(), gGate.data_ptr<scalar_t>(), gUp.data_ptr<scalar_t>(),
+                                   cot.size(0), gate.numel());
         });
-        if (!impl) return {gGate.squeeze(0), gUp.squeeze(0)};
-        const auto level = impl->bdims()[0].level();
-        return {at::makeBatched(gGate, at::BatchDims{at::BatchDim(level, 0)}),
-                at::makeBatched(gUp, at::BatchDims{at::BatchDim(level, 0)})};
+        return {logicalGradient(gGate, *cots), logicalGradient(gUp, *cots)};
     }
 };
 
