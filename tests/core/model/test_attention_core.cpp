@@ -11,6 +11,7 @@
 
 #include "model/avx512_bf16.h"
 #include "model/layers.h"
+#include "node_test_util.h"
 #include "util/cancellation.h"
 #include "vmap_grads.h"
 
@@ -20,6 +21,8 @@
 using namespace tokenlens;
 
 namespace {
+
+using tokenlens::testing::maxDiff;
 
 // kSeq keys: the vector kernel's 8-wide body and a tail.
 constexpr int64_t kBatch = 2, kHeads = 4, kKvHeads = 2, kSeq = 19, kDim = 8, kPad = 2;
@@ -57,9 +60,8 @@ Attention run(const Inputs& in, bool fused, bool divideBy, double scale, int64_t
             {kBatch, in.q.size(2), kHeads * kDim});
         layers::setAttentionCoreBlockRows(-1);
     } else {
-        layers::setAttentionCoreFused(false);
+        tokenlens::testing::NodesGuard recorded(false);
         a.out = layers::attend(a.q, a.k, a.v, in.allowed, divideBy, scale, 0, LrpMode::Off, {0, 0}).output;
-        layers::setAttentionCoreFused(true);
     }
     return a;
 }
@@ -71,10 +73,6 @@ std::vector<at::Tensor> grads(const Attention& a, const at::Tensor& cot) {
 // One gradient per cotangent of `cot` (levels × batch, out sizes) under `levels` vmap levels.
 std::vector<at::Tensor> vmapGrads(const Attention& a, const at::Tensor& cot, int64_t levels) {
     return tokenlens::testing::vmapGrads(a.out, {a.q, a.k, a.v}, cot, levels);
-}
-
-double maxDiff(const at::Tensor& a, const at::Tensor& b) {
-    return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
 }
 
 // float32: the same operations in another order; bfloat16: the recorded

@@ -5,6 +5,7 @@
 // a batch nested in a second vmap level, in float32 and bfloat16.
 
 #include "model/layers.h"
+#include "node_test_util.h"
 #include "vmap_grads.h"
 
 #include <gtest/gtest.h>
@@ -16,6 +17,8 @@ using namespace tokenlens;
 
 namespace {
 
+using tokenlens::testing::maxDiff;
+
 // 3 × 37 elements: the vector body and a tail; values over [-6, 6], where tanh bends and saturates.
 constexpr int64_t kRows = 3, kWidth = 37;
 
@@ -23,13 +26,8 @@ struct Run {
     at::Tensor x, out;
 };
 
-struct FusedGuard {
-    explicit FusedGuard(bool on) { layers::setAttentionCoreFused(on); }
-    ~FusedGuard() { layers::setAttentionCoreFused(true); }
-};
-
 Run run(at::ScalarType dtype, bool node) {
-    FusedGuard fused(node);
+    tokenlens::testing::NodesGuard nodes(node);
     torch::manual_seed(5);
     torch::AutoGradMode grad(true);
     Run r;
@@ -40,10 +38,6 @@ Run run(at::ScalarType dtype, bool node) {
 
 bool usesNode(const at::Tensor& out) {
     return out.grad_fn() && out.grad_fn()->name().find("GeluNewFn") != std::string::npos;
-}
-
-double maxDiff(const at::Tensor& a, const at::Tensor& b) {
-    return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
 }
 
 double tolerance(at::ScalarType dtype, const at::Tensor& ref) {

@@ -6,6 +6,7 @@
 // weights. The node is not taken where the weight takes a gradient.
 
 #include "model/layers.h"
+#include "node_test_util.h"
 #include "vmap_grads.h"
 
 #include <gtest/gtest.h>
@@ -17,17 +18,13 @@ using namespace tokenlens;
 
 namespace {
 
+using tokenlens::testing::maxDiff;
+
 // 2 × 3 rows of 37: the vector body and a tail, over two leading dimensions.
 constexpr int64_t kWidth = 37;
 
 struct Run {
     at::Tensor x, out;
-};
-
-// The fused switch also selects the attention core; restored on exit.
-struct FusedGuard {
-    explicit FusedGuard(bool on) { layers::setAttentionCoreFused(on); }
-    ~FusedGuard() { layers::setAttentionCoreFused(true); }
 };
 
 layers::RMSNorm norm(bool offset) {
@@ -40,7 +37,7 @@ layers::RMSNorm norm(bool offset) {
 }
 
 Run run(at::ScalarType dtype, bool offset, bool node) {
-    FusedGuard fused(node);
+    tokenlens::testing::NodesGuard nodes(node);
     const auto n = norm(offset);
     torch::manual_seed(5);
     torch::AutoGradMode grad(true);
@@ -52,10 +49,6 @@ Run run(at::ScalarType dtype, bool offset, bool node) {
 
 bool usesNode(const at::Tensor& out) {
     return out.grad_fn() && out.grad_fn()->name().find("RmsNormFn") != std::string::npos;
-}
-
-double maxDiff(const at::Tensor& a, const at::Tensor& b) {
-    return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
 }
 
 // float32: the same formula in another order; bfloat16: the recorded

@@ -7,6 +7,7 @@
 // projections) included.
 
 #include "model/layers.h"
+#include "node_test_util.h"
 #include "vmap_grads.h"
 
 #include <gtest/gtest.h>
@@ -17,6 +18,8 @@
 using namespace tokenlens;
 
 namespace {
+
+using tokenlens::testing::maxDiff;
 
 // 3 × 37 elements per row: the vector body and a tail.
 constexpr int64_t kRows = 3, kWidth = 37;
@@ -43,10 +46,6 @@ bool usesNode(const at::Tensor& out) {
 
 at::Tensor vmapGrad(const Leaves& l, const at::Tensor& cot, int64_t levels) {
     return tokenlens::testing::vmapGrads(l.out, {l.gu}, cot, levels)[0];
-}
-
-double maxDiff(const at::Tensor& a, const at::Tensor& b) {
-    return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
 }
 
 // float32: the same formula in another order; bfloat16: the recorded
